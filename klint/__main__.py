@@ -1,0 +1,5 @@
+"""Entry point for ``python -m klint``."""
+
+from klint.cli import main
+
+main()

@@ -1,0 +1,62 @@
+"""What a check is: a small function from an object to violations, registered by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from klint.findings import FieldPath, Severity
+from klint.model.resource import Resource
+
+
+@dataclass(frozen=True)
+class Violation:
+    """What is wrong and where in the object (a field path); the engine finds the line.
+
+    ``severity`` is set only where one check covers risks of different weight (e.g. a
+    capability the baseline forbids versus one only the restricted profile forbids).
+    """
+
+    path: FieldPath
+    message: str
+    severity: Severity | None = None
+    properties: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class UnitContext:
+    """What a check may know beyond its object: the other objects of the same lint unit."""
+
+    resources: list[Resource]
+    kube_version: tuple[int, int] = (1, 34)
+    _by_kind: dict[str, list[Resource]] = field(default_factory=dict, repr=False)
+
+    def of_kind(self, *kinds: str) -> list[Resource]:
+        """Objects of the unit whose kind is one of ``kinds``, in input order."""
+        if not self._by_kind:
+            for resource in self.resources:
+                self._by_kind.setdefault(resource.kind, []).append(resource)
+        result: list[Resource] = []
+        for kind in kinds:
+            result.extend(self._by_kind.get(kind, []))
+        return result
+
+
+Params = Mapping[str, Any]
+CheckFunction = Callable[[Resource, UnitContext, Params], Iterable[Violation]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered check: its name, function and the JSON Schema of its params."""
+
+    name: str
+    function: CheckFunction
+    description: str
+    params_schema: Mapping[str, Any] = field(default_factory=dict)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def run(self, resource: Resource, context: UnitContext, params: Params) -> Iterable[Violation]:
+        """Apply the check with its defaults filled in."""
+        return self.function(resource, context, {**self.defaults, **params})

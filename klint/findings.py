@@ -1,0 +1,173 @@
+"""The values every stage exchanges: severities, spans, findings and the report."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+FieldPath = tuple[str | int, ...]
+
+
+class Severity(enum.Enum):
+    """How bad a finding is; the values are SARIF levels."""
+
+    NOTE = "note"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        """Order for comparisons: note < warning < error."""
+        return {"note": 0, "warning": 1, "error": 2}[self.value]
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """Read a level name as written in config and on the command line."""
+        try:
+            return cls(text.lower())
+        except ValueError:
+            raise ValueError(f"unknown level {text!r}: use error, warning or note") from None
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A region of a file: 1-based lines and columns, end column exclusive."""
+
+    start_line: int
+    start_column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def line(cls, number: int) -> Span:
+        """A span covering the start of one line (used when only a line is known)."""
+        return cls(number, 1, number, 1)
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in a file; ``path`` is as displayed (relative to the root, ``/``-separated)."""
+
+    path: str
+    span: Span
+
+
+@dataclass(frozen=True, order=True)
+class ObjectRef:
+    """Identity of a Kubernetes object, used for logical locations and fingerprints."""
+
+    api_version: str
+    kind: str
+    namespace: str
+    name: str
+
+    def describe(self) -> str:
+        """``Kind/namespace/name`` (namespace omitted when empty)."""
+        parts = [self.kind or "?"]
+        if self.namespace:
+            parts.append(self.namespace)
+        parts.append(self.name or "?")
+        return "/".join(parts)
+
+
+@dataclass(frozen=True)
+class RelatedLocation:
+    """A second place that explains a finding, such as the values.yaml line that set it."""
+
+    location: Location
+    message: str
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """Why a finding is not counted: an inline comment, annotation, exemption or baseline."""
+
+    kind: str  # "inSource" or "external" (SARIF suppression kinds)
+    justification: str
+    source: str  # e.g. "comment", "annotation", "config", "baseline"
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One violation of one rule, located precisely."""
+
+    rule_id: str
+    rule_name: str
+    severity: Severity
+    message: str
+    location: Location
+    object_ref: ObjectRef | None
+    field_path: FieldPath
+    related: tuple[RelatedLocation, ...] = ()
+    properties: tuple[tuple[str, str], ...] = ()
+    suppression: Suppression | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        """Stable identity: rule, object and field path; independent of line numbers.
+
+        Objects without identity (no kind or name) add the file path so that two
+        anonymous documents in different files do not collide.
+        """
+        import hashlib
+
+        ref = self.object_ref
+        identity = ref.describe() if ref is not None and ref.name else self.location.path
+        if ref is not None and not ref.name:
+            identity = f"{self.location.path}#{ref.kind}"
+        path = ".".join(str(part) for part in self.field_path)
+        digest = hashlib.sha256(f"{self.rule_id}|{identity}|{path}".encode()).hexdigest()
+        return digest[:32]
+
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        """Deterministic order: file, line, column, rule, message."""
+        span = self.location.span
+        return (self.location.path, span.start_line, span.start_column, self.rule_id, self.message)
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A problem with the input or the run itself (bad YAML, render failure): not a rule result.
+
+    ``fatal`` marks problems that make the run's exit code 2, such as a chart that fails to
+    render: silently passing it would hide every finding in it.
+    """
+
+    code: str
+    message: str
+    location: Location | None
+    level: Severity = Severity.ERROR
+    fatal: bool = False
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        """Deterministic order: file, line, column, code."""
+        if self.location is None:
+            return ("", 0, 0, self.code + self.message)
+        span = self.location.span
+        return (self.location.path, span.start_line, span.start_column, self.code + self.message)
+
+
+@dataclass
+class Report:
+    """Everything a reporter needs: findings (kept and suppressed), notifications, rules run."""
+
+    findings: list[Finding] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    rule_ids: list[str] = field(default_factory=list)
+    files_scanned: int = 0
+    objects_scanned: int = 0
+
+    @property
+    def active(self) -> list[Finding]:
+        """Findings that count (not suppressed)."""
+        return [f for f in self.findings if f.suppression is None]
+
+    @property
+    def suppressed(self) -> list[Finding]:
+        """Findings that a suppression, exemption or baseline accepted."""
+        return [f for f in self.findings if f.suppression is not None]
+
+    def sort(self) -> None:
+        """Put findings and notifications in their deterministic order."""
+        self.findings.sort(key=Finding.sort_key)
+        self.notifications.sort(key=Notification.sort_key)

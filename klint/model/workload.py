@@ -1,0 +1,169 @@
+"""Where pod templates live in each workload kind, and helpers to walk their containers.
+
+This is the one place that knows these paths. Checks ask for a :class:`PodView` and
+iterate :func:`containers`; every value they read is type-checked here, so malformed
+objects (a string where a list belongs, nulls) never reach a check as a surprise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from klint.findings import FieldPath
+from klint.model.resource import Resource, dig
+
+# (group, kind) → (path of the pod spec, path of the pod metadata), relative to the object.
+_TEMPLATE = (("spec", "template", "spec"), ("spec", "template", "metadata"))
+POD_TEMPLATE_PATHS: dict[tuple[str, str], tuple[FieldPath, FieldPath]] = {
+    ("", "Pod"): (("spec",), ("metadata",)),
+    ("", "PodTemplate"): (("template", "spec"), ("template", "metadata")),
+    ("", "ReplicationController"): _TEMPLATE,
+    ("apps", "Deployment"): _TEMPLATE,
+    ("apps", "StatefulSet"): _TEMPLATE,
+    ("apps", "DaemonSet"): _TEMPLATE,
+    ("apps", "ReplicaSet"): _TEMPLATE,
+    ("extensions", "Deployment"): _TEMPLATE,
+    ("extensions", "DaemonSet"): _TEMPLATE,
+    ("extensions", "ReplicaSet"): _TEMPLATE,
+    ("batch", "Job"): _TEMPLATE,
+    ("batch", "CronJob"): (
+        ("spec", "jobTemplate", "spec", "template", "spec"),
+        ("spec", "jobTemplate", "spec", "template", "metadata"),
+    ),
+    # Custom resources that embed a plain pod template.
+    ("argoproj.io", "Rollout"): _TEMPLATE,
+    ("apps.openshift.io", "DeploymentConfig"): _TEMPLATE,
+}
+
+CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
+
+
+@dataclass(frozen=True)
+class PodView:
+    """A pod spec inside a resource: the spec, its metadata and their paths."""
+
+    resource: Resource
+    spec: dict[str, Any]
+    path: FieldPath
+    metadata: dict[str, Any]
+    metadata_path: FieldPath
+
+    def get(self, *path: str | int) -> Any:
+        """Value under the pod spec, or None."""
+        return dig(self.spec, path)
+
+    @property
+    def security_context(self) -> dict[str, Any]:
+        value = self.spec.get("securityContext")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def security_context_path(self) -> FieldPath:
+        return (*self.path, "securityContext")
+
+    @property
+    def annotations(self) -> dict[str, str]:
+        value = self.metadata.get("annotations")
+        if not isinstance(value, dict):
+            return {}
+        return {str(k): "" if v is None else str(v) for k, v in value.items()}
+
+    @property
+    def is_windows(self) -> bool:
+        """``spec.os.name`` is exactly ``windows`` (PSS exemptions use a literal match)."""
+        return dig(self.spec, ("os", "name")) == "windows"
+
+    @property
+    def host_users_disabled(self) -> bool:
+        """``spec.hostUsers`` is explicitly false (the pod runs in a user namespace)."""
+        return self.spec.get("hostUsers") is False
+
+    def volumes(self) -> Iterator[tuple[dict[str, Any], FieldPath]]:
+        """Each volume mapping with its path."""
+        for index, volume in _items(self.spec.get("volumes")):
+            yield volume, (*self.path, "volumes", index)
+
+
+@dataclass(frozen=True)
+class ContainerView:
+    """One container of a pod spec (regular, init or ephemeral) with its path."""
+
+    data: dict[str, Any]
+    path: FieldPath
+    list_name: str
+    index: int
+
+    @property
+    def name(self) -> str:
+        value = self.data.get("name")
+        return str(value) if value is not None else f"{self.list_name}[{self.index}]"
+
+    @property
+    def label(self) -> str:
+        """How messages name it: ``container "app"`` or ``init container "setup"``."""
+        kind = {"initContainers": "init container", "ephemeralContainers": "ephemeral container"}
+        return f'{kind.get(self.list_name, "container")} "{self.name}"'
+
+    def get(self, *path: str | int) -> Any:
+        """Value under the container, or None."""
+        return dig(self.data, path)
+
+    @property
+    def security_context(self) -> dict[str, Any]:
+        value = self.data.get("securityContext")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def security_context_path(self) -> FieldPath:
+        return (*self.path, "securityContext")
+
+
+def pod_view(resource: Resource) -> PodView | None:
+    """The pod spec of a workload, or None for kinds without one (or a malformed spec)."""
+    paths = POD_TEMPLATE_PATHS.get((resource.group, resource.kind))
+    if paths is None:
+        return None
+    spec_path, meta_path = paths
+    spec = dig(resource.data, spec_path)
+    if not isinstance(spec, dict):
+        return None
+    metadata = dig(resource.data, meta_path)
+    return PodView(
+        resource=resource,
+        spec=spec,
+        path=spec_path,
+        metadata=metadata if isinstance(metadata, dict) else {},
+        metadata_path=meta_path,
+    )
+
+
+def containers(pod: PodView, lists: tuple[str, ...] = CONTAINER_LISTS) -> Iterator[ContainerView]:
+    """Every container mapping in the given lists, in spec order."""
+    for list_name in lists:
+        for index, data in _items(pod.spec.get(list_name)):
+            yield ContainerView(data, (*pod.path, list_name, index), list_name, index)
+
+
+def effective(pod: PodView, container: ContainerView, key: str) -> tuple[Any, FieldPath | None]:
+    """A securityContext setting as it applies to a container, and where it is set.
+
+    The container's value wins when it is set (not null); otherwise the pod's value applies.
+    The path is None when neither sets it.
+    """
+    value = container.security_context.get(key)
+    if value is not None:
+        return value, (*container.security_context_path, key)
+    value = pod.security_context.get(key)
+    if value is not None:
+        return value, (*pod.security_context_path, key)
+    return None, None
+
+
+def _items(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
+    if not isinstance(value, list):
+        return
+    for index, item in enumerate(value):
+        if isinstance(item, dict):
+            yield index, item
