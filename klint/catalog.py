@@ -1,0 +1,185 @@
+"""The rule catalogue: ``rules/**/*.yaml`` → validated, typed :class:`Rule` objects.
+
+A rule file holds everything about one rule once (id, name, docs, severity, references,
+profiles, the check it runs with its params, and pass/fail examples). Docs, ``klint rules``
+and SARIF rule descriptors are all generated from these objects.
+"""
+
+from __future__ import annotations
+
+from klint.errors import KlintError
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from klint.data import data_path
+from klint.findings import Severity
+
+DOCS_BASE_URL = "https://github.com/klint-dev/klint/blob/main/docs/rules/"
+PROFILES = ("default", "pss-baseline", "pss-restricted", "nsa", "cis", "all")
+
+
+class CatalogError(KlintError):
+    """A rule file is invalid; the message names the file and the problem."""
+
+
+@dataclass(frozen=True)
+class Example:
+    """A manifest shown in the docs; fail examples mark offending lines with ``# expect``."""
+
+    title: str
+    manifest: str
+    passes: bool
+
+    def expected_lines(self) -> list[int]:
+        """1-based lines marked ``# expect`` (where a fail example must report)."""
+        return [
+            number
+            for number, line in enumerate(self.manifest.splitlines(), start=1)
+            if line.rstrip().endswith("# expect")
+        ]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of the catalogue."""
+
+    id: str
+    name: str
+    summary: str
+    description: str
+    remediation: str
+    severity: Severity
+    security_severity: float
+    precision: str
+    check: str
+    params: Mapping[str, Any]
+    profiles: tuple[str, ...]
+    tags: tuple[str, ...]
+    references: Mapping[str, Any]
+    examples: tuple[Example, ...]
+    overrides: tuple[str, ...] = ()
+    source: str = ""
+    builtin: bool = True
+    fix: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def help_uri(self) -> str:
+        return f"{DOCS_BASE_URL}{self.name}.md"
+
+    def frameworks(self) -> dict[str, list[str]]:
+        """Framework ids this rule maps to: ``pss``, ``cis``, ``nsa``, ``mitre``."""
+        refs = self.references
+        result: dict[str, list[str]] = {}
+        pss = refs.get("pss")
+        if isinstance(pss, Mapping):
+            result["pss"] = [f"{pss.get('level')}: {pss.get('control')}"]
+        for key in ("cis", "nsa", "mitre"):
+            values = refs.get(key)
+            if values:
+                result[key] = [str(v) for v in values]
+        return result
+
+
+def builtin_rules_dir() -> Path:
+    """Where the built-in rule files are (installed or in a checkout)."""
+    return data_path("rules")
+
+
+def rule_schema() -> dict[str, Any]:
+    """The JSON Schema every rule file must match."""
+    with data_path("schemas", "rule.schema.json").open(encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
+    return schema
+
+
+def load_rule_files(directory: Path, *, builtin: bool, validate: bool) -> list[Rule]:
+    """Read every ``*.yaml`` rule below ``directory``, sorted by file path."""
+    validator = _validator() if validate else None
+    rules = []
+    for path in sorted(directory.rglob("*.yaml")):
+        rules.append(_load_rule(path, validator, builtin=builtin))
+    return rules
+
+
+def load_catalog(extra_dirs: Iterable[Path] = (), *, validate_builtin: bool = False) -> list[Rule]:
+    """Built-in rules plus custom rules from ``extra_dirs``, checked for clashes, sorted by id.
+
+    Built-in rules are validated by the test suite, so start-up skips that by default;
+    custom rules are always validated.
+    """
+    rules = load_rule_files(builtin_rules_dir(), builtin=True, validate=validate_builtin)
+    for directory in extra_dirs:
+        if not directory.is_dir():
+            raise CatalogError(f"{directory}: rules directory not found")
+        rules.extend(load_rule_files(directory, builtin=False, validate=True))
+    _check_unique(rules)
+    return sorted(rules, key=lambda rule: rule.id)
+
+
+def _check_unique(rules: list[Rule]) -> None:
+    seen: dict[str, str] = {}
+    for rule in rules:
+        for key in (rule.id, rule.name):
+            if key in seen:
+                raise CatalogError(f"{rule.source}: {key!r} is already used by {seen[key]}")
+            seen[key] = rule.source
+
+
+def _validator() -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(rule_schema())
+
+
+def _load_rule(path: Path, validator: Any, *, builtin: bool) -> Rule:
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise CatalogError(f"{path}: cannot read rule file: {error}") from None
+    if validator is not None:
+        errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
+        if errors:
+            first = errors[0]
+            where = "/".join(str(p) for p in first.absolute_path) or "(top level)"
+            raise CatalogError(f"{path}: {where}: {first.message}")
+    if not isinstance(raw, dict):
+        raise CatalogError(f"{path}: a rule file must be a mapping")
+    try:
+        return _rule_from_mapping(raw, path, builtin)
+    except (KeyError, TypeError, ValueError) as error:
+        raise CatalogError(f"{path}: invalid rule: {error}") from None
+
+
+def _rule_from_mapping(raw: dict[str, Any], path: Path, builtin: bool) -> Rule:
+    examples = raw.get("examples") or {}
+    return Rule(
+        id=str(raw["id"]),
+        name=str(raw["name"]),
+        summary=str(raw["summary"]).strip(),
+        description=str(raw["description"]).strip(),
+        remediation=str(raw["remediation"]).strip(),
+        severity=Severity.parse(str(raw["severity"])),
+        security_severity=float(raw["security_severity"]),
+        precision=str(raw.get("precision", "high")),
+        check=str(raw["check"]),
+        params=dict(raw.get("params") or {}),
+        profiles=tuple(raw.get("profiles") or ()),
+        tags=tuple(raw.get("tags") or ()),
+        references=dict(raw.get("references") or {}),
+        examples=tuple(
+            [Example(str(e.get("title", "")), str(e["manifest"]), True) for e in
+             examples.get("pass", [])]
+            + [Example(str(e.get("title", "")), str(e["manifest"]), False) for e in
+               examples.get("fail", [])]
+        ),
+        overrides=tuple(raw.get("overrides") or ()),
+        source=str(path),
+        builtin=builtin,
+        fix=dict(raw.get("fix") or {}),
+    )

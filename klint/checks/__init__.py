@@ -1,0 +1,12 @@
+"""The registry of checks: each area module lists its checks in a ``CHECKS`` tuple."""
+
+from __future__ import annotations
+
+from klint.checks import images, pod_security, resources
+from klint.checks.base import Check, UnitContext, Violation
+
+_MODULES = (pod_security, images, resources)
+
+REGISTRY: dict[str, Check] = {check.name: check for module in _MODULES for check in module.CHECKS}
+
+__all__ = ["REGISTRY", "Check", "UnitContext", "Violation"]

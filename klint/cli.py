@@ -1,0 +1,250 @@
+"""The ``klint`` command: parse flags, build the run, call the engine, pick a reporter.
+
+Exit codes: 0 no finding at or above ``--fail-on``; 1 such findings (or input that cannot
+be parsed); 2 usage, configuration, render or internal error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from klint import __version__
+from klint.findings import Report, Severity
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    help="Offline static security linter for Kubernetes manifests, Helm charts and Kustomize.",
+)
+
+
+class UsageFailure(Exception):
+    """A problem with the command line or configuration: exit 2 with one line."""
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"klint {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """klint checks Kubernetes configuration for insecure settings, offline."""
+
+
+@app.command()
+def check(
+    paths: Annotated[
+        list[str] | None,
+        typer.Argument(help="Files, directories, charts or overlays; '-' reads stdin."),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text, json, sarif or github.")
+    ] = "text",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+    ] = None,
+    fail_on: Annotated[
+        str, typer.Option("--fail-on", help="Lowest level that fails the run: error, warning, note.")
+    ] = "warning",
+    profile: Annotated[
+        list[str] | None,
+        typer.Option("--profile", help="Rule profile: default, pss-baseline, pss-restricted, "
+                     "nsa, cis, all (repeatable)."),
+    ] = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="Also run this rule (id or name).")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Do not run this rule (id or name).")
+    ] = None,
+    stdin_filename: Annotated[
+        str | None,
+        typer.Option("--stdin-filename", help="Report stdin ('-') as this path."),
+    ] = None,
+    category: Annotated[
+        str, typer.Option("--category", help="SARIF automationDetails category.")
+    ] = "klint",
+    kube_version: Annotated[
+        str | None, typer.Option("--kube-version", help="Target Kubernetes version, e.g. 1.33.")
+    ] = None,
+    values: Annotated[
+        list[str] | None, typer.Option("--values", "-f", help="Helm values file (repeatable).")
+    ] = None,
+    set_values: Annotated[
+        list[str] | None, typer.Option("--set", help="Helm --set key=value (repeatable).")
+    ] = None,
+    set_string: Annotated[
+        list[str] | None, typer.Option("--set-string", help="Helm --set-string key=value.")
+    ] = None,
+    release_name: Annotated[
+        str, typer.Option("--release-name", help="Helm release name.")
+    ] = "release",
+    namespace: Annotated[
+        str, typer.Option("--namespace", help="Namespace for Helm rendering.")
+    ] = "default",
+    show_suppressed: Annotated[
+        bool, typer.Option("--show-suppressed", help="List suppressed findings too.")
+    ] = False,
+    max_file_size: Annotated[
+        int, typer.Option("--max-file-size", help="Largest file read, in MiB.")
+    ] = 32,
+    color: Annotated[
+        bool | None, typer.Option("--color/--no-color", help="Colour text output.")
+    ] = None,
+) -> None:
+    """Lint PATHS and report findings."""
+    from klint.run import RunOptions, run_check
+
+    options = RunOptions(
+        paths=tuple(paths or ()),
+        output_format=output_format,
+        fail_on=_level(fail_on),
+        profiles=tuple(profile or ()),
+        select=tuple(select or ()),
+        ignore=tuple(ignore or ()),
+        stdin_filename=stdin_filename,
+        category=category,
+        kube_version=kube_version,
+        helm_values=tuple(values or ()),
+        helm_set=tuple(set_values or ()),
+        helm_set_string=tuple(set_string or ()),
+        release_name=release_name,
+        namespace=namespace,
+        show_suppressed=show_suppressed,
+        max_file_bytes=max_file_size * 1024 * 1024,
+    )
+    if not options.paths:
+        raise UsageFailure("no paths given (use '-' for stdin)")
+    use_color = color if color is not None else (output is None and sys.stdout.isatty())
+    report, text = run_check(options, cwd=Path.cwd(), color=use_color)
+    _write(text, output)
+    raise typer.Exit(exit_code(report, options.fail_on))
+
+
+@app.command("rules")
+def list_rules(
+    framework: Annotated[
+        str | None, typer.Option("--framework", help="Show the mapping to pss, cis, nsa or mitre.")
+    ] = None,
+    profile: Annotated[
+        str | None, typer.Option("--profile", help="Only rules of this profile.")
+    ] = None,
+) -> None:
+    """List the rule catalogue."""
+    from klint.catalog import load_catalog
+
+    rules = load_catalog()
+    if profile:
+        rules = [r for r in rules if profile in r.profiles or profile == "all"]
+    for rule in rules:
+        if framework:
+            ids = rule.frameworks().get(framework)
+            if not ids:
+                continue
+            typer.echo(f"{rule.id}  {rule.name:<40} {'; '.join(ids)}")
+        else:
+            typer.echo(
+                f"{rule.id}  {rule.name:<40} {rule.severity.value:<8} {','.join(rule.profiles)}"
+            )
+
+
+@app.command()
+def explain(rule: Annotated[str, typer.Argument(help="Rule id or name.")]) -> None:
+    """Show a rule's documentation: why, how to fix, examples, references."""
+    from klint.catalog import load_catalog
+    from klint.docs import rule_page
+    from klint.selection import rule_index
+
+    found = rule_index(load_catalog()).get(rule)
+    if found is None:
+        raise UsageFailure(f"unknown rule {rule!r} (see `klint rules`)")
+    typer.echo(rule_page(found), nl=False)
+
+
+@app.command()
+def docs(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write.")] = Path(
+        "docs/rules"
+    ),
+) -> None:
+    """Generate the rule reference (Markdown) from the catalogue."""
+    from klint.catalog import load_catalog
+    from klint.docs import write_docs
+
+    written = write_docs(load_catalog(), output)
+    typer.echo(f"wrote {len(written)} files to {output}", err=True)
+
+
+def exit_code(report: Report, fail_on: Severity) -> int:
+    """0, 1 or 2 as documented in the module docstring."""
+    if any(n.fatal for n in report.notifications):
+        return EXIT_ERROR
+    if any(f.severity.rank >= fail_on.rank for f in report.active):
+        return EXIT_FINDINGS
+    if any(n.level is Severity.ERROR for n in report.notifications):
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _level(text: str) -> Severity:
+    try:
+        return Severity.parse(text)
+    except ValueError as error:
+        raise UsageFailure(str(error)) from None
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageFailure(f"cannot write {output}: {error.strerror}") from None
+
+
+def _fail(message: str) -> NoReturn:
+    sys.stderr.write(f"klint: error: {message}\n")
+    sys.exit(EXIT_ERROR)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one-line errors and stable exit codes, never a traceback."""
+    from klint.errors import KlintError
+
+    try:
+        result = app(args=argv, prog_name="klint", standalone_mode=False)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except typer.Abort:
+        _fail("aborted")
+    except typer.TyperException as error:  # usage errors from the vendored click
+        message = getattr(error, "format_message", lambda: str(error))()
+        _fail(str(message).splitlines()[0] if message else type(error).__name__)
+    except (UsageFailure, KlintError) as error:
+        _fail(str(error))
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        _fail("interrupted")
+    except Exception as error:  # noqa: BLE001 - last resort: still one line and exit 2
+        _fail(f"internal error: {type(error).__name__}: {error}")
+    sys.exit(result if isinstance(result, int) else EXIT_CLEAN)

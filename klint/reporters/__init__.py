@@ -1,0 +1,47 @@
+"""Output formats. Each reporter turns a finished report into text; none holds lint logic."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from klint.reporters.base import Reporter, ReportContext
+
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def get_reporter(name: str) -> Reporter:
+    """The reporter for ``--format NAME`` (imported only when asked for)."""
+    factories: dict[str, Callable[[], Reporter]] = {
+        "text": _text,
+        "json": _json,
+        "sarif": _sarif,
+        "github": _github,
+    }
+    return factories[name]()
+
+
+def _text() -> Reporter:
+    from klint.reporters.text import TextReporter
+
+    return TextReporter()
+
+
+def _json() -> Reporter:
+    from klint.reporters.json_report import JsonReporter
+
+    return JsonReporter()
+
+
+def _sarif() -> Reporter:
+    from klint.reporters.sarif import SarifReporter
+
+    return SarifReporter()
+
+
+def _github() -> Reporter:
+    from klint.reporters.github import GithubReporter
+
+    return GithubReporter()
+
+
+__all__ = ["FORMATS", "ReportContext", "Reporter", "get_reporter"]

@@ -1,0 +1,45 @@
+"""GitHub Actions workflow commands: ``::error file=…,line=…::message``."""
+
+from __future__ import annotations
+
+from klint.findings import Report, Severity
+from klint.reporters.base import ReportContext
+
+_COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
+
+
+def escape_data(text: str) -> str:
+    """Escape a message the way the Actions runner decodes it (``%``, CR, LF)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    """Escape a property value (also ``:`` and ``,``) so it cannot end the command early."""
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+class GithubReporter:
+    """Annotations for repositories without code scanning."""
+
+    def render(self, report: Report, context: ReportContext) -> str:
+        lines = []
+        for notification in report.notifications:
+            props = f"title={escape_property('klint ' + notification.code)}"
+            if notification.location is not None:
+                span = notification.location.span
+                props = (
+                    f"file={escape_property(notification.location.path)},"
+                    f"line={span.start_line},col={span.start_column},{props}"
+                )
+            lines.append(
+                f"::{_COMMANDS[notification.level]} {props}::{escape_data(notification.message)}"
+            )
+        for finding in report.active:
+            span = finding.location.span
+            title = escape_property(f"{finding.rule_id} {finding.rule_name}")
+            lines.append(
+                f"::{_COMMANDS[finding.severity]} file={escape_property(finding.location.path)},"
+                f"line={span.start_line},col={span.start_column},endLine={span.end_line},"
+                f"endColumn={span.end_column},title={title}::{escape_data(finding.message)}"
+            )
+        return "\n".join(lines) + ("\n" if lines else "")

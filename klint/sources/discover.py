@@ -1,0 +1,182 @@
+"""Command-line paths → lint units: manifest files, Helm charts, Kustomize overlays, stdin.
+
+A file inside a chart or a kustomization stands for that whole unit (pre-commit passes
+single files), and every unit is linted once however many of its files are named.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from klint.findings import Location, Notification, Span
+from klint.sources.base import LintUnit
+from klint.sources.manifests import ManifestFile, StdinBuffer
+
+MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+CHART_FILE = "Chart.yaml"
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+_SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__"})
+
+
+@dataclass
+class Discovery:
+    """Units to lint and problems with the paths themselves (missing paths are fatal)."""
+
+    units: list[LintUnit] = field(default_factory=list)
+    problems: list[Notification] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class DiscoverOptions:
+    """How paths are walked."""
+
+    exclude: tuple[str, ...] = ()
+    follow_symlinks: bool = False
+    render_units: bool = True
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """The path as shown in reports: relative to the working directory when inside it."""
+    absolute = path if path.is_absolute() else cwd / path
+    try:
+        return absolute.relative_to(cwd).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
+def discover(
+    paths: Sequence[str],
+    *,
+    cwd: Path,
+    stdin: bytes | None = None,
+    stdin_filename: str | None = None,
+    options: DiscoverOptions | None = None,
+) -> Discovery:
+    """Resolve paths to units, deduplicated, in a deterministic order."""
+    options = options or DiscoverOptions()
+    result = Discovery()
+    seen: set[tuple[str, str]] = set()
+
+    def add(kind: str, target: Path, unit: LintUnit) -> None:
+        key = (kind, str(target.resolve()) if kind != "stdin" else unit.display)
+        if key not in seen:
+            seen.add(key)
+            result.units.append(unit)
+
+    for raw in paths:
+        if raw == "-":
+            display = stdin_filename or "<stdin>"
+            add("stdin", Path(display), StdinBuffer(stdin or b"", display))
+            continue
+        path = Path(raw)
+        absolute = path if path.is_absolute() else cwd / path
+        if not absolute.exists() and not absolute.is_symlink():
+            result.problems.append(
+                Notification("path-not-found", f"{raw}: no such file or directory", None,
+                             fatal=True)
+            )
+            continue
+        if _excluded(display_path(absolute, cwd), options.exclude):
+            continue
+        if absolute.is_dir():
+            for kind, target in _walk(absolute, options):
+                if _excluded(display_path(target, cwd), options.exclude):
+                    continue
+                add(kind, target, _make_unit(kind, target, cwd))
+        else:
+            kind, target = _unit_for_file(absolute, options)
+            add(kind, target, _make_unit(kind, target, cwd))
+    return result
+
+
+def _excluded(display: str, patterns: Iterable[str]) -> bool:
+    return any(
+        fnmatch.fnmatch(display, pattern) or fnmatch.fnmatch(display, pattern.rstrip("/") + "/*")
+        for pattern in patterns
+    )
+
+
+def _unit_for_file(path: Path, options: DiscoverOptions) -> tuple[str, Path]:
+    """A named file: its enclosing chart or kustomization, else the file itself."""
+    if options.render_units:
+        chart = find_chart_root(path.parent)
+        if chart is not None:
+            return "chart", chart
+        overlay = find_kustomization_root(path.parent)
+        if overlay is not None and _belongs_to_overlay(path, overlay):
+            return "kustomize", overlay
+    return "file", path
+
+
+def _belongs_to_overlay(path: Path, overlay: Path) -> bool:
+    """A file is part of a kustomization when it sits in its directory (or is the file)."""
+    return path.parent == overlay
+
+
+def _walk(root: Path, options: DiscoverOptions) -> Iterable[tuple[str, Path]]:
+    """Units under a directory, sorted; charts and overlays are not descended into."""
+    if options.render_units and (root / CHART_FILE).is_file():
+        yield "chart", root
+        return
+    if options.render_units and any((root / name).is_file() for name in KUSTOMIZATION_FILES):
+        yield "kustomize", root
+        return
+    try:
+        entries = sorted(os.scandir(root), key=lambda entry: entry.name)
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name in _SKIP_DIRS:
+            continue
+        if entry.is_symlink() and not options.follow_symlinks:
+            continue
+        if entry.is_dir(follow_symlinks=options.follow_symlinks):
+            yield from _walk(Path(entry.path), options)
+        elif entry.is_file(follow_symlinks=options.follow_symlinks) and entry.name.endswith(
+            MANIFEST_SUFFIXES
+        ):
+            yield "file", Path(entry.path)
+
+
+def find_chart_root(directory: Path) -> Path | None:
+    """The outermost chart that owns ``directory`` (a subchart belongs to its parent)."""
+    found: Path | None = None
+    for candidate in [directory, *directory.parents]:
+        if (candidate / CHART_FILE).is_file():
+            if found is not None and found.parent.parent != candidate:
+                break
+            found = candidate
+        elif found is not None and not (candidate.name == "charts" and candidate == found.parent):
+            break
+    return found
+
+
+def find_kustomization_root(directory: Path) -> Path | None:
+    """The nearest directory (this one or above) holding a kustomization file."""
+    for candidate in [directory, *directory.parents]:
+        if any((candidate / name).is_file() for name in KUSTOMIZATION_FILES):
+            return candidate
+    return None
+
+
+def _make_unit(kind: str, target: Path, cwd: Path) -> LintUnit:
+    display = display_path(target, cwd)
+    if kind == "chart":
+        from klint.sources.chart import HelmChart
+
+        return HelmChart(target, display, cwd)
+    if kind == "kustomize":
+        from klint.sources.overlay import KustomizeOverlay
+
+        return KustomizeOverlay(target, display, cwd)
+    return ManifestFile(target, display)
+
+
+def missing_path_problem(raw: str) -> Notification:
+    """The fatal notification for a path that does not exist."""
+    return Notification("path-not-found", f"{raw}: no such file or directory",
+                        Location(raw, Span.line(1)), fatal=True)

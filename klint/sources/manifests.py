@@ -1,0 +1,74 @@
+"""Plain manifest files and stdin buffers."""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from klint.documents import decode, parse_stream
+from klint.findings import Location, Notification, Span
+from klint.sources.base import LoadedUnit, LoadSettings
+
+
+@dataclass(frozen=True)
+class ManifestFile:
+    """A YAML or JSON file of Kubernetes objects (multi-document streams and Lists too)."""
+
+    path: Path
+    display: str
+
+    def load(self, settings: LoadSettings) -> LoadedUnit:
+        data, problem = read_file(self.path, self.display, settings.limits.max_file_bytes)
+        if problem is not None or data is None:
+            return LoadedUnit([], [problem] if problem else [])
+        return load_bytes(data, self.display, settings)
+
+
+@dataclass(frozen=True)
+class StdinBuffer:
+    """Text read from standard input, reported under ``display`` (``--stdin-filename``)."""
+
+    data: bytes
+    display: str
+
+    def load(self, settings: LoadSettings) -> LoadedUnit:
+        if len(self.data) > settings.limits.max_file_bytes:
+            return LoadedUnit([], [too_large(self.display, settings.limits.max_file_bytes)])
+        return load_bytes(self.data, self.display, settings)
+
+
+def load_bytes(data: bytes, display: str, settings: LoadSettings) -> LoadedUnit:
+    """Decode and parse a buffer into a unit."""
+    text, problem = decode(data, display)
+    if text is None:
+        return LoadedUnit([], [problem] if problem else [])
+    parsed = parse_stream(text, display, settings.limits)
+    return LoadedUnit(parsed.documents, parsed.problems)
+
+
+def read_file(path: Path, display: str, max_bytes: int) -> tuple[bytes | None, Notification | None]:
+    """Read a regular file within the size limit; other file types are refused unread."""
+    try:
+        info = os.stat(path)
+        if not stat.S_ISREG(info.st_mode):
+            return None, _file_problem(display, "not-a-file", "not a regular file; skipped")
+        if info.st_size > max_bytes:
+            return None, too_large(display, max_bytes)
+        with open(path, "rb") as handle:
+            return handle.read(max_bytes + 1), None
+    except OSError as error:
+        return None, _file_problem(display, "unreadable", f"cannot read file: {error.strerror}")
+
+
+def too_large(display: str, max_bytes: int) -> Notification:
+    """The notification for a file over ``--max-file-size``."""
+    return _file_problem(
+        display, "file-too-large",
+        f"file is larger than the {max_bytes // (1024 * 1024)} MiB limit (--max-file-size); skipped",
+    )
+
+
+def _file_problem(display: str, code: str, message: str) -> Notification:
+    return Notification(code, message, Location(display, Span.line(1)))
