@@ -21,13 +21,22 @@ import yaml
 from klint.findings import FieldPath, Location, Notification, Severity, Span
 
 try:
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 
     FAST_PARSER = True
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
     FAST_PARSER = False
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """libyaml composer with go-yaml v2's booleans (it also reads y/Y/n/N as booleans)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN")
+)
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"
