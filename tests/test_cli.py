@@ -18,9 +18,11 @@ def test_text_output_lines_and_exit_code_1() -> None:
     result = run_cli("check", INSECURE)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert f"{INSECURE}:23:25: error: container \"app\" sets securityContext.privileged to true. " \
+    assert f"{INSECURE}:23:25: error: container \"app\" sets securityContext.privileged to true " \
+           "(Pod Security Standards baseline: Privileged Containers). " \
            "[KL101 privileged-container]" in lines
-    assert f"{INSECURE}:15:20: error: the pod sets hostNetwork to true. [KL102 host-network]" in lines
+    assert f"{INSECURE}:15:20: error: the pod sets hostNetwork to true " \
+           "(Pod Security Standards baseline: Host Namespaces). [KL102 host-network]" in lines
     assert "\x1b[" not in result.stdout  # no colour when not a TTY
     assert result.stderr == ""
 
@@ -54,7 +56,8 @@ def test_json_format_is_stable_and_complete() -> None:
         "rule_id": "KL101",
         "rule_name": "privileged-container",
         "severity": "error",
-        "message": 'container "app" sets securityContext.privileged to true.',
+        "message": 'container "app" sets securityContext.privileged to true '
+                   "(Pod Security Standards baseline: Privileged Containers).",
         "path": INSECURE,
         "line": 23,
         "column": 25,
@@ -64,7 +67,7 @@ def test_json_format_is_stable_and_complete() -> None:
         "field_path": "spec.template.spec.containers[0].securityContext.privileged",
         "fingerprint": first["fingerprint"],
         "related": [],
-        "properties": {},
+        "properties": {"pss-level": "baseline", "pss-control": "privileged"},
         "suppressed": None,
     }
     assert len(first["fingerprint"]) == 32
@@ -81,7 +84,8 @@ def test_github_annotations() -> None:
     result = run_cli("check", "--format", "github", INSECURE)
     assert (
         f"::error file={INSECURE},line=23,col=25,endLine=23,endColumn=29,"
-        "title=KL101 privileged-container::container \"app\" sets securityContext.privileged to true."
+        "title=KL101 privileged-container::container \"app\" sets securityContext.privileged to true "
+        "(Pod Security Standards baseline: Privileged Containers)."
     ) in result.stdout.splitlines()
 
 
