@@ -234,9 +234,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(done.exit_code)
     except typer.Abort:
         _fail("aborted")
-    except typer.TyperException as error:  # usage errors from the vendored click
-        message = getattr(error, "format_message", lambda: str(error))()
-        _fail(str(message).splitlines()[0] if message else type(error).__name__)
     except (UsageFailure, KlintError) as error:
         _fail(str(error))
     except BrokenPipeError:
@@ -246,5 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         _fail("interrupted")
     except Exception as error:  # noqa: BLE001 - last resort: still one line and exit 2
+        if hasattr(error, "format_message"):  # click's usage and parameter errors
+            _fail(str(error.format_message()).splitlines()[0])
         _fail(f"internal error: {type(error).__name__}: {error}")
     sys.exit(result if isinstance(result, int) else EXIT_CLEAN)
