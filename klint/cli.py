@@ -53,7 +53,8 @@ def check(
         typer.Argument(help="Files, directories, charts or overlays; '-' reads stdin."),
     ] = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="text, json, sarif or github.")
+        str, typer.Option("--format", help="text, json, sarif, github, markdown, junit or "
+                         "gitlab-codequality.")
     ] = "text",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
@@ -106,6 +107,9 @@ def check(
     color: Annotated[
         bool | None, typer.Option("--color/--no-color", help="Colour text output.")
     ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")
+    ] = 0,
 ) -> None:
     """Lint PATHS and report findings."""
     from klint.run import RunOptions, run_check
@@ -127,6 +131,7 @@ def check(
         namespace=namespace,
         show_suppressed=show_suppressed,
         max_file_bytes=max_file_size * 1024 * 1024,
+        jobs=jobs,
     )
     if not options.paths:
         raise UsageFailure("no paths given (use '-' for stdin)")
@@ -188,6 +193,20 @@ def docs(
 
     written = write_docs(load_catalog(), output)
     typer.echo(f"wrote {len(written)} files to {output}", err=True)
+
+
+@app.command()
+def lsp(
+    profile: Annotated[
+        list[str] | None, typer.Option("--profile", help="Rule profile (repeatable).")
+    ] = None,
+) -> None:
+    """Run the language server over stdio (needs the lsp extra: pip install 'klint[lsp]')."""
+    try:
+        from klint.lsp import serve
+    except ImportError as error:
+        raise UsageFailure(f"klint lsp needs pygls ({error}): pip install 'klint[lsp]'") from None
+    serve(tuple(profile or ("default",)))
 
 
 def exit_code(report: Report, fail_on: Severity) -> int:

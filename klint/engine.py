@@ -11,7 +11,7 @@ from klint.errors import KlintError
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from klint.catalog import Rule
 from klint.checks import REGISTRY, Check, UnitContext, Violation
@@ -84,8 +84,26 @@ def _validate_params(rule: Rule, check: Check, params: dict[str, Any]) -> None:
         raise EngineError(f"{rule.source}: params of rule {rule.id}: {errors[0].message}")
 
 
+class UnitHook(Protocol):
+    """Post-processing of one unit's findings while its objects and files are at hand.
+
+    Suppressions use it: they need the object a finding came from and the raw lines.
+    """
+
+    def __call__(
+        self,
+        loaded: LoadedUnit,
+        resources: Sequence[Resource],
+        pairs: Sequence[tuple[Resource, Finding]],
+    ) -> tuple[list[Finding], list[Notification]]: ...
+
+
 def lint_unit(
-    unit: LintUnit, rules: Sequence[ActiveRule], settings: LoadSettings, kube_version: tuple[int, int]
+    unit: LintUnit,
+    rules: Sequence[ActiveRule],
+    settings: LoadSettings,
+    kube_version: tuple[int, int],
+    hook: UnitHook | None = None,
 ) -> UnitResult:
     """Load one unit and run every rule over its objects."""
     loaded = unit.load(settings)
@@ -93,10 +111,17 @@ def lint_unit(
     resources = [r for document in loaded.documents for r in resources_from_document(document)]
     result.objects = len(resources)
     context = UnitContext(resources, kube_version)
+    pairs = []
     for resource in resources:
         for active in rules:
             for violation in _run(active, resource, context, result):
-                result.findings.append(_finding(active, resource, violation, loaded))
+                pairs.append((resource, _finding(active, resource, violation, loaded)))
+    if hook is None:
+        result.findings.extend(finding for _, finding in pairs)
+    else:
+        findings, notes = hook(loaded, resources, pairs)
+        result.findings.extend(findings)
+        result.notifications.extend(notes)
     return result
 
 
@@ -149,14 +174,56 @@ def lint(
     rules: Sequence[ActiveRule],
     settings: LoadSettings,
     kube_version: tuple[int, int],
+    jobs: int = 1,
+    hook: UnitHook | None = None,
 ) -> Report:
-    """Lint every unit in order and return the sorted report."""
+    """Lint every unit and return the sorted report.
+
+    With ``jobs`` > 1 and enough units, units are linted in forked worker processes; the
+    results are merged in input order, so the output is identical to a serial run.
+    """
     report = Report(rule_ids=[active.rule.id for active in rules])
-    for unit in units:
-        result = lint_unit(unit, rules, settings, kube_version)
+    for result in _results(units, rules, settings, kube_version, jobs, hook):
         report.findings.extend(result.findings)
         report.notifications.extend(result.notifications)
         report.files_scanned += result.files
         report.objects_scanned += result.objects
     report.sort()
     return report
+
+
+_PARALLEL_MIN_UNITS = 16
+
+
+def _results(
+    units: Sequence[LintUnit],
+    rules: Sequence[ActiveRule],
+    settings: LoadSettings,
+    kube_version: tuple[int, int],
+    jobs: int,
+    hook: UnitHook | None = None,
+) -> Iterable[UnitResult]:
+    if jobs <= 1 or len(units) < _PARALLEL_MIN_UNITS:
+        for unit in units:
+            yield lint_unit(unit, rules, settings, kube_version, hook)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    global _WORKER_STATE
+    _WORKER_STATE = (rules, settings, kube_version, hook)  # inherited by the forked workers
+    context = multiprocessing.get_context("fork")
+    chunk = max(1, len(units) // (jobs * 8))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        yield from pool.map(_lint_in_worker, units, chunksize=chunk)
+
+
+_WORKER_STATE: (
+    tuple[Sequence[ActiveRule], LoadSettings, tuple[int, int], UnitHook | None] | None
+) = None
+
+
+def _lint_in_worker(unit: LintUnit) -> UnitResult:
+    assert _WORKER_STATE is not None
+    rules, settings, kube_version, hook = _WORKER_STATE
+    return lint_unit(unit, rules, settings, kube_version, hook)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ class RunOptions:
     namespace: str = "default"
     show_suppressed: bool = False
     max_file_bytes: int = 32 * 1024 * 1024
+    jobs: int = 0  # 0: one per core
 
 
 def parse_kube_version(text: str) -> tuple[int, int]:
@@ -55,6 +57,14 @@ def find_root(cwd: Path) -> Path:
         if (candidate / ".git").exists():
             return candidate
     return cwd
+
+
+def only_stdin_path(report: Report, path: str) -> None:
+    """Editor mode: report results for the buffer's own path only (E1)."""
+    report.findings = [f for f in report.findings if f.location.path == path]
+    report.notifications = [
+        n for n in report.notifications if n.location is None or n.location.path == path
+    ]
 
 
 def run_check(options: RunOptions, *, cwd: Path, color: bool = False) -> tuple[Report, str]:
@@ -84,11 +94,16 @@ def run_check(options: RunOptions, *, cwd: Path, color: bool = False) -> tuple[R
         namespace=options.namespace,
         kube_version=kube_version,
     )
-    report = lint(discovery.units, active, settings, kube)
+    jobs = options.jobs or os.cpu_count() or 1
+    report = lint(discovery.units, active, settings, kube, jobs)
     report.notifications.extend(discovery.problems)
+    editor = options.paths == ("-",) and options.stdin_filename is not None
+    if editor:
+        only_stdin_path(report, options.stdin_filename or "")
     report.sort()
     context = ReportContext(
-        rules=rules, cwd=cwd, root=find_root(cwd), color=color, category=options.category,
-        show_suppressed=options.show_suppressed,
+        rules=rules, cwd=cwd, root=cwd if editor else find_root(cwd), color=color,
+        category=options.category, show_suppressed=options.show_suppressed,
+        extra={"stdin_filename": options.stdin_filename or ""} if editor else {},
     )
     return report, get_reporter(options.output_format).render(report, context)
