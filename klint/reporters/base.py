@@ -12,7 +12,7 @@ from klint import __version__
 from klint.catalog import Rule
 from klint.findings import Report
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True)
