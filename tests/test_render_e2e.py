@@ -1,0 +1,86 @@
+"""Charts and overlays end to end: real renders, findings on the line a person edits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.conftest import REPO, run_cli
+
+
+def findings(*paths: str) -> tuple[dict[str, Any], int]:
+    result = run_cli("check", "--format", "json", *paths)
+    return json.loads(result.stdout), result.returncode
+
+
+def where(data: dict[str, Any], rule: str) -> list[tuple[str, int, int]]:
+    return sorted((f["path"], f["line"], f["column"]) for f in data["findings"] if f["rule_id"] == rule)
+
+
+def test_helm_findings_map_to_template_and_values_lines() -> None:
+    data, code = findings("fixtures/helm/web")
+    assert code == 1
+    assert where(data, "KL101") == [("fixtures/helm/web/templates/deployment.yaml", 27, 13)]
+    privileged = next(f for f in data["findings"] if f["rule_id"] == "KL101")
+    assert [(r["path"], r["line"]) for r in privileged["related"]] == [
+        ("fixtures/helm/web/values.yaml", 9)
+    ]
+    assert where(data, "KL102") == [("fixtures/helm/web/templates/deployment.yaml", 17, 7)]
+    # subchart and hook templates keep their own files
+    # in the default profile the restricted volume-type rule (KL204) replaces KL105
+    assert ("fixtures/helm/web/charts/cache-chart/templates/daemonset.yaml", 22, 11) in where(
+        data, "KL204"
+    )
+    assert where(data, "KL103") == [("fixtures/helm/web/templates/hooks/pre-install-job.yaml", 12, 7)]
+    assert all("/tmp" not in f["path"] for f in data["findings"])
+
+
+def test_a_template_file_stands_for_its_chart_once() -> None:
+    data, _ = findings(
+        "fixtures/helm/web/templates/deployment.yaml", "fixtures/helm/web/values.yaml",
+        "fixtures/helm/web/charts/db/templates/statefulset.yaml",
+    )
+    whole, _ = findings("fixtures/helm/web")
+    assert data["findings"] == whole["findings"]
+
+
+def test_render_failures_are_exit_2_with_template_line() -> None:
+    data, code = findings("fixtures/helm/broken", "fixtures/helm/missing-dep")
+    assert code == 2
+    problems = {(n["path"], n["line"], n["code"]) for n in data["notifications"]}
+    assert ("fixtures/helm/broken/templates/configmap.yaml", 6, "helm-render") in problems
+    assert ("fixtures/helm/missing-dep/Chart.yaml", 1, "helm-render") in problems
+
+
+def test_kustomize_findings_map_to_patches_and_base() -> None:
+    overlay = REPO / "fixtures" / "kustomize" / "overlays" / "prod"
+    before = {p: p.read_bytes() for p in overlay.rglob("*") if p.is_file()}
+    data, code = findings("fixtures/kustomize/overlays/prod")
+    assert code == 1
+    assert where(data, "KL101") == [("fixtures/kustomize/overlays/prod/privileged.yaml", 12, 25)]
+    assert where(data, "KL102") == [("fixtures/kustomize/overlays/prod/privileged.yaml", 8, 20)]
+    assert ("fixtures/kustomize/overlays/prod/escalation.json.yaml", 3, 10) in where(data, "KL201")
+    assert where(data, "KL103") == [("fixtures/kustomize/overlays/prod/kustomization.yaml", 23, 22)]
+    assert where(data, "KL203") == [("fixtures/kustomize/base/deployment.yaml", 21, 24)]
+    assert {p: p.read_bytes() for p in overlay.rglob("*") if p.is_file()} == before
+    assert not any("config.kubernetes.io" in json.dumps(f) for f in data["findings"])
+
+
+def test_kustomize_failures_are_exit_2() -> None:
+    data, code = findings("fixtures/kustomize/remote", "fixtures/kustomize/broken")
+    assert code == 2
+    codes = {(n["path"], n["code"]) for n in data["notifications"]}
+    assert ("fixtures/kustomize/remote/kustomization.yaml", "kustomize-build") in codes
+    assert ("fixtures/kustomize/broken/kustomization.yaml", "kustomize-build") in codes
+
+
+def test_sarif_for_chart_and_overlay_is_valid() -> None:
+    from tests.test_sarif import sarif
+
+    log = sarif("fixtures/helm/web", "fixtures/kustomize/overlays/prod")
+    results = log["runs"][0]["results"]
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
+    assert "fixtures/helm/web/templates/deployment.yaml" in uris
+    assert "fixtures/kustomize/overlays/prod/privileged.yaml" in uris
+    related = [r for r in results if r.get("relatedLocations")]
+    assert related and "set in fixtures/helm/web/values.yaml" in related[0]["message"]["text"]
