@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from tests.conftest import REPO, run_cli
@@ -84,3 +85,21 @@ def test_sarif_for_chart_and_overlay_is_valid() -> None:
     assert "fixtures/kustomize/overlays/prod/privileged.yaml" in uris
     related = [r for r in results if r.get("relatedLocations")]
     assert related and "set in fixtures/helm/web/values.yaml" in related[0]["message"]["text"]
+
+
+def test_rendered_helm_output_maps_through_source_comments() -> None:
+    data, _ = findings("fixtures/helm/web-rendered.yaml")
+    assert where(data, "KL101") == [("fixtures/helm/web/templates/deployment.yaml", 27, 13)]
+    privileged = next(f for f in data["findings"] if f["rule_id"] == "KL101")
+    assert [(r["path"], r["line"]) for r in privileged["related"]] == [
+        ("fixtures/helm/web/values.yaml", 9)
+    ]
+
+
+def test_rendered_output_without_its_chart_stays_on_the_rendered_file(tmp_path: Path) -> None:
+    text = (REPO / "fixtures/helm/web-rendered.yaml").read_text()
+    (tmp_path / "out.yaml").write_text(text)
+    result = run_cli("check", "--format", "json", "out.yaml", cwd=tmp_path)
+    lines = where(json.loads(result.stdout), "KL101")
+    line = next(n for n, t in enumerate(text.splitlines(), 1) if t.strip() == "privileged: true")
+    assert lines == [("out.yaml", line, 25)]

@@ -18,12 +18,20 @@ from klint.sources.discover import display_path
 
 
 @dataclass(frozen=True)
-class _Origin:
-    """Where a rendered document came from."""
+class TemplateOrigin:
+    """Where a rendered document came from: template, its section, the values files in play."""
 
     template: Path | None
     display: str
     section: int
+    values_files: tuple[Path, ...] = ()
+
+
+def template_origin(
+    template: Path, cwd: Path, section: int, values_files: tuple[Path, ...] = ()
+) -> TemplateOrigin:
+    """The origin of section ``section`` of a template file on disk."""
+    return TemplateOrigin(template, display_path(template, cwd), section, values_files)
 
 
 @dataclass
@@ -31,8 +39,7 @@ class HelmLocator:
     """Maps rendered fields to template lines and values.yaml lines."""
 
     cwd: Path
-    values_files: list[Path]
-    origins: dict[int, _Origin] = field(default_factory=dict)
+    origins: dict[int, TemplateOrigin] = field(default_factory=dict)
     _texts: dict[Path, str] = field(default_factory=dict)
 
     def locate(
@@ -51,15 +58,17 @@ class HelmLocator:
         line_text = text.split("\n")[match.line - 1] if text else ""
         end = max(len(line_text.rstrip()) + 1, match.column)
         location = Location(origin.display, Span(match.line, match.column, match.line, end))
-        related = self._values_location(match.values_path)
+        related = self._values_location(match.values_path, origin.values_files)
         return location, related
 
-    def _values_location(self, dotted: str | None) -> tuple[RelatedLocation, ...]:
+    def _values_location(
+        self, dotted: str | None, values_files: tuple[Path, ...]
+    ) -> tuple[RelatedLocation, ...]:
         from klint.sources.helm_map import values_line
 
         if not dotted:
             return ()
-        for values_file in reversed(self.values_files):
+        for values_file in reversed(values_files):
             text = self._read(values_file)
             found = values_line(text, dotted) if text else None
             if found is not None:
@@ -109,8 +118,8 @@ class HelmChart:
         except HelmRenderError as error:
             return LoadedUnit([], [self._render_problem(error)], files=0)
         chart_values = self.path / "values.yaml"
-        values = ([chart_values] if chart_values.is_file() else []) + user_values
-        locator = HelmLocator(self.cwd, values)
+        values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
+        locator = HelmLocator(self.cwd)
         documents: list[Document] = []
         problems: list[Notification] = []
         for template in rendered:
@@ -121,7 +130,9 @@ class HelmChart:
             parsed = parse_stream(template.text, display, settings.limits)
             problems.extend(parsed.problems)
             for section, document in enumerate(parsed.documents):
-                locator.origins[id(document)] = _Origin(template.file, display, section)
+                locator.origins[id(document)] = TemplateOrigin(
+                    template.file, display, section, values
+                )
                 documents.append(document)
         return LoadedUnit(documents, problems, locator, files=len(rendered))
 

@@ -70,7 +70,7 @@ def discover(
     for raw in paths:
         if raw == "-":
             display = stdin_filename or "<stdin>"
-            add("stdin", Path(display), StdinBuffer(stdin or b"", display))
+            add("stdin", Path(display), StdinBuffer(stdin or b"", display, cwd))
             continue
         path = Path(raw)
         absolute = path if path.is_absolute() else cwd / path
@@ -173,7 +173,7 @@ def _make_unit(kind: str, target: Path, cwd: Path) -> LintUnit:
         from klint.sources.overlay import KustomizeOverlay
 
         return KustomizeOverlay(target, display, cwd)
-    return ManifestFile(target, display)
+    return ManifestFile(target, display, cwd)
 
 
 def missing_path_problem(raw: str) -> Notification:

@@ -18,12 +18,16 @@ class ManifestFile:
 
     path: Path
     display: str
+    cwd: Path | None = None
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
         data, problem = read_file(self.path, self.display, settings.limits.max_file_bytes)
         if problem is not None or data is None:
             return LoadedUnit([], [problem] if problem else [])
-        return load_bytes(data, self.display, settings)
+        return load_bytes(data, self.display, settings, self.path.parent, self.cwd)
+
+
+STDIN_DISPLAY = "<stdin>"
 
 
 @dataclass(frozen=True)
@@ -32,20 +36,42 @@ class StdinBuffer:
 
     data: bytes
     display: str
+    cwd: Path | None = None
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
         if len(self.data) > settings.limits.max_file_bytes:
             return LoadedUnit([], [too_large(self.display, settings.limits.max_file_bytes)])
-        return load_bytes(self.data, self.display, settings)
+        if self.display != STDIN_DISPLAY:
+            # An editor buffer (--stdin-filename): findings stay on that buffer.
+            return load_bytes(self.data, self.display, settings)
+        cwd = self.cwd or Path.cwd()
+        return load_bytes(self.data, self.display, settings, cwd, cwd)
 
 
-def load_bytes(data: bytes, display: str, settings: LoadSettings) -> LoadedUnit:
-    """Decode and parse a buffer into a unit."""
+def load_bytes(
+    data: bytes,
+    display: str,
+    settings: LoadSettings,
+    directory: Path | None = None,
+    cwd: Path | None = None,
+) -> LoadedUnit:
+    """Decode and parse a buffer into a unit.
+
+    ``helm template`` output (documents headed by ``# Source:``) is mapped back to the
+    chart's templates when the chart is found near ``directory`` or under ``cwd``.
+    """
     text, problem = decode(data, display)
     if text is None:
         return LoadedUnit([], [problem] if problem else [])
     parsed = parse_stream(text, display, settings.limits)
-    return LoadedUnit(parsed.documents, parsed.problems)
+    unit = LoadedUnit(parsed.documents, parsed.problems)
+    if cwd is not None and "# Source:" in text:
+        from klint.sources.rendered import rendered_output_locator
+
+        locator = rendered_output_locator(parsed.documents, directory or cwd, cwd)
+        if locator is not None:
+            unit.locator = locator
+    return unit
 
 
 def read_file(path: Path, display: str, max_bytes: int) -> tuple[bytes | None, Notification | None]:
