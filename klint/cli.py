@@ -9,12 +9,15 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from klint import __version__
 from klint.findings import Report, Severity
+
+if TYPE_CHECKING:
+    from klint.catalog import Rule
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -46,6 +49,23 @@ def _root(
     """klint checks Kubernetes configuration for insecure settings, offline."""
 
 
+_CONFIG_OPTION = typer.Option(
+    "--config", help="Config file (default: .klint.yaml here or above, up to the git root)."
+)
+_NO_CONFIG_OPTION = typer.Option("--no-config", help="Ignore any .klint.yaml.")
+_RULES_DIR_OPTION = typer.Option("--rules-dir", help="Folder of custom rule files (repeatable).")
+
+
+def _catalog(config: Path | None, no_config: bool, rules_dir: list[Path] | None) -> list[Rule]:
+    """Built-in rules plus the custom rules the config and ``--rules-dir`` name."""
+    from klint.config import resolve_config
+    from klint.policy import load_rules
+
+    cwd = Path.cwd()
+    settings = resolve_config(config, cwd, disabled=no_config)
+    return load_rules(settings, [d if d.is_absolute() else cwd / d for d in rules_dir or ()])
+
+
 @app.command()
 def check(
     paths: Annotated[
@@ -60,8 +80,10 @@ def check(
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
     fail_on: Annotated[
-        str, typer.Option("--fail-on", help="Lowest level that fails the run: error, warning, note.")
-    ] = "warning",
+        str | None,
+        typer.Option("--fail-on", help="Lowest level that fails the run: error, warning "
+                     "(default), note."),
+    ] = None,
     profile: Annotated[
         list[str] | None,
         typer.Option("--profile", help="Rule profile: default, pss-baseline, pss-restricted, "
@@ -110,14 +132,21 @@ def check(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")
     ] = 0,
+    config: Annotated[Path | None, _CONFIG_OPTION] = None,
+    no_config: Annotated[bool, _NO_CONFIG_OPTION] = False,
+    baseline: Annotated[
+        Path | None,
+        typer.Option("--baseline", help="Report only findings not in this baseline file."),
+    ] = None,
+    rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
 ) -> None:
     """Lint PATHS and report findings."""
-    from klint.run import RunOptions, run_check
+    from klint.run import RunOptions, run
 
     options = RunOptions(
         paths=tuple(paths or ()),
         output_format=output_format,
-        fail_on=_level(fail_on),
+        fail_on=_level(fail_on) if fail_on else None,
         profiles=tuple(profile or ()),
         select=tuple(select or ()),
         ignore=tuple(ignore or ()),
@@ -132,13 +161,59 @@ def check(
         show_suppressed=show_suppressed,
         max_file_bytes=max_file_size * 1024 * 1024,
         jobs=jobs,
+        config=config,
+        no_config=no_config,
+        baseline=baseline,
+        rules_dirs=tuple(rules_dir or ()),
     )
     if not options.paths:
         raise UsageFailure("no paths given (use '-' for stdin)")
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
-    report, text = run_check(options, cwd=Path.cwd(), color=use_color)
+    report, text, effective_fail_on = run(options, cwd=Path.cwd(), color=use_color)
     _write(text, output)
-    raise typer.Exit(exit_code(report, options.fail_on))
+    raise typer.Exit(exit_code(report, effective_fail_on))
+
+
+baseline_app = typer.Typer(
+    no_args_is_help=True, help="Record current findings so that only new ones are reported."
+)
+app.add_typer(baseline_app, name="baseline")
+
+
+@baseline_app.command("create")
+def baseline_create(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories, charts or overlays.")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Baseline file to write.")
+    ] = Path(".klint-baseline.json"),
+    profile: Annotated[
+        list[str] | None, typer.Option("--profile", help="Rule profile (repeatable).")
+    ] = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="Also run this rule (id or name).")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Do not run this rule (id or name).")
+    ] = None,
+    config: Annotated[Path | None, _CONFIG_OPTION] = None,
+    no_config: Annotated[bool, _NO_CONFIG_OPTION] = False,
+    rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
+) -> None:
+    """Lint PATHS and record every unsuppressed finding in a baseline file."""
+    from klint.baseline import baseline_text
+    from klint.run import RunOptions, run
+
+    options = RunOptions(
+        paths=tuple(paths), output_format="json", profiles=tuple(profile or ()),
+        select=tuple(select or ()), ignore=tuple(ignore or ()), config=config,
+        no_config=no_config, rules_dirs=tuple(rule_dir for rule_dir in rules_dir or ()),
+    )
+    report, _, _ = run(options, cwd=Path.cwd())
+    if any(n.fatal for n in report.notifications):
+        messages = "; ".join(n.message for n in report.notifications if n.fatal)
+        raise UsageFailure(f"baseline not written: {messages}")
+    _write(baseline_text(report), output)
+    typer.echo(f"klint: recorded {len(report.active)} findings in {output}", err=True)
 
 
 @app.command("rules")
@@ -149,11 +224,12 @@ def list_rules(
     profile: Annotated[
         str | None, typer.Option("--profile", help="Only rules of this profile.")
     ] = None,
+    config: Annotated[Path | None, _CONFIG_OPTION] = None,
+    no_config: Annotated[bool, _NO_CONFIG_OPTION] = False,
+    rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
 ) -> None:
-    """List the rule catalogue."""
-    from klint.catalog import load_catalog
-
-    rules = load_catalog()
+    """List the rule catalogue (with custom rules from the config and --rules-dir)."""
+    rules = _catalog(config, no_config, rules_dir)
     if profile:
         rules = [r for r in rules if profile in r.profiles or profile == "all"]
     for rule in rules:
@@ -169,13 +245,17 @@ def list_rules(
 
 
 @app.command()
-def explain(rule: Annotated[str, typer.Argument(help="Rule id or name.")]) -> None:
+def explain(
+    rule: Annotated[str, typer.Argument(help="Rule id or name.")],
+    config: Annotated[Path | None, _CONFIG_OPTION] = None,
+    no_config: Annotated[bool, _NO_CONFIG_OPTION] = False,
+    rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
+) -> None:
     """Show a rule's documentation: why, how to fix, examples, references."""
-    from klint.catalog import load_catalog
     from klint.docs import rule_page
     from klint.selection import rule_index
 
-    found = rule_index(load_catalog()).get(rule)
+    found = rule_index(_catalog(config, no_config, rules_dir)).get(rule)
     if found is None:
         raise UsageFailure(f"unknown rule {rule!r} (see `klint rules`)")
     typer.echo(rule_page(found), nl=False)
@@ -186,12 +266,14 @@ def docs(
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write.")] = Path(
         "docs/rules"
     ),
+    config: Annotated[Path | None, _CONFIG_OPTION] = None,
+    rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
 ) -> None:
-    """Generate the rule reference (Markdown) from the catalogue."""
-    from klint.catalog import load_catalog
+    """Generate the rule reference (Markdown) from the catalogue (plus custom rules)."""
     from klint.docs import write_docs
 
-    written = write_docs(load_catalog(), output)
+    # Only an explicit --config adds custom rules: the built-in reference stays reproducible.
+    written = write_docs(_catalog(config, config is None, rules_dir), output)
     typer.echo(f"wrote {len(written)} files to {output}", err=True)
 
 

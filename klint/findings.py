@@ -147,6 +147,26 @@ class Notification:
         return (self.location.path, span.start_line, span.start_column, self.code + self.message)
 
 
+@dataclass(frozen=True)
+class BaselineEntry:
+    """A finding recorded in a baseline file (``klint baseline create``)."""
+
+    fingerprint: str
+    rule_id: str
+    object: str
+    path: str
+    field_path: str
+
+
+@dataclass(frozen=True)
+class BaselineSummary:
+    """How a run compared with its baseline: entries matched and entries now fixed."""
+
+    source: str
+    matched: int
+    fixed: tuple[BaselineEntry, ...] = ()
+
+
 @dataclass
 class Report:
     """Everything a reporter needs: findings (kept and suppressed), notifications, rules run."""
@@ -156,6 +176,7 @@ class Report:
     rule_ids: list[str] = field(default_factory=list)
     files_scanned: int = 0
     objects_scanned: int = 0
+    baseline: BaselineSummary | None = None
 
     @property
     def active(self) -> list[Finding]:

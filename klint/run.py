@@ -6,13 +6,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from klint.catalog import load_catalog
 from klint.documents import Limits
-from klint.engine import bind_rules, lint
+from klint.engine import lint
 from klint.errors import KlintError
 from klint.findings import Report, Severity
+from klint.policy import Policy, PolicyInput, build_policy
 from klint.reporters import FORMATS, ReportContext, get_reporter
-from klint.selection import select_rules
 from klint.sources.base import LoadSettings
 from klint.sources.discover import DiscoverOptions, discover
 
@@ -25,7 +24,7 @@ class RunOptions:
 
     paths: tuple[str, ...]
     output_format: str = "text"
-    fail_on: Severity = Severity.WARNING
+    fail_on: Severity | None = None  # None: the config's, else warning
     profiles: tuple[str, ...] = ()
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
@@ -39,6 +38,10 @@ class RunOptions:
     namespace: str = "default"
     show_suppressed: bool = False
     max_file_bytes: int = 32 * 1024 * 1024
+    config: Path | None = None
+    no_config: bool = False
+    baseline: Path | None = None
+    rules_dirs: tuple[Path, ...] = ()
     jobs: int = 0  # 0: one per core
 
 
@@ -69,13 +72,33 @@ def only_stdin_path(report: Report, path: str) -> None:
 
 def run_check(options: RunOptions, *, cwd: Path, color: bool = False) -> tuple[Report, str]:
     """Lint and format; returns the report (for the exit code) and the output text."""
+    report, text, _ = run(options, cwd=cwd, color=color)
+    return report, text
+
+
+def policy_for(options: RunOptions, cwd: Path) -> Policy:
+    """The config (``--config`` or found from ``cwd``) merged with the command line."""
+    from klint.config import resolve_config
+
+    config = resolve_config(options.config, cwd, disabled=options.no_config)
+    given = PolicyInput(
+        profiles=options.profiles, select=options.select, ignore=options.ignore,
+        fail_on=options.fail_on, kube_version=options.kube_version,
+        rules_dirs=tuple(d if d.is_absolute() else cwd / d for d in options.rules_dirs),
+    )
+    return build_policy(config, given, cwd=cwd)
+
+
+def run(
+    options: RunOptions, *, cwd: Path, color: bool = False
+) -> tuple[Report, str, Severity]:
+    """Lint and format; returns the report, the output text and the effective fail-on."""
     if options.output_format not in FORMATS:
         raise KlintError(f"unknown format {options.output_format!r}: use {', '.join(FORMATS)}")
-    kube_version = options.kube_version or DEFAULT_KUBE_VERSION
+    policy = policy_for(options, cwd)
+    kube_version = policy.kube_version or DEFAULT_KUBE_VERSION
     kube = parse_kube_version(kube_version)
-    catalog = load_catalog()
-    rules = select_rules(catalog, options.profiles or ("default",), options.select, options.ignore)
-    active = bind_rules(rules)
+    rules, active = policy.rules, policy.active
     stdin = None
     if "-" in options.paths:
         import sys
@@ -83,7 +106,7 @@ def run_check(options: RunOptions, *, cwd: Path, color: bool = False) -> tuple[R
         stdin = sys.stdin.buffer.read()
     discovery = discover(
         options.paths, cwd=cwd, stdin=stdin, stdin_filename=options.stdin_filename,
-        options=DiscoverOptions(),
+        options=DiscoverOptions(exclude=policy.exclude(cwd)),
     )
     settings = LoadSettings(
         limits=Limits(max_file_bytes=options.max_file_bytes),
@@ -95,8 +118,16 @@ def run_check(options: RunOptions, *, cwd: Path, color: bool = False) -> tuple[R
         kube_version=kube_version,
     )
     jobs = options.jobs or os.cpu_count() or 1
-    report = lint(discovery.units, active, settings, kube, jobs)
+    units = policy.units(discovery.units, cwd)
+    report = lint(units, active, settings, kube, jobs, policy.suppressor)
     report.notifications.extend(discovery.problems)
+    policy.settle(report)
+    if options.baseline is not None:
+        from klint.baseline import apply_baseline, load_baseline
+
+        path = options.baseline if options.baseline.is_absolute() else cwd / options.baseline
+        entries = load_baseline(path, str(options.baseline))
+        apply_baseline(report, entries, str(options.baseline))
     editor = options.paths == ("-",) and options.stdin_filename is not None
     if editor:
         only_stdin_path(report, options.stdin_filename or "")
@@ -106,4 +137,4 @@ def run_check(options: RunOptions, *, cwd: Path, color: bool = False) -> tuple[R
         category=options.category, show_suppressed=options.show_suppressed,
         extra={"stdin_filename": options.stdin_filename or ""} if editor else {},
     )
-    return report, get_reporter(options.output_format).render(report, context)
+    return report, get_reporter(options.output_format).render(report, context), policy.fail_on

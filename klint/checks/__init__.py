@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from klint.checks import images, pod_security, resources
+from klint.checks import generic, images, pod_security, resources
 from klint.checks.base import Check, UnitContext, Violation
 
-_MODULES = (pod_security, images, resources)
+_MODULES = (pod_security, images, resources, generic)
 
 REGISTRY: dict[str, Check] = {check.name: check for module in _MODULES for check in module.CHECKS}
 

@@ -34,7 +34,7 @@ class SarifReporter:
         rules = sorted(context.rules, key=lambda rule: rule.id)
         rule_index = {rule.id: index for index, rule in enumerate(rules)}
         results = [
-            self._result(finding, rule_index[finding.rule_id], context)
+            self._result(finding, rule_index[finding.rule_id], context, report)
             for finding in report.findings
             if finding.rule_id in rule_index
         ]
@@ -62,12 +62,15 @@ class SarifReporter:
                 )
             ],
             results=results,
+            properties=_baseline_properties(report),
         )
         log = to_json(om.SarifLog(schema_uri=SCHEMA_URI, version="2.1.0", runs=[run]))
         ordered = {"$schema": log.pop("$schema"), "version": log.pop("version"), **log}
         return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
 
-    def _result(self, finding: Finding, index: int, context: ReportContext) -> om.Result:
+    def _result(
+        self, finding: Finding, index: int, context: ReportContext, report: Report
+    ) -> om.Result:
         ref = finding.object_ref
         logical = None
         if ref is not None:
@@ -118,8 +121,34 @@ class SarifReporter:
             related_locations=related or None,
             partial_fingerprints={FINGERPRINT_KEY: finding.fingerprint},
             suppressions=suppressions,
+            baseline_state=_baseline_state(finding, report),
             properties=properties,
         )
+
+
+def _baseline_state(finding: Finding, report: Report) -> str | None:
+    """``unchanged`` for baselined findings, ``new`` for the rest (only with ``--baseline``)."""
+    if report.baseline is None:
+        return None
+    baselined = finding.suppression is not None and finding.suppression.source == "baseline"
+    return "unchanged" if baselined else "new"
+
+
+def _baseline_properties(report: Report) -> dict[str, Any] | None:
+    """Counts of baselined findings and of baseline entries now fixed.
+
+    Fixed entries are counted, not emitted as ``absent`` results: GitHub code scanning
+    ignores ``baselineState`` and would show them as open alerts.
+    """
+    if report.baseline is None:
+        return None
+    return {
+        "klint/baseline": {
+            "file": report.baseline.source,
+            "unchanged": report.baseline.matched,
+            "fixed": len(report.baseline.fixed),
+        }
+    }
 
 
 def _descriptor(rule: Rule) -> om.ReportingDescriptor:

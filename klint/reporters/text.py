@@ -59,6 +59,12 @@ class TextReporter:
                  (Severity.ERROR, Severity.WARNING, Severity.NOTE)]
         suppressed = len(report.suppressed)
         extra = f", {suppressed} suppressed" if suppressed else ""
+        if report.baseline is not None:
+            fixed = len(report.baseline.fixed)
+            extra += (
+                f", {report.baseline.matched} baselined, "
+                f"{fixed} baseline entr{'y' if fixed == 1 else 'ies'} fixed"
+            )
         problems = len(report.notifications)
         extra += f", {problems} input problem{'s' if problems != 1 else ''}" if problems else ""
         return (
