@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from klint.reporters.base import Reporter, ReportContext
+from klint.reporters.base import ReportContext, Reporter
 
-FORMATS = ("text", "json", "sarif", "github")
+FORMATS = ("text", "json", "sarif", "github", "markdown", "junit", "gitlab-codequality")
 
 
 def get_reporter(name: str) -> Reporter:
@@ -16,6 +16,9 @@ def get_reporter(name: str) -> Reporter:
         "json": _json,
         "sarif": _sarif,
         "github": _github,
+        "markdown": _markdown,
+        "junit": _junit,
+        "gitlab-codequality": _gitlab,
     }
     return factories[name]()
 
@@ -42,6 +45,24 @@ def _github() -> Reporter:
     from klint.reporters.github import GithubReporter
 
     return GithubReporter()
+
+
+def _markdown() -> Reporter:
+    from klint.reporters.markdown import MarkdownReporter
+
+    return MarkdownReporter()
+
+
+def _junit() -> Reporter:
+    from klint.reporters.junit import JunitReporter
+
+    return JunitReporter()
+
+
+def _gitlab() -> Reporter:
+    from klint.reporters.gitlab import GitlabReporter
+
+    return GitlabReporter()
 
 
 __all__ = ["FORMATS", "ReportContext", "Reporter", "get_reporter"]

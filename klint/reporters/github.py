@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 from klint.findings import Report, Severity
 from klint.reporters.base import ReportContext
 
+_CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
 
 
 def escape_data(text: str) -> str:
-    """Escape a message the way the Actions runner decodes it (``%``, CR, LF)."""
+    """Escape a message the way the Actions runner decodes it (``%``, CR, LF).
+
+    Other control characters (ANSI escapes, NUL) are spelled out first so input cannot
+    restyle or hide log lines.
+    """
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\r\n", "\n"))
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -202,8 +202,14 @@ def _physical(location: Location, context: ReportContext) -> om.PhysicalLocation
 
 
 def artifact_location(path: str, context: ReportContext) -> om.ArtifactLocation:
-    """A root-relative, percent-encoded URI with ``%SRCROOT%``; absolute ``file:`` outside."""
+    """A root-relative, percent-encoded URI with ``%SRCROOT%``; absolute ``file:`` outside.
+
+    For ``--stdin-filename PATH`` an absolute PATH stays an absolute ``file:`` URI (editors
+    such as nvim-lint match results to the buffer by it).
+    """
     absolute = Path(path) if Path(path).is_absolute() else context.cwd / path
+    if path == context.extra.get("stdin_filename") and Path(path).is_absolute():
+        return om.ArtifactLocation(uri=absolute.as_uri())
     try:
         relative = PurePosixPath(absolute.relative_to(context.root).as_posix())
     except ValueError:

@@ -1,0 +1,231 @@
+"""``klint lsp``: a Language Server publishing klint findings as diagnostics (extra ``lsp``).
+
+Diagnostics are published on open and save at once and on change after a short debounce;
+each carries the rule id as ``code`` with a link to the rule doc, and a quick fix inserts a
+``# klint: ignore[RULE] reason`` comment at the end of the offending line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.uris import to_fs_path
+
+from klint import __version__
+from klint.catalog import load_catalog
+from klint.documents import Limits
+from klint.engine import bind_rules, lint
+from klint.findings import Report, Severity, Span
+from klint.selection import select_rules
+from klint.sources.base import LoadSettings
+from klint.sources.discover import MANIFEST_SUFFIXES, find_chart_root
+from klint.sources.manifests import StdinBuffer
+
+DEBOUNCE_SECONDS = 0.3
+SOURCE = "klint"
+SUPPRESS_REASON = "TODO: say why this is acceptable"
+_SEVERITY = {
+    Severity.ERROR: types.DiagnosticSeverity.Error,
+    Severity.WARNING: types.DiagnosticSeverity.Warning,
+    Severity.NOTE: types.DiagnosticSeverity.Information,
+}
+_IGNORE_COMMENT = re.compile(r"#\s*klint:\s*ignore\[([^\]]*)\]")
+_RULE_CODE = re.compile(r"^[A-Z]+[0-9]+$")
+
+
+class Linter:
+    """The selected rules, bound once; lints one buffer in-process."""
+
+    def __init__(self, profiles: Sequence[str] = ("default",)) -> None:
+        from klint.run import DEFAULT_KUBE_VERSION, parse_kube_version
+
+        rules = select_rules(load_catalog(), tuple(profiles) or ("default",), (), ())
+        self.help_uri = {rule.id: rule.help_uri for rule in rules}
+        self._active = bind_rules(rules)
+        self._kube = parse_kube_version(DEFAULT_KUBE_VERSION)
+        self._settings = LoadSettings(limits=Limits(), kube_version=DEFAULT_KUBE_VERSION)
+
+    def lint(self, text: str, path: str) -> Report:
+        """Findings and problems of this buffer, reported under ``path`` only."""
+        report = lint([StdinBuffer(text.encode(), path)], self._active, self._settings, self._kube)
+        report.findings = [f for f in report.findings if f.location.path == path]
+        report.notifications = [
+            n for n in report.notifications if n.location is None or n.location.path == path
+        ]
+        report.sort()
+        return report
+
+
+def lintable(path: str) -> bool:
+    """YAML/JSON manifests; Helm templates are Go templates, not YAML, and are skipped."""
+    file = Path(path)
+    if not file.name.endswith(MANIFEST_SUFFIXES):
+        return False
+    chart = find_chart_root(file.parent)
+    return chart is None or "templates" not in file.relative_to(chart).parts
+
+
+def utf16_column(line: str, column: int) -> int:
+    """1-based code-point column → 0-based UTF-16 offset (LSP's default position encoding)."""
+    prefix = line[: max(column - 1, 0)]
+    return len(prefix.encode("utf-16-le")) // 2
+
+
+def to_range(span: Span, lines: Sequence[str]) -> types.Range:
+    """An LSP range; a zero-width span (line only) covers the rest of its line."""
+
+    def text(number: int) -> str:
+        return lines[number - 1].rstrip("\r\n") if 0 < number <= len(lines) else ""
+
+    start = types.Position(
+        span.start_line - 1, utf16_column(text(span.start_line), span.start_column)
+    )
+    end_line, end_column = span.end_line, span.end_column
+    if (end_line, end_column) <= (span.start_line, span.start_column):
+        end_line, end_column = span.start_line, len(text(span.start_line)) + 1
+    end = types.Position(end_line - 1, utf16_column(text(end_line), end_column))
+    return types.Range(start, end)
+
+
+def diagnostics(
+    report: Report, lines: Sequence[str], help_uri: dict[str, str]
+) -> list[types.Diagnostic]:
+    """Active findings and input problems as LSP diagnostics."""
+    result = []
+    for finding in report.active:
+        href = help_uri.get(finding.rule_id)
+        result.append(
+            types.Diagnostic(
+                range=to_range(finding.location.span, lines),
+                message=f"{finding.message} [{finding.rule_name}]",
+                severity=_SEVERITY[finding.severity],
+                code=finding.rule_id,
+                code_description=types.CodeDescription(href=href) if href else None,
+                source=SOURCE,
+            )
+        )
+    for note in report.notifications:
+        span = note.location.span if note.location is not None else Span.line(1)
+        result.append(
+            types.Diagnostic(
+                range=to_range(span, lines),
+                message=note.message,
+                severity=_SEVERITY[note.level],
+                code=note.code,
+                source=SOURCE,
+            )
+        )
+    return result
+
+
+def suppression_edit(line: str, line_number: int, rule: str) -> types.TextEdit | None:
+    """The edit adding ``rule`` to the line's ``# klint: ignore[...]`` comment (or a new one)."""
+    content = line.rstrip("\r\n")
+    existing = _IGNORE_COMMENT.search(content)
+    if existing is not None:
+        listed = [item.strip() for item in existing.group(1).split(",") if item.strip()]
+        if rule in listed:
+            return None
+        at = utf16_column(content, existing.end(1) + 1)
+        position = types.Position(line_number, at)
+        return types.TextEdit(types.Range(position, position), f",{rule}" if listed else rule)
+    end = types.Position(line_number, utf16_column(content, len(content) + 1))
+    spacer = "" if content.endswith(" ") else " "
+    return types.TextEdit(
+        types.Range(end, end), f"{spacer}# klint: ignore[{rule}] {SUPPRESS_REASON}"
+    )
+
+
+def code_actions(
+    uri: str, lines: Sequence[str], found: Sequence[types.Diagnostic]
+) -> list[types.CodeAction]:
+    """One quick fix per klint diagnostic: suppress that rule on that line."""
+    actions = []
+    for diagnostic in found:
+        rule = diagnostic.code
+        if diagnostic.source != SOURCE or not isinstance(rule, str) or not _RULE_CODE.match(rule):
+            continue
+        number = diagnostic.range.start.line
+        if number >= len(lines):
+            continue
+        edit = suppression_edit(lines[number], number, rule)
+        if edit is None:
+            continue
+        actions.append(
+            types.CodeAction(
+                title=f"Suppress {rule} on this line (klint: ignore)",
+                kind=types.CodeActionKind.QuickFix,
+                diagnostics=[diagnostic],
+                edit=types.WorkspaceEdit(changes={uri: [edit]}),
+            )
+        )
+    return actions
+
+
+def create_server(profiles: Sequence[str] = ("default",)) -> LanguageServer:
+    """The server with its handlers registered (not started)."""
+    server = LanguageServer("klint", __version__)
+    linter = Linter(profiles)
+    pending: dict[str, asyncio.TimerHandle] = {}
+
+    def publish(uri: str) -> None:
+        pending.pop(uri, None)
+        document = server.workspace.get_text_document(uri)
+        path = to_fs_path(uri) or uri
+        found: list[types.Diagnostic] = []
+        if lintable(path):
+            report = linter.lint(document.source, path)
+            found = diagnostics(report, document.lines, linter.help_uri)
+        server.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=uri, version=document.version, diagnostics=found)
+        )
+
+    def cancel(uri: str) -> None:
+        handle = pending.pop(uri, None)
+        if handle is not None:
+            handle.cancel()
+
+    @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+    def did_open(params: types.DidOpenTextDocumentParams) -> None:
+        publish(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+    async def did_change(params: types.DidChangeTextDocumentParams) -> None:
+        uri = params.text_document.uri
+        cancel(uri)
+        pending[uri] = asyncio.get_running_loop().call_later(DEBOUNCE_SECONDS, publish, uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
+    def did_save(params: types.DidSaveTextDocumentParams) -> None:
+        cancel(params.text_document.uri)
+        publish(params.text_document.uri)
+
+    @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+    def did_close(params: types.DidCloseTextDocumentParams) -> None:
+        cancel(params.text_document.uri)
+        server.text_document_publish_diagnostics(
+            types.PublishDiagnosticsParams(uri=params.text_document.uri, diagnostics=[])
+        )
+
+    @server.feature(
+        types.TEXT_DOCUMENT_CODE_ACTION,
+        types.CodeActionOptions(code_action_kinds=[types.CodeActionKind.QuickFix]),
+    )
+    def code_action(params: types.CodeActionParams) -> list[types.CodeAction]:
+        uri = params.text_document.uri
+        if (to_fs_path(uri) or uri).endswith(".json"):
+            return []  # JSON has no comments
+        document = server.workspace.get_text_document(uri)
+        return code_actions(uri, document.lines, params.context.diagnostics)
+
+    return server
+
+
+def serve(profiles: Sequence[str] = ("default",)) -> None:
+    """Run the server over stdio until the client exits."""
+    create_server(profiles).start_io()

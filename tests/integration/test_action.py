@@ -1,0 +1,230 @@
+"""The composite GitHub Action: its structure (G1) and its steps run locally with bash."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import FIXTURES, REPO
+
+ACTION = REPO / "action.yml"
+EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
+BASH = shutil.which("bash")
+
+
+@pytest.fixture(scope="module")
+def action() -> dict[str, Any]:
+    return yaml.safe_load(ACTION.read_text())  # type: ignore[no-any-return]
+
+
+def run_steps(action: dict[str, Any]) -> list[dict[str, Any]]:
+    return [step for step in action["runs"]["steps"] if "run" in step]
+
+
+def test_composite_with_documented_inputs_and_outputs(action: dict[str, Any]) -> None:
+    assert action["runs"]["using"] == "composite"
+    inputs = action["inputs"]
+    assert {
+        "path",
+        "format",
+        "output",
+        "category",
+        "fail-on",
+        "profile",
+        "config",
+        "values",
+    } <= inputs.keys()
+    assert inputs["format"]["default"] == "sarif"
+    assert inputs["output"]["default"] == "klint.sarif"  # G4: ends in .sarif
+    assert all("description" in spec for spec in inputs.values())
+    assert action["outputs"]["sarif-file"]["value"] == "${{ steps.klint.outputs.sarif-file }}"
+    assert any(step.get("id") == "klint" for step in action["runs"]["steps"])
+
+
+def test_every_run_step_sets_bash_and_never_interpolates(action: dict[str, Any]) -> None:
+    steps = run_steps(action)
+    assert len(steps) == 2
+    for step in steps:
+        assert step["shell"] == "bash"
+        # script injection: no expression at all may be expanded into the script text
+        assert "${{" not in step["run"], step["name"]
+        for value in step.get("env", {}).values():
+            assert EXPRESSION.fullmatch(str(value)), value
+
+
+def test_every_input_reaches_the_script_through_env(action: dict[str, Any]) -> None:
+    passed: set[str] = set()
+    for step in run_steps(action):
+        for value in step.get("env", {}).values():
+            match = EXPRESSION.fullmatch(str(value))
+            assert match is not None
+            if match.group(1).startswith("inputs."):
+                passed.add(match.group(1).removeprefix("inputs."))
+    assert passed == set(action["inputs"])
+
+
+def evaluate(value: str, inputs: dict[str, str]) -> str:
+    """The one expression form the action uses in env: ``${{ inputs.NAME }}``."""
+    match = EXPRESSION.fullmatch(value)
+    assert match is not None and match.group(1).startswith("inputs."), value
+    return inputs[match.group(1).removeprefix("inputs.")]
+
+
+class Runner:
+    """Runs the action's bash steps the way the Actions runner does, with a fake GITHUB_* env."""
+
+    def __init__(self, action: dict[str, Any], tmp: Path) -> None:
+        self.action = action
+        self.workspace = tmp / "workspace"
+        self.workspace.mkdir()
+        self.files = {name: tmp / name for name in ("output", "summary", "path", "env")}
+        for file in self.files.values():
+            file.write_text("")
+        bin_dir = tmp / "bin"
+        bin_dir.mkdir()
+        shim = bin_dir / "klint"  # the checkout under test instead of a pip install
+        shim.write_text(f'#!/bin/sh\nexec "{sys.executable}" -m klint "$@"\n')
+        shim.chmod(0o755)
+        self.env = {
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+            "HOME": str(tmp),
+            "PYTHONPATH": str(REPO),
+            "GITHUB_ACTIONS": "true",
+            "GITHUB_WORKFLOW": "test",
+            "GITHUB_WORKSPACE": str(self.workspace),
+            "GITHUB_ACTION_PATH": str(REPO),
+            "GITHUB_OUTPUT": str(self.files["output"]),
+            "GITHUB_STEP_SUMMARY": str(self.files["summary"]),
+            "GITHUB_PATH": str(self.files["path"]),
+            "GITHUB_ENV": str(self.files["env"]),
+            "RUNNER_TEMP": str(tmp),
+        }
+
+    def run(self, steps: int = 2, **given: str) -> list[subprocess.CompletedProcess[str]]:
+        inputs = {
+            name: str(spec.get("default", "")) for name, spec in self.action["inputs"].items()
+        }
+        inputs.update({name.replace("_", "-"): value for name, value in given.items()})
+        done = []
+        for step in run_steps(self.action)[:steps]:
+            env = {**self.env, **{k: evaluate(v, inputs) for k, v in step.get("env", {}).items()}}
+            result = subprocess.run(
+                [BASH or "bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                cwd=self.workspace,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            done.append(result)
+            if result.returncode != 0:
+                break
+        return done
+
+    def outputs(self) -> dict[str, str]:
+        lines = self.files["output"].read_text().splitlines()
+        return dict(line.split("=", 1) for line in lines)
+
+
+@pytest.fixture
+def runner(action: dict[str, Any], tmp_path: Path) -> Runner:
+    if BASH is None:
+        pytest.skip("bash is not installed")
+    return Runner(action, tmp_path)
+
+
+def add(runner: Runner, name: str, source: Path) -> None:
+    target = runner.workspace / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(source, target)
+
+
+def test_steps_write_sarif_and_outputs(runner: Runner) -> None:
+    add(runner, "k8s/insecure.yaml", FIXTURES / "examples" / "insecure-deployment.yaml")
+    add(runner, "k8s/hardened.yaml", FIXTURES / "examples" / "hardened-deployment.yaml")
+    install, lint = runner.run(install="false", path="k8s", category="k8s-manifests")
+    assert install.returncode == 0
+    assert lint.returncode == 1, lint.stderr  # errors present, default fail-on: error
+    assert runner.outputs() == {"sarif-file": "klint.sarif", "exit-code": "1"}
+    sarif = json.loads((runner.workspace / "klint.sarif").read_text())
+    (run,) = sarif["runs"]
+    assert run["automationDetails"]["id"] == "k8s-manifests/"
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
+    }
+    assert uris == {"k8s/insecure.yaml"}
+    summary = runner.files["summary"].read_text()
+    assert summary.startswith("## klint: ")
+    assert "| error |" in summary
+
+
+def test_fail_on_never_still_writes_the_report(runner: Runner) -> None:
+    add(runner, "insecure.yaml", FIXTURES / "examples" / "insecure-deployment.yaml")
+    _, lint = runner.run(install="false", fail_on="never", summary="false")
+    assert lint.returncode == 0, lint.stderr
+    assert runner.outputs()["exit-code"] == "1"
+    assert (runner.workspace / "klint.sarif").is_file()
+    assert runner.files["summary"].read_text() == ""
+
+
+def test_clean_tree_passes(runner: Runner) -> None:
+    add(runner, "ok.yaml", FIXTURES / "examples" / "hardened-deployment.yaml")
+    _, lint = runner.run(install="false", fail_on="note")
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    sarif = json.loads((runner.workspace / "klint.sarif").read_text())
+    assert sarif["runs"][0]["results"] == []
+
+
+def test_multiline_inputs_and_hostile_values(runner: Runner) -> None:
+    """Inputs are data: quotes, ``$()`` and spaces reach klint verbatim, never the shell."""
+    add(runner, "my dir/a.yaml", FIXTURES / "examples" / "insecure-deployment.yaml")
+    add(runner, "b.yaml", FIXTURES / "examples" / "hardened-deployment.yaml")
+    canary = runner.workspace / "pwned"
+    _, lint = runner.run(
+        install="false",
+        path="  my dir/a.yaml\nb.yaml\n\n",
+        profile="pss-restricted\n",
+        output='report "$(touch pwned)".json',
+        format="json",
+    )
+    assert not canary.exists()
+    assert lint.returncode == 1, lint.stderr
+    report = json.loads((runner.workspace / 'report "$(touch pwned)".json').read_text())
+    assert {f["path"] for f in report["findings"]} == {"my dir/a.yaml"}
+    assert runner.outputs()["sarif-file"] == 'report "$(touch pwned)".json'
+
+
+def test_output_with_newline_is_refused(runner: Runner) -> None:
+    _, lint = runner.run(install="false", output="a.sarif\nexit-code=0")
+    assert lint.returncode == 2
+    assert runner.outputs() == {}
+
+
+def test_usage_error_fails_with_exit_2(runner: Runner) -> None:
+    _, lint = runner.run(install="false", path="does-not-exist")
+    assert lint.returncode == 2
+    assert "::error title=klint::" in lint.stdout
+    assert runner.outputs()["exit-code"] == "2"
+
+
+@pytest.mark.slow
+def test_install_step_installs_klint_into_a_venv(runner: Runner) -> None:
+    """The real install step (pip from PyPI); the step after it uses the installed klint."""
+    add(runner, "insecure.yaml", FIXTURES / "examples" / "insecure-deployment.yaml")
+    runner.env["PATH"] = os.environ["PATH"]
+    runner.env.pop("PYTHONPATH")
+    (install,) = runner.run(steps=1)
+    assert install.returncode == 0, install.stderr
+    venv_bin = runner.files["path"].read_text().strip()
+    assert venv_bin == str(Path(runner.env["RUNNER_TEMP"]) / "klint-venv" / "bin")
+    assert (Path(venv_bin) / "klint").is_file()

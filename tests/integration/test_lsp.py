@@ -1,0 +1,284 @@
+"""``klint lsp`` end to end: a minimal JSON-RPC client drives the real server over stdio."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO, Any
+
+import pytest
+
+from tests.conftest import REPO
+
+pytest.importorskip("pygls", reason="klint lsp needs the lsp extra (pygls)")
+
+DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: app
+          image: nginx:1.27.3
+          securityContext:
+            privileged: true
+"""
+
+
+class LspClient:
+    """Just enough of an LSP client: framed JSON-RPC over the server's stdin/stdout."""
+
+    def __init__(self, cwd: Path) -> None:
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "klint", "lsp"],
+            cwd=cwd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+        )
+        self.messages: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._next_id = 0
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        stream: IO[bytes] = self.process.stdout  # type: ignore[assignment]
+        while True:
+            headers: dict[str, str] = {}
+            while True:
+                line = stream.readline()
+                if not line:
+                    return
+                if line in (b"\r\n", b"\n"):
+                    break
+                name, _, value = line.decode("ascii").partition(":")
+                headers[name.strip().lower()] = value.strip()
+            body = stream.read(int(headers["content-length"]))
+            self.messages.put(json.loads(body))
+
+    def send(self, message: dict[str, Any]) -> None:
+        body = json.dumps({"jsonrpc": "2.0", **message}).encode()
+        stdin: IO[bytes] = self.process.stdin  # type: ignore[assignment]
+        stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        stdin.flush()
+
+    def notify(self, method: str, params: dict[str, Any]) -> None:
+        self.send({"method": method, "params": params})
+
+    def request(self, method: str, params: Any, timeout: float = 30) -> Any:
+        self._next_id += 1
+        self.send({"id": self._next_id, "method": method, "params": params})
+        reply = self.wait(lambda m: m.get("id") == self._next_id and "method" not in m, timeout)
+        assert "error" not in reply, reply
+        return reply.get("result")
+
+    def wait(self, match: Any, timeout: float = 30) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError("timed out waiting for the server")
+            message = self.messages.get(timeout=remaining)
+            if match(message):
+                return message
+
+    def diagnostics(self, uri: str, version: int | None = None) -> dict[str, Any]:
+        message = self.wait(
+            lambda m: (
+                m.get("method") == "textDocument/publishDiagnostics"
+                and m["params"]["uri"] == uri
+                and (version is None or m["params"].get("version") == version)
+            )
+        )
+        return message["params"]  # type: ignore[no-any-return]
+
+    def close(self) -> int:
+        self.request("shutdown", None)
+        self.notify("exit", {})
+        try:
+            return self.process.wait(timeout=10)
+        finally:
+            for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+                if stream is not None:
+                    stream.close()
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Any:
+    lsp = LspClient(tmp_path)
+    result = lsp.request(
+        "initialize",
+        {
+            "processId": os.getpid(),
+            "rootUri": tmp_path.as_uri(),
+            "capabilities": {},
+        },
+    )
+    lsp.notify("initialized", {})
+    lsp.initialize_result = result  # type: ignore[attr-defined]
+    yield lsp
+    if lsp.process.poll() is None:
+        lsp.process.kill()
+        lsp.process.wait()
+
+
+def by_code(params: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {d["code"]: d for d in params["diagnostics"]}
+
+
+def test_capabilities(client: LspClient) -> None:
+    capabilities = client.initialize_result["capabilities"]  # type: ignore[attr-defined]
+    assert capabilities["codeActionProvider"]["codeActionKinds"] == ["quickfix"]
+    sync = capabilities["textDocumentSync"]
+    assert sync["openClose"] is True
+    assert sync["save"] in (True, {"includeText": False}, {})
+    assert client.initialize_result["serverInfo"]["name"] == "klint"  # type: ignore[attr-defined]
+    assert client.close() == 0
+
+
+def test_open_change_save_code_action(client: LspClient, tmp_path: Path) -> None:
+    uri = (tmp_path / "deploy.yaml").as_uri()  # never written: buffers need no file
+    started = time.perf_counter()
+    client.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": DEPLOYMENT}},
+    )
+    opened = client.diagnostics(uri, 1)
+    round_trip_ms = (time.perf_counter() - started) * 1000
+    print(f"LSP didOpen → publishDiagnostics round trip: {round_trip_ms:.1f} ms")
+
+    found = by_code(opened)
+    privileged = found["KL101"]
+    assert privileged["range"] == {
+        "start": {"line": 15, "character": 24},
+        "end": {"line": 15, "character": 28},
+    }
+    assert privileged["severity"] == 1
+    assert privileged["source"] == "klint"
+    assert privileged["codeDescription"]["href"].endswith("/privileged-container.md")
+    assert privileged["message"].startswith('container "app" sets securityContext.privileged')
+    assert found["KL201"]["severity"] == 2
+    assert found["KL201"]["range"]["start"] == {"line": 14, "character": 10}
+
+    # change: fix the privileged line; diagnostics follow after the debounce
+    fixed = DEPLOYMENT.replace("privileged: true", "privileged: false")
+    client.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": uri, "version": 2},
+            "contentChanges": [
+                {
+                    "range": {
+                        "start": {"line": 15, "character": 24},
+                        "end": {"line": 15, "character": 28},
+                    },
+                    "text": "false",
+                }
+            ],
+        },
+    )
+    changed = client.diagnostics(uri, 2)
+    assert "KL101" not in by_code(changed)
+    assert "KL201" in by_code(changed)
+
+    # save republishes at once
+    client.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
+    saved = client.diagnostics(uri, 2)
+    assert by_code(saved).keys() == by_code(changed).keys()
+
+    # quick fix for the remaining KL201 on line 15 (0-based 14)
+    target = by_code(saved)["KL201"]
+    actions = client.request(
+        "textDocument/codeAction",
+        {
+            "textDocument": {"uri": uri},
+            "range": target["range"],
+            "context": {"diagnostics": [target]},
+        },
+    )
+    assert len(actions) == 1
+    action = actions[0]
+    assert action["kind"] == "quickfix"
+    assert action["title"] == "Suppress KL201 on this line (klint: ignore)"
+    (edit,) = action["edit"]["changes"][uri]
+    line = fixed.splitlines()[14]
+    assert edit["range"]["start"] == {"line": 14, "character": len(line)}
+    assert edit["range"]["start"] == edit["range"]["end"]
+    assert edit["newText"] == " # klint: ignore[KL201] TODO: say why this is acceptable"
+    assert client.close() == 0
+
+
+def test_debounce_coalesces_rapid_changes(client: LspClient, tmp_path: Path) -> None:
+    uri = (tmp_path / "pod.yaml").as_uri()
+    client.notify(
+        "textDocument/didOpen",
+        {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": DEPLOYMENT}},
+    )
+    client.diagnostics(uri, 1)
+    for version in range(2, 7):
+        client.notify(
+            "textDocument/didChange",
+            {
+                "textDocument": {"uri": uri, "version": version},
+                "contentChanges": [{"text": DEPLOYMENT}],
+            },
+        )
+    last = client.diagnostics(uri)
+    assert last["version"] == 6  # versions 2-5 were never linted
+    assert client.close() == 0
+
+
+def test_parse_error_and_close_clear(client: LspClient, tmp_path: Path) -> None:
+    uri = (tmp_path / "broken.yaml").as_uri()
+    client.notify(
+        "textDocument/didOpen",
+        {
+            "textDocument": {
+                "uri": uri,
+                "languageId": "yaml",
+                "version": 1,
+                "text": "a: [1, 2\nb: 3\n",
+            }
+        },
+    )
+    params = client.diagnostics(uri, 1)
+    assert len(params["diagnostics"]) == 1
+    assert params["diagnostics"][0]["source"] == "klint"
+    assert params["diagnostics"][0]["severity"] == 1
+    client.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    assert client.diagnostics(uri)["diagnostics"] == []
+    assert client.close() == 0
+
+
+def test_helm_template_is_not_linted(client: LspClient, tmp_path: Path) -> None:
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    uri = (chart / "templates" / "deploy.yaml").as_uri()
+    client.notify(
+        "textDocument/didOpen",
+        {
+            "textDocument": {
+                "uri": uri,
+                "languageId": "yaml",
+                "version": 1,
+                "text": "{{- if .Values.x }}\n" + DEPLOYMENT + "{{- end }}\n",
+            }
+        },
+    )
+    assert client.diagnostics(uri, 1)["diagnostics"] == []
+    assert client.close() == 0
