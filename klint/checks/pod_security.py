@@ -121,6 +121,12 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def _show(value: Any) -> str:
+    """A value as messages print it: as written, or ``""`` when empty."""
+    text = _text(value)
+    return text if text else '""'
+
+
 def _is_zero_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value == 0
 
@@ -237,7 +243,7 @@ def host_probes(resource: Resource, _: UnitContext, __: Params) -> Iterator[Viol
                 if host:
                     yield HOST_PROBES.violation(
                         (*path, action, "host"),
-                        f"{container.label} sets {label}.{action}.host to {host!r}; "
+                        f"{container.label} sets {label}.{action}.host to {_show(host)}; "
                         "remove it so the kubelet targets the pod",
                     )
 
@@ -262,7 +268,7 @@ def apparmor(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violati
         if not _allowed(kind, APPARMOR_TYPES):
             yield APPARMOR.violation(
                 (*path, "appArmorProfile", "type"),
-                f"{who} sets securityContext.appArmorProfile.type to {_text(kind)!r}; "
+                f"{who} sets securityContext.appArmorProfile.type to {_show(kind)}; "
                 "use RuntimeDefault or Localhost",
             )
     for key, value in pod.annotations.items():
@@ -272,7 +278,7 @@ def apparmor(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violati
             continue
         yield APPARMOR.violation(
             (*pod.metadata_path, "annotations", key),
-            f"the pod annotation {key} sets AppArmor profile {value!r}; use runtime/default "
+            f"the pod annotation {key} sets AppArmor profile {_show(value)}; use runtime/default "
             "or localhost/<profile>",
         )
 
@@ -290,14 +296,14 @@ def selinux(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violatio
         if kind not in SELINUX_TYPES:
             yield SELINUX.violation(
                 (*path, "seLinuxOptions", "type"),
-                f"{who} sets securityContext.seLinuxOptions.type to {kind!r}",
+                f"{who} sets securityContext.seLinuxOptions.type to {_show(kind)}",
             )
         for field in ("user", "role"):
             value = _text(options.get(field))
             if value:
                 yield SELINUX.violation(
                     (*path, "seLinuxOptions", field),
-                    f"{who} sets securityContext.seLinuxOptions.{field} to {value!r}",
+                    f"{who} sets securityContext.seLinuxOptions.{field} to {_show(value)}",
                 )
 
 
@@ -307,7 +313,7 @@ def _proc_mounts(pod: PodView, control: Control) -> Iterator[Violation]:
         if value is not None and value != "Default":
             yield control.violation(
                 (*container.security_context_path, "procMount"),
-                f"{container.label} sets securityContext.procMount to {_text(value)!r}",
+                f"{container.label} sets securityContext.procMount to {_show(value)}",
             )
 
 
@@ -342,7 +348,8 @@ def seccomp_baseline(resource: Resource, _: UnitContext, __: Params) -> Iterator
         if profile is not None and _seccomp_type(profile) not in SECCOMP_TYPES:
             yield SECCOMP_BASELINE.violation(
                 (*path, "seccompProfile", "type"),
-                f"{who} sets securityContext.seccompProfile.type to {_seccomp_type(profile)!r}",
+                f"{who} sets securityContext.seccompProfile.type to "
+                f"{_show(_seccomp_type(profile))}",
             )
 
 
@@ -360,7 +367,7 @@ def seccomp_restricted(resource: Resource, _: UnitContext, __: Params) -> Iterat
             yield SECCOMP_RESTRICTED.violation(
                 (*pod.security_context_path, "seccompProfile", "type"),
                 f"the pod sets securityContext.seccompProfile.type to "
-                f"{_seccomp_type(pod_profile)!r}; use RuntimeDefault or Localhost",
+                f"{_show(_seccomp_type(pod_profile))}; use RuntimeDefault or Localhost",
             )
     for container in containers(pod):
         profile = container.security_context.get("seccompProfile")
@@ -369,7 +376,7 @@ def seccomp_restricted(resource: Resource, _: UnitContext, __: Params) -> Iterat
                 yield SECCOMP_RESTRICTED.violation(
                     (*container.security_context_path, "seccompProfile", "type"),
                     f"{container.label} sets securityContext.seccompProfile.type to "
-                    f"{_seccomp_type(profile)!r}; use RuntimeDefault or Localhost",
+                    f"{_show(_seccomp_type(profile))}; use RuntimeDefault or Localhost",
                 )
         elif not pod_valid:
             yield SECCOMP_RESTRICTED.violation(
@@ -395,7 +402,7 @@ def sysctls(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violatio
         if not _allowed(name, ALLOWED_SYSCTLS):
             yield SYSCTLS.violation(
                 (*pod.security_context_path, "sysctls", index, "name"),
-                f"the pod sets sysctl {_text(name)!r}, which is not in the safe set",
+                f"the pod sets sysctl {_show(name)}, which is not in the safe set",
             )
 
 
