@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from fnmatch import fnmatch
 from pathlib import Path
 
 from klint.documents import Limits
@@ -13,7 +14,7 @@ from klint.findings import Report, Severity
 from klint.policy import Policy, PolicyInput, build_policy
 from klint.reporters import FORMATS, ReportContext, get_reporter
 from klint.sources.base import LoadSettings
-from klint.sources.discover import DiscoverOptions, discover
+from klint.sources.discover import DiscoverOptions, discover, display_path
 
 DEFAULT_KUBE_VERSION = "1.35"
 
@@ -62,8 +63,16 @@ def find_root(cwd: Path) -> Path:
     return cwd
 
 
-def only_stdin_path(report: Report, path: str) -> None:
-    """Editor mode: report results for the buffer's own path only (E1)."""
+def editor_mode(options: RunOptions) -> bool:
+    """``klint check --stdin-filename PATH -``: one buffer linted as if it were PATH."""
+    return options.paths == ("-",) and options.stdin_filename is not None
+
+
+def only_stdin_path(report: Report, path: str, exclude: tuple[str, ...], cwd: Path) -> None:
+    """Editor mode: results for the buffer's own path only, none if PATH is excluded (E1)."""
+    shown = display_path(Path(path), cwd)
+    if any(fnmatch(shown, p) or fnmatch(shown, p.rstrip("/") + "/*") for p in exclude):
+        report.findings, report.notifications = [], []
     report.findings = [f for f in report.findings if f.location.path == path]
     report.notifications = [
         n for n in report.notifications if n.location is None or n.location.path == path
@@ -78,9 +87,14 @@ def run_check(options: RunOptions, *, cwd: Path, color: bool = False) -> tuple[R
 
 def policy_for(options: RunOptions, cwd: Path) -> Policy:
     """The config (``--config`` or found from ``cwd``) merged with the command line."""
-    from klint.config import resolve_config
+    from klint.config import Config, find_config, load_config, resolve_config
 
-    config = resolve_config(options.config, cwd, disabled=options.no_config)
+    if editor_mode(options) and options.config is None and not options.no_config:
+        # E1: the buffer's config is the one its path would get on disk
+        found = find_config((cwd / (options.stdin_filename or "")).parent)
+        config = load_config(found, str(found)) if found is not None else Config()
+    else:
+        config = resolve_config(options.config, cwd, disabled=options.no_config)
     given = PolicyInput(
         profiles=options.profiles, select=options.select, ignore=options.ignore,
         fail_on=options.fail_on, kube_version=options.kube_version,
@@ -128,9 +142,9 @@ def run(
         path = options.baseline if options.baseline.is_absolute() else cwd / options.baseline
         entries = load_baseline(path, str(options.baseline))
         apply_baseline(report, entries, str(options.baseline))
-    editor = options.paths == ("-",) and options.stdin_filename is not None
+    editor = editor_mode(options)
     if editor:
-        only_stdin_path(report, options.stdin_filename or "")
+        only_stdin_path(report, options.stdin_filename or "", policy.exclude(cwd), cwd)
     report.sort()
     context = ReportContext(
         rules=rules, cwd=cwd, root=cwd if editor else find_root(cwd), color=color,
