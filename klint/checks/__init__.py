@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from klint.checks import admission, rbac, secrets, service_accounts
 from klint.checks import generic, images, pod_security, resources
 from klint.checks.base import Check, UnitContext, Violation
 
-_MODULES = (pod_security, images, resources, generic)
+_MODULES = (pod_security, images, resources, generic, rbac, service_accounts, secrets, admission)
 
 REGISTRY: dict[str, Check] = {check.name: check for module in _MODULES for check in module.CHECKS}
 

@@ -1,0 +1,243 @@
+"""Credentials in configuration: literal secrets in env vars, ConfigMaps and annotations,
+Secret objects committed with data, and Secrets exposed as env vars.
+
+Two kinds of evidence, never the secret itself in a message:
+
+* a value in a known token format (AWS access key id, GitHub/GitLab/Slack/Stripe/Google
+  tokens, PEM private keys, JWTs, URLs with ``user:password@``), anywhere;
+* a credential-like *name* (``PASSWORD``, ``TOKEN``, ``SECRET``, ``API_KEY`` ...). For env
+  vars any literal value counts (a hard-coded ``changeme`` is still a hard-coded password),
+  except references and placeholders (``$(VAR)``, ``${VAR}``, ``{{ }}``, ``<...>``),
+  booleans, numbers, durations, paths and URLs without credentials. For ConfigMap keys,
+  ``key: value`` lines inside ConfigMap files and annotations the value must also look
+  random (length and entropy), since these hold far more non-secret settings.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.model import containers, pod_view
+from klint.model.resource import Resource
+
+TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (label, re.compile(pattern))
+    for label, pattern in (
+        ("an AWS access key id", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"),
+        ("a GitHub token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{60,})"),
+        ("a GitLab token", r"\bglpat-[A-Za-z0-9_-]{20,}"),
+        ("a Slack token", r"\bxox[abposr]-[0-9A-Za-z-]{10,}"),
+        ("a Slack webhook URL", r"hooks\.slack\.com/services/T[0-9A-Z]+/B[0-9A-Z]+/[0-9A-Za-z]+"),
+        ("a Google API key", r"\bAIza[0-9A-Za-z_-]{35}\b"),
+        ("a Stripe live key", r"\b[rs]k_live_[0-9A-Za-z]{20,}"),
+        ("a SendGrid API key", r"\bSG\.[0-9A-Za-z_-]{22}\.[0-9A-Za-z_-]{43}\b"),
+        ("an npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
+        ("a private key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
+        ("a JSON Web Token", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
+        (
+            "a URL with an embedded password",
+            r"\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:(?!\$\(|\$\{|\{\{|<|\*+@|x+@|\$)[^\s/@'\"]+@[^\s]",
+        ),
+    )
+)
+
+CREDENTIAL_NAME = re.compile(
+    r"(?i)(passw(?:or)?d|passwd|(?:^|[_.-])pwd$|secret|token|api[_.-]?key|apikey|"
+    r"private[_.-]?key|access[_.-]?key|credential|auth[_.-]?key|bearer|signing[_.-]?key|"
+    r"encryption[_.-]?key|master[_.-]?key|session[_.-]?key)"
+)
+# A credential word followed by one of these names a setting about the credential.
+NOT_A_VALUE = re.compile(
+    r"(?i)[_.-]?(file|files|path|dir|name|names|ref|url|uri|endpoint|host|port|ttl|timeout|"
+    r"expiry|expiration|expires|length|len|size|enabled|enable|disabled|required|type|mode|"
+    r"header|version|id|count|interval|duration|lifetime|max|min|policy|format|location|"
+    r"mount|namespace|provider|source|store|backend|algorithm|issuer|audience|scope|scopes|"
+    r"cache|refresh|user|username|field|prefix|suffix|template|kind|key_?ref|selector|"
+    r"volume|annotation|label|length_?min|strength|rotation|hash_?algorithm|seconds|days|"
+    r"hours|minutes|ms|env|config|secret_?name)$"
+)
+PLACEHOLDER = re.compile(r"\$\(|\$\{|\{\{|\}\}|^<.*>$|^%.*%$|^\*+$")
+NON_SECRET_VALUE = re.compile(
+    r"(?i)^(true|false|yes|no|on|off|y|n|enabled?|disabled?|none|null|nil|-|"
+    r"[0-9]+(\.[0-9]+)?[a-z]{0,2}|auto|default|optional|required)$"
+)
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_FILE_LINE = re.compile(r"""^\s*["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*["']?([^\s"',]+)["']?,?\s*$""")
+
+
+def token_format(value: str) -> str | None:
+    """The label of the first known token format found in ``value``, if any."""
+    for label, pattern in TOKEN_FORMATS:
+        if pattern.search(value):
+            return label
+    return None
+
+
+def credential_name(name: str) -> bool:
+    """Whether a variable or key name says it holds a credential."""
+    return bool(CREDENTIAL_NAME.search(name)) and not NOT_A_VALUE.search(name)
+
+
+def literal_value(value: str) -> bool:
+    """Whether a value is a literal (not a reference, placeholder, flag, number or path)."""
+    text = value.strip()
+    if not text or PLACEHOLDER.search(text) or NON_SECRET_VALUE.match(text):
+        return False
+    if text.startswith(("/", "./", "~/", "file:", "vault:", "arn:", "secret:", "ref+")):
+        return False
+    return not re.match(r"(?i)^[a-z][a-z0-9+.-]*://", text) or token_format(text) is not None
+
+
+def entropy(value: str) -> float:
+    """Shannon entropy in bits per character."""
+    counts: dict[str, int] = {}
+    for char in value:
+        counts[char] = counts.get(char, 0) + 1
+    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def looks_random(value: str, min_length: int = 12, min_entropy: float = 3.0) -> bool:
+    """A single token that looks generated: long, mixed letters and digits, high entropy."""
+    text = value.strip()
+    if len(text) < min_length or re.search(r"\s", text) or not literal_value(text):
+        return False
+    if not (re.search(r"[A-Za-z]", text) and re.search(r"[0-9]", text)):
+        return False
+    if re.fullmatch(r"[a-z]+(?:[-_.][a-z0-9]+)+", text):  # kebab/snake identifiers
+        return False
+    return entropy(text) >= min_entropy
+
+
+def env_literal_credential(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """Container env vars whose literal value looks like a credential."""
+    pod = pod_view(resource)
+    if pod is None:
+        return
+    for container in containers(pod):
+        env = container.data.get("env")
+        if not isinstance(env, list):
+            continue
+        for index, item in enumerate(env):
+            if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+                continue
+            name, value = str(item.get("name", "")), item["value"]
+            label = token_format(value)
+            if label is not None:
+                why = f"contains what looks like {label}"
+            elif credential_name(name) and literal_value(value):
+                why = "is set to a literal credential"
+            else:
+                continue
+            yield Violation(
+                (*container.path, "env", index, "value"),
+                f"{container.label} env var {name or index} {why}: use a Secret "
+                "(valueFrom.secretKeyRef).",
+            )
+
+
+def _text_findings(key: str, value: str) -> str | None:
+    """Why a key/value pair of a ConfigMap or annotation holds a credential, or None."""
+    label = token_format(value)
+    if label is not None:
+        return f"contains what looks like {label}"
+    if "\n" not in value.strip():
+        if credential_name(key) and looks_random(value):
+            return "holds a random-looking value under a credential name"
+        return None
+    for number, line in enumerate(value.splitlines(), start=1):
+        match = _FILE_LINE.match(line)
+        if match and credential_name(match.group(1)) and looks_random(match.group(2)):
+            return f"sets {match.group(1)} to a random-looking value on line {number} of it"
+    return None
+
+
+def configmap_credential(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """ConfigMap data entries that hold credentials."""
+    if resource.kind != "ConfigMap" or resource.group != "":
+        return
+    data = resource.data.get("data")
+    if not isinstance(data, dict):
+        return
+    for key, value in data.items():
+        if not isinstance(value, str):
+            continue
+        why = _text_findings(str(key), value)
+        if why is not None:
+            yield Violation(("data", key), f'ConfigMap key "{key}" {why}: store it in a Secret.')
+
+
+def annotation_credential(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """Annotations (object and pod template) that hold credentials."""
+    places: list[tuple[tuple[str | int, ...], Any]] = [
+        (("metadata", "annotations"), resource.metadata.get("annotations"))
+    ]
+    pod = pod_view(resource)
+    if pod is not None:
+        places.append(((*pod.metadata_path, "annotations"), pod.metadata.get("annotations")))
+    for path, mapping in places:
+        if not isinstance(mapping, dict):
+            continue
+        for key, value in mapping.items():
+            if key == LAST_APPLIED or not isinstance(value, str):
+                continue
+            why = _text_findings(str(key), value)
+            if why is not None:
+                yield Violation((*path, key), f'annotation "{key}" {why}.')
+
+
+def secret_with_data(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """Secret objects that carry ``data`` or ``stringData`` in the manifest."""
+    if resource.kind != "Secret" or resource.group != "":
+        return
+    for key in ("data", "stringData"):
+        value = resource.data.get(key)
+        if isinstance(value, dict) and value:
+            keys = ", ".join(sorted(str(k) for k in value)[:5])
+            more = ", ..." if len(value) > 5 else ""
+            yield Violation(
+                (key,),
+                f"Secret stores {len(value)} value(s) in {key} ({keys}{more}) in the manifest.",
+            )
+
+
+def secret_env_var(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """Secrets exposed to containers as environment variables."""
+    pod = pod_view(resource)
+    if pod is None:
+        return
+    for container in containers(pod):
+        env = container.data.get("env")
+        for index, item in enumerate(env if isinstance(env, list) else []):
+            ref = item.get("valueFrom", {}) if isinstance(item, dict) else None
+            if isinstance(ref, dict) and isinstance(ref.get("secretKeyRef"), dict):
+                secret = ref["secretKeyRef"].get("name", "?")
+                yield Violation(
+                    (*container.path, "env", index, "valueFrom", "secretKeyRef"),
+                    f'{container.label} reads Secret "{secret}" into env var '
+                    f"{item.get('name', index)}.",
+                )
+        env_from = container.data.get("envFrom")
+        for index, item in enumerate(env_from if isinstance(env_from, list) else []):
+            if isinstance(item, dict) and isinstance(item.get("secretRef"), dict):
+                secret = item["secretRef"].get("name", "?")
+                yield Violation(
+                    (*container.path, "envFrom", index, "secretRef"),
+                    f'{container.label} loads every key of Secret "{secret}" into env vars.',
+                )
+
+
+CHECKS = (
+    Check(
+        "env-literal-credential",
+        env_literal_credential,
+        "Credentials written literally in container env vars.",
+    ),
+    Check("configmap-credential", configmap_credential, "Credentials stored in ConfigMaps."),
+    Check("annotation-credential", annotation_credential, "Credentials stored in annotations."),
+    Check("secret-with-data", secret_with_data, "Secret objects committed with their data."),
+    Check("secret-env-var", secret_env_var, "Secrets exposed as environment variables."),
+)

@@ -1,0 +1,198 @@
+"""Service accounts and their tokens: automounting, the default account, legacy token Secrets.
+
+Token automounting is decided as the kubelet does: the pod's
+``automountServiceAccountToken`` wins when set, else the ServiceAccount's. The
+ServiceAccount is looked up in the same lint unit (same name; namespaces must agree when
+both are set). A pod whose (non-default) service account is a subject of a binding in the
+unit evidently talks to the API, so it is not asked to drop its token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.model import PodView, pod_view
+from klint.model.resource import Resource
+
+AUTOMOUNT = "automountServiceAccountToken"
+LEGACY_TOKEN_TYPE = "kubernetes.io/service-account-token"
+
+
+def _same_namespace(a: str, b: str) -> bool:
+    return not a or not b or a == b
+
+
+def service_account_name(pod: PodView) -> str:
+    """The pod's service account: ``serviceAccountName``, the deprecated alias, or default."""
+    for key in ("serviceAccountName", "serviceAccount"):
+        value = pod.spec.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return "default"
+
+
+def find_service_account(context: UnitContext, name: str, namespace: str) -> Resource | None:
+    """The ServiceAccount of that name in the unit (namespaces agree or are unset)."""
+    for account in context.of_kind("ServiceAccount"):
+        if (
+            account.group == ""
+            and account.name == name
+            and _same_namespace(account.namespace, namespace)
+        ):
+            return account
+    return None
+
+
+def is_bound(context: UnitContext, name: str, namespace: str) -> bool:
+    """Whether a (Cluster)RoleBinding in the unit names the service account as a subject."""
+    for binding in context.of_kind("RoleBinding", "ClusterRoleBinding"):
+        subjects = binding.data.get("subjects")
+        if not isinstance(subjects, list):
+            continue
+        for subject in subjects:
+            if not isinstance(subject, dict) or subject.get("kind") != "ServiceAccount":
+                continue
+            subject_ns = str(subject.get("namespace") or binding.namespace)
+            if subject.get("name") == name and _same_namespace(subject_ns, namespace):
+                return True
+    return False
+
+
+def _account_automount(context: UnitContext, name: str, namespace: str) -> Any:
+    account = find_service_account(context, name, namespace)
+    return None if account is None else account.data.get(AUTOMOUNT)
+
+
+def automount_token(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
+    """Pods that mount a service account token without needing the API."""
+    pod = pod_view(resource)
+    if pod is None:
+        return
+    value = pod.spec.get(AUTOMOUNT)
+    path = (*pod.path, AUTOMOUNT)
+    if value is True:
+        yield Violation(path, f"the pod sets {AUTOMOUNT} to true.")
+        return
+    if value is False:
+        return
+    name = service_account_name(pod)
+    if _account_automount(context, name, resource.namespace) is False:
+        return
+    if name != "default" and is_bound(context, name, resource.namespace):
+        return
+    yield Violation(
+        path,
+        f'the pod mounts the token of service account "{name}": set {AUTOMOUNT} to false '
+        "on the pod or its service account.",
+    )
+
+
+def service_account_automount(
+    resource: Resource, context: UnitContext, _: Params
+) -> Iterator[Violation]:
+    """ServiceAccounts that do not disable token automounting (unless bound to a role)."""
+    if resource.kind != "ServiceAccount" or resource.group != "":
+        return
+    value = resource.data.get(AUTOMOUNT)
+    if value is False:
+        return
+    if resource.name != "default" and is_bound(context, resource.name, resource.namespace):
+        return
+    what = "sets" if value is True else "does not set"
+    target = "to false" if value is not True else "to true"
+    yield Violation((AUTOMOUNT,), f'ServiceAccount "{resource.name}" {what} {AUTOMOUNT} {target}.')
+
+
+def default_service_account(
+    resource: Resource, context: UnitContext, _: Params
+) -> Iterator[Violation]:
+    """Workloads that run as the default service account with its token mounted."""
+    pod = pod_view(resource)
+    if pod is None or service_account_name(pod) != "default":
+        return
+    if pod.spec.get(AUTOMOUNT) is False:
+        return
+    if pod.spec.get(AUTOMOUNT) is None and (
+        _account_automount(context, "default", resource.namespace) is False
+    ):
+        return
+    key = next((k for k in ("serviceAccountName", "serviceAccount") if k in pod.spec), None)
+    yield Violation(
+        (*pod.path, key or "serviceAccountName"),
+        "the pod runs as the default service account with its token mounted.",
+    )
+
+
+def deprecated_service_account_field(
+    resource: Resource, _: UnitContext, __: Params
+) -> Iterator[Violation]:
+    """Pods that use the deprecated ``serviceAccount`` alias of ``serviceAccountName``."""
+    pod = pod_view(resource)
+    if pod is None or pod.spec.get("serviceAccount") is None:
+        return
+    yield Violation(
+        (*pod.path, "serviceAccount"),
+        "the pod sets the deprecated field serviceAccount: use serviceAccountName.",
+    )
+
+
+def missing_service_account(
+    resource: Resource, context: UnitContext, _: Params
+) -> Iterator[Violation]:
+    """Pods naming a (non-default) service account that the input does not define."""
+    pod = pod_view(resource)
+    if pod is None:
+        return
+    name = service_account_name(pod)
+    if name == "default" or find_service_account(context, name, resource.namespace):
+        return
+    key = "serviceAccountName" if pod.spec.get("serviceAccountName") else "serviceAccount"
+    yield Violation(
+        (*pod.path, key), f'the pod uses service account "{name}", which the input does not define.'
+    )
+
+
+def legacy_token_secret(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """Secrets of type ``kubernetes.io/service-account-token`` (long-lived tokens)."""
+    if resource.kind != "Secret" or resource.group != "":
+        return
+    if resource.data.get("type") == LEGACY_TOKEN_TYPE:
+        account = resource.annotations.get("kubernetes.io/service-account.name", "")
+        whose = f' for service account "{account}"' if account else ""
+        yield Violation(
+            ("type",), f"Secret holds a long-lived, non-expiring service account token{whose}."
+        )
+
+
+CHECKS = (
+    Check(
+        "automount-service-account-token",
+        automount_token,
+        "Pods that automount a service account token they do not need.",
+    ),
+    Check(
+        "service-account-automount",
+        service_account_automount,
+        "ServiceAccounts that do not disable token automounting.",
+    ),
+    Check(
+        "default-service-account",
+        default_service_account,
+        "Workloads running as the default service account with a token.",
+    ),
+    Check(
+        "deprecated-service-account-field",
+        deprecated_service_account_field,
+        "Use of the deprecated serviceAccount field.",
+    ),
+    Check(
+        "missing-service-account",
+        missing_service_account,
+        "Service accounts referenced but not defined in the input.",
+    ),
+    Check(
+        "legacy-token-secret", legacy_token_secret, "Secrets holding legacy service account tokens."
+    ),
+)
