@@ -12,6 +12,7 @@ they run alternately with klint on the same inputs and the ratios are printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import os
 import pstats
@@ -70,7 +71,9 @@ def synthetic(directory: Path, files: int, docs_per_file: int) -> tuple[int, int
     total = 0
     for index in range(files):
         parts = [
-            _DEPLOYMENT.format(n=index * 10 + k, ns=index % 17, escalate="false" if k % 3 else "true")
+            _DEPLOYMENT.format(
+                n=index * 10 + k, ns=index % 17, escalate="false" if k % 3 else "true"
+            )
             for k in range(docs_per_file // 2)
         ]
         text = "---\n".join(parts)
@@ -100,15 +103,27 @@ def klint(paths: list[str], jobs: int | None = None) -> list[str]:
 def peers(paths: list[str]) -> dict[str, list[str]]:
     found = {}
     if shutil.which("checkov"):
-        found["checkov"] = ["checkov", "--quiet", "--compact", "--framework", "kubernetes",
-                            *[arg for p in paths for arg in ("-d" if Path(p).is_dir() else "-f", p)]]
+        found["checkov"] = [
+            "checkov",
+            "--quiet",
+            "--compact",
+            "--framework",
+            "kubernetes",
+            *[arg for p in paths for arg in ("-d" if Path(p).is_dir() else "-f", p)],
+        ]
     if shutil.which("trivy"):
         found["trivy"] = ["trivy", "config", "--quiet", "--skip-check-update", *paths[:1]]
     return found
 
 
-def measure(name: str, paths: list[str], runs: int, documents: int = 0, size: int = 0,
-            jobs: int | None = None) -> float:
+def measure(
+    name: str,
+    paths: list[str],
+    runs: int,
+    documents: int = 0,
+    size: int = 0,
+    jobs: int | None = None,
+) -> float:
     """Run klint (and peers alternately) ``runs`` times; print a summary line; return median."""
     commands = {"klint": klint(paths, jobs), **peers(paths)}
     times: dict[str, list[float]] = {tool: [] for tool in commands}
@@ -120,7 +135,8 @@ def measure(name: str, paths: list[str], runs: int, documents: int = 0, size: in
             memory[tool] = max(memory[tool], rss)
     median = statistics.median(times["klint"])
     spread = max(times["klint"]) - min(times["klint"])
-    line = f"{name:<28} klint median {median:7.3f} s (spread {spread:.3f}) peak {memory['klint'] / 1024:6.1f} MiB"
+    peak = memory["klint"] / 1024
+    line = f"{name:<28} klint median {median:7.3f} s (spread {spread:.3f}) peak {peak:6.1f} MiB"
     if documents:
         line += f"  {documents / median:9.0f} docs/s"
     if size:
@@ -128,7 +144,10 @@ def measure(name: str, paths: list[str], runs: int, documents: int = 0, size: in
     for tool in commands:
         if tool != "klint":
             ratios = [k / p for k, p in zip(times["klint"], times[tool], strict=True)]
-            line += f"  | {tool} {statistics.median(times[tool]):.2f} s, ratio {statistics.median(ratios):.3f}"
+            line += (
+                f"  | {tool} {statistics.median(times[tool]):.2f} s,"
+                f" ratio {statistics.median(ratios):.3f}"
+            )
     print(line, flush=True)
     return median
 
@@ -146,16 +165,16 @@ def profile(paths: list[str]) -> None:
 
     profiler = cProfile.Profile()
     profiler.enable()
-    try:
+    with contextlib.suppress(SystemExit):
         main(["check", "--jobs", "1", "--format", "json", "-o", os.devnull, *paths])
-    except SystemExit:
-        pass
     profiler.disable()
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
     parser.add_argument("--skip-large", action="store_true", help="skip the 50,000-document case")
@@ -176,10 +195,20 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="klint-bench-") as scratch:
             small_docs, small_size = synthetic(Path(scratch) / "5k", 500, 10)
             large_docs, large_size = synthetic(Path(scratch) / "50k", 5000, 10)
-            t5 = measure("synthetic 5,000 docs", [str(Path(scratch) / "5k")], args.runs,
-                         small_docs, small_size)
-            t50 = measure("synthetic 50,000 docs", [str(Path(scratch) / "50k")],
-                          max(1, args.runs // 2), large_docs, large_size)
+            t5 = measure(
+                "synthetic 5,000 docs",
+                [str(Path(scratch) / "5k")],
+                args.runs,
+                small_docs,
+                small_size,
+            )
+            t50 = measure(
+                "synthetic 50,000 docs",
+                [str(Path(scratch) / "50k")],
+                max(1, args.runs // 2),
+                large_docs,
+                large_size,
+            )
             print(f"50k / 5k time ratio: {t50 / t5:.2f} (linear is 10)")
 
 

@@ -7,8 +7,6 @@ and SARIF rule descriptors are all generated from these objects.
 
 from __future__ import annotations
 
-from klint.errors import KlintError
-
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +16,7 @@ from typing import Any
 import yaml
 
 from klint.data import data_path
+from klint.errors import KlintError
 from klint.findings import Severity
 
 DOCS_BASE_URL = "https://github.com/klint-dev/klint/blob/main/docs/rules/"
@@ -173,10 +172,14 @@ def _rule_from_mapping(raw: dict[str, Any], path: Path, builtin: bool) -> Rule:
         tags=tuple(raw.get("tags") or ()),
         references=dict(raw.get("references") or {}),
         examples=tuple(
-            [Example(str(e.get("title", "")), str(e["manifest"]), True) for e in
-             examples.get("pass", [])]
-            + [Example(str(e.get("title", "")), str(e["manifest"]), False) for e in
-               examples.get("fail", [])]
+            [
+                Example(str(e.get("title", "")), str(e["manifest"]), True)
+                for e in examples.get("pass", [])
+            ]
+            + [
+                Example(str(e.get("title", "")), str(e["manifest"]), False)
+                for e in examples.get("fail", [])
+            ]
         ),
         overrides=tuple(raw.get("overrides") or ()),
         source=str(path),

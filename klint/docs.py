@@ -8,9 +8,15 @@ from pathlib import Path
 from klint.catalog import Rule
 
 _PEER_NAMES = {
-    "kube-linter": "kube-linter", "checkov": "Checkov", "kube-score": "kube-score",
-    "polaris": "Polaris", "trivy": "Trivy", "kubesec": "kubesec", "kubescape": "Kubescape",
-    "pluto": "Pluto", "kubeconform": "kubeconform",
+    "kube-linter": "kube-linter",
+    "checkov": "Checkov",
+    "kube-score": "kube-score",
+    "polaris": "Polaris",
+    "trivy": "Trivy",
+    "kubesec": "kubesec",
+    "kubescape": "Kubescape",
+    "pluto": "Pluto",
+    "kubeconform": "kubeconform",
 }
 
 
@@ -91,8 +97,12 @@ def _reference_lines(rule: Rule) -> list[str]:
             f"(`{pss.get('check')}`) — "
             "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
         )
-    for key, label in (("cis", "CIS Kubernetes Benchmark"), ("nsa", "NSA/CISA hardening guide"),
-                       ("mitre", "MITRE ATT&CK for Containers"), ("cwe", "CWE")):
+    for key, label in (
+        ("cis", "CIS Kubernetes Benchmark"),
+        ("nsa", "NSA/CISA hardening guide"),
+        ("mitre", "MITRE ATT&CK for Containers"),
+        ("cwe", "CWE"),
+    ):
         values = refs.get(key)
         if values:
             lines.append(f"- {label}: {', '.join(str(v) for v in values)}")

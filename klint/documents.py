@@ -30,13 +30,11 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
     FAST_PARSER = False
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):
     """libyaml composer with go-yaml v2's booleans (it also reads y/Y/n/N as booleans)."""
 
 
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN")
-)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -125,9 +123,12 @@ def _resolve(
         child: tuple[yaml.Node | None, yaml.Node] | None = None
         if isinstance(node, yaml.MappingNode) and isinstance(part, str):
             child = _find_key(node, part)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                child = (None, node.value[part])
+        elif (
+            isinstance(node, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(node.value)
+        ):
+            child = (None, node.value[part])
         if child is None:
             if strict:
                 return None, None, False
@@ -228,14 +229,22 @@ def _parse_into(
                 data = converter.convert(root, 0)
             except InputError as error:
                 result.problems.append(
-                    _problem(path, error.code, error.message, error.line + line_offset, error.column)
+                    _problem(
+                        path, error.code, error.message, error.line + line_offset, error.column
+                    )
                 )
                 index += 1
                 continue
             for code, message, mark in converter.warnings:
                 result.problems.append(
-                    _problem(path, code, message, mark.line + 1 + line_offset, mark.column + 1,
-                             Severity.WARNING)
+                    _problem(
+                        path,
+                        code,
+                        message,
+                        mark.line + 1 + line_offset,
+                        mark.column + 1,
+                        Severity.WARNING,
+                    )
                 )
             result.documents.append(Document(path, index, data, root, line_offset, lines))
             index += 1
@@ -246,7 +255,7 @@ def _parse_into(
 def _split_documents(text: str) -> Iterator[tuple[int, str]]:
     """Cut a stream at ``---`` lines; yields (line offset, chunk)."""
     starts = [0] + [m.start() for m in _DOC_SEPARATOR.finditer(text) if m.start() > 0]
-    for begin, end in zip(starts, [*starts[1:], len(text)]):
+    for begin, end in zip(starts, [*starts[1:], len(text)], strict=True):
         yield text.count("\n", 0, begin), text[begin:end]
 
 
@@ -261,7 +270,11 @@ def _syntax_problem(path: str, error: yaml.YAMLError, line_offset: int) -> Notif
 
 
 def _problem(
-    path: str, code: str, message: str, line: int, column: int,
+    path: str,
+    code: str,
+    message: str,
+    line: int,
+    column: int,
     level: Severity = Severity.ERROR,
 ) -> Notification:
     return Notification(code, message, Location(path, Span(line, column, line, column)), level)
@@ -340,8 +353,11 @@ class _Converter:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self.warnings.append(
-                    ("yaml-key", "a mapping key that is not a scalar is ignored",
-                     key_node.start_mark)
+                    (
+                        "yaml-key",
+                        "a mapping key that is not a scalar is ignored",
+                        key_node.start_mark,
+                    )
                 )
                 continue
             key = _key_text(key_node)

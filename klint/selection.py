@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from klint.errors import KlintError
-
 from collections.abc import Iterable, Sequence
 
 from klint.catalog import PROFILES, Rule
+from klint.errors import KlintError
 
 
 class SelectionError(KlintError):
@@ -50,9 +49,7 @@ def select_rules(
     custom_profiles = {p for rule in rules for p in rule.profiles}
     for profile in profiles:
         if profile not in PROFILES and profile not in custom_profiles:
-            raise SelectionError(
-                f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}"
-            )
+            raise SelectionError(f"unknown profile {profile!r}: use one of {', '.join(PROFILES)}")
     chosen = {
         rule.id: rule
         for rule in rules

@@ -53,7 +53,10 @@ def hits(report: Report, rule: str | None = None) -> list[tuple[int, int, str]]:
 
 
 def run_cli(
-    *args: str, cwd: Path | None = None, stdin: bytes | None = None, env: dict[str, str] | None = None
+    *args: str,
+    cwd: Path | None = None,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m klint`` as a user would; returns the completed process (text)."""
     full_env = {**os.environ, **(env or {})}

@@ -18,20 +18,37 @@ def test_text_output_lines_and_exit_code_1() -> None:
     result = run_cli("check", INSECURE)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert f"{INSECURE}:23:25: error: container \"app\" sets securityContext.privileged to true " \
-           "(Pod Security Standards baseline: Privileged Containers). " \
-           "[KL101 privileged-container]" in lines
-    assert f"{INSECURE}:15:20: error: the pod sets hostNetwork to true " \
-           "(Pod Security Standards baseline: Host Namespaces). [KL102 host-network]" in lines
+    assert (
+        f'{INSECURE}:23:25: error: container "app" sets securityContext.privileged to true '
+        "(Pod Security Standards baseline: Privileged Containers). "
+        "[KL101 privileged-container]" in lines
+    )
+    assert (
+        f"{INSECURE}:15:20: error: the pod sets hostNetwork to true "
+        "(Pod Security Standards baseline: Host Namespaces). [KL102 host-network]" in lines
+    )
     assert "\x1b[" not in result.stdout  # no colour when not a TTY
     assert result.stderr == ""
 
 
 def test_fail_on_levels() -> None:
     # only warnings: fail-on error passes, fail-on warning fails
-    text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n    - {name: a, image: 'a:latest'}\n"
-    assert run_cli("check", "--select", "KL301", "--profile", "pss-baseline", "-",
-                   stdin=text.encode(), ).returncode == 1
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "    - {name: a, image: 'a:latest'}\n"
+    )
+    assert (
+        run_cli(
+            "check",
+            "--select",
+            "KL301",
+            "--profile",
+            "pss-baseline",
+            "-",
+            stdin=text.encode(),
+        ).returncode
+        == 1
+    )
     assert run_cli("check", "--fail-on", "error", "-", stdin=text.encode()).returncode == 0
 
 
@@ -42,7 +59,9 @@ def test_clean_input_exits_0() -> None:
 
 
 def test_stdin_with_stdin_filename() -> None:
-    result = run_cli("check", "--stdin-filename", "deploy/pod.yaml", "-", stdin=PRIVILEGED_POD.encode())
+    result = run_cli(
+        "check", "--stdin-filename", "deploy/pod.yaml", "-", stdin=PRIVILEGED_POD.encode()
+    )
     assert result.returncode == 1
     assert "deploy/pod.yaml:8:37: error:" in result.stdout
 
@@ -57,13 +76,18 @@ def test_json_format_is_stable_and_complete() -> None:
         "rule_name": "privileged-container",
         "severity": "error",
         "message": 'container "app" sets securityContext.privileged to true '
-                   "(Pod Security Standards baseline: Privileged Containers).",
+        "(Pod Security Standards baseline: Privileged Containers).",
         "path": INSECURE,
         "line": 23,
         "column": 25,
         "end_line": 23,
         "end_column": 29,
-        "object": {"api_version": "apps/v1", "kind": "Deployment", "namespace": "shop", "name": "web"},
+        "object": {
+            "api_version": "apps/v1",
+            "kind": "Deployment",
+            "namespace": "shop",
+            "name": "web",
+        },
         "field_path": "spec.template.spec.containers[0].securityContext.privileged",
         "fingerprint": first["fingerprint"],
         "related": [],
@@ -84,7 +108,7 @@ def test_github_annotations() -> None:
     result = run_cli("check", "--format", "github", INSECURE)
     assert (
         f"::error file={INSECURE},line=23,col=25,endLine=23,endColumn=29,"
-        "title=KL101 privileged-container::container \"app\" sets securityContext.privileged to true "
+        'title=KL101 privileged-container::container "app" sets securityContext.privileged to true '
         "(Pod Security Standards baseline: Privileged Containers)."
     ) in result.stdout.splitlines()
 
@@ -125,7 +149,9 @@ def test_unparsable_input_alone_fails_with_1() -> None:
 def test_rules_and_explain() -> None:
     listing = run_cli("rules")
     assert listing.returncode == 0
-    assert any(line.startswith("KL101  privileged-container") for line in listing.stdout.splitlines())
+    assert any(
+        line.startswith("KL101  privileged-container") for line in listing.stdout.splitlines()
+    )
     cis = run_cli("rules", "--framework", "cis")
     assert "KL101  privileged-container" in cis.stdout and "5.2.2" in cis.stdout
     explained = run_cli("explain", "privileged-container")

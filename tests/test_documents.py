@@ -16,9 +16,23 @@ def test_fast_c_parser_is_used() -> None:
 
 @pytest.mark.parametrize(
     ("literal", "value"),
-    [("yes", True), ("on", True), ("True", True), ("Y", True), ("no", False), ("off", False),
-     ("0644", 420), ("0x1F", 31), ("1_000", 1000), ("~", None), ("null", None), ("1.5", 1.5),
-     ('"yes"', "yes"), ("'0644'", "0644"), ("2024-01-01", "2024-01-01")],
+    [
+        ("yes", True),
+        ("on", True),
+        ("True", True),
+        ("Y", True),
+        ("no", False),
+        ("off", False),
+        ("0644", 420),
+        ("0x1F", 31),
+        ("1_000", 1000),
+        ("~", None),
+        ("null", None),
+        ("1.5", 1.5),
+        ('"yes"', "yes"),
+        ("'0644'", "0644"),
+        ("2024-01-01", "2024-01-01"),
+    ],
 )
 def test_scalars_follow_yaml_1_1_like_kubernetes(literal: str, value: object) -> None:
     parsed = parse_stream(f"key: {literal}\n", "f.yaml")
@@ -27,16 +41,16 @@ def test_scalars_follow_yaml_1_1_like_kubernetes(literal: str, value: object) ->
 
 def test_span_of_value_key_and_missing_field() -> None:
     text = (
-        "spec:\n"
-        "  containers:\n"
-        "    - name: app\n"
-        "      securityContext:\n"
-        "        privileged: true\n"
+        "spec:\n  containers:\n    - name: app\n      securityContext:\n        privileged: true\n"
     )
     doc = parse_stream(text, "f.yaml").documents[0]
-    assert doc.span_of(("spec", "containers", 0, "securityContext", "privileged")) == Span(5, 21, 5, 25)
+    assert doc.span_of(("spec", "containers", 0, "securityContext", "privileged")) == Span(
+        5, 21, 5, 25
+    )
     # missing leaf: the existing parent key
-    assert doc.span_of(("spec", "containers", 0, "securityContext", "runAsNonRoot")) == Span(4, 7, 4, 22)
+    assert doc.span_of(("spec", "containers", 0, "securityContext", "runAsNonRoot")) == Span(
+        4, 7, 4, 22
+    )
     # missing field of a list item: the item's first line (`- name: app`)
     assert doc.span_of(("spec", "containers", 0, "resources")) == Span(3, 7, 3, 16)
 
@@ -91,7 +105,9 @@ def test_syntax_error_keeps_other_documents() -> None:
 
 
 def test_duplicate_key_is_reported_and_the_object_still_linted() -> None:
-    text = "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  hostPID: false\n  hostPID: true\n"
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  hostPID: false\n  hostPID: true\n"
+    )
     report = lint_text(text, rules=["KL103"])
     assert hits(report) == [(6, 12, "KL103")]
     assert [(n.code, n.location.span.start_line) for n in report.notifications if n.location] == [
@@ -109,7 +125,9 @@ def test_alias_bomb_is_refused_quickly() -> None:
     lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
     for i in range(1, 9):
         lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 10) + "]")
-    parsed = parse_stream("\n".join(lines) + "\n", "bomb.yaml", Limits(max_nodes_per_document=100_000))
+    parsed = parse_stream(
+        "\n".join(lines) + "\n", "bomb.yaml", Limits(max_nodes_per_document=100_000)
+    )
     assert parsed.documents == []
     assert [p.code for p in parsed.problems] == ["yaml-limit"]
 
@@ -128,7 +146,10 @@ def test_deep_nesting_is_refused() -> None:
 def test_undecodable_input(data: bytes, code: str, line: int) -> None:
     text, problem = decode(data, "x.yaml")
     assert text is None and problem is not None
-    assert (problem.code, problem.location.span.start_line if problem.location else 0) == (code, line)
+    assert (problem.code, problem.location.span.start_line if problem.location else 0) == (
+        code,
+        line,
+    )
 
 
 def test_utf16_and_bom_are_decoded() -> None:
@@ -139,8 +160,9 @@ def test_utf16_and_bom_are_decoded() -> None:
 def test_malformed_objects_never_crash_rules() -> None:
     text = (
         "apiVersion: v1\nkind: Pod\nmetadata: [1]\nspec:\n  containers: notalist\n---\n"
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: 5}\nspec:\n  containers: [null, 3, {name: [x], "
-        "securityContext: [], ports: {a: b}, image: 7, resources: {limits: []}}]\n  volumes: [null]\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: 5}\nspec:\n"
+        "  containers: [null, 3, {name: [x], securityContext: [], ports: {a: b}, image: 7,"
+        " resources: {limits: []}}]\n  volumes: [null]\n"
         "---\napiVersion: apps/v1\nkind: Deployment\nspec: {template: {spec: null}}\n"
         "---\napiVersion: batch/v1\nkind: CronJob\nspec: {jobTemplate: []}\n"
     )

@@ -15,7 +15,9 @@ def findings(*paths: str) -> tuple[dict[str, Any], int]:
 
 
 def where(data: dict[str, Any], rule: str) -> list[tuple[str, int, int]]:
-    return sorted((f["path"], f["line"], f["column"]) for f in data["findings"] if f["rule_id"] == rule)
+    return sorted(
+        (f["path"], f["line"], f["column"]) for f in data["findings"] if f["rule_id"] == rule
+    )
 
 
 def test_helm_findings_map_to_template_and_values_lines() -> None:
@@ -32,13 +34,16 @@ def test_helm_findings_map_to_template_and_values_lines() -> None:
     assert ("fixtures/helm/web/charts/cache-chart/templates/daemonset.yaml", 22, 11) in where(
         data, "KL204"
     )
-    assert where(data, "KL103") == [("fixtures/helm/web/templates/hooks/pre-install-job.yaml", 12, 7)]
+    assert where(data, "KL103") == [
+        ("fixtures/helm/web/templates/hooks/pre-install-job.yaml", 12, 7)
+    ]
     assert all("/tmp" not in f["path"] for f in data["findings"])
 
 
 def test_a_template_file_stands_for_its_chart_once() -> None:
     data, _ = findings(
-        "fixtures/helm/web/templates/deployment.yaml", "fixtures/helm/web/values.yaml",
+        "fixtures/helm/web/templates/deployment.yaml",
+        "fixtures/helm/web/values.yaml",
         "fixtures/helm/web/charts/db/templates/statefulset.yaml",
     )
     whole, _ = findings("fixtures/helm/web")

@@ -83,7 +83,12 @@ def test_output_injection_is_escaped() -> None:
     assert escape_data("a\nb%c") == "a%0Ab%25c"
     assert escape_property("a:b,c") == "a%3Ab%2Cc"
     result = run_cli(
-        "check", "--format", "github", "--stdin-filename", "a\n::warning::x.yaml", "-",
+        "check",
+        "--format",
+        "github",
+        "--stdin-filename",
+        "a\n::warning::x.yaml",
+        "-",
         stdin=POD.encode(),
     )
     for line in result.stdout.splitlines():
@@ -101,9 +106,20 @@ def test_no_socket_is_opened_during_a_full_run(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(socket, "socket", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     with pytest.raises(SystemExit) as done:
-        main(["check", "--jobs", "1", "--format", "sarif", "-o", os.devnull,
-              str(REPO / "fixtures" / "examples"), str(REPO / "fixtures" / "bad"),
-              str(REPO / "fixtures" / "cases")])
+        main(
+            [
+                "check",
+                "--jobs",
+                "1",
+                "--format",
+                "sarif",
+                "-o",
+                os.devnull,
+                str(REPO / "fixtures" / "examples"),
+                str(REPO / "fixtures" / "bad"),
+                str(REPO / "fixtures" / "cases"),
+            ]
+        )
     assert done.value.code == 1
 
 
@@ -116,7 +132,10 @@ def test_output_is_identical_with_and_without_jobs(tmp_path: Path) -> None:
 
 
 yaml_scalars = st.one_of(
-    st.booleans(), st.integers(), st.none(), st.text(max_size=20),
+    st.booleans(),
+    st.integers(),
+    st.none(),
+    st.text(max_size=20),
     st.sampled_from(["yes", "on", "0644", "~", "*", "- x", "{a: b}", "[1", "\t"]),
 )
 k8s_like = st.recursive(
@@ -124,10 +143,28 @@ k8s_like = st.recursive(
     lambda children: st.one_of(
         st.lists(children, max_size=4),
         st.dictionaries(
-            st.sampled_from(["spec", "containers", "securityContext", "privileged", "name",
-                             "image", "volumes", "hostPath", "ports", "hostPort", "template",
-                             "metadata", "capabilities", "add", "items", "kind"]),
-            children, max_size=5,
+            st.sampled_from(
+                [
+                    "spec",
+                    "containers",
+                    "securityContext",
+                    "privileged",
+                    "name",
+                    "image",
+                    "volumes",
+                    "hostPath",
+                    "ports",
+                    "hostPort",
+                    "template",
+                    "metadata",
+                    "capabilities",
+                    "add",
+                    "items",
+                    "kind",
+                ]
+            ),
+            children,
+            max_size=5,
         ),
     ),
     max_leaves=30,
@@ -137,8 +174,16 @@ k8s_like = st.recursive(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=k8s_like, kind=st.sampled_from(["Pod", "Deployment", "CronJob", "List", "Job"]))
 def test_fuzz_objects_never_crash_and_positions_are_in_the_file(spec: object, kind: str) -> None:
-    text = json.dumps({"apiVersion": "v1", "kind": kind, "metadata": {"name": "f"}, "spec": spec,
-                       "items": [spec]}, indent=1)
+    text = json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": kind,
+            "metadata": {"name": "f"},
+            "spec": spec,
+            "items": [spec],
+        },
+        indent=1,
+    )
     report = lint_text(text)
     assert not [n for n in report.notifications if n.code == "internal-check-error"]
     lines = text.splitlines()

@@ -78,7 +78,10 @@ def test_results_shape_and_positions() -> None:
         assert "primaryLocationLineHash" not in result["partialFingerprints"]
     privileged = next(r for r in run["results"] if r["ruleId"] == "KL101")
     assert privileged["locations"][0]["physicalLocation"]["region"] == {
-        "startLine": 23, "startColumn": 25, "endLine": 23, "endColumn": 29,
+        "startLine": 23,
+        "startColumn": 25,
+        "endLine": 23,
+        "endColumn": 29,
     }
     assert privileged["locations"][0]["logicalLocations"][0]["fullyQualifiedName"] == (
         "Deployment/shop/web"
@@ -103,8 +106,11 @@ def test_fingerprints_survive_unrelated_line_moves(tmp_path: Path) -> None:
     def prints(name: str) -> list[tuple[str, str, int]]:
         run = sarif(name, cwd=tmp_path)["runs"][0]
         return sorted(
-            (r["ruleId"], r["partialFingerprints"]["klint/v1"],
-             r["locations"][0]["physicalLocation"]["region"]["startLine"])
+            (
+                r["ruleId"],
+                r["partialFingerprints"]["klint/v1"],
+                r["locations"][0]["physicalLocation"]["region"]["startLine"],
+            )
             for r in run["results"]
         )
 

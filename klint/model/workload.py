@@ -73,7 +73,7 @@ class PodView:
     @property
     def is_windows(self) -> bool:
         """``spec.os.name`` is exactly ``windows`` (PSS exemptions use a literal match)."""
-        return dig(self.spec, ("os", "name")) == "windows"
+        return bool(dig(self.spec, ("os", "name")) == "windows")
 
     @property
     def host_users_disabled(self) -> bool:

@@ -42,17 +42,21 @@ def finding_dict(finding: Finding) -> dict[str, Any]:
         "severity": finding.severity.value,
         "message": finding.message,
         **location_dict(finding.location),
-        "object": None if ref is None else {
-            "api_version": ref.api_version, "kind": ref.kind,
-            "namespace": ref.namespace, "name": ref.name,
+        "object": None
+        if ref is None
+        else {
+            "api_version": ref.api_version,
+            "kind": ref.kind,
+            "namespace": ref.namespace,
+            "name": ref.name,
         },
         "field_path": field_path_text(finding.field_path),
         "fingerprint": finding.fingerprint,
-        "related": [
-            {"message": r.message, **location_dict(r.location)} for r in finding.related
-        ],
+        "related": [{"message": r.message, **location_dict(r.location)} for r in finding.related],
         "properties": dict(finding.properties),
-        "suppressed": None if finding.suppression is None else {
+        "suppressed": None
+        if finding.suppression is None
+        else {
             "kind": finding.suppression.kind,
             "source": finding.suppression.source,
             "justification": finding.suppression.justification,
@@ -82,8 +86,9 @@ class JsonReporter:
             "summary": {
                 "findings": len(report.active),
                 "suppressed": len(report.suppressed),
-                "by_severity": {level: counts.get(level, 0) for level in
-                                ("error", "warning", "note")},
+                "by_severity": {
+                    level: counts.get(level, 0) for level in ("error", "warning", "note")
+                },
                 "notifications": len(report.notifications),
                 "files": report.files_scanned,
                 "objects": report.objects_scanned,

@@ -55,8 +55,10 @@ class TextReporter:
     @staticmethod
     def _summary(report: Report) -> str:
         counts = Counter(f.severity for f in report.active)
-        parts = [f"{counts[s]} {s.value}{'s' if counts[s] != 1 else ''}" for s in
-                 (Severity.ERROR, Severity.WARNING, Severity.NOTE)]
+        parts = [
+            f"{counts[s]} {s.value}{'s' if counts[s] != 1 else ''}"
+            for s in (Severity.ERROR, Severity.WARNING, Severity.NOTE)
+        ]
         suppressed = len(report.suppressed)
         extra = f", {suppressed} suppressed" if suppressed else ""
         if report.baseline is not None:

@@ -44,7 +44,7 @@ class LoadedUnit:
 class LoadSettings:
     """Options that affect loading: YAML limits and rendering options."""
 
-    limits: Limits = Limits()
+    limits: Limits = field(default_factory=Limits)
     helm_values: tuple[str, ...] = ()
     helm_set: tuple[str, ...] = ()
     helm_set_string: tuple[str, ...] = ()

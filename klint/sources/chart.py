@@ -124,7 +124,8 @@ class HelmChart:
         problems: list[Notification] = []
         for template in rendered:
             display = (
-                display_path(template.file, self.cwd) if template.file is not None
+                display_path(template.file, self.cwd)
+                if template.file is not None
                 else f"{self.display}#{template.source}"
             )
             parsed = parse_stream(template.text, display, settings.limits)
@@ -153,6 +154,8 @@ class HelmChart:
                 line = 1
         message = getattr(error, "message", str(error))
         return Notification(
-            "helm-render", f"chart {self.display} failed to render: {message}",
-            Location(where, Span.line(line)), fatal=True,
+            "helm-render",
+            f"chart {self.display} failed to render: {message}",
+            Location(where, Span.line(line)),
+            fatal=True,
         )

@@ -76,8 +76,9 @@ def discover(
         absolute = path if path.is_absolute() else cwd / path
         if not absolute.exists() and not absolute.is_symlink():
             result.problems.append(
-                Notification("path-not-found", f"{raw}: no such file or directory", None,
-                             fatal=True)
+                Notification(
+                    "path-not-found", f"{raw}: no such file or directory", None, fatal=True
+                )
             )
             continue
         if _excluded(display_path(absolute, cwd), options.exclude):
@@ -178,5 +179,9 @@ def _make_unit(kind: str, target: Path, cwd: Path) -> LintUnit:
 
 def missing_path_problem(raw: str) -> Notification:
     """The fatal notification for a path that does not exist."""
-    return Notification("path-not-found", f"{raw}: no such file or directory",
-                        Location(raw, Span.line(1)), fatal=True)
+    return Notification(
+        "path-not-found",
+        f"{raw}: no such file or directory",
+        Location(raw, Span.line(1)),
+        fatal=True,
+    )

@@ -91,8 +91,10 @@ def read_file(path: Path, display: str, max_bytes: int) -> tuple[bytes | None, N
 def too_large(display: str, max_bytes: int) -> Notification:
     """The notification for a file over ``--max-file-size``."""
     return _file_problem(
-        display, "file-too-large",
-        f"file is larger than the {max_bytes // (1024 * 1024)} MiB limit (--max-file-size); skipped",
+        display,
+        "file-too-large",
+        f"file is larger than the {max_bytes // (1024 * 1024)} MiB limit "
+        "(--max-file-size); skipped",
     )
 
 
