@@ -20,7 +20,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -275,15 +275,25 @@ def _render_with_sdk(chart_dir: Path, options: _Options) -> dict[str, str]:
         raise HelmRenderError(
             f"rendering a Helm chart needs the helm binary on PATH or the Helm SDK: {INSTALL_HINT}"
         ) from None
-    try:
-        values: dict[str, Any] = {}
-        for values_file in options.values_files:
+    values: dict[str, Any] = {}
+    layers: list[tuple[str, Callable[[str], dict[str, Any]], str]] = []
+    for values_file in options.values_files:
+        try:
             text = values_file.read_text(encoding="utf-8")
-            values = merge_values(values, helm_python.values_from_yaml(text))
-        for expression in options.set_values:
-            values = merge_values(values, helm_python.parse_set_string(expression))
-        for expression in options.set_string_values:
-            values = merge_values(values, helm_python.parse_set_string_values(expression))
+        except (OSError, UnicodeDecodeError) as error:
+            raise HelmRenderError(f"{values_file}: cannot read values: {error}") from error
+        layers.append((str(values_file), helm_python.values_from_yaml, text))
+    layers += [(f"--set {e}", helm_python.parse_set_string, e) for e in options.set_values]
+    layers += [
+        (f"--set-string {e}", helm_python.parse_set_string_values, e)
+        for e in options.set_string_values
+    ]
+    for origin, parse, text in layers:
+        try:
+            values = merge_values(values, parse(text))
+        except helm_python.HelmError as error:
+            raise HelmRenderError(f"{origin}: {error.detail}") from error
+    try:
         with helm_python.Chart.load(chart_dir) as chart:
             if options.kube_version is None:
                 return chart.render(
@@ -309,8 +319,6 @@ def _render_with_sdk(chart_dir: Path, options: _Options) -> dict[str, str]:
             return rendered
     except helm_python.HelmError as error:
         raise HelmRenderError.from_helm(error.detail) from error
-    except OSError as error:
-        raise HelmRenderError(f"cannot read values: {error}") from error
 
 
 def merge_values(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:

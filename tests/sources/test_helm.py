@@ -193,6 +193,16 @@ def test_parse_error_reports_template_and_line(tmp_path: Path) -> None:
     assert "nosuchfunction" in caught.value.message
 
 
+@needs_sdk
+def test_bad_values_name_their_origin(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [\n")
+    with pytest.raises(HelmRenderError, match=r"bad\.yaml: "):
+        sdk(WEB, values_files=[bad])
+    with pytest.raises(HelmRenderError, match=r'^--set image: key "image" has no value'):
+        sdk(WEB, set_values=["image"])
+
+
 def test_error_text_parsing() -> None:
     error = HelmRenderError.from_helm(
         "Error: template: web/templates/deployment.yaml:12:3: executing "
