@@ -288,7 +288,7 @@ def lsp(
         from klint.lsp import serve
     except ImportError as error:
         raise UsageFailure(f"klint lsp needs pygls ({error}): pip install 'klint[lsp]'") from None
-    serve(tuple(profile or ("default",)))
+    serve(tuple(profile or ()))
 
 
 def exit_code(report: Report, fail_on: Severity) -> int:

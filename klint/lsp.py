@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from lsprotocol import types
@@ -17,14 +17,10 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from klint import __version__
-from klint.catalog import load_catalog
-from klint.documents import Limits
-from klint.engine import bind_rules, lint
-from klint.findings import Report, Severity, Span
-from klint.selection import select_rules
-from klint.sources.base import LoadSettings
+from klint.catalog import Rule, load_catalog
+from klint.errors import KlintError
+from klint.findings import Notification, Report, Severity, Span
 from klint.sources.discover import MANIFEST_SUFFIXES, find_chart_root
-from klint.sources.manifests import StdinBuffer
 
 DEBOUNCE_SECONDS = 0.3
 SOURCE = "klint"
@@ -39,26 +35,42 @@ _RULE_CODE = re.compile(r"^[A-Z]+[0-9]+$")
 
 
 class Linter:
-    """The selected rules, bound once; lints one buffer in-process."""
+    """Lints one buffer the way ``klint check --stdin-filename PATH -`` would.
 
-    def __init__(self, profiles: Sequence[str] = ("default",)) -> None:
-        from klint.run import DEFAULT_KUBE_VERSION, parse_kube_version
+    Config, excludes and suppressions come from PATH's directory, as on the command line.
+    """
 
-        rules = select_rules(load_catalog(), tuple(profiles) or ("default",), (), ())
-        self.help_uri = {rule.id: rule.help_uri for rule in rules}
-        self._active = bind_rules(rules)
-        self._kube = parse_kube_version(DEFAULT_KUBE_VERSION)
-        self._settings = LoadSettings(limits=Limits(), kube_version=DEFAULT_KUBE_VERSION)
+    def __init__(self, root: Path, profiles: Sequence[str] = ()) -> None:
+        self.root = root
+        self.profiles = tuple(profiles)
+        self.help_uri = {rule.id: rule.help_uri for rule in load_catalog()}
 
     def lint(self, text: str, path: str) -> Report:
         """Findings and problems of this buffer, reported under ``path`` only."""
-        report = lint([StdinBuffer(text.encode(), path)], self._active, self._settings, self._kube)
-        report.findings = [f for f in report.findings if f.location.path == path]
-        report.notifications = [
-            n for n in report.notifications if n.location is None or n.location.path == path
-        ]
-        report.sort()
+        from klint.run import RunOptions, run
+
+        options = RunOptions(paths=("-",), stdin_filename=path, profiles=self.profiles, jobs=1)
+        try:
+            report, _, _ = run(options, cwd=self.root, stdin=text.encode())
+        except KlintError as error:  # a broken .klint.yaml: say so on the buffer
+            report = Report(notifications=[Notification("config", str(error), None)])
         return report
+
+
+def memoize_catalog() -> None:
+    """The server lints after every pause in typing: read the rule files once per process."""
+    import klint.policy
+
+    original = load_catalog  # what klint.policy imported
+    cache: dict[tuple[tuple[Path, ...], bool], list[Rule]] = {}
+
+    def cached(extra_dirs: Iterable[Path] = (), *, validate_builtin: bool = False) -> list[Rule]:
+        key = (tuple(extra_dirs), validate_builtin)
+        if key not in cache:
+            cache[key] = original(key[0], validate_builtin=validate_builtin)
+        return list(cache[key])
+
+    setattr(klint.policy, "load_catalog", cached)  # noqa: B010 - module attribute
 
 
 def lintable(path: str) -> bool:
@@ -167,11 +179,19 @@ def code_actions(
     return actions
 
 
-def create_server(profiles: Sequence[str] = ("default",)) -> LanguageServer:
+def create_server(profiles: Sequence[str] = ()) -> LanguageServer:
     """The server with its handlers registered (not started)."""
     server = LanguageServer("klint", __version__)
-    linter = Linter(profiles)
+    memoize_catalog()
+    linter = Linter(Path.cwd(), profiles)
     pending: dict[str, asyncio.TimerHandle] = {}
+
+    @server.feature(types.INITIALIZED)
+    def initialized(params: types.InitializedParams) -> None:
+        root = server.workspace.root_path
+        if root:
+            linter.root = Path(root)
+        linter.lint("", str(linter.root / "klint-warm-up.yaml"))  # imports, rule files
 
     def publish(uri: str) -> None:
         pending.pop(uri, None)
@@ -226,6 +246,6 @@ def create_server(profiles: Sequence[str] = ("default",)) -> LanguageServer:
     return server
 
 
-def serve(profiles: Sequence[str] = ("default",)) -> None:
+def serve(profiles: Sequence[str] = ()) -> None:
     """Run the server over stdio until the client exits."""
     create_server(profiles).start_io()

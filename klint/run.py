@@ -104,17 +104,20 @@ def policy_for(options: RunOptions, cwd: Path) -> Policy:
 
 
 def run(
-    options: RunOptions, *, cwd: Path, color: bool = False
+    options: RunOptions, *, cwd: Path, color: bool = False, stdin: bytes | None = None
 ) -> tuple[Report, str, Severity]:
-    """Lint and format; returns the report, the output text and the effective fail-on."""
+    """Lint and format; returns the report, the output text and the effective fail-on.
+
+    ``stdin`` is what ``-`` reads (default: the process's standard input; the language
+    server passes the editor buffer).
+    """
     if options.output_format not in FORMATS:
         raise KlintError(f"unknown format {options.output_format!r}: use {', '.join(FORMATS)}")
     policy = policy_for(options, cwd)
     kube_version = policy.kube_version or DEFAULT_KUBE_VERSION
     kube = parse_kube_version(kube_version)
     rules, active = policy.rules, policy.active
-    stdin = None
-    if "-" in options.paths:
+    if "-" in options.paths and stdin is None:
         import sys
 
         stdin = sys.stdin.buffer.read()

@@ -196,8 +196,11 @@ def test_open_change_save_code_action(client: LspClient, tmp_path: Path) -> None
     assert "KL201" in by_code(changed)
 
     # save republishes at once
+    started = time.perf_counter()
     client.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
     saved = client.diagnostics(uri, 2)
+    elapsed = (time.perf_counter() - started) * 1000
+    print(f"LSP didSave → publishDiagnostics round trip: {elapsed:.1f} ms")
     assert by_code(saved).keys() == by_code(changed).keys()
 
     # quick fix for the remaining KL201 on line 15 (0-based 14)
@@ -219,6 +222,20 @@ def test_open_change_save_code_action(client: LspClient, tmp_path: Path) -> None
     assert edit["range"]["start"] == {"line": 14, "character": len(line)}
     assert edit["range"]["start"] == edit["range"]["end"]
     assert edit["newText"] == " # klint: ignore[KL201] TODO: say why this is acceptable"
+
+    # applying the quick fix suppresses the finding
+    lines = fixed.splitlines(keepends=True)
+    lines[14] = lines[14].rstrip("\n") + edit["newText"] + "\n"
+    client.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": uri, "version": 3},
+            "contentChanges": [{"text": "".join(lines)}],
+        },
+    )
+    after = by_code(client.diagnostics(uri, 3))
+    assert "KL201" not in after
+    assert "KL202" in after  # other rules on that line still report
     assert client.close() == 0
 
 
@@ -282,3 +299,29 @@ def test_helm_template_is_not_linted(client: LspClient, tmp_path: Path) -> None:
     )
     assert client.diagnostics(uri, 1)["diagnostics"] == []
     assert client.close() == 0
+
+
+def test_suppression_edit_extends_an_existing_comment() -> None:
+    from klint.lsp import suppression_edit
+
+    edit = suppression_edit("  securityContext:  # klint: ignore[KL202] ok\n", 4, "KL201")
+    assert edit is not None
+    assert (edit.range.start.line, edit.range.start.character) == (4, 41)
+    assert edit.new_text == ",KL201"
+    assert suppression_edit("  x: 1  # klint: ignore[KL201] ok\n", 0, "KL201") is None
+    fresh = suppression_edit("  x: 1 \r\n", 2, "KL101")
+    assert fresh is not None
+    assert fresh.range.start.character == 7
+    assert fresh.new_text == "# klint: ignore[KL101] TODO: say why this is acceptable"
+
+
+def test_ranges_use_utf16_columns() -> None:
+    from klint.findings import Span
+    from klint.lsp import to_range
+
+    lines = ["  name: \U0001f600é: true\n"]
+    # code points: "true" is columns 13-16 (1-based); the emoji takes two UTF-16 units
+    found = to_range(Span(1, 13, 1, 17), lines)
+    assert (found.start.character, found.end.character) == (13, 17)
+    whole = to_range(Span.line(1), lines)
+    assert (whole.start.character, whole.end.character) == (0, 17)
