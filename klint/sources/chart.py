@@ -130,12 +130,27 @@ class HelmChart:
             )
             parsed = parse_stream(template.text, display, settings.limits)
             problems.extend(parsed.problems)
-            for section, document in enumerate(parsed.documents):
+            sections = self._sections(template.file, template.text)
+            for document in parsed.documents:
+                known = sections[document.index] if document.index < len(sections) else None
+                section = known if known is not None else document.index
                 locator.origins[id(document)] = TemplateOrigin(
                     template.file, display, section, values
                 )
                 documents.append(document)
         return LoadedUnit(documents, problems, locator, files=len(rendered))
+
+    @staticmethod
+    def _sections(template: Path | None, rendered: str) -> list[int | None]:
+        """The template section behind each rendered document (``if`` blocks may drop some)."""
+        from klint.sources.helm_map import section_indexes
+
+        if template is None:
+            return []
+        try:
+            return section_indexes(template.read_text(encoding="utf-8"), rendered)
+        except (OSError, UnicodeDecodeError):
+            return []
 
     def _resolve(self, value: str) -> Path:
         path = Path(value)
