@@ -27,6 +27,7 @@ class ReportContext:
     show_suppressed: bool = False
     version: str = __version__
     extra: dict[str, str] = field(default_factory=dict)
+    catalog: Sequence[Rule] = ()  # every known rule (compliance shows the ones not run)
 
 
 class Reporter(Protocol):
