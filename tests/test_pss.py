@@ -684,6 +684,10 @@ def test_default_profile_reports_restricted_once(case: Case) -> None:
     assert {item for item in found(report) if item[1] in PSS_RULES} == restricted
     paths = [(f.field_path, f.rule_id) for f in report.active if f.rule_id in PSS_RULES]
     assert len({path for path, _ in paths}) == len(paths), "a field reported by two rules"
+    # No other rule (schema validity rules aside) reports a field a PSS rule reports.
+    others = {f.field_path for f in report.active if f.rule_id not in PSS_RULES}
+    schema = {f.field_path for f in report.active if f.rule_id.startswith("KL9")}
+    assert {path for path, _ in paths} & (others - schema) == set()
 
 
 @pytest.mark.parametrize("kind", KINDS)
