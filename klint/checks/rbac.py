@@ -5,6 +5,7 @@ kubernetes ``pkg/apis/rbac``): a rule needs a matching verb, API group and resou
 ``*`` matches everything, ``*/exec`` matches the ``exec`` subresource of any resource,
 ``pods/*`` is *not* a wildcard. Wildcards are reported by their own rule, so
 resource-anchored permission rules ignore a ``*`` resource (a ``*`` verb still counts),
+verb-anchored ones (escalate, bind, impersonate) ignore a ``*`` verb on a ``*`` resource,
 and each role rule yields at most one finding per permission.
 """
 
@@ -24,6 +25,8 @@ ADMISSION_GROUP = "admissionregistration.k8s.io"
 
 # ClusterRoles every cluster has: user-facing defaults and the system:* roles.
 BUILTIN_CLUSTER_ROLES = frozenset({"cluster-admin", "admin", "edit", "view"})
+# Roles the API server bootstraps in kube-system (besides system:* ones).
+BUILTIN_ROLES = frozenset({"extension-apiserver-authentication-reader"})
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,7 @@ def match_rule(rule: dict[str, Any], permission: Permission) -> tuple[str, int, 
             for v_index, verb in verbs:
                 if verb in wanted_verbs and by_verb:
                     return ("verbs", v_index, verb)
-                if verb in wanted_verbs or verb == "*":
+                if verb in wanted_verbs or (verb == "*" and not (by_verb and item == "*")):
                     return ("resources", r_index, item)
     return None
 
@@ -394,6 +397,8 @@ def binding_missing_role(
     if not name or kind not in ROLE_KINDS:
         return
     if kind == "ClusterRole" and is_builtin_cluster_role(name):
+        return
+    if kind == "Role" and (name in BUILTIN_ROLES or name.startswith("system:")):
         return
     for role in context.of_kind(kind):
         if role.group != RBAC_GROUP or role.name != name:

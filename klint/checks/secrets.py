@@ -60,12 +60,15 @@ NOT_A_VALUE = re.compile(
     r"volume|annotation|label|length_?min|strength|rotation|hash_?algorithm|seconds|days|"
     r"hours|minutes|ms|env|config|secret_?name)$"
 )
+# Checksums of Secrets (e.g. Helm's ``checksum/secret`` annotations) are not secrets.
+DIGEST_NAME = re.compile(r"(?i)(checksum|hash|digest|sha[0-9]*\b|fingerprint)")
 PLACEHOLDER = re.compile(r"\$\(|\$\{|\{\{|\}\}|^<.*>$|^%.*%$|^\*+$")
 NON_SECRET_VALUE = re.compile(
     r"(?i)^(true|false|yes|no|on|off|y|n|enabled?|disabled?|none|null|nil|-|"
     r"[0-9]+(\.[0-9]+)?[a-z]{0,2}|auto|default|optional|required)$"
 )
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+_FLAG = re.compile(r"^--?([A-Za-z0-9_.-]+)=(\S+)$")
 _FILE_LINE = re.compile(r"""^\s*["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*["']?([^\s"',]+)["']?,?\s*$""")
 
 
@@ -78,8 +81,12 @@ def token_format(value: str) -> str | None:
 
 
 def credential_name(name: str) -> bool:
-    """Whether a variable or key name says it holds a credential."""
-    return bool(CREDENTIAL_NAME.search(name)) and not NOT_A_VALUE.search(name)
+    """Whether a variable or key name says it holds a credential (not a digest of one)."""
+    return (
+        bool(CREDENTIAL_NAME.search(name))
+        and not NOT_A_VALUE.search(name)
+        and not DIGEST_NAME.search(name)
+    )
 
 
 def literal_value(value: str) -> bool:
@@ -112,31 +119,50 @@ def looks_random(value: str, min_length: int = 12, min_entropy: float = 3.0) -> 
     return entropy(text) >= min_entropy
 
 
+def _env_findings(env: Any) -> Iterator[tuple[int, str, str]]:
+    """(index, name, why) of env entries whose literal value looks like a credential."""
+    for index, item in enumerate(env if isinstance(env, list) else []):
+        if not isinstance(item, dict) or not isinstance(item.get("value"), str):
+            continue
+        name, value = str(item.get("name", index)), item["value"]
+        label = token_format(value)
+        if label is not None:
+            yield index, name, f"contains what looks like {label}"
+        elif credential_name(name) and literal_value(value):
+            yield index, name, "is set to a literal credential"
+
+
+def _argument_finding(argument: str) -> str | None:
+    """Why a command-line argument carries a credential (``--password=x``, a token)."""
+    label = token_format(argument)
+    if label is not None:
+        return f"contains what looks like {label}"
+    match = _FLAG.match(argument)
+    if match and credential_name(match.group(1)) and literal_value(match.group(2)):
+        return f"passes a literal credential to {match.group(1)}"
+    return None
+
+
 def env_literal_credential(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
-    """Container env vars whose literal value looks like a credential."""
+    """Container env vars and arguments whose literal value looks like a credential."""
     pod = pod_view(resource)
     if pod is None:
         return
     for container in containers(pod):
-        env = container.data.get("env")
-        if not isinstance(env, list):
-            continue
-        for index, item in enumerate(env):
-            if not isinstance(item, dict) or not isinstance(item.get("value"), str):
-                continue
-            name, value = str(item.get("name", "")), item["value"]
-            label = token_format(value)
-            if label is not None:
-                why = f"contains what looks like {label}"
-            elif credential_name(name) and literal_value(value):
-                why = "is set to a literal credential"
-            else:
-                continue
+        for index, name, why in _env_findings(container.data.get("env")):
             yield Violation(
                 (*container.path, "env", index, "value"),
-                f"{container.label} env var {name or index} {why}: use a Secret "
-                "(valueFrom.secretKeyRef).",
+                f"{container.label} env var {name} {why}: use a Secret (valueFrom.secretKeyRef).",
             )
+        for field in ("command", "args"):
+            arguments = container.data.get(field)
+            for index, argument in enumerate(arguments if isinstance(arguments, list) else []):
+                reason = _argument_finding(argument) if isinstance(argument, str) else None
+                if reason is not None:
+                    yield Violation(
+                        (*container.path, field, index),
+                        f"{container.label} {field}[{index}] {reason}: read it from a Secret.",
+                    )
 
 
 def _text_findings(key: str, value: str) -> str | None:
@@ -190,8 +216,16 @@ def annotation_credential(resource: Resource, _: UnitContext, __: Params) -> Ite
 
 
 def secret_with_data(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
-    """Secret objects that carry ``data`` or ``stringData`` in the manifest."""
+    """Secret objects that carry ``data`` or ``stringData`` in the manifest.
+
+    Secrets rendered from a Helm chart (``app.kubernetes.io/managed-by: Helm`` or a
+    ``helm.sh/chart`` label) are skipped: their data comes from values or is generated at
+    install time, not committed.
+    """
     if resource.kind != "Secret" or resource.group != "":
+        return
+    labels = resource.labels
+    if labels.get("app.kubernetes.io/managed-by") == "Helm" or "helm.sh/chart" in labels:
         return
     for key in ("data", "stringData"):
         value = resource.data.get(key)
