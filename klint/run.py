@@ -153,5 +153,6 @@ def run(
         rules=rules, cwd=cwd, root=cwd if editor else find_root(cwd), color=color,
         category=options.category, show_suppressed=options.show_suppressed,
         extra={"stdin_filename": options.stdin_filename or ""} if editor else {},
+        catalog=policy.catalog,
     )
     return report, get_reporter(options.output_format).render(report, context), policy.fail_on

@@ -106,3 +106,21 @@ def test_html_renders_in_a_real_browser_without_requests(tmp_path: Path) -> None
     # Chromium's own time/update services may show up; the page itself must request nothing.
     own = re.compile(r"//([^/]*\.)?(google\.com|googleapis\.com|gstatic\.com|gvt1\.com)$")
     assert [url for url in urls if not own.search(url)] == []
+
+
+def test_compliance_and_html_formats_from_the_cli(tmp_path: Path) -> None:
+    from tests.conftest import run_cli
+
+    report = run_cli(
+        "check",
+        "--profile",
+        "all",
+        "--format",
+        "compliance",
+        "fixtures/examples/insecure-deployment.yaml",
+    )
+    assert report.returncode == 1
+    assert "## Pod Security Standards — baseline" in report.stdout
+    target = tmp_path / "report.html"
+    page = run_cli("check", "--format", "html", "-o", str(target), "fixtures/examples")
+    assert page.returncode == 1 and target.read_text().startswith("<!DOCTYPE html>")

@@ -6,7 +6,17 @@ from collections.abc import Callable
 
 from klint.reporters.base import ReportContext, Reporter
 
-FORMATS = ("text", "json", "sarif", "github", "markdown", "junit", "gitlab-codequality")
+FORMATS = (
+    "text",
+    "json",
+    "sarif",
+    "github",
+    "markdown",
+    "junit",
+    "gitlab-codequality",
+    "compliance",
+    "html",
+)
 
 
 def get_reporter(name: str) -> Reporter:
@@ -19,6 +29,8 @@ def get_reporter(name: str) -> Reporter:
         "markdown": _markdown,
         "junit": _junit,
         "gitlab-codequality": _gitlab,
+        "compliance": _compliance,
+        "html": _html,
     }
     return factories[name]()
 
@@ -63,6 +75,18 @@ def _gitlab() -> Reporter:
     from klint.reporters.gitlab import GitlabReporter
 
     return GitlabReporter()
+
+
+def _compliance() -> Reporter:
+    from klint.reporters.compliance import ComplianceReporter
+
+    return ComplianceReporter()
+
+
+def _html() -> Reporter:
+    from klint.reporters.html_report import HtmlReporter
+
+    return HtmlReporter()
 
 
 __all__ = ["FORMATS", "ReportContext", "Reporter", "get_reporter"]
