@@ -228,3 +228,32 @@ def test_install_step_installs_klint_into_a_venv(runner: Runner) -> None:
     venv_bin = runner.files["path"].read_text().strip()
     assert venv_bin == str(Path(runner.env["RUNNER_TEMP"]) / "klint-venv" / "bin")
     assert (Path(venv_bin) / "klint").is_file()
+
+
+def yaml_blocks(markdown: str) -> list[Any]:
+    blocks = re.findall(r"```yaml\n(.*?)```", markdown, flags=re.DOTALL)
+    return [yaml.safe_load(block) for block in blocks]
+
+
+def test_documented_workflow_uploads_sarif_correctly() -> None:
+    """G2: permissions, upload-sarif@v4 with if: always(), sarif_file and category."""
+    docs = yaml_blocks((REPO / "docs" / "integrations.md").read_text())
+    workflow = next(d for d in docs if isinstance(d, dict) and "jobs" in d)
+    assert workflow["permissions"]["security-events"] == "write"
+    assert workflow["permissions"]["contents"] == "read"
+    steps = workflow["jobs"]["klint"]["steps"]
+    ours = next(s for s in steps if s.get("id") == "klint")
+    assert ours["uses"].startswith("klint-dev/klint@")
+    upload = next(s for s in steps if str(s.get("uses", "")).startswith("github/codeql-action"))
+    assert upload["uses"] == "github/codeql-action/upload-sarif@v4"
+    assert upload["if"].startswith("always()")
+    assert upload["with"]["sarif_file"] == "${{ steps.klint.outputs.sarif-file }}"
+    assert upload["with"]["category"] == ours["with"]["category"]
+    assert set(ours["with"]) <= set(yaml.safe_load(ACTION.read_text())["inputs"])
+
+
+def test_documented_pre_commit_hooks_exist() -> None:
+    docs = yaml_blocks((REPO / "docs" / "integrations.md").read_text())
+    config = next(d for d in docs if isinstance(d, dict) and "repos" in d)
+    offered = {h["id"] for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
+    assert {h["id"] for h in config["repos"][0]["hooks"]} <= offered
