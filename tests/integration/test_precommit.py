@@ -88,6 +88,11 @@ def test_files_pattern_selects_manifests_charts_and_templates() -> None:
     unwanted = ["README.md", "main.py", "values.yaml.bak", "NOTES.txt"]
     assert all(pattern.search(name) for name in wanted)
     assert not any(pattern.search(name) for name in unwanted)
+    hooks = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())
+    exclude = re.compile(hooks[0]["exclude"])
+    tooling = ["tsconfig.json", "web/tsconfig.app.json", "package-lock.json", ".vscode/x.json"]
+    assert all(exclude.search(name) for name in tooling)
+    assert not any(exclude.search(name) for name in ["k8s/deploy.json", "charts/a/values.yaml"])
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +190,7 @@ def test_hardened_files_pass_the_hook(project: Project) -> None:
     project.configure({"id": "klint"})
     project.add("k8s/hardened.yaml", HARDENED.read_text())
     project.add(".github/workflows/ci.yml", "on: push\njobs: {}\n")
+    project.add("web/tsconfig.json", '{\n  // JSON with comments\n  "compilerOptions": {}\n}\n')
     project.commit()
     result = project.run("klint")
     assert result.returncode == 0, result.stdout + result.stderr
