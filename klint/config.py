@@ -83,20 +83,37 @@ class Config:
     rules_dirs: tuple[Path, ...] = ()
     document: Document | None = field(default=None, compare=False, repr=False)
 
-    def where(self, path: FieldPath) -> str:
-        """``file:line:column`` of a key of this config (for error messages)."""
+    def where(self, path: FieldPath, *, key: bool = False) -> str:
+        """``file:line:column`` of a value (or with ``key``, its key) in this config."""
         if self.path is None:
             return "config"
         if self.document is None:
             return str(self.path)
-        span = self.document.span_of(path)
-        return f"{self.path}:{span.start_line}:{span.start_column}"
+        if key:
+            line, column = _key_position(self.document, path)
+        else:
+            span = self.document.span_of(path)
+            line, column = span.start_line, span.start_column
+        return f"{self.path}:{line}:{column}"
 
     def location(self, path: FieldPath) -> Location | None:
         """Location of a key of this config (for notifications)."""
         if self.path is None or self.document is None:
             return None
         return Location(self.document.path, self.document.span_of(path))
+
+
+def _key_position(document: Document, path: FieldPath) -> tuple[int, int]:
+    """Line and column of the key that holds ``path`` (the value's span for list items)."""
+    from klint.documents import _resolve
+
+    if path and document.resolves(path):
+        _, key_node, _ = _resolve(document.root, path)
+        if key_node is not None:
+            mark = key_node.start_mark
+            return mark.line + 1 + document.line_offset, mark.column + 1
+    span = document.span_of(path)
+    return span.start_line, span.start_column
 
 
 def find_config(cwd: Path) -> Path | None:
@@ -165,7 +182,8 @@ def _validate(raw: Any, shell: Config) -> None:
                 message += f" (expected one of: {', '.join(allowed)})"
     elif error.validator == "type" and error.validator_value == "string":
         message += " (quote it)"
-    raise ConfigError(f"{shell.where(path)}: {key}: {message}")
+    unknown_key = error.validator == "additionalProperties"
+    raise ConfigError(f"{shell.where(path, key=unknown_key)}: {key}: {message}")
 
 
 def _build(raw: dict[str, Any], base: Path, shell: Config) -> Config:

@@ -103,7 +103,6 @@ class SarifReporter:
             suppressions = [
                 om.Suppression(
                     kind=finding.suppression.kind,
-                    status="accepted",
                     justification=finding.suppression.justification,
                 )
             ]
