@@ -270,10 +270,10 @@ def resolve_config(explicit: Path | None, cwd: Path, *, disabled: bool = False) 
 
 
 def _display(path: Path, cwd: Path) -> str:
-    try:
-        return path.relative_to(cwd).as_posix()
-    except ValueError:
-        return str(path)
+    """How messages name a found config: relative to ``cwd`` (``../.klint.yaml`` above it)."""
+    import os
+
+    return Path(os.path.relpath(path, cwd)).as_posix()
 
 
 def rule_keys(config: Config) -> Sequence[tuple[str, FieldPath]]:

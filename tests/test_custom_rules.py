@@ -166,3 +166,34 @@ def test_rules_dirs_from_config(tmp_path: Path) -> None:
         "deploy.yaml:17:11",
         "deploy.yaml:17:11",
     ]
+
+
+def test_plugin_checks_load_lazily_from_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+    from types import SimpleNamespace
+
+    from klint import plugins
+    from klint.checks import REGISTRY
+    from klint.checks.base import Check, Violation
+
+    def no_debug(resource, context, params):  # type: ignore[no-untyped-def]
+        if resource.labels.get("debug") == "true":
+            yield Violation(("metadata", "labels", "debug"), "the object sets debug to true.")
+
+    check = Check("no-debug-label", no_debug, "Objects labelled debug=true.")
+    calls: list[str] = []
+
+    def entry_points(group: str) -> list[SimpleNamespace]:
+        calls.append(group)
+        return [SimpleNamespace(name="demo", value="demo:CHECKS", load=lambda: [check])]
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    monkeypatch.delitem(REGISTRY, "no-debug-label", raising=False)
+    plugins.ensure_checks(["privileged"])  # all built in: entry points are not read
+    assert calls == []
+    try:
+        plugins.ensure_checks(["no-debug-label"])
+        assert calls == ["klint.checks"]
+        assert REGISTRY["no-debug-label"] is check
+    finally:
+        REGISTRY.pop("no-debug-label", None)
