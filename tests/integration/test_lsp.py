@@ -16,6 +16,23 @@ import pytest
 
 from tests.conftest import REPO
 
+
+def test_missing_pygls_is_a_one_line_usage_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from klint.cli import main
+
+    monkeypatch.setitem(sys.modules, "pygls", None)
+    monkeypatch.setitem(sys.modules, "pygls.lsp.server", None)
+    monkeypatch.delitem(sys.modules, "klint.lsp", raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["lsp"])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.startswith("klint: error: klint lsp needs pygls")
+    assert error.count("\n") == 1 and "klint[lsp]" in error
+
+
 pytest.importorskip("pygls", reason="klint lsp needs the lsp extra (pygls)")
 
 DEPLOYMENT = """\
