@@ -46,7 +46,7 @@ TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 CREDENTIAL_NAME = re.compile(
-    r"(?i)(passw(?:or)?d|passwd|(?:^|[_.-])pwd$|secret|token|api[_.-]?key|apikey|"
+    r"(?i)(passw(?:or)?d|passwd|[_.-]pwd$|secret|token|api[_.-]?key|apikey|"
     r"private[_.-]?key|access[_.-]?key|credential|auth[_.-]?key|bearer|signing[_.-]?key|"
     r"encryption[_.-]?key|master[_.-]?key|session[_.-]?key)"
 )

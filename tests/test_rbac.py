@@ -1,0 +1,238 @@
+"""RBAC and service-account checks: authorizer-exact matching, selectors, cross-object rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from klint.checks.rbac import PERMISSIONS, match_rule, selector_matches
+from tests.conftest import hits, lint_text
+
+RBAC_RULES = [f"KL{n}" for n in range(501, 522)]
+SA_RULES = [f"KL{n}" for n in range(530, 536)]
+
+
+@pytest.mark.parametrize(
+    ("selector", "labels", "expected"),
+    [
+        (None, {}, True),
+        ({}, {"a": "b"}, True),
+        ({"matchLabels": {"a": "b"}}, {"a": "b", "c": "d"}, True),
+        ({"matchLabels": {"a": "b"}}, {"a": "x"}, False),
+        ({"matchExpressions": [{"key": "a", "operator": "In", "values": ["b"]}]}, {}, False),
+        ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["b"]}]}, {}, True),
+        ({"matchExpressions": [{"key": "a", "operator": "Exists"}]}, {"a": ""}, True),
+        ({"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}, {"a": ""}, False),
+        ({"matchExpressions": [{"key": "a", "operator": "Bogus"}]}, {"a": ""}, False),
+        ("not a selector", {}, False),
+        ({"matchLabels": ["a"]}, {}, False),
+    ],
+)
+def test_selector_semantics(selector: object, labels: dict[str, str], expected: bool) -> None:
+    assert selector_matches(selector, labels) is expected
+
+
+@pytest.mark.parametrize(
+    ("rule", "permission", "expected"),
+    [
+        # */exec matches the exec subresource of any resource; pods/* is not a wildcard.
+        (
+            {"apiGroups": [""], "resources": ["*/exec"], "verbs": ["get"]},
+            "pod-exec-attach",
+            ("resources", 0, "*/exec"),
+        ),
+        (
+            {"apiGroups": [""], "resources": ["pods/*"], "verbs": ["create"]},
+            "pod-exec-attach",
+            None,
+        ),
+        # No apiGroups: the authorizer matches nothing.
+        ({"resources": ["secrets"], "verbs": ["get"]}, "secrets-read", None),
+        ({"apiGroups": ["apps"], "resources": ["secrets"], "verbs": ["get"]}, "secrets-read", None),
+        (
+            {"apiGroups": ["*"], "resources": ["secrets"], "verbs": ["*"]},
+            "secrets-read",
+            ("resources", 0, "secrets"),
+        ),
+        # A * resource is left to the wildcard rule for resource-anchored permissions...
+        ({"apiGroups": [""], "resources": ["*"], "verbs": ["get"]}, "secrets-read", None),
+        # ...but verb-anchored ones report the explicit verb over it.
+        (
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["list", "escalate"]},
+            "escalate",
+            ("verbs", 1, "escalate"),
+        ),
+        ({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, "escalate", None),
+        # approve only counts on signers; update only on the approval subresource.
+        (
+            {"apiGroups": ["certificates.k8s.io"], "resources": ["signers"], "verbs": ["update"]},
+            "csr-approval",
+            None,
+        ),
+        (
+            {
+                "apiGroups": ["certificates.k8s.io"],
+                "resources": ["certificatesigningrequests/approval"],
+                "verbs": ["approve"],
+            },
+            "csr-approval",
+            None,
+        ),
+        # Pods need create; controllers also update/patch.
+        ({"apiGroups": [""], "resources": ["pods"], "verbs": ["patch"]}, "create-pods", None),
+        (
+            {"apiGroups": ["apps"], "resources": ["daemonsets"], "verbs": ["patch"]},
+            "create-pods",
+            ("resources", 0, "daemonsets"),
+        ),
+        (
+            {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["x"], "verbs": ["get"]},
+            "secrets-read",
+            None,
+        ),
+        ({"apiGroups": "", "resources": "secrets", "verbs": "get"}, "secrets-read", None),
+    ],
+)
+def test_match_rule(rule: dict[str, object], permission: str, expected: object) -> None:
+    assert match_rule(rule, PERMISSIONS[permission]) == expected
+
+
+def test_messages_name_rule_verbs_and_resource() -> None:
+    text = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: r, namespace: n}
+rules:
+  - apiGroups: [""]
+    resources: [configmaps, secrets]
+    verbs: [get, list, delete]
+"""
+    report = lint_text(text, rules=["KL502"])
+    assert [(f.location.span.start_line, f.location.span.start_column) for f in report.active] == [
+        (6, 29)
+    ]
+    assert report.active[0].message == (
+        "rules[0] grants read access to Secrets (get, list on secrets)."
+    )
+
+
+def test_non_rbac_group_is_ignored() -> None:
+    text = """\
+apiVersion: example.com/v1
+kind: ClusterRole
+metadata: {name: lookalike}
+rules:
+  - {apiGroups: ["*"], resources: ["*"], verbs: ["*"]}
+"""
+    assert hits(lint_text(text, rules=RBAC_RULES)) == []
+
+
+MALFORMED = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: broken}
+rules: "everything"
+aggregationRule: {clusterRoleSelectors: "x"}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: broken}
+roleRef: cluster-admin
+subjects: {kind: User, name: system:anonymous}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: broken2}
+roleRef: {kind: ClusterRole, name: null}
+subjects: [null, 3, {kind: User}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec: {serviceAccountName: 7, containers: "x"}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: null
+"""
+
+
+def test_malformed_objects_do_not_crash() -> None:
+    report = lint_text(MALFORMED, rules=RBAC_RULES + SA_RULES)
+    assert report.notifications == []
+    # Only the service-account rules speak: the pod mounts a token, the SA keeps automount.
+    assert sorted(hits(report)) == [(22, 1, "KL530"), (22, 28, "KL532"), (24, 1, "KL531")]
+
+
+def test_aggregation_lists_every_dangerous_grant_once() -> None:
+    text = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: top}
+aggregationRule:
+  clusterRoleSelectors:
+    - matchLabels: {agg: "yes"}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: part, labels: {agg: "yes"}}
+rules:
+  - {apiGroups: [""], resources: [secrets, pods/exec], verbs: ["*"]}
+  - {apiGroups: [""], resources: [secrets], verbs: [get]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: unrelated, labels: {agg: "no"}}
+rules:
+  - {apiGroups: ["*"], resources: ["*"], verbs: ["*"]}
+"""
+    report = lint_text(text, rules=["KL521"])
+    assert hits(report) == [(6, 7, "KL521")]
+    assert report.active[0].message == (
+        'aggregationRule selects ClusterRole "part", whose rules grant wildcard permissions, '
+        "read access to Secrets, exec/attach into pods."
+    )
+
+
+def test_role_binding_needs_role_in_its_namespace() -> None:
+    text = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: app}
+rules: []
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: a, namespace: x}
+roleRef: {kind: Role, name: app}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: b}
+roleRef: {kind: ClusterRole, name: "system:node-proxier"}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: c}
+roleRef: {kind: ClusterRole, name: app}
+"""
+    # The namespace-less Role may be applied to namespace x; no ClusterRole "app" exists.
+    assert hits(lint_text(text, rules=["KL520"])) == [(19, 36, "KL520")]
+
+
+def test_pod_automount_overrides_service_account() -> None:
+    text = """\
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: app}
+automountServiceAccountToken: true
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  serviceAccountName: app
+  automountServiceAccountToken: false
+  containers: [{name: c, image: i}]
+"""
+    assert hits(lint_text(text, rules=["KL530"])) == []
+    assert hits(lint_text(text, rules=["KL531"])) == [(4, 31, "KL531")]
