@@ -120,8 +120,23 @@ class ContainerView:
         return (*self.path, "securityContext")
 
 
+_last_view: tuple[Resource, PodView | None] | None = None
+
+
 def pod_view(resource: Resource) -> PodView | None:
-    """The pod spec of a workload, or None for kinds without one (or a malformed spec)."""
+    """The pod spec of a workload, or None for kinds without one (or a malformed spec).
+
+    The engine runs every rule on one object before the next, so the last answer is kept.
+    """
+    global _last_view
+    if _last_view is not None and _last_view[0] is resource:
+        return _last_view[1]
+    view = _pod_view(resource)
+    _last_view = (resource, view)
+    return view
+
+
+def _pod_view(resource: Resource) -> PodView | None:
     paths = POD_TEMPLATE_PATHS.get((resource.group, resource.kind))
     if paths is None:
         return None
