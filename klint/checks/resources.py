@@ -1,4 +1,4 @@
-"""Resource requests and limits."""
+"""Resource requests and limits, and container health probes."""
 
 from __future__ import annotations
 
@@ -27,14 +27,141 @@ def missing_limits(resource: Resource, _: UnitContext, params: Params) -> Iterat
             )
 
 
+def missing_requests(resource: Resource, _: UnitContext, params: Params) -> Iterator[Violation]:
+    """Containers with neither a request nor a limit (which requests default to)."""
+    pod = pod_view(resource)
+    if pod is None:
+        return
+    wanted = [str(name) for name in params["resources"]]
+    for container in containers(pod, ("initContainers", "containers")):
+        requests = container.get("resources", "requests")
+        limits = container.get("resources", "limits")
+        requested = requests if isinstance(requests, dict) else {}
+        limited = limits if isinstance(limits, dict) else {}
+        missing = [
+            name
+            for name in wanted
+            if requested.get(name) in (None, "") and limited.get(name) in (None, "")
+        ]
+        if missing:
+            yield Violation(
+                (*container.path, "resources", "requests"),
+                f"{container.label} has no {' or '.join(missing)} request in resources.requests.",
+            )
+
+
+# Workloads whose pods run until stopped; Jobs, CronJobs and bare Pods finish or are ad hoc.
+LONG_RUNNING = frozenset(
+    {
+        "Deployment",
+        "StatefulSet",
+        "DaemonSet",
+        "ReplicaSet",
+        "ReplicationController",
+        "Rollout",
+        "DeploymentConfig",
+    }
+)
+
+
+def missing_probe(resource: Resource, _: UnitContext, params: Params) -> Iterator[Violation]:
+    """Regular containers of long-running workloads without the configured probe."""
+    pod = pod_view(resource)
+    if pod is None or resource.kind not in LONG_RUNNING:
+        return
+    probe = str(params["probe"])
+    for container in containers(pod, ("containers",)):
+        if not isinstance(container.data.get(probe), dict):
+            yield Violation((*container.path, probe), f"{container.label} has no {probe}.")
+
+
+_HANDLERS = ("httpGet", "tcpSocket", "grpc", "exec")
+
+
+def identical_probes(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """Liveness and readiness probes that are the same (a busy pod gets restarted)."""
+    pod = pod_view(resource)
+    if pod is None:
+        return
+    for container in containers(pod, ("containers",)):
+        liveness = container.data.get("livenessProbe")
+        readiness = container.data.get("readinessProbe")
+        if not isinstance(liveness, dict) or not isinstance(readiness, dict):
+            continue
+        if any(key in liveness for key in _HANDLERS) and liveness == readiness:
+            yield Violation(
+                (*container.path, "livenessProbe"),
+                f"{container.label} uses the same check for livenessProbe and readinessProbe.",
+            )
+
+
+_PROBES = ("livenessProbe", "readinessProbe", "startupProbe")
+
+
+def probe_port_not_exposed(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """Probes that name a port the container does not declare (the probe can never pass)."""
+    pod = pod_view(resource)
+    if pod is None:
+        return
+    for container in containers(pod, ("containers",)):
+        ports = container.data.get("ports")
+        names = {
+            str(port.get("name"))
+            for port in (ports if isinstance(ports, list) else [])
+            if isinstance(port, dict) and port.get("name") is not None
+        }
+        for probe in _PROBES:
+            for handler in ("httpGet", "tcpSocket", "grpc"):
+                port = container.get(probe, handler, "port")
+                if isinstance(port, str) and not port.isdigit() and port not in names:
+                    yield Violation(
+                        (*container.path, probe, handler, "port"),
+                        f'{container.label} {probe} uses port "{port}", which the container '
+                        "does not declare in ports.",
+                    )
+
+
+_PROBE_SCHEMA = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["probe"],
+    "properties": {"probe": {"enum": ["livenessProbe", "readinessProbe", "startupProbe"]}},
+}
+
 CHECKS = (
     Check(
         "missing-limits",
         missing_limits,
         "Containers without resource limits.",
-        {"type": "object", "additionalProperties": False,
-         "properties": {"resources": {"type": "array", "items": {"type": "string"},
-                                      "minItems": 1}}},
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "resources": {"type": "array", "items": {"type": "string"}, "minItems": 1}
+            },
+        },
         {"resources": ["cpu", "memory"]},
+    ),
+    Check(
+        "missing-requests",
+        missing_requests,
+        "Containers without resource requests.",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "resources": {"type": "array", "items": {"type": "string"}, "minItems": 1}
+            },
+        },
+        {"resources": ["cpu", "memory"]},
+    ),
+    Check(
+        "missing-probe", missing_probe, "Long-running containers without a probe.", _PROBE_SCHEMA
+    ),
+    Check("identical-probes", identical_probes, "Identical liveness and readiness probes."),
+    Check(
+        "probe-port-not-exposed",
+        probe_port_not_exposed,
+        "Probes naming a port the container does not declare.",
     ),
 )

@@ -1,0 +1,322 @@
+"""Networking: Services, Ingresses and NetworkPolicies, alone and against each other.
+
+Cross-object checks look only at the same lint unit (a file, chart or overlay) and keep
+quiet when the unit lacks the objects they compare against, so a partial input does not
+produce findings about objects that simply live elsewhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.selectors import (
+    matches_label_selector,
+    namespace_of,
+    pod_templates,
+    selected_templates,
+)
+from klint.model import pod_view
+from klint.model.resource import Resource, dig
+
+INGRESS_KINDS = ("Ingress",)
+INTERNAL_LB_ANNOTATIONS = {
+    "service.beta.kubernetes.io/aws-load-balancer-internal": None,
+    "service.beta.kubernetes.io/aws-load-balancer-scheme": "internal",
+    "networking.gke.io/load-balancer-type": "internal",
+    "cloud.google.com/load-balancer-type": "internal",
+    "service.beta.kubernetes.io/azure-load-balancer-internal": "true",
+    "service.beta.kubernetes.io/oci-load-balancer-internal": "true",
+    "service.beta.kubernetes.io/openstack-internal-load-balancer": "true",
+    "service.kubernetes.io/ibm-load-balancer-cloud-provider-ip-type": "private",
+}
+_ANYWHERE = frozenset({"0.0.0.0/0", "::/0"})
+
+
+def _policies(context: UnitContext, namespace: str) -> list[Resource]:
+    return [
+        policy
+        for policy in context.of_kind("NetworkPolicy")
+        if policy.group == "networking.k8s.io" and namespace_of(policy) == namespace
+    ]
+
+
+def _isolates_ingress(policy: Resource) -> bool:
+    """Policies are for ingress unless ``policyTypes`` is set without ``Ingress``."""
+    types = policy.get("spec", "policyTypes")
+    return not isinstance(types, list) or "Ingress" in types
+
+
+def _workload(resource: Resource) -> str:
+    return f'{resource.kind} "{resource.name or "?"}"'
+
+
+def pod_not_isolated(
+    resource: Resource, context: UnitContext, params: Params
+) -> Iterator[Violation]:
+    """Pod templates that no ingress NetworkPolicy of their namespace selects.
+
+    ``scope: selected`` reports only where the namespace has policies in the unit (some
+    pods covered, this one not); ``scope: namespace`` only where it has none at all.
+    """
+    pod = pod_view(resource)
+    if pod is None:
+        return
+    namespace = namespace_of(resource)
+    policies = _policies(context, namespace)
+    where = (*pod.metadata_path, "labels")
+    if params["scope"] == "namespace":
+        if not policies:
+            yield Violation(
+                where,
+                f'{_workload(resource)} runs in namespace "{namespace}", which has no '
+                "NetworkPolicy in this input: its pods accept traffic from any pod.",
+            )
+        return
+    if not policies:
+        return
+    labels = next(t.labels for t in pod_templates(context) if t.resource is resource)
+    if not any(
+        _isolates_ingress(p) and matches_label_selector(p.get("spec", "podSelector"), labels)
+        for p in policies
+    ):
+        yield Violation(
+            where,
+            f"the pods of {_workload(resource)} are selected by no ingress NetworkPolicy in "
+            f'namespace "{namespace}".',
+        )
+
+
+def policy_selects_nothing(
+    resource: Resource, context: UnitContext, _: Params
+) -> Iterator[Violation]:
+    """NetworkPolicies whose podSelector matches no pod template of its namespace."""
+    if resource.kind != "NetworkPolicy":
+        return
+    namespace = namespace_of(resource)
+    if not any(t.namespace == namespace for t in pod_templates(context)):
+        return
+    selector = resource.get("spec", "podSelector")
+    if next(selected_templates(context, namespace, selector), None) is None:
+        yield Violation(
+            ("spec", "podSelector"),
+            f'NetworkPolicy "{resource.name}" selects no pod template in namespace '
+            f'"{namespace}" of this input.',
+        )
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or value == [] or value == {}
+
+
+def policy_allows_all(resource: Resource, _: UnitContext, params: Params) -> Iterator[Violation]:
+    """Policy rules with no peers and no ports: every source (or destination) and port."""
+    if resource.kind != "NetworkPolicy":
+        return
+    direction = str(params["direction"])
+    peers = "from" if direction == "ingress" else "to"
+    rules = resource.get("spec", direction)
+    if not isinstance(rules, list):
+        return
+    for index, rule in enumerate(rules):
+        if not isinstance(rule, dict):
+            continue
+        if _is_empty(rule.get(peers)) and _is_empty(rule.get("ports")):
+            yield Violation(
+                ("spec", direction, index),
+                f'NetworkPolicy "{resource.name}" allows all {direction} traffic '
+                f"(a rule with no {peers} and no ports).",
+            )
+
+
+def _service_type(resource: Resource) -> str:
+    value = resource.get("spec", "type")
+    return value if isinstance(value, str) else "ClusterIP"
+
+
+def node_port_service(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """Services of type NodePort (open on every node's address)."""
+    if resource.kind == "Service" and _service_type(resource) == "NodePort":
+        yield Violation(
+            ("spec", "type"),
+            f'Service "{resource.name}" is of type NodePort: it listens on every node.',
+        )
+
+
+def _internal(resource: Resource) -> bool:
+    for key, wanted in INTERNAL_LB_ANNOTATIONS.items():
+        value = resource.annotations.get(key)
+        if value is None:
+            continue
+        if wanted is None:
+            if value.strip().lower() not in ("false", "0", ""):
+                return True
+        elif value.strip().lower() == wanted:
+            return True
+    return False
+
+
+def open_load_balancer(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """External LoadBalancer Services without source ranges (or open to 0.0.0.0/0)."""
+    if resource.kind != "Service" or _service_type(resource) != "LoadBalancer":
+        return
+    if _internal(resource):
+        return
+    ranges = resource.get("spec", "loadBalancerSourceRanges")
+    annotation = resource.annotations.get("service.beta.kubernetes.io/load-balancer-source-ranges")
+    if isinstance(ranges, list) and ranges:
+        for index, cidr in enumerate(ranges):
+            if str(cidr).strip() in _ANYWHERE:
+                yield Violation(
+                    ("spec", "loadBalancerSourceRanges", index),
+                    f'Service "{resource.name}" admits {cidr} in loadBalancerSourceRanges.',
+                )
+        return
+    if annotation and annotation.strip():
+        return
+    yield Violation(
+        ("spec", "type"),
+        f'LoadBalancer Service "{resource.name}" sets no loadBalancerSourceRanges: it is '
+        "reachable from any address.",
+    )
+
+
+def service_external_ips(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """Services with ``spec.externalIPs`` (CVE-2020-8554 traffic interception)."""
+    if resource.kind != "Service":
+        return
+    ips = resource.get("spec", "externalIPs")
+    if isinstance(ips, list) and ips:
+        yield Violation(
+            ("spec", "externalIPs"),
+            f'Service "{resource.name}" sets externalIPs {", ".join(map(str, ips))}.',
+        )
+
+
+def dangling_service(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
+    """Services whose selector matches no pod template (only if the unit has workloads)."""
+    if resource.kind != "Service" or resource.api_version != "v1":
+        return
+    selector = resource.get("spec", "selector")
+    if not isinstance(selector, dict) or not selector or not pod_templates(context):
+        return
+    namespace = namespace_of(resource)
+    if next(selected_templates(context, namespace, selector, plain=True), None) is None:
+        shown = ", ".join(f"{k}={v}" for k, v in selector.items())
+        yield Violation(
+            ("spec", "selector"),
+            f'Service "{resource.name}" selects no pod template of this input ({shown}).',
+        )
+
+
+def ingress_without_tls(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """Ingresses with no ``spec.tls``."""
+    if resource.kind not in INGRESS_KINDS or not isinstance(resource.get("spec"), dict):
+        return
+    tls = resource.get("spec", "tls")
+    if not isinstance(tls, list) or not tls:
+        yield Violation(("spec", "tls"), f'Ingress "{resource.name}" serves plain HTTP (no tls).')
+
+
+def _backends(resource: Resource) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """(path, service name) of every Service backend, v1 and v1beta1 shapes."""
+    spec = resource.get("spec")
+    if not isinstance(spec, dict):
+        return
+    candidates: list[tuple[tuple[str | int, ...], Any]] = [
+        (("spec", "defaultBackend"), spec.get("defaultBackend")),
+        (("spec", "backend"), spec.get("backend")),
+    ]
+    rules = spec.get("rules")
+    for r_index, rule in enumerate(rules if isinstance(rules, list) else []):
+        paths = dig(rule, ("http", "paths"))
+        for p_index, item in enumerate(paths if isinstance(paths, list) else []):
+            if isinstance(item, dict):
+                candidates.append(
+                    (
+                        ("spec", "rules", r_index, "http", "paths", p_index, "backend"),
+                        item.get("backend"),
+                    )
+                )
+    for path, backend in candidates:
+        if not isinstance(backend, dict):
+            continue
+        service = backend.get("service")
+        if isinstance(service, dict) and isinstance(service.get("name"), str):
+            yield (*path, "service", "name"), service["name"]
+        elif isinstance(backend.get("serviceName"), str):
+            yield (*path, "serviceName"), backend["serviceName"]
+
+
+def dangling_ingress(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
+    """Ingress backends naming a Service that is not in the unit (only if it has Services)."""
+    if resource.kind not in INGRESS_KINDS:
+        return
+    services = context.of_kind("Service")
+    if not services:
+        return
+    namespace = namespace_of(resource)
+    names = {s.name for s in services if namespace_of(s) == namespace}
+    for path, name in _backends(resource):
+        if name not in names:
+            yield Violation(
+                path,
+                f'Ingress "{resource.name}" routes to Service "{name}", which is not in '
+                f'namespace "{namespace}" of this input.',
+            )
+
+
+def nginx_snippet_annotation(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """ingress-nginx ``*-snippet`` annotations (arbitrary NGINX config, CVE-2021-25742)."""
+    if resource.kind not in INGRESS_KINDS:
+        return
+    for key in resource.annotations:
+        prefix, _sep, name = key.partition("/")
+        if prefix.endswith("ingress.kubernetes.io") and name.endswith("-snippet"):
+            yield Violation(
+                ("metadata", "annotations", key),
+                f'Ingress "{resource.name}" sets the snippet annotation {key}.',
+            )
+
+
+CHECKS = (
+    Check(
+        "pod-not-isolated",
+        pod_not_isolated,
+        "Pod templates no ingress NetworkPolicy selects.",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["scope"],
+            "properties": {"scope": {"enum": ["selected", "namespace"]}},
+        },
+    ),
+    Check(
+        "network-policy-selects-nothing",
+        policy_selects_nothing,
+        "NetworkPolicies that select no pod template.",
+    ),
+    Check(
+        "network-policy-allows-all",
+        policy_allows_all,
+        "NetworkPolicy rules allowing all traffic in one direction.",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "required": ["direction"],
+            "properties": {"direction": {"enum": ["ingress", "egress"]}},
+        },
+    ),
+    Check("node-port-service", node_port_service, "NodePort Services."),
+    Check(
+        "open-load-balancer", open_load_balancer, "External LoadBalancers without source ranges."
+    ),
+    Check("service-external-ips", service_external_ips, "Services with externalIPs."),
+    Check("dangling-service", dangling_service, "Services selecting no pod template."),
+    Check("ingress-without-tls", ingress_without_tls, "Ingresses without TLS."),
+    Check("dangling-ingress", dangling_ingress, "Ingress backends naming missing Services."),
+    Check(
+        "nginx-snippet-annotation", nginx_snippet_annotation, "ingress-nginx snippet annotations."
+    ),
+)
