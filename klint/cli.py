@@ -139,6 +139,10 @@ def check(
         typer.Option("--baseline", help="Report only findings not in this baseline file."),
     ] = None,
     rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
+    crd: Annotated[
+        list[Path] | None,
+        typer.Option("--crd", help="CRD file or folder: schemas for custom resources."),
+    ] = None,
 ) -> None:
     """Lint PATHS and report findings."""
     from klint.run import RunOptions, run
@@ -165,6 +169,7 @@ def check(
         no_config=no_config,
         baseline=baseline,
         rules_dirs=tuple(rules_dir or ()),
+        crds=tuple(crd or ()),
     )
     if not options.paths:
         raise UsageFailure("no paths given (use '-' for stdin)")

@@ -110,7 +110,7 @@ def lint_unit(
     result = UnitResult(notifications=list(loaded.problems), files=loaded.files)
     resources = [r for document in loaded.documents for r in resources_from_document(document)]
     result.objects = len(resources)
-    context = UnitContext(resources, kube_version)
+    context = UnitContext(resources, kube_version, settings.crd_paths)
     pairs = []
     for resource in resources:
         for active in rules:

@@ -14,10 +14,7 @@ with paths, which is what the checks report, and runs several times faster.
 
 from __future__ import annotations
 
-import difflib
 import enum
-import gzip
-import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -148,6 +145,8 @@ def _validate_object(node: Node, value: dict[str, Any], path: FieldPath) -> Iter
 
 def _suggest(word: str, candidates: list[str]) -> str | None:
     """The likely intended spelling: a case-insensitive match, else the closest name."""
+    import difflib
+
     lowered = word.lower()
     for candidate in candidates:
         if candidate.lower() == lowered:
@@ -160,6 +159,8 @@ def _suggest(word: str, candidates: list[str]) -> str | None:
 
 
 def _read_gzip_json(name: str) -> Any:
+    import gzip
+
     with gzip.open(data_path("schemas", "kubernetes", name), "rt", encoding="utf-8") as handle:
         return json.load(handle)
 
@@ -259,6 +260,8 @@ def builtin_schemas(version: tuple[int, int]) -> BuiltinSchemas:
 
 
 def _crd_key(schema: Mapping[str, Any], open_all: bool, version: tuple[int, int]) -> str:
+    import hashlib
+
     text = json.dumps(schema, sort_keys=True, default=str)
     return hashlib.sha256(f"{open_all}|{version}|{text}".encode()).hexdigest()
 

@@ -43,7 +43,17 @@ class RunOptions:
     no_config: bool = False
     baseline: Path | None = None
     rules_dirs: tuple[Path, ...] = ()
+    crds: tuple[Path, ...] = ()  # --crd: CustomResourceDefinition files or folders
     jobs: int = 0  # 0: one per core
+
+
+def crd_paths(paths: tuple[Path, ...], cwd: Path) -> tuple[str, ...]:
+    """``--crd`` paths made absolute; a missing one is a usage error."""
+    resolved = tuple(path if path.is_absolute() else cwd / path for path in paths)
+    for path in resolved:
+        if not path.exists():
+            raise KlintError(f"--crd {path}: no such file or folder")
+    return tuple(str(path) for path in resolved)
 
 
 def parse_kube_version(text: str) -> tuple[int, int]:
@@ -133,6 +143,7 @@ def run(
         release_name=options.release_name,
         namespace=options.namespace,
         kube_version=kube_version,
+        crd_paths=crd_paths(options.crds, cwd),
     )
     jobs = options.jobs or os.cpu_count() or 1
     units = policy.units(discovery.units, cwd)

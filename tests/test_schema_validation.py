@@ -470,3 +470,66 @@ def test_schema_findings_have_lines_in_every_format(fmt: str) -> None:
         assert [(r["startLine"], r["startColumn"]) for r in regions] == [(23, 23), (34, 11)]
     else:
         assert "line=23,col=23" in out and "line=34,col=11" in out
+
+
+# --- --crd: schemas from CRD files outside the linted unit --------------------------------
+
+CERTIFICATE = """\
+apiVersion: cert-manager.io/v1
+kind: Certificate
+metadata: {name: web}
+spec:
+  secretName: web-tls
+  issuerRef: {name: letsencrypt, kind: ClusterIssuer}
+  dnsNames: [web.example.com]
+  privateKey: {algoritm: ECDSA}
+"""
+
+
+def test_crd_option_provides_schemas_for_other_files(tmp_path: Path) -> None:
+    manifest = tmp_path / "certificate.yaml"
+    manifest.write_text(CERTIFICATE)
+    crd = FIXTURES / "cases" / "schema" / "certificate-crd.yaml"
+    args = ("check", "--format", "json", "--profile", "all", str(manifest))
+    without = run_cli(*args, "--select", "KL906")
+    found = [(f["rule_id"], f["line"], f["column"]) for f in json.loads(without.stdout)["findings"]]
+    assert [f for f in found if f[0].startswith("KL9")] == [("KL906", 2, 7)]
+    with_crd = run_cli(*args, "--crd", str(crd))
+    found = [
+        (f["rule_id"], f["line"], f["column"]) for f in json.loads(with_crd.stdout)["findings"]
+    ]
+    assert [f for f in found if f[0].startswith("KL9")] == [("KL901", 8, 26)]
+    message = next(
+        f["message"] for f in json.loads(with_crd.stdout)["findings"] if f["rule_id"] == "KL901"
+    )
+    assert message == (
+        'spec.privateKey has unknown field "algoritm" (did you mean "algorithm"?); '
+        "Certificate cert-manager.io/v1 does not define it."
+    )
+
+
+def test_missing_crd_path_is_a_usage_error(tmp_path: Path) -> None:
+    manifest = tmp_path / "certificate.yaml"
+    manifest.write_text(CERTIFICATE)
+    result = run_cli("check", str(manifest), "--crd", str(tmp_path / "missing"))
+    assert result.returncode == 2
+    assert "--crd" in result.stderr and "no such file or folder" in result.stderr
+
+
+def test_corpus_custom_resources_validate_cleanly_with_their_crds() -> None:
+    manifests = CORPUS / "raw" / "kube-prometheus" / "manifests"
+    if not manifests.is_dir():
+        pytest.skip("shared corpus not available")
+    result = run_cli(
+        "check",
+        "--format",
+        "json",
+        "--profile",
+        "all",
+        "--no-config",
+        str(manifests),
+        "--crd",
+        str(manifests / "setup"),
+    )
+    findings = json.loads(result.stdout)["findings"]
+    assert [f for f in findings if f["rule_id"].startswith("KL9")] == []

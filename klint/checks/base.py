@@ -30,6 +30,7 @@ class UnitContext:
 
     resources: list[Resource]
     kube_version: tuple[int, int] = (1, 34)
+    crd_paths: tuple[str, ...] = ()  # --crd: CRD files/folders beyond the unit's own
     _by_kind: dict[str, list[Resource]] = field(default_factory=dict, repr=False)
 
     def of_kind(self, *kinds: str) -> list[Resource]:

@@ -8,13 +8,15 @@ share one validation per object (see :func:`analyse`); each rule reports one kin
 
 from __future__ import annotations
 
-import difflib
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.documents import decode, parse_stream
 from klint.findings import FieldPath
 from klint.k8s_schemas import (
     BuiltinSchemas,
@@ -26,7 +28,7 @@ from klint.k8s_schemas import (
     pick_version,
     validate,
 )
-from klint.model.resource import Resource
+from klint.model.resource import Resource, resources_from_document
 
 # Groups of the Kubernetes API itself that no longer serve any kind in the bundle.
 _LEGACY_GROUPS = frozenset({"extensions"})
@@ -62,12 +64,20 @@ _last_object: tuple[Any, weakref.ref[UnitContext], Analysis] | None = None
 
 
 def crd_schemas(context: UnitContext) -> dict[tuple[str, str], _CrdSchema]:
-    """(apiVersion, kind) → schema, for every CRD version defined in the lint unit."""
+    """(apiVersion, kind) → schema: the unit's CRDs, then those of ``--crd`` files."""
     global _last_unit
     if _last_unit is not None and _last_unit[0]() is context:
         return _last_unit[1]
+    found = dict(extra_crd_schemas(context.crd_paths)) if context.crd_paths else {}
+    found.update(index_crds(context.of_kind("CustomResourceDefinition")))
+    _last_unit = (weakref.ref(context), found)
+    return found
+
+
+def index_crds(crds: Iterable[Resource]) -> dict[tuple[str, str], _CrdSchema]:
+    """(apiVersion, kind) → schema for every version of every CRD (v1 and v1beta1)."""
     found: dict[tuple[str, str], _CrdSchema] = {}
-    for crd in context.of_kind("CustomResourceDefinition"):
+    for crd in crds:
         spec = crd.get("spec")
         if not isinstance(spec, dict):
             continue
@@ -89,8 +99,38 @@ def crd_schemas(context: UnitContext) -> dict[tuple[str, str], _CrdSchema]:
                 found[(f"{group}/{name}", kind)] = _CrdSchema(
                     schema if isinstance(schema, dict) else None, open_all
                 )
-    _last_unit = (weakref.ref(context), found)
     return found
+
+
+@cache
+def extra_crd_schemas(paths: tuple[str, ...]) -> dict[tuple[str, str], _CrdSchema]:
+    """CRD schemas from ``--crd`` files and folders (``*.yaml``, ``*.yml``, ``*.json``).
+
+    Read once per run; files that do not parse simply contribute nothing (the files are
+    schema input, not lint input).
+    """
+    files: list[Path] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            files.extend(
+                sorted(f for f in path.rglob("*") if f.suffix in (".yaml", ".yml", ".json"))
+            )
+        elif path.is_file():
+            files.append(path)
+    crds: list[Resource] = []
+    for file in files:
+        try:
+            decoded, _ = decode(file.read_bytes(), str(file))
+        except OSError:
+            continue
+        if decoded is None:
+            continue
+        for document in parse_stream(decoded, str(file)).documents:
+            crds.extend(
+                r for r in resources_from_document(document) if r.kind == "CustomResourceDefinition"
+            )
+    return index_crds(crds)
 
 
 def analyse(resource: Resource, context: UnitContext) -> Analysis:
@@ -123,6 +163,8 @@ def _analyse(resource: Resource, context: UnitContext) -> Analysis:
 
 
 def _served_hint(builtin: BuiltinSchemas, api_version: str, kind: str) -> str:
+    import difflib
+
     served = builtin.kinds_named(kind)
     if served:
         return f" (served as {', '.join(served)})"

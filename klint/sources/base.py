@@ -51,6 +51,7 @@ class LoadSettings:
     release_name: str = "release"
     namespace: str = "default"
     kube_version: str | None = None
+    crd_paths: tuple[str, ...] = ()  # --crd: files/folders of extra CustomResourceDefinitions
 
 
 class LintUnit(Protocol):
