@@ -112,13 +112,56 @@ def load_catalog(extra_dirs: Iterable[Path] = (), *, validate_builtin: bool = Fa
     Built-in rules are validated by the test suite, so start-up skips that by default;
     custom rules are always validated.
     """
-    rules = load_rule_files(builtin_rules_dir(), builtin=True, validate=validate_builtin)
+    if validate_builtin:
+        rules = load_rule_files(builtin_rules_dir(), builtin=True, validate=True)
+    else:
+        rules = list(_cached_builtin_rules())
     for directory in extra_dirs:
         if not directory.is_dir():
             raise CatalogError(f"{directory}: rules directory not found")
         rules.extend(load_rule_files(directory, builtin=False, validate=True))
     _check_unique(rules)
     return sorted(rules, key=lambda rule: rule.id)
+
+
+def _cached_builtin_rules() -> list[Rule]:
+    """The built-in rules, from a pickle cache keyed by every rule file's name, size and mtime.
+
+    Parsing ~100 rule files costs 60-80 ms on every run; the cache brings that to a few
+    milliseconds. The cache lives in ``$XDG_CACHE_HOME/klint`` (or ``~/.cache/klint``); a
+    missing, stale, unreadable or unwritable cache just means parsing the files again.
+    """
+    import hashlib
+    import os
+    import pickle
+
+    from klint import __version__
+
+    directory = builtin_rules_dir()
+    files = sorted(directory.rglob("*.yaml"))
+    key = hashlib.sha256(__version__.encode())
+    for path in files:
+        info = path.stat()
+        key.update(f"{path}|{info.st_size}|{info.st_mtime_ns}\n".encode())
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    cache = Path(base) / "klint" / f"catalog-{key.hexdigest()[:24]}.pickle"
+    try:
+        with cache.open("rb") as handle:
+            cached = pickle.load(handle)
+        if isinstance(cached, list) and all(isinstance(rule, Rule) for rule in cached):
+            return cached
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, TypeError):
+        pass
+    rules = load_rule_files(directory, builtin=True, validate=False)
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        temporary = cache.with_suffix(f".{os.getpid()}.tmp")
+        with temporary.open("wb") as handle:
+            pickle.dump(rules, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(cache)
+    except OSError:
+        pass
+    return rules
 
 
 def _check_unique(rules: list[Rule]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import jsonschema
+import pytest
 import yaml
 
 from klint.catalog import PROFILES, Rule, builtin_rules_dir, rule_schema
@@ -69,3 +70,15 @@ def test_generated_docs_are_current(catalog: list[Rule]) -> None:
     assert (docs / "README.md").read_text() == index_page(catalog)
     stale = {p.name for p in docs.glob("*.md")} - {f"{r.name}.md" for r in catalog} - {"README.md"}
     assert not stale, f"docs for removed rules: {stale}"
+
+
+def test_catalog_cache_matches_the_rule_files(
+    tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from klint.catalog import load_catalog
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    first = load_catalog()  # parses and writes the cache
+    assert list((tmp_path / "klint").glob("catalog-*.pickle"))  # type: ignore[operator]
+    second = load_catalog()  # reads the cache
+    assert first == second == load_catalog(validate_builtin=True)
