@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import jsonschema
 import pytest
@@ -73,12 +74,12 @@ def test_generated_docs_are_current(catalog: list[Rule]) -> None:
 
 
 def test_catalog_cache_matches_the_rule_files(
-    tmp_path: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from klint.catalog import load_catalog
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     first = load_catalog()  # parses and writes the cache
-    assert list((tmp_path / "klint").glob("catalog-*.pickle"))  # type: ignore[operator]
+    assert list((tmp_path / "klint").glob("catalog-*.pickle"))
     second = load_catalog()  # reads the cache
     assert first == second == load_catalog(validate_builtin=True)
