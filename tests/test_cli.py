@@ -179,3 +179,22 @@ def test_directories_are_walked_recursively_in_order() -> None:
     assert paths == sorted(paths)
     assert paths and all(p.startswith("fixtures/examples/") for p in paths)
     assert (REPO / FIXTURES.name).is_dir()
+
+
+def test_files_of_one_folder_are_linted_together_for_cross_object_rules(tmp_path: Path) -> None:
+    deployment = (
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n"
+        "spec:\n  template:\n    spec:\n      serviceAccountName: web\n"
+        "      containers: [{name: app, image: 'app:1.0'}]\n"
+    )
+    account = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: web, namespace: shop}\n"
+    (tmp_path / "deployment.yaml").write_text(deployment)
+
+    def undefined_accounts() -> list[str]:
+        result = run_cli("check", "--profile", "pss-baseline", "--select", "KL534",
+                         "--format", "json", ".", cwd=tmp_path)
+        return [f["path"] for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "KL534"]
+
+    assert undefined_accounts() == ["deployment.yaml"]
+    (tmp_path / "serviceaccount.yaml").write_text(account)
+    assert undefined_accounts() == []

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from klint.findings import Location, Notification, Span
 from klint.sources.base import LintUnit
-from klint.sources.manifests import ManifestFile, StdinBuffer
+from klint.sources.manifests import ManifestFile, ManifestFolder, StdinBuffer
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 CHART_FILE = "Chart.yaml"
@@ -84,10 +84,23 @@ def discover(
         if _excluded(display_path(absolute, cwd), options.exclude):
             continue
         if absolute.is_dir():
+            folders: dict[Path, list[Path]] = {}
             for kind, target in _walk(absolute, options):
                 if _excluded(display_path(target, cwd), options.exclude):
                     continue
-                add(kind, target, _make_unit(kind, target, cwd))
+                if kind == "file":
+                    folders.setdefault(target.parent, []).append(target)
+                else:
+                    add(kind, target, _make_unit(kind, target, cwd))
+            for files in folders.values():
+                fresh = [f for f in files if ("file", str(f.resolve())) not in seen]
+                seen.update(("file", str(f.resolve())) for f in fresh)
+                if fresh:
+                    result.units.append(
+                        ManifestFolder(
+                            tuple(ManifestFile(f, display_path(f, cwd), cwd) for f in fresh)
+                        )
+                    )
         else:
             kind, target = _unit_for_file(absolute, options)
             add(kind, target, _make_unit(kind, target, cwd))

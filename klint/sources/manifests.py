@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from klint.documents import decode, parse_stream
-from klint.findings import Location, Notification, Span
-from klint.sources.base import LoadedUnit, LoadSettings
+from klint.findings import FieldPath, Location, Notification, RelatedLocation, Span
+from klint.model.resource import Resource
+from klint.sources.base import DocumentLocator, LoadedUnit, LoadSettings, Locator
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,54 @@ class ManifestFile:
 
 
 STDIN_DISPLAY = "<stdin>"
+
+
+@dataclass(frozen=True)
+class ManifestFolder:
+    """The manifest files of one directory, linted together.
+
+    Objects deployed together usually sit in one folder, one object per file; cross-object
+    rules (NetworkPolicy coverage, dangling Services, bindings to missing roles) need to see
+    them side by side. Each file keeps its own positions and problems.
+    """
+
+    files: tuple[ManifestFile, ...]
+
+    @property
+    def display(self) -> str:
+        return self.files[0].display.rpartition("/")[0] or "."
+
+    def load(self, settings: LoadSettings) -> LoadedUnit:
+        unit = LoadedUnit([], [], files=0)
+        for manifest in self.files:
+            loaded = manifest.load(settings)
+            unit.documents.extend(loaded.documents)
+            unit.problems.extend(loaded.problems)
+            unit.files += 1
+            if not isinstance(loaded.locator, DocumentLocator):
+                # helm template output inside the folder: keep its own mapping
+                unit.locator = _MixedLocator.merge(unit.locator, loaded)
+        return unit
+
+
+@dataclass
+class _MixedLocator:
+    """Per-document locators for a folder that mixes plain manifests and rendered output."""
+
+    by_document: dict[int, Locator]
+
+    @classmethod
+    def merge(cls, current: Locator, loaded: LoadedUnit) -> _MixedLocator:
+        mixed = current if isinstance(current, _MixedLocator) else cls({})
+        for document in loaded.documents:
+            mixed.by_document[id(document)] = loaded.locator
+        return mixed
+
+    def locate(
+        self, resource: Resource, path: FieldPath
+    ) -> tuple[Location, tuple[RelatedLocation, ...]]:
+        locator = self.by_document.get(id(resource.document), DocumentLocator())
+        return locator.locate(resource, path)
 
 
 @dataclass(frozen=True)
