@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -533,3 +535,47 @@ def test_corpus_custom_resources_validate_cleanly_with_their_crds() -> None:
     )
     findings = json.loads(result.stdout)["findings"]
     assert [f for f in findings if f["rule_id"].startswith("KL9")] == []
+
+
+# --- Helm charts: findings point at the template line --------------------------------------
+
+TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}-web
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: "nginx:{{ .Values.tag }}"
+          securityContext:
+            runAsNonroot: {{ .Values.nonRoot }}
+          ports:
+            - containerPort: {{ .Values.port | quote }}
+"""
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("helm_python") is None and shutil.which("helm") is None,
+    reason="needs helm-python-sdk or a helm binary",
+)
+def test_chart_findings_point_at_template_lines(tmp_path: Path) -> None:
+    chart = tmp_path / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("tag: '1.27'\nnonRoot: true\nport: 8080\n")
+    (chart / "templates" / "deployment.yaml").write_text(TEMPLATE)
+    result = run_cli("check", "--format", "json", "--no-config", str(chart), cwd=tmp_path)
+    found = [
+        (f["rule_id"], f["path"], f["line"])
+        for f in json.loads(result.stdout)["findings"]
+        if f["rule_id"].startswith("KL9")
+    ]
+    assert found == [
+        ("KL901", "web/templates/deployment.yaml", 14),
+        ("KL902", "web/templates/deployment.yaml", 16),
+    ]

@@ -47,7 +47,7 @@ _TYPE_NAMES = {
 class Analysis:
     """What validation found for one object."""
 
-    status: str  # "builtin", "crd", "crd-no-schema", "unserved" or "custom"
+    status: str  # "builtin", "crd", "crd-no-schema", "unserved", "custom" or "skipped"
     version: tuple[int, int]
     issues: list[Issue] = field(default_factory=list)
     hint: str = ""
@@ -139,7 +139,10 @@ def analyse(resource: Resource, context: UnitContext) -> Analysis:
     cached = _last_object
     if cached is not None and cached[0] is resource.data and cached[1]() is context:
         return cached[2]
-    result = _analyse(resource, context)
+    try:
+        result = _analyse(resource, context)
+    except RecursionError:  # a pathologically deep object under a recursive CRD schema
+        result = Analysis("skipped", pick_version(context.kube_version))
     _last_object = (resource.data, weakref.ref(context), result)
     return result
 
