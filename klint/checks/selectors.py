@@ -54,10 +54,16 @@ def pod_templates(context: UnitContext) -> list[PodTemplate]:
 # them (e.g. one Service per StatefulSet pod) is judged by its other keys only.
 GENERATED_LABELS = frozenset(
     {
-        "statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
-        "pod-template-hash", "controller-revision-hash", "controller-uid", "job-name",
-        "batch.kubernetes.io/controller-uid", "batch.kubernetes.io/job-name",
-        "batch.kubernetes.io/job-completion-index", "rollouts-pod-template-hash",
+        "statefulset.kubernetes.io/pod-name",
+        "apps.kubernetes.io/pod-index",
+        "pod-template-hash",
+        "controller-revision-hash",
+        "controller-uid",
+        "job-name",
+        "batch.kubernetes.io/controller-uid",
+        "batch.kubernetes.io/job-name",
+        "batch.kubernetes.io/job-completion-index",
+        "rollouts-pod-template-hash",
     }
 )
 
