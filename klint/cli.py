@@ -179,6 +179,47 @@ def check(
     raise typer.Exit(exit_code(report, effective_fail_on))
 
 
+@app.command()
+def fix(
+    paths: Annotated[list[str], typer.Argument(help="Files, directories, charts or overlays.")],
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Print a unified diff; do not write files.")
+    ] = False,
+    unsafe: Annotated[bool, typer.Option("--unsafe", help="Apply needs-review fixes too.")] = False,
+    profile: Annotated[
+        list[str] | None, typer.Option("--profile", help="Rule profile (repeatable).")
+    ] = None,
+    select: Annotated[
+        list[str] | None, typer.Option("--select", help="Also run this rule (id or name).")
+    ] = None,
+    ignore: Annotated[
+        list[str] | None, typer.Option("--ignore", help="Do not run this rule (id or name).")
+    ] = None,
+    config: Annotated[Path | None, _CONFIG_OPTION] = None,
+    no_config: Annotated[bool, _NO_CONFIG_OPTION] = False,
+    rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
+) -> None:
+    """Apply rule fixes in place (safe ones; --unsafe adds needs-review); see docs/fix.md."""
+    from klint.fix import fix_exit_code, fix_summary, run_fix, unified_diff
+    from klint.run import RunOptions
+
+    options = RunOptions(
+        paths=tuple(paths),
+        profiles=tuple(profile or ()),
+        select=tuple(select or ()),
+        ignore=tuple(ignore or ()),
+        config=config,
+        no_config=no_config,
+        rules_dirs=tuple(rules_dir or ()),
+        jobs=1,
+    )
+    outcome = run_fix(options, Path.cwd(), unsafe=unsafe, write=not diff)
+    if diff:
+        _write("".join(unified_diff(p, *texts) for p, texts in outcome.files.items()), None)
+    sys.stderr.write(fix_summary(outcome, diff=diff, unsafe=unsafe))
+    raise typer.Exit(fix_exit_code(outcome, diff=diff))
+
+
 baseline_app = typer.Typer(
     no_args_is_help=True, help="Record current findings so that only new ones are reported."
 )

@@ -33,11 +33,12 @@ class SarifReporter:
     def render(self, report: Report, context: ReportContext) -> str:
         rules = sorted(context.rules, key=lambda rule: rule.id)
         rule_index = {rule.id: index for index, rule in enumerate(rules)}
+        findings = [finding for finding in report.findings if finding.rule_id in rule_index]
         results = [
             self._result(finding, rule_index[finding.rule_id], context, report)
-            for finding in report.findings
-            if finding.rule_id in rule_index
+            for finding in findings
         ]
+        _attach_fixes(results, findings, context)
         fatal = any(n.fatal for n in report.notifications)
         run = om.Run(
             tool=om.Tool(
@@ -123,6 +124,46 @@ class SarifReporter:
             baseline_state=_baseline_state(finding, report),
             properties=properties,
         )
+
+
+def _attach_fixes(
+    results: list[om.Result], findings: list[Finding], context: ReportContext
+) -> None:
+    """SARIF ``fixes`` for findings in plain manifests whose rule has a fix (``klint fix``)."""
+    from klint.fix import FixFinder
+
+    finder = FixFinder(
+        context.cwd, context.root, context.rules, context.extra.get("stdin_filename", "")
+    )
+    for result, finding in zip(results, findings, strict=True):
+        found = finder.find(finding)
+        if found is None:
+            continue
+        result.fixes = [
+            om.Fix(
+                description=om.Message(text=found.description),
+                artifact_changes=[
+                    om.ArtifactChange(
+                        artifact_location=artifact_location(finding.location.path, context),
+                        replacements=[
+                            om.Replacement(
+                                deleted_region=om.Region(
+                                    start_line=item.region.start_line,
+                                    start_column=item.region.start_column,
+                                    end_line=item.region.end_line,
+                                    end_column=item.region.end_column,
+                                ),
+                                inserted_content=om.ArtifactContent(text=item.text)
+                                if item.text
+                                else None,
+                            )
+                            for item in found.replacements
+                        ],
+                    )
+                ],
+                properties={"applicability": found.applicability},
+            )
+        ]
 
 
 def _baseline_state(finding: Finding, report: Report) -> str | None:

@@ -1,0 +1,169 @@
+"""What a fix changes: per check, the edits (in object field paths) that resolve a finding.
+
+A fixer is keyed by check name and reads the object a finding came from and the finding's
+field path; it returns a :class:`FixPlan` (edits relative to the object root) or None when
+the finding has no unambiguous fix (e.g. an added capability: which one is needed?).
+Fixers never touch files: :mod:`klint.fix` turns plans into YAML edits.
+
+A plan is marked ``overrides`` when it replaces a value someone wrote explicitly (such as
+``allowPrivilegeEscalation: true``): that is a deliberate choice, so even a rule whose fix
+is ``safe`` applies it only with ``--unsafe``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from klint.findings import FieldPath
+from klint.model.resource import dig
+from klint.model.workload import CONTAINER_LISTS
+
+EditOp = Literal["set", "delete", "append"]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Set a value, delete a key or append an item to a list (created when missing)."""
+
+    op: EditOp
+    path: FieldPath
+    value: Any = None
+
+    def describe(self) -> str:
+        """``spec.containers[0].securityContext.privileged: false`` and the like."""
+        where = dotted(self.path)
+        if self.op == "delete":
+            return f"remove {where}"
+        if self.op == "append":
+            return f"add {_yaml_scalar(self.value)} to {where}"
+        return f"set {where}: {_yaml_scalar(self.value)}"
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """The edits for one finding and whether they replace an explicitly written value."""
+
+    edits: tuple[Edit, ...]
+    overrides: bool = False
+
+    def describe(self) -> str:
+        return "; ".join(edit.describe() for edit in self.edits)
+
+
+Fixer = Callable[[Mapping[str, Any], FieldPath], "FixPlan | None"]
+
+
+def dotted(path: Sequence[str | int]) -> str:
+    """A field path as people write it: ``spec.containers[0].securityContext``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _set(path: FieldPath, value: Any, current: Any) -> FixPlan:
+    """Set ``path`` to ``value``; an explicit different value is an override."""
+    return FixPlan((Edit("set", path, value),), overrides=current is not None)
+
+
+def _is_container_path(path: FieldPath, depth: int) -> bool:
+    """Whether ``path`` reaches into a container ``depth`` steps below the container."""
+    if len(path) < depth + 2:
+        return False
+    return path[-depth - 2] in CONTAINER_LISTS and isinstance(path[-depth - 1], int)
+
+
+def set_false(obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
+    """``privileged``, ``hostNetwork``, ``automountServiceAccountToken``… → false."""
+    return FixPlan((Edit("set", path, False),))
+
+
+def set_true(obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
+    """``readOnlyRootFilesystem`` → true."""
+    return FixPlan((Edit("set", path, True),))
+
+
+def allow_privilege_escalation(obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
+    """``allowPrivilegeEscalation: false`` on the container."""
+    if not path or path[-1] != "allowPrivilegeEscalation":
+        return None
+    return _set(path, False, dig(obj, path))
+
+
+def run_as_non_root(obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
+    """``runAsNonRoot: true``: on the pod when it sets nothing, else where it is reported."""
+    if not path or path[-1] != "runAsNonRoot":
+        return None
+    current = dig(obj, path)
+    if current is None and _is_container_path(path, 2):
+        pod_path = (*path[:-4], "securityContext", "runAsNonRoot")
+        if dig(obj, pod_path) is None:
+            return _set(pod_path, True, None)
+    return _set(path, True, current)
+
+
+def seccomp_profile(obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
+    """``seccompProfile.type: RuntimeDefault``: on the pod when it sets no profile."""
+    if path and path[-1] == "type":
+        return _set(path, "RuntimeDefault", dig(obj, path))
+    if not path or path[-1] != "seccompProfile":
+        return None
+    if _is_container_path(path, 2):
+        pod_profile = (*path[:-4], "securityContext", "seccompProfile")
+        if dig(obj, pod_profile) is None:
+            return _set((*pod_profile, "type"), "RuntimeDefault", None)
+    return _set((*path, "type"), "RuntimeDefault", None)
+
+
+def _drop(capability: str) -> Fixer:
+    def fixer(obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
+        if len(path) < 2 or path[-2:] != ("capabilities", "drop"):
+            return None  # an added capability: which ones the app needs is not ours to say
+        dropped = dig(obj, path)
+        if dropped is not None and not isinstance(dropped, list):
+            return None
+        return FixPlan((Edit("append", path, capability),))
+
+    fixer.__doc__ = f"Add {capability} to ``capabilities.drop``."
+    return fixer
+
+
+def remove_key(obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
+    """Remove the reported key (``hostPort``)."""
+    if not path or not isinstance(path[-1], str):
+        return None
+    return FixPlan((Edit("delete", path),))
+
+
+def proc_mount_default(obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
+    """``procMount: Default``."""
+    if not path or path[-1] != "procMount":
+        return None
+    return _set(path, "Default", dig(obj, path))
+
+
+FIXERS: dict[str, Fixer] = {
+    "allow-privilege-escalation": allow_privilege_escalation,
+    "run-as-non-root": run_as_non_root,
+    "seccomp-restricted": seccomp_profile,
+    "seccomp-baseline": seccomp_profile,
+    "capabilities-restricted": _drop("ALL"),
+    "net-raw-not-dropped": _drop("NET_RAW"),
+    "writable-root-filesystem": set_true,
+    "privileged": set_false,
+    "host-namespace": set_false,
+    "automount-service-account-token": set_false,
+    "service-account-automount": set_false,
+    "host-port": remove_key,
+    "proc-mount-baseline": proc_mount_default,
+    "proc-mount-restricted": proc_mount_default,
+}
+"""Check name → fixer. A rule offers a fix when it declares ``fix:`` and its check is here."""
