@@ -108,3 +108,17 @@ def test_rendered_output_without_its_chart_stays_on_the_rendered_file(tmp_path: 
     lines = where(json.loads(result.stdout), "KL101")
     line = next(n for n, t in enumerate(text.splitlines(), 1) if t.strip() == "privileged: true")
     assert lines == [("out.yaml", line, 25)]
+
+
+def test_packaged_chart_is_rendered_and_reported_on_the_archive(tmp_path: Path) -> None:
+    import tarfile
+
+    archive = tmp_path / "web-0.1.0.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(REPO / "fixtures/helm/web", arcname="web")
+    result = run_cli("check", "--format", "json", "web-0.1.0.tgz", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert {(f["path"], f["line"]) for f in data["findings"] if f["rule_id"] == "KL101"} == {
+        ("web-0.1.0.tgz", 1)
+    }

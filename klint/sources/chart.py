@@ -123,10 +123,9 @@ class HelmChart:
         documents: list[Document] = []
         problems: list[Notification] = []
         for template in rendered:
+            # templates inside a packaged chart have no file of their own: report the archive
             display = (
-                display_path(template.file, self.cwd)
-                if template.file is not None
-                else f"{self.display}#{template.source}"
+                display_path(template.file, self.cwd) if template.file is not None else self.display
             )
             parsed = parse_stream(template.text, display, settings.limits)
             problems.extend(parsed.problems)

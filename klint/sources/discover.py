@@ -17,6 +17,7 @@ from klint.sources.base import LintUnit
 from klint.sources.manifests import ManifestFile, ManifestFolder, StdinBuffer
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
+CHART_ARCHIVES = (".tgz", ".tar.gz")
 CHART_FILE = "Chart.yaml"
 KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__"})
@@ -116,6 +117,8 @@ def _excluded(display: str, patterns: Iterable[str]) -> bool:
 
 def _unit_for_file(path: Path, options: DiscoverOptions) -> tuple[str, Path]:
     """A named file: its enclosing chart or kustomization, else the file itself."""
+    if options.render_units and path.name.endswith(CHART_ARCHIVES):
+        return "chart", path
     if options.render_units:
         chart = find_chart_root(path.parent)
         if chart is not None:
@@ -150,10 +153,11 @@ def _walk(root: Path, options: DiscoverOptions) -> Iterable[tuple[str, Path]]:
             continue
         if entry.is_dir(follow_symlinks=options.follow_symlinks):
             yield from _walk(Path(entry.path), options)
-        elif entry.is_file(follow_symlinks=options.follow_symlinks) and entry.name.endswith(
-            MANIFEST_SUFFIXES
-        ):
-            yield "file", Path(entry.path)
+        elif entry.is_file(follow_symlinks=options.follow_symlinks):
+            if entry.name.endswith(MANIFEST_SUFFIXES):
+                yield "file", Path(entry.path)
+            elif options.render_units and entry.name.endswith(CHART_ARCHIVES):
+                yield "chart", Path(entry.path)
 
 
 def find_chart_root(directory: Path) -> Path | None:
