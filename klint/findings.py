@@ -29,7 +29,7 @@ class Severity(enum.Enum):
             raise ValueError(f"unknown level {text!r}: use error, warning or note") from None
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Span:
     """A region of a file: 1-based lines and columns, end column exclusive."""
 
@@ -44,7 +44,7 @@ class Span:
         return cls(number, 1, number, 1)
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Location:
     """A place in a file; ``path`` is as displayed (relative to the root, ``/``-separated)."""
 
@@ -52,7 +52,7 @@ class Location:
     span: Span
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class ObjectRef:
     """Identity of a Kubernetes object, used for logical locations and fingerprints."""
 
@@ -70,7 +70,7 @@ class ObjectRef:
         return "/".join(parts)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RelatedLocation:
     """A second place that explains a finding, such as the values.yaml line that set it."""
 
@@ -78,7 +78,7 @@ class RelatedLocation:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Suppression:
     """Why a finding is not counted: an inline comment, annotation, exemption or baseline."""
 
@@ -87,7 +87,7 @@ class Suppression:
     source: str  # e.g. "comment", "annotation", "config", "baseline"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One violation of one rule, located precisely."""
 
