@@ -73,21 +73,26 @@ def check(
         typer.Argument(help="Files, directories, charts or overlays; '-' reads stdin."),
     ] = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="text, json, sarif, github, markdown, junit or "
-                         "gitlab-codequality.")
+        str,
+        typer.Option(
+            "--format", help="text, json, sarif, github, markdown, junit or gitlab-codequality."
+        ),
     ] = "text",
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
     ] = None,
     fail_on: Annotated[
         str | None,
-        typer.Option("--fail-on", help="Lowest level that fails the run: error, warning "
-                     "(default), note."),
+        typer.Option(
+            "--fail-on", help="Lowest level that fails the run: error, warning (default), note."
+        ),
     ] = None,
     profile: Annotated[
         list[str] | None,
-        typer.Option("--profile", help="Rule profile: default, pss-baseline, pss-restricted, "
-                     "nsa, cis, all (repeatable)."),
+        typer.Option(
+            "--profile",
+            help="Rule profile: default, pss-baseline, pss-restricted, nsa, cis, all (repeatable).",
+        ),
     ] = None,
     select: Annotated[
         list[str] | None, typer.Option("--select", help="Also run this rule (id or name).")
@@ -126,6 +131,13 @@ def check(
     max_file_size: Annotated[
         int, typer.Option("--max-file-size", help="Largest file read, in MiB.")
     ] = 32,
+    max_yaml_nodes: Annotated[
+        int,
+        typer.Option("--max-yaml-nodes", help="Most nodes a document may expand to (alias bombs)."),
+    ] = 2_000_000,
+    max_depth: Annotated[
+        int, typer.Option("--max-depth", help="Deepest nesting a document may have.")
+    ] = 250,
     color: Annotated[
         bool | None, typer.Option("--color/--no-color", help="Colour text output.")
     ] = None,
@@ -164,6 +176,8 @@ def check(
         namespace=namespace,
         show_suppressed=show_suppressed,
         max_file_bytes=max_file_size * 1024 * 1024,
+        max_yaml_nodes=max_yaml_nodes,
+        max_depth=max_depth,
         jobs=jobs,
         config=config,
         no_config=no_config,
@@ -229,9 +243,9 @@ app.add_typer(baseline_app, name="baseline")
 @baseline_app.command("create")
 def baseline_create(
     paths: Annotated[list[str], typer.Argument(help="Files, directories, charts or overlays.")],
-    output: Annotated[
-        Path, typer.Option("--output", "-o", help="Baseline file to write.")
-    ] = Path(".klint-baseline.json"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path(
+        ".klint-baseline.json"
+    ),
     profile: Annotated[
         list[str] | None, typer.Option("--profile", help="Rule profile (repeatable).")
     ] = None,
@@ -250,9 +264,14 @@ def baseline_create(
     from klint.run import RunOptions, run
 
     options = RunOptions(
-        paths=tuple(paths), output_format="json", profiles=tuple(profile or ()),
-        select=tuple(select or ()), ignore=tuple(ignore or ()), config=config,
-        no_config=no_config, rules_dirs=tuple(rule_dir for rule_dir in rules_dir or ()),
+        paths=tuple(paths),
+        output_format="json",
+        profiles=tuple(profile or ()),
+        select=tuple(select or ()),
+        ignore=tuple(ignore or ()),
+        config=config,
+        no_config=no_config,
+        rules_dirs=tuple(rule_dir for rule_dir in rules_dir or ()),
     )
     report, _, _ = run(options, cwd=Path.cwd())
     if any(n.fatal for n in report.notifications):
@@ -314,13 +333,23 @@ def docs(
     ),
     config: Annotated[Path | None, _CONFIG_OPTION] = None,
     rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
+    readme: Annotated[
+        Path | None,
+        typer.Option(
+            "--readme", help="Also refresh the rule table between the markers in this file."
+        ),
+    ] = None,
 ) -> None:
     """Generate the rule reference (Markdown) from the catalogue (plus custom rules)."""
-    from klint.docs import write_docs
+    from klint.docs import update_readme, write_docs
 
     # Only an explicit --config adds custom rules: the built-in reference stays reproducible.
-    written = write_docs(_catalog(config, config is None, rules_dir), output)
-    typer.echo(f"wrote {len(written)} files to {output}", err=True)
+    rules = _catalog(config, config is None, rules_dir)
+    written = write_docs(rules, output)
+    if readme is not None:
+        update_readme(readme, rules)
+        written.append(readme)
+    typer.echo(f"wrote {len(written)} files", err=True)
 
 
 @app.command()
@@ -389,7 +418,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(EXIT_ERROR)
     except KeyboardInterrupt:
         _fail("interrupted")
-    except Exception as error:  # noqa: BLE001 - last resort: still one line and exit 2
+    except Exception as error:
         if hasattr(error, "format_message"):  # click's usage and parameter errors
             _fail(str(error.format_message()).splitlines()[0])
         _fail(f"internal error: {type(error).__name__}: {error}")

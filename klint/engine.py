@@ -7,14 +7,13 @@ locator, applies the configured severity and collects everything in a :class:`Re
 
 from __future__ import annotations
 
-from klint.errors import KlintError
-
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from klint.catalog import Rule
 from klint.checks import REGISTRY, Check, UnitContext, Violation
+from klint.errors import KlintError
 from klint.findings import Finding, Notification, Report, Severity
 from klint.model.resource import Resource, resources_from_document
 from klint.sources.base import LintUnit, LoadedUnit, LoadSettings
@@ -131,7 +130,7 @@ def _run(
     """Run a check, turning an unexpected exception into a notification, never a crash."""
     try:
         return list(active.check.run(resource, context, active.params))
-    except Exception as error:  # noqa: BLE001 - a bug in one check must not stop the run
+    except Exception as error:
         location, _ = _locate_root(resource)
         result.notifications.append(
             Notification(

@@ -39,6 +39,8 @@ class RunOptions:
     namespace: str = "default"
     show_suppressed: bool = False
     max_file_bytes: int = 32 * 1024 * 1024
+    max_yaml_nodes: int = 2_000_000
+    max_depth: int = 250
     config: Path | None = None
     no_config: bool = False
     baseline: Path | None = None
@@ -62,7 +64,9 @@ def parse_kube_version(text: str) -> tuple[int, int]:
     try:
         return int(parts[0]), int(parts[1])
     except (IndexError, ValueError):
-        raise KlintError(f"invalid Kubernetes version {text!r}: use MAJOR.MINOR, e.g. 1.33") from None
+        raise KlintError(
+            f"invalid Kubernetes version {text!r}: use MAJOR.MINOR, e.g. 1.33"
+        ) from None
 
 
 def find_root(cwd: Path) -> Path:
@@ -106,8 +110,11 @@ def policy_for(options: RunOptions, cwd: Path) -> Policy:
     else:
         config = resolve_config(options.config, cwd, disabled=options.no_config)
     given = PolicyInput(
-        profiles=options.profiles, select=options.select, ignore=options.ignore,
-        fail_on=options.fail_on, kube_version=options.kube_version,
+        profiles=options.profiles,
+        select=options.select,
+        ignore=options.ignore,
+        fail_on=options.fail_on,
+        kube_version=options.kube_version,
         rules_dirs=tuple(d if d.is_absolute() else cwd / d for d in options.rules_dirs),
     )
     return build_policy(config, given, cwd=cwd)
@@ -132,11 +139,18 @@ def run(
 
         stdin = sys.stdin.buffer.read()
     discovery = discover(
-        options.paths, cwd=cwd, stdin=stdin, stdin_filename=options.stdin_filename,
+        options.paths,
+        cwd=cwd,
+        stdin=stdin,
+        stdin_filename=options.stdin_filename,
         options=DiscoverOptions(exclude=policy.exclude(cwd)),
     )
     settings = LoadSettings(
-        limits=Limits(max_file_bytes=options.max_file_bytes),
+        limits=Limits(
+            max_file_bytes=options.max_file_bytes,
+            max_nodes_per_document=options.max_yaml_nodes,
+            max_depth=options.max_depth,
+        ),
         helm_values=options.helm_values,
         helm_set=options.helm_set,
         helm_set_string=options.helm_set_string,
@@ -161,8 +175,12 @@ def run(
         only_stdin_path(report, options.stdin_filename or "", policy.exclude(cwd), cwd)
     report.sort()
     context = ReportContext(
-        rules=rules, cwd=cwd, root=cwd if editor else find_root(cwd), color=color,
-        category=options.category, show_suppressed=options.show_suppressed,
+        rules=rules,
+        cwd=cwd,
+        root=cwd if editor else find_root(cwd),
+        color=color,
+        category=options.category,
+        show_suppressed=options.show_suppressed,
         extra={"stdin_filename": options.stdin_filename or ""} if editor else {},
         catalog=policy.catalog,
     )

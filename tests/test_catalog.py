@@ -83,3 +83,13 @@ def test_catalog_cache_matches_the_rule_files(
     assert list((tmp_path / "klint").glob("catalog-*.pickle"))
     second = load_catalog()  # reads the cache
     assert first == second == load_catalog(validate_builtin=True)
+
+
+def test_readme_rule_table_is_current(catalog: list[Rule]) -> None:
+    from klint.docs import README_END, README_START, readme_rules_table
+
+    text = (REPO / "README.md").read_text()
+    body = text[text.index(README_START) + len(README_START) : text.index(README_END)]
+    assert body.strip() == readme_rules_table(catalog), (
+        "README rule table is stale: run `python -m klint docs --readme README.md`"
+    )

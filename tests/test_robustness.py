@@ -204,3 +204,26 @@ def test_fuzz_raw_yaml_never_raises(text: str) -> None:
 def test_findings_point_at_their_field() -> None:
     report = lint_text(POD)
     assert hits(report, "KL103") == [(5, 12, "KL103")]
+
+
+def test_yaml_limits_are_options(tmp_path: Path) -> None:
+    (tmp_path / "deep.yaml").write_text("a: " + "[" * 60 + "]" * 60 + "\n")
+    (tmp_path / "wide.yaml").write_text("a: [" + ", ".join(["x"] * 500) + "]\n")
+    (tmp_path / "pod.yaml").write_text(POD)
+    result = run_cli(
+        "check",
+        "--format",
+        "json",
+        "--max-depth",
+        "50",
+        "--max-yaml-nodes",
+        "300",
+        ".",
+        cwd=tmp_path,
+    )
+    assert {("deep.yaml", "yaml-limit"), ("wide.yaml", "yaml-limit")} <= _notifications(result)
+    assert ("pod.yaml", "KL103") in {
+        (f["path"], f["rule_id"]) for f in json.loads(result.stdout)["findings"]
+    }
+    relaxed = run_cli("check", "--format", "json", ".", cwd=tmp_path)
+    assert not {n for n in _notifications(relaxed) if n[1] == "yaml-limit"}
