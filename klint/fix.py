@@ -180,14 +180,16 @@ def transplant(original: str, noop: str, edited: str) -> str:
 
     ``noop`` is ruamel's dump of the unedited document: where it already differs from the
     original (normalised spacing), only the edit's hunks are applied, so unrelated lines
-    keep their exact text. Falls back to ``edited`` when a hunk has no anchor.
+    keep their exact text. Lines are matched with whitespace runs collapsed, so re-indented
+    or re-spaced lines still anchor a hunk. Falls back to ``edited`` when one has no anchor.
     """
     if noop == original:
         return edited
     old, base, new = (s.splitlines(keepends=True) for s in (original, noop, edited))
     to_old: dict[int, int] = {}
+    loose_old, loose_base = ([" ".join(line.split()) for line in s] for s in (old, base))
     for a, b, size in difflib.SequenceMatcher(
-        None, old, base, autojunk=False
+        None, loose_old, loose_base, autojunk=False
     ).get_matching_blocks():
         for k in range(size):
             to_old[b + k] = a + k
@@ -253,8 +255,8 @@ class _Editor:
 
     def apply(self, edit: Edit) -> None:
         parent, key = self._parent(edit.path, create=edit.op != "delete")
-        if parent is None:
-            return  # deleting something already absent
+        if edit.op == "delete" and (parent is None or key not in parent):
+            raise _Skip(f"{dotted(edit.path)} is not written in this file")
         if edit.op == "set":
             if (
                 key in parent
@@ -271,7 +273,7 @@ class _Editor:
                 raise _Skip(f"{dotted(edit.path)} is not a list")
             elif edit.value not in current:
                 current.append(edit.value)
-        elif key in parent:
+        else:
             _delete_keeping_comments(parent, str(key))
 
     def _parent(self, path: Sequence[str | int], *, create: bool) -> tuple[Any, Any]:
