@@ -225,8 +225,20 @@ def _parse_into(
                 continue
             try:
                 converter = _Converter(limits)
-                converter.check_size(root)
-                data = converter.convert(root, 0)
+                data = converter.convert_document(root)
+            except RecursionError:
+                mark = root.start_mark
+                result.problems.append(
+                    _problem(
+                        path,
+                        "yaml-limit",
+                        "document nested too deeply to read; skipped",
+                        mark.line + 1 + line_offset,
+                        mark.column + 1,
+                    )
+                )
+                index += 1
+                continue
             except InputError as error:
                 result.problems.append(
                     _problem(
@@ -286,52 +298,37 @@ class _Converter:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.warnings: list[tuple[str, str, yaml.Mark]] = []
-        self._sizes: dict[int, int] = {}
+        self._visited = 0
+        self._root: yaml.Node | None = None
 
-    def check_size(self, root: yaml.Node) -> None:
-        """Reject documents whose alias expansion would exceed the node limit."""
-        size = self._size(root, 0)
-        if size > self.limits.max_nodes_per_document:
-            mark = root.start_mark
-            raise InputError(
-                "yaml-limit",
-                f"document expands to more than {self.limits.max_nodes_per_document:,} nodes "
-                "(alias bomb?); skipped",
-                mark.line + 1,
-                mark.column + 1,
-            )
+    def _limit(self, node: yaml.Node, message: str) -> InputError:
+        mark = (self._root or node).start_mark
+        return InputError("yaml-limit", message, mark.line + 1, mark.column + 1)
 
-    def _size(self, node: yaml.Node, depth: int) -> int:
-        known = self._sizes.get(id(node))
-        if known is not None:
-            return known
-        if depth > self.limits.max_depth:
-            mark = node.start_mark
-            raise InputError(
-                "yaml-limit",
-                f"nesting deeper than {self.limits.max_depth} levels; document skipped",
-                mark.line + 1,
-                mark.column + 1,
-            )
-        self._sizes[id(node)] = 1  # guards against recursive aliases
-        total = 1
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                total += self._size(key, depth + 1) + self._size(value, depth + 1)
-                if total > self.limits.max_nodes_per_document:
-                    break
-        elif isinstance(node, yaml.SequenceNode):
-            for item in node.value:
-                total += self._size(item, depth + 1)
-                if total > self.limits.max_nodes_per_document:
-                    break
-        self._sizes[id(node)] = total
-        return total
+    def convert_document(self, root: yaml.Node) -> Any:
+        """Plain value of a document root (limits are reported at the document start)."""
+        self._root = root
+        return self.convert(root, 0)
 
     def convert(self, node: yaml.Node, depth: int) -> Any:
-        """Plain value of ``node``."""
+        """Plain value of ``node``.
+
+        Every node visited counts, aliases each time they are expanded, so an alias bomb
+        stops at the node limit instead of exhausting memory; nesting is bounded too.
+        """
+        self._visited += 1
+        if self._visited > self.limits.max_nodes_per_document:
+            raise self._limit(
+                node,
+                f"document expands to more than "
+                f"{self.limits.max_nodes_per_document:,} nodes (alias bomb?); skipped",
+            )
         if isinstance(node, yaml.ScalarNode):
             return _scalar(node)
+        if depth > self.limits.max_depth:
+            raise self._limit(
+                node, f"nesting deeper than {self.limits.max_depth} levels; document skipped"
+            )
         if isinstance(node, yaml.SequenceNode):
             return [self.convert(item, depth + 1) for item in node.value]
         if isinstance(node, yaml.MappingNode):

@@ -187,3 +187,9 @@ def test_corpus_false_positive_bounds() -> None:
     }
     assert ("raw/istio/samples/addons/grafana.yaml", 201) in flagged
     assert not any(path.startswith("helm-charts/") for path, _ in flagged)
+
+
+def test_every_token_format_has_a_prefilter_hint() -> None:
+    from klint.checks import secrets
+
+    assert set(secrets._TOKEN_HINTS) == {label for label, _ in secrets.TOKEN_FORMATS}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from klint.findings import FieldPath, Severity
 from klint.model.resource import Resource
@@ -32,6 +32,14 @@ class UnitContext:
     kube_version: tuple[int, int] = (1, 34)
     crd_paths: tuple[str, ...] = ()  # --crd: CRD files/folders beyond the unit's own
     _by_kind: dict[str, list[Resource]] = field(default_factory=dict, repr=False)
+    _derived: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def derived(self, key: str, compute: Callable[[UnitContext], T]) -> T:
+        """Unit-wide data a check derives once (e.g. every pod template with its labels)."""
+        if key not in self._derived:
+            self._derived[key] = compute(self)
+        value: T = self._derived[key]
+        return value
 
     def of_kind(self, *kinds: str) -> list[Resource]:
         """Objects of the unit whose kind is one of ``kinds``, in input order."""
@@ -44,6 +52,7 @@ class UnitContext:
         return result
 
 
+T = TypeVar("T")
 Params = Mapping[str, Any]
 CheckFunction = Callable[[Resource, UnitContext, Params], Iterable[Violation]]
 

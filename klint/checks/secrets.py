@@ -72,9 +72,30 @@ _FLAG = re.compile(r"^--?([A-Za-z0-9_.-]+)=(\S+)$")
 _FILE_LINE = re.compile(r"""^\s*["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*["']?([^\s"',]+)["']?,?\s*$""")
 
 
+# Literal text every match of a format contains: a substring test (fast, in C) decides
+# whether the regex (slow on megabytes of dashboards, as ``\b`` defeats prefix search) runs.
+_TOKEN_HINTS: dict[str, tuple[str, ...]] = {
+    "an AWS access key id": ("AKIA", "ASIA"),
+    "a GitHub token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "a GitLab token": ("glpat-",),
+    "a Slack token": ("xox",),
+    "a Slack webhook URL": ("hooks.slack.com",),
+    "a Google API key": ("AIza",),
+    "a Stripe live key": ("k_live_",),
+    "a SendGrid API key": ("SG.",),
+    "an npm token": ("npm_",),
+    "a private key": ("PRIVATE KEY",),
+    "a JSON Web Token": ("eyJ",),
+    "a URL with an embedded password": ("://",),
+}
+
+
 def token_format(value: str) -> str | None:
     """The label of the first known token format found in ``value``, if any."""
     for label, pattern in TOKEN_FORMATS:
+        hints = _TOKEN_HINTS.get(label)
+        if hints is not None and not any(hint in value for hint in hints):
+            continue
         if pattern.search(value):
             return label
     return None

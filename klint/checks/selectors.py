@@ -41,7 +41,11 @@ def pod_labels(pod: PodView) -> dict[str, str]:
 
 
 def pod_templates(context: UnitContext) -> list[PodTemplate]:
-    """Every workload pod template in the unit, in input order."""
+    """Every workload pod template in the unit, in input order (computed once per unit)."""
+    return context.derived("pod-templates", _pod_templates)
+
+
+def _pod_templates(context: UnitContext) -> list[PodTemplate]:
     result = []
     for resource in context.resources:
         pod = pod_view(resource)

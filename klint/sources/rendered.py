@@ -8,6 +8,7 @@ the rendered file.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +54,7 @@ def source_of(document: Document) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=256)
 def find_chart(name: str, start: Path, cwd: Path) -> Path | None:
     """A chart directory whose Chart.yaml ``name`` is ``name``, near ``start`` or in ``cwd``."""
     candidates: list[Path] = []
@@ -60,8 +62,7 @@ def find_chart(name: str, start: Path, cwd: Path) -> Path | None:
         candidates += [base, base / name]
         if base == cwd:
             break
-    candidates += [p.parent for p in sorted(cwd.glob("*/Chart.yaml"))]
-    candidates += [p.parent for p in sorted(cwd.glob("*/*/Chart.yaml"))]
+    candidates += _charts_under(cwd)
     for candidate in candidates:
         chart_file = candidate / "Chart.yaml"
         if chart_file.is_file() and _chart_name(chart_file) == name:
@@ -69,9 +70,17 @@ def find_chart(name: str, start: Path, cwd: Path) -> Path | None:
     return None
 
 
+@functools.lru_cache(maxsize=16)
+def _charts_under(cwd: Path) -> list[Path]:
+    """Chart directories one or two levels below ``cwd``."""
+    found = sorted(cwd.glob("*/Chart.yaml")) + sorted(cwd.glob("*/*/Chart.yaml"))
+    return [path.parent for path in found]
+
+
+@functools.lru_cache(maxsize=1024)
 def _chart_name(chart_file: Path) -> str | None:
     try:
-        data = yaml.safe_load(chart_file.read_text(encoding="utf-8"))
+        data = yaml.load(chart_file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     return str(data.get("name")) if isinstance(data, dict) and data.get("name") else None
