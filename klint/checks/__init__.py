@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from klint.checks import admission, rbac, secrets, service_accounts
-from klint.checks import generic, images, pod_security, resources, schema
-from klint.checks import deprecated, hardening, metadata, network, other_kinds, reliability
+from klint.checks import (
+    admission,
+    deprecated,
+    generic,
+    hardening,
+    images,
+    metadata,
+    network,
+    other_kinds,
+    pod_security,
+    rbac,
+    reliability,
+    resources,
+    schema,
+    secrets,
+    service_accounts,
+)
 from klint.checks.base import Check, UnitContext, Violation
 
 _MODULES = (
