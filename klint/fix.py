@@ -455,11 +455,18 @@ def replacements(original: str, fixed: str) -> list[Replacement]:
 
 
 def _common_prefix(a: str, b: str) -> str:
+    """The common start of ``a`` and ``b``, never ending inside a word (``true``/``tree``)."""
     size = 0
     for x, y in zip(a, b, strict=False):
         if x != y:
             break
         size += 1
+
+    def inside(text: str) -> bool:
+        return size < len(text) and text[size].isalnum()
+
+    while size and a[size - 1].isalnum() and (inside(a) or inside(b)):
+        size -= 1
     return a[:size]
 
 

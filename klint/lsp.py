@@ -2,7 +2,8 @@
 
 Diagnostics are published on open and save at once and on change after a short debounce;
 each carries the rule id as ``code`` with a link to the rule doc, and a quick fix inserts a
-``# klint: ignore[RULE] reason`` comment at the end of the offending line.
+``# klint: ignore[RULE] reason`` comment at the end of the offending line. In plain
+manifests, findings whose rule has a fix also get that fix (``klint fix``) as a quick fix.
 """
 
 from __future__ import annotations
@@ -179,6 +180,65 @@ def code_actions(
     return actions
 
 
+def fix_actions(
+    uri: str, text: str, report: Report, found: Sequence[types.Diagnostic], rules: Sequence[Rule]
+) -> list[types.CodeAction]:
+    """One quick fix per klint diagnostic whose rule has a fix (``klint fix``) in this buffer."""
+    from klint.fix import fix_in_text
+
+    by_id = {rule.id: rule for rule in rules}
+    lines = text.splitlines(keepends=True)
+    actions = []
+    for diagnostic in found:
+        rule = by_id.get(diagnostic.code) if isinstance(diagnostic.code, str) else None
+        if diagnostic.source != SOURCE or rule is None or not rule.fix:
+            continue
+        for finding in report.active:
+            if finding.rule_id != rule.id or (
+                to_range(finding.location.span, lines) != diagnostic.range
+            ):
+                continue
+            fix = fix_in_text(text, finding, rule)
+            if fix is None:
+                continue
+            edits = [
+                types.TextEdit(
+                    types.Range(
+                        _position(r.region.start_line, r.region.start_column, lines),
+                        _position(r.region.end_line, r.region.end_column, lines),
+                    ),
+                    r.text,
+                )
+                for r in fix.replacements
+            ]
+            actions.append(
+                types.CodeAction(
+                    title=f"Fix {rule.id}: {fix.description}",
+                    kind=types.CodeActionKind.QuickFix,
+                    diagnostics=[diagnostic],
+                    edit=types.WorkspaceEdit(changes={uri: edits}),
+                    is_preferred=fix.applicability == "safe",
+                )
+            )
+            break
+    return actions
+
+
+def _position(line: int, column: int, lines: Sequence[str]) -> types.Position:
+    """1-based line and code-point column → LSP position (UTF-16)."""
+    text = lines[line - 1].rstrip("\r\n") if 0 < line <= len(lines) else ""
+    return types.Position(line - 1, utf16_column(text, column))
+
+
+def fixable_buffer(path: str) -> bool:
+    """Fixes are offered in plain manifests: not in Kustomize directories or Helm charts."""
+    file = Path(path)
+    kustomize = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+    return find_chart_root(file.parent) is None and not any(
+        (file.parent / name).exists() for name in kustomize
+    )
+
+
 def create_server(profiles: Sequence[str] = ()) -> LanguageServer:
     """The server with its handlers registered (not started)."""
     server = LanguageServer("klint", __version__)
@@ -241,7 +301,14 @@ def create_server(profiles: Sequence[str] = ()) -> LanguageServer:
         if (to_fs_path(uri) or uri).endswith(".json"):
             return []  # JSON has no comments
         document = server.workspace.get_text_document(uri)
-        return code_actions(uri, document.lines, params.context.diagnostics)
+        actions = code_actions(uri, document.lines, params.context.diagnostics)
+        path = to_fs_path(uri) or uri
+        if fixable_buffer(path) and any(d.source == SOURCE for d in params.context.diagnostics):
+            report = linter.lint(document.source, path)
+            rules = load_catalog()
+            fixes = fix_actions(uri, document.source, report, params.context.diagnostics, rules)
+            actions = fixes + actions
+        return actions
 
     return server
 

@@ -280,6 +280,8 @@ def test_replacements_round_trip_at_end_of_file_and_mid_line() -> None:
     original = "a: 1\nb: yes\n"
     for fixed in ("a: 1\nb: false\n", "a: 1\nb: yes\nc: 2\n", "b: yes\n", "a: 1\nb: yes"):
         assert apply_replacements(original, replacements(original, fixed)) == fixed
+    (only,) = replacements("a: true\n", "a: false\n")
+    assert only == Replacement(Span(1, 4, 1, 8), "false")
 
 
 def _rule(rule_id: str) -> Rule:
@@ -309,3 +311,35 @@ def test_every_rule_with_fix_metadata_has_a_fixer_and_docs_show_it() -> None:
         assert f"| Fix | {rule.fix['applicability']}: " in page
     assert CATALOG["KL201"].fix["applicability"] == "safe"
     assert CATALOG["KL206"].fix["applicability"] == "needs-review"
+
+
+def test_lsp_offers_the_fix_as_a_quick_fix(tmp_path: Path) -> None:
+    pytest.importorskip("pygls")
+    from lsprotocol import types
+
+    from klint.lsp import Linter, diagnostics, fix_actions, fixable_buffer
+
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: wéb}\nspec:\n  containers:\n"
+        "    - name: app\n      image: nginx:1.27\n      securityContext: {privileged: true}\n"
+    )
+    path = str(tmp_path / "pod.yaml")
+    report = Linter(tmp_path, ("all",)).lint(text, path)
+    lines = text.splitlines(keepends=True)
+    found = diagnostics(report, lines, {})
+    uri = (tmp_path / "pod.yaml").as_uri()
+    actions = fix_actions(uri, text, report, found, list(CATALOG.values()))
+    by_rule = {a.diagnostics[0].code: a for a in actions if a.diagnostics}
+    assert fixable_buffer(path)
+    privileged = by_rule["KL101"]
+    assert privileged.title == (
+        "Fix KL101: Set spec.containers[0].securityContext.privileged: false "
+        "(klint fix: needs-review)."
+    )
+    assert privileged.is_preferred is False
+    assert privileged.edit is not None and privileged.edit.changes is not None
+    assert privileged.edit.changes[uri] == [
+        types.TextEdit(types.Range(types.Position(7, 36), types.Position(7, 40)), "false")
+    ]
+    assert by_rule["KL201"].is_preferred is True
+    assert "KL301" not in by_rule  # no fix: which tag to pin is not ours to say

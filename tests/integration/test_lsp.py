@@ -230,8 +230,9 @@ def test_open_change_save_code_action(client: LspClient, tmp_path: Path) -> None
             "context": {"diagnostics": [target]},
         },
     )
-    assert len(actions) == 1
-    action = actions[0]
+    assert len(actions) == 2  # the rule's fix (klint fix), then the suppression
+    assert actions[0]["title"].startswith("Fix KL201: ") and actions[0]["isPreferred"]
+    action = actions[1]
     assert action["kind"] == "quickfix"
     assert action["title"] == "Suppress KL201 on this line (klint: ignore)"
     (edit,) = action["edit"]["changes"][uri]
