@@ -20,21 +20,47 @@ import yaml
 
 from klint.findings import FieldPath, Location, Notification, Severity, Span
 
+# The base loader leaves plain scalars untyped (no regex per scalar in Python); klint types
+# them itself with the YAML 1.1 rules go-yaml v2 (and so Kubernetes) applies.
 try:
-    from yaml import CSafeLoader as _BaseLoader
+    from yaml import CBaseLoader as _Loader
 
     FAST_PARSER = True
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+    from yaml import BaseLoader as _Loader  # type: ignore[assignment]
 
     FAST_PARSER = False
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MAP_TAG = "tag:yaml.org,2002:map"
 
-class _Loader(_BaseLoader):
-    """libyaml composer with go-yaml v2's booleans (it also reads y/Y/n/N as booleans)."""
 
+class _Composer(_Loader):
+    """The base loader with a resolver that does nothing per node (klint types scalars)."""
 
-_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            return _STR_TAG
+        return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+_TRUE = frozenset(["y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"])
+_FALSE = frozenset(["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"])
+_NULLS = frozenset(["", "~", "null", "Null", "NULL"])
+_NUMERIC_START = frozenset("0123456789+-.")
+_INT = re.compile(
+    r"[-+]?(?:0b[0-1_]+|0[0-7_]+|(?:0|[1-9][0-9_]*)|0x[0-9a-fA-F_]+|[1-9][0-9_]*(?::[0-5]?[0-9])+)"
+)
+_FLOAT = re.compile(
+    r"[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?|\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?"
+    r"|[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
 
 _BOOL_TAG = "tag:yaml.org,2002:bool"
 _INT_TAG = "tag:yaml.org,2002:int"
@@ -143,7 +169,7 @@ def _find_key(node: yaml.MappingNode, key: str) -> tuple[yaml.Node | None, yaml.
     found: tuple[yaml.Node | None, yaml.Node] | None = None
     merges: list[yaml.Node] = []
     for key_node, value_node in node.value:
-        if key_node.tag == _MERGE_TAG:
+        if _is_merge_key(key_node):
             merges.append(value_node)
         elif isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
             found = (key_node, value_node)
@@ -217,7 +243,7 @@ def _parse_into(
 ) -> None:
     """Compose ``text`` and append its documents (or the problems they have) to ``result``."""
     index = first_index
-    loader = _Loader(text)
+    loader = _Composer(text)
     try:
         while loader.check_node():
             root = loader.get_node()
@@ -339,7 +365,7 @@ class _Converter:
         result: dict[str, Any] = {}
         merged: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            if key_node.tag == _MERGE_TAG:
+            if _is_merge_key(key_node):
                 sources = (
                     value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 )
@@ -373,19 +399,43 @@ class _Converter:
         return result
 
 
+def _is_merge_key(node: yaml.Node) -> bool:
+    """``<<`` written plain (or tagged ``!!merge``)."""
+    if node.tag == _MERGE_TAG:
+        return True
+    return isinstance(node, yaml.ScalarNode) and not node.style and node.value == "<<"
+
+
 def _key_text(node: yaml.ScalarNode) -> str:
     """Mapping keys become strings, as in the JSON that Kubernetes converts YAML to."""
-    if node.tag == _BOOL_TAG:
-        return "true" if node.value.lower() in ("yes", "true", "on", "y") else "false"
-    return str(node.value)
+    value = str(node.value)
+    if not node.style and node.tag == _STR_TAG:
+        if value in _TRUE:
+            return "true"
+        if value in _FALSE:
+            return "false"
+    return value
 
 
 def _scalar(node: yaml.ScalarNode) -> Any:
-    """YAML 1.1 value of a scalar; unknown tags keep the text."""
+    """YAML 1.1 value of a scalar; quoted and block scalars and unknown tags keep the text."""
     tag = node.tag
     value: str = node.value
+    if not node.style and tag == _STR_TAG:  # plain: resolve implicitly
+        if value in _TRUE:
+            return True
+        if value in _FALSE:
+            return False
+        if value in _NULLS:
+            return None
+        if value[0] in _NUMERIC_START:
+            if _INT.fullmatch(value):
+                return _to_int(value)
+            if _FLOAT.fullmatch(value):
+                return _to_float(value)
+        return value
     if tag == _BOOL_TAG:
-        return value.lower() in ("yes", "true", "on", "y")
+        return value in _TRUE
     if tag == _NULL_TAG:
         return None
     if tag == _INT_TAG:

@@ -7,7 +7,9 @@ locator, applies the configured severity and collects everything in a :class:`Re
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import gc
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -180,15 +182,31 @@ def lint(
 
     With ``jobs`` > 1 and enough units, units are linted in forked worker processes; the
     results are merged in input order, so the output is identical to a serial run.
+
+    The cyclic garbage collector is paused meanwhile: parsing creates millions of small
+    objects without cycles (freed by reference counting), and the collector's repeated scans
+    of them cost more than the parsing itself (2.9 s against 0.5 s on the shared corpus).
     """
     report = Report(rule_ids=[active.rule.id for active in rules])
-    for result in _results(units, rules, settings, kube_version, jobs, hook):
-        report.findings.extend(result.findings)
-        report.notifications.extend(result.notifications)
-        report.files_scanned += result.files
-        report.objects_scanned += result.objects
+    with _collector_paused():
+        for result in _results(units, rules, settings, kube_version, jobs, hook):
+            report.findings.extend(result.findings)
+            report.notifications.extend(result.notifications)
+            report.files_scanned += result.files
+            report.objects_scanned += result.objects
     report.sort()
     return report
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 _PARALLEL_MIN_UNITS = 16
