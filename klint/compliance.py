@@ -84,11 +84,25 @@ def _controls_for(key: str, rule: Rule) -> list[tuple[str, str]]:
 
 
 def build(report: Report, catalog: Sequence[Rule], ran: Sequence[Rule]) -> list[Framework]:
-    """The compliance view of ``report`` for every framework."""
+    """The compliance view of ``report`` for every framework.
+
+    A restricted PSS rule that replaced a baseline rule (``overrides``) checks the baseline
+    control too: the baseline control counts as checked, and the findings that say they
+    also violate it (``pss-also-violates``) count as its evidence.
+    """
     ran_ids = {rule.id for rule in ran}
+    for rule in ran:
+        ran_ids.update(rule.overrides)
     by_rule: dict[str, list[Finding]] = {}
+    by_rule_id = {rule.id: rule for rule in catalog}
     for finding in report.active:
         by_rule.setdefault(finding.rule_id, []).append(finding)
+        also = dict(finding.properties).get("pss-also-violates")
+        replacing = by_rule_id.get(finding.rule_id)
+        for replaced in replacing.overrides if replacing is not None and also else ():
+            pss = by_rule_id[replaced].references.get("pss") if replaced in by_rule_id else None
+            if isinstance(pss, dict) and pss.get("check") == also:
+                by_rule.setdefault(replaced, []).append(finding)
     frameworks = []
     for key, title in FRAMEWORKS.items():
         controls: dict[str, Control] = {}

@@ -113,7 +113,7 @@ def test_fixed_entries_are_counted_and_sarif_states(tmp_path: Path) -> None:
         ("KL101", "unchanged"),
     ]
     assert run["results"][1]["suppressions"] == [
-        {"kind": "external", "justification": "in baseline b.json"}
+        {"kind": "external", "justification": "in baseline b.json", "status": "accepted"}
     ]
     assert run["properties"]["klint/baseline"] == {"file": "b.json", "unchanged": 1, "fixed": 1}
 

@@ -191,8 +191,17 @@ def test_files_of_one_folder_are_linted_together_for_cross_object_rules(tmp_path
     (tmp_path / "deployment.yaml").write_text(deployment)
 
     def undefined_accounts() -> list[str]:
-        result = run_cli("check", "--profile", "pss-baseline", "--select", "KL534",
-                         "--format", "json", ".", cwd=tmp_path)
+        result = run_cli(
+            "check",
+            "--profile",
+            "pss-baseline",
+            "--select",
+            "KL534",
+            "--format",
+            "json",
+            ".",
+            cwd=tmp_path,
+        )
         return [f["path"] for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "KL534"]
 
     assert undefined_accounts() == ["deployment.yaml"]

@@ -124,3 +124,20 @@ def test_compliance_and_html_formats_from_the_cli(tmp_path: Path) -> None:
     target = tmp_path / "report.html"
     page = run_cli("check", "--format", "html", "-o", str(target), "fixtures/examples")
     assert page.returncode == 1 and target.read_text().startswith("<!DOCTYPE html>")
+
+
+def test_restricted_rules_that_replace_baseline_ones_still_evidence_the_baseline_control() -> None:
+    catalog = load_catalog()
+    text = INSECURE + (
+        "---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec:\n"
+        "  containers: [{name: a, image: 'a:1', securityContext: {capabilities: {add: [CHOWN]}}}]\n"
+        "  volumes: [{name: h, hostPath: {path: /etc}}]\n"
+    )
+    ran = select_rules(catalog, ["all"])
+    assert "KL107" not in {r.id for r in ran}  # replaced by KL206
+    report = lint_text(text, profiles=["all"])
+    baseline = {c.id: c for c in build(report, catalog, ran)[0].controls}
+    assert baseline["capabilities_baseline"].status is Status.FAIL
+    assert baseline["capabilities_baseline"].objects == ["Deployment/shop/web"]  # SYS_ADMIN only
+    assert baseline["hostPathVolumes"].objects == ["Pod/shop/p"]
+    assert baseline["procMount"].status is Status.PASS

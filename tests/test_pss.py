@@ -768,7 +768,9 @@ def test_messages_and_properties_name_control_and_level() -> None:
     for finding in report.active:
         properties = dict(finding.properties)
         level = "baseline" if finding.rule_id in BASELINE_CONTROLS else "restricted"
+        also = properties.pop("pss-also-violates", None)
         assert properties == {"pss-level": level, "pss-control": PSS_RULES[finding.rule_id]}
+        assert also is None or (level == "restricted" and also in PSS_RULES.values())
         assert re.search(rf"\(Pod Security Standards {level}: [^)]+\)\.$", finding.message)
         seen.add(finding.rule_id)
     overridden = {"KL105", "KL107", "KL111", "KL112"}

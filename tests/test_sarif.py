@@ -127,3 +127,16 @@ def test_uri_is_relative_to_the_git_root_and_percent_encoded(tmp_path: Path) -> 
     run = sarif("pod.yaml", cwd=sub)["runs"][0]
     uri = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri == "my%20dir/pod.yaml"
+
+
+def test_suppressed_results_are_marked_accepted_and_valid(tmp_path: Path) -> None:
+    source = (REPO / INSECURE).read_text().replace(
+        "privileged: true", "privileged: true # klint: ignore[KL101] lab-only debug image"
+    )
+    (tmp_path / "pod.yaml").write_text(source)
+    run = sarif("pod.yaml", cwd=tmp_path)["runs"][0]
+    suppressed = [r for r in run["results"] if r.get("suppressions")]
+    assert [r["ruleId"] for r in suppressed] == ["KL101"]
+    assert suppressed[0]["suppressions"] == [
+        {"kind": "inSource", "justification": "lab-only debug image", "status": "accepted"}
+    ]

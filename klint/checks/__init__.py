@@ -22,8 +22,21 @@ from klint.checks import (
 from klint.checks.base import Check, UnitContext, Violation
 
 _MODULES = (
-    pod_security, images, resources, generic, rbac, service_accounts, secrets, admission, schema,
-    hardening, network, reliability, metadata, deprecated, other_kinds,
+    pod_security,
+    images,
+    resources,
+    generic,
+    rbac,
+    service_accounts,
+    secrets,
+    admission,
+    schema,
+    hardening,
+    network,
+    reliability,
+    metadata,
+    deprecated,
+    other_kinds,
 )
 
 REGISTRY: dict[str, Check] = {check.name: check for module in _MODULES for check in module.CHECKS}

@@ -86,10 +86,25 @@ class Control:
     check_id: str
     title: str
 
-    def violation(self, path: FieldPath, text: str, severity: Severity | None = None) -> Violation:
-        """A violation whose message ends with ``(Pod Security Standards <level>: <title>).``"""
+    def violation(
+        self,
+        path: FieldPath,
+        text: str,
+        severity: Severity | None = None,
+        also: Control | None = None,
+    ) -> Violation:
+        """A violation whose message ends with ``(Pod Security Standards <level>: <title>).``
+
+        ``also`` names the baseline control the same field violates, where this restricted
+        control replaces it (compliance reports count the finding for both).
+        """
         message = f"{text} (Pod Security Standards {self.level}: {self.title})."
-        properties = (("pss-level", self.level), ("pss-control", self.check_id))
+        properties: tuple[tuple[str, str], ...] = (
+            ("pss-level", self.level),
+            ("pss-control", self.check_id),
+        )
+        if also is not None:
+            properties += (("pss-also-violates", also.check_id),)
         return Violation(path, message, severity, properties)
 
 
@@ -307,13 +322,16 @@ def selinux(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violatio
                 )
 
 
-def _proc_mounts(pod: PodView, control: Control) -> Iterator[Violation]:
+def _proc_mounts(
+    pod: PodView, control: Control, also: Control | None = None
+) -> Iterator[Violation]:
     for container in containers(pod):
         value = container.security_context.get("procMount")
         if value is not None and value != "Default":
             yield control.violation(
                 (*container.security_context_path, "procMount"),
                 f"{container.label} sets securityContext.procMount to {_show(value)}",
+                also=also,
             )
 
 
@@ -330,7 +348,8 @@ def proc_mount_restricted(resource: Resource, _: UnitContext, __: Params) -> Ite
     pod = pod_view(resource)
     if pod is None:
         return
-    yield from _proc_mounts(pod, PROC_MOUNT_RESTRICTED)
+    baseline = None if pod.host_users_disabled else PROC_MOUNT
+    yield from _proc_mounts(pod, PROC_MOUNT_RESTRICTED, baseline)
 
 
 def _seccomp_type(profile: Any) -> str:
@@ -368,6 +387,7 @@ def seccomp_restricted(resource: Resource, _: UnitContext, __: Params) -> Iterat
                 (*pod.security_context_path, "seccompProfile", "type"),
                 f"the pod sets securityContext.seccompProfile.type to "
                 f"{_show(_seccomp_type(pod_profile))}; use RuntimeDefault or Localhost",
+                also=SECCOMP_BASELINE,
             )
     for container in containers(pod):
         profile = container.security_context.get("seccompProfile")
@@ -377,6 +397,7 @@ def seccomp_restricted(resource: Resource, _: UnitContext, __: Params) -> Iterat
                     (*container.security_context_path, "seccompProfile", "type"),
                     f"{container.label} sets securityContext.seccompProfile.type to "
                     f"{_show(_seccomp_type(profile))}; use RuntimeDefault or Localhost",
+                    also=SECCOMP_BASELINE,
                 )
         elif not pod_valid:
             yield SECCOMP_RESTRICTED.violation(
@@ -434,6 +455,7 @@ def restricted_volumes(resource: Resource, _: UnitContext, __: Params) -> Iterat
                     (*path, key),
                     f"volume {_volume_name(volume)} mounts a hostPath{_host_path_suffix(value)}",
                     severity=Severity.ERROR,
+                    also=HOST_PATH,
                 )
             else:
                 yield VOLUMES.violation(
@@ -542,6 +564,7 @@ def _restricted_capabilities(container: ContainerView) -> Iterator[Violation]:
             (*path, "add", index),
             f"{container.label} adds capability {capability}; only NET_BIND_SERVICE may be added",
             severity=Severity.ERROR if baseline_forbids else None,
+            also=CAPS_BASELINE if baseline_forbids else None,
         )
 
 

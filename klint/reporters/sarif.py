@@ -66,6 +66,7 @@ class SarifReporter:
             properties=_baseline_properties(report),
         )
         log = to_json(om.SarifLog(schema_uri=SCHEMA_URI, version="2.1.0", runs=[run]))
+        _mark_accepted(log)
         ordered = {"$schema": log.pop("$schema"), "version": log.pop("version"), **log}
         return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
 
@@ -81,8 +82,11 @@ class SarifReporter:
                     name=ref.name or ref.kind,
                     fully_qualified_name=qualified,
                     kind="object",
-                    properties={"apiVersion": ref.api_version, "kind": ref.kind,
-                                "namespace": ref.namespace},
+                    properties={
+                        "apiVersion": ref.api_version,
+                        "kind": ref.kind,
+                        "namespace": ref.namespace,
+                    },
                 )
             ]
         message = finding.message
@@ -189,6 +193,17 @@ def _baseline_properties(report: Report) -> dict[str, Any] | None:
             "fixed": len(report.baseline.fixed),
         }
     }
+
+
+def _mark_accepted(log: dict[str, Any]) -> None:
+    """Give every suppression ``status: accepted`` (SARIF 2.1.0 final; sarif-om predates it).
+
+    Consumers such as reviewdog drop suppressed results only when the status is accepted.
+    """
+    for run in log.get("runs", []):
+        for result in run.get("results", []):
+            for suppression in result.get("suppressions", []):
+                suppression["status"] = "accepted"
 
 
 def _descriptor(rule: Rule) -> om.ReportingDescriptor:
