@@ -207,3 +207,23 @@ def test_files_of_one_folder_are_linted_together_for_cross_object_rules(tmp_path
     assert undefined_accounts() == ["deployment.yaml"]
     (tmp_path / "serviceaccount.yaml").write_text(account)
     assert undefined_accounts() == []
+
+
+def test_huge_folders_are_linted_in_bounded_chunks(tmp_path: Path) -> None:
+    from klint.sources import discover as discovery
+
+    pod = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p%d}\nspec: {hostPID: true, containers: []}\n"
+    )
+    for index in range(6):
+        (tmp_path / f"p{index}.yaml").write_text(pod % index + "# pad\n" * 200)
+    size = (tmp_path / "p0.yaml").stat().st_size
+    found = discovery.discover(["."], cwd=tmp_path)
+    assert len(found.units) == 1
+    original = discovery.FOLDER_UNIT_BYTES
+    try:
+        discovery.FOLDER_UNIT_BYTES = 2 * size
+        chunks = discovery.discover(["."], cwd=tmp_path).units
+    finally:
+        discovery.FOLDER_UNIT_BYTES = original
+    assert [len(unit.files) for unit in chunks] == [2, 2, 2]  # type: ignore[attr-defined]

@@ -96,16 +96,41 @@ def discover(
             for files in folders.values():
                 fresh = [f for f in files if ("file", str(f.resolve())) not in seen]
                 seen.update(("file", str(f.resolve())) for f in fresh)
-                if fresh:
+                for chunk in _chunks(fresh):
                     result.units.append(
                         ManifestFolder(
-                            tuple(ManifestFile(f, display_path(f, cwd), cwd) for f in fresh)
+                            tuple(ManifestFile(f, display_path(f, cwd), cwd) for f in chunk)
                         )
                     )
         else:
             kind, target = _unit_for_file(absolute, options)
             add(kind, target, _make_unit(kind, target, cwd))
     return result
+
+
+FOLDER_UNIT_BYTES = 2 * 1024 * 1024
+
+
+def _chunks(files: list[Path]) -> Iterable[list[Path]]:
+    """A folder's files in groups of at most ``FOLDER_UNIT_BYTES`` (at least one file each).
+
+    Objects of one folder are linted together so cross-object rules see each other; a
+    huge folder is cut so that memory stays bounded by the unit, not by the scan.
+    """
+    chunk: list[Path] = []
+    size = 0
+    for path in files:
+        try:
+            length = path.stat().st_size
+        except OSError:
+            length = 0
+        if chunk and size + length > FOLDER_UNIT_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(path)
+        size += length
+    if chunk:
+        yield chunk
 
 
 def _excluded(display: str, patterns: Iterable[str]) -> bool:
