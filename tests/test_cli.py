@@ -227,3 +227,10 @@ def test_huge_folders_are_linted_in_bounded_chunks(tmp_path: Path) -> None:
     finally:
         discovery.FOLDER_UNIT_BYTES = original
     assert [len(unit.files) for unit in chunks] == [2, 2, 2]  # type: ignore[attr-defined]
+
+
+def test_json_output_is_laid_out_exactly_as_json_dumps() -> None:
+    result = run_cli("check", "--format", "json", "fixtures/examples", "fixtures/bad")
+    data = json.loads(result.stdout)
+    assert data["findings"] and data["notifications"]
+    assert result.stdout == json.dumps(data, indent=2, ensure_ascii=False) + "\n"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterator
 from typing import Any
 
 from klint.findings import Finding, Location, Notification, Report
@@ -93,7 +94,29 @@ class JsonReporter:
                 "files": report.files_scanned,
                 "objects": report.objects_scanned,
             },
-            "findings": [finding_dict(f) for f in report.findings],
-            "notifications": [notification_dict(n) for n in report.notifications],
         }
-        return json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+        members = [_member(key, value) for key, value in document.items()]
+        members.append(_array("findings", (finding_dict(f) for f in report.findings)))
+        members.append(
+            _array("notifications", (notification_dict(n) for n in report.notifications))
+        )
+        return "{\n" + ",\n".join(members) + "\n}\n"
+
+
+# The document is assembled one finding at a time, exactly as ``json.dumps(indent=2)`` lays
+# it out, so that a run with 100,000 findings never holds them all as dictionaries at once.
+
+
+def _dump(value: Any, indent: str) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + indent)
+
+
+def _member(key: str, value: Any) -> str:
+    return f"  {json.dumps(key)}: {_dump(value, '  ')}"
+
+
+def _array(key: str, items: Iterator[dict[str, Any]]) -> str:
+    body = ",\n".join("    " + _dump(item, "    ") for item in items)
+    if not body:
+        return f"  {json.dumps(key)}: []"
+    return f"  {json.dumps(key)}: [\n{body}\n  ]"
