@@ -25,7 +25,6 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    rich_markup_mode=None,
     help="Offline static security linter for Kubernetes manifests, Helm charts and Kustomize.",
 )
 
@@ -55,6 +54,24 @@ _CONFIG_OPTION = typer.Option(
 _NO_CONFIG_OPTION = typer.Option("--no-config", help="Ignore any .klint.yaml.")
 _RULES_DIR_OPTION = typer.Option("--rules-dir", help="Folder of custom rule files (repeatable).")
 
+# Options shared by check, fix, baseline create, rules, explain, docs and lsp.
+_Profiles = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--profile",
+        help="Rule profile: default, pss-baseline, pss-restricted, nsa, cis, all (repeatable).",
+    ),
+]
+_Selects = Annotated[
+    list[str] | None, typer.Option("--select", help="Also run this rule (id or name).")
+]
+_Ignores = Annotated[
+    list[str] | None, typer.Option("--ignore", help="Do not run this rule (id or name).")
+]
+_ConfigFile = Annotated[Path | None, _CONFIG_OPTION]
+_NoConfig = Annotated[bool, _NO_CONFIG_OPTION]
+_RulesDirs = Annotated[list[Path] | None, _RULES_DIR_OPTION]
+
 
 def _catalog(config: Path | None, no_config: bool, rules_dir: list[Path] | None) -> list[Rule]:
     """Built-in rules plus the custom rules the config and ``--rules-dir`` name."""
@@ -75,7 +92,9 @@ def check(
     output_format: Annotated[
         str,
         typer.Option(
-            "--format", help="text, json, sarif, github, markdown, junit or gitlab-codequality."
+            "--format",
+            help="text, json, sarif, github, markdown, junit, gitlab-codequality, compliance "
+            "or html.",
         ),
     ] = "text",
     output: Annotated[
@@ -87,19 +106,9 @@ def check(
             "--fail-on", help="Lowest level that fails the run: error, warning (default), note."
         ),
     ] = None,
-    profile: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--profile",
-            help="Rule profile: default, pss-baseline, pss-restricted, nsa, cis, all (repeatable).",
-        ),
-    ] = None,
-    select: Annotated[
-        list[str] | None, typer.Option("--select", help="Also run this rule (id or name).")
-    ] = None,
-    ignore: Annotated[
-        list[str] | None, typer.Option("--ignore", help="Do not run this rule (id or name).")
-    ] = None,
+    profile: _Profiles = None,
+    select: _Selects = None,
+    ignore: _Ignores = None,
     stdin_filename: Annotated[
         str | None,
         typer.Option("--stdin-filename", help="Report stdin ('-') as this path."),
@@ -144,13 +153,13 @@ def check(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")
     ] = 0,
-    config: Annotated[Path | None, _CONFIG_OPTION] = None,
-    no_config: Annotated[bool, _NO_CONFIG_OPTION] = False,
+    config: _ConfigFile = None,
+    no_config: _NoConfig = False,
     baseline: Annotated[
         Path | None,
         typer.Option("--baseline", help="Report only findings not in this baseline file."),
     ] = None,
-    rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
+    rules_dir: _RulesDirs = None,
     crd: Annotated[
         list[Path] | None,
         typer.Option("--crd", help="CRD file or folder: schemas for custom resources."),
@@ -200,18 +209,12 @@ def fix(
         bool, typer.Option("--diff", help="Print a unified diff; do not write files.")
     ] = False,
     unsafe: Annotated[bool, typer.Option("--unsafe", help="Apply needs-review fixes too.")] = False,
-    profile: Annotated[
-        list[str] | None, typer.Option("--profile", help="Rule profile (repeatable).")
-    ] = None,
-    select: Annotated[
-        list[str] | None, typer.Option("--select", help="Also run this rule (id or name).")
-    ] = None,
-    ignore: Annotated[
-        list[str] | None, typer.Option("--ignore", help="Do not run this rule (id or name).")
-    ] = None,
-    config: Annotated[Path | None, _CONFIG_OPTION] = None,
-    no_config: Annotated[bool, _NO_CONFIG_OPTION] = False,
-    rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
+    profile: _Profiles = None,
+    select: _Selects = None,
+    ignore: _Ignores = None,
+    config: _ConfigFile = None,
+    no_config: _NoConfig = False,
+    rules_dir: _RulesDirs = None,
 ) -> None:
     """Apply rule fixes in place (safe ones; --unsafe adds needs-review); see docs/fix.md."""
     from klint.fix import fix_exit_code, fix_summary, run_fix, unified_diff
@@ -246,18 +249,12 @@ def baseline_create(
     output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path(
         ".klint-baseline.json"
     ),
-    profile: Annotated[
-        list[str] | None, typer.Option("--profile", help="Rule profile (repeatable).")
-    ] = None,
-    select: Annotated[
-        list[str] | None, typer.Option("--select", help="Also run this rule (id or name).")
-    ] = None,
-    ignore: Annotated[
-        list[str] | None, typer.Option("--ignore", help="Do not run this rule (id or name).")
-    ] = None,
-    config: Annotated[Path | None, _CONFIG_OPTION] = None,
-    no_config: Annotated[bool, _NO_CONFIG_OPTION] = False,
-    rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
+    profile: _Profiles = None,
+    select: _Selects = None,
+    ignore: _Ignores = None,
+    config: _ConfigFile = None,
+    no_config: _NoConfig = False,
+    rules_dir: _RulesDirs = None,
 ) -> None:
     """Lint PATHS and record every unsuppressed finding in a baseline file."""
     from klint.baseline import baseline_text
@@ -289,9 +286,9 @@ def list_rules(
     profile: Annotated[
         str | None, typer.Option("--profile", help="Only rules of this profile.")
     ] = None,
-    config: Annotated[Path | None, _CONFIG_OPTION] = None,
-    no_config: Annotated[bool, _NO_CONFIG_OPTION] = False,
-    rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
+    config: _ConfigFile = None,
+    no_config: _NoConfig = False,
+    rules_dir: _RulesDirs = None,
 ) -> None:
     """List the rule catalogue (with custom rules from the config and --rules-dir)."""
     rules = _catalog(config, no_config, rules_dir)
@@ -312,9 +309,9 @@ def list_rules(
 @app.command()
 def explain(
     rule: Annotated[str, typer.Argument(help="Rule id or name.")],
-    config: Annotated[Path | None, _CONFIG_OPTION] = None,
-    no_config: Annotated[bool, _NO_CONFIG_OPTION] = False,
-    rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
+    config: _ConfigFile = None,
+    no_config: _NoConfig = False,
+    rules_dir: _RulesDirs = None,
 ) -> None:
     """Show a rule's documentation: why, how to fix, examples, references."""
     from klint.docs import rule_page
@@ -331,8 +328,8 @@ def docs(
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write.")] = Path(
         "docs/rules"
     ),
-    config: Annotated[Path | None, _CONFIG_OPTION] = None,
-    rules_dir: Annotated[list[Path] | None, _RULES_DIR_OPTION] = None,
+    config: _ConfigFile = None,
+    rules_dir: _RulesDirs = None,
     readme: Annotated[
         Path | None,
         typer.Option(
@@ -354,9 +351,7 @@ def docs(
 
 @app.command()
 def lsp(
-    profile: Annotated[
-        list[str] | None, typer.Option("--profile", help="Rule profile (repeatable).")
-    ] = None,
+    profile: _Profiles = None,
 ) -> None:
     """Run the language server over stdio (needs the lsp extra: pip install 'klint[lsp]')."""
     try:
