@@ -93,12 +93,6 @@ def only_stdin_path(report: Report, path: str, exclude: tuple[str, ...], cwd: Pa
     ]
 
 
-def run_check(options: RunOptions, *, cwd: Path, color: bool = False) -> tuple[Report, str]:
-    """Lint and format; returns the report (for the exit code) and the output text."""
-    report, text, _ = run(options, cwd=cwd, color=color)
-    return report, text
-
-
 def policy_for(options: RunOptions, cwd: Path) -> Policy:
     """The config (``--config`` or found from ``cwd``) merged with the command line."""
     from klint.config import Config, find_config, load_config, resolve_config
