@@ -13,6 +13,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.rbac import (
+    BINDING_KINDS,
+    PERMISSIONS,
+    ROLE_KINDS,
+    is_rbac,
+    match_rule,
+    role_rules,
+)
+from klint.findings import Severity
 from klint.model import PodView, pod_view
 from klint.model.resource import Resource
 
@@ -154,6 +163,106 @@ def missing_service_account(
     )
 
 
+def _token_mounted(pod: PodView, context: UnitContext, name: str, namespace: str) -> bool:
+    """Whether the pod gets its service account's token (pod setting first, then the SA's)."""
+    value = pod.spec.get(AUTOMOUNT)
+    if value is not None:
+        return value is not False
+    return _account_automount(context, name, namespace) is not False
+
+
+def _bindings_of(context: UnitContext, name: str, namespace: str) -> Iterator[Resource]:
+    """RBAC bindings in the unit whose subjects include the service account."""
+    for binding in context.of_kind(*BINDING_KINDS):
+        if not is_rbac(binding, BINDING_KINDS):
+            continue
+        subjects = binding.data.get("subjects")
+        for subject in subjects if isinstance(subjects, list) else []:
+            if not isinstance(subject, dict) or subject.get("kind") != "ServiceAccount":
+                continue
+            subject_ns = str(subject.get("namespace") or binding.namespace)
+            if subject.get("name") == name and _same_namespace(subject_ns, namespace):
+                yield binding
+                break
+
+
+def _all_verbs_on_all_resources(rule: dict[str, Any]) -> bool:
+    """``*`` verbs on ``*`` resources of every group or the core group: cluster-admin alike.
+
+    Wildcards within an operator's own API group (``monitoring.coreos.com``) do not count.
+    """
+
+    def has(key: str, value: str) -> bool:
+        items = rule.get(key)
+        return isinstance(items, list) and value in items
+
+    return (
+        has("verbs", "*")
+        and has("resources", "*")
+        and (has("apiGroups", "*") or has("apiGroups", ""))
+    )
+
+
+def _rule_labels(rule: dict[str, Any], wanted: list[str]) -> list[str]:
+    """Labels of the ``wanted`` permissions (PERMISSIONS keys or ``wildcard``) a rule grants."""
+    labels = []
+    for key in wanted:
+        if key == "wildcard":
+            if _all_verbs_on_all_resources(rule):
+                labels.append("every verb on every resource (wildcards)")
+        elif match_rule(rule, PERMISSIONS[key]) is not None:
+            labels.append(PERMISSIONS[key].label)
+    return labels
+
+
+def _granted(context: UnitContext, binding: Resource, wanted: list[str]) -> list[str]:
+    """What dangerous permissions a binding grants, from the role it names (if known)."""
+    ref = binding.data.get("roleRef")
+    if not isinstance(ref, dict):
+        return []
+    kind, role_name = str(ref.get("kind") or ""), str(ref.get("name") or "")
+    if kind == "ClusterRole" and role_name == "cluster-admin":
+        return ["full control of the cluster (cluster-admin)"]
+    labels: list[str] = []
+    for role in context.of_kind(kind):
+        if not is_rbac(role, ROLE_KINDS) or role.name != role_name:
+            continue
+        if kind == "Role" and not _same_namespace(role.namespace, binding.namespace):
+            continue
+        for _, rule in role_rules(role):
+            labels.extend(label for label in _rule_labels(rule, wanted) if label not in labels)
+    return labels
+
+
+def privileged_service_account(
+    resource: Resource, context: UnitContext, params: Params
+) -> Iterator[Violation]:
+    """Workloads whose mounted service account token carries dangerous RBAC permissions.
+
+    cluster-admin always counts; ``permissions`` lists the others (keys of the RBAC rules'
+    permission table, or ``wildcard``).
+    """
+    pod = pod_view(resource)
+    if pod is None:
+        return
+    name = service_account_name(pod)
+    if not _token_mounted(pod, context, name, resource.namespace):
+        return
+    path = (*pod.path, "serviceAccountName")
+    for binding in _bindings_of(context, name, resource.namespace):
+        labels = _granted(context, binding, list(params["permissions"]))
+        if not labels:
+            continue
+        admin = labels[0].endswith("(cluster-admin)")
+        yield Violation(
+            path,
+            f'the pods run as service account "{name}" with its token mounted, and '
+            f'{binding.kind} "{binding.name}" grants it {", ".join(labels)}: a compromised '
+            "container can use them.",
+            severity=Severity.ERROR if admin else None,
+        )
+
+
 def legacy_token_secret(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
     """Secrets of type ``kubernetes.io/service-account-token`` (long-lived tokens)."""
     if resource.kind != "Secret" or resource.group != "":
@@ -194,5 +303,21 @@ CHECKS = (
     ),
     Check(
         "legacy-token-secret", legacy_token_secret, "Secrets holding legacy service account tokens."
+    ),
+    Check(
+        "privileged-service-account",
+        privileged_service_account,
+        "Workloads whose service account token carries dangerous RBAC permissions.",
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "permissions": {
+                    "type": "array",
+                    "items": {"enum": ["wildcard", *PERMISSIONS]},
+                }
+            },
+        },
+        {"permissions": ["wildcard"]},
     ),
 )
