@@ -147,6 +147,12 @@ def check(
     max_depth: Annotated[
         int, typer.Option("--max-depth", help="Deepest nesting a document may have.")
     ] = 250,
+    render_timeout: Annotated[
+        float,
+        typer.Option(
+            "--render-timeout", help="Seconds one chart render or kustomize build may take."
+        ),
+    ] = 120.0,
     color: Annotated[
         bool | None, typer.Option("--color/--no-color", help="Colour text output.")
     ] = None,
@@ -187,6 +193,7 @@ def check(
         max_file_bytes=max_file_size * 1024 * 1024,
         max_yaml_nodes=max_yaml_nodes,
         max_depth=max_depth,
+        render_timeout=render_timeout,
         jobs=jobs,
         config=config,
         no_config=no_config,

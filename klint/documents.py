@@ -101,6 +101,7 @@ class Document:
     root: yaml.Node
     line_offset: int = 0
     text_lines: list[str] = field(default_factory=list, repr=False)
+    identity: str = ""  # a stable name for the document's source (set for rendered charts)
 
     def span_of(self, field_path: FieldPath) -> Span:
         """Span of the node at ``field_path``, or of its nearest existing ancestor."""

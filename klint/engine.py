@@ -167,7 +167,17 @@ def _finding(
         field_path=violation.path,
         related=related,
         properties=violation.properties,
+        source_identity=_source_identity(resource),
     )
+
+
+def _source_identity(resource: Resource) -> str:
+    """The document's stable source name plus the object's kind and place in it, if known."""
+    identity = resource.document.identity
+    if not identity:
+        return ""
+    where = ".".join(str(part) for part in resource.base)
+    return f"{identity}#{resource.kind}#{where}"
 
 
 def lint(

@@ -101,6 +101,9 @@ class Finding:
     related: tuple[RelatedLocation, ...] = ()
     properties: tuple[tuple[str, str], ...] = ()
     suppression: Suppression | None = None
+    # Where the object comes from when its rendered name is not stable (Helm's randAlphaNum):
+    # used for the fingerprint instead of the name.
+    source_identity: str = ""
 
     @property
     def fingerprint(self) -> str:
@@ -115,6 +118,8 @@ class Finding:
         identity = ref.describe() if ref is not None and ref.name else self.location.path
         if ref is not None and not ref.name:
             identity = f"{self.location.path}#{ref.kind}"
+        if self.source_identity:
+            identity = self.source_identity
         path = ".".join(str(part) for part in self.field_path)
         digest = hashlib.sha256(f"{self.rule_id}|{identity}|{path}".encode()).hexdigest()
         return digest[:32]

@@ -46,6 +46,7 @@ class RunOptions:
     baseline: Path | None = None
     rules_dirs: tuple[Path, ...] = ()
     crds: tuple[Path, ...] = ()  # --crd: CustomResourceDefinition files or folders
+    render_timeout: float = 120.0
     jobs: int = 0  # 0: one per core
 
 
@@ -152,6 +153,7 @@ def run(
         namespace=options.namespace,
         kube_version=kube_version,
         crd_paths=crd_paths(options.crds, cwd),
+        render_timeout=options.render_timeout,
     )
     jobs = options.jobs or os.cpu_count() or 1
     units = policy.units(discovery.units, cwd)

@@ -122,3 +122,44 @@ def test_packaged_chart_is_rendered_and_reported_on_the_archive(tmp_path: Path) 
     assert {(f["path"], f["line"]) for f in data["findings"] if f["rule_id"] == "KL101"} == {
         ("web-0.1.0.tgz", 1)
     }
+
+
+def test_a_chart_that_renders_forever_is_stopped_and_the_next_still_linted(
+    tmp_path: Path,
+) -> None:
+    slow = tmp_path / "slow"
+    (slow / "templates").mkdir(parents=True)
+    (slow / "Chart.yaml").write_text("apiVersion: v2\nname: slow\nversion: 0.1.0\n")
+    (slow / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
+        'data:\n  a: "{{ range until 2000000000 }}{{ end }}"\n'
+    )
+    import shutil
+
+    shutil.copytree(REPO / "fixtures/helm/web", tmp_path / "web")
+    result = run_cli(
+        "check", "--format", "json", "--render-timeout", "2", "slow", "web", cwd=tmp_path
+    )
+    data = json.loads(result.stdout)
+    assert result.returncode == 2
+    problems = [(n["path"], n["code"]) for n in data["notifications"]]
+    assert problems == [("slow/Chart.yaml", "helm-render")]
+    assert "longer than 2 s" in data["notifications"][0]["message"]
+    assert ("web/templates/deployment.yaml", 27, 13) in where(data, "KL101")
+
+
+def test_fingerprints_of_charts_do_not_depend_on_random_rendered_names(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(REPO / "fixtures/helm/web", tmp_path / "web")
+    test_pod = tmp_path / "web/templates/tests/test-connection.yaml"
+    text = test_pod.read_text()
+    test_pod.write_text(text.replace("name: ", "name: {{ randAlphaNum 8 | lower }}-", 1))
+
+    def prints() -> list[tuple[str, str]]:
+        result = run_cli("check", "--format", "json", "web", cwd=tmp_path)
+        return sorted(
+            (f["rule_id"], f["fingerprint"]) for f in json.loads(result.stdout)["findings"]
+        )
+
+    assert prints() == prints()

@@ -52,6 +52,7 @@ class LoadSettings:
     namespace: str = "default"
     kube_version: str | None = None
     crd_paths: tuple[str, ...] = ()  # --crd: files/folders of extra CustomResourceDefinitions
+    render_timeout: float = 120.0  # seconds one chart render or kustomize build may take
 
 
 class LintUnit(Protocol):

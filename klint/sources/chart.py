@@ -102,12 +102,14 @@ class HelmChart:
     cwd: Path
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
-        from klint.sources.helm import HelmRenderError, render_chart
+        from klint.sources.helm import HelmRenderError
+        from klint.sources.helm_isolation import render_isolated
 
         user_values = [self._resolve(v) for v in settings.helm_values]
         try:
-            rendered = render_chart(
-                self.path,
+            rendered = render_isolated(
+                settings.render_timeout,
+                chart=self.path,
                 values_files=user_values,
                 set_values=settings.helm_set,
                 set_string_values=settings.helm_set_string,
@@ -136,6 +138,8 @@ class HelmChart:
                 locator.origins[id(document)] = TemplateOrigin(
                     template.file, display, section, values
                 )
+                # Rendered names may be random (randAlphaNum): fingerprint by template.
+                document.identity = f"{template.source}#{section}"
                 documents.append(document)
         return LoadedUnit(documents, problems, locator, files=len(rendered))
 

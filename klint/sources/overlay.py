@@ -56,7 +56,7 @@ class KustomizeOverlay:
         kustomization = kustomization_file(self.path) or self.path / "kustomization.yaml"
         fallback = display_path(kustomization, self.cwd)
         try:
-            built = build(self.path)
+            built = build(self.path, timeout=settings.render_timeout)
         except KustomizeBuildError as error:
             problem = Notification(
                 "kustomize-build",
