@@ -130,8 +130,10 @@ def test_uri_is_relative_to_the_git_root_and_percent_encoded(tmp_path: Path) -> 
 
 
 def test_suppressed_results_are_marked_accepted_and_valid(tmp_path: Path) -> None:
-    source = (REPO / INSECURE).read_text().replace(
-        "privileged: true", "privileged: true # klint: ignore[KL101] lab-only debug image"
+    source = (
+        (REPO / INSECURE)
+        .read_text()
+        .replace("privileged: true", "privileged: true # klint: ignore[KL101] lab-only debug image")
     )
     (tmp_path / "pod.yaml").write_text(source)
     run = sarif("pod.yaml", cwd=tmp_path)["runs"][0]
