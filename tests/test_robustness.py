@@ -187,9 +187,15 @@ def test_fuzz_objects_never_crash_and_positions_are_in_the_file(spec: object, ki
     report = lint_text(text)
     assert not [n for n in report.notifications if n.code == "internal-check-error"]
     lines = text.splitlines()
+    documents = parse_stream(text, "test.yaml").documents
     for finding in report.findings:
         span = finding.location.span
         assert 1 <= span.start_line <= span.end_line <= len(lines)
+        # A field that exists is reported on its own line, which names its key.
+        last = finding.field_path[-1] if finding.field_path else None
+        base: tuple[str | int, ...] = ("items", 0) if kind == "List" else ()
+        if isinstance(last, str) and documents[0].resolves((*base, *finding.field_path)):
+            assert f'"{last}"' in lines[span.start_line - 1], (finding, lines[span.start_line - 1])
         assert 1 <= span.start_column <= len(lines[span.start_line - 1]) + 1
 
 
