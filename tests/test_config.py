@@ -215,3 +215,12 @@ def test_schema_is_published_and_valid() -> None:
     import yaml
 
     assert list(jsonschema.Draft202012Validator(schema).iter_errors(yaml.safe_load(block))) == []
+
+
+def test_the_readme_config_example_is_valid() -> None:
+    import yaml
+
+    schema = json.loads((REPO / "schemas" / "config.schema.json").read_text(encoding="utf-8"))
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    block = readme.split("# .klint.yaml\n", 1)[1].split("```", 1)[0]
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(yaml.safe_load(block))) == []
