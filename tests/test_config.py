@@ -218,6 +218,9 @@ def test_schema_is_published_and_valid() -> None:
 
 
 def test_the_readme_config_example_is_valid() -> None:
+    import json
+
+    import jsonschema
     import yaml
 
     schema = json.loads((REPO / "schemas" / "config.schema.json").read_text(encoding="utf-8"))
