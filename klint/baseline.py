@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from klint.errors import KlintError
-from klint.findings import BaselineEntry, BaselineSummary, Finding, Report, Suppression
+from klint.findings import (
+    BaselineEntry,
+    BaselineSummary,
+    Finding,
+    Report,
+    Suppression,
+    field_path_text,
+)
 
 BASELINE_VERSION = 1
 
@@ -25,7 +32,6 @@ class BaselineError(KlintError):
 
 def entry_of(finding: Finding) -> BaselineEntry:
     """The baseline entry recording a finding."""
-    from klint.reporters.json_report import field_path_text
 
     ref = finding.object_ref
     return BaselineEntry(

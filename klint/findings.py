@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 FieldPath = tuple[str | int, ...]
+
+
+def field_path_text(path: Sequence[str | int]) -> str:
+    """``("spec", "containers", 0, "image")`` → ``spec.containers[0].image``."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
 
 
 class Severity(enum.Enum):

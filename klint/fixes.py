@@ -12,11 +12,11 @@ is ``safe`` applies it only with ``--unsafe``.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from klint.findings import FieldPath
+from klint.findings import FieldPath, field_path_text
 from klint.model.resource import dig
 from klint.model.workload import CONTAINER_LISTS
 
@@ -55,12 +55,7 @@ class FixPlan:
 Fixer = Callable[[Mapping[str, Any], FieldPath], "FixPlan | None"]
 
 
-def dotted(path: Sequence[str | int]) -> str:
-    """A field path as people write it: ``spec.containers[0].securityContext``."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
+dotted = field_path_text  # a field path as people write it: spec.containers[0].image
 
 
 def _yaml_scalar(value: Any) -> str:

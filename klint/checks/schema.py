@@ -17,7 +17,7 @@ from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
 from klint.documents import decode, parse_stream
-from klint.findings import FieldPath
+from klint.findings import FieldPath, field_path_text
 from klint.k8s_schemas import (
     BuiltinSchemas,
     Issue,
@@ -186,11 +186,8 @@ def _known_removal(api_version: str, kind: str, target: tuple[int, int]) -> bool
 
 
 def show_path(path: FieldPath) -> str:
-    """``spec.containers[0].name`` from a field path."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text or "the object"
+    """``spec.containers[0].name`` from a field path (``the object`` for the root)."""
+    return field_path_text(path) or "the object"
 
 
 def _version_text(version: tuple[int, int]) -> str:

@@ -10,18 +10,10 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
-from klint.findings import Finding, Location, Notification, Report
+from klint.findings import Finding, Location, Notification, Report, field_path_text
 from klint.reporters.base import ReportContext
 
 SCHEMA_VERSION = 1
-
-
-def field_path_text(path: tuple[str | int, ...]) -> str:
-    """``("spec", "containers", 0, "image")`` → ``spec.containers[0].image``."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
-    return text
 
 
 def location_dict(location: Location) -> dict[str, Any]:

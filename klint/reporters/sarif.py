@@ -18,7 +18,7 @@ import sarif_om as om
 
 from klint.catalog import Rule
 from klint.docs import rule_help_markdown, rule_help_text
-from klint.findings import Finding, Location, Notification, Report
+from klint.findings import Finding, Location, Notification, Report, field_path_text
 from klint.reporters.base import ReportContext
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -101,7 +101,7 @@ class SarifReporter:
                     message=om.Message(text=item.message),
                 )
             )
-        properties: dict[str, Any] = {"fieldPath": _field_path(finding.field_path)}
+        properties: dict[str, Any] = {"fieldPath": field_path_text(finding.field_path)}
         properties.update(dict(finding.properties))
         suppressions = None
         if finding.suppression is not None:
@@ -270,12 +270,6 @@ def artifact_location(path: str, context: ReportContext) -> om.ArtifactLocation:
     except ValueError:
         return om.ArtifactLocation(uri="file://" + quote(absolute.as_posix()))
     return om.ArtifactLocation(uri=quote(str(relative)), uri_base_id="%SRCROOT%")
-
-
-def _field_path(path: tuple[str | int, ...]) -> str:
-    from klint.reporters.json_report import field_path_text
-
-    return field_path_text(path)
 
 
 def to_json(value: Any) -> Any:
