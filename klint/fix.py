@@ -32,9 +32,9 @@ from ruamel.yaml.error import YAMLError
 from klint.catalog import Rule
 from klint.findings import Finding, Span
 from klint.fixes import FIXERS, Edit, FixPlan, dotted
+from klint.sources.discover import KUSTOMIZATION_FILES
 
 SAFE, NEEDS_REVIEW = "safe", "needs-review"
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 _SEPARATOR = re.compile(r"^---(?:[ \t]+(?:#.*)?)?$")
 _KEY_ONLY = re.compile(r"^( *)(?:- +)?[^\s#-][^#]*?:[ \t]*(?:#.*)?$")
 _DASH = re.compile(r"^( *)-( +)\S")

@@ -383,7 +383,8 @@ def is_builtin_cluster_role(name: str) -> bool:
     return name in BUILTIN_CLUSTER_ROLES or name.startswith("system:")
 
 
-def _same_namespace(a: str, b: str) -> bool:
+def same_namespace(a: str, b: str) -> bool:
+    """Namespaces agree when they are equal or either is unset (set at apply time)."""
     return not a or not b or a == b
 
 
@@ -403,7 +404,7 @@ def binding_missing_role(
     for role in context.of_kind(kind):
         if role.group != RBAC_GROUP or role.name != name:
             continue
-        if kind == "ClusterRole" or _same_namespace(role.namespace, resource.namespace):
+        if kind == "ClusterRole" or same_namespace(role.namespace, resource.namespace):
             return
     yield Violation(
         ("roleRef", "name"),

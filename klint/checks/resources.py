@@ -128,31 +128,25 @@ _PROBE_SCHEMA = {
     "properties": {"probe": {"enum": ["livenessProbe", "readinessProbe", "startupProbe"]}},
 }
 
+_RESOURCE_NAMES = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"resources": {"type": "array", "items": {"type": "string"}, "minItems": 1}},
+}
+
 CHECKS = (
     Check(
         "missing-limits",
         missing_limits,
         "Containers without resource limits.",
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "resources": {"type": "array", "items": {"type": "string"}, "minItems": 1}
-            },
-        },
+        _RESOURCE_NAMES,
         {"resources": ["cpu", "memory"]},
     ),
     Check(
         "missing-requests",
         missing_requests,
         "Containers without resource requests.",
-        {
-            "type": "object",
-            "additionalProperties": False,
-            "properties": {
-                "resources": {"type": "array", "items": {"type": "string"}, "minItems": 1}
-            },
-        },
+        _RESOURCE_NAMES,
         {"resources": ["cpu", "memory"]},
     ),
     Check(

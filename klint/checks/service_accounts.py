@@ -20,6 +20,7 @@ from klint.checks.rbac import (
     is_rbac,
     match_rule,
     role_rules,
+    same_namespace,
 )
 from klint.findings import Severity
 from klint.model import PodView, pod_view
@@ -27,10 +28,6 @@ from klint.model.resource import Resource
 
 AUTOMOUNT = "automountServiceAccountToken"
 LEGACY_TOKEN_TYPE = "kubernetes.io/service-account-token"
-
-
-def _same_namespace(a: str, b: str) -> bool:
-    return not a or not b or a == b
 
 
 def service_account_name(pod: PodView) -> str:
@@ -48,25 +45,28 @@ def find_service_account(context: UnitContext, name: str, namespace: str) -> Res
         if (
             account.group == ""
             and account.name == name
-            and _same_namespace(account.namespace, namespace)
+            and same_namespace(account.namespace, namespace)
         ):
             return account
     return None
 
 
-def is_bound(context: UnitContext, name: str, namespace: str) -> bool:
-    """Whether a (Cluster)RoleBinding in the unit names the service account as a subject."""
-    for binding in context.of_kind("RoleBinding", "ClusterRoleBinding"):
+def bindings_of(context: UnitContext, name: str, namespace: str) -> Iterator[Resource]:
+    """(Cluster)RoleBindings in the unit that name the service account as a subject."""
+    for binding in context.of_kind(*BINDING_KINDS):
         subjects = binding.data.get("subjects")
-        if not isinstance(subjects, list):
-            continue
-        for subject in subjects:
+        for subject in subjects if isinstance(subjects, list) else []:
             if not isinstance(subject, dict) or subject.get("kind") != "ServiceAccount":
                 continue
             subject_ns = str(subject.get("namespace") or binding.namespace)
-            if subject.get("name") == name and _same_namespace(subject_ns, namespace):
-                return True
-    return False
+            if subject.get("name") == name and same_namespace(subject_ns, namespace):
+                yield binding
+                break
+
+
+def is_bound(context: UnitContext, name: str, namespace: str) -> bool:
+    """Whether a (Cluster)RoleBinding in the unit names the service account as a subject."""
+    return any(bindings_of(context, name, namespace))
 
 
 def _account_automount(context: UnitContext, name: str, namespace: str) -> Any:
@@ -171,21 +171,6 @@ def _token_mounted(pod: PodView, context: UnitContext, name: str, namespace: str
     return _account_automount(context, name, namespace) is not False
 
 
-def _bindings_of(context: UnitContext, name: str, namespace: str) -> Iterator[Resource]:
-    """RBAC bindings in the unit whose subjects include the service account."""
-    for binding in context.of_kind(*BINDING_KINDS):
-        if not is_rbac(binding, BINDING_KINDS):
-            continue
-        subjects = binding.data.get("subjects")
-        for subject in subjects if isinstance(subjects, list) else []:
-            if not isinstance(subject, dict) or subject.get("kind") != "ServiceAccount":
-                continue
-            subject_ns = str(subject.get("namespace") or binding.namespace)
-            if subject.get("name") == name and _same_namespace(subject_ns, namespace):
-                yield binding
-                break
-
-
 def _all_verbs_on_all_resources(rule: dict[str, Any]) -> bool:
     """``*`` verbs on ``*`` resources of every group or the core group: cluster-admin alike.
 
@@ -227,7 +212,7 @@ def _granted(context: UnitContext, binding: Resource, wanted: list[str]) -> list
     for role in context.of_kind(kind):
         if not is_rbac(role, ROLE_KINDS) or role.name != role_name:
             continue
-        if kind == "Role" and not _same_namespace(role.namespace, binding.namespace):
+        if kind == "Role" and not same_namespace(role.namespace, binding.namespace):
             continue
         for _, rule in role_rules(role):
             labels.extend(label for label in _rule_labels(rule, wanted) if label not in labels)
@@ -249,7 +234,9 @@ def privileged_service_account(
     if not _token_mounted(pod, context, name, resource.namespace):
         return
     path = (*pod.path, "serviceAccountName")
-    for binding in _bindings_of(context, name, resource.namespace):
+    for binding in bindings_of(context, name, resource.namespace):
+        if not is_rbac(binding, BINDING_KINDS):
+            continue
         labels = _granted(context, binding, list(params["permissions"]))
         if not labels:
             continue

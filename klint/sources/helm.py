@@ -101,13 +101,10 @@ def find_chart_root(path: Path) -> Path | None:
     That is the nearest enclosing directory with a ``Chart.yaml``, except that a chart that
     sits in another chart's ``charts/`` belongs to that parent (recursively).
     """
+    from klint.sources.discover import find_chart_root as find_owning_chart
+
     start = Path(os.path.abspath(path))
-    if not start.is_dir():
-        start = start.parent
-    root = next((d for d in (start, *start.parents) if is_chart_dir(d)), None)
-    while root is not None and root.parent.name == "charts" and is_chart_dir(root.parent.parent):
-        root = root.parent.parent
-    return root
+    return find_owning_chart(start if start.is_dir() else start.parent)
 
 
 def missing_dependencies(chart_dir: Path) -> list[str]:

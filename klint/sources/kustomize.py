@@ -36,13 +36,14 @@ import yaml
 
 from klint.documents import Document, ParsedStream, decode, parse_stream
 from klint.findings import Span
+from klint.sources.discover import KUSTOMIZATION_FILES
+from klint.sources.discover import find_kustomization_root as _find_root
 
 try:
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
 ORIGIN_ANNOTATION = "config.kubernetes.io/origin"
 TRANSFORMATIONS_ANNOTATION = "alpha.config.kubernetes.io/transformations"
 MIN_VERSION = (4, 3, 0)
@@ -144,11 +145,7 @@ def is_kustomization_dir(path: Path) -> bool:
 
 def find_kustomization_root(path: Path) -> Path | None:
     """The nearest directory (``path`` itself, or above it) holding a kustomization file."""
-    start = path if path.is_dir() else path.parent
-    for candidate in [start, *start.parents]:
-        if kustomization_file(candidate) is not None:
-            return candidate
-    return None
+    return _find_root(path if path.is_dir() else path.parent)
 
 
 # --------------------------------------------------------------------------- the tool
