@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -20,7 +21,12 @@ from klint.sources.manifests import StdinBuffer
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = REPO / "fixtures"
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = Path(os.environ.get("KLINT_CORPUS", REPO.parent / "shared" / "corpus"))
+HELM_FIXTURES = FIXTURES / "helm"
+needs_helm_sdk = pytest.mark.skipif(
+    importlib.util.find_spec("helm_python") is None,
+    reason="needs helm-python-sdk (pip install 'klint[helm]')",
+)
 
 
 @pytest.fixture(scope="session")

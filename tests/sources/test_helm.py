@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import re
 import shutil
@@ -27,14 +26,11 @@ from klint.sources.helm import (
     split_helm_output,
     split_sections,
 )
+from tests.conftest import CORPUS, HELM_FIXTURES, needs_helm_sdk
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "helm"
+FIXTURES = HELM_FIXTURES
 WEB = FIXTURES / "web"
-CORPUS = Path("/work/shared/corpus")
-needs_sdk = pytest.mark.skipif(
-    importlib.util.find_spec("helm_python") is None,
-    reason="needs helm-python-sdk (pip install 'klint[helm]')",
-)
+needs_sdk = needs_helm_sdk
 
 WEB_SOURCES = [
     "web/charts/db/templates/statefulset.yaml",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,14 +18,11 @@ from klint.sources.helm_map import (
     values_line,
     values_reference,
 )
+from tests.conftest import CORPUS, HELM_FIXTURES, needs_helm_sdk
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "helm"
+FIXTURES = HELM_FIXTURES
 WEB = FIXTURES / "web"
-CORPUS = Path("/work/shared/corpus")
-needs_sdk = pytest.mark.skipif(
-    importlib.util.find_spec("helm_python") is None,
-    reason="needs helm-python-sdk (pip install 'klint[helm]')",
-)
+needs_sdk = needs_helm_sdk
 POD = ("spec", "template", "spec")
 CONTAINERS = (*POD, "containers")
 

@@ -28,11 +28,12 @@ from klint.sources.kustomize import (
     locate,
     locate_span,
 )
+from tests.conftest import CORPUS as SHARED_CORPUS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "kustomize"
 BASE = FIXTURES / "base"
 PROD = FIXTURES / "overlays" / "prod"
-CORPUS = Path(os.environ.get("KLINT_CORPUS", "/work/shared/corpus")) / "kustomize"
+CORPUS = SHARED_CORPUS / "kustomize"
 POD = ("spec", "template", "spec")
 
 pytestmark = pytest.mark.skipif(
