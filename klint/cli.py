@@ -142,8 +142,12 @@ def check(
     ] = 32,
     max_yaml_nodes: Annotated[
         int,
-        typer.Option("--max-yaml-nodes", help="Most nodes a document may expand to (alias bombs)."),
+        typer.Option("--max-yaml-nodes", help="Most nodes a document (and a file) may expand to."),
     ] = 2_000_000,
+    max_documents: Annotated[
+        int,
+        typer.Option("--max-documents", help="Most YAML documents in one file or lint unit."),
+    ] = 10_000,
     max_depth: Annotated[
         int, typer.Option("--max-depth", help="Deepest nesting a document may have.")
     ] = 250,
@@ -193,6 +197,7 @@ def check(
         max_file_bytes=max_file_size * 1024 * 1024,
         max_yaml_nodes=max_yaml_nodes,
         max_depth=max_depth,
+        max_documents=max_documents,
         render_timeout=render_timeout,
         jobs=jobs,
         config=config,

@@ -109,6 +109,9 @@ def lint_unit(
     """Load one unit and run every rule over its objects."""
     loaded = unit.load(settings)
     result = UnitResult(notifications=list(loaded.problems), files=loaded.files)
+    if len(loaded.documents) > settings.limits.max_documents:
+        result.notifications.append(_too_many_documents(unit, settings.limits.max_documents))
+        return result
     resources = [r for document in loaded.documents for r in resources_from_document(document)]
     result.objects = len(resources)
     context = UnitContext(resources, kube_version, settings.crd_paths)
@@ -124,6 +127,16 @@ def lint_unit(
         result.findings.extend(findings)
         result.notifications.extend(notes)
     return result
+
+
+def _too_many_documents(unit: LintUnit, limit: int) -> Notification:
+    """A unit (a folder, chart or overlay) over ``--max-documents``: not linted."""
+    return Notification(
+        "too-many-documents",
+        f"{unit.display}: more than {limit:,} YAML documents in one lint unit "
+        "(--max-documents); unit skipped",
+        None,
+    )
 
 
 def _run(
