@@ -138,4 +138,4 @@ def _clean(text: str) -> str:
 
     text = re.sub(r"^(?:[A-Z_]+: )+", "", text.strip())
     text = re.sub(r" \[[A-Z_]+\]$", "", text)
-    return text.replace("ERROR: <input>:", "").strip()
+    return text.replace("ERROR: ", "").replace("<input>:", "").strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from klint.checks import (
     admission,
+    admission_policy,
     deprecated,
     generic,
     hardening,
@@ -30,6 +31,7 @@ _MODULES = (
     service_accounts,
     secrets,
     admission,
+    admission_policy,
     schema,
     hardening,
     network,
