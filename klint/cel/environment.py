@@ -22,6 +22,7 @@ VARIABLES = (
     "namespaceObject",
     "variables",
     "self",
+    "oldSelf",
 )
 MAX_EXPRESSION_LENGTH = 20_000
 

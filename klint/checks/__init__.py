@@ -5,6 +5,8 @@ from __future__ import annotations
 from klint.checks import (
     admission,
     admission_policy,
+    cel_problems,
+    crd_validation,
     deprecated,
     generic,
     hardening,
@@ -32,6 +34,8 @@ _MODULES = (
     secrets,
     admission,
     admission_policy,
+    crd_validation,
+    cel_problems,
     schema,
     hardening,
     network,

@@ -272,26 +272,13 @@ def policy_violation(
     yield from evaluate_policies(resource, context, params).violations
 
 
-def policy_not_evaluated(
-    resource: Resource, context: UnitContext, params: Params
-) -> Iterator[Violation]:
-    """Policies klint could not evaluate on an object (compile errors, budget, missing params)."""
-    yield from evaluate_policies(resource, context, params).problems
-
-
 _PARAMS = {
     "type": "object",
     "additionalProperties": False,
     "properties": {"policy_files": {"type": "array", "items": {"type": "string"}}},
 }
-CHECKS = (
-    Check("admission-policy", policy_violation, policy_violation.__doc__ or "", _PARAMS),
-    Check(
-        "admission-policy-not-evaluated",
-        policy_not_evaluated,
-        policy_not_evaluated.__doc__ or "",
-        _PARAMS,
-    ),
-)
-POLICY_CHECKS = frozenset(check.name for check in CHECKS)
-__all__ = ["BINDING_KIND", "CHECKS", "POLICY_CHECKS"]
+PARAMS_SCHEMA = _PARAMS
+CHECKS = (Check("admission-policy", policy_violation, policy_violation.__doc__ or "", _PARAMS),)
+# The checks that read ``policy_files`` (``--policy``): this one and cel-not-evaluated.
+POLICY_CHECKS = frozenset({"admission-policy", "cel-not-evaluated"})
+__all__ = ["BINDING_KIND", "CHECKS", "PARAMS_SCHEMA", "POLICY_CHECKS"]
