@@ -116,9 +116,18 @@ def peer_cases() -> list[Case]:
 
 
 def klint_findings(profile: str) -> list[Finding]:
-    """Every active finding of one klint run over all peer fixtures with ``profile``."""
+    """Every active finding of one klint run over all peer fixtures with ``profile``.
+
+    Each fixture file is named on its own, so it is its own lint unit: the peers test every
+    file alone, and cross-object rules must not see objects of the fixture next door.
+    """
+    files = sorted(
+        path.relative_to(PEERS).as_posix()
+        for pattern in ("polaris/*/*.y*ml", "checkov/*/*.y*ml", "checkov/*/*.json")
+        for path in PEERS.glob(pattern)
+    )
     options = RunOptions(
-        paths=("polaris", "checkov"),
+        paths=tuple(files),
         output_format="json",
         profiles=(profile,),
         no_config=True,

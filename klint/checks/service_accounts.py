@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.checks.rbac import (
+from klint.checks.rbac import same_namespace
+from klint.checks.rbac_rules import (
     BINDING_KINDS,
     PERMISSIONS,
     ROLE_KINDS,
     is_rbac,
     match_rule,
     role_rules,
-    same_namespace,
 )
 from klint.findings import Severity
 from klint.model import PodView, pod_view
