@@ -223,7 +223,7 @@ def table(scores: dict[str, dict[str, tuple[dict[str, Any], Score]]]) -> Iterabl
 
 
 # The levels reached (profile all, 'same' mappings); the test fails when one drops below.
-FLOORS = {"polaris": (0.66, 0.94), "checkov": (0.97, 0.91)}
+FLOORS = {"polaris": (0.96, 1.0), "checkov": (1.0, 1.0)}
 
 
 @needs_peers

@@ -44,8 +44,9 @@ from klint.checks.pss_controls import (
     shown,
     volume_name,
 )
-from klint.findings import FieldPath
+from klint.findings import FieldPath, Severity
 from klint.model import containers, pod_view
+from klint.model.capabilities import capability_name
 from klint.model.resource import Resource
 
 
@@ -104,7 +105,12 @@ def host_port(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violat
 
 
 def capabilities_baseline(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
-    """``capabilities.add`` items outside the baseline set (exact, case-sensitive)."""
+    """``capabilities.add`` items outside the baseline set.
+
+    The name is read as the runtime reads it (``sys_admin`` is SYS_ADMIN); a baseline
+    capability spelt otherwise than upstream (``chown``, ``CAP_CHOWN``) is a note, since
+    admission compares literally and rejects it although the runtime grants only CHOWN.
+    """
     pod = pod_view(resource)
     if pod is None:
         return
@@ -113,11 +119,22 @@ def capabilities_baseline(resource: Resource, _: UnitContext, __: Params) -> Ite
         if not isinstance(added, list):
             continue
         for index, capability in enumerate(added):
-            if not allowed(capability, BASELINE_CAPABILITIES):
+            if allowed(capability, BASELINE_CAPABILITIES):
+                continue
+            path = (*container.security_context_path, "capabilities", "add", index)
+            name = capability_name(capability)
+            if name in BASELINE_CAPABILITIES:
                 yield CAPS_BASELINE.violation(
-                    (*container.security_context_path, "capabilities", "add", index),
-                    f"{container.label} adds capability {capability}, which is not in the "
-                    "baseline set",
+                    path,
+                    f"{container.label} writes capability {capability}, which the runtime "
+                    f"reads as {name} but Pod Security admission rejects: write {name}",
+                    severity=Severity.NOTE,
+                )
+            else:
+                yield CAPS_BASELINE.violation(
+                    path,
+                    f"{container.label} adds capability {name or capability}, which is not "
+                    "in the baseline set",
                 )
 
 

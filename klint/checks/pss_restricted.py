@@ -25,7 +25,6 @@ from klint.checks.pss_controls import (
     SECCOMP_RESTRICTED,
     SECCOMP_TYPES,
     VOLUMES,
-    allowed,
     host_path_suffix,
     is_zero_int,
     proc_mounts,
@@ -36,6 +35,7 @@ from klint.checks.pss_controls import (
 )
 from klint.findings import Severity
 from klint.model import ContainerView, containers, pod_view
+from klint.model.capabilities import capability_name, capability_names
 from klint.model.resource import Resource
 
 
@@ -185,12 +185,22 @@ def capabilities_restricted(resource: Resource, _: UnitContext, __: Params) -> I
 
 
 def _restricted_capabilities(container: ContainerView) -> Iterator[Violation]:
+    """Drop ALL, add at most NET_BIND_SERVICE: names read as the runtime reads them, with a
+    note where only the spelling differs from upstream's literal comparison."""
     path = (*container.security_context_path, "capabilities")
     capabilities = container.security_context.get("capabilities")
     if not isinstance(capabilities, dict):
         capabilities = {}
     dropped = capabilities.get("drop")
-    if not (isinstance(dropped, list) and "ALL" in [d for d in dropped if isinstance(d, str)]):
+    literal_all = isinstance(dropped, list) and "ALL" in [d for d in dropped if isinstance(d, str)]
+    if not literal_all and "ALL" in capability_names(dropped):
+        yield CAPS_RESTRICTED.violation(
+            (*path, "drop"),
+            f"{container.label} drops every capability, but spells ALL otherwise: Pod Security "
+            'admission compares literally and rejects it; write "ALL"',
+            severity=Severity.NOTE,
+        )
+    elif not literal_all:
         yield CAPS_RESTRICTED.violation(
             (*path, "drop"),
             f'{container.label} does not drop all capabilities: add "ALL" to '
@@ -202,10 +212,20 @@ def _restricted_capabilities(container: ContainerView) -> Iterator[Violation]:
     for index, capability in enumerate(added):
         if capability == "NET_BIND_SERVICE":
             continue
-        baseline_forbids = not allowed(capability, BASELINE_CAPABILITIES)
+        name = capability_name(capability)
+        if name == "NET_BIND_SERVICE":
+            yield CAPS_RESTRICTED.violation(
+                (*path, "add", index),
+                f"{container.label} writes capability {capability}, which the runtime reads "
+                "as NET_BIND_SERVICE but Pod Security admission rejects: write NET_BIND_SERVICE",
+                severity=Severity.NOTE,
+            )
+            continue
+        baseline_forbids = name not in BASELINE_CAPABILITIES
         yield CAPS_RESTRICTED.violation(
             (*path, "add", index),
-            f"{container.label} adds capability {capability}; only NET_BIND_SERVICE may be added",
+            f"{container.label} adds capability {name or capability}; only NET_BIND_SERVICE "
+            "may be added",
             severity=Severity.ERROR if baseline_forbids else None,
             also=CAPS_BASELINE if baseline_forbids else None,
         )
