@@ -171,6 +171,10 @@ def check(
         list[Path] | None,
         typer.Option("--crd", help="CRD file or folder: schemas for custom resources."),
     ] = None,
+    policy: Annotated[
+        list[Path] | None,
+        typer.Option("--policy", help="ValidatingAdmissionPolicy file or folder: every unit."),
+    ] = None,
     shard: Annotated[
         str | None,
         typer.Option("--shard", help="Lint only shard I of N (e.g. 2/4): one CI job per shard."),
@@ -205,6 +209,7 @@ def check(
         baseline=baseline,
         rules_dirs=tuple(rules_dir or ()),
         crds=tuple(crd or ()),
+        policies=tuple(policy or ()),
         shard=parse_shard(shard) if shard else None,
     )
     if not options.paths:
