@@ -4,9 +4,10 @@ One run per log, rule descriptors from the catalogue, repository-relative ``%SRC
 URIs, full regions, logical locations, fingerprints that survive line moves, no
 timestamps: the same input gives a byte-identical log.
 
-The log is written as a stream, one result at a time, laid out exactly as
-``json.dumps(indent=2)`` would: a run with 100,000 results never holds them as objects at
-once. Fixes are the findings' own edits (computed by the scan); this module only formats.
+The log is written as a stream, one result at a time and one result per line (the
+indented layout costs four times as much to write): a run with 100,000 results never holds
+them as objects, or as one string, at once. Fixes are the findings' own edits (computed by
+the scan); this module only formats.
 Input problems (syntax errors, unreadable files) are results of rule ``KL000`` as well as
 tool notifications, so that code scanning shows them on their line.
 """
@@ -72,7 +73,9 @@ class SarifReporter:
         lines = _SourceLines(context)
         first = True
         for result in self._results(report, context, rule_index, lines):
-            yield ("\n" if first else ",\n") + _RESULT_INDENT + _dump(result, _RESULT_INDENT)
+            yield (
+                ("\n" if first else ",\n") + _RESULT_INDENT + json.dumps(result, ensure_ascii=False)
+            )
             first = False
         yield "]" if first else "\n      ]"
         fatal = any(n.fatal for n in report.notifications)
@@ -244,7 +247,9 @@ def _problem_result(
 ) -> dict[str, Any]:
     """An input problem (a located notification) as a ``KL000`` result."""
     assert problem.location is not None
-    identity = f"{INPUT_PROBLEM_ID}|{problem.location.path}|{problem.code}|{problem.message}"
+    where = problem.location
+    identity = f"{INPUT_PROBLEM_ID}|{where.path}|{where.span.start_line}|{problem.code}"
+    identity += f"|{problem.message}"  # a problem has no object: its line tells two apart
     return {
         "ruleId": INPUT_PROBLEM_ID,
         "ruleIndex": 0,
