@@ -21,9 +21,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-import attr
-import sarif_om as om
-
 from klint.catalog import Rule
 from klint.docs import rule_help_markdown, rule_help_text
 from klint.findings import Finding, Fix, Location, Notification, Report, Span, field_path_text
@@ -36,7 +33,6 @@ FINGERPRINT_KEY = "klint/v2"
 LINE_HASH_KEY = "primaryLocationLineHash"
 INPUT_PROBLEM_ID = "KL000"
 INPUT_PROBLEM_NAME = "input-problem"
-_ALWAYS_EMIT = frozenset({"level"})
 _RESULT_INDENT = " " * 8
 
 
@@ -51,16 +47,16 @@ class SarifReporter:
         rules = sorted(context.rules, key=lambda rule: rule.id)
         ids = [INPUT_PROBLEM_ID, *(rule.id for rule in rules if rule.id != INPUT_PROBLEM_ID)]
         rule_index = {rule_id: index for index, rule_id in enumerate(ids)}
-        driver = om.ToolComponent(
-            name="klint",
-            full_name="klint Kubernetes security linter",
-            version=context.version,
-            semantic_version=context.version,
-            information_uri=INFORMATION_URI,
-            rules=[_input_problem_descriptor()] + [_descriptor(r) for r in rules],
-        )
+        driver = {
+            "name": "klint",
+            "fullName": "klint Kubernetes security linter",
+            "version": context.version,
+            "semanticVersion": context.version,
+            "informationUri": INFORMATION_URI,
+            "rules": [_input_problem_descriptor()] + [_descriptor(r) for r in rules],
+        }
         head = {
-            "tool": to_json(om.Tool(driver=driver)),
+            "tool": {"driver": driver},
             "automationDetails": {"id": f"{context.category.rstrip('/')}/"},
             "columnKind": "unicodeCodePoints",
         }
@@ -315,33 +311,31 @@ def _baseline_properties(report: Report) -> dict[str, Any] | None:
     }
 
 
-def _input_problem_descriptor() -> om.ReportingDescriptor:
+def _input_problem_descriptor() -> dict[str, Any]:
     text = (
         "klint could not read, parse or render part of the input (a YAML syntax error, a "
         "file that is not UTF-8, a chart that fails to render...): nothing in it was checked."
     )
-    return om.ReportingDescriptor(
-        id=INPUT_PROBLEM_ID,
-        name=INPUT_PROBLEM_NAME,
-        short_description=om.MultiformatMessageString(text="Input klint could not check."),
-        full_description=om.MultiformatMessageString(text=text),
-        help=om.MultiformatMessageString(
-            text=text + " Fix the input; the message names the cause.",
-            markdown=text + " Fix the input; the message names the cause.",
-        ),
-        help_uri=f"{INFORMATION_URI}#input-problems",
-        default_configuration=om.ReportingConfiguration(level="error"),
-        properties={
+    help_text = text + " Fix the input; the message names the cause."
+    return {
+        "id": INPUT_PROBLEM_ID,
+        "name": INPUT_PROBLEM_NAME,
+        "shortDescription": {"text": "Input klint could not check."},
+        "fullDescription": {"text": text},
+        "defaultConfiguration": {"level": "error"},
+        "helpUri": f"{INFORMATION_URI}#input-problems",
+        "help": {"text": help_text, "markdown": help_text},
+        "properties": {
             "tags": ["security", "input"],
             "precision": "very-high",
             "security-severity": "5.0",
         },
-    )
+    }
 
 
-def _descriptor(rule: Rule) -> om.ReportingDescriptor:
-    tags = ["security", *rule.tags]
-    tags = list(dict.fromkeys(tags))[:10]
+def _descriptor(rule: Rule) -> dict[str, Any]:
+    """A rule's reportingDescriptor, generated from its catalogue entry."""
+    tags = list(dict.fromkeys(["security", *rule.tags]))[:10]
     properties: dict[str, Any] = {
         "tags": tags,
         "precision": rule.precision,
@@ -350,18 +344,18 @@ def _descriptor(rule: Rule) -> om.ReportingDescriptor:
     frameworks = rule.frameworks()
     if frameworks:
         properties["frameworks"] = frameworks
-    return om.ReportingDescriptor(
-        id=rule.id,
-        name=rule.name,
-        short_description=om.MultiformatMessageString(text=rule.summary[:1024]),
-        full_description=om.MultiformatMessageString(text=rule.description[:1024]),
-        help=om.MultiformatMessageString(
-            text=rule_help_text(rule), markdown=rule_help_markdown(rule)
-        ),
-        help_uri=rule.help_uri,
-        default_configuration=om.ReportingConfiguration(level=rule.severity.value),
-        properties=properties,
-    )
+    descriptor: dict[str, Any] = {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary[:1024]},
+        "fullDescription": {"text": rule.description[:1024]},
+        "defaultConfiguration": {"level": rule.severity.value},
+    }
+    if rule.help_uri:
+        descriptor["helpUri"] = rule.help_uri
+    descriptor["help"] = {"text": rule_help_text(rule), "markdown": rule_help_markdown(rule)}
+    descriptor["properties"] = properties
+    return descriptor
 
 
 def _notification(notification: Notification, context: ReportContext) -> dict[str, Any]:
@@ -407,25 +401,3 @@ def artifact_location(path: str, context: ReportContext) -> dict[str, str]:
 
 def _dump(value: Any, indent: str) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + indent)
-
-
-def to_json(value: Any) -> Any:
-    """sarif-om objects → JSON values keyed by SARIF property names; defaults left out."""
-    if attr.has(type(value)):
-        result: dict[str, Any] = {}
-        for item in attr.fields(type(value)):
-            current = getattr(value, item.name)
-            if current is None:
-                continue
-            default = item.default
-            if isinstance(default, attr.Factory):  # type: ignore[arg-type]
-                default = default.factory()
-            if current == default and item.name not in _ALWAYS_EMIT:
-                continue
-            result[item.metadata.get("schema_property_name", item.name)] = to_json(current)
-        return result
-    if isinstance(value, dict):
-        return {key: to_json(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(item) for item in value]
-    return value
