@@ -26,22 +26,25 @@ LAYERS: dict[str, int] = {
     "klint.data": 0,
     "klint.findings": 0,
     "klint.deprecations": 0,
+    # path confinement lives with the sources but is used by config and fix writes too
+    "klint.sources.confine": 0,
     # 1 documents: YAML streams with positions, bundled Kubernetes schemas
     "klint.documents": 1,
     "klint.k8s_schemas": 1,
     # 2 model: resources and workload views over documents
     "klint.model": 2,
-    # 3 rules and configuration: the catalogue, selection, config, baseline, docs
-    "klint.catalog": 3,
-    "klint.selection": 3,
-    "klint.compliance": 3,
-    "klint.docs": 3,
-    "klint.config": 3,
-    "klint.baseline": 3,
-    # 4 checks: check functions, fix builders, check plugins
-    "klint.checks": 4,
-    "klint.fixes": 4,
-    "klint.plugins": 4,
+    # 3 checks: check functions, fix builders, check plugins
+    "klint.checks": 3,
+    "klint.fixes": 3,
+    "klint.plugins": 3,
+    # 4 rules and configuration: the catalogue (validated against the checks), selection,
+    # config, baseline, docs
+    "klint.catalog": 4,
+    "klint.selection": 4,
+    "klint.compliance": 4,
+    "klint.docs": 4,
+    "klint.config": 4,
+    "klint.baseline": 4,
     # 5 sources: paths → lint units (see SOURCE_* below for the arrows inside)
     "klint.sources": 5,
     # 6 engine: units → findings, suppressions
