@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 
 from klint.documents import Limits
-from klint.engine import lint
+from klint.engine import ActiveRule, lint
 from klint.errors import KlintError
 from klint.findings import Report, Severity
 from klint.policy import Policy, PolicyInput, build_policy
@@ -48,6 +49,7 @@ class RunOptions:
     crds: tuple[Path, ...] = ()  # --crd: CustomResourceDefinition files or folders
     render_timeout: float = 120.0
     jobs: int = 0  # 0: one per core
+    quiet: bool = False  # text: findings only, no summary line
 
 
 def crd_paths(paths: tuple[Path, ...], cwd: Path) -> tuple[str, ...]:
@@ -68,6 +70,21 @@ def parse_kube_version(text: str) -> tuple[int, int]:
         raise KlintError(
             f"invalid Kubernetes version {text!r}: use MAJOR.MINOR, e.g. 1.33"
         ) from None
+
+
+def version_warnings(kube: tuple[int, int], active: Sequence[ActiveRule]) -> list[str]:
+    """Say so when the schema rules cannot check ``--kube-version`` (older than the bundle)."""
+    from klint.k8s_schemas import bundled_versions, schemas_cover
+
+    schema_rules = sorted(a.rule.id for a in active if a.rule.check.startswith("schema-"))
+    if not schema_rules or schemas_cover(kube):
+        return []
+    oldest = bundled_versions()[0]
+    return [
+        f"klint: warning: no API schemas are bundled for Kubernetes {kube[0]}.{kube[1]} "
+        f"(oldest: {oldest[0]}.{oldest[1]}); schema checks ({', '.join(schema_rules)}) "
+        "are skipped"
+    ]
 
 
 def find_root(cwd: Path) -> Path:
@@ -159,6 +176,7 @@ def run(
     units = policy.units(discovery.units, cwd)
     report = lint(units, active, settings, kube, jobs, policy.suppressor)
     report.notifications.extend(discovery.problems)
+    report.warnings.extend(version_warnings(kube, active))
     policy.settle(report)
     if options.baseline is not None:
         from klint.baseline import apply_baseline, load_baseline
@@ -177,7 +195,10 @@ def run(
         color=color,
         category=options.category,
         show_suppressed=options.show_suppressed,
-        extra={"stdin_filename": options.stdin_filename or ""} if editor else {},
+        extra={
+            **({"stdin_filename": options.stdin_filename or ""} if editor else {}),
+            **({"quiet": "yes"} if options.quiet else {}),
+        },
         catalog=policy.catalog,
     )
     return report, get_reporter(options.output_format).render(report, context), policy.fail_on

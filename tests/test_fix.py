@@ -220,6 +220,7 @@ def test_sarif_fixes_validate_and_apply_cleanly() -> None:
         "KL101",
         "KL106",
         "KL150",
+        "KL151",
         "KL201",
         "KL202",
         "KL205",

@@ -135,7 +135,9 @@ def test_excluded_path_reports_nothing(repo: Path) -> None:
 
 
 def test_parse_errors_are_reported_on_the_path(repo: Path) -> None:
-    result = stdin_check(repo, "broken.yaml", "--format", "json", data=b"a: [1, 2\nb: 3\n")
+    result = stdin_check(
+        repo, "broken.yaml", "--format", "json", data=b"apiVersion: v1\nkind: [Pod\nb: 3\n"
+    )
     notes = json.loads(result.stdout)["notifications"]
     assert [n["path"] for n in notes] == ["broken.yaml"]
     assert result.returncode == 1

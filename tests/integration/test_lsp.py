@@ -286,7 +286,7 @@ def test_parse_error_and_close_clear(client: LspClient, tmp_path: Path) -> None:
                 "uri": uri,
                 "languageId": "yaml",
                 "version": 1,
-                "text": "a: [1, 2\nb: 3\n",
+                "text": "apiVersion: v1\nkind: [Pod\nb: 3\n",
             }
         },
     )
