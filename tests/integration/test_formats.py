@@ -307,3 +307,30 @@ def test_gitlab_from_cli() -> None:
     lines = {(i["check_name"], i["location"]["lines"]["begin"]) for i in issues}
     assert ("klint/KL101", 23) in lines
     assert {i["location"]["path"] for i in issues} == {"fixtures/examples/insecure-deployment.yaml"}
+
+
+# --- the VS Code problem matcher in docs/integrations.md ----------------------------------
+
+
+def vscode_pattern() -> re.Pattern[str]:
+    docs = (REPO / "docs" / "integrations.md").read_text()
+    block = re.search(r"```json\n(.*?)```", docs, flags=re.DOTALL)
+    assert block is not None
+    task = json.loads(block.group(1))["tasks"][0]
+    return re.compile(task["problemMatcher"]["pattern"]["regexp"])
+
+
+def test_vscode_problem_matcher_matches_every_line_klint_prints() -> None:
+    """Findings, Helm findings with their values line, and input problems."""
+    pattern = vscode_pattern()
+    result = run_cli("check", "--no-color", "fixtures/helm/web", "fixtures/bad/syntax-error.yaml")
+    lines = result.stdout.splitlines()[:-1]  # the last line is the summary
+    assert any("(set in fixtures/helm/web/values.yaml:" in line for line in lines)
+    assert any(line.endswith("[yaml-syntax]") for line in lines)
+    for line in lines:
+        match = pattern.match(line)
+        assert match is not None, line
+        path, _, _, level, message, code = match.groups()
+        assert line.startswith(f"{path}:") and level in line and message
+        assert code == line.rsplit("[", 1)[1].split()[0].rstrip("]")
+    assert pattern.match(result.stdout.splitlines()[-1]) is None

@@ -343,3 +343,23 @@ def test_ranges_use_utf16_columns() -> None:
     assert (found.start.character, found.end.character) == (13, 17)
     whole = to_range(Span.line(1), lines)
     assert (whole.start.character, whole.end.character) == (0, 17)
+
+
+def test_files_that_are_not_kubernetes_get_no_diagnostics(
+    client: LspClient, tmp_path: Path
+) -> None:
+    """As on the command line: tsconfig.json with comments, a workflow with a repeated key."""
+    buffers = {
+        "tsconfig.json": '{\n  // JSON with comments\n  "compilerOptions": {},\n}\n',
+        "settings.json": '{\n  /* editor */ "editor.tabSize": 2\n}\n',
+        "ci.yml": "on: push\non: pull_request\njobs: {}\n",
+    }
+    for name, text in buffers.items():
+        uri = (tmp_path / name).as_uri()
+        language = "json" if name.endswith(".json") else "yaml"
+        client.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}},
+        )
+        assert client.diagnostics(uri, 1)["diagnostics"] == [], name
+    assert client.close() == 0
