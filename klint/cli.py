@@ -167,6 +167,10 @@ def check(
         list[Path] | None,
         typer.Option("--crd", help="CRD file or folder: schemas for custom resources."),
     ] = None,
+    policy: Annotated[
+        list[Path] | None,
+        typer.Option("--policy", help="ValidatingAdmissionPolicy file or folder: every unit."),
+    ] = None,
 ) -> None:
     """Lint PATHS (default: the current directory) and report findings."""
     from klint import console
@@ -200,6 +204,7 @@ def check(
         rules_dirs=tuple(rule_dir for rule_dir in rules_dir or ()),
         crds=tuple(crd or ()),
         quiet=quiet,
+        policies=tuple(policy or ()),
     )
     use_color = console.use_color(color, sys.stdout, to_file=output is not None)
     report, text, effective_fail_on = run(options, cwd=Path.cwd(), color=use_color)

@@ -14,8 +14,8 @@ from klint.errors import KlintError
 from klint.findings import Report, Severity
 from klint.policy import Policy, PolicyInput, build_policy
 from klint.reporters import FORMATS, ReportContext, get_reporter
-from klint.sources.base import LoadSettings
-from klint.sources.discover import DiscoverOptions, discover, display_path
+from klint.sources.base import LoadSettings, display_path
+from klint.sources.discover import DiscoverOptions, discover
 
 DEFAULT_KUBE_VERSION = "1.35"
 
@@ -47,17 +47,18 @@ class RunOptions:
     baseline: Path | None = None
     rules_dirs: tuple[Path, ...] = ()
     crds: tuple[Path, ...] = ()  # --crd: CustomResourceDefinition files or folders
+    policies: tuple[Path, ...] = ()  # --policy: ValidatingAdmissionPolicy files or folders
     render_timeout: float = 120.0
     jobs: int = 0  # 0: one per core
     quiet: bool = False  # text: findings only, no summary line
 
 
-def crd_paths(paths: tuple[Path, ...], cwd: Path) -> tuple[str, ...]:
-    """``--crd`` paths made absolute; a missing one is a usage error."""
+def crd_paths(paths: tuple[Path, ...], cwd: Path, option: str = "--crd") -> tuple[str, ...]:
+    """``--crd`` (or ``--policy``) paths made absolute; a missing one is a usage error."""
     resolved = tuple(path if path.is_absolute() else cwd / path for path in paths)
     for path in resolved:
         if not path.exists():
-            raise KlintError(f"--crd {path}: no such file or folder")
+            raise KlintError(f"{option} {path}: no such file or folder")
     return tuple(str(path) for path in resolved)
 
 
@@ -128,6 +129,7 @@ def policy_for(options: RunOptions, cwd: Path) -> Policy:
         fail_on=options.fail_on,
         kube_version=options.kube_version,
         rules_dirs=tuple(d if d.is_absolute() else cwd / d for d in options.rules_dirs),
+        policy_files=crd_paths(options.policies, cwd, "--policy"),
     )
     return build_policy(config, given, cwd=cwd)
 

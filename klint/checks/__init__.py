@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from klint.checks import (
     admission,
+    admission_policy,
+    cel_problems,
+    crd_validation,
     deprecated,
     generic,
     hardening,
@@ -12,6 +15,7 @@ from klint.checks import (
     network,
     other_kinds,
     pod_security,
+    pss_restricted,
     rbac,
     reliability,
     resources,
@@ -23,6 +27,7 @@ from klint.checks.base import Check, UnitContext, Violation
 
 _MODULES = (
     pod_security,
+    pss_restricted,
     images,
     resources,
     generic,
@@ -30,6 +35,9 @@ _MODULES = (
     service_accounts,
     secrets,
     admission,
+    admission_policy,
+    crd_validation,
+    cel_problems,
     schema,
     hardening,
     network,
