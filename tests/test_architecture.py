@@ -26,6 +26,8 @@ LAYERS: dict[str, int] = {
     "klint.data": 0,
     "klint.findings": 0,
     "klint.deprecations": 0,
+    # confinement of paths (used by config, fix and every source) imports only errors
+    "klint.sources.confine": 0,
     # 1 documents: YAML streams with positions, bundled Kubernetes schemas
     "klint.documents": 1,
     "klint.k8s_schemas": 1,
@@ -38,6 +40,7 @@ LAYERS: dict[str, int] = {
     "klint.docs": 3,
     "klint.config": 3,
     "klint.baseline": 3,
+    "klint.untrusted": 3,
     # 4 checks: check functions, fix builders, check plugins
     "klint.checks": 4,
     "klint.fixes": 4,
