@@ -112,7 +112,7 @@ def lint_unit(
     loaded = unit.load(settings)
     resources = [r for document in loaded.documents for r in resources_from_document(document)]
     result = _skip_non_kubernetes(loaded, resources)
-    result.objects = len(resources)
+    result.objects = len([r for r in resources if _reported(loaded, r.document.path)])
     context = UnitContext(resources, kube_version, settings.crd_paths)
     pairs = []
     for resource in resources:
@@ -120,13 +120,24 @@ def lint_unit(
             for violation in _run(active, resource, context, result):
                 pairs.append((resource, _finding(active, resource, violation, loaded)))
     pairs = _without_replaced(pairs, rules)
+    pairs = [(r, f) for r, f in pairs if _reported(loaded, f.location.path)]
     if hook is None:
         result.findings.extend(finding for _, finding in pairs)
     else:
         findings, notes = hook(loaded, resources, pairs)
         result.findings.extend(findings)
         result.notifications.extend(notes)
+    if loaded.report_only:
+        for notes in (result.notifications, result.skipped):
+            notes[:] = [
+                n for n in notes if n.location is None or _reported(loaded, n.location.path)
+            ]
     return result
+
+
+def _reported(loaded: LoadedUnit, path: str) -> bool:
+    """Whether findings on ``path`` are reported (a folder linted for some of its files)."""
+    return not loaded.report_only or path in loaded.report_only
 
 
 def _without_replaced(

@@ -375,3 +375,43 @@ def test_old_kube_version_skips_schema_checks_instead_of_false_notes(tmp_path: P
     new = run_cli("check", "--format", "json", "--kube-version", "1.30", "pdb.yaml", cwd=tmp_path)
     assert "KL905" in {f["rule_id"] for f in json.loads(new.stdout)["findings"]}
     assert "no API schemas" not in new.stderr
+
+
+DEPLOYMENT_IN_SHOP = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n"
+    "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
+    '    spec:\n      containers: [{name: app, image: "nginx:1.27.3"}]\n'
+)
+DENY_ALL_IN_SHOP = (
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+    "metadata: {name: default-deny, namespace: shop}\n"
+    "spec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n"
+)
+
+
+def test_files_named_one_by_one_are_linted_with_their_folder(tmp_path: Path) -> None:
+    """No KL702 for deploy.yaml when np.yaml beside it covers the namespace; only named files
+    are reported, and a sibling's problems stay out."""
+    k8s = tmp_path / "k8s"
+    k8s.mkdir()
+    (k8s / "deploy.yaml").write_text(DEPLOYMENT_IN_SHOP)
+    (k8s / "np.yaml").write_text(DENY_ALL_IN_SHOP)
+    (k8s / "broken.yaml").write_text("apiVersion: v1\nkind: [Pod\n")
+    (k8s / "pod.yaml").write_text(PRIVILEGED_POD)
+
+    def rules(*paths: str) -> set[tuple[str, str]]:
+        result = run_cli("check", "--profile", "all", "--format", "json", *paths, cwd=tmp_path)
+        data = json.loads(result.stdout)
+        assert all(n["path"] != "k8s/broken.yaml" for n in data["notifications"]) or (
+            "k8s" in paths
+        )
+        return {(f["path"], f["rule_id"]) for f in data["findings"]}
+
+    folder = {item for item in rules("k8s") if item[0] == "k8s/deploy.yaml"}
+    alone = rules("k8s/deploy.yaml")
+    assert ("k8s/deploy.yaml", "KL702") not in alone
+    assert alone == folder
+    both = rules("k8s/deploy.yaml", "k8s/pod.yaml")
+    assert {path for path, _ in both} == {"k8s/deploy.yaml", "k8s/pod.yaml"}
+    summary = run_cli("check", "k8s/deploy.yaml", cwd=tmp_path).stdout.splitlines()[-1]
+    assert summary.endswith("in 1 object from 1 file")

@@ -79,6 +79,7 @@ def discover(
             seen.add(key)
             result.units.append(unit)
 
+    named: dict[Path, list[Path]] = {}  # plain files named one by one, by folder
     for raw in paths:
         if raw == "-":
             display = stdin_filename or "<stdin>"
@@ -118,8 +119,55 @@ def discover(
                     )
         else:
             kind, target = _unit_for_file(absolute, options)
-            add(kind, target, _make_unit(kind, target, cwd))
+            if kind == "file" and _folder_member(absolute):
+                named.setdefault(absolute.parent, []).append(absolute)
+            else:
+                add(kind, target, _make_unit(kind, target, cwd))
+    for folder, files in named.items():
+        result.units.extend(_named_in_folder(folder, files, cwd, options, seen))
     return result
+
+
+def _folder_member(path: Path) -> bool:
+    """A named manifest that the walk of its folder would also pick up."""
+    return path.name.endswith(MANIFEST_SUFFIXES) and not path.is_symlink() and path.is_file()
+
+
+def _named_in_folder(
+    folder: Path, files: list[Path], cwd: Path, options: DiscoverOptions, seen: set[tuple[str, str]]
+) -> list[LintUnit]:
+    """Files named in one folder: the folder's unit (as a walk cuts it), reporting them only.
+
+    pre-commit passes changed files one by one; linting each alone would make cross-object
+    rules (a NetworkPolicy in the next file, a Role beside its binding) answer differently
+    from ``klint check FOLDER``.
+    """
+    wanted = {str(f.resolve()) for f in files} - {key for kind, key in seen if kind == "file"}
+    if not wanted:
+        return []
+    members = [
+        Path(entry.path)
+        for entry in sorted(os.scandir(folder), key=lambda entry: entry.name)
+        if entry.name.endswith(MANIFEST_SUFFIXES)
+        and not entry.is_symlink()
+        and entry.is_file()
+        and (
+            str(Path(entry.path).resolve()) in wanted
+            or not _excluded(display_path(Path(entry.path), cwd), options.exclude)
+        )
+        and ("file", str(Path(entry.path).resolve())) not in seen
+    ]
+    units: list[LintUnit] = []
+    for chunk in _chunks(members):
+        reported = frozenset(display_path(f, cwd) for f in chunk if str(f.resolve()) in wanted)
+        if not reported:
+            continue
+        seen.update(("file", str(f.resolve())) for f in chunk if str(f.resolve()) in wanted)
+        manifests = tuple(
+            ManifestFile(f, display_path(f, cwd), cwd, _rendered_output) for f in chunk
+        )
+        units.append(ManifestFolder(manifests, reported))
+    return units
 
 
 FOLDER_UNIT_BYTES = 2 * 1024 * 1024

@@ -54,18 +54,19 @@ class ManifestFolder:
     """
 
     files: tuple[ManifestFile, ...]
+    report_only: frozenset[str] = frozenset()  # displays of the files named (empty: all)
 
     @property
     def display(self) -> str:
         return self.files[0].display.rpartition("/")[0] or "."
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
-        unit = LoadedUnit([], [], files=0)
+        unit = LoadedUnit([], [], files=0, report_only=self.report_only)
         for manifest in self.files:
             loaded = manifest.load(settings)
             unit.documents.extend(loaded.documents)
             unit.problems.extend(loaded.problems)
-            unit.files += 1
+            unit.files += 1 if not self.report_only or manifest.display in self.report_only else 0
             if not isinstance(loaded.locator, DocumentLocator):
                 # helm template output inside the folder: keep its own mapping
                 unit.locator = _MixedLocator.merge(unit.locator, loaded)
