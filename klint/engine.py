@@ -279,8 +279,30 @@ def lint(
             report.skipped.extend(result.skipped)
             report.files_scanned += result.files
             report.objects_scanned += result.objects
+    report.findings = once_per_location(report.findings)
     report.sort()
     return report
+
+
+def once_per_location(findings: Sequence[Finding]) -> list[Finding]:
+    """One finding per rule, place and message, whichever units reached it.
+
+    A base linted on its own and through the overlay that uses it, or a chart beside its
+    committed ``helm template`` output, map the same violation to the same line of the
+    same file twice; a person fixes it once. An unsuppressed copy wins over a suppressed one.
+    """
+    kept: dict[tuple[object, ...], int] = {}
+    result: list[Finding] = []
+    for finding in findings:
+        span = finding.location.span
+        key = (finding.rule_id, finding.location.path, span, finding.message)
+        index = kept.get(key)
+        if index is None:
+            kept[key] = len(result)
+            result.append(finding)
+        elif result[index].suppression is not None and finding.suppression is None:
+            result[index] = finding
+    return result
 
 
 @contextlib.contextmanager

@@ -415,3 +415,33 @@ def test_files_named_one_by_one_are_linted_with_their_folder(tmp_path: Path) -> 
     assert {path for path, _ in both} == {"k8s/deploy.yaml", "k8s/pod.yaml"}
     summary = run_cli("check", "k8s/deploy.yaml", cwd=tmp_path).stdout.splitlines()[-1]
     assert summary.endswith("in 1 object from 1 file")
+
+
+def test_a_base_and_the_overlay_using_it_report_each_finding_once(tmp_path: Path) -> None:
+    import shutil
+
+    import pytest
+
+    if shutil.which("kustomize") is None and shutil.which("kubectl") is None:
+        pytest.skip("needs kustomize or kubectl")
+    (tmp_path / "base").mkdir()
+    (tmp_path / "overlay").mkdir()
+    (tmp_path / "base" / "pod.yaml").write_text(PRIVILEGED_POD)
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources: [pod.yaml]\n")
+    (tmp_path / "overlay" / "kustomization.yaml").write_text(
+        "resources: [../base]\ncommonLabels: {tier: web}\n"
+    )
+    text = run_cli("check", "--no-color", ".", cwd=tmp_path).stdout.splitlines()[:-1]
+    assert any("base/pod.yaml:8:" in line and "[KL101 " in line for line in text)
+    assert len(text) == len(set(text)), "a finding printed twice"
+    sarif = json.loads(run_cli("check", "--format", "sarif", ".", cwd=tmp_path).stdout)
+    places = [
+        (
+            r["ruleId"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+            r["message"]["text"],
+        )
+        for r in sarif["runs"][0]["results"]
+    ]
+    assert places and len(places) == len(set(places))
