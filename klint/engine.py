@@ -18,7 +18,7 @@ from klint.checks import REGISTRY, Check, UnitContext, Violation
 from klint.errors import KlintError
 from klint.findings import Finding, Location, Notification, Report, Severity, Span
 from klint.model.resource import Resource, resources_from_document
-from klint.not_kubernetes import NOT_KUBERNETES
+from klint.not_kubernetes import NOT_KUBERNETES, SKIPPED
 from klint.sources.base import LintUnit, LoadedUnit, LoadSettings
 
 
@@ -180,7 +180,7 @@ def _skip_non_kubernetes(loaded: LoadedUnit, resources: Sequence[Resource]) -> U
     """
     result = UnitResult(files=loaded.files)
     for problem in loaded.problems:
-        target = result.skipped if problem.code == NOT_KUBERNETES else result.notifications
+        target = result.skipped if problem.code in SKIPPED else result.notifications
         target.append(problem)
     linted = {r.document.path for r in resources}
     linted.update(n.location.path for n in result.notifications if n.location is not None)

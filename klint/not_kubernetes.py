@@ -13,6 +13,8 @@ import re
 from klint.findings import Notification, Severity
 
 NOT_KUBERNETES = "not-kubernetes"
+PART_OF_UNIT = "part-of-unit"  # an editor buffer that is a chart template or overlay patch
+SKIPPED = frozenset({NOT_KUBERNETES, PART_OF_UNIT})
 # An ``apiVersion`` or ``kind`` key anywhere in the text (YAML block or flow style, JSON).
 _KUBERNETES_KEY = re.compile(r"""(?:^|[\s{,])["']?(?:apiVersion|kind)["']?[ \t]*:""", re.M)
 

@@ -363,3 +363,46 @@ def test_files_that_are_not_kubernetes_get_no_diagnostics(
         )
         assert client.diagnostics(uri, 1)["diagnostics"] == [], name
     assert client.close() == 0
+
+
+def test_overlay_patches_and_chart_templates_get_no_standalone_diagnostics(
+    client: LspClient, tmp_path: Path
+) -> None:
+    """Over stdio, as on stdin: a patch buffer is not an object, a template is not YAML."""
+    prod = tmp_path / "k8s" / "prod"
+    prod.mkdir(parents=True)
+    (prod / "kustomization.yaml").write_text(
+        "resources: [../base]\npatches:\n  - path: privileged.yaml\n"
+    )
+    chart = tmp_path / "charts" / "app"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: app\nversion: 0.1.0\n")
+    buffers = {
+        prod / "privileged.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+        "spec:\n  template:\n    spec:\n      containers:\n        - name: app\n"
+        "          securityContext: {privileged: true}\n",
+        chart / "templates" / "deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\n"
+        "metadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\n  labels: {a: b}\n"
+        "{{- end }}\n",
+    }
+    for path, text in buffers.items():
+        uri = path.as_uri()
+        client.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}},
+        )
+        assert client.diagnostics(uri, 1)["diagnostics"] == [], path
+    plain = tmp_path / "k8s" / "pod.yaml"
+    client.notify(
+        "textDocument/didOpen",
+        {
+            "textDocument": {
+                "uri": plain.as_uri(),
+                "languageId": "yaml",
+                "version": 1,
+                "text": buffers[prod / "privileged.yaml"].replace("Deployment", "Pod"),
+            }
+        },
+    )
+    assert client.diagnostics(plain.as_uri(), 1)["diagnostics"]  # an object: linted
+    assert client.close() == 0
