@@ -65,7 +65,14 @@ def compile_errors(plan: Plan) -> list[Failure]:
 
 
 def run_plan(plan: Plan, bindings: dict[str, Any]) -> Outcome:
-    """Evaluate ``plan`` over ``bindings`` (``object``, ``params``, ``self`` ...)."""
+    """Evaluate ``plan`` over ``bindings`` (``object``, ``params``, ``self`` ...).
+
+    A plan with a step that does not compile is not evaluated at all: its result would be
+    unknown (the expression may use a library klint lacks), so only the errors come back.
+    """
+    broken = compile_errors(plan)
+    if broken:
+        return Outcome("done", tuple(broken))
     scope = dict(bindings)
     variables: dict[str, Any] = {}
     scope["variables"] = variables
@@ -73,9 +80,6 @@ def run_plan(plan: Plan, bindings: dict[str, Any]) -> Outcome:
     for index, step in enumerate(plan.steps):
         try:
             value = evaluate(step.expression, scope)
-        except CelCompileError as error:
-            failures.append(Failure(index, "compile", str(error)))
-            continue
         except CelEvalError as error:
             if step.kind != "variable":  # an unused broken variable rejects nothing
                 failures.append(Failure(index, "error", str(error)))

@@ -12,13 +12,13 @@ traced. What klint could not evaluate is reported by a second rule.
 
 from __future__ import annotations
 
-import re
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from klint.cel.plan import Failure, Plan, Step
+from klint.cel.trace import traced_path
 from klint.checks.admission_policy_match import (
     BINDING_KIND,
     POLICY_KIND,
@@ -31,13 +31,11 @@ from klint.checks.admission_policy_match import (
     resource_name,
 )
 from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.findings import FieldPath, Severity
+from klint.findings import Severity
 from klint.model.resource import Resource
 
 _ACTIONS = {"Deny": Severity.ERROR, "Warn": Severity.WARNING, "Audit": Severity.NOTE}
 _VERBS = {Severity.ERROR: "denies", Severity.WARNING: "warns about", Severity.NOTE: "audits"}
-_OBJECT_PATH = re.compile(r"\bobject((?:\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])+)")
-_VARIABLE = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass
@@ -208,28 +206,6 @@ def _severity(binding: Resource) -> Severity:
 
 def _variables(plan: Plan) -> dict[str, str]:
     return {step.name: step.expression for step in plan.steps if step.kind == "variable"}
-
-
-def traced_path(expression: str, data: Any, variables: dict[str, str], depth: int = 0) -> FieldPath:
-    """The deepest existing field of the first ``object.a.b`` the expression reads."""
-    match = _OBJECT_PATH.search(expression)
-    if match is None:
-        variable = _VARIABLE.search(expression)
-        if variable is not None and variable.group(1) in variables and depth < 5:
-            return traced_path(variables[variable.group(1)], data, variables, depth + 1)
-        return ()
-    path: list[str | int] = []
-    current = data
-    for part in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[([0-9]+)\]", match.group(1)):
-        if part[0] and isinstance(current, dict) and part[0] in current:
-            current = current[part[0]]
-            path.append(part[0])
-        elif part[1] and isinstance(current, list) and int(part[1]) < len(current):
-            current = current[int(part[1])]
-            path.append(int(part[1]))
-        else:
-            break
-    return tuple(path)
 
 
 def _problem(policy: Resource, binding: Resource, resource: Resource, detail: str) -> Violation:

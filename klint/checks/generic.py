@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.cel_rule import CEL_CHECK
 from klint.findings import FieldPath
 from klint.model import containers, pod_view
 from klint.model.resource import Resource
@@ -93,4 +94,5 @@ CHECKS = (
         },
         {"target": "object"},
     ),
+    CEL_CHECK,
 )
