@@ -32,7 +32,7 @@ from ruamel.yaml.error import YAMLError
 from klint.catalog import Rule
 from klint.findings import Finding, Span
 from klint.fixes import FIXERS, Edit, FixPlan, dotted
-from klint.sources.discover import KUSTOMIZATION_FILES
+from klint.sources.names import KUSTOMIZATION_FILES
 
 SAFE, NEEDS_REVIEW = "safe", "needs-review"
 _SEPARATOR = re.compile(r"^---(?:[ \t]+(?:#.*)?)?$")
@@ -611,7 +611,7 @@ class _Collector:
 
     def __call__(self, loaded: Any, resources: Any, pairs: Any) -> tuple[list[Finding], list[Any]]:
         from klint.sources.base import DocumentLocator
-        from klint.sources.overlay import OverlayLocator
+        from klint.sources.kustomize.overlay import OverlayLocator
 
         findings, notes = self.suppressor(loaded, resources, pairs)
         kept = {_key(f) for f in findings if f.suppression is None}

@@ -21,7 +21,7 @@ from klint import __version__
 from klint.catalog import Rule, load_catalog
 from klint.errors import KlintError
 from klint.findings import Notification, Report, Severity, Span
-from klint.sources.discover import MANIFEST_SUFFIXES, find_chart_root
+from klint.sources.names import MANIFEST_SUFFIXES, find_chart_root
 
 DEBOUNCE_SECONDS = 0.3
 SOURCE = "klint"

@@ -13,8 +13,8 @@ from klint.errors import KlintError
 from klint.findings import Report, Severity
 from klint.policy import Policy, PolicyInput, build_policy
 from klint.reporters import FORMATS, ReportContext, get_reporter
-from klint.sources.base import LoadSettings
-from klint.sources.discover import DiscoverOptions, discover, display_path
+from klint.sources.base import LoadSettings, display_path
+from klint.sources.discover import DiscoverOptions, discover
 
 DEFAULT_KUBE_VERSION = "1.35"
 

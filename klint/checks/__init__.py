@@ -15,6 +15,7 @@ from klint.checks import (
     network,
     other_kinds,
     pod_security,
+    pss_restricted,
     rbac,
     reliability,
     resources,
@@ -26,6 +27,7 @@ from klint.checks.base import Check, UnitContext, Violation
 
 _MODULES = (
     pod_security,
+    pss_restricted,
     images,
     resources,
     generic,

@@ -1,8 +1,13 @@
-"""What every input kind turns into: a lint unit that loads documents and locates fields."""
+"""The base every source shares: the lint unit and locator protocols, load settings, paths.
+
+Sources (plain manifests, Helm, Kustomize) import only this module, :mod:`names` and
+:mod:`confine` from outside their own package; :mod:`discover` sits on top and picks them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from klint.documents import Document, Limits
@@ -28,6 +33,14 @@ class DocumentLocator:
     ) -> tuple[Location, tuple[RelatedLocation, ...]]:
         document = resource.document
         return Location(document.path, document.span_of((*resource.base, *path))), ()
+
+
+class RenderedOutputMapper(Protocol):
+    """Maps already-rendered output (``# Source:`` comments) back to the files it came from."""
+
+    def __call__(self, documents: list[Document], origin_dir: Path, cwd: Path) -> Locator | None:
+        """A locator for the documents, or None when they are not rendered output."""
+        ...
 
 
 @dataclass
@@ -66,3 +79,12 @@ class LintUnit(Protocol):
     def load(self, settings: LoadSettings) -> LoadedUnit:
         """Read (and render) the unit; never raises for bad input."""
         ...
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """The path as shown in reports: relative to the working directory when inside it."""
+    absolute = path if path.is_absolute() else cwd / path
+    try:
+        return absolute.relative_to(cwd).as_posix()
+    except ValueError:
+        return absolute.as_posix()

@@ -12,14 +12,34 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from klint.documents import Document
 from klint.findings import Location, Notification, Span
-from klint.sources.base import LintUnit
+from klint.sources.base import LintUnit, Locator, display_path
 from klint.sources.manifests import ManifestFile, ManifestFolder, StdinBuffer
+from klint.sources.names import (
+    CHART_ARCHIVES,
+    CHART_FILE,
+    KUSTOMIZATION_FILES,
+    MANIFEST_SUFFIXES,
+    find_chart_root,
+    find_kustomization_root,
+)
 
-MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
-CHART_ARCHIVES = (".tgz", ".tar.gz")
-CHART_FILE = "Chart.yaml"
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+# Re-exported for callers that still import them from here; their home is base / names.
+__all__ = [
+    "CHART_ARCHIVES",
+    "CHART_FILE",
+    "FOLDER_UNIT_BYTES",
+    "KUSTOMIZATION_FILES",
+    "MANIFEST_SUFFIXES",
+    "DiscoverOptions",
+    "Discovery",
+    "discover",
+    "display_path",
+    "find_chart_root",
+    "find_kustomization_root",
+    "missing_path_problem",
+]
 _SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__"})
 
 
@@ -38,15 +58,6 @@ class DiscoverOptions:
     exclude: tuple[str, ...] = ()
     follow_symlinks: bool = False
     render_units: bool = True
-
-
-def display_path(path: Path, cwd: Path) -> str:
-    """The path as shown in reports: relative to the working directory when inside it."""
-    absolute = path if path.is_absolute() else cwd / path
-    try:
-        return absolute.relative_to(cwd).as_posix()
-    except ValueError:
-        return absolute.as_posix()
 
 
 def discover(
@@ -71,7 +82,7 @@ def discover(
     for raw in paths:
         if raw == "-":
             display = stdin_filename or "<stdin>"
-            add("stdin", Path(display), StdinBuffer(stdin or b"", display, cwd))
+            add("stdin", Path(display), StdinBuffer(stdin or b"", display, cwd, _rendered_output))
             continue
         path = Path(raw)
         absolute = path if path.is_absolute() else cwd / path
@@ -99,7 +110,10 @@ def discover(
                 for chunk in _chunks(fresh):
                     result.units.append(
                         ManifestFolder(
-                            tuple(ManifestFile(f, display_path(f, cwd), cwd) for f in chunk)
+                            tuple(
+                                ManifestFile(f, display_path(f, cwd), cwd, _rendered_output)
+                                for f in chunk
+                            )
                         )
                     )
         else:
@@ -185,38 +199,24 @@ def _walk(root: Path, options: DiscoverOptions) -> Iterable[tuple[str, Path]]:
                 yield "chart", Path(entry.path)
 
 
-def find_chart_root(directory: Path) -> Path | None:
-    """The outermost chart that owns ``directory`` (a subchart belongs to its parent)."""
-    found: Path | None = None
-    for candidate in [directory, *directory.parents]:
-        if (candidate / CHART_FILE).is_file():
-            if found is not None and found.parent.parent != candidate:
-                break
-            found = candidate
-        elif found is not None and not (candidate.name == "charts" and candidate == found.parent):
-            break
-    return found
-
-
-def find_kustomization_root(directory: Path) -> Path | None:
-    """The nearest directory (this one or above) holding a kustomization file."""
-    for candidate in [directory, *directory.parents]:
-        if any((candidate / name).is_file() for name in KUSTOMIZATION_FILES):
-            return candidate
-    return None
-
-
 def _make_unit(kind: str, target: Path, cwd: Path) -> LintUnit:
     display = display_path(target, cwd)
     if kind == "chart":
-        from klint.sources.chart import HelmChart
+        from klint.sources.helm.chart import HelmChart
 
         return HelmChart(target, display, cwd)
     if kind == "kustomize":
-        from klint.sources.overlay import KustomizeOverlay
+        from klint.sources.kustomize.overlay import KustomizeOverlay
 
         return KustomizeOverlay(target, display, cwd)
-    return ManifestFile(target, display, cwd)
+    return ManifestFile(target, display, cwd, _rendered_output)
+
+
+def _rendered_output(documents: list[Document], origin_dir: Path, cwd: Path) -> Locator | None:
+    """Helm's mapping for committed ``helm template`` output (loaded only when met)."""
+    from klint.sources.helm.rendered_output import rendered_output_locator
+
+    return rendered_output_locator(documents, origin_dir, cwd)
 
 
 def missing_path_problem(raw: str) -> Notification:

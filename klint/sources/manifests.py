@@ -1,4 +1,8 @@
-"""Plain manifest files and stdin buffers."""
+"""Plain manifest files, folders of them and stdin buffers, read within the size limit.
+
+A buffer that turns out to be ``helm template`` output is handed to the ``rendered`` mapper
+the unit was given (``discover`` passes Helm's); without one, findings stay on the buffer.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,13 @@ from pathlib import Path
 from klint.documents import decode, parse_stream
 from klint.findings import FieldPath, Location, Notification, RelatedLocation, Span
 from klint.model.resource import Resource
-from klint.sources.base import DocumentLocator, LoadedUnit, LoadSettings, Locator
+from klint.sources.base import (
+    DocumentLocator,
+    LoadedUnit,
+    LoadSettings,
+    Locator,
+    RenderedOutputMapper,
+)
 
 
 @dataclass(frozen=True)
@@ -20,12 +30,15 @@ class ManifestFile:
     path: Path
     display: str
     cwd: Path | None = None
+    rendered: RenderedOutputMapper | None = None
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
         data, problem = read_file(self.path, self.display, settings.limits.max_file_bytes)
         if problem is not None or data is None:
             return LoadedUnit([], [problem] if problem else [])
-        return load_bytes(data, self.display, settings, self.path.parent, self.cwd)
+        return load_bytes(
+            data, self.display, settings, self.path.parent, self.cwd, rendered=self.rendered
+        )
 
 
 STDIN_DISPLAY = "<stdin>"
@@ -86,6 +99,7 @@ class StdinBuffer:
     data: bytes
     display: str
     cwd: Path | None = None
+    rendered: RenderedOutputMapper | None = None
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
         if len(self.data) > settings.limits.max_file_bytes:
@@ -94,7 +108,7 @@ class StdinBuffer:
             # An editor buffer (--stdin-filename): findings stay on that buffer.
             return load_bytes(self.data, self.display, settings)
         cwd = self.cwd or Path.cwd()
-        return load_bytes(self.data, self.display, settings, cwd, cwd)
+        return load_bytes(self.data, self.display, settings, cwd, cwd, rendered=self.rendered)
 
 
 def load_bytes(
@@ -103,21 +117,22 @@ def load_bytes(
     settings: LoadSettings,
     directory: Path | None = None,
     cwd: Path | None = None,
+    *,
+    rendered: RenderedOutputMapper | None = None,
 ) -> LoadedUnit:
     """Decode and parse a buffer into a unit.
 
     ``helm template`` output (documents headed by ``# Source:``) is mapped back to the
-    chart's templates when the chart is found near ``directory`` or under ``cwd``.
+    chart's templates by ``rendered`` when the chart is found near ``directory`` or under
+    ``cwd``.
     """
     text, problem = decode(data, display)
     if text is None:
         return LoadedUnit([], [problem] if problem else [])
     parsed = parse_stream(text, display, settings.limits)
     unit = LoadedUnit(parsed.documents, parsed.problems)
-    if cwd is not None and "# Source:" in text:
-        from klint.sources.rendered import rendered_output_locator
-
-        locator = rendered_output_locator(parsed.documents, directory or cwd, cwd)
+    if rendered is not None and cwd is not None and "# Source:" in text:
+        locator = rendered(parsed.documents, directory or cwd, cwd)
         if locator is not None:
             unit.locator = locator
     return unit

@@ -19,7 +19,7 @@ from klint.documents import Document
 from klint.findings import FieldPath, Location, RelatedLocation
 from klint.model.resource import Resource
 from klint.sources.base import DocumentLocator, Locator
-from klint.sources.chart import HelmLocator, template_origin
+from klint.sources.helm.locator import HelmLocator, template_origin
 
 _SOURCE = re.compile(r"^#\s*Source:\s*(\S+)\s*$")
 

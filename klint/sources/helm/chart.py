@@ -7,90 +7,16 @@ line that supplied the value is added as a related location.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from klint.documents import Document, parse_stream
-from klint.findings import FieldPath, Location, Notification, RelatedLocation, Span
-from klint.model.resource import Resource
-from klint.sources.base import LoadedUnit, LoadSettings
-from klint.sources.discover import display_path
-
-
-@dataclass(frozen=True)
-class TemplateOrigin:
-    """Where a rendered document came from: template, its section, the values files in play."""
-
-    template: Path | None
-    display: str
-    section: int
-    values_files: tuple[Path, ...] = ()
-
-
-def template_origin(
-    template: Path, cwd: Path, section: int, values_files: tuple[Path, ...] = ()
-) -> TemplateOrigin:
-    """The origin of section ``section`` of a template file on disk."""
-    return TemplateOrigin(template, display_path(template, cwd), section, values_files)
-
-
-@dataclass
-class HelmLocator:
-    """Maps rendered fields to template lines and values.yaml lines."""
-
-    cwd: Path
-    origins: dict[int, TemplateOrigin] = field(default_factory=dict)
-    _texts: dict[Path, str] = field(default_factory=dict)
-
-    def locate(
-        self, resource: Resource, path: FieldPath
-    ) -> tuple[Location, tuple[RelatedLocation, ...]]:
-        from klint.sources.helm_map import locate_field
-
-        origin = self.origins.get(id(resource.document))
-        if origin is None or origin.template is None:
-            display = origin.display if origin else resource.document.path
-            return Location(display, Span.line(1)), ()
-        text = self._read(origin.template)
-        match = locate_field(text, (*resource.base, *path), origin.section) if text else None
-        if match is None:
-            return Location(origin.display, Span.line(1)), ()
-        line_text = text.split("\n")[match.line - 1] if text else ""
-        end = max(len(line_text.rstrip()) + 1, match.column)
-        location = Location(origin.display, Span(match.line, match.column, match.line, end))
-        related = self._values_location(match.values_path, origin.values_files)
-        return location, related
-
-    def _values_location(
-        self, dotted: str | None, values_files: tuple[Path, ...]
-    ) -> tuple[RelatedLocation, ...]:
-        from klint.sources.helm_map import values_line
-
-        if not dotted:
-            return ()
-        for values_file in reversed(values_files):
-            text = self._read(values_file)
-            found = values_line(text, dotted) if text else None
-            if found is not None:
-                line, column = found
-                display = display_path(values_file, self.cwd)
-                return (
-                    RelatedLocation(
-                        Location(
-                            display, Span(line, column, line, column + len(dotted.split(".")[-1]))
-                        ),
-                        "set in",
-                    ),
-                )
-        return ()
-
-    def _read(self, path: Path) -> str:
-        if path not in self._texts:
-            try:
-                self._texts[path] = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                self._texts[path] = ""
-        return self._texts[path]
+from klint.findings import Location, Notification, Span
+from klint.sources.base import LoadedUnit, LoadSettings, display_path
+from klint.sources.helm.isolation import render_isolated
+from klint.sources.helm.locator import HelmLocator, TemplateOrigin
+from klint.sources.helm.output import HelmRenderError
+from klint.sources.helm.template_map import section_indexes
 
 
 @dataclass(frozen=True)
@@ -102,9 +28,6 @@ class HelmChart:
     cwd: Path
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
-        from klint.sources.helm import HelmRenderError
-        from klint.sources.helm_isolation import render_isolated
-
         user_values = [self._resolve(v) for v in settings.helm_values]
         try:
             rendered = render_isolated(
@@ -146,8 +69,6 @@ class HelmChart:
     @staticmethod
     def _sections(template: Path | None, rendered: str) -> list[int | None]:
         """The template section behind each rendered document (``if`` blocks may drop some)."""
-        from klint.sources.helm_map import section_indexes
-
         if template is None:
             return []
         try:

@@ -15,19 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import yaml
-
-from klint.documents import parse_stream
-from klint.sources.helm import split_sections
-
-_ACTION = re.compile(
-    r"\{\{-?\s*/\*.*?\*/\s*-?\}\}"  # a comment
-    r"|\{\{(?:\"(?:\\.|[^\"\\])*\"|`[^`]*`|'(?:\\.|[^'\\])*'|[^\"`'}]|\}(?!\}))*\}\}",
-    re.DOTALL,
+from klint.sources.helm.actions import HOLE, mask_actions, range_depths, scan_actions, to_lf
+from klint.sources.helm.output import (
+    split_sections,
 )
-_CONTROL_WORDS = frozenset({"if", "else", "end", "range", "with", "define", "break", "continue"})
-_ASSIGNMENT = re.compile(r"^\$\w*\s*(?:,\s*\$\w*\s*)?:?=")
-_HOLE = "\0"
+from klint.sources.helm.values_map import values_reference
+
 _INDENT = re.compile(r"\b(n?indent)\s+(\d+)")
 _LINE = re.compile(r"^(?P<indent> *)(?P<dashes>(?:-(?: +|$))*)(?P<rest>.*)$")
 _KEY = re.compile(
@@ -35,9 +28,6 @@ _KEY = re.compile(
     r"[ \t]*:(?:[ \t]+|$)(?P<value>.*)$"
 )
 _BLOCK_SCALAR = re.compile(r"^[|>][-+0-9]*[ \t]*(?:#.*)?$")
-_STRING = re.compile(r"\"(?:\\.|[^\"\\])*\"|`[^`]*`")
-_REFERENCE = re.compile(r"(?<![\w.)\]$])(\$?)((?:\.[A-Za-z_]\w*)+|\.(?![\w.]))")
-_INDEX = re.compile(r"\bindex\s+(\$?\.Values(?:\.[A-Za-z_]\w*)*)((?:\s+\"[^\"]*\")+)")
 
 
 @dataclass(frozen=True)
@@ -77,7 +67,7 @@ def locate_field(
     When that section matches nothing (for instance a ``range`` emitted more documents than
     the template has sections), the section that matches deepest is used instead.
     """
-    sections = _trees(_lf(template_text))
+    sections = _trees(to_lf(template_text))
 
     def match(index: int) -> _Walk | None:
         return _walk(sections[index], field_path)
@@ -90,7 +80,7 @@ def locate_field(
         candidate = max(walks, key=lambda w: (w.exact, w.depth), default=None)
     if candidate is None:
         return None
-    return _field_match(_lf(template_text), field_path, candidate)
+    return _field_match(to_lf(template_text), field_path, candidate)
 
 
 def section_indexes(template_text: str, rendered_text: str) -> list[int | None]:
@@ -103,9 +93,9 @@ def section_indexes(template_text: str, rendered_text: str) -> list[int | None]:
     section explains gets the last earlier section that could (a ``range`` or an ``include``
     repeats one), else None.
     """
-    masked = _mask(_lf(template_text))[0]
+    masked = mask_actions(to_lf(template_text))[0]
     template_kinds = [_kinds(section) for _, section in split_sections(masked)]
-    documents = [section for _, section in split_sections(_lf(rendered_text))]
+    documents = [section for _, section in split_sections(to_lf(rendered_text))]
     if documents and not _has_content(documents[0]):
         documents = documents[1:]  # before the first "---": parse_stream makes no document
     indexes: list[int | None] = []
@@ -150,170 +140,13 @@ def _has_content(section: str) -> bool:
 @lru_cache(maxsize=32)
 def _trees(template_text: str) -> tuple[_Entry, ...]:
     """The key tree of each section of a template (cached: one finding asks many times)."""
-    masked, actions = _mask(template_text)
+    masked, actions = mask_actions(template_text)
     source_lines = template_text.split("\n")
-    ranges = _range_depths(template_text, actions)
+    ranges = range_depths(template_text, actions)
     return tuple(
         _build_tree(section.split("\n"), offset, ranges, source_lines)
         for offset, section in split_sections(masked)
     )
-
-
-def values_reference(template_text: str, line: int) -> str | None:
-    """The dotted ``.Values`` path (``a.b``) that the actions on ``line`` (1-based) read.
-
-    Direct references (``.Values.a.b | quote``, ``default x .Values.a.b``, ``$.Values.a.b``,
-    ``index .Values.a "b"``) and references relative to an enclosing ``with``/``range`` over
-    values (``with .Values.a`` … ``.b``) count; inside ``range`` the collection is given.
-    Several references give their common prefix; None when there is none.
-    """
-    references: list[tuple[str, ...]] = []
-    scopes: list[_Scope] = []
-    dot: _Dot = _ROOT
-    for action in _scan_actions(_lf(template_text)):
-        words = action.body.split(None, 1)
-        keyword = words[0] if words else ""
-        argument = words[1] if len(words) > 1 else ""
-        on_line = action.first_line <= line <= action.last_line
-        if on_line and keyword != "end" and not action.body.startswith("/*"):
-            references.extend(_references(action.body, dot))
-        if keyword in ("if", "with", "range", "define", "block"):
-            scopes.append(_Scope(keyword, dot))
-            if keyword in ("with", "range"):
-                dot = _resolve_pipeline(argument, dot, keyword == "range")
-            elif keyword in ("define", "block"):
-                dot = None
-        elif keyword == "else" and scopes:
-            dot = scopes[-1].outer
-            rest = argument.split(None, 1)
-            if rest and rest[0] in ("with", "range"):
-                pipeline = rest[1] if len(rest) > 1 else ""
-                dot = _resolve_pipeline(pipeline, dot, rest[0] == "range")
-        elif keyword == "end" and scopes:
-            dot = scopes.pop().outer
-        if action.first_line > line:
-            break
-    if not references:
-        return None
-    common = list(references[0])
-    for reference in references[1:]:
-        size = next(
-            (i for i, (a, b) in enumerate(zip(common, reference, strict=False)) if a != b),
-            min(len(common), len(reference)),
-        )
-        common = common[:size]
-    return ".".join(common) or None
-
-
-def values_line(values_text: str, dotted: str) -> tuple[int, int] | None:
-    """1-based (line, column) of key ``a.b`` in a values.yaml; list indexes are numbers.
-
-    When the full key is absent, the deepest key of it that exists; None when none does.
-    """
-    parsed = parse_stream(values_text, "values.yaml")
-    document = next((d for d in parsed.documents if isinstance(d.root, yaml.MappingNode)), None)
-    if document is None or not dotted:
-        return None
-    node: yaml.Node = document.root
-    mark: yaml.Mark | None = None
-    for part in dotted.split("."):
-        child: tuple[yaml.Node, yaml.Node] | None = None
-        if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:  # the last duplicate wins, as in Helm
-                if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
-                    child = (key_node, value_node)
-        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
-            item = node.value[int(part)]
-            child = (item, item)
-        if child is None:
-            break
-        mark, node = child[0].start_mark, child[1]
-    if mark is None:
-        return None
-    return mark.line + 1 + document.line_offset, mark.column + 1
-
-
-# --- actions -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Action:
-    start: int
-    end: int
-    first_line: int  # 1-based
-    last_line: int
-    body: str  # without delimiters and trim markers
-
-    @property
-    def outputs(self) -> bool:
-        """Whether the action writes text (include, toYaml, a value), not control flow."""
-        if self.body.startswith("/*") or _ASSIGNMENT.match(self.body):
-            return False
-        words = self.body.split(None, 1)
-        return not words or words[0] not in _CONTROL_WORDS
-
-
-def _lf(text: str) -> str:
-    """CRLF → LF: lines and columns stay the same."""
-    return text.replace("\r\n", "\n")
-
-
-@lru_cache(maxsize=32)
-def _scan_actions(text: str) -> tuple[_Action, ...]:
-    """Every ``{{ }}`` action of a template, in order (cached per template text)."""
-    actions: list[_Action] = []
-    line = 1
-    position = 0
-    for match in _ACTION.finditer(text):
-        line += text.count("\n", position, match.start())
-        position = match.start()
-        inner = match.group(0)[2:-2]
-        inner = inner[1:] if inner.startswith("-") else inner
-        inner = inner[:-1] if inner.endswith("-") and inner[-2:-1].isspace() else inner
-        last = line + match.group(0).count("\n")
-        actions.append(_Action(match.start(), match.end(), line, last, inner.strip()))
-    return tuple(actions)
-
-
-def _mask(text: str) -> tuple[str, tuple[_Action, ...]]:
-    """Blank out control actions and fill output actions with holes, keeping newlines."""
-    actions = _scan_actions(text)
-    pieces: list[str] = []
-    position = 0
-    for action in actions:
-        pieces.append(text[position : action.start])
-        filler = _HOLE if action.outputs else " "
-        pieces.append(re.sub(r"[^\n]", filler, text[action.start : action.end]))
-        position = action.end
-    pieces.append(text[position:])
-    return "".join(pieces), actions
-
-
-def _range_depths(text: str, actions: Sequence[_Action]) -> list[int]:
-    """For each line (index 0 = line 1): how many ``range`` blocks are open at its start."""
-    depths = [0] * (text.count("\n") + 2)
-    stack: list[str] = []
-    changes: list[tuple[int, int]] = []
-    for action in actions:
-        words = action.body.split(None, 1)
-        keyword = words[0] if words else ""
-        if keyword in ("if", "with", "range", "define", "block"):
-            stack.append(keyword)
-        elif keyword == "end" and stack:
-            stack.pop()
-        else:
-            continue
-        changes.append((action.last_line, stack.count("range")))
-    current, index = 0, 0
-    for line in range(1, len(depths)):
-        while index < len(changes) and changes[index][0] < line:
-            current = changes[index][1]
-            index += 1
-        depths[line - 1] = current
-    return depths
-
-
-# --- the key tree --------------------------------------------------------------------------
 
 
 @dataclass
@@ -346,7 +179,7 @@ def _build_tree(
                 continue
             scalar_indent = None
         depth = ranges[line - 1] if line - 1 < len(ranges) else 0
-        if not stripped.replace(_HOLE, "").strip():
+        if not stripped.replace(HOLE, "").strip():
             _add_injection(stack, source[line - 1], indent, line, depth)
             continue
         shape = _LINE.match(text)
@@ -375,9 +208,9 @@ def _build_tree(
             key_column,
             line,
             key_column + 1,
-            key=None if _HOLE in name else name,
+            key=None if HOLE in name else name,
             open=not value or value.startswith("#"),
-            inline_output=_HOLE in value,
+            inline_output=HOLE in value,
             range_depth=depth,
         )
         stack[-1].children.append(entry)
@@ -476,64 +309,9 @@ def _field_match(text: str, path: Sequence[str | int], walk: _Walk) -> FieldMatc
 
 def _renders_value(text: str, line: int) -> bool:
     """Whether the output actions on ``line`` print a value (toYaml, a field), not a template."""
-    for action in _scan_actions(text):
+    for action in scan_actions(text):
         if action.first_line <= line <= action.last_line and action.outputs:
             words = re.findall(r"[\w$.]+", action.body)
             if any(word in ("include", "template", "tpl") for word in words):
                 return False
     return True
-
-
-# --- values references ---------------------------------------------------------------------
-
-_Dot = tuple[str, ...] | None  # the path of ``.`` inside .Values; None when not in .Values
-_ROOT: _Dot = None
-_ELEMENT = "[]"  # marks a range element in a _Dot: references stop at its collection
-
-
-@dataclass(frozen=True)
-class _Scope:
-    keyword: str
-    outer: _Dot
-
-
-def _references(body: str, dot: _Dot) -> list[tuple[str, ...]]:
-    found: list[tuple[str, ...]] = []
-    for match in _INDEX.finditer(body):
-        base = _chain(match.group(1).lstrip("$"), dot, absolute=True)
-        keys = re.findall(r"\"([^\"]*)\"", match.group(2))
-        if base is not None:
-            found.append((*base, *keys))
-    body = _STRING.sub('""', _INDEX.sub(" ", body))
-    for match in _REFERENCE.finditer(body):
-        resolved = _chain(match.group(2), dot, absolute=bool(match.group(1)))
-        if resolved is not None:
-            found.append(resolved)
-    return found
-
-
-def _chain(chain: str, dot: _Dot, absolute: bool) -> tuple[str, ...] | None:
-    """Values path of a field chain such as ``.Values.a.b`` or ``.b`` (relative to ``dot``)."""
-    parts = tuple(p for p in chain.split(".") if p)
-    if parts[:1] == ("Values",):
-        return parts[1:] or None
-    if absolute or dot is None:
-        return None
-    resolved = (*dot, *parts)
-    if _ELEMENT in resolved:
-        resolved = resolved[: resolved.index(_ELEMENT)]
-    return resolved or None
-
-
-def _resolve_pipeline(argument: str, dot: _Dot, is_range: bool) -> _Dot:
-    """The new ``.`` of ``with``/``range`` when the pipeline is one values field chain.
-
-    A ``range`` element is represented by its collection: the index is not known here.
-    """
-    pipeline = argument.split(":=", 1)[1] if ":=" in argument else argument
-    pipeline = pipeline.strip()
-    match = re.fullmatch(r"(\$?)((?:\.[A-Za-z_]\w*)+|\.)", pipeline)
-    if match is None:
-        return None
-    resolved = _chain(match.group(2), dot, absolute=bool(match.group(1)))
-    return (*resolved, _ELEMENT) if resolved is not None and is_range else resolved

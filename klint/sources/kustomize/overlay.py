@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from klint.documents import parse_stream
 from klint.findings import FieldPath, Location, Notification, RelatedLocation, Span
 from klint.model.resource import Resource
-from klint.sources.base import LoadedUnit, LoadSettings
-from klint.sources.discover import display_path
-
-if TYPE_CHECKING:
-    from klint.sources.kustomize import BuiltObject
+from klint.sources.base import LoadedUnit, LoadSettings, display_path
+from klint.sources.kustomize.build import build
+from klint.sources.kustomize.locate import locate_span
+from klint.sources.kustomize.sandbox import KustomizeBuildError
+from klint.sources.kustomize.trace import BuiltObject
+from klint.sources.names import kustomization_file
 
 
 @dataclass
@@ -32,8 +32,6 @@ class OverlayLocator:
     def locate(
         self, resource: Resource, path: FieldPath
     ) -> tuple[Location, tuple[RelatedLocation, ...]]:
-        from klint.sources.kustomize import locate_span
-
         built = self.objects.get(id(resource.document))
         found = locate_span(built, (*resource.base, *path)) if built is not None else None
         if found is None:
@@ -51,8 +49,6 @@ class KustomizeOverlay:
     cwd: Path
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
-        from klint.sources.kustomize import KustomizeBuildError, build, kustomization_file
-
         kustomization = kustomization_file(self.path) or self.path / "kustomization.yaml"
         fallback = display_path(kustomization, self.cwd)
         try:

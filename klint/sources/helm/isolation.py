@@ -8,7 +8,8 @@ and becomes a render error.
 
 The Go runtime cannot survive a fork, so the child is forked from a process that has not
 loaded the SDK. Where the SDK is already loaded in this process (a test that called
-:func:`klint.sources.helm.render_chart` directly), rendering happens in-process instead.
+:func:`klint.sources.helm.render.render_chart` directly), rendering happens in-process
+instead.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
-from klint.sources.helm import HelmRenderError, RenderedTemplate, render_chart
+from klint.sources.helm.output import HelmRenderError, RenderedTemplate
+from klint.sources.helm.render import render_chart
 
 _SDK_MODULE = "helm_python"
 
