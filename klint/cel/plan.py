@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from klint.cel.environment import CelCompileError, CelEvalError, compile_expression, evaluate
-
 
 @dataclass(frozen=True)
 class Step:
@@ -52,6 +50,8 @@ class Outcome:
 
 def compile_errors(plan: Plan) -> list[Failure]:
     """The steps of ``plan`` that do not compile (reported once, not per object)."""
+    from klint.cel.environment import CelCompileError, compile_expression
+
     failures = []
     for index, step in enumerate(plan.steps):
         for text in (step.expression, step.message_expression):
@@ -70,6 +70,8 @@ def run_plan(plan: Plan, bindings: dict[str, Any]) -> Outcome:
     A plan with a step that does not compile is not evaluated at all: its result would be
     unknown (the expression may use a library klint lacks), so only the errors come back.
     """
+    from klint.cel.environment import CelEvalError, evaluate
+
     broken = compile_errors(plan)
     if broken:
         return Outcome("done", tuple(broken))
@@ -99,6 +101,8 @@ def run_plan(plan: Plan, bindings: dict[str, Any]) -> Outcome:
 
 def _message(step: Step, scope: dict[str, Any]) -> str:
     """The message expression's value; empty when it fails or is not a non-empty string."""
+    from klint.cel.environment import CelCompileError, CelEvalError, evaluate
+
     if not step.message_expression:
         return ""
     try:

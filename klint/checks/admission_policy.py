@@ -13,14 +13,12 @@ traced. What klint could not evaluate is reported by a second rule.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from klint.cel.plan import Failure, Plan, Step
 from klint.cel.trace import traced_path
 from klint.checks.admission_policy_match import (
-    BINDING_KIND,
     POLICY_KIND,
     is_policy_object,
     matches,
@@ -30,7 +28,7 @@ from klint.checks.admission_policy_match import (
     policy_set,
     resource_name,
 )
-from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.base import Params, UnitContext, Violation
 from klint.findings import Severity
 from klint.model.resource import Resource
 
@@ -239,22 +237,3 @@ def _short(text: str) -> str:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0].rstrip(".") if text.strip() else "error"
-
-
-def policy_violation(
-    resource: Resource, context: UnitContext, params: Params
-) -> Iterator[Violation]:
-    """Objects a ValidatingAdmissionPolicy of the input (or ``--policy``) rejects or warns about."""
-    yield from evaluate_policies(resource, context, params).violations
-
-
-_PARAMS = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {"policy_files": {"type": "array", "items": {"type": "string"}}},
-}
-PARAMS_SCHEMA = _PARAMS
-CHECKS = (Check("admission-policy", policy_violation, policy_violation.__doc__ or "", _PARAMS),)
-# The checks that read ``policy_files`` (``--policy``): this one and cel-not-evaluated.
-POLICY_CHECKS = frozenset({"admission-policy", "cel-not-evaluated"})
-__all__ = ["BINDING_KIND", "CHECKS", "PARAMS_SCHEMA", "POLICY_CHECKS"]

@@ -164,7 +164,7 @@ def dangling_volume_mount(resource: Resource, _: UnitContext, __: Params) -> Ite
         return
     volumes = {str(volume.get("name")) for volume, _ in pod.volumes()}
     if resource.kind == "StatefulSet":  # claims from the templates are volumes too
-        for _, claim in _items(resource.get("spec", "volumeClaimTemplates")):
+        for _index, claim in _items(resource.get("spec", "volumeClaimTemplates")):
             name = (
                 claim.get("metadata", {}).get("name")
                 if isinstance(claim.get("metadata"), dict)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 from klint.cel.plan import Plan, Step
 from klint.cel.trace import traced_path
-from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.base import Params, UnitContext, Violation
 from klint.model.resource import Resource
 
 RESERVED = frozenset({"expression", "kinds", "message", "messageExpression"})
@@ -53,20 +53,3 @@ def cel_rule(resource: Resource, context: UnitContext, params: Params) -> Iterat
             text = failure.message or str(params.get("message") or f"fails `{expression}`")
             message = text if text.startswith(label) else f"{label}: {text}"
             yield Violation(traced_path(expression, resource.data, {}), f"{message.rstrip('.')}.")
-
-
-CEL_CHECK = Check(
-    "cel",
-    cel_rule,
-    "Custom rules: a CEL expression over `object` (and `params`) must be true.",
-    {
-        "type": "object",
-        "required": ["expression"],
-        "properties": {
-            "expression": {"type": "string", "minLength": 1},
-            "kinds": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-            "message": {"type": "string", "minLength": 1},
-            "messageExpression": {"type": "string", "minLength": 1},
-        },
-    },
-)

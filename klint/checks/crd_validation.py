@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from klint.cel.plan import Plan, Step
-from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.base import UnitContext, Violation
 from klint.checks.schema import crd_schemas
 from klint.findings import FieldPath, field_path_text
 from klint.model.resource import Resource
@@ -216,11 +216,3 @@ def _crd_rules(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, dict[st
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= 120 else text[:117] + "..."
-
-
-def crd_rule_violation(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
-    """Custom resources that break a CRD validation rule (and CRD rules that do not compile)."""
-    yield from evaluate_crd_rules(resource, context).violations
-
-
-CHECKS = (Check("crd-validation-rules", crd_rule_violation, crd_rule_violation.__doc__ or ""),)

@@ -16,7 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.checks.cel_rule import CEL_CHECK
+from klint.checks.cel_checks import CEL_CHECK
 from klint.checks.message_template import render, template_problem
 from klint.checks.safe_schema import safe_validator, schema_problems
 from klint.findings import FieldPath
