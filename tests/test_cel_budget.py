@@ -83,3 +83,18 @@ def test_a_run_without_cel_does_not_import_the_runtime() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "False", "False", "False"]
+
+
+def test_without_the_runtime_policies_are_reported_not_evaluated(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from klint.cel import sandbox as module
+
+    monkeypatch.setattr(module, "_runtime_available", lambda: False)
+    text = (REPO / "fixtures" / "admission-policy" / "k8s-docs" / "demo-policy.yaml").read_text()
+    report = lint_text(text, rules=["KL960", "KL961"])
+    assert not report.notifications
+    messages = {(f.rule_id, f.message) for f in report.active}
+    assert messages == {
+        ("KL961", "CEL expressions need the CEL runtime: pip install 'klint[cel]' (Python 3.11+).")
+    }

@@ -12,7 +12,6 @@ traced. What klint could not evaluate is reported by a second rule.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,64 +43,105 @@ class Evaluation:
     problems: list[Violation] = field(default_factory=list)
 
 
-_last: tuple[Any, weakref.ref[UnitContext], Evaluation] | None = None
+_NOTHING = Evaluation()
+CHUNK = 256  # plans per request to the evaluator
 
 
 def evaluate_policies(resource: Resource, context: UnitContext, params: Params) -> Evaluation:
-    """Evaluate every matching policy once per object; both rules read the result."""
-    global _last
-    if _last is not None and _last[0] is resource.data and _last[1]() is context:
-        return _last[2]
-    result = _evaluate(resource, context, tuple(params.get("policy_files") or ()))
-    _last = (resource.data, weakref.ref(context), result)
-    return result
+    """What the policies say about ``resource``; the whole unit is evaluated on first use.
+
+    One batch per unit (in chunks) instead of one request per object: the evaluator runs
+    in a child process, and a round trip costs more than most policies.
+    """
+    files = tuple(params.get("policy_files") or ())
+    results = context.derived(f"admission-policy-results:{files}", lambda c: _evaluate(c, files))
+    return results.get(id(resource.data), _NOTHING)
 
 
-def _evaluate(resource: Resource, context: UnitContext, files: tuple[str, ...]) -> Evaluation:
-    result = Evaluation()
+@dataclass(frozen=True)
+class _Pending:
+    resource: Resource
+    policy: Resource
+    binding: Resource
+    plan: Plan
+    bindings: dict[str, Any]
+
+
+def _evaluate(context: UnitContext, files: tuple[str, ...]) -> dict[int, Evaluation]:
+    results: dict[int, Evaluation] = {}
     policies = policy_set(context, files)
-    if not policies.bindings or is_policy_object(resource) or not resource.kind:
-        return result
-    batch: list[tuple[Plan, dict[str, Any]]] = []
-    owners: list[tuple[Resource, Resource]] = []
-    for binding in policies.bindings:
-        policy = policies.policies.get(str(binding.get("spec", "policyName")))
-        if policy is None or not _applies(policy, binding, resource, context):
+    if not policies.bindings:
+        return results
+    candidates: dict[tuple[str, str], list[Resource]] = {}
+    for candidate in policies.objects:
+        candidates.setdefault((candidate.api_version, candidate.kind), []).append(candidate)
+    pending: list[_Pending] = []
+    for resource in context.resources:
+        if is_policy_object(resource) or not resource.kind:
             continue
-        found = params_for(policy, binding, resource, policies.objects)
-        if found is not None and not found:
-            if binding.get("spec", "paramRef", "parameterNotFoundAction") != "Allow":
-                result.problems.append(_problem(policy, binding, resource, _no_params(binding)))
-            continue
-        for param in found if found is not None else [None]:
-            batch.append((plan_of(policy), _bindings(resource, context, param)))
-            owners.append((policy, binding))
-    if not batch:
-        return result
+        for binding in policies.bindings:
+            policy = policies.policies.get(str(binding.get("spec", "policyName")))
+            if policy is None or not _applies(policy, binding, resource, context):
+                continue
+            kind = policy.get("spec", "paramKind")
+            wanted = (
+                (str(kind.get("apiVersion")), str(kind.get("kind")))
+                if isinstance(kind, dict)
+                else ("", "")
+            )
+            found = params_for(policy, binding, resource, candidates.get(wanted, []))
+            if found is not None and not found:
+                if binding.get("spec", "paramRef", "parameterNotFoundAction") != "Allow":
+                    problem = _problem(policy, binding, resource, _no_params(binding))
+                    _result(results, resource).problems.append(problem)
+                continue
+            for param in found if found is not None else [None]:
+                bindings = _bindings(resource, context, param)
+                pending.append(_Pending(resource, policy, binding, plan_of(policy), bindings))
+    if pending:
+        _run(pending, results)
+    return results
+
+
+def _result(results: dict[int, Evaluation], resource: Resource) -> Evaluation:
+    return results.setdefault(id(resource.data), Evaluation())
+
+
+def _run(pending: list[_Pending], results: dict[int, Evaluation]) -> None:
     from klint.cel.environment import CelUnavailable
     from klint.cel.sandbox import evaluator
 
     try:
-        outcomes = evaluator().run(batch)
+        outcomes = []
+        for start in range(0, len(pending), CHUNK):
+            chunk = pending[start : start + CHUNK]
+            outcomes.extend(evaluator().run([(item.plan, item.bindings) for item in chunk]))
     except CelUnavailable as error:
-        result.problems.append(Violation(("kind",), f"{error}."))
-        return result
-    reported: set[tuple[str, int, str]] = set()
-    compile_reported = context.derived("admission-policy-compile-errors", _new_set)
-    for (policy, binding), (plan, _), outcome in zip(owners, batch, outcomes, strict=True):
+        for item in pending:
+            problems = _result(results, item.resource).problems
+            if not problems or problems[-1].message != f"{error}.":
+                problems.append(Violation(("kind",), f"{error}."))
+        return
+    compile_reported: set[tuple[str, int, str]] = set()
+    reported: set[tuple[int, str, int, str]] = set()
+    for item, outcome in zip(pending, outcomes, strict=True):
+        result = _result(results, item.resource)
         if outcome.status == "budget":
-            result.problems.append(_problem(policy, binding, resource, outcome.detail))
+            result.problems.append(
+                _problem(item.policy, item.binding, item.resource, outcome.detail)
+            )
         for failure in outcome.failures:
-            key = (policy.name, failure.index, failure.kind)
-            seen = compile_reported if failure.kind == "compile" else reported
-            if key not in seen:
-                seen.add(key)
-                _report(result, policy, binding, resource, plan, failure)
-    return result
-
-
-def _new_set(_: UnitContext) -> set[tuple[str, int, str]]:
-    return set()
+            if failure.kind == "compile":
+                key = (item.policy.name, failure.index, failure.kind)
+                if key in compile_reported:
+                    continue
+                compile_reported.add(key)
+            else:
+                local = (id(item.resource.data), item.policy.name, failure.index, failure.kind)
+                if local in reported:
+                    continue
+                reported.add(local)
+            _report(result, item.policy, item.binding, item.resource, item.plan, failure)
 
 
 def _applies(policy: Resource, binding: Resource, resource: Resource, ctx: UnitContext) -> bool:

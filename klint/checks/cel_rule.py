@@ -9,14 +9,16 @@ Evaluation uses the same runtime, Kubernetes libraries and budget as admission p
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
-from klint.cel.plan import Plan, Step
+from klint.cel.plan import Outcome, Plan, Step
 from klint.cel.trace import traced_path
 from klint.checks.base import Params, UnitContext, Violation
 from klint.model.resource import Resource
 
 RESERVED = frozenset({"expression", "kinds", "message", "messageExpression"})
+CHUNK = 256  # objects per request to the evaluator
 
 
 def cel_rule(resource: Resource, context: UnitContext, params: Params) -> Iterator[Violation]:
@@ -24,18 +26,37 @@ def cel_rule(resource: Resource, context: UnitContext, params: Params) -> Iterat
     kinds = params.get("kinds") or ()
     if kinds and resource.kind not in kinds:
         return
+    key = f"cel-rule:{json.dumps(dict(params), sort_keys=True, default=str)}"
+    outcomes = context.derived(key, lambda c: _evaluate_unit(c, params))
+    outcome = outcomes.get(id(resource.data))
+    if isinstance(outcome, str):
+        yield Violation(("kind",), outcome)
+    elif outcome is not None:
+        yield from _violations(resource, params, outcome)
+
+
+def _evaluate_unit(context: UnitContext, params: Params) -> dict[int, Outcome | str]:
+    """The rule's outcome for every object of the unit it applies to, in one batch."""
     from klint.cel.environment import CelUnavailable
     from klint.cel.sandbox import evaluator
 
-    expression = str(params["expression"])
-    step = Step("check", "", expression, str(params.get("messageExpression") or ""))
+    kinds = params.get("kinds") or ()
+    targets = [r for r in context.resources if not kinds or r.kind in kinds]
+    step = Step("check", "", str(params["expression"]), str(params.get("messageExpression") or ""))
     plan = Plan(f"cel-rule#{hash((step.expression, step.message_expression))}", (step,))
     values = {key: value for key, value in params.items() if key not in RESERVED}
+    batch = [(plan, {"object": r.data, "params": values}) for r in targets]
     try:
-        (outcome,) = evaluator().run([(plan, {"object": resource.data, "params": values})])
+        outcomes: list[Outcome | str] = []
+        for start in range(0, len(batch), CHUNK):
+            outcomes.extend(evaluator().run(batch[start : start + CHUNK]))
     except CelUnavailable as error:
-        yield Violation(("kind",), f"{error}.")
-        return
+        outcomes = [f"{error}."] * len(targets)
+    return {id(r.data): outcome for r, outcome in zip(targets, outcomes, strict=True)}
+
+
+def _violations(resource: Resource, params: Params, outcome: Outcome) -> Iterator[Violation]:
+    expression = str(params["expression"])
     label = f'{resource.kind or "object"} "{resource.name or "?"}"'
     if outcome.status == "budget":
         yield Violation(("kind",), f"the rule could not be evaluated on {label}: {outcome.detail}.")
