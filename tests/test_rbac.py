@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from klint.checks.rbac import PERMISSIONS, match_rule, selector_matches
+from klint.checks.rbac import selector_matches
+from klint.checks.rbac_rules import PERMISSIONS, match_rule
 from tests.conftest import hits, lint_text
 
 RBAC_RULES = [f"KL{n}" for n in range(501, 522)]
@@ -34,7 +35,8 @@ def test_selector_semantics(selector: object, labels: dict[str, str], expected: 
 @pytest.mark.parametrize(
     ("rule", "permission", "expected"),
     [
-        # */exec matches the exec subresource of any resource; pods/* is not a wildcard.
+        # */exec matches the exec subresource of any resource; pods/* is not expanded by the
+        # authorizer (it grants nothing; KL501 reports it).
         (
             {"apiGroups": [""], "resources": ["*/exec"], "verbs": ["get"]},
             "pod-exec-attach",
@@ -53,15 +55,51 @@ def test_selector_semantics(selector: object, labels: dict[str, str], expected: 
             "secrets-read",
             ("resources", 0, "secrets"),
         ),
-        # A * resource is left to the wildcard rule for resource-anchored permissions...
-        ({"apiGroups": [""], "resources": ["*"], "verbs": ["get"]}, "secrets-read", None),
-        # ...but verb-anchored ones report the explicit verb over it.
+        # A * resource covers every resource and subresource...
+        (
+            {"apiGroups": [""], "resources": ["*"], "verbs": ["get"]},
+            "secrets-read",
+            ("resources", 0, "*"),
+        ),
+        (
+            {"apiGroups": [""], "resources": ["*"], "verbs": ["create"]},
+            "pod-exec-attach",
+            ("resources", 0, "*"),
+        ),
+        (
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+            "create-token",
+            ("resources", 0, "*"),
+        ),
+        # ...resourceNames never match a create of a new object (it has no name yet)...
+        (
+            {"apiGroups": [""], "resources": ["pods"], "resourceNames": ["a"], "verbs": ["*"]},
+            "create-pods",
+            None,
+        ),
+        (
+            {
+                "apiGroups": [""],
+                "resources": ["pods/exec"],
+                "resourceNames": ["a"],
+                "verbs": ["create"],
+            },
+            "pod-exec-attach",
+            ("resources", 0, "pods/exec"),
+        ),
+        # ...non-resource URLs grant no resource...
+        ({"nonResourceURLs": ["*"], "verbs": ["*"]}, "secrets-read", None),
+        # ...and verb-anchored ones point at the verb.
         (
             {"apiGroups": ["*"], "resources": ["*"], "verbs": ["list", "escalate"]},
             "escalate",
             ("verbs", 1, "escalate"),
         ),
-        ({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, "escalate", None),
+        (
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+            "escalate",
+            ("verbs", 0, "*"),
+        ),
         # approve only counts on signers; update only on the approval subresource.
         (
             {"apiGroups": ["certificates.k8s.io"], "resources": ["signers"], "verbs": ["update"]},

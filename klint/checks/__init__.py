@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from klint.checks import (
     admission,
+    api_validation_kinds,
+    api_validation_meta,
+    api_validation_pod,
+    cel_checks,
     deprecated,
     generic,
     hardening,
@@ -12,6 +16,7 @@ from klint.checks import (
     network,
     other_kinds,
     pod_security,
+    pss_restricted,
     rbac,
     reliability,
     resources,
@@ -23,6 +28,7 @@ from klint.checks.base import Check, UnitContext, Violation
 
 _MODULES = (
     pod_security,
+    pss_restricted,
     images,
     resources,
     generic,
@@ -30,6 +36,10 @@ _MODULES = (
     service_accounts,
     secrets,
     admission,
+    cel_checks,
+    api_validation_pod,
+    api_validation_meta,
+    api_validation_kinds,
     schema,
     hardening,
     network,

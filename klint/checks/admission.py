@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.checks.rbac import ADMISSION_GROUP, selector_matches
+from klint.checks.rbac import selector_matches
+from klint.checks.rbac_rules import ADMISSION_GROUP
 from klint.model.resource import Resource
 
 WEBHOOK_KINDS = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")

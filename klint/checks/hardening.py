@@ -14,6 +14,7 @@ from typing import Any
 from klint.checks.base import Check, Params, UnitContext, Violation
 from klint.findings import FieldPath
 from klint.model import ContainerView, PodView, containers, effective, pod_view
+from klint.model.capabilities import capability_names
 from klint.model.resource import Resource
 
 _RUNNING = ("initContainers", "containers")
@@ -75,11 +76,6 @@ def writable_root_filesystem(resource: Resource, _: UnitContext, __: Params) -> 
             )
 
 
-def _capability(name: Any) -> str:
-    text = str(name).upper()
-    return text[4:] if text.startswith("CAP_") else text
-
-
 def net_raw_not_dropped(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
     """Containers that keep ``NET_RAW``: ``capabilities.drop`` has neither NET_RAW nor ALL."""
     pod = pod_view(resource)
@@ -89,8 +85,7 @@ def net_raw_not_dropped(resource: Resource, _: UnitContext, __: Params) -> Itera
         if container.security_context.get("privileged") is True:
             continue  # privileged-container already reports it, with every capability
         dropped = container.get("securityContext", "capabilities", "drop")
-        names = {_capability(n) for n in dropped} if isinstance(dropped, list) else set()
-        if names & {"NET_RAW", "ALL"}:
+        if capability_names(dropped) & {"NET_RAW", "ALL"}:
             continue
         yield Violation(
             (*container.security_context_path, "capabilities", "drop"),

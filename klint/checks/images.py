@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from klint.checks.base import Check, Params, UnitContext, Violation
 from klint.model import ContainerView, containers, pod_view
 from klint.model.resource import Resource
+
+# The OCI digest grammar with the registered algorithms (go-digest, which containerd and
+# the kubelet use to parse references): lowercase hex of the algorithm's exact length.
+_DIGEST = re.compile(r"sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128}")
 
 
 @dataclass(frozen=True)
@@ -18,6 +23,12 @@ class ImageRef:
     repository: str
     tag: str
     digest: str
+
+    @property
+    def pinned(self) -> bool:
+        """The digest is well-formed (a short, uppercase or unknown one pins nothing: the
+        runtime refuses the reference)."""
+        return bool(_DIGEST.fullmatch(self.digest))
 
 
 def parse_image(reference: str) -> ImageRef:
@@ -35,7 +46,7 @@ def parse_image(reference: str) -> ImageRef:
 
 
 def mutable_image_tag(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
-    """Images with no tag or the ``latest`` tag and no digest."""
+    """Images with no tag or the ``latest`` tag and no (well-formed) digest."""
     pod = pod_view(resource)
     if pod is None:
         return
@@ -44,9 +55,15 @@ def mutable_image_tag(resource: Resource, _: UnitContext, __: Params) -> Iterato
         if not isinstance(image, str) or not image.strip():
             continue
         ref = parse_image(image.strip())
-        if ref.digest:
+        if ref.pinned:
             continue
-        if not ref.tag:
+        if ref.digest:
+            yield Violation(
+                (*container.path, "image"),
+                f'{container.label} uses image "{image}", whose digest is malformed: it pins '
+                "nothing, and the runtime refuses the reference.",
+            )
+        elif not ref.tag:
             yield Violation(
                 (*container.path, "image"),
                 f'{container.label} uses image "{image}" without a tag (implicitly latest).',
@@ -70,13 +87,20 @@ def _images(resource: Resource) -> Iterator[tuple[ContainerView, str, ImageRef]]
 
 
 def _mutable(ref: ImageRef) -> bool:
-    return not ref.digest and ref.tag in ("", "latest")
+    return not ref.pinned and ref.tag in ("", "latest")
 
 
 def image_without_digest(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
-    """Images referenced by tag only, without ``@sha256:...``."""
+    """Images referenced by tag only, without ``@sha256:...``, or with a malformed digest."""
     for container, image, ref in _images(resource):
-        if not ref.digest:
+        if ref.digest and not ref.pinned:
+            yield Violation(
+                (*container.path, "image"),
+                f'{container.label} uses image "{image}" with a malformed digest: a digest is '
+                "sha256: and 64 (sha512: and 128) lowercase hex digits; the runtime refuses "
+                "this reference.",
+            )
+        elif not ref.digest:
             yield Violation(
                 (*container.path, "image"),
                 f'{container.label} uses image "{image}" without a digest.',

@@ -9,6 +9,7 @@ from typing import Any
 from klint.checks.base import Check, Params, UnitContext, Violation
 from klint.findings import FieldPath
 from klint.model import pod_view
+from klint.model.builtin import cluster_created
 from klint.model.resource import Resource
 
 # Built-in kinds that live in a namespace (unknown and cluster-scoped kinds are skipped).
@@ -46,8 +47,12 @@ _LABEL_VALUE = re.compile(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$")
 
 
 def namespace_use(resource: Resource, _: UnitContext, params: Params) -> Iterator[Violation]:
-    """Namespaced objects in one of ``namespaces`` ("" stands for no namespace set)."""
-    if resource.kind not in NAMESPACED_KINDS:
+    """Namespaced objects in one of ``namespaces`` ("" stands for no namespace set).
+
+    Objects the cluster creates itself (the ``kubernetes`` Service, ``default``
+    ServiceAccounts) are where Kubernetes puts them and are skipped.
+    """
+    if resource.kind not in NAMESPACED_KINDS or cluster_created(resource):
         return
     namespace = resource.namespace
     if namespace not in [str(n) for n in params["namespaces"]]:

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.network_policies import isolates_ingress, policies_for
 from klint.checks.selectors import (
-    matches_label_selector,
     namespace_of,
     pod_templates,
     selected_templates,
@@ -34,20 +34,6 @@ INTERNAL_LB_ANNOTATIONS = {
 _ANYWHERE = frozenset({"0.0.0.0/0", "::/0"})
 
 
-def _policies(context: UnitContext, namespace: str) -> list[Resource]:
-    return [
-        policy
-        for policy in context.of_kind("NetworkPolicy")
-        if policy.group == "networking.k8s.io" and namespace_of(policy) == namespace
-    ]
-
-
-def _isolates_ingress(policy: Resource) -> bool:
-    """Policies are for ingress unless ``policyTypes`` is set without ``Ingress``."""
-    types = policy.get("spec", "policyTypes")
-    return not isinstance(types, list) or "Ingress" in types
-
-
 def _workload(resource: Resource) -> str:
     return f'{resource.kind} "{resource.name or "?"}"'
 
@@ -55,7 +41,7 @@ def _workload(resource: Resource) -> str:
 def pod_not_isolated(
     resource: Resource, context: UnitContext, params: Params
 ) -> Iterator[Violation]:
-    """Pod templates that no ingress NetworkPolicy of their namespace selects.
+    """Pod templates that no ingress network policy (Kubernetes or Cilium) selects.
 
     ``scope: selected`` reports only where the namespace has policies in the unit (some
     pods covered, this one not); ``scope: namespace`` only where it has none at all.
@@ -64,7 +50,7 @@ def pod_not_isolated(
     if pod is None:
         return
     namespace = namespace_of(resource)
-    policies = _policies(context, namespace)
+    policies = policies_for(context, namespace)
     where = (*pod.metadata_path, "labels")
     if params["scope"] == "namespace":
         if not policies:
@@ -77,10 +63,7 @@ def pod_not_isolated(
     if not policies:
         return
     labels = next(t.labels for t in pod_templates(context) if t.resource is resource)
-    if not any(
-        _isolates_ingress(p) and matches_label_selector(p.get("spec", "podSelector"), labels)
-        for p in policies
-    ):
+    if not any(isolates_ingress(p, labels, namespace) for p in policies):
         yield Violation(
             where,
             f"the pods of {_workload(resource)} are selected by no ingress NetworkPolicy in "
@@ -219,8 +202,12 @@ def ingress_without_tls(resource: Resource, _: UnitContext, __: Params) -> Itera
         yield Violation(("spec", "tls"), f'Ingress "{resource.name}" serves plain HTTP (no tls).')
 
 
-def _backends(resource: Resource) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    """(path, service name) of every Service backend, v1 and v1beta1 shapes."""
+Backend = tuple[tuple[str | int, ...], str, tuple[str | int, ...], Any]
+
+
+def _backends(resource: Resource) -> Iterator[Backend]:
+    """(name path, Service name, port path, port) of every Service backend, v1 and v1beta1
+    shapes; the port is a number or a port name (None when unset)."""
     spec = resource.get("spec")
     if not isinstance(spec, dict):
         return
@@ -244,26 +231,60 @@ def _backends(resource: Resource) -> Iterator[tuple[tuple[str | int, ...], str]]
             continue
         service = backend.get("service")
         if isinstance(service, dict) and isinstance(service.get("name"), str):
-            yield (*path, "service", "name"), service["name"]
+            port = service.get("port")
+            port = port if isinstance(port, dict) else {}
+            key = "number" if port.get("number") is not None else "name"
+            yield (
+                (*path, "service", "name"),
+                service["name"],
+                (*path, "service", "port", key),
+                port.get(key),
+            )
         elif isinstance(backend.get("serviceName"), str):
-            yield (*path, "serviceName"), backend["serviceName"]
+            yield (
+                (*path, "serviceName"),
+                backend["serviceName"],
+                (*path, "servicePort"),
+                backend.get("servicePort"),
+            )
+
+
+def _exposes(service: Resource, port: Any) -> bool:
+    """Whether the Service declares the port (by number, or by name for a string)."""
+    ports = service.get("spec", "ports")
+    for item in ports if isinstance(ports, list) else []:
+        if not isinstance(item, dict):
+            continue
+        if isinstance(port, int) and not isinstance(port, bool) and item.get("port") == port:
+            return True
+        if isinstance(port, str) and (item.get("name") == port or str(item.get("port")) == port):
+            return True
+    return False
 
 
 def dangling_ingress(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
-    """Ingress backends naming a Service that is not in the unit (only if it has Services)."""
+    """Ingress backends naming a Service that is not in the unit (only if it has Services),
+    or a port that Service does not declare."""
     if resource.kind not in INGRESS_KINDS:
         return
     services = context.of_kind("Service")
     if not services:
         return
     namespace = namespace_of(resource)
-    names = {s.name for s in services if namespace_of(s) == namespace}
-    for path, name in _backends(resource):
-        if name not in names:
+    by_name = {s.name: s for s in services if namespace_of(s) == namespace}
+    for path, name, port_path, port in _backends(resource):
+        service = by_name.get(name)
+        if service is None:
             yield Violation(
                 path,
                 f'Ingress "{resource.name}" routes to Service "{name}", which is not in '
                 f'namespace "{namespace}" of this input.',
+            )
+        elif port is not None and not _exposes(service, port):
+            yield Violation(
+                port_path,
+                f'Ingress "{resource.name}" routes to port {port} of Service "{name}", which '
+                "declares no such port.",
             )
 
 

@@ -1,210 +1,61 @@
 """RBAC: dangerous permissions in Role/ClusterRole rules and risky (Cluster)RoleBindings.
 
-Rules are matched the way the RBAC authorizer matches requests (``rbac/v1`` helpers of
-kubernetes ``pkg/apis/rbac``): a rule needs a matching verb, API group and resource;
-``*`` matches everything, ``*/exec`` matches the ``exec`` subresource of any resource,
-``pods/*`` is *not* a wildcard. Wildcards are reported by their own rule, so
-resource-anchored permission rules ignore a ``*`` resource (a ``*`` verb still counts),
-verb-anchored ones (escalate, bind, impersonate) ignore a ``*`` verb on a ``*`` resource,
-and each role rule yields at most one finding per permission.
+Rules are matched the way the RBAC authorizer matches requests (see
+:mod:`klint.checks.rbac_rules`): a ``*`` resource or verb grants every specific permission
+it covers, so the wildcard rule and the permission rules both report it; each role rule
+yields at most one finding per permission. Roles of the cluster's bootstrap policy are left
+alone unless a binding the user wrote grants them (:func:`bootstrap_role_unbound`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.rbac_rules import (
+    BINDING_KINDS,
+    PERMISSIONS,
+    RBAC_GROUP,
+    ROLE_KINDS,
+    granted_verbs,
+    grants_everything,
+    is_rbac,
+    match_rule,
+    read_only_api,
+    role_rules,
+    strings,
+)
+from klint.findings import Severity
+from klint.model.builtin import USER_FACING_CLUSTER_ROLES, reserved_rbac_name
 from klint.model.resource import Resource
 
-RBAC_GROUP = "rbac.authorization.k8s.io"
-ROLE_KINDS = ("Role", "ClusterRole")
-BINDING_KINDS = ("RoleBinding", "ClusterRoleBinding")
-ADMISSION_GROUP = "admissionregistration.k8s.io"
-
-# ClusterRoles every cluster has: user-facing defaults and the system:* roles.
-BUILTIN_CLUSTER_ROLES = frozenset({"cluster-admin", "admin", "edit", "view"})
 # Roles the API server bootstraps in kube-system (besides system:* ones).
 BUILTIN_ROLES = frozenset({"extension-apiserver-authentication-reader"})
 
 
-@dataclass(frozen=True)
-class Permission:
-    """A dangerous grant: verbs on resources of API groups.
+def bootstrap_role_unbound(resource: Resource, context: UnitContext) -> bool:
+    """A role of the cluster's bootstrap policy (``system:*``, cluster-admin, admin, edit,
+    view) that no binding the user wrote grants: its rules are Kubernetes' own design.
 
-    ``anchor`` says which list item a finding points at: the matched resource (and a
-    ``*`` resource does not match, the wildcard rule reports it) or the matched verb (and
-    a ``*`` resource matches). ``scoped_ok`` exempts rules limited by ``resourceNames``.
+    A binding with an ordinary name that grants it makes its rules the user's business.
     """
-
-    label: str
-    verbs: frozenset[str]
-    resources: frozenset[str]
-    groups: frozenset[str]
-    anchor: str = "resource"
-    scoped_ok: bool = False
-    verbs_for: Mapping[str, frozenset[str]] = field(default_factory=dict)
-
-    def with_verbs(self, resource: str, verbs: str) -> Permission:
-        """A copy whose dangerous verbs on ``resource`` are ``verbs`` (space-separated)."""
-        overrides = {**self.verbs_for, resource: frozenset(verbs.split())}
-        return Permission(
-            self.label,
-            self.verbs,
-            self.resources,
-            self.groups,
-            self.anchor,
-            self.scoped_ok,
-            overrides,
-        )
-
-    def verbs_on(self, resource: str) -> frozenset[str]:
-        """The dangerous verbs on one of the permission's resources."""
-        return self.verbs_for.get(resource, self.verbs)
+    if not reserved_rbac_name(resource.kind, resource.name):
+        return False
+    for binding in context.of_kind(*BINDING_KINDS):
+        if not is_rbac(binding, BINDING_KINDS) or reserved_rbac_name(binding.kind, binding.name):
+            continue
+        kind, name = _role_ref(binding)
+        if kind == resource.kind and name == resource.name:
+            return False
+    return True
 
 
-def _perm(
-    label: str,
-    verbs: str,
-    resources: str,
-    groups: str,
-    anchor: str = "resource",
-    scoped_ok: bool = False,
-) -> Permission:
-    return Permission(
-        label,
-        frozenset(verbs.split()),
-        frozenset(resources.split()),
-        frozenset("" if g == "core" else g for g in groups.split()),
-        anchor,
-        scoped_ok,
-    )
-
-
-WRITE = "create update patch"
-PERMISSIONS: Mapping[str, Permission] = {
-    "secrets-read": _perm(
-        "read access to Secrets", "get list watch", "secrets", "core", scoped_ok=True
-    ),
-    "create-pods": _perm(
-        "creation of pods or pod controllers",
-        WRITE,
-        "pods deployments daemonsets statefulsets replicasets jobs cronjobs replicationcontrollers",
-        "core apps batch extensions",
-    ).with_verbs("pods", "create"),
-    "pod-exec-attach": _perm(
-        "exec/attach into pods", "create get", "pods/exec pods/attach", "core"
-    ),
-    "pod-portforward": _perm("port-forwarding to pods", "create get", "pods/portforward", "core"),
-    "nodes-proxy": _perm(
-        "access to the kubelet API through nodes/proxy",
-        "get create update patch delete list watch",
-        "nodes/proxy",
-        "core",
-    ),
-    "escalate": _perm(
-        "the escalate verb on roles", "escalate", "roles clusterroles", RBAC_GROUP, anchor="verb"
-    ),
-    "bind": _perm(
-        "the bind verb on roles", "bind", "roles clusterroles", RBAC_GROUP, anchor="verb"
-    ),
-    "impersonate": _perm(
-        "impersonation",
-        "impersonate",
-        "users groups serviceaccounts userextras/scopes uids",
-        "core authentication.k8s.io",
-        anchor="verb",
-    ),
-    "manage-bindings": _perm(
-        "write access to role bindings", WRITE, "rolebindings clusterrolebindings", RBAC_GROUP
-    ),
-    "manage-webhooks": _perm(
-        "control over admission webhook configurations",
-        f"{WRITE} delete deletecollection",
-        "mutatingwebhookconfigurations validatingwebhookconfigurations",
-        ADMISSION_GROUP,
-    ),
-    "csr-approval": Permission(
-        "approval of certificate signing requests",
-        frozenset({"update", "patch"}),
-        frozenset({"certificatesigningrequests/approval", "signers"}),
-        frozenset({"certificates.k8s.io"}),
-        verbs_for={"signers": frozenset({"approve"})},
-    ),
-    "create-csr": _perm(
-        "creation of certificate signing requests",
-        WRITE,
-        "certificatesigningrequests",
-        "certificates.k8s.io",
-    ),
-    "create-token": _perm(
-        "creation of service account tokens", "create", "serviceaccounts/token", "core"
-    ),
-}
-
-
-def is_rbac(resource: Resource, kinds: tuple[str, ...]) -> bool:
-    """Whether the object is one of the RBAC ``kinds``."""
-    return resource.group == RBAC_GROUP and resource.kind in kinds
-
-
-def _strings(value: Any) -> list[tuple[int, str]]:
-    if not isinstance(value, list):
-        return []
-    return [(index, item) for index, item in enumerate(value) if isinstance(item, str)]
-
-
-def role_rules(resource: Resource) -> Iterator[tuple[int, dict[str, Any]]]:
-    """Each rule mapping of a Role/ClusterRole with its index."""
-    rules = resource.data.get("rules")
-    if isinstance(rules, list):
-        for index, rule in enumerate(rules):
-            if isinstance(rule, dict):
-                yield index, rule
-
-
-def _resource_matches(item: str, wanted: str, allow_star: bool) -> bool:
-    if item == wanted:
-        return True
-    if item == "*":
-        return allow_star
-    _, slash, sub = wanted.partition("/")
-    return bool(slash) and item == f"*/{sub}"
-
-
-def match_rule(rule: dict[str, Any], permission: Permission) -> tuple[str, int, str] | None:
-    """Where a role rule grants ``permission``: (list name, index, matched item), or None."""
-    if permission.scoped_ok and rule.get("resourceNames"):
-        return None
-    groups = [g for _, g in _strings(rule.get("apiGroups"))]
-    if not any(g == "*" or g in permission.groups for g in groups):
-        return None
-    verbs = _strings(rule.get("verbs"))
-    resources = _strings(rule.get("resources"))
-    by_verb = permission.anchor == "verb"
-    for r_index, item in resources:
-        for wanted in sorted(permission.resources):
-            if not _resource_matches(item, wanted, allow_star=by_verb):
-                continue
-            wanted_verbs = permission.verbs_on(wanted)
-            for v_index, verb in verbs:
-                if verb in wanted_verbs and by_verb:
-                    return ("verbs", v_index, verb)
-                if verb in wanted_verbs or (verb == "*" and not (by_verb and item == "*")):
-                    return ("resources", r_index, item)
-    return None
-
-
-def _granted_verbs(rule: dict[str, Any], permission: Permission) -> str:
-    dangerous = permission.verbs.union(*permission.verbs_for.values())
-    verbs = [v for _, v in _strings(rule.get("verbs")) if v == "*" or v in dangerous]
-    return ", ".join(verbs)
-
-
-def dangerous_permission(resource: Resource, _: UnitContext, params: Params) -> Iterator[Violation]:
+def dangerous_permission(
+    resource: Resource, context: UnitContext, params: Params
+) -> Iterator[Violation]:
     """Role rules that grant the named permission (one finding per role rule)."""
-    if not is_rbac(resource, ROLE_KINDS):
+    if not is_rbac(resource, ROLE_KINDS) or bootstrap_role_unbound(resource, context):
         return
     permission = PERMISSIONS[str(params["permission"])]
     for index, rule in role_rules(resource):
@@ -215,21 +66,38 @@ def dangerous_permission(resource: Resource, _: UnitContext, params: Params) -> 
         yield Violation(
             ("rules", index, list_name, item_index),
             f"rules[{index}] grants {permission.label} "
-            f"({_granted_verbs(rule, permission)} on {item}).",
+            f"({granted_verbs(rule, permission)} on {item}).",
         )
 
 
-def wildcard_in_rules(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
-    """Each ``*`` in a role rule's verbs, resources, apiGroups or nonResourceURLs."""
-    if not is_rbac(resource, ROLE_KINDS):
+def wildcard_in_rules(resource: Resource, context: UnitContext, __: Params) -> Iterator[Violation]:
+    """Each ``*`` in a role rule's verbs, resources, apiGroups or nonResourceURLs, and each
+    ``<resource>/*`` (which the authorizer does not expand: it grants nothing).
+
+    A ``*`` verb on read-only aggregated APIs (metrics) is a note: they serve only reads.
+    """
+    if not is_rbac(resource, ROLE_KINDS) or bootstrap_role_unbound(resource, context):
         return
     for index, rule in role_rules(resource):
+        read_only = read_only_api(rule)
         for list_name in ("apiGroups", "resources", "verbs", "nonResourceURLs"):
-            for item_index, item in _strings(rule.get(list_name)):
-                if item == "*":
+            for item_index, item in strings(rule.get(list_name)):
+                path = ("rules", index, list_name, item_index)
+                if item == "*" and list_name == "verbs" and read_only:
                     yield Violation(
-                        ("rules", index, list_name, item_index),
-                        f'rules[{index}] uses the wildcard "*" in {list_name}.',
+                        path,
+                        f'rules[{index}] uses the wildcard "*" in verbs on a metrics API, '
+                        "which serves only get, list and watch: list those verbs.",
+                        severity=Severity.NOTE,
+                    )
+                elif item == "*":
+                    yield Violation(path, f'rules[{index}] uses the wildcard "*" in {list_name}.')
+                elif list_name == "resources" and item.endswith("/*") and item != "*/*":
+                    yield Violation(
+                        path,
+                        f'rules[{index}] lists "{item}", which the RBAC authorizer does not '
+                        "expand: it grants no subresource. Name the subresources (for "
+                        f'example "{item[:-1]}exec"), or use "*" if every one is meant.',
                     )
 
 
@@ -239,7 +107,7 @@ def dangerous_labels(rule: dict[str, Any]) -> list[str]:
     if any(
         item == "*"
         for list_name in ("apiGroups", "resources", "verbs")
-        for _, item in _strings(rule.get(list_name))
+        for _, item in strings(rule.get(list_name))
     ):
         labels.insert(0, "wildcard permissions")
     return labels
@@ -323,13 +191,29 @@ def _role_ref(resource: Resource) -> tuple[str, str]:
     return str(ref.get("kind") or ""), str(ref.get("name") or "")
 
 
-def binding_role(resource: Resource, _: UnitContext, params: Params) -> Iterator[Violation]:
-    """Bindings whose roleRef names one of the ``roles`` ClusterRoles (e.g. cluster-admin)."""
+def binding_role(resource: Resource, context: UnitContext, params: Params) -> Iterator[Violation]:
+    """Bindings whose roleRef names one of the ``roles`` ClusterRoles (e.g. cluster-admin),
+    or a role of the unit with a rule that grants everything (cluster-admin by another name).
+    """
     if not is_rbac(resource, BINDING_KINDS):
         return
     kind, name = _role_ref(resource)
     if kind == "ClusterRole" and name in params["roles"]:
         yield Violation(("roleRef", "name"), f'{resource.kind} grants the ClusterRole "{name}".')
+        return
+    for role in context.of_kind(kind):
+        if not is_rbac(role, ROLE_KINDS) or role.name != name:
+            continue
+        if kind == "Role" and not same_namespace(role.namespace, resource.namespace):
+            continue
+        if any(grants_everything(rule) for _, rule in role_rules(role)):
+            scope = "the cluster" if resource.kind == "ClusterRoleBinding" else "its namespace"
+            yield Violation(
+                ("roleRef", "name"),
+                f'{resource.kind} grants {kind} "{name}", whose rules allow every verb on every '
+                f"resource: full control of {scope}, as cluster-admin.",
+            )
+            return
 
 
 def _subjects(resource: Resource) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -380,7 +264,7 @@ def binding_default_service_account(
 
 def is_builtin_cluster_role(name: str) -> bool:
     """ClusterRoles that exist in every cluster (cluster-admin, admin, edit, view, system:*)."""
-    return name in BUILTIN_CLUSTER_ROLES or name.startswith("system:")
+    return name in USER_FACING_CLUSTER_ROLES or name.startswith("system:")
 
 
 def same_namespace(a: str, b: str) -> bool:

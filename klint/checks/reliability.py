@@ -187,17 +187,50 @@ def selector_mismatch(resource: Resource, _: UnitContext, __: Params) -> Iterato
     )
 
 
+def _spreads_own_pods(term: Any, labels: dict[str, str], namespace: str) -> bool:
+    """An anti-affinity term that repels the workload's own pods: its selector matches their
+    labels and its namespaces include theirs (unset: the pod's own; a namespaceSelector
+    ``{}`` means every namespace; other namespaceSelectors are given the benefit of doubt)."""
+    if isinstance(term, dict) and isinstance(term.get("podAffinityTerm"), dict):
+        term = term["podAffinityTerm"]  # a preferred (weighted) term
+    if not isinstance(term, dict) or not term.get("topologyKey"):
+        return False
+    if not matches_label_selector(term.get("labelSelector"), labels):
+        return False
+    namespaces = term.get("namespaces")
+    if isinstance(namespaces, list) and namespaces:
+        return namespace in [str(n) for n in namespaces] or term.get("namespaceSelector") == {}
+    return True
+
+
 def missing_anti_affinity(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
-    """Workloads with several replicas and no pod anti-affinity or topology spread."""
+    """Workloads with several replicas and no pod anti-affinity (on their own pods, in their
+    own namespace) or topology spread."""
     pod = pod_view(resource)
     if pod is None or resource.kind not in REPLICATED or _replicas(resource) < 2:
         return
-    if pod.get("affinity", "podAntiAffinity") or pod.get("topologySpreadConstraints"):
+    if pod.get("topologySpreadConstraints"):
         return
+    anti = pod.get("affinity", "podAntiAffinity")
+    terms: list[Any] = []
+    for key in (
+        "requiredDuringSchedulingIgnoredDuringExecution",
+        "preferredDuringSchedulingIgnoredDuringExecution",
+    ):
+        value = anti.get(key) if isinstance(anti, dict) else None
+        terms.extend(value if isinstance(value, list) else [])
+    labels, namespace = pod_labels(pod), namespace_of(resource)
+    if any(_spreads_own_pods(term, labels, namespace) for term in terms):
+        return
+    detail = (
+        "pod anti-affinity that does not apply to its own pods in its namespace"
+        if terms
+        else "no pod anti-affinity"
+    )
     yield Violation(
         (*pod.path, "affinity"),
-        f'{resource.kind} "{resource.name}" runs {_replicas(resource)} replicas with no pod '
-        "anti-affinity or topology spread: they may all land on one node.",
+        f'{resource.kind} "{resource.name}" runs {_replicas(resource)} replicas with {detail} '
+        "or topology spread: they may all land on one node.",
     )
 
 

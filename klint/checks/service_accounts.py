@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.checks.rbac import (
+from klint.checks.rbac import same_namespace
+from klint.checks.rbac_rules import (
     BINDING_KINDS,
     PERMISSIONS,
     ROLE_KINDS,
     is_rbac,
     match_rule,
     role_rules,
-    same_namespace,
 )
 from klint.findings import Severity
 from klint.model import PodView, pod_view
@@ -188,35 +188,41 @@ def _all_verbs_on_all_resources(rule: dict[str, Any]) -> bool:
     )
 
 
-def _rule_labels(rule: dict[str, Any], wanted: list[str]) -> list[str]:
-    """Labels of the ``wanted`` permissions (PERMISSIONS keys or ``wildcard``) a rule grants."""
-    labels = []
+# Permissions a component commonly needs within its own namespace: granted by a RoleBinding
+# they are reported as notes (expected for many controllers, still worth a look).
+NAMESPACE_ROUTINE = frozenset({"secrets-read", "create-pods"})
+
+
+def _rule_grants(rule: dict[str, Any], wanted: list[str]) -> list[tuple[str, str]]:
+    """(key, label) of the ``wanted`` permissions (PERMISSIONS keys or ``wildcard``) a rule
+    grants."""
+    grants = []
     for key in wanted:
         if key == "wildcard":
             if _all_verbs_on_all_resources(rule):
-                labels.append("every verb on every resource (wildcards)")
+                grants.append((key, "every verb on every resource (wildcards)"))
         elif match_rule(rule, PERMISSIONS[key]) is not None:
-            labels.append(PERMISSIONS[key].label)
-    return labels
+            grants.append((key, PERMISSIONS[key].label))
+    return grants
 
 
-def _granted(context: UnitContext, binding: Resource, wanted: list[str]) -> list[str]:
+def _granted(context: UnitContext, binding: Resource, wanted: list[str]) -> list[tuple[str, str]]:
     """What dangerous permissions a binding grants, from the role it names (if known)."""
     ref = binding.data.get("roleRef")
     if not isinstance(ref, dict):
         return []
     kind, role_name = str(ref.get("kind") or ""), str(ref.get("name") or "")
     if kind == "ClusterRole" and role_name == "cluster-admin":
-        return ["full control of the cluster (cluster-admin)"]
-    labels: list[str] = []
+        return [("cluster-admin", "full control of the cluster (cluster-admin)")]
+    grants: list[tuple[str, str]] = []
     for role in context.of_kind(kind):
         if not is_rbac(role, ROLE_KINDS) or role.name != role_name:
             continue
         if kind == "Role" and not same_namespace(role.namespace, binding.namespace):
             continue
         for _, rule in role_rules(role):
-            labels.extend(label for label in _rule_labels(rule, wanted) if label not in labels)
-    return labels
+            grants.extend(g for g in _rule_grants(rule, wanted) if g not in grants)
+    return grants
 
 
 def privileged_service_account(
@@ -224,8 +230,9 @@ def privileged_service_account(
 ) -> Iterator[Violation]:
     """Workloads whose mounted service account token carries dangerous RBAC permissions.
 
-    cluster-admin always counts; ``permissions`` lists the others (keys of the RBAC rules'
-    permission table, or ``wildcard``).
+    cluster-admin always counts (an error); ``permissions`` lists the others (keys of the
+    RBAC rules' permission table, or ``wildcard``). Secrets read and pod creation granted
+    only within the namespace (a RoleBinding) are notes: many components need them there.
     """
     pod = pod_view(resource)
     if pod is None:
@@ -237,16 +244,22 @@ def privileged_service_account(
     for binding in bindings_of(context, name, resource.namespace):
         if not is_rbac(binding, BINDING_KINDS):
             continue
-        labels = _granted(context, binding, list(params["permissions"]))
-        if not labels:
+        grants = _granted(context, binding, list(params["permissions"]))
+        if not grants:
             continue
-        admin = labels[0].endswith("(cluster-admin)")
+        keys = {key for key, _ in grants}
+        severity = None
+        if "cluster-admin" in keys:
+            severity = Severity.ERROR
+        elif binding.kind == "RoleBinding" and keys <= NAMESPACE_ROUTINE:
+            severity = Severity.NOTE
+        scope = f' in namespace "{binding.namespace}"' if binding.kind == "RoleBinding" else ""
         yield Violation(
             path,
             f'the pods run as service account "{name}" with its token mounted, and '
-            f'{binding.kind} "{binding.name}" grants it {", ".join(labels)}: a compromised '
-            "container can use them.",
-            severity=Severity.ERROR if admin else None,
+            f'{binding.kind} "{binding.name}" grants it {", ".join(label for _, label in grants)}'
+            f"{scope}: a compromised container can use them.",
+            severity=severity,
         )
 
 

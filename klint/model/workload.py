@@ -39,6 +39,16 @@ POD_TEMPLATE_PATHS: dict[tuple[str, str], tuple[FieldPath, FieldPath]] = {
 
 CONTAINER_LISTS = ("initContainers", "containers", "ephemeralContainers")
 
+# API groups whose workload kinds are known by kind alone: an object of such a kind with an
+# apiVersion the cluster does not serve (``apiVersion: v1`` on a Deployment) is rejected at
+# apply time (KL905), but what it asks for is still plain, so every check reads it by kind.
+BUILTIN_WORKLOAD_GROUPS = frozenset({"", "apps", "extensions", "batch", "apps.openshift.io"})
+_BY_KIND: dict[str, tuple[FieldPath, FieldPath]] = {
+    kind: paths
+    for (group, kind), paths in POD_TEMPLATE_PATHS.items()
+    if group in BUILTIN_WORKLOAD_GROUPS and group != "extensions"
+}
+
 
 @dataclass(frozen=True)
 class PodView:
@@ -136,18 +146,26 @@ def pod_view(resource: Resource) -> PodView | None:
     return view
 
 
-def _pod_view(resource: Resource) -> PodView | None:
+def workload_paths(resource: Resource) -> tuple[FieldPath, FieldPath] | None:
+    """(pod spec path, pod metadata path) of a workload kind, or None for other kinds."""
     paths = POD_TEMPLATE_PATHS.get((resource.group, resource.kind))
+    if paths is None and resource.group in BUILTIN_WORKLOAD_GROUPS:
+        paths = _BY_KIND.get(resource.kind)
+    return paths
+
+
+def _pod_view(resource: Resource) -> PodView | None:
+    """The pod template; a missing or malformed spec reads as empty (identity and labels
+    do not depend on containers, so cross-object rules still see the workload)."""
+    paths = workload_paths(resource)
     if paths is None:
         return None
     spec_path, meta_path = paths
     spec = dig(resource.data, spec_path)
-    if not isinstance(spec, dict):
-        return None
     metadata = dig(resource.data, meta_path)
     return PodView(
         resource=resource,
-        spec=spec,
+        spec=spec if isinstance(spec, dict) else {},
         path=spec_path,
         metadata=metadata if isinstance(metadata, dict) else {},
         metadata_path=meta_path,

@@ -1,8 +1,13 @@
-"""What every input kind turns into: a lint unit that loads documents and locates fields."""
+"""The base every source shares: the lint unit and locator protocols, load settings, paths.
+
+Sources (plain manifests, Helm, Kustomize) import only this module, :mod:`names` and
+:mod:`confine` from outside their own package; :mod:`discover` sits on top and picks them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from klint.documents import Document, Limits
@@ -30,6 +35,14 @@ class DocumentLocator:
         return Location(document.path, document.span_of((*resource.base, *path))), ()
 
 
+class RenderedOutputMapper(Protocol):
+    """Maps already-rendered output (``# Source:`` comments) back to the files it came from."""
+
+    def __call__(self, documents: list[Document], origin_dir: Path, cwd: Path) -> Locator | None:
+        """A locator for the documents, or None when they are not rendered output."""
+        ...
+
+
 @dataclass
 class LoadedUnit:
     """The documents of one unit, the problems met loading it and how to locate fields."""
@@ -38,6 +51,10 @@ class LoadedUnit:
     problems: list[Notification] = field(default_factory=list)
     locator: Locator = field(default_factory=DocumentLocator)
     files: int = 1
+    # Paths whose findings and problems are reported (empty: all). Files named one by one
+    # are linted with their whole folder, so cross-object rules see what a folder run sees,
+    # and only the named files are reported.
+    report_only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -66,3 +83,12 @@ class LintUnit(Protocol):
     def load(self, settings: LoadSettings) -> LoadedUnit:
         """Read (and render) the unit; never raises for bad input."""
         ...
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    """The path as shown in reports: relative to the working directory when inside it."""
+    absolute = path if path.is_absolute() else cwd / path
+    try:
+        return absolute.relative_to(cwd).as_posix()
+    except ValueError:
+        return absolute.as_posix()

@@ -1,4 +1,8 @@
-"""Plain manifest files and stdin buffers."""
+"""Plain manifest files, folders of them and stdin buffers, read within the size limit.
+
+A buffer that turns out to be ``helm template`` output is handed to the ``rendered`` mapper
+the unit was given (``discover`` passes Helm's); without one, findings stay on the buffer.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from klint.documents import decode, parse_stream
-from klint.findings import FieldPath, Location, Notification, RelatedLocation, Span
+from klint.findings import FieldPath, Location, Notification, RelatedLocation, Severity, Span
 from klint.model.resource import Resource
-from klint.sources.base import DocumentLocator, LoadedUnit, LoadSettings, Locator
+from klint.not_kubernetes import PART_OF_UNIT
+from klint.sources.base import (
+    DocumentLocator,
+    LoadedUnit,
+    LoadSettings,
+    Locator,
+    RenderedOutputMapper,
+)
 
 
 @dataclass(frozen=True)
@@ -20,12 +31,15 @@ class ManifestFile:
     path: Path
     display: str
     cwd: Path | None = None
+    rendered: RenderedOutputMapper | None = None
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
         data, problem = read_file(self.path, self.display, settings.limits.max_file_bytes)
         if problem is not None or data is None:
             return LoadedUnit([], [problem] if problem else [])
-        return load_bytes(data, self.display, settings, self.path.parent, self.cwd)
+        return load_bytes(
+            data, self.display, settings, self.path.parent, self.cwd, rendered=self.rendered
+        )
 
 
 STDIN_DISPLAY = "<stdin>"
@@ -41,18 +55,19 @@ class ManifestFolder:
     """
 
     files: tuple[ManifestFile, ...]
+    report_only: frozenset[str] = frozenset()  # displays of the files named (empty: all)
 
     @property
     def display(self) -> str:
         return self.files[0].display.rpartition("/")[0] or "."
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
-        unit = LoadedUnit([], [], files=0)
+        unit = LoadedUnit([], [], files=0, report_only=self.report_only)
         for manifest in self.files:
             loaded = manifest.load(settings)
             unit.documents.extend(loaded.documents)
             unit.problems.extend(loaded.problems)
-            unit.files += 1
+            unit.files += 1 if not self.report_only or manifest.display in self.report_only else 0
             if not isinstance(loaded.locator, DocumentLocator):
                 # helm template output inside the folder: keep its own mapping
                 unit.locator = _MixedLocator.merge(unit.locator, loaded)
@@ -86,6 +101,7 @@ class StdinBuffer:
     data: bytes
     display: str
     cwd: Path | None = None
+    rendered: RenderedOutputMapper | None = None
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
         if len(self.data) > settings.limits.max_file_bytes:
@@ -94,7 +110,25 @@ class StdinBuffer:
             # An editor buffer (--stdin-filename): findings stay on that buffer.
             return load_bytes(self.data, self.display, settings)
         cwd = self.cwd or Path.cwd()
-        return load_bytes(self.data, self.display, settings, cwd, cwd)
+        return load_bytes(self.data, self.display, settings, cwd, cwd, rendered=self.rendered)
+
+
+@dataclass(frozen=True)
+class SkippedBuffer:
+    """An editor buffer that is part of a unit it cannot be linted without.
+
+    A chart template is not YAML until the chart renders it and an overlay's patch is a
+    fragment of an object; linted alone they would get errors the chart or overlay run
+    never reports. Such a buffer reports nothing (``--verbose`` says why).
+    """
+
+    display: str
+    reason: str
+
+    def load(self, settings: LoadSettings) -> LoadedUnit:
+        where = Location(self.display, Span.line(1))
+        note = Notification(PART_OF_UNIT, self.reason, where, Severity.NOTE)
+        return LoadedUnit([], [note], files=0)
 
 
 def load_bytes(
@@ -103,21 +137,22 @@ def load_bytes(
     settings: LoadSettings,
     directory: Path | None = None,
     cwd: Path | None = None,
+    *,
+    rendered: RenderedOutputMapper | None = None,
 ) -> LoadedUnit:
     """Decode and parse a buffer into a unit.
 
     ``helm template`` output (documents headed by ``# Source:``) is mapped back to the
-    chart's templates when the chart is found near ``directory`` or under ``cwd``.
+    chart's templates by ``rendered`` when the chart is found near ``directory`` or under
+    ``cwd``.
     """
     text, problem = decode(data, display)
     if text is None:
         return LoadedUnit([], [problem] if problem else [])
     parsed = parse_stream(text, display, settings.limits)
     unit = LoadedUnit(parsed.documents, parsed.problems)
-    if cwd is not None and "# Source:" in text:
-        from klint.sources.rendered import rendered_output_locator
-
-        locator = rendered_output_locator(parsed.documents, directory or cwd, cwd)
+    if rendered is not None and cwd is not None and "# Source:" in text:
+        locator = rendered(parsed.documents, directory or cwd, cwd)
         if locator is not None:
             unit.locator = locator
     return unit

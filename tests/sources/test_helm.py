@@ -13,19 +13,17 @@ from pathlib import Path
 import pytest
 
 from klint.documents import parse_stream
-from klint.sources.helm import (
+from klint.sources.helm.backends import merge_values
+from klint.sources.helm.chart_files import find_chart_root, is_chart_dir, missing_dependencies
+from klint.sources.helm.output import (
     HelmRenderError,
     RenderedTemplate,
-    find_chart_root,
-    is_chart_dir,
-    merge_values,
-    missing_dependencies,
     normalise_output,
-    render_chart,
     restore_file_order,
     split_helm_output,
     split_sections,
 )
+from klint.sources.helm.render import render_chart
 from tests.conftest import CORPUS, HELM_FIXTURES, needs_helm_sdk
 
 FIXTURES = HELM_FIXTURES

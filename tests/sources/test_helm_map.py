@@ -10,14 +10,10 @@ from typing import Any
 import pytest
 
 from klint.documents import parse_stream
-from klint.sources.helm import RenderedTemplate, render_chart
-from klint.sources.helm_map import (
-    locate_field,
-    section_indexes,
-    template_line,
-    values_line,
-    values_reference,
-)
+from klint.sources.helm.output import RenderedTemplate
+from klint.sources.helm.render import render_chart
+from klint.sources.helm.template_map import locate_field, section_indexes, template_line
+from klint.sources.helm.values_map import values_line, values_reference
 from tests.conftest import CORPUS, HELM_FIXTURES, needs_helm_sdk
 
 FIXTURES = HELM_FIXTURES

@@ -16,18 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from klint.sources import kustomize as kz
-from klint.sources.kustomize import (
-    BuiltObject,
-    KustomizeBuild,
-    KustomizeBuildError,
-    build,
-    find_kustomization_root,
-    find_tool,
-    is_kustomization_dir,
-    locate,
-    locate_span,
-)
+from klint.sources import names
+from klint.sources.kustomize import annotations as kz_annotations
+from klint.sources.kustomize import sandbox, tool
+from klint.sources.kustomize.build import KustomizeBuild, build
+from klint.sources.kustomize.files import find_kustomization_root, is_kustomization_dir
+from klint.sources.kustomize.locate import locate, locate_span
+from klint.sources.kustomize.sandbox import KustomizeBuildError
+from klint.sources.kustomize.tool import find_tool
+from klint.sources.kustomize.trace import BuiltObject
 from tests.conftest import CORPUS as SHARED_CORPUS
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "kustomize"
@@ -96,7 +93,7 @@ def test_discovery() -> None:
     assert find_kustomization_root(BASE / "deployment.yaml") == BASE
     assert find_kustomization_root(PROD) == PROD
     assert find_kustomization_root(FIXTURES) is None
-    assert kz.KUSTOMIZATION_FILES == ("kustomization.yaml", "kustomization.yml", "Kustomization")
+    assert names.KUSTOMIZATION_FILES == ("kustomization.yaml", "kustomization.yml", "Kustomization")
 
 
 def test_capitalised_kustomization_file(tmp_path: Path) -> None:
@@ -136,8 +133,8 @@ def test_objects_and_origins(prod: KustomizeBuild) -> None:
 
 
 def test_text_is_the_plain_build_without_annotations(prod: KustomizeBuild) -> None:
-    assert kz.ORIGIN_ANNOTATION not in prod.text
-    assert kz.TRANSFORMATIONS_ANNOTATION not in prod.text
+    assert kz_annotations.ORIGIN_ANNOTATION not in prod.text
+    assert kz_annotations.TRANSFORMATIONS_ANNOTATION not in prod.text
     assert prod.text == plain_build(PROD)
     # The user's own annotation stays; an annotations map left empty is removed.
     assert "example.com/owner: web-team" in prod.text
@@ -150,8 +147,8 @@ def test_unusual_annotation_layout_is_still_stripped() -> None:
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {annotations: "
         '{config.kubernetes.io/origin: "path: a.yaml\\n", keep: "1"}, name: x}\n'
     )
-    stripped, documents, annotations = kz._strip_annotations(text)
-    assert kz.ORIGIN_ANNOTATION not in stripped and "keep" in stripped
+    stripped, documents, annotations = kz_annotations.strip_annotations(text)
+    assert kz_annotations.ORIGIN_ANNOTATION not in stripped and "keep" in stripped
     assert documents == [
         {
             "apiVersion": "v1",
@@ -181,7 +178,7 @@ def test_read_only_tree(tmp_path: Path) -> None:
         path.chmod(stat.S_IRUSR | (stat.S_IXUSR if path.is_dir() else 0))
     tree.chmod(stat.S_IRUSR | stat.S_IXUSR)
     try:
-        result = build(tree / "overlays" / "prod")
+        result = build(tree / "overlays" / "prod", root=tmp_path)
         assert only(result, "Deployment").origin_file == tree / "base" / "deployment.yaml"
     finally:
         for path in [tree, *paths]:
@@ -343,7 +340,7 @@ def test_components_legacy_fields_and_lists(tmp_path: Path) -> None:
             """,
         },
     )
-    result = build(tmp_path / "overlay")
+    result = build(tmp_path / "overlay", root=tmp_path)
     daemonset = only(result, "DaemonSet")
     account = only(result, "ServiceAccount")
     config = only(result, "ConfigMap")
@@ -486,7 +483,7 @@ def test_remote_base_is_refused(tmp_path: Path) -> None:
         },
     )
     with pytest.raises(KustomizeBuildError, match=re.escape("https://example.com/manifests/")):
-        build(tmp_path / "overlay")
+        build(tmp_path / "overlay", root=tmp_path)
 
 
 def test_sandbox_has_no_network(tmp_path: Path) -> None:
@@ -496,7 +493,7 @@ def test_sandbox_has_no_network(tmp_path: Path) -> None:
     home.mkdir()
     started = time.monotonic()
     with pytest.raises(KustomizeBuildError) as caught:
-        kz._run_tool(find_tool(), tmp_path / "remote", home, 60, tmp_path, tmp_path, tmp_path)
+        tool.run_tool(find_tool(), tmp_path / "remote", home, 60, tmp_path, tmp_path, tmp_path)
     assert time.monotonic() - started < 60
     assert "github.com" in caught.value.message
 
@@ -540,7 +537,7 @@ def test_old_kustomize_is_refused(fake_bin: Path) -> None:
 
 
 def test_old_kubectl_is_refused(fake_bin: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    kz._no_network_prefix()  # resolve unshare before PATH loses it
+    sandbox.no_network_prefix()  # resolve unshare before PATH loses it
     monkeypatch.setenv("PATH", str(fake_bin))
     script(
         fake_bin,
@@ -632,7 +629,7 @@ def test_corpus_targets(capsys: pytest.CaptureFixture[str]) -> None:
         directory = CORPUS / relative
         started = time.monotonic()
         try:
-            result = build(directory)
+            result = build(directory, root=CORPUS)
         except KustomizeBuildError as error:
             seconds = time.monotonic() - started
             rows.append(f"{name:38} failed  {seconds:5.2f}s  {error.message[:80]}")

@@ -1,0 +1,106 @@
+"""Which pods a network policy isolates for ingress: Kubernetes and Cilium semantics.
+
+- ``networking.k8s.io`` NetworkPolicy: selects pods of its namespace by ``podSelector``;
+  it isolates them for ingress when ``policyTypes`` contains ``Ingress``, and an unset
+  ``policyTypes`` always includes ``Ingress`` (the API server defaults it so, even for a
+  policy that lists only egress rules). ``policyTypes: [Egress]`` leaves ingress open.
+- ``cilium.io`` CiliumNetworkPolicy (namespaced) and CiliumClusterwideNetworkPolicy
+  (every namespace): each rule (``spec`` and every item of ``specs``) selects endpoints by
+  ``endpointSelector`` and isolates them for ingress only when it has an ``ingress`` or
+  ``ingressDeny`` section (a rule with only ``egress`` leaves ingress open), unless
+  ``enableDefaultDeny.ingress`` is false. Selector keys may carry a label source prefix
+  (``k8s:app``, ``any:app``); ``io.kubernetes.pod.namespace`` is the pod's namespace.
+  Rules that select nodes (``nodeSelector``, host policies) isolate no pod.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from klint.checks.base import UnitContext
+from klint.checks.selectors import matches_label_selector, namespace_of
+from klint.model.resource import Resource
+
+CILIUM_GROUP = "cilium.io"
+CILIUM_KINDS = ("CiliumNetworkPolicy", "CiliumClusterwideNetworkPolicy")
+NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
+_SOURCE_PREFIXES = ("k8s:", "any:", "container:", "reserved:")
+
+
+def is_network_policy(resource: Resource) -> bool:
+    """A Kubernetes or Cilium network policy."""
+    if resource.kind == "NetworkPolicy":
+        return resource.group == "networking.k8s.io"
+    return resource.kind in CILIUM_KINDS and resource.group == CILIUM_GROUP
+
+
+def policies_for(context: UnitContext, namespace: str) -> list[Resource]:
+    """Network policies that can apply to pods of ``namespace`` (clusterwide ones too)."""
+    result = []
+    for policy in context.of_kind("NetworkPolicy", *CILIUM_KINDS):
+        if not is_network_policy(policy):
+            continue
+        if policy.kind == "CiliumClusterwideNetworkPolicy" or namespace_of(policy) == namespace:
+            result.append(policy)
+    return result
+
+
+def isolates_ingress(policy: Resource, labels: dict[str, str], namespace: str) -> bool:
+    """Whether the policy selects pods with ``labels`` in ``namespace`` for ingress."""
+    if policy.kind == "NetworkPolicy":
+        types = policy.get("spec", "policyTypes")
+        if isinstance(types, list) and "Ingress" not in types:
+            return False
+        return matches_label_selector(policy.get("spec", "podSelector"), labels)
+    with_namespace = {**labels, NAMESPACE_LABEL: namespace}
+    return any(
+        _cilium_isolates_ingress(rule)
+        and matches_label_selector(_strip_sources(rule.get("endpointSelector")), with_namespace)
+        for rule in cilium_rules(policy)
+    )
+
+
+def cilium_rules(policy: Resource) -> Iterator[dict[str, Any]]:
+    """The rule mappings of a Cilium policy: ``spec`` and each item of ``specs``."""
+    spec = policy.get("spec")
+    if isinstance(spec, dict):
+        yield spec
+    specs = policy.get("specs")
+    for item in specs if isinstance(specs, list) else []:
+        if isinstance(item, dict):
+            yield item
+
+
+def _cilium_isolates_ingress(rule: dict[str, Any]) -> bool:
+    if "endpointSelector" not in rule:
+        return False  # a host (nodeSelector) policy
+    default_deny = rule.get("enableDefaultDeny")
+    if isinstance(default_deny, dict) and default_deny.get("ingress") is False:
+        return False
+    if isinstance(default_deny, dict) and default_deny.get("ingress") is True:
+        return True
+    return rule.get("ingress") is not None or rule.get("ingressDeny") is not None
+
+
+def _strip_sources(selector: Any) -> Any:
+    """A Cilium selector with label source prefixes removed from its keys."""
+    if not isinstance(selector, dict):
+        return selector
+    result = dict(selector)
+    labels = selector.get("matchLabels")
+    if isinstance(labels, dict):
+        result["matchLabels"] = {_key(str(k)): v for k, v in labels.items()}
+    expressions = selector.get("matchExpressions")
+    if isinstance(expressions, list):
+        result["matchExpressions"] = [
+            {**e, "key": _key(str(e.get("key")))} if isinstance(e, dict) else e for e in expressions
+        ]
+    return result
+
+
+def _key(key: str) -> str:
+    for prefix in _SOURCE_PREFIXES:
+        if key.startswith(prefix):
+            return key[len(prefix) :]
+    return key

@@ -1,0 +1,61 @@
+"""Unpacking a packaged chart (``.tgz``) safely: no links, no escaping names, bounded size."""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+
+from klint.sources.helm.chart_files import (
+    is_chart_dir,
+)
+from klint.sources.helm.output import (
+    HelmRenderError,
+)
+
+_MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
+_MAX_ARCHIVE_MEMBERS = 10_000
+
+
+def extract_chart_archive(archive: Path, destination: Path) -> Path:
+    """Unpack regular files of a chart archive safely; returns the chart directory.
+
+    Absolute names, ``..`` components, links and special files are refused or skipped, and
+    the unpacked size and member count are bounded.
+    """
+    total = 0
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for count, member in enumerate(tar):
+                if count >= _MAX_ARCHIVE_MEMBERS:
+                    raise HelmRenderError(f"{archive}: more than {_MAX_ARCHIVE_MEMBERS} entries")
+                parts = PurePosixPath(member.name.replace("\\", "/")).parts
+                if not parts or member.name.startswith("/") or ".." in parts:
+                    raise HelmRenderError(f"{archive}: unsafe path in archive: {member.name!r}")
+                if not member.isfile():
+                    continue  # directories are implied; links and devices are never followed
+                total += member.size
+                if total > _MAX_ARCHIVE_BYTES:
+                    raise HelmRenderError(f"{archive}: unpacks to more than 64 MiB")
+                target = destination.joinpath(*parts)
+                if not target.resolve().is_relative_to(destination.resolve()):
+                    raise HelmRenderError(f"{archive}: unsafe path in archive: {member.name!r}")
+                handle = tar.extractfile(member)
+                if handle is None:
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with handle, target.open("wb") as out:
+                    shutil.copyfileobj(handle, out)
+    except (tarfile.TarError, OSError, EOFError) as error:
+        raise HelmRenderError(f"{archive}: not a readable chart archive: {error}") from error
+    if is_chart_dir(destination):
+        return destination
+    roots = [d for d in _children(destination) if is_chart_dir(d)]
+    if len(roots) != 1:
+        raise HelmRenderError(f"{archive}: expected one chart directory in the archive")
+    return roots[0]
+
+
+def _children(directory: Path) -> Iterable[Path]:
+    return sorted(p for p in directory.iterdir() if p.is_dir())

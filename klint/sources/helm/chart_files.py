@@ -1,0 +1,162 @@
+"""A chart on disk: its subcharts, declared and vendored dependencies, and template files."""
+
+from __future__ import annotations
+
+import os
+import tarfile
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import yaml
+
+from klint.sources.names import find_chart_root as find_owning_chart
+
+
+def is_chart_dir(path: Path) -> bool:
+    """Whether ``path`` is a directory holding a ``Chart.yaml``."""
+    return path.is_dir() and (path / "Chart.yaml").is_file()
+
+
+def find_chart_root(path: Path) -> Path | None:
+    """The chart that owns ``path`` (a file or directory), as an absolute path.
+
+    That is the nearest enclosing directory with a ``Chart.yaml``, except that a chart that
+    sits in another chart's ``charts/`` belongs to that parent (recursively).
+    """
+    start = Path(os.path.abspath(path))
+    return find_owning_chart(start if start.is_dir() else start.parent)
+
+
+def missing_dependencies(chart_dir: Path) -> list[str]:
+    """Declared dependencies with no matching chart under ``charts/`` (dir or archive).
+
+    Reads ``Chart.yaml`` (or ``requirements.yaml`` for ``apiVersion: v1``) and matches by
+    chart name, as ``helm template`` does, whatever the ``condition``. Directory subcharts are
+    checked too (named ``sub/dep``); for them a chart vendored by an enclosing chart counts,
+    since templates of all charts share one namespace.
+    """
+    return _missing(chart_dir, frozenset(), "")
+
+
+def _missing(chart_dir: Path, inherited: frozenset[str], prefix: str) -> list[str]:
+    metadata = read_yaml_mapping(chart_dir / "Chart.yaml")
+    vendored = _vendored_charts(chart_dir)
+    available = inherited | {name for name, _ in vendored}
+    missing = [
+        prefix + name
+        for name in _declared_dependencies(chart_dir, metadata)
+        if name not in available
+    ]
+    for name, location in vendored:
+        if location is not None:
+            missing.extend(_missing(location, available, f"{prefix}{name}/"))
+    return missing
+
+
+def template_files(chart_dir: Path) -> dict[str, Path | None]:
+    """Helm chart paths (``web``, ``web/charts/db``) → chart directory, None for archives."""
+    metadata = read_yaml_mapping(chart_dir / "Chart.yaml")
+    name = str(metadata.get("name") or chart_dir.name)
+    charts: dict[str, Path | None] = {}
+    _collect_charts(chart_dir, name, metadata, charts)
+    return charts
+
+
+def _collect_charts(
+    chart_dir: Path, prefix: str, metadata: Mapping[str, Any], charts: dict[str, Path | None]
+) -> None:
+    charts[prefix] = chart_dir
+    aliases: dict[str, list[str]] = {}
+    for dependency in _dependency_entries(chart_dir, metadata):
+        if dependency.get("alias"):
+            aliases.setdefault(str(dependency.get("name")), []).append(str(dependency["alias"]))
+    for name, location in _vendored_charts(chart_dir):
+        for shown in (name, *aliases.get(name, ())):
+            full = f"{prefix}/charts/{shown}"
+            if location is None:
+                charts[full] = None
+            else:
+                _collect_charts(location, full, read_yaml_mapping(location / "Chart.yaml"), charts)
+
+
+def resolve_source(source: str, chart_dir: Path, charts: Mapping[str, Path | None]) -> Path | None:
+    """The file on disk for a Helm template path, or None when it is not on disk."""
+    best = max((p for p in charts if source.startswith(p + "/")), key=len, default=None)
+    if best is None:
+        # Unknown chart name: strip it, as kube-linter does.
+        _, _, rest = source.partition("/")
+        candidate = chart_dir / rest
+        return candidate if rest and candidate.is_file() else None
+    location = charts[best]
+    if location is None:
+        return None
+    candidate = location / source[len(best) + 1 :]
+    return candidate if candidate.is_file() else None
+
+
+def _vendored_charts(chart_dir: Path) -> list[tuple[str, Path | None]]:
+    """Charts under ``charts/``: (chart name, directory), directory None for archives."""
+    found: list[tuple[str, Path | None]] = []
+    charts = chart_dir / "charts"
+    if not charts.is_dir():
+        return found
+    for entry in sorted(charts.iterdir()):
+        if is_chart_dir(entry):
+            name = read_yaml_mapping(entry / "Chart.yaml").get("name") or entry.name
+            found.append((str(name), entry))
+        elif entry.is_file() and entry.name.endswith((".tgz", ".tar.gz")):
+            name = _archive_chart_name(entry)
+            if name is not None:
+                found.append((name, None))
+    return found
+
+
+def _archive_chart_name(archive: Path) -> str | None:
+    """The ``name`` in a chart archive's top-level ``<dir>/Chart.yaml``."""
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                parts = PurePosixPath(member.name).parts
+                if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
+                    handle = tar.extractfile(member)
+                    if handle is None or member.size > 1024 * 1024:
+                        return None
+                    data = yaml.safe_load(handle.read().decode("utf-8", "replace"))
+                    name = data.get("name") if isinstance(data, dict) else None
+                    return str(name) if name else None
+    except (tarfile.TarError, OSError, yaml.YAMLError):
+        return None
+    return None
+
+
+def _declared_dependencies(chart_dir: Path, metadata: Mapping[str, Any]) -> list[str]:
+    return [str(d["name"]) for d in _dependency_entries(chart_dir, metadata) if d.get("name")]
+
+
+def _dependency_entries(chart_dir: Path, metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
+    entries: Any = metadata.get("dependencies")
+    if not entries and str(metadata.get("apiVersion", "")) == "v1":
+        entries = read_yaml_mapping(chart_dir / "requirements.yaml").get("dependencies")
+    if not isinstance(entries, list):
+        return []
+    return [entry for entry in entries if isinstance(entry, dict)]
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """A small YAML file (Chart.yaml, requirements.yaml) as a mapping; {} when unreadable."""
+    text = read_text(path)
+    if text is None:
+        return {}
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def read_text(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -1,0 +1,94 @@
+"""Render charts in a child process, so that a hostile chart cannot hang or exhaust klint.
+
+Helm's Go SDK runs inside whatever process loads it, and a template such as
+``{{ range until 200000000 }}`` runs for as long as it likes. klint therefore renders in a
+forked child that loads the SDK once and serves render requests over a pipe; a request that
+takes longer than the timeout gets the child killed (a new one starts for the next chart)
+and becomes a render error.
+
+The Go runtime cannot survive a fork, so the child is forked from a process that has not
+loaded the SDK. Where the SDK is already loaded in this process (a test that called
+:func:`klint.sources.helm.render.render_chart` directly), rendering happens in-process
+instead.
+"""
+
+from __future__ import annotations
+
+import sys
+from multiprocessing.connection import Connection
+from typing import Any
+
+from klint.sources.helm.output import HelmRenderError, RenderedTemplate
+from klint.sources.helm.render import render_chart
+
+_SDK_MODULE = "helm_python"
+
+
+class _RenderServer:
+    """A forked child that renders charts on request."""
+
+    def __init__(self) -> None:
+        import multiprocessing
+
+        context = multiprocessing.get_context("fork")
+        self.connection, child = context.Pipe()
+        self.process = context.Process(target=_serve, args=(child,), daemon=True)
+        self.process.start()
+        child.close()
+
+    def render(self, request: dict[str, Any], timeout: float) -> list[RenderedTemplate]:
+        self.connection.send(request)
+        if not self.connection.poll(timeout):
+            self.stop()
+            raise HelmRenderError(
+                f"rendering took longer than {timeout:g} s and was stopped (--render-timeout)"
+            )
+        ok, payload = self.connection.recv()
+        if ok:
+            rendered: list[RenderedTemplate] = payload
+            return rendered
+        message, template, line, column = payload
+        raise HelmRenderError(message, template, line, column)
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.connection.close()
+
+
+def _serve(connection: Connection) -> None:
+    """The child's loop: one render per request until the parent closes the pipe."""
+    while True:
+        try:
+            request = connection.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            connection.send((True, render_chart(**request)))
+        except HelmRenderError as error:
+            connection.send((False, (error.message, error.template, error.line, error.column)))
+        except Exception as error:  # report, never crash the server
+            connection.send((False, (f"{type(error).__name__}: {error}", None, None, None)))
+
+
+_server: _RenderServer | None = None
+
+
+def render_isolated(timeout: float, **request: Any) -> list[RenderedTemplate]:
+    """:func:`render_chart` in the render child, with a time limit in seconds."""
+    global _server
+    if _SDK_MODULE in sys.modules:
+        return render_chart(**request)
+    if _server is None or not _server.alive():
+        _server = _RenderServer()
+    try:
+        return _server.render(request, timeout)
+    except (EOFError, OSError, BrokenPipeError):
+        _server = None
+        raise HelmRenderError("the Helm renderer stopped unexpectedly") from None
+    finally:
+        if _server is not None and not _server.alive():
+            _server = None

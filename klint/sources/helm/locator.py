@@ -1,0 +1,84 @@
+"""Rendered fields → template lines, plus the values-file line that set the value."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from klint.findings import FieldPath, Location, RelatedLocation, Span
+from klint.model.resource import Resource
+from klint.sources.base import display_path
+from klint.sources.helm.template_map import locate_field
+from klint.sources.helm.values_map import values_line
+
+
+@dataclass(frozen=True)
+class TemplateOrigin:
+    """Where a rendered document came from: template, its section, the values files in play."""
+
+    template: Path | None
+    display: str
+    section: int
+    values_files: tuple[Path, ...] = ()
+
+
+def template_origin(
+    template: Path, cwd: Path, section: int, values_files: tuple[Path, ...] = ()
+) -> TemplateOrigin:
+    """The origin of section ``section`` of a template file on disk."""
+    return TemplateOrigin(template, display_path(template, cwd), section, values_files)
+
+
+@dataclass
+class HelmLocator:
+    """Maps rendered fields to template lines and values.yaml lines."""
+
+    cwd: Path
+    origins: dict[int, TemplateOrigin] = field(default_factory=dict)
+    _texts: dict[Path, str] = field(default_factory=dict)
+
+    def locate(
+        self, resource: Resource, path: FieldPath
+    ) -> tuple[Location, tuple[RelatedLocation, ...]]:
+        origin = self.origins.get(id(resource.document))
+        if origin is None or origin.template is None:
+            display = origin.display if origin else resource.document.path
+            return Location(display, Span.line(1)), ()
+        text = self._read(origin.template)
+        match = locate_field(text, (*resource.base, *path), origin.section) if text else None
+        if match is None:
+            return Location(origin.display, Span.line(1)), ()
+        line_text = text.split("\n")[match.line - 1] if text else ""
+        end = max(len(line_text.rstrip()) + 1, match.column)
+        location = Location(origin.display, Span(match.line, match.column, match.line, end))
+        related = self._values_location(match.values_path, origin.values_files)
+        return location, related
+
+    def _values_location(
+        self, dotted: str | None, values_files: tuple[Path, ...]
+    ) -> tuple[RelatedLocation, ...]:
+        if not dotted:
+            return ()
+        for values_file in reversed(values_files):
+            text = self._read(values_file)
+            found = values_line(text, dotted) if text else None
+            if found is not None:
+                line, column = found
+                display = display_path(values_file, self.cwd)
+                return (
+                    RelatedLocation(
+                        Location(
+                            display, Span(line, column, line, column + len(dotted.split(".")[-1]))
+                        ),
+                        "set in",
+                    ),
+                )
+        return ()
+
+    def _read(self, path: Path) -> str:
+        if path not in self._texts:
+            try:
+                self._texts[path] = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                self._texts[path] = ""
+        return self._texts[path]

@@ -1,0 +1,121 @@
+"""Already-rendered ``helm template`` output: map documents back through ``# Source:`` lines.
+
+When the chart named in ``# Source: <chart>/templates/x.yaml`` is found on disk (beside or
+above the rendered file, or under the working directory), findings point at the template
+line and the values.yaml line, as for charts klint renders itself; otherwise they stay on
+the rendered file.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from klint.documents import Document
+from klint.findings import FieldPath, Location, RelatedLocation
+from klint.model.resource import Resource
+from klint.sources.base import DocumentLocator, Locator
+from klint.sources.helm.locator import HelmLocator, template_origin
+
+_SOURCE = re.compile(r"^#\s*Source:\s*(\S+)\s*$")
+
+
+@dataclass
+class RenderedOutputLocator:
+    """Template lines for documents with a known ``# Source:``; the rendered file otherwise."""
+
+    helm: HelmLocator
+    plain: DocumentLocator
+
+    def locate(
+        self, resource: Resource, path: FieldPath
+    ) -> tuple[Location, tuple[RelatedLocation, ...]]:
+        if id(resource.document) in self.helm.origins:
+            return self.helm.locate(resource, path)
+        return self.plain.locate(resource, path)
+
+
+def source_of(document: Document) -> str | None:
+    """The ``# Source:`` path written just above a document, if any."""
+    lines = document.text_lines
+    line = document.root.start_mark.line + document.line_offset - 1
+    while 0 <= line < len(lines):
+        text = lines[line].strip()
+        match = _SOURCE.match(text)
+        if match:
+            return match.group(1)
+        if text.startswith("---") or (text and not text.startswith("#")):
+            return None
+        line -= 1
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def find_chart(name: str, start: Path, cwd: Path) -> Path | None:
+    """A chart directory whose Chart.yaml ``name`` is ``name``, near ``start`` or in ``cwd``."""
+    candidates: list[Path] = []
+    for base in [start, *start.parents, cwd]:
+        candidates += [base, base / name]
+        if base == cwd:
+            break
+    candidates += _charts_under(cwd)
+    for candidate in candidates:
+        chart_file = candidate / "Chart.yaml"
+        if chart_file.is_file() and _chart_name(chart_file) == name:
+            return candidate
+    return None
+
+
+@functools.lru_cache(maxsize=16)
+def _charts_under(cwd: Path) -> list[Path]:
+    """Chart directories one or two levels below ``cwd``."""
+    found = sorted(cwd.glob("*/Chart.yaml")) + sorted(cwd.glob("*/*/Chart.yaml"))
+    return [path.parent for path in found]
+
+
+@functools.lru_cache(maxsize=1024)
+def _chart_name(chart_file: Path) -> str | None:
+    try:
+        data = yaml.load(chart_file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return str(data.get("name")) if isinstance(data, dict) and data.get("name") else None
+
+
+def rendered_output_locator(
+    documents: list[Document], origin_dir: Path, cwd: Path
+) -> Locator | None:
+    """A locator for helm-template output, or None when no document carries ``# Source:``."""
+    sources = [(document, source_of(document)) for document in documents]
+    if not any(source for _, source in sources):
+        return None
+    charts: dict[str, Path | None] = {}
+    sections: dict[str, int] = {}
+    helm: HelmLocator | None = None
+    for document, source in sources:
+        if source is None or "/" not in source:
+            continue
+        chart_name, _, inner = source.partition("/")
+        if chart_name not in charts:
+            charts[chart_name] = find_chart(chart_name, origin_dir, cwd)
+        chart = charts[chart_name]
+        section = sections.get(source, 0)
+        sections[source] = section + 1
+        if chart is None:
+            continue
+        template = chart / inner
+        if not template.is_file():
+            continue
+        if helm is None:
+            helm = HelmLocator(cwd)
+        values = chart / "values.yaml"
+        helm.origins[id(document)] = template_origin(
+            template, cwd, section, (values,) if values.is_file() else ()
+        )
+    if helm is None:
+        return None
+    return RenderedOutputLocator(helm, DocumentLocator())

@@ -1,0 +1,317 @@
+"""Map a field of a Helm-rendered object back to its template line and to values.yaml.
+
+Templates are Go-template text, not YAML. Each ``{{ }}`` action is masked: control actions
+(``if``/``with``/``range``/``end``, comments, assignments) become blanks and output actions
+(``include``, ``toYaml``, ``.Values.x``) become opaque placeholders, keeping every column. The
+masked lines form a key tree by indentation, and a field path is matched down that tree. A
+line that only outputs a block (``{{- toYaml .Values.x | nindent 8 }}``) is where any field
+under its parent comes from, so a path that runs into it stops there.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from klint.sources.helm.actions import HOLE, mask_actions, range_depths, scan_actions, to_lf
+from klint.sources.helm.output import (
+    split_sections,
+)
+from klint.sources.helm.values_map import values_reference
+
+_INDENT = re.compile(r"\b(n?indent)\s+(\d+)")
+_LINE = re.compile(r"^(?P<indent> *)(?P<dashes>(?:-(?: +|$))*)(?P<rest>.*)$")
+_KEY = re.compile(
+    r"^(?P<key>\"(?:[^\"\\]|\\.)*\"|'(?:[^']|'')*'|[^\s#'\"{\[&*!|>%@`,\-?:][^#]*?|[-?:][^\s#][^#]*?)"
+    r"[ \t]*:(?:[ \t]+|$)(?P<value>.*)$"
+)
+_BLOCK_SCALAR = re.compile(r"^[|>][-+0-9]*[ \t]*(?:#.*)?$")
+
+
+@dataclass(frozen=True)
+class FieldMatch:
+    """Where a field path lands in a template.
+
+    ``depth`` path steps were matched; ``exact`` when all of them were. ``injected`` when the
+    rest of the path is rendered by a block action (toYaml/include) on ``line``.
+    ``values_path`` is the dotted values key that sets the field, when the template shows it.
+    """
+
+    line: int
+    column: int
+    depth: int
+    exact: bool
+    injected: bool
+    values_path: str | None
+
+
+def template_line(
+    template_text: str, field_path: Sequence[str | int], document_index: int = 0
+) -> tuple[int, int] | None:
+    """1-based (line, column) in the template source of the key at the end of ``field_path``.
+
+    Falls back to the deepest matched ancestor, or to the block action the field is rendered
+    from; None when nothing matched.
+    """
+    found = locate_field(template_text, field_path, document_index)
+    return (found.line, found.column) if found is not None else None
+
+
+def locate_field(
+    template_text: str, field_path: Sequence[str | int], document_index: int = 0
+) -> FieldMatch | None:
+    """Match ``field_path`` (from the object root) in section ``document_index`` of a template.
+
+    When that section matches nothing (for instance a ``range`` emitted more documents than
+    the template has sections), the section that matches deepest is used instead.
+    """
+    sections = _trees(to_lf(template_text))
+
+    def match(index: int) -> _Walk | None:
+        return _walk(sections[index], field_path)
+
+    candidate = match(document_index) if 0 <= document_index < len(sections) else None
+    if candidate is None:
+        walks = [w for w in (match(i) for i in range(len(sections))) if w is not None]
+        if document_index >= len(sections):
+            walks.reverse()  # extra documents come from a range: prefer later sections
+        candidate = max(walks, key=lambda w: (w.exact, w.depth), default=None)
+    if candidate is None:
+        return None
+    return _field_match(to_lf(template_text), field_path, candidate)
+
+
+def section_indexes(template_text: str, rendered_text: str) -> list[int | None]:
+    """For each document of a rendered template, the template section that produced it.
+
+    ``rendered_text`` is :attr:`RenderedTemplate.text` (documents numbered as
+    :func:`klint.documents.parse_stream` numbers them). Sections wrapped in a false ``if``
+    vanish from the output, so documents are aligned to sections in order by their literal
+    ``kind:``, a section whose kind is not literal matching any. A document that no later
+    section explains gets the last earlier section that could (a ``range`` or an ``include``
+    repeats one), else None.
+    """
+    masked = mask_actions(to_lf(template_text))[0]
+    template_kinds = [_kinds(section) for _, section in split_sections(masked)]
+    documents = [section for _, section in split_sections(to_lf(rendered_text))]
+    if documents and not _has_content(documents[0]):
+        documents = documents[1:]  # before the first "---": parse_stream makes no document
+    indexes: list[int | None] = []
+    next_section = 0
+    for document in documents:
+        kinds = _kinds(document)
+        kind = next(iter(kinds)) if len(kinds) == 1 else None
+        found = _align(template_kinds, kind, next_section)
+        indexes.append(found)
+        if found is not None and found >= next_section:
+            next_section = found + 1
+    return indexes
+
+
+def _align(template_kinds: Sequence[frozenset[str]], kind: str | None, start: int) -> int | None:
+    ahead = range(start, len(template_kinds))
+    if kind is None:
+        return start if start < len(template_kinds) else None
+    for candidates in (
+        (i for i in ahead if kind in template_kinds[i]),
+        (i for i in ahead if not template_kinds[i]),
+        (i for i in reversed(range(start)) if kind in template_kinds[i]),
+        (i for i in reversed(range(start)) if not template_kinds[i]),
+    ):
+        found = next(candidates, None)
+        if found is not None:
+            return found
+    return None
+
+
+_KIND = re.compile(r"^kind:[ \t]*[\"']?([A-Za-z0-9]+)[\"']?[ \t]*(?:#.*)?$", re.MULTILINE)
+
+
+def _kinds(section: str) -> frozenset[str]:
+    return frozenset(_KIND.findall(section))
+
+
+def _has_content(section: str) -> bool:
+    return any(line.strip() and not line.strip().startswith("#") for line in section.split("\n"))
+
+
+@lru_cache(maxsize=32)
+def _trees(template_text: str) -> tuple[_Entry, ...]:
+    """The key tree of each section of a template (cached: one finding asks many times)."""
+    masked, actions = mask_actions(template_text)
+    source_lines = template_text.split("\n")
+    ranges = range_depths(template_text, actions)
+    return tuple(
+        _build_tree(section.split("\n"), offset, ranges, source_lines)
+        for offset, section in split_sections(masked)
+    )
+
+
+@dataclass
+class _Entry:
+    kind: str  # "root", "key", "item" or "inject"
+    indent: int
+    line: int  # 1-based
+    column: int  # 1-based
+    key: str | None = None
+    open: bool = False  # a key with no value on its line: children follow
+    inline_output: bool = False  # a key whose value is an output action
+    range_depth: int = 0
+    children: list[_Entry] = field(default_factory=list)
+
+
+def _build_tree(
+    masked: Sequence[str], offset: int, ranges: Sequence[int], source: Sequence[str]
+) -> _Entry:
+    root = _Entry("root", -1, 0, 1)
+    stack = [root]
+    scalar_indent: int | None = None  # inside a block scalar deeper than this
+    for number, text in enumerate(masked):
+        line = offset + number + 1
+        stripped = text.strip(" ")
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(text) - len(text.lstrip(" "))
+        if scalar_indent is not None:
+            if indent > scalar_indent:
+                continue
+            scalar_indent = None
+        depth = ranges[line - 1] if line - 1 < len(ranges) else 0
+        if not stripped.replace(HOLE, "").strip():
+            _add_injection(stack, source[line - 1], indent, line, depth)
+            continue
+        shape = _LINE.match(text)
+        if shape is None:  # pragma: no cover - the pattern matches any line
+            continue
+        column = len(shape.group("indent"))
+        for dash in re.finditer(r"-", shape.group("dashes")):
+            item_column = column + dash.start()
+            content = column + len(shape.group("dashes"))
+            _pop(stack, item_column, "item")
+            item = _Entry("item", item_column, line, content + 1, range_depth=depth)
+            stack[-1].children.append(item)
+            stack.append(item)
+        rest = shape.group("rest")
+        key = _KEY.match(rest)
+        if key is None:
+            if shape.group("dashes") and _BLOCK_SCALAR.match(rest.strip()):
+                scalar_indent = stack[-1].indent
+            continue
+        key_column = column + len(shape.group("dashes"))
+        value = key.group("value").strip()
+        name = _unquote(key.group("key"))
+        _pop(stack, key_column, "key")
+        entry = _Entry(
+            "key",
+            key_column,
+            line,
+            key_column + 1,
+            key=None if HOLE in name else name,
+            open=not value or value.startswith("#"),
+            inline_output=HOLE in value,
+            range_depth=depth,
+        )
+        stack[-1].children.append(entry)
+        stack.append(entry)
+        if _BLOCK_SCALAR.match(value):
+            scalar_indent = key_column
+    return root
+
+
+def _add_injection(stack: list[_Entry], source: str, indent: int, line: int, depth: int) -> None:
+    """A line that only outputs: its text lands at the nindent/indent width, or where it is."""
+    width = _INDENT.search(source)
+    level = int(width.group(2)) if width else indent
+    after_item = False  # right after an item at this column: it continues that list
+    while len(stack) > 1:
+        top = stack[-1]
+        continues = top.kind == "key" and top.open and (after_item or not top.children)
+        if top.indent < level or (top.indent == level and continues):
+            break
+        after_item = after_item or (top.indent == level and top.kind == "item")
+        stack.pop()
+    entry = _Entry("inject", level, line, indent + 1, range_depth=depth)
+    stack[-1].children.append(entry)
+
+
+def _pop(stack: list[_Entry], column: int, kind: str) -> None:
+    """Close the entries that a new key or list item at ``column`` ends."""
+    while len(stack) > 1:
+        top = stack[-1]
+        indentless_child = kind == "item" and top.kind == "key"
+        if top.indent < column or (top.indent == column and indentless_child):
+            break
+        stack.pop()
+
+
+def _unquote(key: str) -> str:
+    if len(key) >= 2 and key[0] == key[-1] and key[0] in "\"'":
+        inner = key[1:-1]
+        return inner.replace("''", "'") if key[0] == "'" else inner.replace('\\"', '"')
+    return key.strip()
+
+
+@dataclass(frozen=True)
+class _Walk:
+    entry: _Entry
+    depth: int
+    exact: bool
+    injected: bool
+
+
+def _walk(root: _Entry, path: Sequence[str | int]) -> _Walk | None:
+    node = root
+    for depth, part in enumerate(path):
+        child = _child(node, part)
+        if child is None:
+            if node.kind == "key" and node.inline_output:
+                return _Walk(node, depth, False, True)
+            injection = next((c for c in node.children if c.kind == "inject"), None)
+            if injection is not None:
+                return _Walk(injection, depth, False, True)
+            return _Walk(node, depth, False, False) if depth else None
+        node = child
+    return _Walk(node, len(path), True, False) if path else None
+
+
+def _child(node: _Entry, part: str | int) -> _Entry | None:
+    if isinstance(part, str):
+        return next((c for c in node.children if c.kind == "key" and c.key == part), None)
+    position = 0
+    for child in node.children:
+        if child.kind != "item":
+            continue
+        if child.range_depth > node.range_depth or position == part:
+            return child  # an item inside a range stands for every item it generates
+        position += 1
+    return None
+
+
+def _field_match(text: str, path: Sequence[str | int], walk: _Walk) -> FieldMatch:
+    entry = walk.entry
+    values: str | None = None
+    if walk.exact or walk.injected:
+        values = values_reference(text, entry.line)
+    if values is None and walk.exact and entry.kind == "key":
+        # ``key:`` whose whole value is one block action: the action's value is the key's.
+        blocks = [c for c in entry.children if c.kind == "inject"]
+        if len(blocks) == len(entry.children) == 1 and _renders_value(text, blocks[0].line):
+            values = values_reference(text, blocks[0].line)
+    if values is not None and walk.injected:
+        if _renders_value(text, entry.line):
+            values = ".".join([values, *(str(p) for p in path[walk.depth :])])
+        else:
+            values = None
+    return FieldMatch(entry.line, entry.column, walk.depth, walk.exact, walk.injected, values)
+
+
+def _renders_value(text: str, line: int) -> bool:
+    """Whether the output actions on ``line`` print a value (toYaml, a field), not a template."""
+    for action in scan_actions(text):
+        if action.first_line <= line <= action.last_line and action.outputs:
+            words = re.findall(r"[\w$.]+", action.body)
+            if any(word in ("include", "template", "tpl") for word in words):
+                return False
+    return True

@@ -1,0 +1,142 @@
+"""Which ``.Values`` key a template line reads, and where that key sits in a values file."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import yaml
+
+from klint.documents import parse_stream
+from klint.sources.helm.actions import scan_actions, to_lf
+
+_STRING = re.compile(r"\"(?:\\.|[^\"\\])*\"|`[^`]*`")
+_REFERENCE = re.compile(r"(?<![\w.)\]$])(\$?)((?:\.[A-Za-z_]\w*)+|\.(?![\w.]))")
+_INDEX = re.compile(r"\bindex\s+(\$?\.Values(?:\.[A-Za-z_]\w*)*)((?:\s+\"[^\"]*\")+)")
+
+
+def values_reference(template_text: str, line: int) -> str | None:
+    """The dotted ``.Values`` path (``a.b``) that the actions on ``line`` (1-based) read.
+
+    Direct references (``.Values.a.b | quote``, ``default x .Values.a.b``, ``$.Values.a.b``,
+    ``index .Values.a "b"``) and references relative to an enclosing ``with``/``range`` over
+    values (``with .Values.a`` … ``.b``) count; inside ``range`` the collection is given.
+    Several references give their common prefix; None when there is none.
+    """
+    references: list[tuple[str, ...]] = []
+    scopes: list[_Scope] = []
+    dot: _Dot = _ROOT
+    for action in scan_actions(to_lf(template_text)):
+        words = action.body.split(None, 1)
+        keyword = words[0] if words else ""
+        argument = words[1] if len(words) > 1 else ""
+        on_line = action.first_line <= line <= action.last_line
+        if on_line and keyword != "end" and not action.body.startswith("/*"):
+            references.extend(_references(action.body, dot))
+        if keyword in ("if", "with", "range", "define", "block"):
+            scopes.append(_Scope(keyword, dot))
+            if keyword in ("with", "range"):
+                dot = _resolve_pipeline(argument, dot, keyword == "range")
+            elif keyword in ("define", "block"):
+                dot = None
+        elif keyword == "else" and scopes:
+            dot = scopes[-1].outer
+            rest = argument.split(None, 1)
+            if rest and rest[0] in ("with", "range"):
+                pipeline = rest[1] if len(rest) > 1 else ""
+                dot = _resolve_pipeline(pipeline, dot, rest[0] == "range")
+        elif keyword == "end" and scopes:
+            dot = scopes.pop().outer
+        if action.first_line > line:
+            break
+    if not references:
+        return None
+    common = list(references[0])
+    for reference in references[1:]:
+        size = next(
+            (i for i, (a, b) in enumerate(zip(common, reference, strict=False)) if a != b),
+            min(len(common), len(reference)),
+        )
+        common = common[:size]
+    return ".".join(common) or None
+
+
+def values_line(values_text: str, dotted: str) -> tuple[int, int] | None:
+    """1-based (line, column) of key ``a.b`` in a values.yaml; list indexes are numbers.
+
+    When the full key is absent, the deepest key of it that exists; None when none does.
+    """
+    parsed = parse_stream(values_text, "values.yaml")
+    document = next((d for d in parsed.documents if isinstance(d.root, yaml.MappingNode)), None)
+    if document is None or not dotted:
+        return None
+    node: yaml.Node = document.root
+    mark: yaml.Mark | None = None
+    for part in dotted.split("."):
+        child: tuple[yaml.Node, yaml.Node] | None = None
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:  # the last duplicate wins, as in Helm
+                if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
+                    child = (key_node, value_node)
+        elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
+            item = node.value[int(part)]
+            child = (item, item)
+        if child is None:
+            break
+        mark, node = child[0].start_mark, child[1]
+    if mark is None:
+        return None
+    return mark.line + 1 + document.line_offset, mark.column + 1
+
+
+_Dot = tuple[str, ...] | None  # the path of ``.`` inside .Values; None when not in .Values
+_ROOT: _Dot = None
+_ELEMENT = "[]"  # marks a range element in a _Dot: references stop at its collection
+
+
+@dataclass(frozen=True)
+class _Scope:
+    keyword: str
+    outer: _Dot
+
+
+def _references(body: str, dot: _Dot) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for match in _INDEX.finditer(body):
+        base = _chain(match.group(1).lstrip("$"), dot, absolute=True)
+        keys = re.findall(r"\"([^\"]*)\"", match.group(2))
+        if base is not None:
+            found.append((*base, *keys))
+    body = _STRING.sub('""', _INDEX.sub(" ", body))
+    for match in _REFERENCE.finditer(body):
+        resolved = _chain(match.group(2), dot, absolute=bool(match.group(1)))
+        if resolved is not None:
+            found.append(resolved)
+    return found
+
+
+def _chain(chain: str, dot: _Dot, absolute: bool) -> tuple[str, ...] | None:
+    """Values path of a field chain such as ``.Values.a.b`` or ``.b`` (relative to ``dot``)."""
+    parts = tuple(p for p in chain.split(".") if p)
+    if parts[:1] == ("Values",):
+        return parts[1:] or None
+    if absolute or dot is None:
+        return None
+    resolved = (*dot, *parts)
+    if _ELEMENT in resolved:
+        resolved = resolved[: resolved.index(_ELEMENT)]
+    return resolved or None
+
+
+def _resolve_pipeline(argument: str, dot: _Dot, is_range: bool) -> _Dot:
+    """The new ``.`` of ``with``/``range`` when the pipeline is one values field chain.
+
+    A ``range`` element is represented by its collection: the index is not known here.
+    """
+    pipeline = argument.split(":=", 1)[1] if ":=" in argument else argument
+    pipeline = pipeline.strip()
+    match = re.fullmatch(r"(\$?)((?:\.[A-Za-z_]\w*)+|\.)", pipeline)
+    if match is None:
+        return None
+    resolved = _chain(match.group(2), dot, absolute=bool(match.group(1)))
+    return (*resolved, _ELEMENT) if resolved is not None and is_range else resolved

@@ -1,0 +1,109 @@
+"""Build an overlay offline in a confined temporary copy and describe every object it yields."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from klint.sources.confine import unit_root
+from klint.sources.kustomize.annotations import (
+    enable_annotations,
+    strip_annotations,
+)
+from klint.sources.kustomize.sandbox import (
+    KustomizeBuildError,
+)
+from klint.sources.kustomize.tool import (
+    find_tool,
+    run_tool,
+)
+from klint.sources.kustomize.trace import BuildContext, BuiltObject
+from klint.sources.kustomize.tree import Tree
+from klint.sources.names import kustomization_file
+
+
+@dataclass
+class KustomizeBuild:
+    """A rendered kustomization: the YAML stream (klint's annotations removed) and its objects.
+
+    ``objects[i]`` describes the ``i``-th document of ``text``.
+    """
+
+    text: str
+    objects: list[BuiltObject]
+    directory: Path
+    kustomization: Path
+    tool: str
+    seconds: float
+    warnings: tuple[str, ...] = ()
+    """The tool's warnings, such as deprecated kustomization fields."""
+
+
+def lexical_root(build_dir: Path, root: Path) -> Path:
+    """``root`` spelled as an ancestor of ``build_dir`` (whose path may run through links)."""
+    real = os.path.realpath(root)
+    for candidate in (build_dir, *build_dir.parents):
+        if os.path.realpath(candidate) == real:
+            return candidate
+    return root
+
+
+def build(directory: Path, *, timeout: float = 120, root: Path | None = None) -> KustomizeBuild:
+    """Render the kustomization in ``directory`` offline and map every object to its files.
+
+    Nothing outside ``root`` (default: :func:`~klint.sources.confine.unit_root` of the
+    directory, from the working directory) is read, copied or handed to the tool.
+    """
+    started = time.monotonic()
+    build_dir = Path(os.path.normpath(Path(directory).absolute()))
+    root_file = kustomization_file(build_dir)
+    if root_file is None:
+        raise KustomizeBuildError(f"{build_dir}: no kustomization file", build_dir)
+    tree = Tree.scan(build_dir, lexical_root(build_dir, root or unit_root(build_dir, Path.cwd())))
+    if tree.refused:
+        where, entry, reason = tree.refused[0]
+        raise KustomizeBuildError(f"{entry!r} (in {where}) {reason}", build_dir)
+    if tree.remote:
+        where, entry = tree.remote[0]
+        raise KustomizeBuildError(
+            f"remote resource {entry!r} (in {where}) not fetched: klint runs offline; "
+            "vendor it into the repository or lint the rendered output instead",
+            build_dir,
+        )
+    for kustomization in tree.kustomizations.values():
+        if kustomization.data.get("helmCharts"):
+            raise KustomizeBuildError(
+                f"{kustomization.file}: helmCharts needs kustomize --enable-helm, which runs "
+                "helm and may download charts; klint does not enable it: lint the chart "
+                "directory itself instead",
+                build_dir,
+            )
+    tool = find_tool()
+    with tempfile.TemporaryDirectory(prefix="klint-kustomize-") as scratch:
+        scratch_dir = Path(scratch)
+        copy_root = scratch_dir / "tree"
+        home = scratch_dir / "home"
+        home.mkdir()
+        tree.copy_to(copy_root)
+        temp_build = copy_root / build_dir.relative_to(tree.root)
+        enable_annotations(temp_build / root_file.name, tool.version)
+        stdout, stderr = run_tool(tool, temp_build, home, timeout, tree.root, copy_root, build_dir)
+    text, documents, annotations = strip_annotations(stdout)
+    context = BuildContext(build_dir, tree)
+    objects = [
+        context.describe_safely(data, origin, transformations)
+        for data, (origin, transformations) in zip(documents, annotations, strict=True)
+    ]
+    warnings = tuple(
+        dict.fromkeys(
+            line.strip().removeprefix("# Warning:").strip()
+            for line in stderr.splitlines()
+            if line.strip().startswith("# Warning:")
+        )
+    )
+    return KustomizeBuild(
+        text, objects, build_dir, root_file, tool.label, time.monotonic() - started, warnings
+    )

@@ -1,0 +1,265 @@
+"""Accuracy against the peers' own test suites (Polaris and Checkov fixtures).
+
+Each peer fixture is a case another team decided must pass or fail one of its checks.
+``tests/peer_mapping.yaml`` maps every peer check to the klint rules that check the same
+thing (``relation: same``), only part of it (``partial``), something else by design
+(``differs``) or nothing (``none``), with the reason; single cases where klint deliberately
+disagrees inside a ``same`` mapping are listed under ``exceptions`` with their reason and
+are left out of the score (shown in the table, never silently dropped).
+
+A case is *caught* when one of the mapped rules reports on it: for Polaris, anywhere in the
+fixture file (a file holds one case); for Checkov, on a line of the labelled resource.
+
+Run ``python -m tests.test_peer_accuracy [all|default]`` to print the per-check table.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from klint.findings import Finding
+from klint.run import RunOptions, run
+
+REPO = Path(__file__).resolve().parent.parent
+PEERS = Path(os.environ.get("KLINT_PEER_FIXTURES", REPO.parent / "shared" / "peer-fixtures"))
+MAPPING = Path(__file__).with_name("peer_mapping.yaml")
+needs_peers = pytest.mark.skipif(
+    not (PEERS / "polaris").is_dir() or not (PEERS / "checkov" / "expected.json").is_file(),
+    reason=f"peer fixtures not present at {PEERS} (set KLINT_PEER_FIXTURES)",
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One peer verdict: the check, the case id, whether it must fail, where it is."""
+
+    peer: str
+    check: str
+    case: str
+    must_fail: bool
+    path: str  # relative to PEERS
+    lines: tuple[int, int] | None = None  # None: the whole file
+
+
+@dataclass
+class Score:
+    """Confusion counts of one check (or a whole peer)."""
+
+    tp: int = 0
+    fn: int = 0
+    fp: int = 0
+    tn: int = 0
+    excepted: list[str] = field(default_factory=list)
+    misses: list[str] = field(default_factory=list)
+    false_alarms: list[str] = field(default_factory=list)
+
+    def add(self, other: Score) -> None:
+        self.tp += other.tp
+        self.fn += other.fn
+        self.fp += other.fp
+        self.tn += other.tn
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+
+def load_mapping() -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(MAPPING.read_text(encoding="utf-8"))
+    return data
+
+
+def peer_cases() -> list[Case]:
+    """Every Polaris fixture file and every Checkov resource label."""
+    cases = []
+    for path in sorted((PEERS / "polaris").glob("*/*.y*ml")):
+        verdict = path.name.split(".")[0]
+        if verdict.startswith("success"):
+            must_fail = False
+        elif verdict.startswith(("failure", "mutated")):
+            must_fail = verdict.startswith("failure")
+            if verdict.startswith("mutated"):
+                continue  # Polaris's mutation tests: the output of a fix, not a verdict
+        else:
+            continue
+        relative = path.relative_to(PEERS).as_posix()
+        cases.append(Case("polaris", path.parent.name, relative, must_fail, relative))
+    labels = json.loads((PEERS / "checkov" / "expected.json").read_text(encoding="utf-8"))
+    for label in labels["labels"]:
+        relative = f"checkov/{label['file']}"
+        start, end = label["lines"]
+        cases.append(
+            Case(
+                "checkov",
+                label["check_id"],
+                f"{relative}#{label['resource']}",
+                label["result"] == "FAILED",
+                relative,
+                (int(start), int(end)),
+            )
+        )
+    return cases
+
+
+def klint_findings(profile: str) -> list[Finding]:
+    """Every active finding of one klint run over all peer fixtures with ``profile``.
+
+    Each fixture file is named on its own, so it is its own lint unit: the peers test every
+    file alone, and cross-object rules must not see objects of the fixture next door.
+    """
+    files = sorted(
+        path.relative_to(PEERS).as_posix()
+        for pattern in ("polaris/*/*.y*ml", "checkov/*/*.y*ml", "checkov/*/*.json")
+        for path in PEERS.glob(pattern)
+    )
+    options = RunOptions(
+        paths=tuple(files),
+        output_format="json",
+        profiles=(profile,),
+        no_config=True,
+        jobs=1,
+    )
+    report, _, _ = run(options, cwd=PEERS)
+    return list(report.active)
+
+
+def _caught(case: Case, entry: dict[str, Any], by_path: dict[str, list[Finding]]) -> bool:
+    rules = set(entry.get("rules") or ())
+    pattern = entry.get("message")
+    for finding in by_path.get(case.path, []):
+        if finding.rule_id not in rules:
+            continue
+        if pattern and not re.search(pattern, finding.message, re.IGNORECASE):
+            continue
+        if case.lines is None:
+            return True
+        start, end = case.lines
+        if start <= finding.location.span.start_line <= end:
+            return True
+    return False
+
+
+def score(profile: str) -> dict[str, dict[str, tuple[dict[str, Any], Score]]]:
+    """peer → check → (mapping entry, score), for every mapped check."""
+    mapping = load_mapping()
+    by_path: dict[str, list[Finding]] = {}
+    for finding in klint_findings(profile):
+        by_path.setdefault(finding.location.path, []).append(finding)
+    result: dict[str, dict[str, tuple[dict[str, Any], Score]]] = {}
+    for case in peer_cases():
+        entry = mapping[case.peer].get(case.check)
+        if entry is None:
+            raise AssertionError(f"{case.peer} check {case.check} is not in {MAPPING.name}")
+        _, check_score = result.setdefault(case.peer, {}).setdefault(case.check, (entry, Score()))
+        exceptions = entry.get("exceptions") or {}
+        if case.case in exceptions:
+            check_score.excepted.append(f"{case.case}: {exceptions[case.case]}")
+            continue
+        if entry["relation"] == "none":
+            continue
+        caught = _caught(case, entry, by_path)
+        if case.must_fail and caught:
+            check_score.tp += 1
+        elif case.must_fail:
+            check_score.fn += 1
+            check_score.misses.append(case.case)
+        elif caught:
+            check_score.fp += 1
+            check_score.false_alarms.append(case.case)
+        else:
+            check_score.tn += 1
+    return result
+
+
+def totals(
+    scores: dict[str, dict[str, tuple[dict[str, Any], Score]]], relation: str = "same"
+) -> dict[str, Score]:
+    """Per peer, the summed score of the checks with ``relation``."""
+    result: dict[str, Score] = {}
+    for peer, checks in scores.items():
+        total = result.setdefault(peer, Score())
+        for entry, check_score in checks.values():
+            if entry["relation"] == relation:
+                total.add(check_score)
+    return result
+
+
+def table(scores: dict[str, dict[str, tuple[dict[str, Any], Score]]]) -> Iterable[str]:
+    """The per-check table, then the per-peer totals of the 'same' mappings."""
+    yield f"{'peer':8} {'check':42} {'relation':8} {'rules':14} TP FN FP TN  recall  prec"
+    for peer, checks in sorted(scores.items()):
+        for check, (entry, s) in sorted(checks.items()):
+            rules = ",".join(entry.get("rules") or ()) or "-"
+            yield (
+                f"{peer:8} {check:42} {entry['relation']:8} {rules:14} "
+                f"{s.tp:2} {s.fn:2} {s.fp:2} {s.tn:2}  {s.recall:6.1%} {s.precision:6.1%}"
+            )
+            for miss in s.misses:
+                yield f"{'':10}missed: {miss}"
+            for alarm in s.false_alarms:
+                yield f"{'':10}false alarm: {alarm}"
+            for note in s.excepted:
+                yield f"{'':10}deliberate difference: {note}"
+    for relation in ("same", "partial"):
+        for peer, s in sorted(totals(scores, relation).items()):
+            yield (
+                f"TOTAL {peer} ({relation}): TP {s.tp} FN {s.fn} FP {s.fp} TN {s.tn} "
+                f"recall {s.recall:.1%} precision {s.precision:.1%}"
+            )
+
+
+# The levels reached (profile all, 'same' mappings); the test fails when one drops below.
+FLOORS = {"polaris": (0.96, 1.0), "checkov": (1.0, 1.0)}
+
+
+@needs_peers
+def test_every_peer_check_is_mapped_with_a_reason() -> None:
+    mapping = load_mapping()
+    checks = {(case.peer, case.check) for case in peer_cases()}
+    for peer, check in checks:
+        entry = mapping[peer].get(check)
+        assert entry is not None, f"{peer} {check} has no mapping"
+        assert entry["relation"] in ("same", "partial", "differs", "none"), (peer, check)
+        if entry["relation"] != "same":
+            assert entry.get("reason"), f"{peer} {check}: say why it is {entry['relation']}"
+        if entry["relation"] != "none":
+            assert entry.get("rules"), f"{peer} {check}: which klint rules?"
+        for reason in (entry.get("exceptions") or {}).values():
+            assert reason, f"{peer} {check}: an exception needs its reason"
+    mapped = {(peer, check) for peer in ("polaris", "checkov") for check in mapping[peer]}
+    assert mapped - checks == set(), "mapping names checks the fixtures do not have"
+
+
+@needs_peers
+def test_accuracy_on_the_peers_same_mappings() -> None:
+    scores = score("all")
+    report = "\n".join(table(scores))
+    target = os.environ.get("KLINT_PEER_REPORT")
+    if target:
+        Path(target).write_text(report + "\n", encoding="utf-8")
+    print(report)
+    for peer, s in totals(scores).items():
+        recall, precision = FLOORS[peer]
+        assert s.recall >= recall, f"{peer} recall {s.recall:.1%} < {recall:.1%}\n{report}"
+        assert s.precision >= precision, (
+            f"{peer} precision {s.precision:.1%} < {precision:.1%}\n{report}"
+        )
+
+
+if __name__ == "__main__":
+    for line in table(score(sys.argv[1] if len(sys.argv) > 1 else "all")):
+        print(line)
