@@ -17,6 +17,7 @@ from klint.catalog import Rule
 from klint.checks import REGISTRY, Check, UnitContext, Violation
 from klint.errors import KlintError
 from klint.findings import Finding, Notification, Report, Severity
+from klint.model.component import expectation
 from klint.model.resource import Resource, resources_from_document
 from klint.sources.base import LintUnit, LoadedUnit, LoadSettings
 
@@ -157,16 +158,23 @@ def _finding(
 ) -> Finding:
     location, related = loaded.locator.locate(resource, violation.path)
     severity = active.severity or violation.severity or active.rule.severity
+    message, properties = violation.message, violation.properties
+    if active.severity is None and severity is not Severity.NOTE:
+        expected = expectation(resource, active.rule.tags)
+        if expected is not None:  # what this kind of component needs: a note that says so
+            severity = Severity.NOTE
+            message = f"{message.rstrip('.')} (expected for {expected.reason}; kept as a note)."
+            properties = (*properties, ("expected-for", expected.kind))
     return Finding(
         rule_id=active.rule.id,
         rule_name=active.rule.name,
         severity=severity,
-        message=violation.message,
+        message=message,
         location=location,
         object_ref=resource.ref,
         field_path=violation.path,
         related=related,
-        properties=violation.properties,
+        properties=properties,
         source_identity=_source_identity(resource),
     )
 
