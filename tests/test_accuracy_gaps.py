@@ -353,3 +353,21 @@ spec:
 """
     assert {f.severity for f in lint_text(text + crd, rules=["KL501"]).active} == {Severity.NOTE}
     assert Severity.WARNING in {f.severity for f in lint_text(text, rules=["KL501"]).active}
+
+
+def test_every_rule_off_by_default_says_why() -> None:
+    from klint.catalog import load_catalog
+    from klint.docs import index_page
+
+    rules = load_catalog(validate_builtin=True)
+    for rule in rules:
+        assert bool(rule.opt_in) is ("default" not in rule.profiles), rule.id
+    index = index_page(rules)
+    off = index[index.index("## Off by default") :]
+    assert all(f"| {r.id} |" in off for r in rules if "default" not in r.profiles)
+    assert not any(f"| {r.id} |" in off for r in rules if "default" in r.profiles)
+
+
+def test_a_committed_plaintext_secret_is_reported_by_default() -> None:
+    text = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: hunter2}\n"
+    assert "KL604" in _rules_hit(text, ("default",))
