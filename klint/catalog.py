@@ -193,10 +193,42 @@ def _load_rule(path: Path, validator: Any, *, builtin: bool) -> Rule:
             raise CatalogError(f"{path}: {where}: {first.message}")
     if not isinstance(raw, dict):
         raise CatalogError(f"{path}: a rule file must be a mapping")
+    if validator is not None and raw.get("check") == "json-schema":
+        _check_generic_params(raw, path)
     try:
         return _rule_from_mapping(raw, path, builtin)
     except (KeyError, TypeError, ValueError) as error:
         raise CatalogError(f"{path}: invalid rule: {error}") from None
+
+
+def _check_generic_params(raw: dict[str, Any], path: Path) -> None:
+    """Refuse a json-schema rule whose message template or schema klint will not run.
+
+    The error names the rule file and the line of the offending key.
+    """
+    from klint.checks.generic import params_problems
+
+    params = raw.get("params")
+    problems = params_problems(params) if isinstance(params, dict) else []
+    if problems:
+        where, why = problems[0]
+        field_path = ("params", *where)
+        line = _line_of(path, field_path)
+        shown = ".".join(str(part) for part in field_path)
+        raise CatalogError(f"{path}:{line}: {shown}: {why}")
+
+
+def _line_of(path: Path, field_path: tuple[str | int, ...]) -> int:
+    """The line of ``field_path`` in a rule file (1 when it cannot be found)."""
+    from klint.documents import parse_stream
+
+    try:
+        parsed = parse_stream(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError):
+        return 1
+    if not parsed.documents:
+        return 1
+    return parsed.documents[0].span_of(field_path).start_line
 
 
 def _rule_from_mapping(raw: dict[str, Any], path: Path, builtin: bool) -> Rule:

@@ -170,6 +170,10 @@ def check(
         list[Path] | None,
         typer.Option("--crd", help="CRD file or folder: schemas for custom resources."),
     ] = None,
+    policy: Annotated[
+        list[Path] | None,
+        typer.Option("--policy", help="ValidatingAdmissionPolicy file or folder: every unit."),
+    ] = None,
 ) -> None:
     """Lint PATHS and report findings."""
     from klint.run import RunOptions, run
@@ -200,6 +204,7 @@ def check(
         baseline=baseline,
         rules_dirs=tuple(rules_dir or ()),
         crds=tuple(crd or ()),
+        policies=tuple(policy or ()),
     )
     if not options.paths:
         raise UsageFailure("no paths given (use '-' for stdin)")

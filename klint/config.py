@@ -18,6 +18,7 @@ from klint.data import data_path
 from klint.documents import Document, decode, parse_stream
 from klint.errors import KlintError
 from klint.findings import FieldPath, Location, Severity, Span
+from klint.sources.confine import OutsideRoot, confine, repository_root
 
 CONFIG_NAMES = (".klint.yaml", ".klint.yml")
 
@@ -138,6 +139,11 @@ def config_schema() -> dict[str, Any]:
 def load_config(path: Path, display: str | None = None) -> Config:
     """Read, validate and type one config file; raises :class:`ConfigError`."""
     display = display or str(path)
+    root = repository_root(path.parent)
+    try:
+        path = confine(path, root)
+    except OutsideRoot as error:
+        raise ConfigError(f"{display}: {error.reason}") from None
     try:
         data = path.read_bytes()
     except OSError as error:
@@ -156,7 +162,7 @@ def load_config(path: Path, display: str | None = None) -> Config:
     raw = document.data if document is not None and document.data is not None else {}
     shell = Config(path=Path(display), document=document)
     _validate(raw, shell)
-    return _build(raw, path.parent, shell)
+    return _build(raw, Paths(path.parent, root, shell), shell)
 
 
 def _validate(raw: Any, shell: Config) -> None:
@@ -186,7 +192,41 @@ def _validate(raw: Any, shell: Config) -> None:
     raise ConfigError(f"{shell.where(path, key=unknown_key)}: {key}: {message}")
 
 
-def _build(raw: dict[str, Any], base: Path, shell: Config) -> Config:
+def _check_override_params(raw: dict[str, Any], shell: Config) -> None:
+    """Message templates and schemas in rule overrides follow the custom-rule limits."""
+    from klint.checks.generic import params_problems
+
+    for key, value in (raw.get("rules") or {}).items():
+        params = value.get("params") if isinstance(value, dict) else None
+        problems = params_problems(params) if isinstance(params, dict) else []
+        if problems:
+            where, why = problems[0]
+            path = ("rules", key, "params", *where)
+            shown = ".".join(str(part) for part in path)
+            raise ConfigError(f"{shell.where(path)}: {shown}: {why}")
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Resolves path values of a config: relative to its folder, confined to its repository."""
+
+    base: Path
+    root: Path
+    shell: Config
+
+    def inside(self, value: str, where: FieldPath) -> Path:
+        """``value`` resolved from the config's folder; outside the repository is an error."""
+        try:
+            return confine(self.base / value, self.root)
+        except OutsideRoot as error:
+            shown = ".".join(str(part) for part in where)
+            raise ConfigError(
+                f"{self.shell.where(where)}: {shown}: {value!r} {error.reason}"
+            ) from None
+
+
+def _build(raw: dict[str, Any], paths: Paths, shell: Config) -> Config:
+    _check_override_params(raw, shell)
     extends = raw.get("extends", ())
     overrides = tuple(
         RuleOverride(
@@ -207,16 +247,19 @@ def _build(raw: dict[str, Any], base: Path, shell: Config) -> Config:
             _exemption(item, index, shell) for index, item in enumerate(raw.get("exemptions") or ())
         ),
         charts={
-            (base / key).resolve(): _chart(value, base)
+            paths.inside(key, ("helm", "charts", key)): _chart(value, key, paths)
             for key, value in ((raw.get("helm") or {}).get("charts") or {}).items()
         },
         overlays={
-            (base / key).resolve(): dict(value)
+            paths.inside(key, ("kustomize", "overlays", key)): dict(value)
             for key, value in ((raw.get("kustomize") or {}).get("overlays") or {}).items()
         },
         fail_on=Severity.parse(raw["fail-on"]) if raw.get("fail-on") else None,
         kube_version=raw.get("kube-version"),
-        rules_dirs=tuple((base / entry).resolve() for entry in raw.get("rules-dirs") or ()),
+        rules_dirs=tuple(
+            paths.inside(entry, ("rules-dirs", index))
+            for index, entry in enumerate(raw.get("rules-dirs") or ())
+        ),
         document=shell.document,
     )
 
@@ -244,9 +287,12 @@ def _exemption(item: dict[str, Any], index: int, shell: Config) -> Exemption:
     )
 
 
-def _chart(value: dict[str, Any], base: Path) -> ChartOptions:
+def _chart(value: dict[str, Any], key: str, paths: Paths) -> ChartOptions:
     return ChartOptions(
-        values=tuple(str((base / entry).resolve()) for entry in value.get("values") or ()),
+        values=tuple(
+            str(paths.inside(entry, ("helm", "charts", key, "values", index)))
+            for index, entry in enumerate(value.get("values") or ())
+        ),
         set=tuple(value.get("set") or ()),
         set_string=tuple(value.get("set-string") or ()),
         release_name=value.get("release-name"),

@@ -33,6 +33,7 @@ class PolicyInput:
     fail_on: Severity | None = None
     kube_version: str | None = None
     rules_dirs: tuple[Path, ...] = ()
+    policy_files: tuple[str, ...] = ()  # --policy: ValidatingAdmissionPolicy files/folders
 
 
 @dataclass
@@ -126,6 +127,12 @@ def build_policy(config: Config, given: PolicyInput, *, cwd: Path) -> Policy:
         raise ConfigError(f"{config.where(('extends',))}: {error}") from None
     severities = {index[o.key].id: o.severity for o in config.rules if o.severity is not None}
     params = {index[o.key].id: dict(o.params) for o in config.rules if o.params}
+    if given.policy_files:
+        from klint.checks.admission_policy import POLICY_CHECKS
+
+        for rule in rules:
+            if rule.check in POLICY_CHECKS:
+                params.setdefault(rule.id, {})["policy_files"] = list(given.policy_files)
     from klint.plugins import ensure_checks
 
     ensure_checks({rule.check for rule in rules})

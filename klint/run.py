@@ -46,16 +46,17 @@ class RunOptions:
     baseline: Path | None = None
     rules_dirs: tuple[Path, ...] = ()
     crds: tuple[Path, ...] = ()  # --crd: CustomResourceDefinition files or folders
+    policies: tuple[Path, ...] = ()  # --policy: ValidatingAdmissionPolicy files or folders
     render_timeout: float = 120.0
     jobs: int = 0  # 0: one per core
 
 
-def crd_paths(paths: tuple[Path, ...], cwd: Path) -> tuple[str, ...]:
-    """``--crd`` paths made absolute; a missing one is a usage error."""
+def crd_paths(paths: tuple[Path, ...], cwd: Path, option: str = "--crd") -> tuple[str, ...]:
+    """``--crd`` (or ``--policy``) paths made absolute; a missing one is a usage error."""
     resolved = tuple(path if path.is_absolute() else cwd / path for path in paths)
     for path in resolved:
         if not path.exists():
-            raise KlintError(f"--crd {path}: no such file or folder")
+            raise KlintError(f"{option} {path}: no such file or folder")
     return tuple(str(path) for path in resolved)
 
 
@@ -111,6 +112,7 @@ def policy_for(options: RunOptions, cwd: Path) -> Policy:
         fail_on=options.fail_on,
         kube_version=options.kube_version,
         rules_dirs=tuple(d if d.is_absolute() else cwd / d for d in options.rules_dirs),
+        policy_files=crd_paths(options.policies, cwd, "--policy"),
     )
     return build_policy(config, given, cwd=cwd)
 

@@ -150,9 +150,12 @@ def test_custom_rules_in_rules_listing_sarif_and_docs(tmp_path: Path) -> None:
 
 
 def test_rules_dirs_from_config(tmp_path: Path) -> None:
+    import shutil
+
     (tmp_path / ".git").mkdir()
+    shutil.copytree(RULES, tmp_path / "org-rules")  # rules-dirs stay inside the repository
     (tmp_path / ".klint.yaml").write_text(
-        f"rules-dirs: [{RULES}]\nextends: [org]\n", encoding="utf-8"
+        "rules-dirs: [org-rules]\nextends: [org]\n", encoding="utf-8"
     )
     target = tmp_path / "deploy.yaml"
     target.write_text((CUSTOM / "manifests.yaml").read_text(encoding="utf-8"), encoding="utf-8")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from klint.checks import (
     admission,
+    admission_policy,
+    cel_problems,
+    crd_validation,
     deprecated,
     generic,
     hardening,
@@ -32,6 +35,9 @@ _MODULES = (
     service_accounts,
     secrets,
     admission,
+    admission_policy,
+    crd_validation,
+    cel_problems,
     schema,
     hardening,
     network,

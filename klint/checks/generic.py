@@ -2,7 +2,10 @@
 
 ``json-schema`` matches a JSON Schema (draft 2020-12) against the object, its pod spec or
 each container; every failing schema error becomes a violation at the failing field, so
-the engine points at the right line.
+the engine points at the right line. The schema and the ``message`` template come from the
+repository, so both are confined (see :mod:`klint.checks.safe_schema` and
+:mod:`klint.checks.message_template`) and checked when the rule is loaded
+(:func:`params_problems`).
 """
 
 from __future__ import annotations
@@ -13,11 +16,30 @@ from functools import lru_cache
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.message_template import render, template_problem
+from klint.checks.safe_schema import safe_validator, schema_problems
 from klint.findings import FieldPath
 from klint.model import containers, pod_view
 from klint.model.resource import Resource
 
 METASCHEMA = "https://json-schema.org/draft/2020-12/schema"
+MESSAGE_FIELDS = ("target", "error")
+DEFAULT_MESSAGE = "{target}: {error}."
+_MAX_ERROR_TEXT = 300
+
+
+def params_problems(params: Mapping[str, Any]) -> list[tuple[FieldPath, str]]:
+    """(path in params, why) for a message template or schema klint will not run."""
+    problems: list[tuple[FieldPath, str]] = []
+    message = params.get("message")
+    if isinstance(message, str):
+        problem = template_problem(message, MESSAGE_FIELDS)
+        if problem is not None:
+            problems.append((("message",), problem))
+    schema = params.get("schema")
+    if isinstance(schema, Mapping):
+        problems.extend((("schema", *path), why) for path, why in schema_problems(schema))
+    return problems
 
 
 def json_schema(resource: Resource, _: UnitContext, params: Params) -> Iterator[Violation]:
@@ -26,16 +48,16 @@ def json_schema(resource: Resource, _: UnitContext, params: Params) -> Iterator[
     if kinds and resource.kind not in kinds:
         return
     validator = _validator(json.dumps(params["schema"], sort_keys=True))
-    template = str(params.get("message") or "{target}: {error}.")
+    template = str(params.get("message") or DEFAULT_MESSAGE)
     for instance, base, label in _targets(resource, str(params["target"])):
         seen: set[tuple[FieldPath, str]] = set()
         for error in sorted(validator.iter_errors(instance), key=_error_order):
             path = (*base, *error.absolute_path, *_missing(error))
-            text = str(error.message).rstrip(".")
+            text = _clip(str(error.message).rstrip("."))
             if (path, text) in seen:
                 continue
             seen.add((path, text))
-            message = template.format(target=label, error=text)
+            message = render(template, {"target": label, "error": text})
             yield Violation(path, message if message.endswith(".") else message + ".")
 
 
@@ -68,11 +90,19 @@ def _error_order(error: Any) -> tuple[list[str], str]:
     return [str(part) for part in error.absolute_path], str(error.message)
 
 
+def _clip(text: str) -> str:
+    return text if len(text) <= _MAX_ERROR_TEXT else text[: _MAX_ERROR_TEXT - 3] + "..."
+
+
 @lru_cache(maxsize=64)
 def _validator(schema_text: str) -> Any:
-    import jsonschema
-
-    return jsonschema.Draft202012Validator(json.loads(schema_text))
+    """The confined validator; a schema with refused parts fails here, not per field."""
+    schema = json.loads(schema_text)
+    problems = schema_problems(schema)
+    if problems:
+        path, why = problems[0]
+        raise ValueError(f"schema.{'.'.join(map(str, path))}: {why}")
+    return safe_validator(schema)
 
 
 CHECKS = (
@@ -88,7 +118,13 @@ CHECKS = (
                 "schema": {"$ref": METASCHEMA},
                 "target": {"enum": ["object", "pod", "container"]},
                 "kinds": {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                "message": {"type": "string", "minLength": 1},
+                # Named fields only: {target} and {error}, {{ and }} for braces.
+                "message": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 1000,
+                    "pattern": r"^(?:[^{}]|\{\{|\}\}|\{(?:target|error)\})*$",
+                },
             },
         },
         {"target": "object"},

@@ -10,7 +10,13 @@ Two kinds of evidence, never the secret itself in a message:
   except references and placeholders (``$(VAR)``, ``${VAR}``, ``{{ }}``, ``<...>``),
   booleans, numbers, durations, paths and URLs without credentials. For ConfigMap keys,
   ``key: value`` lines inside ConfigMap files and annotations the value must also look
-  random (length and entropy), since these hold far more non-secret settings.
+  random (length and entropy), since these hold far more non-secret settings -- unless the
+  name says credential and nothing else (``db_password``, ``aws_secret_access_key``): then
+  any literal counts there too.
+
+Every pattern runs in linear time on hostile input: repetitions are bounded or a match may
+start only where a run of its characters starts, so a megabyte value costs one pass, not
+one pass per character (a 512 KB value once took 91 s in the URL pattern).
 """
 
 from __future__ import annotations
@@ -36,11 +42,19 @@ TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("a Stripe live key", r"\b[rs]k_live_[0-9A-Za-z]{20,}"),
         ("a SendGrid API key", r"\bSG\.[0-9A-Za-z_-]{22}\.[0-9A-Za-z_-]{43}\b"),
         ("an npm token", r"\bnpm_[A-Za-z0-9]{36}\b"),
-        ("a private key", r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"),
-        ("a JSON Web Token", r"\beyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}"),
+        # PEM and PGP headers, malformed ones too (dashes missing, extra spaces).
+        (
+            "a private key",
+            r"(?<!-)-{2,}[ \t]*BEGIN[ \t]+(?:[A-Z0-9]{1,16}[ \t]+){0,4}PRIVATE[ \t]+KEY",
+        ),
+        (
+            "a JSON Web Token",
+            r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}",
+        ),
         (
             "a URL with an embedded password",
-            r"\b[a-z][a-z0-9+.-]*://[^\s:/@'\"]+:(?!\$\(|\$\{|\{\{|<|\*+@|x+@|\$)[^\s/@'\"]+@[^\s]",
+            r"(?<![A-Za-z0-9+.-])[a-z][a-z0-9+.-]{0,31}://[^\s:/@'\"]{1,256}:"
+            r"(?!\$\(|\$\{|\{\{|<|\*+@|x+@|\$)[^\s/@'\"]{1,256}@[^\s]",
         ),
     )
 )
@@ -60,6 +74,23 @@ NOT_A_VALUE = re.compile(
     r"volume|annotation|label|length_?min|strength|rotation|hash_?algorithm|seconds|days|"
     r"hours|minutes|ms|env|config|secret_?name)$"
 )
+# Name endings that mean a credential and nothing else (after camelCase and ``.``/``-`` are
+# folded to ``_``): any literal under such a name counts, random-looking or not.
+DEFINITE_CREDENTIAL_ENDINGS = (
+    "password",
+    "passwd",
+    "secret_access_key",
+    "secret_key",
+    "private_key",
+    "client_secret",
+    "api_key",
+    "apikey",
+    "access_token",
+    "auth_token",
+    "api_token",
+    "bearer_token",
+)
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Checksums of Secrets (e.g. Helm's ``checksum/secret`` annotations) are not secrets.
 DIGEST_NAME = re.compile(r"(?i)(checksum|hash|digest|sha[0-9]*\b|fingerprint)")
 PLACEHOLDER = re.compile(r"\$\(|\$\{|\{\{|\}\}|^<.*>$|^%.*%$|^\*+$")
@@ -84,7 +115,7 @@ _TOKEN_HINTS: dict[str, tuple[str, ...]] = {
     "a Stripe live key": ("k_live_",),
     "a SendGrid API key": ("SG.",),
     "an npm token": ("npm_",),
-    "a private key": ("PRIVATE KEY",),
+    "a private key": ("PRIVATE",),
     "a JSON Web Token": ("eyJ",),
     "a URL with an embedded password": ("://",),
 }
@@ -108,6 +139,23 @@ def credential_name(name: str) -> bool:
         and not NOT_A_VALUE.search(name)
         and not DIGEST_NAME.search(name)
     )
+
+
+def definite_credential_name(name: str) -> bool:
+    """Whether a name can only mean a credential (``db_password``, ``awsSecretAccessKey``)."""
+    if len(name) > 256 or not credential_name(name):
+        return False
+    folded = _CAMEL.sub("_", name).lower().replace("-", "_").replace(".", "_")
+    return any(
+        folded == ending or folded.endswith("_" + ending) for ending in DEFINITE_CREDENTIAL_ENDINGS
+    )
+
+
+def _credential_value(name: str, value: str) -> bool:
+    """A random-looking value under a credential name, or any literal under a definite one."""
+    if not credential_name(name):
+        return False
+    return looks_random(value) or (definite_credential_name(name) and literal_value(value))
 
 
 def literal_value(value: str) -> bool:
@@ -192,13 +240,13 @@ def _text_findings(key: str, value: str) -> str | None:
     if label is not None:
         return f"contains what looks like {label}"
     if "\n" not in value.strip():
-        if credential_name(key) and looks_random(value):
-            return "holds a random-looking value under a credential name"
+        if _credential_value(key, value):
+            return "holds a literal value under a credential name"
         return None
     for number, line in enumerate(value.splitlines(), start=1):
         match = _FILE_LINE.match(line)
-        if match and credential_name(match.group(1)) and looks_random(match.group(2)):
-            return f"sets {match.group(1)} to a random-looking value on line {number} of it"
+        if match and _credential_value(match.group(1), match.group(2)):
+            return f"sets {match.group(1)} to a literal value on line {number} of it"
     return None
 
 

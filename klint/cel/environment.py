@@ -1,0 +1,142 @@
+"""The CEL environment Kubernetes gives expressions, and compilation cached per run.
+
+The runtime is ``cel-expr-python`` (Google's C++ CEL behind a Python wrapper): it imports
+in ~2 ms, evaluates a typical rule in ~8 µs and stops any comprehension after 10,000
+iterations. It is imported on the first compile only. Every expression sees the
+variables of all three uses (admission policies, CRD rules, custom rules) as ``dyn``.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from klint.cel.libraries import FUNCTIONS
+from klint.errors import KlintError
+
+VARIABLES = (
+    "object",
+    "oldObject",
+    "request",
+    "params",
+    "namespaceObject",
+    "variables",
+    "self",
+    "oldSelf",
+)
+MAX_EXPRESSION_LENGTH = 20_000
+
+
+class CelUnavailable(KlintError):
+    """The CEL runtime is not installed."""
+
+
+class CelCompileError(ValueError):
+    """An expression that does not compile; the message is the compiler's."""
+
+
+def runtime_available() -> bool:
+    """Whether ``cel-expr-python`` can be imported."""
+    import importlib.util
+
+    return importlib.util.find_spec("cel_expr_python") is not None
+
+
+@cache
+def environment() -> Any:
+    """The one CEL environment of the run: standard extensions plus the Kubernetes libraries."""
+    try:
+        from cel_expr_python import cel
+        from cel_expr_python.ext import (
+            ext_bindings,
+            ext_encoders,
+            ext_math,
+            ext_optional,
+            ext_strings,
+        )
+    except ImportError:
+        raise CelUnavailable(
+            "CEL expressions need the CEL runtime: pip install 'klint[cel]' (Python 3.11+)"
+        ) from None
+    kinds = {
+        "s": cel.Type.STRING,
+        "i": cel.Type.INT,
+        "b": cel.Type.BOOL,
+        "f": cel.Type.DOUBLE,
+        "d": cel.Type.DYN,
+        "o": cel.Type.Map(cel.Type.STRING, cel.Type.DYN),
+        "l": cel.Type.List(cel.Type.DYN),
+        "m": cel.Type.Map(cel.Type.STRING, cel.Type.List(cel.Type.STRING)),
+    }
+    overloads: dict[str, list[Any]] = {}
+    for name, suffix, params, result, member, function in FUNCTIONS:
+        overloads.setdefault(name, []).append(
+            cel.Overload(
+                f"klint_{name}_{suffix}_{'member' if member else 'global'}",
+                kinds[result],
+                [kinds[p] for p in params],
+                is_member=member,
+                impl=function,
+            )
+        )
+    return cel.NewEnv(
+        variables={name: cel.Type.DYN for name in VARIABLES},
+        functions=[cel.FunctionDecl(name, items) for name, items in overloads.items()],
+        extensions=[
+            ext_strings.ExtStrings(),
+            ext_math.ExtMath(),
+            ext_optional.ExtOptional(),
+            ext_encoders.ExtEncoders(),
+            ext_bindings.ExtBindings(),
+        ],
+    )
+
+
+_COMPILED: dict[str, Any] = {}
+
+
+def compile_expression(text: str) -> Any:
+    """The compiled program of ``text``, compiled once per run (per process)."""
+    program = _COMPILED.get(text)
+    if program is None:
+        if len(text) > MAX_EXPRESSION_LENGTH:
+            raise CelCompileError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
+        try:
+            program = environment().compile(text)
+        except RuntimeError as error:
+            raise CelCompileError(_clean(str(error))) from None
+        _COMPILED[text] = program
+    return program
+
+
+def evaluate(text: str, bindings: dict[str, Any]) -> Any:
+    """Evaluate ``text`` over ``bindings``; a CEL error raises :class:`CelEvalError`."""
+    program = compile_expression(text)
+    try:
+        result = program.eval(data=bindings)
+    except RuntimeError as error:
+        raise CelEvalError(_clean(str(error))) from None
+    value = result.value()
+    if str(result.type()) == "ERROR" or type(value).__name__ == "Status":
+        raise CelEvalError(_clean(str(value)))
+    return _plain(result)
+
+
+class CelEvalError(ValueError):
+    """An expression that failed at evaluation (no such key, a library error, the budget)."""
+
+
+def _plain(result: Any) -> Any:
+    try:
+        return result.plain_value()
+    except (RuntimeError, TypeError, ValueError):
+        return result.value()
+
+
+def _clean(text: str) -> str:
+    """The runtime's message without its status-code wrapping."""
+    import re
+
+    text = re.sub(r"^(?:[A-Z_]+: )+", "", text.strip())
+    text = re.sub(r" \[[A-Z_]+\]$", "", text)
+    return text.replace("ERROR: ", "").replace("<input>:", "").strip()

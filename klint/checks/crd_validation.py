@@ -1,0 +1,226 @@
+"""CRD validation rules (``x-kubernetes-validations``) evaluated on the custom resources.
+
+The CRD comes from the lint unit or ``--crd`` (the schema rules' index). The schema and
+the object are walked together; at every node with rules, each rule is evaluated with
+``self`` bound to the value there, after the schema's ``default`` values are filled in as
+the API server does before validating. Transition rules (those reading ``oldSelf``) need
+the stored object and are skipped. A failing rule is reported at its ``fieldPath`` when
+given, else at the node, with its ``message``/``messageExpression`` and ``reason``. Rules
+that do not compile are reported on the CRD itself: the API server rejects that CRD.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from klint.cel.plan import Plan, Step
+from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.schema import crd_schemas
+from klint.findings import FieldPath, field_path_text
+from klint.model.resource import Resource
+
+MAX_RULE_VALUES = 5_000  # (rule, value) pairs per object; the rest are not evaluated
+_OLD_SELF = re.compile(r"\boldSelf\b")
+_FIELD_PART = re.compile(r"\.([A-Za-z_$][A-Za-z0-9_$-]*)|\['((?:[^'\\]|\\.)*)'\]|\[([0-9]+)\]")
+_REASONS = {
+    "FieldValueInvalid": "Invalid value",
+    "FieldValueForbidden": "Forbidden",
+    "FieldValueRequired": "Required value",
+    "FieldValueDuplicate": "Duplicate value",
+}
+
+
+@dataclass(frozen=True)
+class RuleAt:
+    """One rule of the schema and the value its ``self`` is bound to."""
+
+    rule: dict[str, Any]
+    path: FieldPath
+    value: Any
+
+
+@dataclass
+class CrdEvaluation:
+    """Violations and evaluation problems for one object."""
+
+    violations: list[Violation] = field(default_factory=list)
+    problems: list[Violation] = field(default_factory=list)
+
+
+_last: tuple[Any, weakref.ref[UnitContext], CrdEvaluation] | None = None
+
+
+def evaluate_crd_rules(resource: Resource, context: UnitContext) -> CrdEvaluation:
+    """Evaluate the object's CRD rules once; both rules that report them read the result."""
+    global _last
+    if _last is not None and _last[0] is resource.data and _last[1]() is context:
+        return _last[2]
+    result = CrdEvaluation()
+    if resource.kind == "CustomResourceDefinition":
+        result.violations.extend(_compile_problems(resource))
+    else:
+        crd = crd_schemas(context).get((resource.api_version, resource.kind))
+        if crd is not None and crd.schema is not None:
+            _evaluate(resource, crd.schema, result)
+    _last = (resource.data, weakref.ref(context), result)
+    return result
+
+
+def _evaluate(resource: Resource, schema: dict[str, Any], result: CrdEvaluation) -> None:
+    found: list[RuleAt] = []
+    collect(schema, with_defaults(schema, resource.data), (), found)
+    if not found:
+        return
+    from klint.cel.environment import CelUnavailable
+    from klint.cel.sandbox import evaluator
+
+    batch = [(_plan(item.rule), {"self": item.value}) for item in found]
+    try:
+        outcomes = evaluator().run(batch)
+    except CelUnavailable as error:
+        result.problems.append(Violation(("kind",), f"{error}."))
+        return
+    label = f'{resource.kind} "{resource.name or "?"}"'
+    for item, outcome in zip(found, outcomes, strict=True):
+        rule_text = str(item.rule.get("rule"))
+        if outcome.status == "budget":
+            result.problems.append(
+                Violation(
+                    item.path,
+                    f"validation rule `{_short(rule_text)}` could not be evaluated on {label}: "
+                    f"{outcome.detail}.",
+                )
+            )
+        for failure in outcome.failures:
+            if failure.kind == "compile":
+                continue  # reported on the CRD
+            path = (*item.path, *field_path(str(item.rule.get("fieldPath") or "")))
+            result.violations.append(Violation(path, _message(item, failure, label, path)))
+
+
+def _message(item: RuleAt, failure: Any, label: str, path: FieldPath) -> str:
+    rule_text = str(item.rule.get("rule"))
+    where = field_path_text(path) or "the object"
+    reason = _REASONS.get(str(item.rule.get("reason") or ""), "Invalid value")
+    if failure.kind == "error":
+        text = f"rule `{_short(rule_text)}` failed: {failure.message}"
+    else:
+        text = failure.message or str(item.rule.get("message") or f"failed rule: {rule_text}")
+    return f"{label}: {where}: {reason}: {text.strip().rstrip('.')} (CRD validation rule)."
+
+
+def _plan(rule: dict[str, Any]) -> Plan:
+    text = str(rule.get("rule", ""))
+    step = Step("check", "", text, str(rule.get("messageExpression") or ""))
+    return Plan(f"crd-rule#{hash((text, step.message_expression))}", (step,))
+
+
+def collect(schema: Any, value: Any, path: FieldPath, found: list[RuleAt]) -> None:
+    """Every (rule, value) below ``schema`` for ``value``, depth first, bounded."""
+    if not isinstance(schema, dict) or len(found) >= MAX_RULE_VALUES or value is None:
+        return
+    for rule in schema.get("x-kubernetes-validations") or ():
+        text = rule.get("rule") if isinstance(rule, dict) else None
+        if isinstance(text, str) and not _OLD_SELF.search(text):
+            found.append(RuleAt(rule, path, value))
+    if isinstance(value, dict):
+        properties = schema.get("properties")
+        additional = schema.get("additionalProperties")
+        for key, item in value.items():
+            if isinstance(properties, dict) and key in properties:
+                collect(properties[key], item, (*path, str(key)), found)
+            elif isinstance(additional, dict):
+                collect(additional, item, (*path, str(key)), found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            collect(schema.get("items"), item, (*path, index), found)
+
+
+def with_defaults(schema: Any, value: Any) -> Any:
+    """``value`` with the schema's ``default`` values filled in (a copy; depth-bounded)."""
+    result = copy.deepcopy(value)
+    _fill_defaults(schema, result, 0)
+    return result
+
+
+def _fill_defaults(schema: Any, value: Any, depth: int) -> None:
+    if not isinstance(schema, dict) or depth > 64:
+        return
+    if isinstance(value, dict):
+        properties = schema.get("properties")
+        if isinstance(properties, dict):
+            for key, sub in properties.items():
+                if key not in value and isinstance(sub, dict) and "default" in sub:
+                    value[key] = copy.deepcopy(sub["default"])
+                if key in value:
+                    _fill_defaults(sub, value[key], depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _fill_defaults(schema.get("items"), item, depth + 1)
+
+
+def field_path(text: str) -> FieldPath:
+    """``.spec.x['a.b'][0]`` → ``("spec", "x", "a.b", 0)``; unparsable parts end it."""
+    parts: list[str | int] = []
+    position = 0
+    while position < len(text):
+        match = _FIELD_PART.match(text, position)
+        if match is None:
+            break
+        name, quoted, index = match.groups()
+        parts.append(int(index) if index is not None else (name or quoted.replace("\\'", "'")))
+        position = match.end()
+    return tuple(parts)
+
+
+def _compile_problems(crd: Resource) -> Iterator[Violation]:
+    from klint.cel.environment import CelCompileError, CelUnavailable, compile_expression
+
+    for path, rule in _crd_rules(crd.data, ()):
+        for key in ("rule", "messageExpression"):
+            text = rule.get(key)
+            if not isinstance(text, str):
+                continue
+            try:
+                compile_expression(text)
+            except CelUnavailable:
+                return
+            except CelCompileError as error:
+                detail = str(error).strip().splitlines()[0]
+                yield Violation(
+                    (*path, key),
+                    f"CRD validation {key} `{_short(text)}` does not compile: {detail}; "
+                    "the API server rejects this CustomResourceDefinition.",
+                )
+
+
+def _crd_rules(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "x-kubernetes-validations" and isinstance(item, list):
+                for index, rule in enumerate(item):
+                    if isinstance(rule, dict):
+                        yield (*path, key, index), rule
+            else:
+                yield from _crd_rules(item, (*path, str(key)))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _crd_rules(item, (*path, index))
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def crd_rule_violation(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
+    """Custom resources that break a CRD validation rule (and CRD rules that do not compile)."""
+    yield from evaluate_crd_rules(resource, context).violations
+
+
+CHECKS = (Check("crd-validation-rules", crd_rule_violation, crd_rule_violation.__doc__ or ""),)
