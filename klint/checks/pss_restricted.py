@@ -125,6 +125,15 @@ def allow_privilege_escalation(
                 f"{container.label} sets securityContext.allowPrivilegeEscalation to true",
                 severity=Severity.ERROR,
             )
+        elif container.security_context.get("privileged") is True:
+            # The API server rejects allowPrivilegeEscalation: false on a privileged container.
+            yield ESCALATION.violation(
+                path,
+                f"{container.label} is privileged, which always allows privilege escalation "
+                "(allowPrivilegeEscalation cannot be false while privileged is true): remove "
+                "privileged",
+                severity=Severity.ERROR,
+            )
         else:
             yield ESCALATION.violation(
                 path,
