@@ -99,6 +99,22 @@ def walk_confined(root: Path) -> Iterator[tuple[Path, OutsideRoot | None]]:
         folders[:] = [f for f in folders if not (here / f).is_symlink()]
 
 
+def read_inside(path: Path, root: Path | None, max_bytes: int = 32 * 1024 * 1024) -> bytes | None:
+    """The bytes of a regular file that lies inside ``root`` (None: no root check) and is at
+    most ``max_bytes`` long; None for anything else (outside, a link out, a FIFO or device,
+    too large, unreadable). For reads whose failure only costs a location."""
+    if root is not None and not is_inside(path, root):
+        return None
+    try:
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+                return None
+            return handle.read(max_bytes + 1)
+    except OSError:
+        return None
+
+
 class TreeTooLarge(KlintError):
     """A tree to copy holds more files or bytes than :class:`CopyLimits` allow."""
 

@@ -49,7 +49,7 @@ class HelmChart:
             return LoadedUnit([], [self._render_problem(error)], files=0)
         chart_values = self.path / "values.yaml"
         values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
-        locator = HelmLocator(self.cwd)
+        locator = HelmLocator(self.cwd, unit_root(self.path, self.cwd), frozenset(user_values))
         documents: list[Document] = []
         problems: list[Notification] = []
         for template in rendered:

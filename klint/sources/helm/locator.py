@@ -8,6 +8,7 @@ from pathlib import Path
 from klint.findings import FieldPath, Location, RelatedLocation, Span
 from klint.model.resource import Resource
 from klint.sources.base import display_path
+from klint.sources.confine import read_inside
 from klint.sources.helm.template_map import locate_field
 from klint.sources.helm.values_map import values_line
 
@@ -34,6 +35,10 @@ class HelmLocator:
     """Maps rendered fields to template lines and values.yaml lines."""
 
     cwd: Path
+    root: Path | None = None
+    """Templates and chart values outside it are never read (None: the renderer checked)."""
+    trusted: frozenset[Path] = frozenset()
+    """Values files named on the command line: read wherever they are."""
     origins: dict[int, TemplateOrigin] = field(default_factory=dict)
     _texts: dict[Path, str] = field(default_factory=dict)
 
@@ -77,8 +82,10 @@ class HelmLocator:
 
     def _read(self, path: Path) -> str:
         if path not in self._texts:
+            root = None if path in self.trusted else self.root
+            data = read_inside(path, root)
             try:
-                self._texts[path] = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+                self._texts[path] = data.decode("utf-8") if data is not None else ""
+            except UnicodeDecodeError:
                 self._texts[path] = ""
         return self._texts[path]

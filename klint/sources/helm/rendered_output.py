@@ -19,6 +19,7 @@ from klint.documents import Document
 from klint.findings import FieldPath, Location, RelatedLocation
 from klint.model.resource import Resource
 from klint.sources.base import DocumentLocator, Locator
+from klint.sources.confine import is_inside, read_inside, unit_root
 from klint.sources.helm.locator import HelmLocator, template_origin
 
 _SOURCE = re.compile(r"^#\s*Source:\s*(\S+)\s*$")
@@ -55,16 +56,21 @@ def source_of(document: Document) -> str | None:
 
 
 @functools.lru_cache(maxsize=256)
-def find_chart(name: str, start: Path, cwd: Path) -> Path | None:
-    """A chart directory whose Chart.yaml ``name`` is ``name``, near ``start`` or in ``cwd``."""
+def find_chart(name: str, start: Path, cwd: Path, root: Path | None = None) -> Path | None:
+    """A chart directory whose Chart.yaml ``name`` is ``name``, near ``start`` or in ``cwd``.
+
+    Only directories inside ``root`` (the repository) are looked at.
+    """
     candidates: list[Path] = []
     for base in [start, *start.parents, cwd]:
         candidates += [base, base / name]
-        if base == cwd:
+        if base in (cwd, root):
             break
     candidates += _charts_under(cwd)
     for candidate in candidates:
         chart_file = candidate / "Chart.yaml"
+        if root is not None and not is_inside(chart_file, root):
+            continue
         if chart_file.is_file() and _chart_name(chart_file) == name:
             return candidate
     return None
@@ -79,9 +85,10 @@ def _charts_under(cwd: Path) -> list[Path]:
 
 @functools.lru_cache(maxsize=1024)
 def _chart_name(chart_file: Path) -> str | None:
+    raw = read_inside(chart_file, None, 1024 * 1024)
     try:
-        data = yaml.load(chart_file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = yaml.load(raw.decode("utf-8"), Loader=yaml.CSafeLoader) if raw else None
+    except (UnicodeDecodeError, yaml.YAMLError):
         return None
     return str(data.get("name")) if isinstance(data, dict) and data.get("name") else None
 
@@ -96,22 +103,23 @@ def rendered_output_locator(
     charts: dict[str, Path | None] = {}
     sections: dict[str, int] = {}
     helm: HelmLocator | None = None
+    root = unit_root(origin_dir, cwd)
     for document, source in sources:
         if source is None or "/" not in source:
             continue
         chart_name, _, inner = source.partition("/")
         if chart_name not in charts:
-            charts[chart_name] = find_chart(chart_name, origin_dir, cwd)
+            charts[chart_name] = find_chart(chart_name, origin_dir, cwd, root)
         chart = charts[chart_name]
         section = sections.get(source, 0)
         sections[source] = section + 1
         if chart is None:
             continue
         template = chart / inner
-        if not template.is_file():
+        if not template.is_file() or not is_inside(template, root):
             continue
         if helm is None:
-            helm = HelmLocator(cwd)
+            helm = HelmLocator(cwd, root)
         values = chart / "values.yaml"
         helm.origins[id(document)] = template_origin(
             template, cwd, section, (values,) if values.is_file() else ()
