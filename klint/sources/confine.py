@@ -106,13 +106,18 @@ def read_inside(path: Path, root: Path | None, max_bytes: int = 32 * 1024 * 1024
     if root is not None and not is_inside(path, root):
         return None
     try:
-        with open(path, "rb") as handle:
-            info = os.fstat(handle.fileno())
+        # O_NONBLOCK: opening a FIFO must not wait for a writer
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            info = os.fstat(descriptor)
             if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
                 return None
             return handle.read(max_bytes + 1)
-    except OSError:
-        return None
+        except OSError:
+            return None
 
 
 class TreeTooLarge(KlintError):
