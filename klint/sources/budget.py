@@ -14,6 +14,11 @@ import os
 import re
 from collections.abc import Callable
 
+try:
+    import resource
+except ImportError:  # pragma: no cover - Windows: renders keep their time limit only
+    resource = None  # type: ignore[assignment]
+
 RENDER_MEMORY_ENV = "KLINT_RENDER_MEMORY_MB"
 RENDERED_DOCUMENTS_ENV = "KLINT_MAX_RENDERED_DOCUMENTS"
 DEFAULT_RENDER_MEMORY = 768 * 1024 * 1024
@@ -46,24 +51,43 @@ def limit_memory(budget: int, *, in_use: bool = False) -> None:
 
     ``in_use``: count the memory this process already holds (a forked child) on top.
     """
-    import resource
-
     data = budget + (_status_bytes("VmData") if in_use else 0)
     space = budget + ADDRESS_SPACE_HEADROOM + (_status_bytes("VmSize") if in_use else 0)
+    for kind, value in _limits(data, space):
+        resource.setrlimit(kind, value)
+
+
+def memory_limiter(budget: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that caps a program started with :mod:`subprocess` (None where
+    there are no resource limits).
+
+    The limits are computed here, in the parent: between fork and exec the child only calls
+    ``setrlimit``, which takes no lock another thread could hold.
+    """
+    if resource is None:
+        return None
+    limits = _limits(budget, budget + ADDRESS_SPACE_HEADROOM)
+    setrlimit = resource.setrlimit
+
+    def limit() -> None:
+        for kind, value in limits:
+            setrlimit(kind, value)
+
+    return limit
+
+
+def _limits(data: int, space: int) -> list[tuple[int, tuple[int, int]]]:
+    """(limit kind, (soft, hard)) for the data segment and the address space, never above
+    the hard limits already in force."""
+    if resource is None:
+        return []
+    found: list[tuple[int, tuple[int, int]]] = []
     for kind, value in ((resource.RLIMIT_DATA, data), (resource.RLIMIT_AS, space)):
         _, hard = resource.getrlimit(kind)
         if hard != resource.RLIM_INFINITY:
             value = min(value, hard)
-        resource.setrlimit(kind, (value, hard))
-
-
-def memory_limiter(budget: int) -> Callable[[], None]:
-    """A ``preexec_fn`` that caps a program started with :mod:`subprocess`."""
-
-    def limit() -> None:
-        limit_memory(budget)
-
-    return limit
+        found.append((kind, (value, hard)))
+    return found
 
 
 def ran_out_of_memory(text: str) -> bool:
