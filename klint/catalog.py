@@ -66,6 +66,7 @@ class Rule:
     source: str = ""
     builtin: bool = True
     fix: Mapping[str, Any] = field(default_factory=dict)
+    opt_in: str = ""  # why the rule is not in the default profile
 
     @property
     def help_uri(self) -> str:
@@ -200,12 +201,17 @@ def _load_rule(path: Path, validator: Any, *, builtin: bool) -> Rule:
         raise CatalogError(f"{path}: invalid rule: {error}") from None
 
 
+def _expression(raw: dict[str, Any]) -> dict[str, Any]:
+    """``check: cel`` rules give their ``expression`` at the top level; it is a param."""
+    return {"expression": raw["expression"]} if "expression" in raw else {}
+
+
 def _check_generic_params(raw: dict[str, Any], path: Path) -> None:
     """Refuse a json-schema rule whose message template or schema klint will not run.
 
     The error names the rule file and the line of the offending key.
     """
-    from klint.checks.generic import params_problems
+    from klint.untrusted.params import params_problems
 
     params = raw.get("params")
     problems = params_problems(params) if isinstance(params, dict) else []
@@ -242,7 +248,7 @@ def _rule_from_mapping(raw: dict[str, Any], path: Path, builtin: bool) -> Rule:
         security_severity=float(raw["security_severity"]),
         precision=str(raw.get("precision", "high")),
         check=str(raw["check"]),
-        params=dict(raw.get("params") or {}),
+        params={**(raw.get("params") or {}), **_expression(raw)},
         profiles=tuple(raw.get("profiles") or ()),
         tags=tuple(raw.get("tags") or ()),
         references=dict(raw.get("references") or {}),
@@ -260,4 +266,5 @@ def _rule_from_mapping(raw: dict[str, Any], path: Path, builtin: bool) -> Rule:
         source=str(path),
         builtin=builtin,
         fix=dict(raw.get("fix") or {}),
+        opt_in=str(raw.get("opt_in") or "").strip(),
     )

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
 
 from klint.documents import Limits
-from klint.engine import lint
+from klint.engine import ActiveRule, lint
 from klint.errors import KlintError
 from klint.findings import Report, Severity
 from klint.policy import Policy, PolicyInput, build_policy
-from klint.reporters import FORMATS, ReportContext, get_reporter
-from klint.sources.base import LoadSettings, display_path
+from klint.reporters import FORMATS, ReportContext, Reporter, get_reporter
+from klint.sources.base import LintUnit, LoadSettings, display_path
 from klint.sources.discover import DiscoverOptions, discover
 
 DEFAULT_KUBE_VERSION = "1.35"
@@ -49,6 +51,41 @@ class RunOptions:
     policies: tuple[Path, ...] = ()  # --policy: ValidatingAdmissionPolicy files or folders
     render_timeout: float = 120.0
     jobs: int = 0  # 0: one per core
+    shard: tuple[int, int] | None = None  # --shard I/N: (I, N), 1-based
+    quiet: bool = False  # text: findings only, no summary line
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/4"`` → ``(2, 4)``; a usage error unless ``1 <= I <= N``."""
+    index, _, count = text.partition("/")
+    try:
+        shard = int(index), int(count)
+    except ValueError:
+        shard = (0, 0)
+    if not 1 <= shard[0] <= shard[1]:
+        raise KlintError(f"invalid --shard {text!r}: use I/N with 1 <= I <= N, e.g. 2/4")
+    return shard
+
+
+def shard_of(display: str, count: int) -> int:
+    """The 1-based shard of a lint unit: a hash of its name, so it never moves when others
+    are added or removed (a chart, overlay or folder is one unit and never splits)."""
+    digest = hashlib.sha256(display.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def select_shard(units: Sequence[LintUnit], shard: tuple[int, int] | None) -> list[LintUnit]:
+    """The units of shard ``(I, N)`` (all of them without a shard)."""
+    if shard is None:
+        return list(units)
+    return [unit for unit in units if shard_of(unit.display, shard[1]) == shard[0]]
+
+
+def shard_category(options: RunOptions) -> str:
+    """``--category``, or ``klint/shard-I`` for a sharded run left at the default."""
+    if options.shard is not None and options.category == "klint":
+        return f"klint/shard-{options.shard[0]}"
+    return options.category
 
 
 def crd_paths(paths: tuple[Path, ...], cwd: Path, option: str = "--crd") -> tuple[str, ...]:
@@ -69,6 +106,21 @@ def parse_kube_version(text: str) -> tuple[int, int]:
         raise KlintError(
             f"invalid Kubernetes version {text!r}: use MAJOR.MINOR, e.g. 1.33"
         ) from None
+
+
+def version_warnings(kube: tuple[int, int], active: Sequence[ActiveRule]) -> list[str]:
+    """Say so when the schema rules cannot check ``--kube-version`` (older than the bundle)."""
+    from klint.k8s_schemas import bundled_versions, schemas_cover
+
+    schema_rules = sorted(a.rule.id for a in active if a.rule.check.startswith("schema-"))
+    if not schema_rules or schemas_cover(kube):
+        return []
+    oldest = bundled_versions()[0]
+    return [
+        f"klint: warning: no API schemas are bundled for Kubernetes {kube[0]}.{kube[1]} "
+        f"(oldest: {oldest[0]}.{oldest[1]}); schema checks ({', '.join(schema_rules)}) "
+        "are skipped"
+    ]
 
 
 def find_root(cwd: Path) -> Path:
@@ -125,6 +177,26 @@ def run(
     ``stdin`` is what ``-`` reads (default: the process's standard input; the language
     server passes the editor buffer).
     """
+    report, pieces, fail_on = run_stream(options, cwd=cwd, color=color, stdin=stdin)
+    return report, "".join(pieces), fail_on
+
+
+def run_stream(
+    options: RunOptions, *, cwd: Path, color: bool = False, stdin: bytes | None = None
+) -> tuple[Report, Iterator[str], Severity]:
+    """Like :func:`run`, with the output as pieces to write one after the other."""
+    report, reporter, context, fail_on = lint_report(options, cwd=cwd, color=color, stdin=stdin)
+    stream = getattr(reporter, "stream", None)
+    pieces = (
+        stream(report, context) if stream is not None else iter([reporter.render(report, context)])
+    )
+    return report, pieces, fail_on
+
+
+def lint_report(
+    options: RunOptions, *, cwd: Path, color: bool = False, stdin: bytes | None = None
+) -> tuple[Report, Reporter, ReportContext, Severity]:
+    """Lint; returns the finished report, its reporter and context, and the fail-on."""
     if options.output_format not in FORMATS:
         raise KlintError(f"unknown format {options.output_format!r}: use {', '.join(FORMATS)}")
     policy = policy_for(options, cwd)
@@ -158,9 +230,10 @@ def run(
         render_timeout=options.render_timeout,
     )
     jobs = options.jobs or os.cpu_count() or 1
-    units = policy.units(discovery.units, cwd)
+    units = select_shard(policy.units(discovery.units, cwd), options.shard)
     report = lint(units, active, settings, kube, jobs, policy.suppressor)
     report.notifications.extend(discovery.problems)
+    report.warnings.extend(version_warnings(kube, active))
     policy.settle(report)
     if options.baseline is not None:
         from klint.baseline import apply_baseline, load_baseline
@@ -177,9 +250,12 @@ def run(
         cwd=cwd,
         root=cwd if editor else find_root(cwd),
         color=color,
-        category=options.category,
+        category=shard_category(options),
         show_suppressed=options.show_suppressed,
-        extra={"stdin_filename": options.stdin_filename or ""} if editor else {},
+        extra={
+            **({"stdin_filename": options.stdin_filename or ""} if editor else {}),
+            **({"quiet": "yes"} if options.quiet else {}),
+        },
         catalog=policy.catalog,
     )
-    return report, get_reporter(options.output_format).render(report, context), policy.fail_on
+    return report, get_reporter(options.output_format), context, policy.fail_on
