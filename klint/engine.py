@@ -113,6 +113,10 @@ def lint_unit(
 ) -> UnitResult:
     """Load one unit and run every rule over its objects."""
     loaded = unit.load(settings)
+    if len(loaded.documents) > settings.limits.max_documents:
+        result = UnitResult(notifications=list(loaded.problems), files=loaded.files)
+        result.notifications.append(_too_many_documents(unit, settings.limits.max_documents))
+        return result
     resources = [r for document in loaded.documents for r in resources_from_document(document)]
     result = _skip_non_kubernetes(loaded, resources)
     result.objects = len([r for r in resources if _reported(loaded, r.document.path)])
@@ -208,6 +212,16 @@ def _skip_non_kubernetes(loaded: LoadedUnit, resources: Sequence[Resource]) -> U
         uncounted &= loaded.report_only
     result.files = max(result.files - len(uncounted), 0)
     return result
+
+
+def _too_many_documents(unit: LintUnit, limit: int) -> Notification:
+    """A unit (a folder, chart or overlay) over ``--max-documents``: not linted."""
+    return Notification(
+        "too-many-documents",
+        f"{unit.display}: more than {limit:,} YAML documents in one lint unit "
+        "(--max-documents); unit skipped",
+        None,
+    )
 
 
 def _run(
