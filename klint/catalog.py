@@ -210,7 +210,7 @@ def _check_generic_params(raw: dict[str, Any], path: Path) -> None:
 
     The error names the rule file and the line of the offending key.
     """
-    from klint.checks.generic import params_problems
+    from klint.untrusted.params import params_problems
 
     params = raw.get("params")
     problems = params_problems(params) if isinstance(params, dict) else []

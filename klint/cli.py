@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -174,9 +175,13 @@ def check(
         list[Path] | None,
         typer.Option("--policy", help="ValidatingAdmissionPolicy file or folder: every unit."),
     ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option("--shard", help="Lint only shard I of N (e.g. 2/4): one CI job per shard."),
+    ] = None,
 ) -> None:
     """Lint PATHS and report findings."""
-    from klint.run import RunOptions, run
+    from klint.run import RunOptions, parse_shard, run_stream
 
     options = RunOptions(
         paths=tuple(paths or ()),
@@ -205,12 +210,13 @@ def check(
         rules_dirs=tuple(rules_dir or ()),
         crds=tuple(crd or ()),
         policies=tuple(policy or ()),
+        shard=parse_shard(shard) if shard else None,
     )
     if not options.paths:
         raise UsageFailure("no paths given (use '-' for stdin)")
     use_color = color if color is not None else (output is None and sys.stdout.isatty())
-    report, text, effective_fail_on = run(options, cwd=Path.cwd(), color=use_color)
-    _write(text, output)
+    report, pieces, effective_fail_on = run_stream(options, cwd=Path.cwd(), color=use_color)
+    _write_pieces(pieces, output)
     raise typer.Exit(exit_code(report, effective_fail_on))
 
 
@@ -398,6 +404,21 @@ def _write(text: str, output: Path | None) -> None:
         return
     try:
         output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageFailure(f"cannot write {output}: {error.strerror}") from None
+
+
+def _write_pieces(pieces: Iterable[str], output: Path | None) -> None:
+    """Write a report as it is formatted (a large SARIF log is never one string)."""
+    if output is None:
+        for piece in pieces:
+            sys.stdout.write(piece)
+        sys.stdout.flush()
+        return
+    try:
+        with output.open("w", encoding="utf-8") as handle:
+            for piece in pieces:
+                handle.write(piece)
     except OSError as error:
         raise UsageFailure(f"cannot write {output}: {error.strerror}") from None
 

@@ -194,7 +194,7 @@ def _validate(raw: Any, shell: Config) -> None:
 
 def _check_override_params(raw: dict[str, Any], shell: Config) -> None:
     """Message templates and schemas in rule overrides follow the custom-rule limits."""
-    from klint.checks.generic import params_problems
+    from klint.untrusted.params import params_problems
 
     for key, value in (raw.get("rules") or {}).items():
         params = value.get("params") if isinstance(value, dict) else None

@@ -3,9 +3,9 @@
 ``json-schema`` matches a JSON Schema (draft 2020-12) against the object, its pod spec or
 each container; every failing schema error becomes a violation at the failing field, so
 the engine points at the right line. The schema and the ``message`` template come from the
-repository, so both are confined (see :mod:`klint.checks.safe_schema` and
-:mod:`klint.checks.message_template`) and checked when the rule is loaded
-(:func:`params_problems`).
+repository, so both are confined (see :mod:`klint.untrusted.schema` and
+:mod:`klint.untrusted.template`) and checked when the rule is loaded
+(:func:`klint.untrusted.params.params_problems`).
 """
 
 from __future__ import annotations
@@ -17,30 +17,15 @@ from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
 from klint.checks.cel_checks import CEL_CHECK
-from klint.checks.message_template import render, template_problem
-from klint.checks.safe_schema import safe_validator, schema_problems
 from klint.findings import FieldPath
 from klint.model import containers, pod_view
 from klint.model.resource import Resource
+from klint.untrusted.schema import safe_validator, schema_problems
+from klint.untrusted.template import render
 
 METASCHEMA = "https://json-schema.org/draft/2020-12/schema"
-MESSAGE_FIELDS = ("target", "error")
 DEFAULT_MESSAGE = "{target}: {error}."
 _MAX_ERROR_TEXT = 300
-
-
-def params_problems(params: Mapping[str, Any]) -> list[tuple[FieldPath, str]]:
-    """(path in params, why) for a message template or schema klint will not run."""
-    problems: list[tuple[FieldPath, str]] = []
-    message = params.get("message")
-    if isinstance(message, str):
-        problem = template_problem(message, MESSAGE_FIELDS)
-        if problem is not None:
-            problems.append((("message",), problem))
-    schema = params.get("schema")
-    if isinstance(schema, Mapping):
-        problems.extend((("schema", *path), why) for path, why in schema_problems(schema))
-    return problems
 
 
 def json_schema(resource: Resource, _: UnitContext, params: Params) -> Iterator[Violation]:

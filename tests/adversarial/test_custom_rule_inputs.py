@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from klint.catalog import CatalogError, load_catalog
-from klint.checks.message_template import TemplateError, render, template_problem
+from klint.untrusted.template import TemplateError, render, template_problem
 from tests.adversarial.probes import loopback_server
 from tests.conftest import run_cli
 
