@@ -74,7 +74,10 @@ def rule_page(rule: Rule) -> str:
         params = ", ".join(f"`{k}`: `{v}`" for k, v in sorted(rule.params.items()))
         lines.append(f"| Params | {params} |")
     if rule.overrides:
-        lines.append(f"| Replaces | {', '.join(rule.overrides)} when both are selected |")
+        lines.append(
+            f"| Covers | {', '.join(rule.overrides)}: where both run, a violation both find "
+            "is reported under that rule's id |"
+        )
     if rule.fix:
         lines.append(f"| Fix | {rule.fix.get('applicability')}: {rule.fix.get('description')} |")
     lines += ["", "## Why", "", rule.description, "", "## How to fix", "", rule.remediation]
