@@ -178,3 +178,17 @@ def test_policy_flag_applies_to_every_unit(tmp_path: Path) -> None:
     assert lines[0].startswith('one.yaml:5:3: error: ValidatingAdmissionPolicy "no-latest"')
     missing = run_cli("check", "one.yaml", "--policy", "nope.yaml", cwd=tmp_path)
     assert missing.returncode == 2 and "--policy" in missing.stderr
+
+
+def test_policies_see_the_api_servers_defaults() -> None:
+    text = (POLICIES / "k8s-docs" / "demo-policy.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        'validations:\n    - expression: "object.spec.replicas <= 5"',
+        "validations:\n"
+        '    - expression: "object.spec.replicas <= 5"\n'
+        '    - expression: "has(object.spec.template.spec.securityContext) && object.spec'
+        ".template.spec.containers.all(c, c.imagePullPolicy == 'IfNotPresent')\"",
+    )
+    text = text.replace("  replicas: 5\n", "")  # few-enough: replicas defaults to 1
+    report = lint_text(text, rules=RULES)
+    assert [(f.object_ref.name, f.rule_id) for f in report.active] == [("too-many", "KL960")]
