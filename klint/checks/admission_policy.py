@@ -171,7 +171,7 @@ def _items(value: Any) -> list[dict[str, Any]]:
 def _bindings(resource: Resource, context: UnitContext, param: Any) -> dict[str, Any]:
     group, _, version = resource.api_version.rpartition("/")
     kind = {"group": group, "version": version, "kind": resource.kind}
-    from klint.cel.defaults import with_defaults
+    from klint.checks.admission_defaults import with_defaults
 
     namespace = namespace_object(resource, context)
     data = with_defaults(resource)
