@@ -213,3 +213,29 @@ def test_rejection_points_at_the_helm_template_line_and_the_value() -> None:
     assert line.startswith("fixtures/helm/web/templates/deployment.yaml:8:3: error: ")
     assert "at most 1 replica, not 3." in line
     assert line.endswith("(set in fixtures/helm/web/values.yaml:1)")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "spec: null",
+        "spec: {matchConstraints: [], validations: {}}",
+        "spec: {matchConstraints: {resourceRules: [x, {apiGroups: x}]}, validations: [1, {}]}",
+        "spec:\n  matchConstraints: {resourceRules: [{apiGroups: ['*'], apiVersions: ['*'],"
+        " operations: ['*'], resources: ['*']}], namespaceSelector: [], objectSelector: 3}\n"
+        "  variables: [{name: 1, expression: [1]}]\n"
+        "  matchConditions: [{expression: null}]\n"
+        "  validations: [{expression: 'object.x', messageExpression: 7}]\n"
+        "  paramKind: {apiVersion: 1}",
+    ],
+)
+def test_malformed_policies_never_crash(spec: str) -> None:
+    text = (
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n"
+        f"metadata: {{name: bad}}\n{spec}\n---\n"
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\n"
+        "metadata: {name: bad}\nspec: {policyName: bad, validationActions: 5, paramRef: x}\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: [1]}\n"
+    )
+    report = lint_text(text, rules=RULES)
+    assert not [n for n in report.notifications if n.code == "internal-check-error"]

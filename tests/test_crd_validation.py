@@ -118,3 +118,17 @@ def test_every_crd_rule_of_the_corpus_compiles() -> None:
             failed.append((expression, str(error)))
     assert len(found) > 100
     assert failed == []
+
+
+def test_malformed_crd_rules_never_crash() -> None:
+    text = (CRDS / "kubectl-validate-cel-basic.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        '        - message: "Other must be a multiple of value"\n',
+        "        - 7\n        - {rule: 5}\n        - {rule: 'self.value > 100', fieldPath: '[[x',"
+        " messageExpression: '1 +'}\n"
+        '        - message: "Other must be a multiple of value"\n',
+    )
+    report = lint_text(text, rules=RULES)
+    assert not [n for n in report.notifications if n.code == "internal-check-error"]
+    messages = [f.message for f in report.active]
+    assert any("messageExpression `1 +` does not compile" in m for m in messages), messages
