@@ -122,7 +122,8 @@ def lint_unit(
             for violation in _run(active, resource, context, result):
                 pairs.append((resource, _finding(active, resource, violation, loaded)))
     pairs = _without_replaced(pairs, rules)
-    pairs = [(r, f) for r, f in pairs if _reported(loaded, f.location.path)]
+    # By the file the object was read from: rendered output maps findings into its chart.
+    pairs = [(r, f) for r, f in pairs if _reported(loaded, r.document.path)]
     if hook is None:
         result.findings.extend(finding for _, finding in pairs)
     else:
