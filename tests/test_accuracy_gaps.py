@@ -130,7 +130,9 @@ spec:
   selector: {app: web}
   ports: [{port: 80}]
 """
-    assert "KL709" not in _rules_hit(text)
+    found = _rules_hit(text)
+    assert "KL709" not in found
+    assert "KL530" not in found  # no pod spec: nothing to say about its token
 
 
 POD = """\
