@@ -15,6 +15,7 @@ Run ``python -m tests.test_peer_accuracy [all|default]`` to print the per-check 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -157,8 +158,9 @@ def _caught(case: Case, entry: dict[str, Any], by_path: dict[str, list[Finding]]
     return caught
 
 
+@functools.cache
 def score(profile: str) -> dict[str, dict[str, tuple[dict[str, Any], Score]]]:
-    """peer → check → (mapping entry, score), for every mapped check."""
+    """peer → check → (mapping entry, score), for every mapped check (computed once)."""
     mapping = load_mapping()
     by_path: dict[str, list[Finding]] = {}
     for finding in klint_findings(profile):
