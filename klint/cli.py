@@ -15,6 +15,22 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from klint import __version__
+from klint.cli_options import (
+    ConfigFile,
+    Ignores,
+    KubeVersion,
+    Namespace,
+    NoConfig,
+    Paths,
+    Profiles,
+    ReleaseName,
+    RulesDirs,
+    Selects,
+    SetStrings,
+    SetValues,
+    Values,
+    default_paths,
+)
 from klint.findings import Report, Severity
 
 if TYPE_CHECKING:
@@ -49,29 +65,7 @@ def _root(
     """klint checks Kubernetes configuration for insecure settings, offline."""
 
 
-_CONFIG_OPTION = typer.Option(
-    "--config", help="Config file (default: .klint.yaml here or above, up to the git root)."
-)
-_NO_CONFIG_OPTION = typer.Option("--no-config", help="Ignore any .klint.yaml.")
-_RULES_DIR_OPTION = typer.Option("--rules-dir", help="Folder of custom rule files (repeatable).")
-
-# Options shared by check, fix, baseline create, rules, explain, docs and lsp.
-_Profiles = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--profile",
-        help="Rule profile: default, pss-baseline, pss-restricted, nsa, cis, all (repeatable).",
-    ),
-]
-_Selects = Annotated[
-    list[str] | None, typer.Option("--select", help="Also run this rule (id or name).")
-]
-_Ignores = Annotated[
-    list[str] | None, typer.Option("--ignore", help="Do not run this rule (id or name).")
-]
-_ConfigFile = Annotated[Path | None, _CONFIG_OPTION]
-_NoConfig = Annotated[bool, _NO_CONFIG_OPTION]
-_RulesDirs = Annotated[list[Path] | None, _RULES_DIR_OPTION]
+NEVER = "never"
 
 
 def _catalog(config: Path | None, no_config: bool, rules_dir: list[Path] | None) -> list[Rule]:
@@ -86,10 +80,7 @@ def _catalog(config: Path | None, no_config: bool, rules_dir: list[Path] | None)
 
 @app.command()
 def check(
-    paths: Annotated[
-        list[str] | None,
-        typer.Argument(help="Files, directories, charts or overlays; '-' reads stdin."),
-    ] = None,
+    paths: Paths = None,
     output_format: Annotated[
         str,
         typer.Option(
@@ -99,17 +90,34 @@ def check(
         ),
     ] = "text",
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write the report to this file.")
+        Path | None,
+        typer.Option(
+            "--output", "-o", help="Write the report to this file (summary still on stderr)."
+        ),
     ] = None,
     fail_on: Annotated[
         str | None,
         typer.Option(
-            "--fail-on", help="Lowest level that fails the run: error, warning (default), note."
+            "--fail-on",
+            help="Lowest level that fails the run: error, warning (default), note, never.",
         ),
     ] = None,
-    profile: _Profiles = None,
-    select: _Selects = None,
-    ignore: _Ignores = None,
+    exit_zero: Annotated[
+        bool, typer.Option("--exit-zero", help="Exit 0 even with findings (2 still on errors).")
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print findings only: no summary line.")
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", "-v", help="Also say on stderr which inputs were skipped."),
+    ] = False,
+    statistics: Annotated[
+        bool, typer.Option("--statistics", help="Print the number of findings per rule instead.")
+    ] = False,
+    profile: Profiles = None,
+    select: Selects = None,
+    ignore: Ignores = None,
     stdin_filename: Annotated[
         str | None,
         typer.Option("--stdin-filename", help="Report stdin ('-') as this path."),
@@ -117,24 +125,12 @@ def check(
     category: Annotated[
         str, typer.Option("--category", help="SARIF automationDetails category.")
     ] = "klint",
-    kube_version: Annotated[
-        str | None, typer.Option("--kube-version", help="Target Kubernetes version, e.g. 1.33.")
-    ] = None,
-    values: Annotated[
-        list[str] | None, typer.Option("--values", "-f", help="Helm values file (repeatable).")
-    ] = None,
-    set_values: Annotated[
-        list[str] | None, typer.Option("--set", help="Helm --set key=value (repeatable).")
-    ] = None,
-    set_string: Annotated[
-        list[str] | None, typer.Option("--set-string", help="Helm --set-string key=value.")
-    ] = None,
-    release_name: Annotated[
-        str, typer.Option("--release-name", help="Helm release name.")
-    ] = "release",
-    namespace: Annotated[
-        str, typer.Option("--namespace", help="Namespace for Helm rendering.")
-    ] = "default",
+    kube_version: KubeVersion = None,
+    values: Values = None,
+    set_values: SetValues = None,
+    set_string: SetStrings = None,
+    release_name: ReleaseName = "release",
+    namespace: Namespace = "default",
     show_suppressed: Annotated[
         bool, typer.Option("--show-suppressed", help="List suppressed findings too.")
     ] = False,
@@ -155,18 +151,19 @@ def check(
         ),
     ] = 120.0,
     color: Annotated[
-        bool | None, typer.Option("--color/--no-color", help="Colour text output.")
+        bool | None,
+        typer.Option("--color/--no-color", help="Colour text output (default: on a terminal)."),
     ] = None,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")
     ] = 0,
-    config: _ConfigFile = None,
-    no_config: _NoConfig = False,
+    config: ConfigFile = None,
+    no_config: NoConfig = False,
     baseline: Annotated[
         Path | None,
         typer.Option("--baseline", help="Report only findings not in this baseline file."),
     ] = None,
-    rules_dir: _RulesDirs = None,
+    rules_dir: RulesDirs = None,
     crd: Annotated[
         list[Path] | None,
         typer.Option("--crd", help="CRD file or folder: schemas for custom resources."),
@@ -180,13 +177,15 @@ def check(
         typer.Option("--shard", help="Lint only shard I of N (e.g. 2/4): one CI job per shard."),
     ] = None,
 ) -> None:
-    """Lint PATHS and report findings."""
+    """Lint PATHS (default: the current directory) and report findings."""
+    from klint import console
     from klint.run import RunOptions, parse_shard, run_stream
 
+    never = fail_on is not None and fail_on.strip().lower() == NEVER
     options = RunOptions(
-        paths=tuple(paths or ()),
+        paths=default_paths(paths, stdin_filename),
         output_format=output_format,
-        fail_on=_level(fail_on) if fail_on else None,
+        fail_on=_level(fail_on) if fail_on and not never else None,
         profiles=tuple(profile or ()),
         select=tuple(select or ()),
         ignore=tuple(ignore or ()),
@@ -207,42 +206,63 @@ def check(
         config=config,
         no_config=no_config,
         baseline=baseline,
-        rules_dirs=tuple(rules_dir or ()),
+        rules_dirs=tuple(rule_dir for rule_dir in rules_dir or ()),
         crds=tuple(crd or ()),
+        quiet=quiet,
         policies=tuple(policy or ()),
         shard=parse_shard(shard) if shard else None,
     )
-    if not options.paths:
-        raise UsageFailure("no paths given (use '-' for stdin)")
-    use_color = color if color is not None else (output is None and sys.stdout.isatty())
+    use_color = console.use_color(color, sys.stdout, to_file=output is not None)
     report, pieces, effective_fail_on = run_stream(options, cwd=Path.cwd(), color=use_color)
-    _write_pieces(pieces, output)
-    raise typer.Exit(exit_code(report, effective_fail_on))
+    console.write_stderr(report.warnings)
+    if verbose:
+        console.write_stderr(console.skipped_lines(report))
+    _write_pieces([console.statistics(report)] if statistics else pieces, output)
+    if output is not None and not quiet:
+        console.write_stderr(
+            [*console.problem_lines(report.notifications), console.summary_line(report)]
+        )
+    code = exit_code(report, effective_fail_on)
+    if (never or exit_zero) and code == EXIT_FINDINGS:
+        code = EXIT_CLEAN
+    raise typer.Exit(code)
 
 
 @app.command()
 def fix(
-    paths: Annotated[list[str], typer.Argument(help="Files, directories, charts or overlays.")],
+    paths: Paths = None,
     diff: Annotated[
         bool, typer.Option("--diff", help="Print a unified diff; do not write files.")
     ] = False,
     unsafe: Annotated[bool, typer.Option("--unsafe", help="Apply needs-review fixes too.")] = False,
-    profile: _Profiles = None,
-    select: _Selects = None,
-    ignore: _Ignores = None,
-    config: _ConfigFile = None,
-    no_config: _NoConfig = False,
-    rules_dir: _RulesDirs = None,
+    profile: Profiles = None,
+    select: Selects = None,
+    ignore: Ignores = None,
+    kube_version: KubeVersion = None,
+    values: Values = None,
+    set_values: SetValues = None,
+    set_string: SetStrings = None,
+    release_name: ReleaseName = "release",
+    namespace: Namespace = "default",
+    config: ConfigFile = None,
+    no_config: NoConfig = False,
+    rules_dir: RulesDirs = None,
 ) -> None:
     """Apply rule fixes in place (safe ones; --unsafe adds needs-review); see docs/fix.md."""
     from klint.fix import fix_exit_code, fix_summary, run_fix, unified_diff
     from klint.run import RunOptions
 
     options = RunOptions(
-        paths=tuple(paths),
+        paths=default_paths(paths),
         profiles=tuple(profile or ()),
         select=tuple(select or ()),
         ignore=tuple(ignore or ()),
+        kube_version=kube_version,
+        helm_values=tuple(values or ()),
+        helm_set=tuple(set_values or ()),
+        helm_set_string=tuple(set_string or ()),
+        release_name=release_name,
+        namespace=namespace,
         config=config,
         no_config=no_config,
         rules_dirs=tuple(rules_dir or ()),
@@ -263,27 +283,39 @@ app.add_typer(baseline_app, name="baseline")
 
 @baseline_app.command("create")
 def baseline_create(
-    paths: Annotated[list[str], typer.Argument(help="Files, directories, charts or overlays.")],
+    paths: Paths = None,
     output: Annotated[Path, typer.Option("--output", "-o", help="Baseline file to write.")] = Path(
         ".klint-baseline.json"
     ),
-    profile: _Profiles = None,
-    select: _Selects = None,
-    ignore: _Ignores = None,
-    config: _ConfigFile = None,
-    no_config: _NoConfig = False,
-    rules_dir: _RulesDirs = None,
+    profile: Profiles = None,
+    select: Selects = None,
+    ignore: Ignores = None,
+    kube_version: KubeVersion = None,
+    values: Values = None,
+    set_values: SetValues = None,
+    set_string: SetStrings = None,
+    release_name: ReleaseName = "release",
+    namespace: Namespace = "default",
+    config: ConfigFile = None,
+    no_config: NoConfig = False,
+    rules_dir: RulesDirs = None,
 ) -> None:
     """Lint PATHS and record every unsuppressed finding in a baseline file."""
     from klint.baseline import baseline_text
     from klint.run import RunOptions, run
 
     options = RunOptions(
-        paths=tuple(paths),
+        paths=default_paths(paths),
         output_format="json",
         profiles=tuple(profile or ()),
         select=tuple(select or ()),
         ignore=tuple(ignore or ()),
+        kube_version=kube_version,
+        helm_values=tuple(values or ()),
+        helm_set=tuple(set_values or ()),
+        helm_set_string=tuple(set_string or ()),
+        release_name=release_name,
+        namespace=namespace,
         config=config,
         no_config=no_config,
         rules_dirs=tuple(rule_dir for rule_dir in rules_dir or ()),
@@ -293,7 +325,9 @@ def baseline_create(
         messages = "; ".join(n.message for n in report.notifications if n.fatal)
         raise UsageFailure(f"baseline not written: {messages}")
     _write(baseline_text(report), output)
-    typer.echo(f"klint: recorded {len(report.active)} findings in {output}", err=True)
+    from klint.reporters.text import plural
+
+    typer.echo(f"klint: recorded {plural(len(report.active), 'finding')} in {output}", err=True)
 
 
 @app.command("rules")
@@ -304,9 +338,9 @@ def list_rules(
     profile: Annotated[
         str | None, typer.Option("--profile", help="Only rules of this profile.")
     ] = None,
-    config: _ConfigFile = None,
-    no_config: _NoConfig = False,
-    rules_dir: _RulesDirs = None,
+    config: ConfigFile = None,
+    no_config: NoConfig = False,
+    rules_dir: RulesDirs = None,
 ) -> None:
     """List the rule catalogue (with custom rules from the config and --rules-dir)."""
     rules = _catalog(config, no_config, rules_dir)
@@ -326,19 +360,25 @@ def list_rules(
 
 @app.command()
 def explain(
-    rule: Annotated[str, typer.Argument(help="Rule id or name.")],
-    config: _ConfigFile = None,
-    no_config: _NoConfig = False,
-    rules_dir: _RulesDirs = None,
+    rule: Annotated[str, typer.Argument(help="Rule id or name (any case).")],
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="Print the page as Markdown source.")
+    ] = False,
+    config: ConfigFile = None,
+    no_config: NoConfig = False,
+    rules_dir: RulesDirs = None,
 ) -> None:
     """Show a rule's documentation: why, how to fix, examples, references."""
+    from klint.console import explain_text
     from klint.docs import rule_page
     from klint.selection import rule_index
 
-    found = rule_index(_catalog(config, no_config, rules_dir)).get(rule)
+    index = rule_index(_catalog(config, no_config, rules_dir))
+    found = index.get(rule)
     if found is None:
-        raise UsageFailure(f"unknown rule {rule!r} (see `klint rules`)")
-    typer.echo(rule_page(found), nl=False)
+        raise UsageFailure(index.unknown(rule))
+    page = rule_page(found)
+    typer.echo(page if markdown else explain_text(page, sys.stdout), nl=False)
 
 
 @app.command()
@@ -346,8 +386,8 @@ def docs(
     output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write.")] = Path(
         "docs/rules"
     ),
-    config: _ConfigFile = None,
-    rules_dir: _RulesDirs = None,
+    config: ConfigFile = None,
+    rules_dir: RulesDirs = None,
     readme: Annotated[
         Path | None,
         typer.Option(
@@ -369,9 +409,9 @@ def docs(
 
 @app.command()
 def lsp(
-    profile: _Profiles = None,
+    profile: Profiles = None,
 ) -> None:
-    """Run the language server over stdio (needs the lsp extra: pip install 'klint[lsp]')."""
+    """Run the language server over stdio (needs the lsp extra: pip install 'klint\\[lsp]')."""
     try:
         from klint.lsp import serve
     except ImportError as error:
@@ -430,12 +470,17 @@ def _fail(message: str) -> NoReturn:
 
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors and stable exit codes, never a traceback."""
+    import click
+
     from klint.errors import KlintError
 
     try:
         result = app(args=argv, prog_name="klint", standalone_mode=False)
     except typer.Exit as done:
         sys.exit(done.exit_code)
+    except click.exceptions.NoArgsIsHelpError as shown:
+        # help was printed: the bare program is a request for it; a bare group lacks a command
+        sys.exit(EXIT_CLEAN if shown.ctx.parent is None else EXIT_ERROR)
     except typer.Abort:
         _fail("aborted")
     except (UsageFailure, KlintError) as error:
@@ -448,6 +493,7 @@ def main(argv: list[str] | None = None) -> None:
         _fail("interrupted")
     except Exception as error:
         if hasattr(error, "format_message"):  # click's usage and parameter errors
-            _fail(str(error.format_message()).splitlines()[0])
+            lines = str(error.format_message()).splitlines() or [type(error).__name__]
+            _fail(lines[0])
         _fail(f"internal error: {type(error).__name__}: {error}")
     sys.exit(result if isinstance(result, int) else EXIT_CLEAN)

@@ -81,7 +81,10 @@ def rule_page(rule: Rule) -> str:
         params = ", ".join(f"`{k}`: `{v}`" for k, v in sorted(rule.params.items()))
         lines.append(f"| Params | {params} |")
     if rule.overrides:
-        lines.append(f"| Replaces | {', '.join(rule.overrides)} when both are selected |")
+        lines.append(
+            f"| Covers | {', '.join(rule.overrides)}: where both run, a violation both find "
+            "is reported under that rule's id |"
+        )
     expected = [
         _EXPECTED_FOR.get(t[13:], t[13:]) for t in rule.tags if t.startswith("expected-for:")
     ]

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from klint import not_kubernetes
 from klint.findings import FieldPath, Location, Notification, Severity, Span
 
 # The base loader leaves plain scalars untyped (no regex per scalar in Python); klint types
@@ -226,11 +227,13 @@ def parse_stream(text: str, path: str, limits: Limits | None = None) -> ParsedSt
         # libyaml cannot resume after a syntax error: parse the stream again one
         # document at a time so the documents around the broken one still count.
         result = ParsedStream([], [])
+        kubernetes = not_kubernetes.mentions_kubernetes(text)
         for offset, chunk in _split_documents(text):
             try:
                 _parse_into(chunk, path, offset, len(result.documents), limits, lines, result)
             except yaml.YAMLError as error:
-                result.problems.append(_syntax_problem(path, error, offset))
+                problem = _syntax_problem(path, error, offset)
+                result.problems.append(problem if kubernetes else not_kubernetes.skipped(problem))
     return result
 
 
@@ -275,17 +278,11 @@ def _parse_into(
                 )
                 index += 1
                 continue
+            kubernetes = not_kubernetes.is_object(data)
             for code, message, mark in converter.warnings:
-                result.problems.append(
-                    _problem(
-                        path,
-                        code,
-                        message,
-                        mark.line + 1 + line_offset,
-                        mark.column + 1,
-                        Severity.WARNING,
-                    )
-                )
+                line, column = mark.line + 1 + line_offset, mark.column + 1
+                warning = _problem(path, code, message, line, column, Severity.WARNING)
+                result.problems.append(warning if kubernetes else not_kubernetes.skipped(warning))
             result.documents.append(Document(path, index, data, root, line_offset, lines))
             index += 1
     finally:

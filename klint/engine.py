@@ -17,9 +17,10 @@ from klint.catalog import Rule
 from klint.checks import REGISTRY, Check, UnitContext, Violation
 from klint.edits import scan_fix
 from klint.errors import KlintError
-from klint.findings import Finding, Notification, Report, Severity
+from klint.findings import Finding, Location, Notification, Report, Severity, Span
 from klint.model.component import expectation
 from klint.model.resource import Resource, resources_from_document
+from klint.not_kubernetes import NOT_KUBERNETES, SKIPPED
 from klint.sources.base import DocumentLocator, LintUnit, LoadedUnit, LoadSettings
 
 
@@ -45,6 +46,7 @@ class UnitResult:
     notifications: list[Notification] = field(default_factory=list)
     files: int = 0
     objects: int = 0
+    skipped: list[Notification] = field(default_factory=list)
 
 
 def bind_rules(
@@ -110,21 +112,93 @@ def lint_unit(
 ) -> UnitResult:
     """Load one unit and run every rule over its objects."""
     loaded = unit.load(settings)
-    result = UnitResult(notifications=list(loaded.problems), files=loaded.files)
     resources = [r for document in loaded.documents for r in resources_from_document(document)]
-    result.objects = len(resources)
+    result = _skip_non_kubernetes(loaded, resources)
+    result.objects = len([r for r in resources if _reported(loaded, r.document.path)])
     context = UnitContext(resources, kube_version, settings.crd_paths)
     pairs = []
     for resource in resources:
         for active in rules:
             for violation in _run(active, resource, context, result):
                 pairs.append((resource, _finding(active, resource, violation, loaded)))
+    pairs = _without_replaced(pairs, rules)
+    pairs = [(r, f) for r, f in pairs if _reported(loaded, f.location.path)]
     if hook is None:
         result.findings.extend(finding for _, finding in pairs)
     else:
         findings, notes = hook(loaded, resources, pairs)
         result.findings.extend(findings)
         result.notifications.extend(notes)
+    if loaded.report_only:
+        for notes in (result.notifications, result.skipped):
+            notes[:] = [
+                n for n in notes if n.location is None or _reported(loaded, n.location.path)
+            ]
+    return result
+
+
+def _reported(loaded: LoadedUnit, path: str) -> bool:
+    """Whether findings on ``path`` are reported (a folder linted for some of its files)."""
+    return not loaded.report_only or path in loaded.report_only
+
+
+def _without_replaced(
+    pairs: list[tuple[Resource, Finding]], rules: Sequence[ActiveRule]
+) -> list[tuple[Resource, Finding]]:
+    """Each PSS violation once, under the most basic rule that reports it.
+
+    A restricted PSS rule that ``overrides`` a baseline one finds what it finds and more.
+    Where the baseline rule ran too and reported the same field of the same object, and the
+    restricted violation says it violates that baseline control (``pss-also-violates``),
+    the baseline finding stands (its id, wording and severity, so suppressions and
+    configuration by its id act on it) and the restricted rule reports only what it adds.
+    """
+    controls = {a.rule.id: _pss_control(a.rule) for a in rules}
+    replaced = {a.rule.id: a.rule.overrides for a in rules if a.rule.overrides}
+    if not replaced:
+        return pairs
+    reported = {(id(resource), f.rule_id, f.field_path) for resource, f in pairs}
+
+    def duplicate(resource: Resource, finding: Finding) -> bool:
+        also = dict(finding.properties).get("pss-also-violates")
+        return also is not None and any(
+            controls.get(base) == also and (id(resource), base, finding.field_path) in reported
+            for base in replaced.get(finding.rule_id, ())
+        )
+
+    return [(resource, f) for resource, f in pairs if not duplicate(resource, f)]
+
+
+def _pss_control(rule: Rule) -> str | None:
+    pss = rule.references.get("pss")
+    return str(pss.get("check")) if isinstance(pss, dict) and pss.get("check") else None
+
+
+def _skip_non_kubernetes(loaded: LoadedUnit, resources: Sequence[Resource]) -> UnitResult:
+    """Set aside input that is not Kubernetes; it does not count as a linted file.
+
+    A file is skipped when it holds no object and no problem a manifest could have; its
+    ``not-kubernetes`` notes (syntax errors, repeated keys) are kept for ``--verbose``.
+    """
+    result = UnitResult(files=loaded.files)
+    for problem in loaded.problems:
+        target = result.skipped if problem.code in SKIPPED else result.notifications
+        target.append(problem)
+    linted = {r.document.path for r in resources}
+    linted.update(n.location.path for n in result.notifications if n.location is not None)
+    quiet = {d.path for d in loaded.documents} - linted
+    for path in sorted(quiet):
+        if not any(n.location is not None and n.location.path == path for n in result.skipped):
+            result.skipped.append(
+                Notification(
+                    NOT_KUBERNETES,
+                    "no Kubernetes object",
+                    Location(path, Span.line(1)),
+                    Severity.NOTE,
+                )
+            )
+    broken = {n.location.path for n in result.skipped if n.location is not None} - linted
+    result.files = max(result.files - len(quiet | broken), 0)
     return result
 
 
@@ -214,10 +288,33 @@ def lint(
         for result in _results(units, rules, settings, kube_version, jobs, hook):
             report.findings.extend(result.findings)
             report.notifications.extend(result.notifications)
+            report.skipped.extend(result.skipped)
             report.files_scanned += result.files
             report.objects_scanned += result.objects
+    report.findings = once_per_location(report.findings)
     report.sort()
     return report
+
+
+def once_per_location(findings: Sequence[Finding]) -> list[Finding]:
+    """One finding per rule, place and message, whichever units reached it.
+
+    A base linted on its own and through the overlay that uses it, or a chart beside its
+    committed ``helm template`` output, map the same violation to the same line of the
+    same file twice; a person fixes it once. An unsuppressed copy wins over a suppressed one.
+    """
+    kept: dict[tuple[object, ...], int] = {}
+    result: list[Finding] = []
+    for finding in findings:
+        span = finding.location.span
+        key = (finding.rule_id, finding.location.path, span, finding.message)
+        index = kept.get(key)
+        if index is None:
+            kept[key] = len(result)
+            result.append(finding)
+        elif result[index].suppression is not None and finding.suppression is None:
+            result[index] = finding
+    return result
 
 
 @contextlib.contextmanager

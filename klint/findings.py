@@ -219,6 +219,8 @@ class Report:
     files_scanned: int = 0
     objects_scanned: int = 0
     baseline: BaselineSummary | None = None
+    skipped: list[Notification] = field(default_factory=list)  # not Kubernetes (--verbose)
+    warnings: list[str] = field(default_factory=list)  # about the run itself, for stderr
 
     @property
     def active(self) -> list[Finding]:

@@ -175,6 +175,15 @@ def bundled_versions() -> tuple[tuple[int, int], ...]:
     return tuple(sorted(versions))
 
 
+def schemas_cover(wanted: tuple[int, int]) -> bool:
+    """Whether the bundle can check ``wanted``: not older than its oldest release.
+
+    A newer version is checked against the newest bundled release; an older one is not
+    checked at all (its API differs: kinds it serves would be called unserved).
+    """
+    return wanted >= bundled_versions()[0]
+
+
 def pick_version(wanted: tuple[int, int]) -> tuple[int, int]:
     """The bundled version to validate against: ``wanted``, else the nearest older one."""
     versions = bundled_versions()

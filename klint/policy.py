@@ -16,7 +16,7 @@ from klint.catalog import Rule, load_catalog
 from klint.config import ChartOptions, Config, ConfigError, rule_keys
 from klint.engine import ActiveRule, EngineError, bind_rules
 from klint.findings import Report, Severity
-from klint.selection import SelectionError, rule_index, select_rules
+from klint.selection import SelectionError, rule_index, select_rules, split_references
 from klint.sources.base import LintUnit, LoadedUnit, LoadSettings
 from klint.suppress import Suppressor
 
@@ -111,13 +111,12 @@ def build_policy(config: Config, given: PolicyInput, *, cwd: Path) -> Policy:
     index = rule_index(catalog)
     for reference, path in rule_keys(config):
         if reference not in index:
-            raise ConfigError(
-                f"{config.where(path)}: unknown rule {reference!r} (see `klint rules`)"
-            )
-    cli_select = {index[r].id for r in given.select if r in index}
-    cli_ignore = {index[r].id for r in given.ignore if r in index}
-    select = [r for r in config.select if index[r].id not in cli_ignore] + list(given.select)
-    ignore = [r for r in config.ignore if index[r].id not in cli_select] + list(given.ignore)
+            raise ConfigError(f"{config.where(path)}: {index.unknown(reference)}")
+    given_select, given_ignore = split_references(given.select), split_references(given.ignore)
+    cli_select = {index[r].id for r in given_select if r in index}
+    cli_ignore = {index[r].id for r in given_ignore if r in index}
+    select = [r for r in config.select if index[r].id not in cli_ignore] + list(given_select)
+    ignore = [r for r in config.ignore if index[r].id not in cli_select] + list(given_ignore)
     profiles = given.profiles or config.extends or ("default",)
     try:
         rules = select_rules(catalog, profiles, select, ignore)
@@ -128,7 +127,7 @@ def build_policy(config: Config, given: PolicyInput, *, cwd: Path) -> Policy:
     severities = {index[o.key].id: o.severity for o in config.rules if o.severity is not None}
     params = {index[o.key].id: dict(o.params) for o in config.rules if o.params}
     if given.policy_files:
-        from klint.checks.admission_policy import POLICY_CHECKS
+        from klint.checks.cel_checks import POLICY_CHECKS
 
         for rule in rules:
             if rule.check in POLICY_CHECKS:

@@ -10,7 +10,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from klint.documents import Limits
-from klint.engine import lint
+from klint.engine import ActiveRule, lint
 from klint.errors import KlintError
 from klint.findings import Report, Severity
 from klint.policy import Policy, PolicyInput, build_policy
@@ -52,6 +52,7 @@ class RunOptions:
     render_timeout: float = 120.0
     jobs: int = 0  # 0: one per core
     shard: tuple[int, int] | None = None  # --shard I/N: (I, N), 1-based
+    quiet: bool = False  # text: findings only, no summary line
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -105,6 +106,21 @@ def parse_kube_version(text: str) -> tuple[int, int]:
         raise KlintError(
             f"invalid Kubernetes version {text!r}: use MAJOR.MINOR, e.g. 1.33"
         ) from None
+
+
+def version_warnings(kube: tuple[int, int], active: Sequence[ActiveRule]) -> list[str]:
+    """Say so when the schema rules cannot check ``--kube-version`` (older than the bundle)."""
+    from klint.k8s_schemas import bundled_versions, schemas_cover
+
+    schema_rules = sorted(a.rule.id for a in active if a.rule.check.startswith("schema-"))
+    if not schema_rules or schemas_cover(kube):
+        return []
+    oldest = bundled_versions()[0]
+    return [
+        f"klint: warning: no API schemas are bundled for Kubernetes {kube[0]}.{kube[1]} "
+        f"(oldest: {oldest[0]}.{oldest[1]}); schema checks ({', '.join(schema_rules)}) "
+        "are skipped"
+    ]
 
 
 def find_root(cwd: Path) -> Path:
@@ -217,6 +233,7 @@ def lint_report(
     units = select_shard(policy.units(discovery.units, cwd), options.shard)
     report = lint(units, active, settings, kube, jobs, policy.suppressor)
     report.notifications.extend(discovery.problems)
+    report.warnings.extend(version_warnings(kube, active))
     policy.settle(report)
     if options.baseline is not None:
         from klint.baseline import apply_baseline, load_baseline
@@ -235,7 +252,10 @@ def lint_report(
         color=color,
         category=shard_category(options),
         show_suppressed=options.show_suppressed,
-        extra={"stdin_filename": options.stdin_filename or ""} if editor else {},
+        extra={
+            **({"stdin_filename": options.stdin_filename or ""} if editor else {}),
+            **({"quiet": "yes"} if options.quiet else {}),
+        },
         catalog=policy.catalog,
     )
     return report, get_reporter(options.output_format), context, policy.fail_on

@@ -1,7 +1,12 @@
-"""Which rules run: a profile, plus rules selected or ignored by id or name."""
+"""Which rules run: a profile, plus rules selected or ignored by id or name.
+
+Rule references are case-insensitive (``kl101``, ``Privileged-Container``); an unknown one
+is an error that suggests the nearest known id or name.
+"""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 
 from klint.catalog import PROFILES, Rule
@@ -12,13 +17,47 @@ class SelectionError(KlintError):
     """An unknown profile or rule reference."""
 
 
-def rule_index(rules: Iterable[Rule]) -> dict[str, Rule]:
-    """Rules by id and by name."""
-    index: dict[str, Rule] = {}
-    for rule in rules:
-        index[rule.id] = rule
-        index[rule.name] = rule
-    return index
+class RuleIndex:
+    """Rules by id and by name, looked up case-insensitively."""
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self._rules: dict[str, Rule] = {}
+        for rule in rules:
+            self._rules[rule.id.lower()] = rule
+            self._rules[rule.name.lower()] = rule
+
+    def get(self, reference: str) -> Rule | None:
+        """The rule ``reference`` names, or None."""
+        return self._rules.get(reference.strip().lower())
+
+    def __contains__(self, reference: object) -> bool:
+        return isinstance(reference, str) and self.get(reference) is not None
+
+    def __getitem__(self, reference: str) -> Rule:
+        rule = self.get(reference)
+        if rule is None:
+            raise KeyError(reference)
+        return rule
+
+    def unknown(self, reference: str) -> str:
+        """The message for an unknown reference, with a suggestion when one is close."""
+        close = difflib.get_close_matches(reference.lower(), list(self._rules), n=1, cutoff=0.6)
+        hint = (
+            f"; did you mean {self._rules[close[0]].id} ({self._rules[close[0]].name})?"
+            if (close)
+            else " (see `klint rules`)"
+        )
+        return f"unknown rule {reference!r}{hint}"
+
+
+def rule_index(rules: Iterable[Rule]) -> RuleIndex:
+    """Rules by id and by name (case-insensitive)."""
+    return RuleIndex(rules)
+
+
+def split_references(values: Iterable[str]) -> tuple[str, ...]:
+    """``--select KL101,KL102 --select KL103`` → the three references."""
+    return tuple(item.strip() for value in values for item in value.split(",") if item.strip())
 
 
 def resolve(references: Iterable[str], rules: Sequence[Rule]) -> list[Rule]:
@@ -28,7 +67,7 @@ def resolve(references: Iterable[str], rules: Sequence[Rule]) -> list[Rule]:
     for reference in references:
         rule = index.get(reference)
         if rule is None:
-            raise SelectionError(f"unknown rule {reference!r} (see `klint rules`)")
+            raise SelectionError(index.unknown(reference))
         resolved.append(rule)
     return resolved
 
@@ -42,9 +81,8 @@ def select_rules(
     """The rules to run, sorted by id.
 
     A rule runs when it belongs to one of ``profiles`` (``all`` is every rule) or is named in
-    ``select``, and is not named in ``ignore``. When a rule and a rule it ``overrides`` are
-    both selected, only the overriding rule runs (as a restricted PSS check replaces its
-    baseline counterpart).
+    ``select``, and is not named in ``ignore``. A rule and a rule it ``overrides`` both
+    run; the engine reports a violation both find once, under the replaced (baseline) rule.
     """
     custom_profiles = {p for rule in rules for p in rule.profiles}
     for profile in profiles:
@@ -55,11 +93,8 @@ def select_rules(
         for rule in rules
         if "all" in profiles or any(profile in rule.profiles for profile in profiles)
     }
-    for rule in resolve(select, rules):
+    for rule in resolve(split_references(select), rules):
         chosen[rule.id] = rule
-    for rule in resolve(ignore, rules):
+    for rule in resolve(split_references(ignore), rules):
         chosen.pop(rule.id, None)
-    for rule in list(chosen.values()):
-        for replaced in rule.overrides:
-            chosen.pop(replaced, None)
     return sorted(chosen.values(), key=lambda rule: rule.id)

@@ -51,12 +51,9 @@ class Directive:
         return "external" if self.source == "config" else "inSource"
 
     def matches(self, finding: Finding) -> list[str]:
-        """Tokens of this directive that name the finding's rule."""
-        return [
-            token
-            for token in self.tokens
-            if token in ALL_RULES or token in (finding.rule_id, finding.rule_name)
-        ]
+        """Tokens of this directive that name the finding's rule (case-insensitive)."""
+        names = (finding.rule_id.lower(), finding.rule_name.lower())
+        return [token for token in self.tokens if token in ALL_RULES or token.lower() in names]
 
 
 def parse_directives(lines: Sequence[str], path: str) -> tuple[list[Directive], list[Notification]]:
@@ -135,8 +132,8 @@ class Suppressor:
         cwd: Path,
         today: datetime.date | None = None,
     ) -> None:
-        self.known = {key for rule in catalog for key in (rule.id, rule.name)}
-        self.active = {key for rule in active for key in (rule.id, rule.name)}
+        self.known = {key.lower() for rule in catalog for key in (rule.id, rule.name)}
+        self.active = {key.lower() for rule in active for key in (rule.id, rule.name)}
         self.names = {rule.id: rule.name for rule in catalog}
         self.cwd = cwd
         self.today = today or datetime.date.today()
@@ -229,7 +226,8 @@ class Suppressor:
             if exemption.reason in used:
                 continue
             if exemption.rules and not any(
-                rule in self.active or rule not in self.known for rule in exemption.rules
+                rule.lower() in self.active or rule.lower() not in self.known
+                for rule in exemption.rules
             ):
                 continue  # none of its rules ran
             notes.append(
@@ -341,9 +339,9 @@ class Suppressor:
                     continue
                 if token in ALL_RULES:
                     text = "suppression of all rules matches no finding; remove it."
-                elif token not in self.known:
+                elif token.lower() not in self.known:
                     text = f"suppression names unknown rule {token!r}; remove or fix it."
-                elif token in self.active:
+                elif token.lower() in self.active:
                     text = f"suppression of {token} matches no finding; remove it."
                 else:
                     continue  # the rule did not run, so the suppression cannot be judged

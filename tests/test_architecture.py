@@ -26,6 +26,7 @@ LAYERS: dict[str, int] = {
     "klint.data": 0,
     "klint.findings": 0,
     "klint.deprecations": 0,
+    "klint.not_kubernetes": 0,
     # confinement of paths (used by config, fix and every source) imports only errors
     "klint.sources.confine": 0,
     # 1 documents: YAML streams with positions, bundled Kubernetes schemas
@@ -62,6 +63,8 @@ LAYERS: dict[str, int] = {
     "klint.fix": 10,
     "klint.lsp": 10,
     "klint.cli": 10,
+    "klint.cli_options": 10,
+    "klint.console": 10,
     "klint.__main__": 10,
 }
 

@@ -67,7 +67,7 @@ def test_round_trip_survives_line_moves_and_reports_only_new(tmp_path: Path) -> 
     assert unchanged.returncode == 0
     assert unchanged.stdout == (
         "klint: 0 findings (0 errors, 0 warnings, 0 notes, 2 suppressed, 2 baselined, "
-        "0 baseline entries fixed) in 1 objects from 1 file\n"
+        "0 baseline entries fixed) in 1 object from 1 file\n"
     )
     repo(tmp_path, AFTER)
     changed = run_cli(

@@ -234,3 +234,214 @@ def test_json_output_is_laid_out_exactly_as_json_dumps() -> None:
     data = json.loads(result.stdout)
     assert data["findings"] and data["notifications"]
     assert result.stdout == json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+# --- the conventions of ruff, kube-linter and checkov ----------------------------------
+
+NOT_KUBERNETES = {
+    "tsconfig.json": '{\n  // JSON with comments\n  "compilerOptions": {"strict": true,},\n}\n',
+    ".vscode/settings.json": '{\n  // editor\n  "editor.tabSize": 2\n}\n',
+    ".eslintrc.json": '{\n  /* lint */ "root": true\n}\n',
+    ".github/workflows/ci.yml": "on: push\non: pull_request\njobs: {}\n",
+    ".klint.yaml": "fail-on: error\n",
+}
+
+
+def _tree_with_tooling(root: Path) -> None:
+    for name, text in NOT_KUBERNETES.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    (root / "pod.yaml").write_text(PRIVILEGED_POD)
+
+
+def test_files_that_are_not_kubernetes_are_skipped_and_said_with_verbose(tmp_path: Path) -> None:
+    _tree_with_tooling(tmp_path)
+    quiet = run_cli("check", "--format", "json", ".", cwd=tmp_path)
+    data = json.loads(quiet.stdout)
+    assert data["notifications"] == []
+    assert {f["path"] for f in data["findings"]} == {"pod.yaml"}
+    assert data["summary"]["files"] == 1  # tooling and .klint.yaml are not linted files
+    verbose = run_cli("check", "-v", ".", cwd=tmp_path)
+    skipped = [line for line in verbose.stderr.splitlines() if line.startswith("klint: skipped ")]
+    assert len(skipped) == len(NOT_KUBERNETES), verbose.stderr
+    assert any("ci.yml:2: not a Kubernetes manifest (duplicate key" in line for line in skipped)
+    assert "1 object from 1 file" in verbose.stdout
+    named = run_cli("check", "tsconfig.json", ".github/workflows/ci.yml", cwd=tmp_path)
+    assert named.returncode == 0, named.stdout
+    for name, text in NOT_KUBERNETES.items():
+        piped = run_cli("check", "--stdin-filename", name, "-", cwd=tmp_path, stdin=text.encode())
+        assert piped.returncode == 0 and ": error:" not in piped.stdout, (name, piped.stdout)
+
+
+def test_bare_commands_print_help_without_a_traceback() -> None:
+    bare = run_cli()
+    assert bare.returncode == 0 and "Usage: klint" in bare.stdout + bare.stderr
+    group = run_cli("baseline")
+    assert group.returncode == 2 and "create" in group.stdout + group.stderr
+    for result in (bare, group):
+        assert "Traceback" not in result.stderr
+
+
+def test_dot_is_the_default_path_and_summary_goes_to_stderr_with_output(tmp_path: Path) -> None:
+    (tmp_path / "pod.yaml").write_text(PRIVILEGED_POD)
+    default = run_cli("check", cwd=tmp_path)
+    assert default.returncode == 1 and "pod.yaml:8:" in default.stdout
+    report = tmp_path / "out.sarif"
+    written = run_cli("check", "--format", "sarif", "-o", str(report), cwd=tmp_path)
+    assert written.returncode == 1 and written.stdout == ""
+    assert written.stderr.strip().splitlines()[-1].startswith("klint: ")
+    assert "1 object from 1 file" in written.stderr
+    assert json.loads(report.read_text())["runs"][0]["results"]
+    (tmp_path / "broken.yaml").write_text("apiVersion: v1\nkind: [Pod\n")
+    broken = run_cli("check", "-o", str(tmp_path / "out.txt"), cwd=tmp_path)
+    assert "broken.yaml:" in broken.stderr and "YAML syntax error" in broken.stderr
+    quiet = run_cli("check", "-q", "-o", str(tmp_path / "q.txt"), "pod.yaml", cwd=tmp_path)
+    assert quiet.stderr == "" and quiet.returncode == 1
+
+
+def test_exit_zero_fail_on_never_quiet_and_statistics() -> None:
+    assert run_cli("check", "--exit-zero", INSECURE).returncode == 0
+    assert run_cli("check", "--fail-on", "never", INSECURE).returncode == 0
+    assert run_cli("check", "--exit-zero", "no-such-path").returncode == 2
+    quiet = run_cli("check", "--quiet", INSECURE)
+    assert quiet.stdout and "klint:" not in quiet.stdout
+    stats = run_cli("check", "--statistics", INSECURE)
+    rows = [line.split() for line in stats.stdout.splitlines()]
+    assert rows and all(len(row) == 3 and row[0].isdigit() for row in rows)
+    counts = [int(row[0]) for row in rows]
+    assert counts == sorted(counts, reverse=True)
+    full = json.loads(run_cli("check", "--format", "json", INSECURE).stdout)["findings"]
+    assert sum(counts) == len(full)
+    assert {row[1] for row in rows} == {f["rule_id"] for f in full}
+
+
+def test_rule_references_are_case_insensitive_comma_separated_and_suggested() -> None:
+    picked = run_cli("check", "--profile", "cis", "--select", "kl101,Privileged-Container")
+    assert "did you mean" not in picked.stderr
+    only = run_cli("check", "--format", "json", "--ignore", "kl101, KL102", INSECURE)
+    assert {"KL101", "KL102"}.isdisjoint(f["rule_id"] for f in json.loads(only.stdout)["findings"])
+    typo = run_cli("check", "--select", "privileged-containr", INSECURE)
+    assert typo.returncode == 2
+    assert "did you mean KL101 (privileged-container)?" in typo.stderr
+    assert "did you mean" in run_cli("explain", "hostpath-volum").stderr
+
+
+def test_no_color_is_honoured_and_explain_renders_for_a_terminal() -> None:
+    import io
+
+    from klint.console import explain_text, use_color
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    assert use_color(None, Terminal(), to_file=False) is True
+    import os
+
+    os.environ["NO_COLOR"] = "1"
+    try:
+        assert use_color(None, Terminal(), to_file=False) is False
+        assert use_color(True, Terminal(), to_file=False) is True
+    finally:
+        del os.environ["NO_COLOR"]
+    page = "# KL101 privileged-container\n\n## Why\n\nA **privileged** container.\n"
+    rendered = explain_text(page, Terminal())
+    assert "KL101 privileged-container" in rendered and "# KL101" not in rendered
+    assert "**" not in rendered
+    assert explain_text(page, io.StringIO()) == page  # piped: the Markdown itself
+    piped = run_cli("explain", "kl101")
+    assert piped.returncode == 0 and piped.stdout.startswith("# KL101 privileged-container")
+
+
+def test_help_names_the_lsp_extra_and_fix_takes_helm_options() -> None:
+    wide = {"COLUMNS": "300"}
+    assert "pip install 'klint[lsp]'" in run_cli("--help", env=wide).stdout
+    assert "pip install 'klint[lsp]'" in run_cli("lsp", "--help", env=wide).stdout
+    for command in (("fix",), ("baseline", "create")):
+        text = run_cli(*command, "--help", env=wide).stdout
+        for option in ("--values", "--set", "--set-string", "--release-name", "--namespace"):
+            assert option in text, (command, option)
+
+
+def test_old_kube_version_skips_schema_checks_instead_of_false_notes(tmp_path: Path) -> None:
+    (tmp_path / "pdb.yaml").write_text(
+        "apiVersion: policy/v2\nkind: PodDisruptionBudget\nmetadata: {name: p}\n"
+        "spec: {minAvailable: 1, selector: {matchLabels: {app: a}}}\n"
+    )
+    old = run_cli("check", "--format", "json", "--kube-version", "1.20", "pdb.yaml", cwd=tmp_path)
+    rules = {f["rule_id"] for f in json.loads(old.stdout)["findings"]}
+    assert not any(rule.startswith("KL90") for rule in rules), old.stdout
+    assert "no API schemas are bundled for Kubernetes 1.20" in old.stderr
+    new = run_cli("check", "--format", "json", "--kube-version", "1.30", "pdb.yaml", cwd=tmp_path)
+    assert "KL905" in {f["rule_id"] for f in json.loads(new.stdout)["findings"]}
+    assert "no API schemas" not in new.stderr
+
+
+DEPLOYMENT_IN_SHOP = (
+    "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n"
+    "  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
+    '    spec:\n      containers: [{name: app, image: "nginx:1.27.3"}]\n'
+)
+DENY_ALL_IN_SHOP = (
+    "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+    "metadata: {name: default-deny, namespace: shop}\n"
+    "spec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n"
+)
+
+
+def test_files_named_one_by_one_are_linted_with_their_folder(tmp_path: Path) -> None:
+    """No KL702 for deploy.yaml when np.yaml beside it covers the namespace; only named files
+    are reported, and a sibling's problems stay out."""
+    k8s = tmp_path / "k8s"
+    k8s.mkdir()
+    (k8s / "deploy.yaml").write_text(DEPLOYMENT_IN_SHOP)
+    (k8s / "np.yaml").write_text(DENY_ALL_IN_SHOP)
+    (k8s / "broken.yaml").write_text("apiVersion: v1\nkind: [Pod\n")
+    (k8s / "pod.yaml").write_text(PRIVILEGED_POD)
+
+    def rules(*paths: str) -> set[tuple[str, str]]:
+        result = run_cli("check", "--profile", "all", "--format", "json", *paths, cwd=tmp_path)
+        data = json.loads(result.stdout)
+        assert all(n["path"] != "k8s/broken.yaml" for n in data["notifications"]) or (
+            "k8s" in paths
+        )
+        return {(f["path"], f["rule_id"]) for f in data["findings"]}
+
+    folder = {item for item in rules("k8s") if item[0] == "k8s/deploy.yaml"}
+    alone = rules("k8s/deploy.yaml")
+    assert ("k8s/deploy.yaml", "KL702") not in alone
+    assert alone == folder
+    both = rules("k8s/deploy.yaml", "k8s/pod.yaml")
+    assert {path for path, _ in both} == {"k8s/deploy.yaml", "k8s/pod.yaml"}
+    summary = run_cli("check", "k8s/deploy.yaml", cwd=tmp_path).stdout.splitlines()[-1]
+    assert summary.endswith("in 1 object from 1 file")
+
+
+def test_a_base_and_the_overlay_using_it_report_each_finding_once(tmp_path: Path) -> None:
+    import shutil
+
+    import pytest
+
+    if shutil.which("kustomize") is None and shutil.which("kubectl") is None:
+        pytest.skip("needs kustomize or kubectl")
+    (tmp_path / "base").mkdir()
+    (tmp_path / "overlay").mkdir()
+    (tmp_path / "base" / "pod.yaml").write_text(PRIVILEGED_POD)
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources: [pod.yaml]\n")
+    (tmp_path / "overlay" / "kustomization.yaml").write_text(
+        "resources: [../base]\ncommonLabels: {tier: web}\n"
+    )
+    text = run_cli("check", "--no-color", ".", cwd=tmp_path).stdout.splitlines()[:-1]
+    assert any("base/pod.yaml:8:" in line and "[KL101 " in line for line in text)
+    assert len(text) == len(set(text)), "a finding printed twice"
+    sarif = json.loads(run_cli("check", "--format", "sarif", ".", cwd=tmp_path).stdout)
+    places = [
+        (
+            r["ruleId"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+            r["message"]["text"],
+        )
+        for r in sarif["runs"][0]["results"]
+    ]
+    assert places and len(places) == len(set(places))

@@ -14,6 +14,7 @@ import json
 import re
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -251,14 +252,14 @@ CASES: list[Case] = [
         restricted_pod(
             container_sc("seccompProfile: {type: RuntimeDefault}"),
             pod_sc="securityContext:\n  runAsNonRoot: true\n"
-            "  seccompProfile: {type: Unconfined} # pss: KL112 / KL205\n",
+            "  seccompProfile: {type: Unconfined} # pss: KL112 / KL112\n",
         ),
     ),
     sc_case(
-        "seccomp-container-unconfined", "seccompProfile: {type: Unconfined} # pss: KL112 / KL205"
+        "seccomp-container-unconfined", "seccompProfile: {type: Unconfined} # pss: KL112 / KL112"
     ),
-    sc_case("seccomp-empty-object", "seccompProfile: {} # pss: KL112 / KL205"),
-    sc_case("seccomp-lower-case", "seccompProfile: {type: runtimedefault} # pss: KL112 / KL205"),
+    sc_case("seccomp-empty-object", "seccompProfile: {} # pss: KL112 / KL112"),
+    sc_case("seccomp-lower-case", "seccompProfile: {type: runtimedefault} # pss: KL112 / KL112"),
     sc_case("seccomp-localhost", "seccompProfile: {type: Localhost, localhostProfile: p.json}"),
     Case(
         "seccomp-unset-everywhere",
@@ -281,7 +282,7 @@ CASES: list[Case] = [
     Case(
         "seccomp-pod-invalid-container-unset",
         "securityContext:\n  runAsNonRoot: true\n"
-        "  seccompProfile: {type: Unconfined} # pss: KL112 / KL205\ncontainers:\n"
+        "  seccompProfile: {type: Unconfined} # pss: KL112 / KL112\ncontainers:\n"
         f"  - name: app\n    image: nginx\n    {SAFE_SC} # pss: - / KL205\n",
     ),
     Case(
@@ -292,9 +293,9 @@ CASES: list[Case] = [
         "container.seccomp.security.alpha.kubernetes.io/app: runtime/default\n",
     ),
     # procMount
-    sc_case("proc-mount-unmasked", "procMount: Unmasked # pss: KL111 / KL207"),
+    sc_case("proc-mount-unmasked", "procMount: Unmasked # pss: KL111 / KL111"),
     sc_case("proc-mount-default", "procMount: Default"),
-    sc_case("proc-mount-lower-case", "procMount: default # pss: KL111 / KL207"),
+    sc_case("proc-mount-lower-case", "procMount: default # pss: KL111 / KL111"),
     sc_case(
         "proc-mount-user-namespace",
         "procMount: Unmasked # pss: - / KL207",
@@ -302,7 +303,7 @@ CASES: list[Case] = [
     ),
     sc_case(
         "proc-mount-host-users-true",
-        "procMount: Unmasked # pss: KL111 / KL207",
+        "procMount: Unmasked # pss: KL111 / KL111",
         extra="hostUsers: true\n",
     ),
     # AppArmor
@@ -484,7 +485,7 @@ CASES: list[Case] = [
     *[
         sc_case(
             f"cap-forbidden-{cap}",
-            f"capabilities:\n  drop: [ALL]\n  add:\n    - {cap} # pss: KL107 / KL206",
+            f"capabilities:\n  drop: [ALL]\n  add:\n    - {cap} # pss: KL107 / KL107",
         )
         for cap in (
             "SYS_ADMIN",
@@ -524,7 +525,7 @@ CASES: list[Case] = [
         restricted_pod(
             "- name: app\n  image: nginx\n  securityContext:\n"
             "    allowPrivilegeEscalation: false\n    capabilities: # pss: - / KL206\n"
-            "      add: [NET_BIND_SERVICE, SYS_TIME] # pss: KL107 / KL206\n"
+            "      add: [NET_BIND_SERVICE, SYS_TIME] # pss: KL107 / KL107\n"
         ),
     ),
     # volumes
@@ -547,7 +548,7 @@ CASES: list[Case] = [
     Case(
         "volumes-forbidden",
         restricted_pod(SAFE) + "volumes:\n"
-        "  - {name: a, hostPath: {path: /}} # pss: KL105 / KL204\n"
+        "  - {name: a, hostPath: {path: /}} # pss: KL105 / KL105\n"
         + "".join(
             f"  - {{name: v{index}, {source}: {{}}}} # pss: - / KL204\n"
             for index, source in enumerate(
@@ -659,7 +660,7 @@ CASES: list[Case] = [
         "malformed",
         "securityContext: []\ncontainers:\n  - name: app\n    image: nginx\n"
         "    securityContext: {capabilities: {add: [{x: 1}], drop: ALL}, seLinuxOptions: x}"
-        " # pss: KL107 / KL201,KL202,KL205,KL206\n"
+        " # pss: KL107 / KL107,KL201,KL202,KL205,KL206\n"
         "  - just-a-string\nvolumes: {a: b}\n",
     ),
 ]
@@ -684,8 +685,11 @@ def test_default_profile_reports_restricted_once(case: Case) -> None:
     assert {item for item in found(report) if item[1] in PSS_RULES} == restricted
     paths = [(f.field_path, f.rule_id) for f in report.active if f.rule_id in PSS_RULES]
     assert len({path for path, _ in paths}) == len(paths), "a field reported by two rules"
-    # No other rule (schema validity rules aside) reports a field a PSS rule reports.
-    others = {f.field_path for f in report.active if f.rule_id not in PSS_RULES}
+    # No other rule (schema validity rules aside) reports a field a PSS rule reports; KL151
+    # (drop NET_RAW, a fix of its own) may sit beside KL206 (drop ALL) on the drop list.
+    others = {
+        f.field_path for f in report.active if f.rule_id not in PSS_RULES and f.rule_id != "KL151"
+    }
     schema = {f.field_path for f in report.active if f.rule_id.startswith("KL9")}
     assert {path for path, _ in paths} & (others - schema) == set()
 
@@ -773,13 +777,14 @@ def test_messages_and_properties_name_control_and_level() -> None:
         assert also is None or (level == "restricted" and also in PSS_RULES.values())
         assert re.search(rf"\(Pod Security Standards {level}: [^)]+\)\.$", finding.message)
         seen.add(finding.rule_id)
-    overridden = {"KL105", "KL107", "KL111", "KL112"}
-    assert seen == set(PSS_RULES) - overridden
+    # replaced baseline rules answer to their own id under pss-restricted too
+    assert seen == set(PSS_RULES)
     baseline_report = run(text, "pss-baseline")
     assert {f.rule_id for f in baseline_report.active} == set(BASELINE_CONTROLS)
 
 
-def test_restricted_rules_keep_baseline_severity_for_baseline_risks() -> None:
+def test_baseline_risks_are_reported_under_the_baseline_rule() -> None:
+    """A replaced rule answers to its own id; the restricted rule reports only what it adds."""
     text = wrap(
         "Pod",
         restricted_pod(container_sc("capabilities: {drop: [ALL], add: [SYS_ADMIN, CHOWN]}"))
@@ -793,19 +798,45 @@ def test_restricted_rules_keep_baseline_severity_for_baseline_risks() -> None:
         if f.rule_id in PSS_RULES
     )
     assert got == [
-        ("KL204", 'volume "a" mounts a hostPath', Severity.ERROR),
+        ("KL105", 'volume "a" mounts a hostPath', Severity.ERROR),
+        (
+            "KL107",
+            'container "app" adds capability SYS_ADMIN, which is not in the baseline set',
+            Severity.ERROR,
+        ),
         ("KL204", 'volume "b" uses volume type nfs, which is not allowed', Severity.WARNING),
         (
             "KL206",
             'container "app" adds capability CHOWN; only NET_BIND_SERVICE may be added',
             Severity.WARNING,
         ),
-        (
-            "KL206",
-            'container "app" adds capability SYS_ADMIN; only NET_BIND_SERVICE may be added',
-            Severity.ERROR,
-        ),
     ]
+
+
+def test_suppressions_and_configuration_by_a_replaced_id_act(tmp_path: Path) -> None:
+    """``ignore[KL107]``, ``ignore: [KL112]`` and a KL105 severity act in the default profile."""
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+        "  volumes: [{name: h, hostPath: {path: /}}]\n"
+        "  containers:\n    - name: app\n      image: nginx:1.27.3\n"
+        "      securityContext:\n        seccompProfile: {type: Unconfined}\n"
+        "        capabilities:\n"
+        "          add: [SYS_ADMIN]  # klint: ignore[KL107] the agent needs it\n"
+    )
+    (tmp_path / ".klint.yaml").write_text("ignore: [KL112]\nrules:\n  KL105: {severity: note}\n")
+    result = run_cli("check", "--format", "json", "pod.yaml", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    active = {
+        (f["rule_id"], f["line"], f["severity"])
+        for f in data["findings"]
+        if not f.get("suppressed")
+    }
+    rules = {rule for rule, _, _ in active}
+    assert ("KL105", 5, "note") in active  # configured severity, not KL204's error
+    assert "KL204" not in rules
+    assert "KL107" not in rules and "KL206" not in {r for r, line, _ in active if line == 12}
+    assert "KL112" not in rules
+    assert ("KL205", 10, "warning") in active  # the restricted rule still reports Unconfined
 
 
 def test_missing_fields_point_at_the_container_and_say_what_to_add() -> None:
@@ -853,8 +884,8 @@ def test_cli_profiles_json() -> None:
     ]
     assert controls(restricted.stdout) == [
         (6, "baseline", "hostNamespaces"),
+        (10, "baseline", "seccompProfile_baseline"),  # under its own rule, not KL205
         (10, "restricted", "allowPrivilegeEscalation"),
         (10, "restricted", "capabilities_restricted"),
         (10, "restricted", "runAsNonRoot"),
-        (10, "restricted", "seccompProfile_restricted"),
     ]

@@ -30,9 +30,12 @@ def test_helm_findings_map_to_template_and_values_lines() -> None:
     ]
     assert where(data, "KL102") == [("fixtures/helm/web/templates/deployment.yaml", 17, 7)]
     # subchart and hook templates keep their own files
-    # in the default profile the restricted volume-type rule (KL204) replaces KL105
+    # a hostPath is reported under the baseline rule (KL105), not again as KL204
     assert ("fixtures/helm/web/charts/cache-chart/templates/daemonset.yaml", 22, 11) in where(
-        data, "KL204"
+        data, "KL105"
+    )
+    assert ("fixtures/helm/web/charts/cache-chart/templates/daemonset.yaml", 22, 11) not in (
+        where(data, "KL204")
     )
     assert where(data, "KL103") == [
         ("fixtures/helm/web/templates/hooks/pre-install-job.yaml", 12, 7)

@@ -26,20 +26,25 @@ def _notifications(result: Any) -> set[tuple[str, str]]:
 
 def test_hostile_files_beside_a_good_one(tmp_path: Path) -> None:
     (tmp_path / "good.yaml").write_text(POD)
-    (tmp_path / "deep.yaml").write_text("a: " + "[" * 20000 + "]" * 20000 + "\n")
+    head = "apiVersion: v1\nkind: Pod\n"  # broken manifests, not just any YAML
+    (tmp_path / "deep.yaml").write_text(head + "a: " + "[" * 20000 + "]" * 20000 + "\n")
     (tmp_path / "nul.yaml").write_bytes(b"a: 1\x00\n")
     (tmp_path / "bom16.yaml").write_bytes(POD.replace("ok", "bom").encode("utf-16"))
-    (tmp_path / "unterminated.yaml").write_text("a: {b: [1, 2\n")
+    (tmp_path / "unterminated.yaml").write_text(head + "a: {b: [1, 2\n")
     (tmp_path / "tags.yaml").write_text(
         "apiVersion: v1\nkind: Pod\nmetadata: {name: !!python/object:os.system echo}\n"
         "spec: !custom {hostIPC: true, containers: []}\n"
     )
     (tmp_path / "keys.yaml").write_text("? [a, b]\n: 1\n1: 2\ntrue: 3\n")
-    (tmp_path / "anchors.yaml").write_text("a: &x 1\n---\nb: *x\n")
+    (tmp_path / "anchors.yaml").write_text(head + "a: &x 1\n---\nb: *x\n")
+    (tmp_path / "not-k8s.yaml").write_text("a: {b: [1, 2\n")  # no apiVersion/kind: skipped
     (tmp_path / "long.yaml").write_text("a: " + "x" * 2_000_000 + "\n")
     (tmp_path / "many.yaml").write_text("---\na: 1\n" * 20000)
-    result = run_cli("check", "--format", "json", ".", cwd=tmp_path)
+    result = run_cli("check", "--format", "json", "--verbose", ".", cwd=tmp_path)
     problems = _notifications(result)
+    skipped = [line for line in result.stderr.splitlines() if "skipped not-k8s.yaml:" in line]
+    assert len(skipped) == 1 and "not a Kubernetes manifest (YAML syntax error" in skipped[0]
+    assert not any(path == "not-k8s.yaml" for path, _ in problems)
     assert ("deep.yaml", "yaml-syntax") in problems or ("deep.yaml", "yaml-limit") in problems
     assert ("nul.yaml", "binary-file") in problems
     assert ("unterminated.yaml", "yaml-syntax") in problems

@@ -135,7 +135,95 @@ def test_excluded_path_reports_nothing(repo: Path) -> None:
 
 
 def test_parse_errors_are_reported_on_the_path(repo: Path) -> None:
-    result = stdin_check(repo, "broken.yaml", "--format", "json", data=b"a: [1, 2\nb: 3\n")
+    result = stdin_check(
+        repo, "broken.yaml", "--format", "json", data=b"apiVersion: v1\nkind: [Pod\nb: 3\n"
+    )
     notes = json.loads(result.stdout)["notifications"]
     assert [n["path"] for n in notes] == ["broken.yaml"]
     assert result.returncode == 1
+
+
+CHART_TEMPLATE = b"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "app.name" . }}
+{{- if .Values.labels }}
+  labels: {{ toYaml .Values.labels | nindent 4 }}
+{{- end }}
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          image: {{ .Values.image }}
+"""
+PATCH = b"""\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers:
+        - name: app
+          securityContext: {privileged: true}
+"""
+
+
+def overlay_with_patch(repo: Path) -> None:
+    (repo / "k8s" / "base").mkdir(parents=True)
+    (repo / "k8s" / "prod" / "patches").mkdir(parents=True)
+    (repo / "k8s" / "base" / "web.yaml").write_bytes(DEPLOYMENT.replace(b"true", b"false"))
+    (repo / "k8s" / "base" / "kustomization.yaml").write_text("resources: [web.yaml]\n")
+    (repo / "k8s" / "prod" / "kustomization.yaml").write_text(
+        "resources: [../base]\npatches:\n  - path: patches/privileged.yaml\n"
+        "patchesStrategicMerge: [extra.yaml]\n"
+    )
+    (repo / "k8s" / "prod" / "patches" / "privileged.yaml").write_bytes(PATCH)
+    (repo / "k8s" / "prod" / "extra.yaml").write_bytes(PATCH)
+
+
+def test_chart_templates_are_skipped_quietly(repo: Path) -> None:
+    """No 'YAML syntax error' on a Go template or _helpers.tpl (nvim-lint, efm)."""
+    chart = repo / "charts" / "app"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: app\nversion: 0.1.0\n")
+    helpers = b'{{- define "app.name" -}}{{ .Chart.Name }}{{- end }}\n'
+    for name, text in (("deployment.yaml", CHART_TEMPLATE), ("_helpers.tpl", helpers)):
+        path = f"charts/app/templates/{name}"
+        for output in ("text", "sarif"):
+            result = stdin_check(repo, path, "--format", output, "-v", data=text)
+            assert result.returncode == 0, result.stdout
+            assert "yaml-syntax" not in result.stdout
+        assert f"skipped {path}:1: a template of Helm chart charts/app" in result.stderr
+        assert json.loads(result.stdout)["runs"][0]["results"] == []
+
+
+def test_kustomize_patches_are_never_linted_as_objects(repo: Path) -> None:
+    """A patch is a fragment: no KL903 'missing selector' or KL401 from the editor path."""
+    overlay_with_patch(repo)
+    for path in ("k8s/prod/patches/privileged.yaml", "k8s/prod/extra.yaml"):
+        result = stdin_check(repo, path, "--format", "json", "-v", data=PATCH)
+        assert result.returncode == 0
+        data = json.loads(result.stdout)
+        assert data["findings"] == [] and data["notifications"] == []
+        assert "a patch of Kustomize overlay k8s/prod" in result.stderr
+    plain = stdin_check(repo, "k8s/base/web.yaml", "--format", "json", data=DEPLOYMENT)
+    assert "KL101" in {f["rule_id"] for f in json.loads(plain.stdout)["findings"]}
+
+
+def test_a_named_patch_file_lints_its_overlay(repo: Path) -> None:
+    """pre-commit passes the patch: the overlay is built and the finding lands on the patch."""
+    import shutil
+
+    if shutil.which("kustomize") is None and shutil.which("kubectl") is None:
+        pytest.skip("needs kustomize or kubectl")
+    overlay_with_patch(repo)
+    result = run_cli("check", "--format", "json", "k8s/prod/patches/privileged.yaml", cwd=repo)
+    findings = json.loads(result.stdout)["findings"]
+    rules = {f["rule_id"] for f in findings}
+    assert "KL903" not in rules
+    assert ("k8s/prod/patches/privileged.yaml", "KL101") in {
+        (f["path"], f["rule_id"]) for f in findings
+    }

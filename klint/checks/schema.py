@@ -26,6 +26,7 @@ from klint.k8s_schemas import (
     builtin_schemas,
     compile_crd_schema,
     pick_version,
+    schemas_cover,
     validate,
 )
 from klint.model.resource import Resource, resources_from_document
@@ -149,6 +150,8 @@ def analyse(resource: Resource, context: UnitContext) -> Analysis:
 
 def _analyse(resource: Resource, context: UnitContext) -> Analysis:
     version = pick_version(context.kube_version)
+    if not schemas_cover(context.kube_version):  # older than the bundle: cannot judge
+        return Analysis("skipped", version)
     builtin = builtin_schemas(version)
     api_version, kind = resource.api_version, resource.kind
     node = builtin.node_for(api_version, kind)

@@ -41,3 +41,12 @@ class Reporter(Protocol):
 def printable(text: str) -> str:
     """Escape control characters (ANSI escapes, newlines) so input cannot forge output."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def repo_path(path: str, context: ReportContext) -> str:
+    """A report path relative to the repository root, ``/``-separated (CI annotations)."""
+    absolute = Path(path) if Path(path).is_absolute() else context.cwd / path
+    try:
+        return absolute.relative_to(context.root).as_posix()
+    except ValueError:
+        return path

@@ -1,11 +1,15 @@
-"""GitHub Actions workflow commands: ``::error file=…,line=…::message``."""
+"""GitHub Actions workflow commands: ``::error file=…,line=…::message``.
+
+File paths are relative to the repository root, as in SARIF and GitLab reports: the runner
+resolves ``file=`` against the workspace, not the step's working directory.
+"""
 
 from __future__ import annotations
 
 import re
 
 from klint.findings import Report, Severity
-from klint.reporters.base import ReportContext
+from klint.reporters.base import ReportContext, repo_path
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
@@ -36,7 +40,7 @@ class GithubReporter:
             if notification.location is not None:
                 span = notification.location.span
                 props = (
-                    f"file={escape_property(notification.location.path)},"
+                    f"file={escape_property(repo_path(notification.location.path, context))},"
                     f"line={span.start_line},col={span.start_column},{props}"
                 )
             lines.append(
@@ -46,7 +50,8 @@ class GithubReporter:
             span = finding.location.span
             title = escape_property(f"{finding.rule_id} {finding.rule_name}")
             lines.append(
-                f"::{_COMMANDS[finding.severity]} file={escape_property(finding.location.path)},"
+                f"::{_COMMANDS[finding.severity]} "
+                f"file={escape_property(repo_path(finding.location.path, context))},"
                 f"line={span.start_line},col={span.start_column},endLine={span.end_line},"
                 f"endColumn={span.end_column},title={title}::{escape_data(finding.message)}"
             )

@@ -6,23 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 from klint.findings import Report, Severity
-from klint.reporters.base import ReportContext
+from klint.reporters.base import ReportContext, repo_path
 
 _SEVERITY = {Severity.ERROR: "critical", Severity.WARNING: "major", Severity.NOTE: "minor"}
 CRITICAL_SCORE = 9.1
-
-
-def repo_path(path: str, context: ReportContext) -> str:
-    """GitLab wants paths relative to the repository root, ``/``-separated."""
-    absolute = Path(path) if Path(path).is_absolute() else context.cwd / path
-    try:
-        return absolute.relative_to(context.root).as_posix()
-    except ValueError:
-        return path
 
 
 class GitlabReporter:

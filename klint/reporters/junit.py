@@ -2,6 +2,12 @@
 
 Input problems are ``<error>`` testcases, suppressed findings (with ``--show-suppressed``)
 are ``<skipped>``; a clean run has one passing testcase so the suite is never empty.
+
+The XML is valid against Jenkins' xUnit ``junit-10.xsd`` (restated in
+``schemas/junit-jenkins.xsd``): no ``skipped`` on ``<testsuites>`` and no ``file``/``line``
+on ``<testcase>``; the place is in the name and the failure text. ``classname`` is the file
+relative to the repository root and every (classname, name) pair is unique, since test
+views merge equal pairs into one test.
 """
 
 from __future__ import annotations
@@ -9,7 +15,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from klint.findings import Finding, Notification, Report
-from klint.reporters.base import ReportContext, printable
+from klint.reporters.base import ReportContext, printable, repo_path
 
 
 def _text(value: str) -> str:
@@ -23,13 +29,14 @@ class JunitReporter:
     def render(self, report: Report, context: ReportContext) -> str:
         suite = ET.Element("testsuite", name="klint")
         failures = errors = skipped = 0
+        names = _UniqueNames()
         for note in report.notifications:
-            suite.append(_notification_case(note))
+            suite.append(_notification_case(note, context, names))
             errors += 1
         for finding in report.findings:
             if finding.suppression is not None and not context.show_suppressed:
                 continue
-            case = _finding_case(finding)
+            case = _finding_case(finding, context, names)
             suite.append(case)
             if finding.suppression is not None:
                 skipped += 1
@@ -47,7 +54,6 @@ class JunitReporter:
             tests=suite.get("tests", "0"),
             failures=str(failures),
             errors=str(errors),
-            skipped=str(skipped),
         )
         root.append(suite)
         ET.indent(root)
@@ -55,16 +61,33 @@ class JunitReporter:
         return '<?xml version="1.0" encoding="UTF-8"?>\n' + body + "\n"
 
 
-def _finding_case(finding: Finding) -> ET.Element:
+class _UniqueNames:
+    """Testcase names unique per classname: line, then line and column, then a counter."""
+
+    def __init__(self) -> None:
+        self.used: set[tuple[str, str]] = set()
+
+    def pick(self, classname: str, *candidates: str) -> str:
+        for candidate in candidates:
+            if (classname, candidate) not in self.used:
+                self.used.add((classname, candidate))
+                return candidate
+        counter = 2
+        while (classname, f"{candidates[-1]} #{counter}") in self.used:
+            counter += 1
+        name = f"{candidates[-1]} #{counter}"
+        self.used.add((classname, name))
+        return name
+
+
+def _finding_case(finding: Finding, context: ReportContext, names: _UniqueNames) -> ET.Element:
     span = finding.location.span
-    where = f"{finding.location.path}:{span.start_line}:{span.start_column}"
-    case = ET.Element(
-        "testcase",
-        classname=_text(finding.location.path),
-        name=_text(f"{finding.rule_id} {finding.rule_name} at line {span.start_line}"),
-        file=_text(finding.location.path),
-        line=str(span.start_line),
-    )
+    path = repo_path(finding.location.path, context)
+    where = f"{path}:{span.start_line}:{span.start_column}"
+    classname = _text(path)
+    title = f"{finding.rule_id} {finding.rule_name} at line {span.start_line}"
+    name = names.pick(classname, _text(title), _text(f"{title}:{span.start_column}"))
+    case = ET.Element("testcase", classname=classname, name=name)
     detail = f"{where}: {finding.severity.value}: {finding.message} [{finding.rule_id}]"
     if finding.suppression is not None:
         ET.SubElement(case, "skipped", message=_text(finding.suppression.justification))
@@ -76,12 +99,17 @@ def _finding_case(finding: Finding) -> ET.Element:
     return case
 
 
-def _notification_case(note: Notification) -> ET.Element:
-    path = note.location.path if note.location is not None else "klint"
-    case = ET.Element("testcase", classname=_text(path), name=_text(f"klint {note.code}"))
+def _notification_case(
+    note: Notification, context: ReportContext, names: _UniqueNames
+) -> ET.Element:
+    path = repo_path(note.location.path, context) if note.location is not None else "klint"
+    title = f"klint {note.code}"
     if note.location is not None:
-        case.set("file", _text(path))
-        case.set("line", str(note.location.span.start_line))
+        title += f" at line {note.location.span.start_line}"
+    case = ET.Element("testcase", classname=_text(path), name=names.pick(_text(path), _text(title)))
     error = ET.SubElement(case, "error", message=_text(note.message), type=note.code)
-    error.text = _text(f"{path}: {note.level.value}: {note.message} [{note.code}]")
+    where = path
+    if note.location is not None:
+        where += f":{note.location.span.start_line}:{note.location.span.start_column}"
+    error.text = _text(f"{where}: {note.level.value}: {note.message} [{note.code}]")
     return case

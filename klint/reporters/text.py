@@ -19,8 +19,9 @@ class TextReporter:
         for finding in report.findings:
             if finding.suppression is None or context.show_suppressed:
                 lines.append(self._finding(finding, context))
-        lines.append(self._summary(report))
-        return "\n".join(lines) + "\n"
+        if not context.extra.get("quiet"):
+            lines.append(summary_line(report))
+        return "".join(line + "\n" for line in lines)
 
     def _finding(self, finding: Finding, context: ReportContext) -> str:
         span = finding.location.span
@@ -52,25 +53,27 @@ class TextReporter:
             return severity.value
         return f"{_COLORS[severity]}{severity.value}{_RESET}"
 
-    @staticmethod
-    def _summary(report: Report) -> str:
-        counts = Counter(f.severity for f in report.active)
-        parts = [
-            f"{counts[s]} {s.value}{'s' if counts[s] != 1 else ''}"
-            for s in (Severity.ERROR, Severity.WARNING, Severity.NOTE)
-        ]
-        suppressed = len(report.suppressed)
-        extra = f", {suppressed} suppressed" if suppressed else ""
-        if report.baseline is not None:
-            fixed = len(report.baseline.fixed)
-            extra += (
-                f", {report.baseline.matched} baselined, "
-                f"{fixed} baseline entr{'y' if fixed == 1 else 'ies'} fixed"
-            )
-        problems = len(report.notifications)
-        extra += f", {problems} input problem{'s' if problems != 1 else ''}" if problems else ""
-        return (
-            f"klint: {len(report.active)} finding{'s' if len(report.active) != 1 else ''} "
-            f"({', '.join(parts)}{extra}) in {report.objects_scanned} objects from "
-            f"{report.files_scanned} file{'s' if report.files_scanned != 1 else ''}"
-        )
+
+def plural(count: int, word: str) -> str:
+    """``1 object``, ``2 objects``; ``entry`` → ``entries``."""
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
+
+
+def summary_line(report: Report) -> str:
+    """``klint: 3 findings (1 error, 2 warnings, 0 notes) in 4 objects from 2 files``."""
+    counts = Counter(f.severity for f in report.active)
+    parts = [plural(counts[s], s.value) for s in (Severity.ERROR, Severity.WARNING, Severity.NOTE)]
+    extra = ""
+    if report.suppressed:
+        extra += f", {len(report.suppressed)} suppressed"
+    if report.baseline is not None:
+        fixed = len(report.baseline.fixed)
+        extra += f", {report.baseline.matched} baselined, {plural(fixed, 'baseline entry')} fixed"
+    if report.notifications:
+        extra += f", {plural(len(report.notifications), 'input problem')}"
+    return (
+        f"klint: {plural(len(report.active), 'finding')} ({', '.join(parts)}{extra}) in "
+        f"{plural(report.objects_scanned, 'object')} from {plural(report.files_scanned, 'file')}"
+    )

@@ -51,6 +51,10 @@ class LoadedUnit:
     problems: list[Notification] = field(default_factory=list)
     locator: Locator = field(default_factory=DocumentLocator)
     files: int = 1
+    # Paths whose findings and problems are reported (empty: all). Files named one by one
+    # are linted with their whole folder, so cross-object rules see what a folder run sees,
+    # and only the named files are reported.
+    report_only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

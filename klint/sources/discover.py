@@ -15,7 +15,7 @@ from pathlib import Path
 from klint.documents import Document
 from klint.findings import Location, Notification, Span
 from klint.sources.base import LintUnit, Locator, display_path
-from klint.sources.manifests import ManifestFile, ManifestFolder, StdinBuffer
+from klint.sources.manifests import ManifestFile, ManifestFolder, SkippedBuffer, StdinBuffer
 from klint.sources.names import (
     CHART_ARCHIVES,
     CHART_FILE,
@@ -79,10 +79,17 @@ def discover(
             seen.add(key)
             result.units.append(unit)
 
+    named: dict[Path, list[Path]] = {}  # plain files named one by one, by folder
     for raw in paths:
         if raw == "-":
             display = stdin_filename or "<stdin>"
-            add("stdin", Path(display), StdinBuffer(stdin or b"", display, cwd, _rendered_output))
+            part = _part_of_unit(cwd / display, cwd, options) if stdin_filename else None
+            buffer: LintUnit = (
+                SkippedBuffer(display, part)
+                if part
+                else StdinBuffer(stdin or b"", display, cwd, _rendered_output)
+            )
+            add("stdin", Path(display), buffer)
             continue
         path = Path(raw)
         absolute = path if path.is_absolute() else cwd / path
@@ -117,9 +124,56 @@ def discover(
                         )
                     )
         else:
-            kind, target = _unit_for_file(absolute, options)
-            add(kind, target, _make_unit(kind, target, cwd))
+            kind, target = _unit_for_file(absolute, options, cwd)
+            if kind == "file" and _folder_member(absolute):
+                named.setdefault(absolute.parent, []).append(absolute)
+            else:
+                add(kind, target, _make_unit(kind, target, cwd))
+    for folder, files in named.items():
+        result.units.extend(_named_in_folder(folder, files, cwd, options, seen))
     return result
+
+
+def _folder_member(path: Path) -> bool:
+    """A named manifest that the walk of its folder would also pick up."""
+    return path.name.endswith(MANIFEST_SUFFIXES) and not path.is_symlink() and path.is_file()
+
+
+def _named_in_folder(
+    folder: Path, files: list[Path], cwd: Path, options: DiscoverOptions, seen: set[tuple[str, str]]
+) -> list[LintUnit]:
+    """Files named in one folder: the folder's unit (as a walk cuts it), reporting them only.
+
+    pre-commit passes changed files one by one; linting each alone would make cross-object
+    rules (a NetworkPolicy in the next file, a Role beside its binding) answer differently
+    from ``klint check FOLDER``.
+    """
+    wanted = {str(f.resolve()) for f in files} - {key for kind, key in seen if kind == "file"}
+    if not wanted:
+        return []
+    members = [
+        Path(entry.path)
+        for entry in sorted(os.scandir(folder), key=lambda entry: entry.name)
+        if entry.name.endswith(MANIFEST_SUFFIXES)
+        and not entry.is_symlink()
+        and entry.is_file()
+        and (
+            str(Path(entry.path).resolve()) in wanted
+            or not _excluded(display_path(Path(entry.path), cwd), options.exclude)
+        )
+        and ("file", str(Path(entry.path).resolve())) not in seen
+    ]
+    units: list[LintUnit] = []
+    for chunk in _chunks(members):
+        reported = frozenset(display_path(f, cwd) for f in chunk if str(f.resolve()) in wanted)
+        if not reported:
+            continue
+        seen.update(("file", str(f.resolve())) for f in chunk if str(f.resolve()) in wanted)
+        manifests = tuple(
+            ManifestFile(f, display_path(f, cwd), cwd, _rendered_output) for f in chunk
+        )
+        units.append(ManifestFolder(manifests, reported))
+    return units
 
 
 FOLDER_UNIT_BYTES = 2 * 1024 * 1024
@@ -154,7 +208,7 @@ def _excluded(display: str, patterns: Iterable[str]) -> bool:
     )
 
 
-def _unit_for_file(path: Path, options: DiscoverOptions) -> tuple[str, Path]:
+def _unit_for_file(path: Path, options: DiscoverOptions, cwd: Path) -> tuple[str, Path]:
     """A named file: its enclosing chart or kustomization, else the file itself."""
     if options.render_units and path.name.endswith(CHART_ARCHIVES):
         return "chart", path
@@ -165,7 +219,39 @@ def _unit_for_file(path: Path, options: DiscoverOptions) -> tuple[str, Path]:
         overlay = find_kustomization_root(path.parent)
         if overlay is not None and _belongs_to_overlay(path, overlay):
             return "kustomize", overlay
+        patched = _overlay_patching(path, cwd)
+        if patched is not None:
+            return "kustomize", patched
     return "file", path
+
+
+def _overlay_patching(path: Path, cwd: Path) -> Path | None:
+    """The overlay (in the repository) that applies ``path`` as a patch, if any."""
+    from klint.sources.confine import repository_root
+    from klint.sources.kustomize.files import overlay_patching
+
+    return overlay_patching(path, repository_root(cwd))
+
+
+def _part_of_unit(path: Path, cwd: Path, options: DiscoverOptions) -> str | None:
+    """Why an editor buffer cannot be linted alone: a chart template or an overlay patch."""
+    if not options.render_units:
+        return None
+    chart = find_chart_root(path.parent)
+    if chart is not None and (
+        "templates" in path.relative_to(chart).parts or path.name.endswith(".tpl")
+    ):
+        return (
+            f"a template of Helm chart {display_path(chart, cwd)}: linted with its chart "
+            f"(klint check {display_path(chart, cwd)})"
+        )
+    overlay = _overlay_patching(path, cwd)
+    if overlay is not None:
+        return (
+            f"a patch of Kustomize overlay {display_path(overlay, cwd)}: linted with its "
+            f"overlay (klint check {display_path(overlay, cwd)})"
+        )
+    return None
 
 
 def _belongs_to_overlay(path: Path, overlay: Path) -> bool:

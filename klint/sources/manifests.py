@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from klint.documents import decode, parse_stream
-from klint.findings import FieldPath, Location, Notification, RelatedLocation, Span
+from klint.findings import FieldPath, Location, Notification, RelatedLocation, Severity, Span
 from klint.model.resource import Resource
+from klint.not_kubernetes import PART_OF_UNIT
 from klint.sources.base import (
     DocumentLocator,
     LoadedUnit,
@@ -54,18 +55,19 @@ class ManifestFolder:
     """
 
     files: tuple[ManifestFile, ...]
+    report_only: frozenset[str] = frozenset()  # displays of the files named (empty: all)
 
     @property
     def display(self) -> str:
         return self.files[0].display.rpartition("/")[0] or "."
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
-        unit = LoadedUnit([], [], files=0)
+        unit = LoadedUnit([], [], files=0, report_only=self.report_only)
         for manifest in self.files:
             loaded = manifest.load(settings)
             unit.documents.extend(loaded.documents)
             unit.problems.extend(loaded.problems)
-            unit.files += 1
+            unit.files += 1 if not self.report_only or manifest.display in self.report_only else 0
             if not isinstance(loaded.locator, DocumentLocator):
                 # helm template output inside the folder: keep its own mapping
                 unit.locator = _MixedLocator.merge(unit.locator, loaded)
@@ -109,6 +111,24 @@ class StdinBuffer:
             return load_bytes(self.data, self.display, settings)
         cwd = self.cwd or Path.cwd()
         return load_bytes(self.data, self.display, settings, cwd, cwd, rendered=self.rendered)
+
+
+@dataclass(frozen=True)
+class SkippedBuffer:
+    """An editor buffer that is part of a unit it cannot be linted without.
+
+    A chart template is not YAML until the chart renders it and an overlay's patch is a
+    fragment of an object; linted alone they would get errors the chart or overlay run
+    never reports. Such a buffer reports nothing (``--verbose`` says why).
+    """
+
+    display: str
+    reason: str
+
+    def load(self, settings: LoadSettings) -> LoadedUnit:
+        where = Location(self.display, Span.line(1))
+        note = Notification(PART_OF_UNIT, self.reason, where, Severity.NOTE)
+        return LoadedUnit([], [note], files=0)
 
 
 def load_bytes(

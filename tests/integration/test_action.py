@@ -155,7 +155,11 @@ def test_steps_write_sarif_and_outputs(runner: Runner) -> None:
     install, lint = runner.run(install="false", path="k8s", category="k8s-manifests")
     assert install.returncode == 0
     assert lint.returncode == 1, lint.stderr  # errors present, default fail-on: error
-    assert runner.outputs() == {"sarif-file": "klint.sarif", "exit-code": "1"}
+    assert runner.outputs() == {
+        "sarif-file": "klint.sarif",
+        "report-file": "klint.sarif",
+        "exit-code": "1",
+    }
     sarif = json.loads((runner.workspace / "klint.sarif").read_text())
     (run,) = sarif["runs"]
     assert run["automationDetails"]["id"] == "k8s-manifests/"
@@ -201,7 +205,7 @@ def test_multiline_inputs_and_hostile_values(runner: Runner) -> None:
     assert lint.returncode == 1, lint.stderr
     report = json.loads((runner.workspace / 'report "$(touch pwned)".json').read_text())
     assert {f["path"] for f in report["findings"]} == {"my dir/a.yaml"}
-    assert runner.outputs()["sarif-file"] == 'report "$(touch pwned)".json'
+    assert runner.outputs()["report-file"] == 'report "$(touch pwned)".json'
 
 
 def test_output_with_newline_is_refused(runner: Runner) -> None:
@@ -257,3 +261,62 @@ def test_documented_pre_commit_hooks_exist() -> None:
     config = next(d for d in docs if isinstance(d, dict) and "repos" in d)
     offered = {h["id"] for h in yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text())}
     assert {h["id"] for h in config["repos"][0]["hooks"]} <= offered
+
+
+def test_format_github_writes_annotations_to_the_log_not_a_sarif_file(runner: Runner) -> None:
+    add(runner, "k8s/insecure.yaml", FIXTURES / "examples" / "insecure-deployment.yaml")
+    _, lint = runner.run(install="false", format="github", path="k8s", summary="false")
+    assert lint.returncode == 1, lint.stderr
+    annotations = [line for line in lint.stdout.splitlines() if line.startswith("::error file=")]
+    assert annotations and all("file=k8s/insecure.yaml," in line for line in annotations)
+    assert not (runner.workspace / "klint.sarif").exists()
+    assert runner.outputs() == {"sarif-file": "", "report-file": "", "exit-code": "1"}
+
+
+def test_other_formats_do_not_claim_a_sarif_file(runner: Runner) -> None:
+    add(runner, "insecure.yaml", FIXTURES / "examples" / "insecure-deployment.yaml")
+    _, lint = runner.run(install="false", format="json", output="klint.json", summary="false")
+    assert lint.returncode == 1
+    assert runner.outputs() == {"sarif-file": "", "report-file": "klint.json", "exit-code": "1"}
+    assert json.loads((runner.workspace / "klint.json").read_text())["findings"]
+
+
+def test_missing_klint_fails_even_with_fail_on_never(runner: Runner) -> None:
+    """install: false and no klint on PATH: exit 127 must not pass as 'never fail'."""
+    add(runner, "insecure.yaml", FIXTURES / "examples" / "insecure-deployment.yaml")
+    (Path(runner.env["PATH"].split(os.pathsep)[0]) / "klint").unlink()
+    runner.env["PATH"] = "/usr/bin:/bin"
+    (install,) = runner.run(steps=1, install="false", fail_on="never")
+    assert install.returncode == 2
+    assert "::error title=klint::install is false but klint is not on PATH" in install.stdout
+    # the run step alone (a runner that skipped the install step) fails too
+    run_step = run_steps(runner.action)[1]
+    inputs = {n: str(spec.get("default", "")) for n, spec in runner.action["inputs"].items()}
+    inputs.update({"install": "false", "fail-on": "never"})
+    env = {**runner.env, **{k: evaluate(v, inputs) for k, v in run_step["env"].items()}}
+    result = subprocess.run(
+        [BASH or "bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", run_step["run"]],
+        cwd=runner.workspace,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "could not be started (exit 127)" in result.stdout
+    assert runner.outputs()["exit-code"] == "127"
+    assert runner.outputs()["sarif-file"] == ""
+
+
+def test_a_failed_run_with_output_still_says_why_in_the_log(runner: Runner) -> None:
+    add(runner, "broken.yaml", FIXTURES / "bad" / "syntax-error.yaml")
+    (runner.workspace / ".klint.yaml").write_text("extends: [no-such-profile]\n")
+    _, lint = runner.run(install="false", summary="false")
+    assert lint.returncode == 2
+    assert "klint: error: " in lint.stderr and "no-such-profile" in lint.stderr
+    (runner.workspace / ".klint.yaml").unlink()
+    _, lint = runner.run(install="false", summary="false", fail_on="note")
+    assert lint.returncode == 1
+    assert "broken.yaml:9:" in lint.stderr and "YAML syntax error" in lint.stderr
+    assert lint.stderr.strip().splitlines()[-1].startswith("klint: 0 findings")

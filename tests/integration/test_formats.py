@@ -98,6 +98,27 @@ def test_github_notifications(rules: list[Rule]) -> None:
     assert text == "::error file=x.yaml,line=3,col=1,title=klint yaml-syntax::bad%0Ayaml\n"
 
 
+def test_github_paths_are_relative_to_the_repository_root(tmp_path: Path) -> None:
+    """Like SARIF and GitLab: the runner resolves file= against the workspace, not the cwd."""
+    (tmp_path / ".git").mkdir()
+    sub = tmp_path / "deploy"
+    (sub / "k8s").mkdir(parents=True)
+    (sub / "k8s" / "pod.yaml").write_text(INSECURE.read_text())
+    github = run_cli("check", "--format", "github", "k8s/pod.yaml", cwd=sub)
+    files = {re.search(r"file=([^,]+),", line).group(1) for line in github.stdout.splitlines()}  # type: ignore[union-attr]
+    assert files == {"deploy/k8s/pod.yaml"}
+    sarif = json.loads(run_cli("check", "--format", "sarif", "k8s/pod.yaml", cwd=sub).stdout)
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+        for r in sarif["runs"][0]["results"]
+    }
+    assert uris == files
+    gitlab = json.loads(
+        run_cli("check", "--format", "gitlab-codequality", "k8s/pod.yaml", cwd=sub).stdout
+    )
+    assert {i["location"]["path"] for i in gitlab} == files
+
+
 def test_github_format_from_cli() -> None:
     result = run_cli("check", "--format", "github", str(INSECURE.relative_to(REPO)))
     assert result.returncode == 1
@@ -167,7 +188,7 @@ def test_junit_is_valid_xml_with_hostile_text(rules: list[Rule]) -> None:
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "2", "1")
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == [
-        "klint yaml-syntax",
+        "klint yaml-syntax at line 2",
         "KL101 privileged-container at line 7",
         "KL101 privileged-container at line 9",
     ]
@@ -175,9 +196,70 @@ def test_junit_is_valid_xml_with_hostile_text(rules: list[Rule]) -> None:
     assert failure is not None
     assert failure.get("type") == "error"
     assert failure.get("message", "").startswith('pod "x\\x1b[31mred')
-    assert cases[1].get("file") == "k8s/web.yaml" and cases[1].get("line") == "7"
+    assert cases[1].get("classname") == "k8s/web.yaml" and cases[1].get("file") is None
+    assert (failure.text or "").startswith("k8s/web.yaml:7:5: error: ")
     error = cases[0].find("error")
     assert error is not None and error.get("message") == "bad & <worse>"
+
+
+JUNIT_XSD = REPO / "schemas" / "junit-jenkins.xsd"
+
+
+def junit_schema() -> object:
+    etree = pytest.importorskip("lxml.etree", reason="pip install 'klint[test]' (lxml)")
+    return etree.XMLSchema(etree.parse(str(JUNIT_XSD)))
+
+
+def assert_jenkins_valid(text: str) -> None:
+    from lxml import etree
+
+    schema = junit_schema()
+    document = etree.fromstring(text.encode())
+    assert schema.validate(document), schema.error_log  # type: ignore[attr-defined]
+
+
+def test_the_schema_rejects_what_jenkins_rejects() -> None:
+    """The restated junit-10.xsd refuses the attributes Jenkins refuses (it can fail)."""
+    from lxml import etree
+
+    schema = junit_schema()
+    bad = [
+        '<testsuites skipped="0"><testsuite name="k" tests="0" failures="0" errors="0"/>'
+        "</testsuites>",
+        '<testsuites><testsuite name="k" tests="1" failures="0" errors="0">'
+        '<testcase name="a" file="x.yaml"/></testsuite></testsuites>',
+        '<testsuites><testsuite name="k" tests="1" failures="0" errors="0">'
+        '<testcase name="a" line="3"/></testsuite></testsuites>',
+    ]
+    for text in bad:
+        assert not schema.validate(etree.fromstring(text)), text  # type: ignore[attr-defined]
+
+
+def test_junit_from_cli_is_valid_against_jenkins_xsd() -> None:
+    """Findings, input problems and suppressed findings, as Jenkins' xUnit reads them."""
+    result = run_cli(
+        "check", "--format", "junit", "--show-suppressed", "fixtures/bad", "fixtures/examples"
+    )
+    assert result.returncode == 1
+    assert_jenkins_valid(result.stdout)
+    root = ET.fromstring(result.stdout.encode())
+    pairs = [(c.get("classname"), c.get("name")) for c in root.iter("testcase")]
+    assert len(pairs) == len(set(pairs)) > 10
+    assert_jenkins_valid(
+        run_cli("check", "--format", "junit", "fixtures/examples/hardened-deployment.yaml").stdout
+    )
+
+
+def test_junit_testcases_are_unique_for_two_findings_on_one_line(rules: list[Rule]) -> None:
+    same_line = [finding(message=f"{n}.") for n in range(3)]
+    text = get_reporter("junit").render(report_of(*same_line), context(rules))
+    assert_jenkins_valid(text)
+    names = [c.get("name") for c in ET.fromstring(text).iter("testcase")]
+    assert names == [
+        "KL101 privileged-container at line 7",
+        "KL101 privileged-container at line 7:5",
+        "KL101 privileged-container at line 7:5 #2",
+    ]
 
 
 def test_junit_clean_run_has_one_passing_case(rules: list[Rule]) -> None:
@@ -225,3 +307,30 @@ def test_gitlab_from_cli() -> None:
     lines = {(i["check_name"], i["location"]["lines"]["begin"]) for i in issues}
     assert ("klint/KL101", 23) in lines
     assert {i["location"]["path"] for i in issues} == {"fixtures/examples/insecure-deployment.yaml"}
+
+
+# --- the VS Code problem matcher in docs/integrations.md ----------------------------------
+
+
+def vscode_pattern() -> re.Pattern[str]:
+    docs = (REPO / "docs" / "integrations.md").read_text()
+    block = re.search(r"```json\n(.*?)```", docs, flags=re.DOTALL)
+    assert block is not None
+    task = json.loads(block.group(1))["tasks"][0]
+    return re.compile(task["problemMatcher"]["pattern"]["regexp"])
+
+
+def test_vscode_problem_matcher_matches_every_line_klint_prints() -> None:
+    """Findings, Helm findings with their values line, and input problems."""
+    pattern = vscode_pattern()
+    result = run_cli("check", "--no-color", "fixtures/helm/web", "fixtures/bad/syntax-error.yaml")
+    lines = result.stdout.splitlines()[:-1]  # the last line is the summary
+    assert any("(set in fixtures/helm/web/values.yaml:" in line for line in lines)
+    assert any(line.endswith("[yaml-syntax]") for line in lines)
+    for line in lines:
+        match = pattern.match(line)
+        assert match is not None, line
+        path, _, _, level, message, code = match.groups()
+        assert line.startswith(f"{path}:") and level in line and message
+        assert code == line.rsplit("[", 1)[1].split()[0].rstrip("]")
+    assert pattern.match(result.stdout.splitlines()[-1]) is None

@@ -286,7 +286,7 @@ def test_parse_error_and_close_clear(client: LspClient, tmp_path: Path) -> None:
                 "uri": uri,
                 "languageId": "yaml",
                 "version": 1,
-                "text": "a: [1, 2\nb: 3\n",
+                "text": "apiVersion: v1\nkind: [Pod\nb: 3\n",
             }
         },
     )
@@ -343,3 +343,66 @@ def test_ranges_use_utf16_columns() -> None:
     assert (found.start.character, found.end.character) == (13, 17)
     whole = to_range(Span.line(1), lines)
     assert (whole.start.character, whole.end.character) == (0, 17)
+
+
+def test_files_that_are_not_kubernetes_get_no_diagnostics(
+    client: LspClient, tmp_path: Path
+) -> None:
+    """As on the command line: tsconfig.json with comments, a workflow with a repeated key."""
+    buffers = {
+        "tsconfig.json": '{\n  // JSON with comments\n  "compilerOptions": {},\n}\n',
+        "settings.json": '{\n  /* editor */ "editor.tabSize": 2\n}\n',
+        "ci.yml": "on: push\non: pull_request\njobs: {}\n",
+    }
+    for name, text in buffers.items():
+        uri = (tmp_path / name).as_uri()
+        language = "json" if name.endswith(".json") else "yaml"
+        client.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": language, "version": 1, "text": text}},
+        )
+        assert client.diagnostics(uri, 1)["diagnostics"] == [], name
+    assert client.close() == 0
+
+
+def test_overlay_patches_and_chart_templates_get_no_standalone_diagnostics(
+    client: LspClient, tmp_path: Path
+) -> None:
+    """Over stdio, as on stdin: a patch buffer is not an object, a template is not YAML."""
+    prod = tmp_path / "k8s" / "prod"
+    prod.mkdir(parents=True)
+    (prod / "kustomization.yaml").write_text(
+        "resources: [../base]\npatches:\n  - path: privileged.yaml\n"
+    )
+    chart = tmp_path / "charts" / "app"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: app\nversion: 0.1.0\n")
+    buffers = {
+        prod / "privileged.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
+        "spec:\n  template:\n    spec:\n      containers:\n        - name: app\n"
+        "          securityContext: {privileged: true}\n",
+        chart / "templates" / "deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\n"
+        "metadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\n  labels: {a: b}\n"
+        "{{- end }}\n",
+    }
+    for path, text in buffers.items():
+        uri = path.as_uri()
+        client.notify(
+            "textDocument/didOpen",
+            {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}},
+        )
+        assert client.diagnostics(uri, 1)["diagnostics"] == [], path
+    plain = tmp_path / "k8s" / "pod.yaml"
+    client.notify(
+        "textDocument/didOpen",
+        {
+            "textDocument": {
+                "uri": plain.as_uri(),
+                "languageId": "yaml",
+                "version": 1,
+                "text": buffers[prod / "privileged.yaml"].replace("Deployment", "Pod"),
+            }
+        },
+    )
+    assert client.diagnostics(plain.as_uri(), 1)["diagnostics"]  # an object: linted
+    assert client.close() == 0

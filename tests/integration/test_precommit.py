@@ -141,13 +141,20 @@ class Project:
         git("add", ".", cwd=self.root)
         git("commit", "-q", "-m", "files", cwd=self.root)
 
-    def run(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def run(self, *args: str, files: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "PRE_COMMIT_HOME": str(self.home), "PRE_COMMIT_COLOR": "never"}
         env.pop("GITHUB_ACTIONS", None)
         env.pop("PYTHONPATH", None)
         env.pop("VIRTUAL_ENV", None)
         return subprocess.run(
-            [sys.executable, "-m", "pre_commit", "run", "--all-files", *args],
+            [
+                sys.executable,
+                "-m",
+                "pre_commit",
+                "run",
+                *(("--files", *files) if files else ("--all-files",)),
+                *args,
+            ],
             cwd=self.root,
             env=env,
             capture_output=True,
@@ -242,3 +249,42 @@ def test_chart_is_linted_once_from_its_files(project: Project) -> None:
     assert {line.split(":")[0] for line in lines} == {"charts/app/templates/deployment.yaml"}
     assert Counter(lines).most_common(1)[0][1] == 1  # no duplicates from the 4 files
     assert any("[KL101 " in line for line in lines)
+
+
+DEPLOYMENT_IN_SHOP = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: app, image: "nginx:1.27.3"}]
+"""
+DENY_ALL_IN_SHOP = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: shop}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+"""
+
+
+@pytest.mark.slow
+def test_a_changed_file_is_linted_with_its_folder(project: Project) -> None:
+    """pre-commit passes only the changed file: no KL702, as for ``klint check k8s``."""
+    project.configure({"id": "klint", "args": ["--profile", "all"]})
+    project.add("k8s/deploy.yaml", DEPLOYMENT_IN_SHOP)
+    project.add("k8s/np.yaml", DENY_ALL_IN_SHOP)
+    project.add("web/tsconfig.app.json", '{\n  // comments\n  "files": [],\n}\n')
+    project.commit()
+    changed = project.run("klint", files=("k8s/deploy.yaml",))
+    output = changed.stdout + changed.stderr
+    assert changed.returncode == 1, output  # warnings fail the hook and so are shown
+    lines = finding_lines(output)
+    assert lines and {line.split(":")[0] for line in lines} == {"k8s/deploy.yaml"}, output
+    assert not any("[KL702 " in line for line in lines), output
+    everything = project.run("klint")
+    assert not any("[KL702 " in line for line in finding_lines(everything.stdout)), (
+        everything.stdout
+    )

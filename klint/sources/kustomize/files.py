@@ -93,3 +93,34 @@ def is_kustomization_dir(path: Path) -> bool:
 def find_kustomization_root(path: Path) -> Path | None:
     """The nearest directory (``path`` itself, or above it) holding a kustomization file."""
     return _find_root(path if path.is_dir() else path.parent)
+
+
+def patch_files(kustomization: Kustomization) -> set[str]:
+    """The files a kustomization applies as patches (normalised absolute paths).
+
+    Such a file holds a fragment of an object, not an object: linted alone it would report
+    missing selectors and templates that the overlay build never has.
+    """
+    data = kustomization.data
+    entries = [e for e in as_strings(data.get("patchesStrategicMerge")) if not is_inline(e)]
+    for key in ("patches", "patchesJson6902"):
+        entries += [
+            item["path"]
+            for _, item in indexed_dicts(data.get(key))
+            if isinstance(item.get("path"), str)
+        ]
+    base = os.path.abspath(kustomization.directory)
+    return {join_entry(base, entry) for entry in entries}
+
+
+def overlay_patching(path: Path, root: Path) -> Path | None:
+    """The kustomization directory (``path``'s folder or above, inside ``root``) patching it."""
+    target = os.path.normpath(os.path.abspath(path))
+    top = Path(os.path.abspath(root))
+    for directory in [Path(os.path.abspath(path)).parent, *Path(os.path.abspath(path)).parents]:
+        if directory != top and top not in directory.parents:
+            break
+        kustomization = load_kustomization(str(directory))
+        if kustomization is not None and target in patch_files(kustomization):
+            return directory
+    return None

@@ -1,0 +1,42 @@
+"""Input that is not Kubernetes: told apart from broken manifests, skipped with a note.
+
+Repositories hold YAML and JSON that no cluster ever sees (``tsconfig.json`` with comments,
+``.vscode/settings.json``, CI and tool configuration). Their syntax errors and repeated
+keys are no reason to fail a lint run: on every path (a folder walk, named files, stdin,
+the editor) such input becomes a ``not-kubernetes`` note, shown with ``--verbose`` only.
+"""
+
+from __future__ import annotations
+
+import re
+
+from klint.findings import Notification, Severity
+
+NOT_KUBERNETES = "not-kubernetes"
+PART_OF_UNIT = "part-of-unit"  # an editor buffer that is a chart template or overlay patch
+SKIPPED = frozenset({NOT_KUBERNETES, PART_OF_UNIT})
+# An ``apiVersion`` or ``kind`` key anywhere in the text (YAML block or flow style, JSON).
+_KUBERNETES_KEY = re.compile(r"""(?:^|[\s{,])["']?(?:apiVersion|kind)["']?[ \t]*:""", re.M)
+
+
+def mentions_kubernetes(text: str) -> bool:
+    """Whether the text has an ``apiVersion`` or ``kind`` key anywhere, even if broken."""
+    return _KUBERNETES_KEY.search(text) is not None
+
+
+def is_object(data: object) -> bool:
+    """Whether a document's value is a Kubernetes object (a mapping with both keys)."""
+    return isinstance(data, dict) and "apiVersion" in data and "kind" in data
+
+
+def skipped(problem: Notification) -> Notification:
+    """The note that replaces a problem of input that is not Kubernetes."""
+    reason = problem.message
+    if problem.code == "duplicate-key":  # drop "Kubernetes rejects the object": it is none
+        reason = reason.split(":")[0]
+    return Notification(
+        NOT_KUBERNETES,
+        f"not a Kubernetes manifest ({reason})",
+        problem.location,
+        Severity.NOTE,
+    )
