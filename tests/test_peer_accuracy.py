@@ -28,8 +28,13 @@ from typing import Any
 import pytest
 import yaml
 
+from klint.catalog import load_catalog
+from klint.documents import Limits
+from klint.engine import bind_rules, lint
 from klint.findings import Finding
-from klint.run import RunOptions, run
+from klint.selection import select_rules
+from klint.sources.base import LoadSettings
+from klint.sources.manifests import ManifestFile
 
 REPO = Path(__file__).resolve().parent.parent
 PEERS = Path(os.environ.get("KLINT_PEER_FIXTURES", REPO.parent / "shared" / "peer-fixtures"))
@@ -120,22 +125,18 @@ def peer_cases() -> list[Case]:
 def klint_findings(profile: str) -> list[Finding]:
     """Every active finding of one klint run over all peer fixtures with ``profile``.
 
-    Each fixture file is named on its own, so it is its own lint unit: the peers test every
-    file alone, and cross-object rules must not see objects of the fixture next door.
+    Each fixture file is its own lint unit (a command line would lint a named file with its
+    folder): the peers test every file alone, and cross-object rules must not see objects
+    of the fixture next door.
     """
     files = sorted(
-        path.relative_to(PEERS).as_posix()
+        path
         for pattern in ("polaris/*/*.y*ml", "checkov/*/*.y*ml", "checkov/*/*.json")
         for path in PEERS.glob(pattern)
     )
-    options = RunOptions(
-        paths=tuple(files),
-        output_format="json",
-        profiles=(profile,),
-        no_config=True,
-        jobs=1,
-    )
-    report, _, _ = run(options, cwd=PEERS)
+    units = [ManifestFile(path, path.relative_to(PEERS).as_posix(), PEERS) for path in files]
+    rules = bind_rules(select_rules(load_catalog(), (profile,)))
+    report = lint(units, rules, LoadSettings(limits=Limits()), (1, 35))
     return list(report.active)
 
 
