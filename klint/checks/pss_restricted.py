@@ -25,6 +25,7 @@ from klint.checks.pss_controls import (
     SECCOMP_RESTRICTED,
     SECCOMP_TYPES,
     VOLUMES,
+    allowed,
     host_path_suffix,
     is_zero_int,
     proc_mounts,
@@ -221,6 +222,9 @@ def _restricted_capabilities(container: ContainerView) -> Iterator[Violation]:
     for index, capability in enumerate(added):
         if capability == "NET_BIND_SERVICE":
             continue
+        # Upstream's baseline verdict is literal (``chown`` fails it); the risk is the
+        # runtime's reading (``chown`` is CHOWN): ``also`` follows the first, severity the second.
+        also = None if allowed(capability, BASELINE_CAPABILITIES) else CAPS_BASELINE
         name = capability_name(capability)
         if name == "NET_BIND_SERVICE":
             yield CAPS_RESTRICTED.violation(
@@ -228,15 +232,15 @@ def _restricted_capabilities(container: ContainerView) -> Iterator[Violation]:
                 f"{container.label} writes capability {capability}, which the runtime reads "
                 "as NET_BIND_SERVICE but Pod Security admission rejects: write NET_BIND_SERVICE",
                 severity=Severity.NOTE,
+                also=also,
             )
             continue
-        baseline_forbids = name not in BASELINE_CAPABILITIES
         yield CAPS_RESTRICTED.violation(
             (*path, "add", index),
             f"{container.label} adds capability {name or capability}; only NET_BIND_SERVICE "
             "may be added",
-            severity=Severity.ERROR if baseline_forbids else None,
-            also=CAPS_BASELINE if baseline_forbids else None,
+            severity=Severity.ERROR if name not in BASELINE_CAPABILITIES else None,
+            also=also,
         )
 
 
