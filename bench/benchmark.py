@@ -1,12 +1,15 @@
-"""Benchmark klint as users run it: whole process, several runs, median and spread.
+"""Benchmark klint as users run it: whole process, every output format, wall time and peak RSS.
 
-Cases: one small file (pre-commit / on save), the shared corpus manifests, the corpus Helm
-charts rendered by klint, and a synthetic input of 50,000 documents in 5,000 files (plus its
-5,000-document tenth, to check that time grows linearly). When Checkov or Trivy are on PATH
-they run alternately with klint on the same inputs and the ratios are printed.
+Cases: one small file (pre-commit / on save) and the shared corpus manifests in text, json,
+sarif and github; the corpus Helm charts rendered by klint; synthetic inputs of 5,000 and
+50,000 documents (500 / 5,000 files) in json and sarif. Each row gives the median wall time,
+the peak RSS of the klint process (``wait4`` rusage of the child) and the ratio to the json
+run of the same case. The corpus SARIF log is kept once to count the results that carry
+``fixes``. When Checkov or Trivy are on PATH they run alternately with klint's SARIF run on
+the same inputs and the ratios are printed.
 
     python bench/benchmark.py [--runs 5] [--corpus ../shared/corpus] [--skip-large]
-    python bench/benchmark.py --profile PATH   # where the time goes (cProfile, top 25)
+    python bench/benchmark.py --profile PATH [--format sarif]   # cProfile, top 25
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import cProfile
+import json
 import os
 import pstats
 import shutil
@@ -93,8 +97,11 @@ def timed(command: list[str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss
 
 
-def klint(paths: list[str], jobs: int | None = None) -> list[str]:
-    command = [sys.executable, "-m", "klint", "check", "--format", "json", "-o", os.devnull]
+FORMATS = ("text", "json", "sarif", "github")
+
+
+def klint(paths: list[str], fmt: str = "json", jobs: int | None = None, out: str = "") -> list[str]:
+    command = [sys.executable, "-m", "klint", "check", "--format", fmt, "-o", out or os.devnull]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
     return [*command, *paths]
@@ -120,17 +127,19 @@ def measure(
     name: str,
     paths: list[str],
     runs: int,
-    documents: int = 0,
-    size: int = 0,
+    formats: tuple[str, ...] = FORMATS,
     jobs: int | None = None,
     compare: bool = True,
-) -> float:
-    """Run klint (and peers alternately) ``runs`` times; print a summary line; return median.
+) -> dict[str, tuple[float, float]]:
+    """Run klint in each format (and peers) ``runs`` times, alternating; print one row per
+    format; return format → (median seconds, peak MiB).
 
     ``compare`` is off for inputs the peers cannot take (charts need their own helm) or take
     minutes on (the synthetic inputs: Checkov needs about 2 minutes per 5,000 documents).
     """
-    commands = {"klint": klint(paths, jobs), **(peers(paths) if compare else {})}
+    commands = {fmt: klint(paths, fmt, jobs) for fmt in formats}
+    if compare:
+        commands.update(peers(paths))
     times: dict[str, list[float]] = {tool: [] for tool in commands}
     memory: dict[str, int] = dict.fromkeys(commands, 0)
     for _ in range(runs):
@@ -138,23 +147,32 @@ def measure(
             seconds, rss = timed(command)
             times[tool].append(seconds)
             memory[tool] = max(memory[tool], rss)
-    median = statistics.median(times["klint"])
-    spread = max(times["klint"]) - min(times["klint"])
-    peak = memory["klint"] / 1024
-    line = f"{name:<28} klint median {median:7.3f} s (spread {spread:.3f}) peak {peak:6.1f} MiB"
-    if documents:
-        line += f"  {documents / median:9.0f} docs/s"
-    if size:
-        line += f"  {size / median / 1e6:6.2f} MB/s"
+    found = {}
     for tool in commands:
-        if tool != "klint":
-            ratios = [k / p for k, p in zip(times["klint"], times[tool], strict=True)]
-            line += (
-                f"  | {tool} {statistics.median(times[tool]):.2f} s,"
-                f" ratio {statistics.median(ratios):.3f}"
-            )
-    print(line, flush=True)
-    return median
+        median = statistics.median(times[tool])
+        spread = max(times[tool]) - min(times[tool])
+        peak = memory[tool] / 1024
+        found[tool] = (median, peak)
+        line = f"| {name:<34} | {tool:<7} | {median:8.3f} | {spread:6.3f} | {peak:7.1f} |"
+        if "json" in times and tool != "json":
+            ratios = [a / b for a, b in zip(times[tool], times["json"], strict=True)]
+            line += f" {statistics.median(ratios):5.2f} |"
+        else:
+            line += "       |"
+        if "sarif" in times and tool not in FORMATS:
+            ratios = [a / b for a, b in zip(times["sarif"], times[tool], strict=True)]
+            line += f" klint sarif / {tool}: {statistics.median(ratios):.3f}"
+        print(line, flush=True)
+    return found
+
+
+def fixes_on(paths: list[str]) -> tuple[int, int]:
+    """(results, results carrying ``fixes``) of one SARIF run over ``paths``."""
+    with tempfile.TemporaryDirectory(prefix="klint-bench-") as scratch:
+        target = str(Path(scratch) / "out.sarif")
+        timed(klint(paths, "sarif", out=target))
+        results = json.loads(Path(target).read_text())["runs"][0]["results"]
+    return len(results), sum(1 for result in results if result.get("fixes"))
 
 
 def corpus_inputs(corpus: Path) -> tuple[list[str], int, int]:
@@ -164,14 +182,14 @@ def corpus_inputs(corpus: Path) -> tuple[list[str], int, int]:
     return paths, len(files), size
 
 
-def profile(paths: list[str]) -> None:
+def profile(paths: list[str], fmt: str) -> None:
     """Print the 25 most expensive functions of one in-process run."""
     from klint.cli import main
 
     profiler = cProfile.Profile()
     profiler.enable()
     with contextlib.suppress(SystemExit):
-        main(["check", "--jobs", "1", "--format", "json", "-o", os.devnull, *paths])
+        main(["check", "--jobs", "1", "--format", fmt, "-o", os.devnull, *paths])
     profiler.disable()
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
@@ -184,40 +202,49 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
     parser.add_argument("--skip-large", action="store_true", help="skip the 50,000-document case")
     parser.add_argument("--profile", nargs="+", metavar="PATH")
+    parser.add_argument("--format", default="sarif", help="format for --profile")
     args = parser.parse_args()
     if args.profile:
-        profile(args.profile)
+        profile(args.profile, args.format)
         return
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.runs} runs per case")
-    measure("one small file", [str(SMALL)], args.runs, 1, SMALL.stat().st_size)
+    print("| case | format | median s | spread | peak MiB | / json |")
+    print("|---|---|---|---|---|---|")
+    measure("one small file", [str(SMALL)], args.runs)
     if args.corpus.is_dir():
         paths, files, size = corpus_inputs(args.corpus)
-        measure(f"corpus manifests ({files} files)", paths, args.runs, 1760, size)
-        measure("corpus manifests --jobs 1", paths, args.runs, 1760, size, jobs=1, compare=False)
+        measure(f"corpus manifests ({files} files, {size / 1e6:.1f} MB)", paths, args.runs)
         charts = sorted(str(p) for p in (args.corpus / "helm-charts").iterdir() if p.is_dir())
         runs = max(1, args.runs // 2)
-        measure(f"corpus charts ({len(charts)}) rendered", charts, runs, compare=False)
+        measure(
+            f"corpus charts ({len(charts)}) rendered",
+            charts,
+            runs,
+            ("json", "sarif"),
+            compare=False,
+        )
+        total, with_fixes = fixes_on(paths)
+        print(f"corpus manifests: {total} SARIF results, {with_fixes} carry fixes (floor: 1,720)")
     if not args.skip_large:
         with tempfile.TemporaryDirectory(prefix="klint-bench-") as scratch:
             small_docs, small_size = synthetic(Path(scratch) / "5k", 500, 10)
             large_docs, large_size = synthetic(Path(scratch) / "50k", 5000, 10)
             t5 = measure(
-                "synthetic 5,000 docs",
+                f"synthetic {small_docs:,} docs ({small_size / 1e6:.1f} MB)",
                 [str(Path(scratch) / "5k")],
-                args.runs,
-                small_docs,
-                small_size,
+                max(1, args.runs // 2),
+                ("json", "sarif"),
                 compare=False,
             )
             t50 = measure(
-                "synthetic 50,000 docs",
+                f"synthetic {large_docs:,} docs ({large_size / 1e6:.1f} MB)",
                 [str(Path(scratch) / "50k")],
-                max(1, args.runs // 2),
-                large_docs,
-                large_size,
+                1,
+                ("json", "sarif"),
                 compare=False,
             )
-            print(f"50k / 5k time ratio: {t50 / t5:.2f} (linear is 10)")
+            for fmt in ("json", "sarif"):
+                print(f"{fmt}: 50k / 5k time ratio {t50[fmt][0] / t5[fmt][0]:.2f} (linear is 10)")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -171,10 +172,14 @@ def check(
         list[Path] | None,
         typer.Option("--policy", help="ValidatingAdmissionPolicy file or folder: every unit."),
     ] = None,
+    shard: Annotated[
+        str | None,
+        typer.Option("--shard", help="Lint only shard I of N (e.g. 2/4): one CI job per shard."),
+    ] = None,
 ) -> None:
     """Lint PATHS (default: the current directory) and report findings."""
     from klint import console
-    from klint.run import RunOptions, run
+    from klint.run import RunOptions, parse_shard, run_stream
 
     never = fail_on is not None and fail_on.strip().lower() == NEVER
     options = RunOptions(
@@ -205,13 +210,14 @@ def check(
         crds=tuple(crd or ()),
         quiet=quiet,
         policies=tuple(policy or ()),
+        shard=parse_shard(shard) if shard else None,
     )
     use_color = console.use_color(color, sys.stdout, to_file=output is not None)
-    report, text, effective_fail_on = run(options, cwd=Path.cwd(), color=use_color)
+    report, pieces, effective_fail_on = run_stream(options, cwd=Path.cwd(), color=use_color)
     console.write_stderr(report.warnings)
     if verbose:
         console.write_stderr(console.skipped_lines(report))
-    _write(console.statistics(report) if statistics else text, output)
+    _write_pieces([console.statistics(report)] if statistics else pieces, output)
     if output is not None and not quiet:
         console.write_stderr(
             [*console.problem_lines(report.notifications), console.summary_line(report)]
@@ -438,6 +444,21 @@ def _write(text: str, output: Path | None) -> None:
         return
     try:
         output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UsageFailure(f"cannot write {output}: {error.strerror}") from None
+
+
+def _write_pieces(pieces: Iterable[str], output: Path | None) -> None:
+    """Write a report as it is formatted (a large SARIF log is never one string)."""
+    if output is None:
+        for piece in pieces:
+            sys.stdout.write(piece)
+        sys.stdout.flush()
+        return
+    try:
+        with output.open("w", encoding="utf-8") as handle:
+            for piece in pieces:
+                handle.write(piece)
     except OSError as error:
         raise UsageFailure(f"cannot write {output}: {error.strerror}") from None
 

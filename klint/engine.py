@@ -15,11 +15,12 @@ from typing import Any, Protocol
 
 from klint.catalog import Rule
 from klint.checks import REGISTRY, Check, UnitContext, Violation
+from klint.edits import scan_fix
 from klint.errors import KlintError
 from klint.findings import Finding, Location, Notification, Report, Severity, Span
 from klint.model.resource import Resource, resources_from_document
 from klint.not_kubernetes import NOT_KUBERNETES, SKIPPED
-from klint.sources.base import LintUnit, LoadedUnit, LoadSettings
+from klint.sources.base import DocumentLocator, LintUnit, LoadedUnit, LoadSettings
 
 
 class EngineError(KlintError):
@@ -221,8 +222,6 @@ def _run(
 
 
 def _locate_root(resource: Resource) -> tuple[Any, Any]:
-    from klint.sources.base import DocumentLocator
-
     return DocumentLocator().locate(resource, ())
 
 
@@ -231,6 +230,10 @@ def _finding(
 ) -> Finding:
     location, related = loaded.locator.locate(resource, violation.path)
     severity = active.severity or violation.severity or active.rule.severity
+    fix = None
+    if active.rule.fix and type(loaded.locator) is DocumentLocator:
+        # a plain manifest: the fix edits the text the finding points at
+        fix = scan_fix(active.rule, resource.document, resource.data, resource.base, violation.path)
     return Finding(
         rule_id=active.rule.id,
         rule_name=active.rule.name,
@@ -242,6 +245,7 @@ def _finding(
         related=related,
         properties=violation.properties,
         source_identity=_source_identity(resource),
+        fix=fix,
     )
 
 

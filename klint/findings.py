@@ -97,6 +97,33 @@ class Suppression:
 
 
 @dataclass(frozen=True, slots=True)
+class TextEdit:
+    """Replace ``span`` of a file (empty for an insertion) with ``text``: ruff's ``Edit``."""
+
+    span: Span
+    text: str
+
+
+class Applicability(enum.Enum):
+    """Whether a fix may be applied without a person looking at it (ruff's applicability)."""
+
+    SAFE = "safe"
+    NEEDS_REVIEW = "needs-review"
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """The text edits that resolve a finding, in the file of its location, computed once.
+
+    ``klint fix``, SARIF ``fixes`` and editor quick fixes all apply these same edits.
+    """
+
+    description: str
+    applicability: Applicability
+    edits: tuple[TextEdit, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One violation of one rule, located precisely."""
 
@@ -113,6 +140,7 @@ class Finding:
     # Where the object comes from when its rendered name is not stable (Helm's randAlphaNum):
     # used for the fingerprint instead of the name.
     source_identity: str = ""
+    fix: Fix | None = None
 
     @property
     def fingerprint(self) -> str:

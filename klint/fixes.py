@@ -3,11 +3,18 @@
 A fixer is keyed by check name and reads the object a finding came from and the finding's
 field path; it returns a :class:`FixPlan` (edits relative to the object root) or None when
 the finding has no unambiguous fix (e.g. an added capability: which one is needed?).
-Fixers never touch files: :mod:`klint.fix` turns plans into YAML edits.
+Fixers never touch files: :mod:`klint.edits` turns plans into text edits.
 
 A plan is marked ``overrides`` when it replaces a value someone wrote explicitly (such as
-``allowPrivilegeEscalation: true``): that is a deliberate choice, so even a rule whose fix
-is ``safe`` applies it only with ``--unsafe``.
+``allowPrivilegeEscalation: true``) or when it has to change a second field for the object
+to stay valid: that is a deliberate choice, so even a rule whose fix is ``safe`` applies it
+only with ``--unsafe``.
+
+Fixes must give objects the API server accepts. Pod validation rejects
+``allowPrivilegeEscalation: false`` next to ``privileged: true`` or an added
+``CAP_SYS_ADMIN``; so the escalation fix drops ``privileged`` in the same plan (needs
+review) and offers nothing next to ``CAP_SYS_ADMIN``. ``runAsNonRoot: true`` next to
+``runAsUser: 0`` is accepted but never starts: that plan needs review too.
 """
 
 from __future__ import annotations
@@ -16,11 +23,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from klint.findings import FieldPath, field_path_text
+from klint.catalog import Rule
+from klint.findings import Applicability, FieldPath, field_path_text
 from klint.model.resource import dig
 from klint.model.workload import CONTAINER_LISTS
 
 EditOp = Literal["set", "delete", "append"]
+SAFE, NEEDS_REVIEW = Applicability.SAFE.value, Applicability.NEEDS_REVIEW.value
 
 
 @dataclass(frozen=True)
@@ -87,10 +96,21 @@ def set_true(obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
 
 
 def allow_privilege_escalation(obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
-    """``allowPrivilegeEscalation: false`` on the container."""
+    """``allowPrivilegeEscalation: false`` on the container, valid for the API server.
+
+    A privileged container escalates by definition: the plan sets ``privileged: false``
+    first (an override). Next to an added ``CAP_SYS_ADMIN`` there is no fix to offer.
+    """
     if not path or path[-1] != "allowPrivilegeEscalation":
         return None
-    return _set(path, False, dig(obj, path))
+    context = path[:-1]
+    added = dig(obj, (*context, "capabilities", "add"))
+    if isinstance(added, list) and "CAP_SYS_ADMIN" in added:
+        return None
+    escalation = Edit("set", path, False)
+    if dig(obj, (*context, "privileged")) is True:
+        return FixPlan((Edit("set", (*context, "privileged"), False), escalation), True)
+    return FixPlan((escalation,), overrides=dig(obj, path) is not None)
 
 
 def run_as_non_root(obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
@@ -98,11 +118,20 @@ def run_as_non_root(obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
     if not path or path[-1] != "runAsNonRoot":
         return None
     current = dig(obj, path)
+    root_user = _runs_as_root_user(obj, path)
     if current is None and _is_container_path(path, 2):
         pod_path = (*path[:-4], "securityContext", "runAsNonRoot")
         if dig(obj, pod_path) is None:
-            return _set(pod_path, True, None)
-    return _set(path, True, current)
+            return FixPlan((Edit("set", pod_path, True),), overrides=root_user)
+    return FixPlan((Edit("set", path, True),), overrides=current is not None or root_user)
+
+
+def _runs_as_root_user(obj: Mapping[str, Any], path: FieldPath) -> bool:
+    """Whether ``runAsUser: 0`` applies where ``path`` (a ``runAsNonRoot``) is set."""
+    here = dig(obj, (*path[:-1], "runAsUser"))
+    if here is None and _is_container_path(path, 2):
+        here = dig(obj, (*path[:-4], "securityContext", "runAsUser"))
+    return bool(here == 0)
 
 
 def seccomp_profile(obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
@@ -162,3 +191,33 @@ FIXERS: dict[str, Fixer] = {
     "proc-mount-restricted": proc_mount_default,
 }
 """Check name → fixer. A rule offers a fix when it declares ``fix:`` and its check is here."""
+
+
+def fix_of(rule: Rule) -> tuple[str, str] | None:
+    """The rule's fix (applicability, description) when it has one klint can apply."""
+    applicability = rule.fix.get("applicability")
+    if rule.check not in FIXERS or applicability not in (SAFE, NEEDS_REVIEW):
+        return None
+    return str(applicability), str(rule.fix.get("description", ""))
+
+
+def plan_for(rule: Rule, obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
+    """The edits that fix a finding of ``rule`` at ``path`` of ``obj`` (its object)."""
+    fixer = FIXERS.get(rule.check)
+    if fixer is None or fix_of(rule) is None:
+        return None
+    return fixer(obj, path)
+
+
+def applicability(rule: Rule, plan: FixPlan) -> Applicability:
+    """``needs-review`` when the rule says so or the plan replaces an explicit value."""
+    declared = rule.fix.get("applicability")
+    if declared != SAFE or plan.overrides:
+        return Applicability.NEEDS_REVIEW
+    return Applicability.SAFE
+
+
+def describe_fix(plan: FixPlan, level: Applicability) -> str:
+    """``Set spec.containers[0].securityContext.privileged: false (klint fix: safe).``"""
+    text = plan.describe()
+    return f"{text[:1].upper()}{text[1:]} (klint fix: {level.value})."

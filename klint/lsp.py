@@ -20,7 +20,7 @@ from pygls.uris import to_fs_path
 from klint import __version__
 from klint.catalog import Rule, load_catalog
 from klint.errors import KlintError
-from klint.findings import Notification, Report, Severity, Span
+from klint.findings import Applicability, Notification, Report, Severity, Span
 from klint.sources.names import MANIFEST_SUFFIXES, find_chart_root
 
 DEBOUNCE_SECONDS = 0.3
@@ -183,41 +183,37 @@ def code_actions(
 def fix_actions(
     uri: str, text: str, report: Report, found: Sequence[types.Diagnostic], rules: Sequence[Rule]
 ) -> list[types.CodeAction]:
-    """One quick fix per klint diagnostic whose rule has a fix (``klint fix``) in this buffer."""
-    from klint.fix import fix_in_text
-
-    by_id = {rule.id: rule for rule in rules}
+    """One quick fix per klint diagnostic whose finding carries a fix (the scan's edits)."""
     lines = text.splitlines(keepends=True)
     actions = []
     for diagnostic in found:
-        rule = by_id.get(diagnostic.code) if isinstance(diagnostic.code, str) else None
-        if diagnostic.source != SOURCE or rule is None or not rule.fix:
+        if diagnostic.source != SOURCE or not isinstance(diagnostic.code, str):
             continue
         for finding in report.active:
-            if finding.rule_id != rule.id or (
-                to_range(finding.location.span, lines) != diagnostic.range
+            fix = finding.fix
+            if (
+                fix is None
+                or finding.rule_id != diagnostic.code
+                or to_range(finding.location.span, lines) != diagnostic.range
             ):
-                continue
-            fix = fix_in_text(text, finding, rule)
-            if fix is None:
                 continue
             edits = [
                 types.TextEdit(
                     types.Range(
-                        _position(r.region.start_line, r.region.start_column, lines),
-                        _position(r.region.end_line, r.region.end_column, lines),
+                        _position(e.span.start_line, e.span.start_column, lines),
+                        _position(e.span.end_line, e.span.end_column, lines),
                     ),
-                    r.text,
+                    e.text,
                 )
-                for r in fix.replacements
+                for e in fix.edits
             ]
             actions.append(
                 types.CodeAction(
-                    title=f"Fix {rule.id}: {fix.description}",
+                    title=f"Fix {finding.rule_id}: {fix.description}",
                     kind=types.CodeActionKind.QuickFix,
                     diagnostics=[diagnostic],
                     edit=types.WorkspaceEdit(changes={uri: edits}),
-                    is_preferred=fix.applicability == "safe",
+                    is_preferred=fix.applicability is Applicability.SAFE,
                 )
             )
             break

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -13,8 +14,8 @@ from klint.engine import ActiveRule, lint
 from klint.errors import KlintError
 from klint.findings import Report, Severity
 from klint.policy import Policy, PolicyInput, build_policy
-from klint.reporters import FORMATS, ReportContext, get_reporter
-from klint.sources.base import LoadSettings, display_path
+from klint.reporters import FORMATS, ReportContext, Reporter, get_reporter
+from klint.sources.base import LintUnit, LoadSettings, display_path
 from klint.sources.discover import DiscoverOptions, discover
 
 DEFAULT_KUBE_VERSION = "1.35"
@@ -50,7 +51,41 @@ class RunOptions:
     policies: tuple[Path, ...] = ()  # --policy: ValidatingAdmissionPolicy files or folders
     render_timeout: float = 120.0
     jobs: int = 0  # 0: one per core
+    shard: tuple[int, int] | None = None  # --shard I/N: (I, N), 1-based
     quiet: bool = False  # text: findings only, no summary line
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"2/4"`` → ``(2, 4)``; a usage error unless ``1 <= I <= N``."""
+    index, _, count = text.partition("/")
+    try:
+        shard = int(index), int(count)
+    except ValueError:
+        shard = (0, 0)
+    if not 1 <= shard[0] <= shard[1]:
+        raise KlintError(f"invalid --shard {text!r}: use I/N with 1 <= I <= N, e.g. 2/4")
+    return shard
+
+
+def shard_of(display: str, count: int) -> int:
+    """The 1-based shard of a lint unit: a hash of its name, so it never moves when others
+    are added or removed (a chart, overlay or folder is one unit and never splits)."""
+    digest = hashlib.sha256(display.encode("utf-8", "surrogateescape")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
+
+
+def select_shard(units: Sequence[LintUnit], shard: tuple[int, int] | None) -> list[LintUnit]:
+    """The units of shard ``(I, N)`` (all of them without a shard)."""
+    if shard is None:
+        return list(units)
+    return [unit for unit in units if shard_of(unit.display, shard[1]) == shard[0]]
+
+
+def shard_category(options: RunOptions) -> str:
+    """``--category``, or ``klint/shard-I`` for a sharded run left at the default."""
+    if options.shard is not None and options.category == "klint":
+        return f"klint/shard-{options.shard[0]}"
+    return options.category
 
 
 def crd_paths(paths: tuple[Path, ...], cwd: Path, option: str = "--crd") -> tuple[str, ...]:
@@ -142,6 +177,26 @@ def run(
     ``stdin`` is what ``-`` reads (default: the process's standard input; the language
     server passes the editor buffer).
     """
+    report, pieces, fail_on = run_stream(options, cwd=cwd, color=color, stdin=stdin)
+    return report, "".join(pieces), fail_on
+
+
+def run_stream(
+    options: RunOptions, *, cwd: Path, color: bool = False, stdin: bytes | None = None
+) -> tuple[Report, Iterator[str], Severity]:
+    """Like :func:`run`, with the output as pieces to write one after the other."""
+    report, reporter, context, fail_on = lint_report(options, cwd=cwd, color=color, stdin=stdin)
+    stream = getattr(reporter, "stream", None)
+    pieces = (
+        stream(report, context) if stream is not None else iter([reporter.render(report, context)])
+    )
+    return report, pieces, fail_on
+
+
+def lint_report(
+    options: RunOptions, *, cwd: Path, color: bool = False, stdin: bytes | None = None
+) -> tuple[Report, Reporter, ReportContext, Severity]:
+    """Lint; returns the finished report, its reporter and context, and the fail-on."""
     if options.output_format not in FORMATS:
         raise KlintError(f"unknown format {options.output_format!r}: use {', '.join(FORMATS)}")
     policy = policy_for(options, cwd)
@@ -175,7 +230,7 @@ def run(
         render_timeout=options.render_timeout,
     )
     jobs = options.jobs or os.cpu_count() or 1
-    units = policy.units(discovery.units, cwd)
+    units = select_shard(policy.units(discovery.units, cwd), options.shard)
     report = lint(units, active, settings, kube, jobs, policy.suppressor)
     report.notifications.extend(discovery.problems)
     report.warnings.extend(version_warnings(kube, active))
@@ -195,7 +250,7 @@ def run(
         cwd=cwd,
         root=cwd if editor else find_root(cwd),
         color=color,
-        category=options.category,
+        category=shard_category(options),
         show_suppressed=options.show_suppressed,
         extra={
             **({"stdin_filename": options.stdin_filename or ""} if editor else {}),
@@ -203,4 +258,4 @@ def run(
         },
         catalog=policy.catalog,
     )
-    return report, get_reporter(options.output_format).render(report, context), policy.fail_on
+    return report, get_reporter(options.output_format), context, policy.fail_on

@@ -10,17 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from klint.catalog import Rule, load_catalog
-from klint.findings import Span
-from klint.fix import (
-    Replacement,
-    apply_replacements,
-    detect_indent,
-    fix_in_text,
-    replacements,
-    transplant,
-)
+from klint.catalog import load_catalog
+from klint.edits import apply_edits
+from klint.findings import Span, TextEdit
 from klint.fixes import FIXERS
+from klint.reporters.sarif import artifact_fingerprint
 from tests.conftest import FIXTURES, lint_text, run_cli
 from tests.test_sarif import sarif
 
@@ -146,8 +140,9 @@ def test_helm_chart_is_never_rewritten_and_advice_names_values(tmp_path: Path) -
     assert code == 1 and out == ""
     assert (
         "web/templates/deployment.yaml:27:13: KL201: in web/values.yaml:8 under "
-        "securityContext: set allowPrivilegeEscalation: false — klint does not rewrite Helm "
-        "charts" in err.splitlines()
+        "securityContext: set privileged: false; in web/values.yaml:8 under securityContext: "
+        "set allowPrivilegeEscalation: false — klint does not rewrite Helm charts"
+        in err.splitlines()  # privileged: true first: the API server rejects both together
     )
     assert (
         "web/templates/deployment.yaml:27:13: KL101: in web/values.yaml:9: set "
@@ -197,7 +192,7 @@ def test_exit_codes_nothing_to_do_and_missing_path(tmp_path: Path) -> None:
 # --- SARIF ------------------------------------------------------------------------------
 
 
-def _sarif_replacements(result: dict[str, object]) -> list[Replacement]:
+def _sarif_replacements(result: dict[str, object]) -> list[TextEdit]:
     (fix,) = result["fixes"]  # type: ignore[misc]
     (change,) = fix["artifactChanges"]
     found = []
@@ -206,7 +201,7 @@ def _sarif_replacements(result: dict[str, object]) -> list[Replacement]:
         span = Span(
             region["startLine"], region["startColumn"], region["endLine"], region["endColumn"]
         )
-        found.append(Replacement(span, item.get("insertedContent", {}).get("text", "")))
+        found.append(TextEdit(span, item.get("insertedContent", {}).get("text", "")))
     return found
 
 
@@ -249,10 +244,19 @@ def test_sarif_fixes_validate_and_apply_cleanly() -> None:
     assert host_port == [
         {"deletedRegion": {"startLine": 21, "startColumn": 1, "endLine": 22, "endColumn": 1}}
     ]
+    everything = {f.fingerprint for f in lint_text(original, path=path).active}
     for result in with_fixes:
-        patched = apply_replacements(original, _sarif_replacements(result))
-        fingerprints = {f.fingerprint for f in lint_text(patched, rules=[result["ruleId"]]).active}
-        assert result["partialFingerprints"]["klint/v1"] not in fingerprints, result["ruleId"]
+        patched = apply_edits(original, _sarif_replacements(result))
+        found = lint_text(patched, path=path).active
+        after = {f.fingerprint for f in found}
+        prints = {artifact_fingerprint(path, fingerprint) for fingerprint in after}
+        assert result["partialFingerprints"]["klint/v2"] not in prints, result["ruleId"]
+        # removes its finding, adds none; except that turning privileged mode off (KL101's
+        # fix, and KL201's, which must for allowPrivilegeEscalation: false) ends KL151's
+        # exemption for privileged containers (KL101 covered them)
+        added = {f.rule_id for f in found if f.fingerprint not in everything}
+        unmasked = {"KL151"} if result["ruleId"] in ("KL101", "KL201") else set()
+        assert added <= unmasked, result["ruleId"]
 
 
 def test_sarif_has_no_fixes_outside_plain_manifests() -> None:
@@ -263,44 +267,104 @@ def test_sarif_has_no_fixes_outside_plain_manifests() -> None:
 # --- units ------------------------------------------------------------------------------
 
 
-def test_detect_indent_styles() -> None:
-    assert detect_indent((FIX / "two-space.yaml").read_text()) == (2, 4, 2)
-    assert detect_indent((FIX / "four-space.yaml").read_text()) == (4, 8, 4)
-    assert detect_indent((FIX / "list.yaml").read_text()) == (2, 2, 0)
+def _fix_of(text: str, rule: str) -> tuple[str, str]:
+    """The text after applying the one finding of ``rule``'s fix, and its applicability."""
+    (finding,) = lint_text(text, rules=[rule]).active
+    assert finding.fix is not None, rule
+    return apply_edits(text, finding.fix.edits), finding.fix.applicability.value
 
 
-def test_transplant_keeps_lines_ruamel_would_normalise() -> None:
-    original = "a:\n    b: 1\nc:\n  d:   2\n"
-    noop = "a:\n  b: 1\nc:\n  d: 2\n"
-    edited = "a:\n  b: 1\nc:\n  d: 2\n  e: 3\n"
-    assert transplant(original, noop, edited) == "a:\n    b: 1\nc:\n  d:   2\n  e: 3\n"
-    assert transplant(noop, noop, edited) == edited
+def test_apply_edits_at_end_of_file_mid_line_and_crlf() -> None:
+    assert apply_edits("a: true\n", [TextEdit(Span(1, 4, 1, 8), "false")]) == "a: false\n"
+    assert apply_edits("a: 1", [TextEdit(Span(1, 5, 1, 5), "\nb: 2")]) == "a: 1\nb: 2"
+    assert apply_edits("a: 1\r\nb: 2\r\n", [TextEdit(Span(2, 1, 2, 1), "c: 3\n")]) == (
+        "a: 1\r\nc: 3\r\nb: 2\r\n"
+    )
+    edits = [TextEdit(Span(1, 1, 2, 1), ""), TextEdit(Span(2, 4, 2, 5), "9")]
+    assert apply_edits("x: 0\ny: 1\n", edits) == "y: 9\n"  # applied bottom-up
 
 
-def test_replacements_round_trip_at_end_of_file_and_mid_line() -> None:
-    original = "a: 1\nb: yes\n"
-    for fixed in ("a: 1\nb: false\n", "a: 1\nb: yes\nc: 2\n", "b: yes\n", "a: 1\nb: yes"):
-        assert apply_replacements(original, replacements(original, fixed)) == fixed
-    (only,) = replacements("a: true\n", "a: false\n")
-    assert only == Replacement(Span(1, 4, 1, 8), "false")
-
-
-def _rule(rule_id: str) -> Rule:
-    return CATALOG[rule_id]
+POD = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n"
 
 
 def test_removing_a_key_keeps_the_comments_after_it() -> None:
     text = (
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers:\n"
-        "    - name: app\n      image: nginx:1.27\n      ports:\n"
+        POD + "    - name: app\n      image: nginx:1.27\n      ports:\n"
         "        - containerPort: 80\n          hostPort: 80  # on the node\n"
         "          # keep me\n      resources: {}\n"
     )
-    (finding,) = lint_text(text, rules=["KL106"]).active
-    fix = fix_in_text(text, finding, _rule("KL106"))
-    assert fix is not None and fix.applicability == "needs-review"
-    fixed = apply_replacements(text, fix.replacements)
+    fixed, level = _fix_of(text, "KL106")
+    assert level == "needs-review"
     assert fixed == text.replace("          hostPort: 80  # on the node\n", "")
+
+
+def test_removing_the_first_key_of_a_list_item_keeps_the_dash() -> None:
+    text = POD + "    - name: app\n      image: nginx:1.27\n      ports:\n"
+    text += "        - hostPort: 80\n          containerPort: 80\n"
+    fixed, _ = _fix_of(text, "KL106")
+    assert fixed.endswith("      ports:\n        - containerPort: 80\n")
+
+
+def test_flow_block_json_and_empty_mappings_get_edits_in_their_own_style() -> None:
+    flow = POD + "    - {name: app, image: nginx:1.27}\n"
+    assert _fix_of(flow, "KL201")[0] == POD + (
+        "    - {name: app, image: nginx:1.27, securityContext: {allowPrivilegeEscalation: false}}\n"
+    )
+    block = POD + "    - name: app\n      image: nginx:1.27  # pinned\n"
+    assert _fix_of(block, "KL201")[0] == block + (
+        "      securityContext:\n        allowPrivilegeEscalation: false\n"
+    )
+    empty = POD + "    - name: app\n      image: nginx:1.27\n      securityContext:\n"
+    assert _fix_of(empty, "KL201")[0] == empty + "        allowPrivilegeEscalation: false\n"
+    braces = POD + "    - name: app\n      image: nginx:1.27\n      securityContext: {}\n"
+    assert _fix_of(braces, "KL201")[0].endswith(
+        "securityContext: {allowPrivilegeEscalation: false}\n"
+    )
+    json_text = (
+        '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},\n'
+        ' "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}}\n'
+    )
+    fixed, _ = _fix_of(json_text, "KL201")
+    assert json.loads(fixed)["spec"]["containers"][0]["securityContext"] == {
+        "allowPrivilegeEscalation": False
+    }
+    assert '"image": "nginx:1.27", "securityContext": {"allowPrivilegeEscalation": false}' in fixed
+
+
+def test_values_reached_through_aliases_or_merge_keys_get_no_fix() -> None:
+    aliased = (
+        "x-shared: &ctx {allowPrivilegeEscalation: true}\n"
+        + POD.replace("apiVersion: v1\n", "apiVersion: v1\n", 1)
+        + "    - name: app\n      image: nginx:1.27\n      securityContext: *ctx\n"
+    )
+    (finding,) = lint_text(aliased, rules=["KL201"]).active
+    assert finding.fix is None
+    merged = POD + (
+        "    - &base {name: app, image: nginx:1.27, securityContext: {privileged: false}}\n"
+        "    - <<: *base\n      name: two\n"
+    )
+    fixes = [f.fix for f in lint_text(merged, rules=["KL201"]).active]
+    assert fixes[-1] is None  # the second container's securityContext is the anchor's
+
+
+def test_escalation_fix_never_sits_next_to_privileged_true() -> None:
+    text = POD + "    - name: app\n      image: nginx:1.27\n      securityContext:\n"
+    text += "        privileged: true\n"
+    fixed, level = _fix_of(text, "KL201")
+    assert level == "needs-review"  # dropping privileged is a decision
+    assert "privileged: false\n        allowPrivilegeEscalation: false\n" in fixed
+    sys_admin = text.replace("privileged: true", "capabilities: {add: [CAP_SYS_ADMIN]}")
+    (finding,) = lint_text(sys_admin, rules=["KL201"]).active
+    assert finding.fix is None  # the API server rejects both together; no fix to offer
+
+
+def test_run_as_non_root_next_to_uid_zero_needs_review() -> None:
+    text = POD + "    - name: app\n      image: nginx:1.27\n      securityContext:\n"
+    text += "        runAsUser: 0\n"
+    findings_ = lint_text(text, rules=["KL202"]).active
+    assert findings_ and all(
+        f.fix is None or f.fix.applicability.value == "needs-review" for f in findings_
+    )
 
 
 def test_every_rule_with_fix_metadata_has_a_fixer_and_docs_show_it() -> None:
@@ -342,5 +406,129 @@ def test_lsp_offers_the_fix_as_a_quick_fix(tmp_path: Path) -> None:
     assert privileged.edit.changes[uri] == [
         types.TextEdit(types.Range(types.Position(7, 36), types.Position(7, 40)), "false")
     ]
-    assert by_rule["KL201"].is_preferred is True
+    escalation = by_rule["KL201"]  # privileged: true must go first: needs review
+    assert escalation.is_preferred is False and "privileged: false; set" in escalation.title
+    assert by_rule["KL205"].is_preferred is True
     assert "KL301" not in by_rule  # no fix: which tag to pin is not ours to say
+
+
+# --- fixed objects are objects the API server accepts ---------------------------------
+
+SCHEMA_RULES = ("KL901", "KL902", "KL903", "KL904", "KL905", "KL906")
+
+
+def _rejected_by_pod_validation(obj: object) -> list[str]:
+    """Pod validation's cross-field rule on every container securityContext in ``obj``.
+
+    ``allowPrivilegeEscalation: false`` cannot go with ``privileged: true`` or an added
+    ``CAP_SYS_ADMIN`` (k8s.io/kubernetes pkg/apis/core/validation ValidateSecurityContext).
+    """
+    found: list[str] = []
+
+    def walk(value: object) -> None:
+        if isinstance(value, dict):
+            context = value.get("securityContext")
+            if isinstance(context, dict) and context.get("allowPrivilegeEscalation") is False:
+                added = (context.get("capabilities") or {}).get("add") or []
+                if context.get("privileged") is True or "CAP_SYS_ADMIN" in added:
+                    found.append(str(value.get("name")))
+            for item in value.values():
+                walk(item)
+        elif isinstance(value, list):
+            for item in value:
+                walk(item)
+
+    walk(obj)
+    return found
+
+
+def _fixture_inputs(tmp_path: Path) -> list[Path]:
+    """The fix fixtures, the examples and every fail example of a rule with a fix."""
+    files = [shutil.copy(p, tmp_path / p.name) for p in sorted(FIX.glob("*.yaml"))]
+    files += [
+        shutil.copy(p, tmp_path / p.name) for p in sorted((FIXTURES / "examples").glob("*.yaml"))
+    ]
+    for rule_id in FIXABLE:
+        for number, example in enumerate(e for e in CATALOG[rule_id].examples if not e.passes):
+            target = tmp_path / f"{rule_id}-{number}.yaml"
+            target.write_text(example.manifest)
+            files.append(target)
+    return [Path(f) for f in files]
+
+
+def test_every_fixed_fixture_is_still_valid_for_the_api_server(tmp_path: Path) -> None:
+    import yaml
+
+    files = _fixture_inputs(tmp_path)
+    before = {
+        p.name: {f.fingerprint for f in lint_text(p.read_text(), rules=SCHEMA_RULES).active}
+        for p in files
+    }
+    code, _, err = fix_cli(tmp_path, *(p.name for p in files), "--unsafe")
+    assert code in (0, 1), err
+    changed = 0
+    for path in files:
+        text = path.read_text()
+        changed += text != (FIX / path.name).read_text() if (FIX / path.name).exists() else 0
+        report = lint_text(text, rules=SCHEMA_RULES)
+        assert not [n for n in report.notifications if n.level.value == "error"], path.name
+        assert {f.fingerprint for f in report.active} <= before[path.name], path.name
+        for document in yaml.safe_load_all(text):
+            assert _rejected_by_pod_validation(document) == [], (path.name, text)
+    assert changed == 3  # every fix fixture was rewritten
+
+
+def test_fix_refuses_a_symlink_to_a_file_outside_the_repository(tmp_path: Path) -> None:
+    repo, outside = tmp_path / "repo", tmp_path / "outside"
+    (repo / ".git").mkdir(parents=True)
+    outside.mkdir()
+    secret = outside / "pod.yaml"
+    secret.write_text(POD + "    - name: app\n      image: nginx:1.27\n")
+    before = secret.read_text()
+    (repo / "pod.yaml").symlink_to(secret)
+    code, _, err = fix_cli(repo, "pod.yaml", "--unsafe")
+    assert code == 2
+    assert "pod.yaml: not fixed: is a symbolic link that leads outside" in err
+    assert secret.read_text() == before
+
+
+# --- architecture ---------------------------------------------------------------------
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Module → klint modules it imports anywhere (lazy imports in functions count)."""
+    import ast
+
+    package = FIXTURES.parent / "klint"
+    modules = {
+        ".".join(p.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__"): p
+        for p in package.rglob("*.py")
+    }
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                targets = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            else:
+                continue
+            graph[name].update(t for t in targets if t in modules and t != name)
+    return graph
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for child in graph[todo.pop()] - seen:
+            seen.add(child)
+            todo.append(child)
+    return seen
+
+
+def test_reporters_format_and_the_fix_engine_is_in_no_import_cycle() -> None:
+    graph = _import_graph()
+    for reporter in (m for m in graph if m.startswith("klint.reporters")):
+        assert not {"klint.fix", "klint.edits", "klint.run"} & _reachable(graph, reporter)
+    for module in ("klint.fix", "klint.edits", "klint.fixes", "klint.run", "klint.engine"):
+        assert module not in _reachable(graph, module), module

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,10 @@ def test_results_shape_and_positions() -> None:
         region = physical["region"]
         assert region["startLine"] >= 1 and region["endLine"] >= region["startLine"]
         assert region["startColumn"] >= 1 and region["endColumn"] >= 1
-        assert result["partialFingerprints"]["klint/v1"]
-        assert "primaryLocationLineHash" not in result["partialFingerprints"]
+        assert result["partialFingerprints"]["klint/v2"]
+        assert re.fullmatch(
+            r"[0-9a-f]{16}:[0-9]+", result["partialFingerprints"]["primaryLocationLineHash"]
+        )
     privileged = next(r for r in run["results"] if r["ruleId"] == "KL101")
     assert privileged["locations"][0]["physicalLocation"]["region"] == {
         "startLine": 23,
@@ -101,44 +104,144 @@ def test_byte_identical_output() -> None:
 def test_fingerprints_survive_unrelated_line_moves(tmp_path: Path) -> None:
     source = (REPO / INSECURE).read_text()
     (tmp_path / "a.yaml").write_text(source)
-    (tmp_path / "b.yaml").write_text("# a new comment\n# and another\n" + source)
 
-    def prints(name: str) -> list[tuple[str, str, int]]:
-        run = sarif(name, cwd=tmp_path)["runs"][0]
+    def prints() -> list[tuple[str, str, str, int]]:
+        run = sarif("a.yaml", cwd=tmp_path)["runs"][0]
         return sorted(
             (
                 r["ruleId"],
-                r["partialFingerprints"]["klint/v1"],
+                r["partialFingerprints"]["klint/v2"],
+                r["partialFingerprints"]["primaryLocationLineHash"],
                 r["locations"][0]["physicalLocation"]["region"]["startLine"],
             )
             for r in run["results"]
         )
 
-    before, after = prints("a.yaml"), prints("b.yaml")
-    assert [(rule, fp) for rule, fp, _ in before] == [(rule, fp) for rule, fp, _ in after]
-    assert [line + 2 for _, _, line in before] == [line for _, _, line in after]
+    before = prints()
+    (tmp_path / "a.yaml").write_text("# a new comment\n# and another\n" + source)
+    after = prints()
+    assert [item[:3] for item in before] == [item[:3] for item in after]
+    assert [item[3] + 2 for item in before] == [item[3] for item in after]
 
 
-def test_uri_is_relative_to_the_git_root_and_percent_encoded(tmp_path: Path) -> None:
-    (tmp_path / ".git").mkdir()
-    sub = tmp_path / "my dir"
-    sub.mkdir()
-    (sub / "pod.yaml").write_text((REPO / INSECURE).read_text())
-    run = sarif("pod.yaml", cwd=sub)["runs"][0]
-    uri = run["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-    assert uri == "my%20dir/pod.yaml"
-
-
-def test_suppressed_results_are_marked_accepted_and_valid(tmp_path: Path) -> None:
-    source = (
-        (REPO / INSECURE)
-        .read_text()
-        .replace("privileged: true", "privileged: true # klint: ignore[KL101] lab-only debug image")
+def test_the_same_object_in_two_files_has_two_fingerprints(tmp_path: Path) -> None:
+    source = (REPO / INSECURE).read_text()
+    (tmp_path / "a.yaml").write_text(source)
+    (tmp_path / "b.yaml").write_text(source)
+    results = sarif("a.yaml", "b.yaml", cwd=tmp_path)["runs"][0]["results"]
+    prints = [r["partialFingerprints"]["klint/v2"] for r in results]
+    assert (
+        len(prints)
+        == len(set(prints))
+        == 2 * len(sarif("a.yaml", cwd=tmp_path)["runs"][0]["results"])
     )
-    (tmp_path / "pod.yaml").write_text(source)
-    run = sarif("pod.yaml", cwd=tmp_path)["runs"][0]
-    suppressed = [r for r in run["results"] if r.get("suppressions")]
-    assert [r["ruleId"] for r in suppressed] == ["KL101"]
-    assert suppressed[0]["suppressions"] == [
-        {"kind": "inSource", "justification": "lab-only debug image", "status": "accepted"}
+
+
+def test_input_problems_are_results_of_their_own_rule_too(tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("apiVersion: v1\nkind: Pod\nmetadata: {name: [\n")
+    (tmp_path / "ok.yaml").write_text((REPO / INSECURE).read_text())
+    run = sarif("bad.yaml", "ok.yaml", cwd=tmp_path)["runs"][0]
+    rules = run["tool"]["driver"]["rules"]
+    assert rules[0]["id"] == "KL000" and rules[0]["name"] == "input-problem"
+    problems = [r for r in run["results"] if r["ruleId"] == "KL000"]
+    assert len(problems) == 1
+    (problem,) = problems
+    assert problem["ruleIndex"] == 0 and problem["level"] == "error"
+    assert problem["message"]["text"].startswith("YAML syntax error")
+    where = problem["locations"][0]["physicalLocation"]
+    assert where["artifactLocation"]["uri"] == "bad.yaml"
+    assert where["region"]["startLine"] == 4
+    notes = run["invocations"][0]["toolExecutionNotifications"]
+    assert [n["descriptor"]["id"] for n in notes] == ["yaml-syntax"]
+    paths = [
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
     ]
+    assert paths == sorted(paths)  # one order: file, then line
+
+
+def test_related_location_end_column_stays_on_its_line(tmp_path: Path) -> None:
+    from klint.catalog import load_catalog
+    from klint.findings import Finding, Location, RelatedLocation, Report, Severity, Span
+    from klint.reporters.base import ReportContext
+    from klint.reporters.sarif import SarifReporter
+
+    (tmp_path / "values.yaml").write_text("image:\n  tag: 1.0\n")
+    (tmp_path / "t.yaml").write_text("kind: Pod\n")
+    related = RelatedLocation(Location("values.yaml", Span(2, 3, 2, 40)), "set here")
+    found = Finding(
+        "KL101",
+        "privileged-container",
+        Severity.ERROR,
+        "privileged.",
+        Location("t.yaml", Span(1, 1, 1, 5)),
+        None,
+        ("spec",),
+        related=(related,),
+    )
+    rules = [rule for rule in load_catalog() if rule.id == "KL101"]
+    context = ReportContext(rules=rules, cwd=tmp_path, root=tmp_path)
+    text = SarifReporter().render(Report(findings=[found]), context)
+    (result,) = json.loads(text)["runs"][0]["results"]
+    region = result["relatedLocations"][0]["physicalLocation"]["region"]
+    assert region == {"startLine": 2, "startColumn": 3, "endLine": 2, "endColumn": 11}
+
+
+def _results(*args: str) -> list[tuple[str, str, int, str]]:
+    run = sarif("--no-config", *args)["runs"][0]
+    return sorted(
+        (
+            r["ruleId"],
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+            r["locations"][0]["physicalLocation"]["region"]["startLine"],
+            r["partialFingerprints"]["klint/v2"],
+        )
+        for r in run["results"]
+    )
+
+
+def test_the_union_of_the_shards_is_the_unsharded_run() -> None:
+    whole = _results("fixtures/cases", "fixtures/examples", "fixtures/helm/web")
+    shards = [
+        _results("--shard", f"{i}/3", "fixtures/cases", "fixtures/examples", "fixtures/helm/web")
+        for i in (1, 2, 3)
+    ]
+    assert sorted(r for shard in shards for r in shard) == whole  # disjoint, and complete
+    assert sum(1 for shard in shards if shard) >= 2
+    chart = {s for s, shard in enumerate(shards) for r in shard if r[1].startswith("fixtures/helm")}
+    assert len(chart) == 1  # a chart never splits
+    log = sarif("--shard", "2/3", INSECURE)
+    assert log["runs"][0]["automationDetails"]["id"] == "klint/shard-2/"
+    assert (
+        sarif("--shard", "2/3", "--category", "k8s", INSECURE)["runs"][0]["automationDetails"]["id"]
+        == "k8s/"
+    )
+
+
+def test_shards_do_not_move_when_units_are_added_and_bad_shards_are_usage_errors(
+    tmp_path: Path,
+) -> None:
+    source = (REPO / INSECURE).read_text()
+    for name in ("a", "b", "c", "d"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "pod.yaml").write_text(source)
+
+    def placement() -> dict[str, int]:
+        found: dict[str, int] = {}
+        for index in (1, 2):
+            run = sarif("--no-config", "--shard", f"{index}/2", ".", cwd=tmp_path)["runs"][0]
+            for r in run["results"]:
+                uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                found[uri] = index
+        return found
+
+    before = placement()
+    assert set(before) == {f"{n}/pod.yaml" for n in "abcd"}
+    for name in ("e", "f", "g"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "pod.yaml").write_text(source)
+    after = placement()
+    assert {uri: after[uri] for uri in before} == before
+    assert set(after.values()) == {1, 2}
+    for bad in ("0/3", "4/3", "x", "1/0"):
+        result = run_cli("check", "--shard", bad, INSECURE)
+        assert result.returncode == 2 and "--shard" in result.stderr, bad

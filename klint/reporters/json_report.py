@@ -72,6 +72,10 @@ class JsonReporter:
     """Machine-readable output with every field of every finding."""
 
     def render(self, report: Report, context: ReportContext) -> str:
+        return "".join(self.stream(report, context))
+
+    def stream(self, report: Report, context: ReportContext) -> Iterator[str]:
+        """The document in pieces: the summary, then one piece per finding."""
         counts = Counter(f.severity.value for f in report.active)
         document = {
             "version": SCHEMA_VERSION,
@@ -87,12 +91,10 @@ class JsonReporter:
                 "objects": report.objects_scanned,
             },
         }
-        members = [_member(key, value) for key, value in document.items()]
-        members.append(_array("findings", (finding_dict(f) for f in report.findings)))
-        members.append(
-            _array("notifications", (notification_dict(n) for n in report.notifications))
-        )
-        return "{\n" + ",\n".join(members) + "\n}\n"
+        yield "{\n" + ",\n".join(_member(key, value) for key, value in document.items())
+        yield from _array("findings", (finding_dict(f) for f in report.findings))
+        yield from _array("notifications", (notification_dict(n) for n in report.notifications))
+        yield "\n}\n"
 
 
 # The document is assembled one finding at a time, exactly as ``json.dumps(indent=2)`` lays
@@ -107,8 +109,10 @@ def _member(key: str, value: Any) -> str:
     return f"  {json.dumps(key)}: {_dump(value, '  ')}"
 
 
-def _array(key: str, items: Iterator[dict[str, Any]]) -> str:
-    body = ",\n".join("    " + _dump(item, "    ") for item in items)
-    if not body:
-        return f"  {json.dumps(key)}: []"
-    return f"  {json.dumps(key)}: [\n{body}\n  ]"
+def _array(key: str, items: Iterator[dict[str, Any]]) -> Iterator[str]:
+    """``,\n  "key": [...]`` one item at a time."""
+    first = True
+    for item in items:
+        yield (f",\n  {json.dumps(key)}: [\n" if first else ",\n") + "    " + _dump(item, "    ")
+        first = False
+    yield f",\n  {json.dumps(key)}: []" if first else "\n  ]"

@@ -1,173 +1,289 @@
 """SARIF 2.1.0 for GitHub code scanning, VS Code's SARIF viewer, reviewdog and nvim-lint.
 
-Built with sarif-om objects and serialised by their schema property names. One run per
-log, rule descriptors from the catalogue, repository-relative ``%SRCROOT%`` URIs, full
-regions, logical locations, fingerprints that survive line moves, no timestamps: the same
-input gives a byte-identical log.
+One run per log, rule descriptors from the catalogue, repository-relative ``%SRCROOT%``
+URIs, full regions, logical locations, fingerprints that survive line moves, no
+timestamps: the same input gives a byte-identical log.
+
+The log is written as a stream, one result at a time and one result per line (the
+indented layout costs four times as much to write): a run with 100,000 results never holds
+them as objects, or as one string, at once. Fixes are the findings' own edits (computed by
+the scan); this module only formats.
+Input problems (syntax errors, unreadable files) are results of rule ``KL000`` as well as
+tool notifications, so that code scanning shows them on their line.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-import attr
-import sarif_om as om
-
 from klint.catalog import Rule
 from klint.docs import rule_help_markdown, rule_help_text
-from klint.findings import Finding, Location, Notification, Report, field_path_text
+from klint.findings import Finding, Fix, Location, Notification, Report, Span, field_path_text
 from klint.reporters.base import ReportContext
+from klint.sources.confine import is_inside
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/klint-dev/klint"
-FINGERPRINT_KEY = "klint/v1"
-_ALWAYS_EMIT = frozenset({"level"})
+FINGERPRINT_KEY = "klint/v2"
+LINE_HASH_KEY = "primaryLocationLineHash"
+INPUT_PROBLEM_ID = "KL000"
+INPUT_PROBLEM_NAME = "input-problem"
+_RESULT_INDENT = " " * 8
 
 
 class SarifReporter:
     """SARIF 2.1.0, one run."""
 
     def render(self, report: Report, context: ReportContext) -> str:
+        return "".join(self.stream(report, context))
+
+    def stream(self, report: Report, context: ReportContext) -> Iterator[str]:
+        """The log in pieces: header, one piece per result, trailer."""
         rules = sorted(context.rules, key=lambda rule: rule.id)
-        rule_index = {rule.id: index for index, rule in enumerate(rules)}
-        findings = [finding for finding in report.findings if finding.rule_id in rule_index]
-        results = [
-            self._result(finding, rule_index[finding.rule_id], context, report)
-            for finding in findings
-        ]
-        _attach_fixes(results, findings, context)
+        ids = [INPUT_PROBLEM_ID, *(rule.id for rule in rules if rule.id != INPUT_PROBLEM_ID)]
+        rule_index = {rule_id: index for index, rule_id in enumerate(ids)}
+        driver = {
+            "name": "klint",
+            "fullName": "klint Kubernetes security linter",
+            "version": context.version,
+            "semanticVersion": context.version,
+            "informationUri": INFORMATION_URI,
+            "rules": [_input_problem_descriptor()] + [_descriptor(r) for r in rules],
+        }
+        head = {
+            "tool": {"driver": driver},
+            "automationDetails": {"id": f"{context.category.rstrip('/')}/"},
+            "columnKind": "unicodeCodePoints",
+        }
+        yield "{\n"
+        yield f'  "$schema": {json.dumps(SCHEMA_URI)},\n  "version": "2.1.0",\n'
+        yield '  "runs": [\n    {\n'
+        for key, value in head.items():
+            yield f"      {json.dumps(key)}: {_dump(value, '      ')},\n"
+        yield '      "results": ['
+        lines = _SourceLines(context)
+        first = True
+        for result in self._results(report, context, rule_index, lines):
+            yield (
+                ("\n" if first else ",\n") + _RESULT_INDENT + json.dumps(result, ensure_ascii=False)
+            )
+            first = False
+        yield "]" if first else "\n      ]"
         fatal = any(n.fatal for n in report.notifications)
-        run = om.Run(
-            tool=om.Tool(
-                driver=om.ToolComponent(
-                    name="klint",
-                    full_name="klint Kubernetes security linter",
-                    version=context.version,
-                    semantic_version=context.version,
-                    information_uri=INFORMATION_URI,
-                    rules=[_descriptor(rule) for rule in rules],
-                )
-            ),
-            automation_details=om.RunAutomationDetails(id=f"{context.category.rstrip('/')}/"),
-            column_kind="unicodeCodePoints",
-            invocations=[
-                om.Invocation(
-                    execution_successful=not fatal,
-                    tool_execution_notifications=[
-                        _notification(n, context) for n in report.notifications
-                    ]
-                    or None,
-                )
-            ],
-            results=results,
-            properties=_baseline_properties(report),
+        invocation: dict[str, Any] = {"executionSuccessful": not fatal}
+        notes = [_notification(n, context) for n in report.notifications]
+        if notes:
+            invocation["toolExecutionNotifications"] = notes
+        yield f',\n      "invocations": {_dump([invocation], "      ")}'
+        properties = _baseline_properties(report)
+        if properties is not None:
+            yield f',\n      "properties": {_dump(properties, "      ")}'
+        yield "\n    }\n  ]\n}\n"
+
+    def _results(
+        self,
+        report: Report,
+        context: ReportContext,
+        rule_index: dict[str, int],
+        lines: _SourceLines,
+    ) -> Iterator[dict[str, Any]]:
+        """Findings and located input problems in one order: file, line, column."""
+        problems = sorted(
+            (n for n in report.notifications if n.location is not None),
+            key=Notification.sort_key,
         )
-        log = to_json(om.SarifLog(schema_uri=SCHEMA_URI, version="2.1.0", runs=[run]))
-        _mark_accepted(log)
-        ordered = {"$schema": log.pop("$schema"), "version": log.pop("version"), **log}
-        return json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
+        findings = (f for f in report.findings if f.rule_id in rule_index)
+        pending = next(findings, None)
+        for problem in problems:
+            key = problem.sort_key()[:3]
+            while pending is not None and pending.sort_key()[:3] <= key:
+                yield _result(pending, rule_index[pending.rule_id], context, report, lines)
+                pending = next(findings, None)
+            yield _problem_result(problem, context, lines)
+        while pending is not None:
+            yield _result(pending, rule_index[pending.rule_id], context, report, lines)
+            pending = next(findings, None)
 
-    def _result(
-        self, finding: Finding, index: int, context: ReportContext, report: Report
-    ) -> om.Result:
-        ref = finding.object_ref
-        logical = None
-        if ref is not None:
-            qualified = ref.describe()
-            logical = [
-                om.LogicalLocation(
-                    name=ref.name or ref.kind,
-                    fully_qualified_name=qualified,
-                    kind="object",
-                    properties={
-                        "apiVersion": ref.api_version,
-                        "kind": ref.kind,
-                        "namespace": ref.namespace,
-                    },
-                )
-            ]
-        message = finding.message
-        related = []
-        for number, item in enumerate(finding.related, start=1):
-            span = item.location.span
-            message += f" ([{item.message} {item.location.path}:{span.start_line}]({number}))"
-            related.append(
-                om.Location(
-                    id=number,
-                    physical_location=_physical(item.location, context),
-                    message=om.Message(text=item.message),
-                )
-            )
-        properties: dict[str, Any] = {"fieldPath": field_path_text(finding.field_path)}
-        properties.update(dict(finding.properties))
-        suppressions = None
-        if finding.suppression is not None:
-            suppressions = [
-                om.Suppression(
-                    kind=finding.suppression.kind,
-                    justification=finding.suppression.justification,
-                )
-            ]
-        return om.Result(
-            rule_id=finding.rule_id,
-            rule_index=index,
-            level=finding.severity.value,
-            message=om.Message(text=message),
-            locations=[
-                om.Location(
-                    physical_location=_physical(finding.location, context),
-                    logical_locations=logical,
-                )
-            ],
-            related_locations=related or None,
-            partial_fingerprints={FINGERPRINT_KEY: finding.fingerprint},
-            suppressions=suppressions,
-            baseline_state=_baseline_state(finding, report),
-            properties=properties,
+
+class _SourceLines:
+    """Lines of the files results point at, one file at a time (results come sorted)."""
+
+    _KEEP = 4  # a result's own file and the values files it points at
+
+    def __init__(self, context: ReportContext) -> None:
+        self.context = context
+        self.cache: dict[str, list[str] | None] = {}
+        self.primary = ""
+        self.seen: dict[str, list[int]] = {}
+
+    def of(self, path: str) -> list[str] | None:
+        if path not in self.cache:
+            if len(self.cache) >= self._KEEP:
+                del self.cache[next(iter(self.cache))]
+            self.cache[path] = self._read(path)
+        return self.cache[path]
+
+    def _read(self, path: str) -> list[str] | None:
+        if path == self.context.extra.get("stdin_filename") or path.startswith("<"):
+            return None  # an editor buffer or stdin: the file on disk is not what was read
+        file = Path(path) if Path(path).is_absolute() else self.context.cwd / path
+        if not is_inside(file, self.context.root) and not is_inside(file, self.context.cwd):
+            return None
+        try:
+            return file.read_bytes().decode("utf-8-sig").splitlines()
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def clamp(self, location: Location) -> Span:
+        """The span with its end column kept within its line."""
+        span = location.span
+        lines = self.of(location.path)
+        if lines is None or not 0 < span.end_line <= len(lines):
+            return span
+        limit = len(lines[span.end_line - 1]) + 1
+        if span.end_column <= limit:
+            return span
+        end = max(limit, span.start_column) if span.end_line == span.start_line else limit
+        return Span(span.start_line, span.start_column, span.end_line, end)
+
+    def line_hash(self, location: Location) -> str | None:
+        """GitHub's ``primaryLocationLineHash`` shape: a hash of the line text + occurrence."""
+        if location.path != self.primary:
+            self.primary, self.seen = location.path, {}
+        lines = self.of(location.path)
+        number = location.span.start_line
+        if lines is None or not 0 < number <= len(lines):
+            return None
+        text = " ".join(lines[number - 1].split())
+        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        seen = self.seen.setdefault(digest, [])
+        if number not in seen:
+            seen.append(number)
+        return f"{digest}:{seen.index(number) + 1}"
+
+
+def _result(
+    finding: Finding, index: int, context: ReportContext, report: Report, lines: _SourceLines
+) -> dict[str, Any]:
+    ref = finding.object_ref
+    message = finding.message
+    related = []
+    for number, item in enumerate(finding.related, start=1):
+        span = item.location.span
+        message += f" ([{item.message} {item.location.path}:{span.start_line}]({number}))"
+        related.append(
+            {
+                "id": number,
+                "physicalLocation": _physical(item.location, context, lines),
+                "message": {"text": item.message},
+            }
         )
-
-
-def _attach_fixes(
-    results: list[om.Result], findings: list[Finding], context: ReportContext
-) -> None:
-    """SARIF ``fixes`` for findings in plain manifests whose rule has a fix (``klint fix``)."""
-    from klint.fix import FixFinder
-
-    finder = FixFinder(
-        context.cwd, context.root, context.rules, context.extra.get("stdin_filename", "")
-    )
-    for result, finding in zip(results, findings, strict=True):
-        found = finder.find(finding)
-        if found is None:
-            continue
-        result.fixes = [
-            om.Fix(
-                description=om.Message(text=found.description),
-                artifact_changes=[
-                    om.ArtifactChange(
-                        artifact_location=artifact_location(finding.location.path, context),
-                        replacements=[
-                            om.Replacement(
-                                deleted_region=om.Region(
-                                    start_line=item.region.start_line,
-                                    start_column=item.region.start_column,
-                                    end_line=item.region.end_line,
-                                    end_column=item.region.end_column,
-                                ),
-                                inserted_content=om.ArtifactContent(text=item.text)
-                                if item.text
-                                else None,
-                            )
-                            for item in found.replacements
-                        ],
-                    )
-                ],
-                properties={"applicability": found.applicability},
-            )
+    location: dict[str, Any] = {"physicalLocation": _physical(finding.location, context, lines)}
+    if ref is not None:
+        location["logicalLocations"] = [
+            {
+                "name": ref.name or ref.kind,
+                "fullyQualifiedName": ref.describe(),
+                "kind": "object",
+                "properties": {
+                    "apiVersion": ref.api_version,
+                    "kind": ref.kind,
+                    "namespace": ref.namespace,
+                },
+            }
         ]
+    result: dict[str, Any] = {
+        "ruleId": finding.rule_id,
+        "ruleIndex": index,
+        "level": finding.severity.value,
+        "message": {"text": message},
+        "locations": [location],
+    }
+    if related:
+        result["relatedLocations"] = related
+    result["partialFingerprints"] = _fingerprints(
+        artifact_fingerprint(finding.location.path, finding.fingerprint), finding.location, lines
+    )
+    if finding.fix is not None:
+        result["fixes"] = [_fix(finding.fix, finding.location.path, context)]
+    if finding.suppression is not None:
+        suppression = {"kind": finding.suppression.kind, "status": "accepted"}
+        if finding.suppression.justification:
+            suppression["justification"] = finding.suppression.justification
+        result["suppressions"] = [suppression]
+    state = _baseline_state(finding, report)
+    if state is not None:
+        result["baselineState"] = state
+    result["properties"] = {"fieldPath": field_path_text(finding.field_path)} | dict(
+        finding.properties
+    )
+    return result
+
+
+def artifact_fingerprint(path: str, fingerprint: str) -> str:
+    """The finding's fingerprint (rule, object, field path) made unique per file."""
+    return hashlib.sha256(f"{path}|{fingerprint}".encode()).hexdigest()[:32]
+
+
+def _fingerprints(value: str, location: Location, lines: _SourceLines) -> dict[str, str]:
+    prints = {FINGERPRINT_KEY: value}
+    line_hash = lines.line_hash(location)
+    if line_hash is not None:
+        prints[LINE_HASH_KEY] = line_hash
+    return prints
+
+
+def _problem_result(
+    problem: Notification, context: ReportContext, lines: _SourceLines
+) -> dict[str, Any]:
+    """An input problem (a located notification) as a ``KL000`` result."""
+    assert problem.location is not None
+    where = problem.location
+    identity = f"{INPUT_PROBLEM_ID}|{where.path}|{where.span.start_line}|{problem.code}"
+    identity += f"|{problem.message}"  # a problem has no object: its line tells two apart
+    return {
+        "ruleId": INPUT_PROBLEM_ID,
+        "ruleIndex": 0,
+        "level": problem.level.value,
+        "message": {"text": problem.message},
+        "locations": [{"physicalLocation": _physical(problem.location, context, lines)}],
+        "partialFingerprints": _fingerprints(
+            hashlib.sha256(identity.encode()).hexdigest()[:32], problem.location, lines
+        ),
+        "properties": {"code": problem.code},
+    }
+
+
+def _fix(fix: Fix, path: str, context: ReportContext) -> dict[str, Any]:
+    replacements = []
+    for edit in fix.edits:
+        span = edit.span
+        replacement: dict[str, Any] = {
+            "deletedRegion": {
+                "startLine": span.start_line,
+                "startColumn": span.start_column,
+                "endLine": span.end_line,
+                "endColumn": span.end_column,
+            }
+        }
+        if edit.text:
+            replacement["insertedContent"] = {"text": edit.text}
+        replacements.append(replacement)
+    return {
+        "description": {"text": fix.description},
+        "artifactChanges": [
+            {
+                "artifactLocation": artifact_location(path, context),
+                "replacements": replacements,
+            }
+        ],
+        "properties": {"applicability": fix.applicability.value},
+    }
 
 
 def _baseline_state(finding: Finding, report: Report) -> str | None:
@@ -195,20 +311,31 @@ def _baseline_properties(report: Report) -> dict[str, Any] | None:
     }
 
 
-def _mark_accepted(log: dict[str, Any]) -> None:
-    """Give every suppression ``status: accepted`` (SARIF 2.1.0 final; sarif-om predates it).
+def _input_problem_descriptor() -> dict[str, Any]:
+    text = (
+        "klint could not read, parse or render part of the input (a YAML syntax error, a "
+        "file that is not UTF-8, a chart that fails to render...): nothing in it was checked."
+    )
+    help_text = text + " Fix the input; the message names the cause."
+    return {
+        "id": INPUT_PROBLEM_ID,
+        "name": INPUT_PROBLEM_NAME,
+        "shortDescription": {"text": "Input klint could not check."},
+        "fullDescription": {"text": text},
+        "defaultConfiguration": {"level": "error"},
+        "helpUri": f"{INFORMATION_URI}#input-problems",
+        "help": {"text": help_text, "markdown": help_text},
+        "properties": {
+            "tags": ["security", "input"],
+            "precision": "very-high",
+            "security-severity": "5.0",
+        },
+    }
 
-    Consumers such as reviewdog drop suppressed results only when the status is accepted.
-    """
-    for run in log.get("runs", []):
-        for result in run.get("results", []):
-            for suppression in result.get("suppressions", []):
-                suppression["status"] = "accepted"
 
-
-def _descriptor(rule: Rule) -> om.ReportingDescriptor:
-    tags = ["security", *rule.tags]
-    tags = list(dict.fromkeys(tags))[:10]
+def _descriptor(rule: Rule) -> dict[str, Any]:
+    """A rule's reportingDescriptor, generated from its catalogue entry."""
+    tags = list(dict.fromkeys(["security", *rule.tags]))[:10]
     properties: dict[str, Any] = {
         "tags": tags,
         "precision": rule.precision,
@@ -217,46 +344,46 @@ def _descriptor(rule: Rule) -> om.ReportingDescriptor:
     frameworks = rule.frameworks()
     if frameworks:
         properties["frameworks"] = frameworks
-    return om.ReportingDescriptor(
-        id=rule.id,
-        name=rule.name,
-        short_description=om.MultiformatMessageString(text=rule.summary[:1024]),
-        full_description=om.MultiformatMessageString(text=rule.description[:1024]),
-        help=om.MultiformatMessageString(
-            text=rule_help_text(rule), markdown=rule_help_markdown(rule)
-        ),
-        help_uri=rule.help_uri,
-        default_configuration=om.ReportingConfiguration(level=rule.severity.value),
-        properties=properties,
-    )
+    descriptor: dict[str, Any] = {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": rule.summary[:1024]},
+        "fullDescription": {"text": rule.description[:1024]},
+        "defaultConfiguration": {"level": rule.severity.value},
+    }
+    if rule.help_uri:
+        descriptor["helpUri"] = rule.help_uri
+    descriptor["help"] = {"text": rule_help_text(rule), "markdown": rule_help_markdown(rule)}
+    descriptor["properties"] = properties
+    return descriptor
 
 
-def _notification(notification: Notification, context: ReportContext) -> om.Notification:
-    locations = None
+def _notification(notification: Notification, context: ReportContext) -> dict[str, Any]:
+    result: dict[str, Any] = {}
     if notification.location is not None:
-        locations = [om.Location(physical_location=_physical(notification.location, context))]
-    return om.Notification(
-        message=om.Message(text=notification.message),
-        level=notification.level.value,
-        locations=locations,
-        descriptor=om.ReportingDescriptorReference(id=notification.code),
-    )
+        result["locations"] = [{"physicalLocation": _physical(notification.location, context)}]
+    result["message"] = {"text": notification.message}
+    result["level"] = notification.level.value
+    result["descriptor"] = {"id": notification.code}
+    return result
 
 
-def _physical(location: Location, context: ReportContext) -> om.PhysicalLocation:
-    span = location.span
-    return om.PhysicalLocation(
-        artifact_location=artifact_location(location.path, context),
-        region=om.Region(
-            start_line=span.start_line,
-            start_column=span.start_column,
-            end_line=span.end_line,
-            end_column=span.end_column,
-        ),
-    )
+def _physical(
+    location: Location, context: ReportContext, lines: _SourceLines | None = None
+) -> dict[str, Any]:
+    span = lines.clamp(location) if lines is not None else location.span
+    return {
+        "artifactLocation": artifact_location(location.path, context),
+        "region": {
+            "startLine": span.start_line,
+            "startColumn": span.start_column,
+            "endLine": span.end_line,
+            "endColumn": span.end_column,
+        },
+    }
 
 
-def artifact_location(path: str, context: ReportContext) -> om.ArtifactLocation:
+def artifact_location(path: str, context: ReportContext) -> dict[str, str]:
     """A root-relative, percent-encoded URI with ``%SRCROOT%``; absolute ``file:`` outside.
 
     For ``--stdin-filename PATH`` an absolute PATH stays an absolute ``file:`` URI (editors
@@ -264,31 +391,13 @@ def artifact_location(path: str, context: ReportContext) -> om.ArtifactLocation:
     """
     absolute = Path(path) if Path(path).is_absolute() else context.cwd / path
     if path == context.extra.get("stdin_filename") and Path(path).is_absolute():
-        return om.ArtifactLocation(uri=absolute.as_uri())
+        return {"uri": absolute.as_uri()}
     try:
         relative = PurePosixPath(absolute.relative_to(context.root).as_posix())
     except ValueError:
-        return om.ArtifactLocation(uri="file://" + quote(absolute.as_posix()))
-    return om.ArtifactLocation(uri=quote(str(relative)), uri_base_id="%SRCROOT%")
+        return {"uri": "file://" + quote(absolute.as_posix())}
+    return {"uri": quote(str(relative)), "uriBaseId": "%SRCROOT%"}
 
 
-def to_json(value: Any) -> Any:
-    """sarif-om objects → JSON values keyed by SARIF property names; defaults left out."""
-    if attr.has(type(value)):
-        result: dict[str, Any] = {}
-        for item in attr.fields(type(value)):
-            current = getattr(value, item.name)
-            if current is None:
-                continue
-            default = item.default
-            if isinstance(default, attr.Factory):  # type: ignore[arg-type]
-                default = default.factory()
-            if current == default and item.name not in _ALWAYS_EMIT:
-                continue
-            result[item.metadata.get("schema_property_name", item.name)] = to_json(current)
-        return result
-    if isinstance(value, dict):
-        return {key: to_json(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [to_json(item) for item in value]
-    return value
+def _dump(value: Any, indent: str) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + indent)

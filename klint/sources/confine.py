@@ -35,6 +35,25 @@ def repository_root(start: Path) -> Path:
     return directory
 
 
+def unit_root(unit: Path, cwd: Path | None = None) -> Path:
+    """The root a lint unit (chart, overlay) must stay in: its repository.
+
+    That is the git root at or above ``unit``; outside a git checkout, the working directory
+    when the unit lies inside it (and it is not the file system root), else the unit's own
+    folder. Strings inside the unit never widen it.
+    """
+    start = unit.resolve()
+    folder = start if start.is_dir() else start.parent
+    found = repository_root(folder)
+    if (found / ".git").exists():
+        return found
+    if cwd is not None:
+        here = cwd.resolve()
+        if here.parent != here and folder.is_relative_to(here):
+            return here
+    return folder
+
+
 def is_inside(path: Path, root: Path) -> bool:
     """Whether ``path``'s real location (all symlinks followed) lies within ``root``."""
     try:

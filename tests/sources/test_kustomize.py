@@ -178,7 +178,7 @@ def test_read_only_tree(tmp_path: Path) -> None:
         path.chmod(stat.S_IRUSR | (stat.S_IXUSR if path.is_dir() else 0))
     tree.chmod(stat.S_IRUSR | stat.S_IXUSR)
     try:
-        result = build(tree / "overlays" / "prod")
+        result = build(tree / "overlays" / "prod", root=tmp_path)
         assert only(result, "Deployment").origin_file == tree / "base" / "deployment.yaml"
     finally:
         for path in [tree, *paths]:
@@ -340,7 +340,7 @@ def test_components_legacy_fields_and_lists(tmp_path: Path) -> None:
             """,
         },
     )
-    result = build(tmp_path / "overlay")
+    result = build(tmp_path / "overlay", root=tmp_path)
     daemonset = only(result, "DaemonSet")
     account = only(result, "ServiceAccount")
     config = only(result, "ConfigMap")
@@ -483,7 +483,7 @@ def test_remote_base_is_refused(tmp_path: Path) -> None:
         },
     )
     with pytest.raises(KustomizeBuildError, match=re.escape("https://example.com/manifests/")):
-        build(tmp_path / "overlay")
+        build(tmp_path / "overlay", root=tmp_path)
 
 
 def test_sandbox_has_no_network(tmp_path: Path) -> None:
@@ -629,7 +629,7 @@ def test_corpus_targets(capsys: pytest.CaptureFixture[str]) -> None:
         directory = CORPUS / relative
         started = time.monotonic()
         try:
-            result = build(directory)
+            result = build(directory, root=CORPUS)
         except KustomizeBuildError as error:
             seconds = time.monotonic() - started
             rows.append(f"{name:38} failed  {seconds:5.2f}s  {error.message[:80]}")

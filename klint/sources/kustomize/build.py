@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from klint.sources.confine import unit_root
 from klint.sources.kustomize.annotations import (
     enable_annotations,
     strip_annotations,
@@ -41,14 +42,30 @@ class KustomizeBuild:
     """The tool's warnings, such as deprecated kustomization fields."""
 
 
-def build(directory: Path, *, timeout: float = 120) -> KustomizeBuild:
-    """Render the kustomization in ``directory`` offline and map every object to its files."""
+def lexical_root(build_dir: Path, root: Path) -> Path:
+    """``root`` spelled as an ancestor of ``build_dir`` (whose path may run through links)."""
+    real = os.path.realpath(root)
+    for candidate in (build_dir, *build_dir.parents):
+        if os.path.realpath(candidate) == real:
+            return candidate
+    return root
+
+
+def build(directory: Path, *, timeout: float = 120, root: Path | None = None) -> KustomizeBuild:
+    """Render the kustomization in ``directory`` offline and map every object to its files.
+
+    Nothing outside ``root`` (default: :func:`~klint.sources.confine.unit_root` of the
+    directory, from the working directory) is read, copied or handed to the tool.
+    """
     started = time.monotonic()
     build_dir = Path(os.path.normpath(Path(directory).absolute()))
     root_file = kustomization_file(build_dir)
     if root_file is None:
         raise KustomizeBuildError(f"{build_dir}: no kustomization file", build_dir)
-    tree = Tree.scan(build_dir)
+    tree = Tree.scan(build_dir, lexical_root(build_dir, root or unit_root(build_dir, Path.cwd())))
+    if tree.refused:
+        where, entry, reason = tree.refused[0]
+        raise KustomizeBuildError(f"{entry!r} (in {where}) {reason}", build_dir)
     if tree.remote:
         where, entry = tree.remote[0]
         raise KustomizeBuildError(

@@ -14,6 +14,7 @@ from klint.documents import parse_stream
 from klint.findings import FieldPath, Location, Notification, RelatedLocation, Span
 from klint.model.resource import Resource
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
+from klint.sources.confine import unit_root
 from klint.sources.kustomize.build import build
 from klint.sources.kustomize.locate import locate_span
 from klint.sources.kustomize.sandbox import KustomizeBuildError
@@ -52,7 +53,9 @@ class KustomizeOverlay:
         kustomization = kustomization_file(self.path) or self.path / "kustomization.yaml"
         fallback = display_path(kustomization, self.cwd)
         try:
-            built = build(self.path, timeout=settings.render_timeout)
+            built = build(
+                self.path, timeout=settings.render_timeout, root=unit_root(self.path, self.cwd)
+            )
         except KustomizeBuildError as error:
             problem = Notification(
                 "kustomize-build",

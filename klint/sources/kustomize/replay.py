@@ -66,6 +66,10 @@ class Other:
 Event = Rename | Namespace | Patch | Replicas | Other
 
 
+MAX_WALKS = 100_000
+"""Kustomization visits replayed per build; beyond, patches are not traced (fields still map)."""
+
+
 def generated_key(kustomization_file: Path, kind: str, name: str) -> str:
     return f"generated:{kustomization_file}:{kind}:{name}"
 
@@ -77,18 +81,41 @@ class Replay:
         self.tree = tree
         self.events: list[Event] = []
         self.generators: dict[str, tuple[Kustomization, str, int]] = {}
+        self.instances: dict[str, list[str]] = {}
+        """Each resource file or generator → one key per path the build reached it by."""
+        self.truncated = False
+        self._walks = 0
+        self._patches: dict[tuple[str, Any], PatchSource | None] = {}
         self._walk(str(build_dir), [], ())
+        self._by_instance: dict[str, list[Event]] = {}
+        for event in self.events:
+            for instance in event.scope:
+                self._by_instance.setdefault(instance, []).append(event)
+
+    def events_for(self, instance: str) -> list[Event]:
+        """The events whose scope holds ``instance``, in the order kustomize ran them."""
+        return self._by_instance.get(instance, [])
+
+    def _instance(self, key: str) -> str:
+        """A new key for one more path by which the build reaches ``key``."""
+        seen = self.instances.setdefault(key, [])
+        seen.append(f"{key}#{len(seen)}")
+        return seen[-1]
 
     def _walk(self, directory: str, accumulated: list[str], stack: tuple[str, ...]) -> None:
         kustomization = self.tree.kustomizations.get(directory)
         if kustomization is None or directory in stack:
+            return
+        self._walks += 1
+        if self._walks > MAX_WALKS:
+            self.truncated = True  # fields then map to their declaring files only
             return
         stack = (*stack, directory)
         data = kustomization.data
         for entry in [*as_strings(data.get("resources")), *as_strings(data.get("bases"))]:
             target = join_entry(directory, entry)
             if os.path.isfile(target):
-                accumulated.append(target)
+                accumulated.append(self._instance(target))
             elif os.path.isdir(target):
                 below: list[str] = []
                 self._walk(target, below, stack)
@@ -99,9 +126,31 @@ class Replay:
             for index, item in indexed_dicts(data.get(name)):
                 if isinstance(item.get("name"), str):
                     key = generated_key(kustomization.file, kind, item["name"])
-                    accumulated.append(key)
+                    accumulated.append(self._instance(key))
                     self.generators[key] = (kustomization, name, index)
         self._transformers(kustomization, frozenset(accumulated))
+
+    def _file_patch(self, path: str) -> PatchSource | None:
+        """A patch file, parsed once however many paths reach its kustomization."""
+        key = ("file", path)
+        if key not in self._patches:
+            self._patches[key] = file_patch(path)
+        return self._patches[key]
+
+    def _inline_patch(
+        self, kustomization: Kustomization, path: tuple[str | int, ...], text: str
+    ) -> PatchSource:
+        key = ("inline", (str(kustomization.file), path))
+        found = self._patches.get(key)
+        if found is None:
+            found = self._patches[key] = inline_patch(kustomization, path, text)
+        return found
+
+    def _own_source(self, kustomization: Kustomization) -> PatchSource | None:
+        key = ("own", str(kustomization.file))
+        if key not in self._patches:
+            self._patches[key] = own_source(kustomization)
+        return self._patches[key]
 
     def _transformers(self, kustomization: Kustomization, scope: frozenset[str]) -> None:
         """Events for one kustomization, in kustomize's builtin transformer order."""
@@ -110,16 +159,16 @@ class Replay:
         kfile = str(kustomization.file)
         for index, entry in enumerate(as_strings(data.get("patchesStrategicMerge"))):
             if is_inline(entry):
-                source: PatchSource | None = inline_patch(
+                source: PatchSource | None = self._inline_patch(
                     kustomization, ("patchesStrategicMerge", index), entry
                 )
             else:
-                source = file_patch(join_entry(directory, entry))
+                source = self._file_patch(join_entry(directory, entry))
             if source is not None:
                 self.events.append(Patch(source, None, kfile, scope))
         for index, item in indexed_dicts(data.get("patches")):
             self._patch(kustomization, ("patches", index), item, "path", "patch", scope)
-        own = own_source(kustomization)
+        own = self._own_source(kustomization)
         if own is not None:
             self._settings(own, own.documents[0], (), data, scope, kfile, ("namespace",))
         for index, item in indexed_dicts(data.get("patchesJson6902")):
@@ -129,11 +178,11 @@ class Replay:
         # kustomize runs inline transformer configs first, then those in files.
         entries = list(enumerate(as_strings(data.get("transformers"))))
         for index, entry in [item for item in entries if is_inline(item[1])]:
-            config = inline_patch(kustomization, ("transformers", index), entry)
+            config = self._inline_patch(kustomization, ("transformers", index), entry)
             for document in config.documents:
                 self._builtin(kustomization, config, document, scope)
         for _, entry in [item for item in entries if not is_inline(item[1])]:
-            found = file_patch(join_entry(directory, entry))
+            found = self._file_patch(join_entry(directory, entry))
             if found is None:
                 continue
             for document in found.documents:
@@ -201,7 +250,7 @@ class Replay:
             self._patch(kustomization, None, config, "path", "jsonOp", scope, source, document)
         elif kind == "PatchStrategicMergeTransformer":
             for entry in as_strings(config.get("paths")):
-                patch = file_patch(join_entry(kustomization.directory, entry))
+                patch = self._file_patch(join_entry(kustomization.directory, entry))
                 if patch is not None:
                     self.events.append(Patch(patch, None, kfile, scope))
             if isinstance(config.get("patches"), str):
@@ -249,13 +298,16 @@ class Replay:
         """A patch given by a file path or inline text (in the kustomization or a config)."""
         source: PatchSource | None = None
         if path_key and isinstance(item.get(path_key), str):
-            source = file_patch(join_entry(kustomization.directory, item[path_key]))
+            source = self._file_patch(join_entry(kustomization.directory, item[path_key]))
         elif isinstance(item.get(patch_key), str):
             text = item[patch_key]
             if where is not None:
-                source = inline_patch(kustomization, (*where, patch_key), text)
+                source = self._inline_patch(kustomization, (*where, patch_key), text)
             elif config is not None and document is not None:
-                source = nested_patch(config, document, (patch_key,), text)
+                key = ("nested", (id(document), patch_key))
+                source = self._patches.get(key)
+                if source is None:
+                    source = self._patches[key] = nested_patch(config, document, (patch_key,), text)
         target = item.get("target")
         configured_in = config.file if config is not None else kustomization.file
         if source is not None:

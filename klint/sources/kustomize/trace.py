@@ -116,7 +116,8 @@ class BuildContext:
             origin_file = Path(join_entry(str(self.build_dir), origin["configuredIn"]))
             source_key, generator = self._generator(origin_file, kind, name)
         trace = Trace(self, kind, name, namespace, api_version, origin_file, generator)
-        edits, patch_files = self._edits(trace, source_key, data, transformations)
+        instance = self._instance(source_key, trace) if source_key is not None else None
+        edits, patch_files = self._edits(trace, instance, data, transformations)
         trace.edits = tuple(edits)
         return BuiltObject(
             kind,
@@ -141,22 +142,61 @@ class BuildContext:
             if not key.startswith(prefix):
                 continue
             base = key[len(prefix) :]
-            before, after = self._affixes(key)
-            if before + base + after in (name, unhashed):
-                return key, self.replay.generators[key]
+            for instance in self.replay.instances.get(key, [key]):
+                before, after = self._affixes(instance)
+                if before + base + after in (name, unhashed):
+                    return key, self.replay.generators[key]
             if base in name and (best is None or len(base) > best[0]):
                 best = (len(base), key)
         if best is not None:
             return best[1], self.replay.generators[best[1]]
         return None, None
 
-    def _affixes(self, key: str) -> tuple[str, str]:
-        """The name prefix and suffix that kustomize added to objects from ``key``."""
+    def _affixes(self, instance: str) -> tuple[str, str]:
+        """The name prefix and suffix that kustomize added to objects reached as ``instance``."""
         prefix = suffix = ""
-        for event in self.replay.events:
-            if isinstance(event, Rename) and key in event.scope:
+        for event in self.replay.events_for(instance):
+            if isinstance(event, Rename):
                 prefix, suffix = event.prefix + prefix, suffix + event.suffix
         return prefix, suffix
+
+    def _instance(self, key: str, trace: Trace) -> str:
+        """Which path through the tree made this object (a base reached twice makes two).
+
+        Each path adds its own name prefixes and suffixes; the one whose affixes turn a
+        declared name into the built name is the object's. With one path, that one.
+        """
+        instances = self.replay.instances.get(key)
+        if not instances:
+            return key
+        if len(instances) == 1:
+            return instances[0]
+        names = {trace.name, _HASH_SUFFIX.sub("", trace.name)}
+        declared = self._declared_names(trace)
+        for instance in instances:
+            prefix, suffix = self._affixes(instance)
+            for name in names:
+                stem = name[len(prefix) : len(name) - len(suffix)]
+                if name.startswith(prefix) and name.endswith(suffix) and stem in declared:
+                    return instance
+        return instances[0]
+
+    def _declared_names(self, trace: Trace) -> set[str]:
+        """Names the object may have been declared with (generator entry or origin file)."""
+        if trace.generator is not None:
+            kustomization, field_name, index = trace.generator
+            return {str(kustomization.data[field_name][index].get("name", ""))}
+        stream = self.stream(trace.origin_file) if trace.origin_file is not None else None
+        names: set[str] = set()
+        for document in stream.documents if stream is not None else []:
+            data = document.data
+            if not isinstance(data, dict):
+                continue
+            items = data.get("items") if str(data.get("kind", "")).endswith("List") else None
+            for item in items if isinstance(items, list) else [data]:
+                if isinstance(item, dict) and item.get("kind") == trace.kind:
+                    names.add(_name_of(item))
+        return names
 
     def _edits(
         self, trace: Trace, key: str | None, data: Mapping[str, Any], transformations: Any
@@ -176,9 +216,7 @@ class BuildContext:
         ran = patch_kustomizations(transformations, self.build_dir)
         edits: list[Edit] = []
         files: list[Path] = []
-        for event in self.replay.events:
-            if key not in event.scope:
-                continue
+        for event in self.replay.events_for(key):
             if isinstance(event, Rename):
                 if names:
                     names.append(event.prefix + names[-1] + event.suffix)

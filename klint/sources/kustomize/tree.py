@@ -6,10 +6,11 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from klint.sources.confine import OutsideRoot, confine, is_inside
 from klint.sources.kustomize.files import (
     Kustomization,
     as_strings,
@@ -78,53 +79,88 @@ def _looks_remote(directory: str, entry: str) -> bool:
 
 @dataclass
 class Tree:
-    """Every kustomization and file a build reads, found before building."""
+    """Every kustomization and file a build reads, found before building.
+
+    ``root`` is the confinement root (the repository): nothing outside it is read or copied,
+    whatever the kustomizations name. ``remote`` lists references kustomize would fetch and
+    ``refused`` references that leave the root or that kustomize's load restrictor refuses
+    (a symbolic link out of the kustomization's directory); each is (kustomization, entry,
+    reason) and stops the build before the tool runs.
+    """
 
     root: Path
     kustomizations: dict[str, Kustomization]
     files: set[str]
     remote: list[tuple[Path, str]]
+    refused: list[tuple[Path, str, str]] = field(default_factory=list)
 
     @classmethod
-    def scan(cls, build_dir: Path) -> Tree:
-        kustomizations: dict[str, Kustomization] = {}
-        files: set[str] = set()
-        remote: list[tuple[Path, str]] = []
+    def scan(cls, build_dir: Path, root: Path | None = None) -> Tree:
+        tree = cls(root if root is not None else build_dir, {}, set(), [])
         pending = [str(build_dir)]
         while pending:
             directory = pending.pop()
-            if directory in kustomizations:
+            if directory in tree.kustomizations:
                 continue
+            if not is_inside(Path(directory), tree.root):
+                continue  # refused where it was referenced
             loaded = load_kustomization(directory)
             if loaded is None:
                 continue
-            kustomizations[directory] = loaded
-            files.add(str(loaded.file))
+            tree.kustomizations[directory] = loaded
+            tree.files.add(str(loaded.file))
             for entry, fetched in _references(loaded):
-                if fetched and _looks_remote(directory, entry):
-                    remote.append((loaded.file, entry))
+                if _is_url(entry) or (fetched and _looks_remote(directory, entry)):
+                    tree.remote.append((loaded.file, entry))
                     continue
                 target = join_entry(directory, entry.split("=", 1)[-1] if "=" in entry else entry)
                 if not os.path.exists(target):
                     target = join_entry(directory, entry)
                 if os.path.isdir(target):
-                    if kustomization_file(Path(target)) is not None:
+                    is_kustomization = kustomization_file(Path(target)) is not None
+                    if is_kustomization and tree._allowed(loaded, entry, target, within=None):
                         pending.append(target)
-                elif os.path.isfile(target):
-                    files.add(target)
-        places = [*kustomizations, *(os.path.dirname(name) for name in files)]
-        root = Path(os.path.commonpath(places)) if places else build_dir
-        return cls(root, kustomizations, files, remote)
+                elif os.path.isfile(target) and tree._allowed(loaded, entry, target, directory):
+                    tree.files.add(target)
+            for entry in _unknown_field_files(loaded):
+                target = join_entry(directory, entry)
+                if is_inside(Path(target), Path(directory)):
+                    tree.files.add(target)  # a guess: copied only when it stays in place
+        return tree
+
+    def _allowed(
+        self, kustomization: Kustomization, entry: str, target: str, within: str | None
+    ) -> bool:
+        """Whether a referenced path may be read; a refusal is recorded with its reason.
+
+        Everything must stay inside the root. A file must also stay inside ``within`` (its
+        kustomization's directory) when it is reached through a symbolic link: kustomize
+        refuses that itself, and the copy (which holds no links) must not lift the limit.
+        """
+        try:
+            confine(Path(target), self.root)
+        except OutsideRoot as error:
+            self.refused.append((kustomization.file, entry, error.reason))
+            return False
+        linked = os.path.realpath(target) != os.path.abspath(target)
+        if within is not None and linked and not is_inside(Path(target), Path(within)):
+            reason = (
+                "is a symbolic link that leads outside the kustomization's directory, "
+                "which kustomize's load restrictor refuses"
+            )
+            self.refused.append((kustomization.file, entry, reason))
+            return False
+        return True
 
     def copy_to(self, destination: Path) -> None:
         """Copy the tree under ``destination`` with the same layout (content only, no modes).
 
         Kustomization directories are copied shallowly (their regular files) so that
-        references klint does not know about still resolve; symlinks are followed only
-        when they stay inside the copied root.
+        references klint does not know about still resolve. Nothing outside the root is
+        copied: a sibling file that is a link out of the root is left out, never copied as
+        a regular file (referenced ones were refused by :meth:`scan`).
         """
         destination.mkdir(parents=True)
-        real_root = os.path.realpath(self.root)
         wanted = set(self.files)
         for directory in self.kustomizations:
             try:
@@ -139,15 +175,24 @@ class Tree:
                     continue
             (destination / os.path.relpath(directory, self.root)).mkdir(parents=True, exist_ok=True)
         for name in sorted(wanted):
-            real = os.path.realpath(name)
-            if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
-                continue  # a symlink out of the tree: not copied
-            target = destination / os.path.relpath(name, self.root)
+            try:
+                real = confine(Path(name), self.root)
+            except OutsideRoot:
+                continue
+            relative = os.path.relpath(os.path.abspath(name), self.root)
+            if relative.startswith(".."):
+                continue  # reached through a link from outside: not part of the copy
+            target = destination / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 shutil.copyfile(real, target)
             except OSError:
                 continue
+
+
+def _is_url(entry: str) -> bool:
+    """A reference with a URL scheme: kustomize's loader fetches ``http(s)://`` files too."""
+    return "://" in entry.strip()
 
 
 def _references(kustomization: Kustomization) -> Iterator[tuple[str, bool]]:
@@ -162,7 +207,7 @@ def _references(kustomization: Kustomization) -> Iterator[tuple[str, bool]]:
 
 
 def _other_references(kustomization: Kustomization) -> Iterator[str]:
-    """Local files named by patches, generators and fields klint does not know."""
+    """Local files named by patches, generators, replacements and openapi."""
     data = kustomization.data
     for name in ("patches", "patchesJson6902", "replacements"):
         for _, item in indexed_dicts(data.get(name)):
@@ -179,7 +224,11 @@ def _other_references(kustomization: Kustomization) -> Iterator[str]:
             yield from as_strings(item.get("files"))
             yield from as_strings(item.get("envs"))
             yield from as_strings(item.get("env"))
-    for key, value in data.items():  # fields klint does not know: any string naming a file
+
+
+def _unknown_field_files(kustomization: Kustomization) -> Iterator[str]:
+    """Strings in fields klint does not know that name an existing file (a guess)."""
+    for key, value in kustomization.data.items():
         if key not in _NOT_PATH_FIELDS and key not in _PATH_FIELDS:
             for text in _scalars(value):
                 if (
