@@ -200,6 +200,11 @@ def _load_rule(path: Path, validator: Any, *, builtin: bool) -> Rule:
         raise CatalogError(f"{path}: invalid rule: {error}") from None
 
 
+def _expression(raw: dict[str, Any]) -> dict[str, Any]:
+    """``check: cel`` rules give their ``expression`` at the top level; it is a param."""
+    return {"expression": raw["expression"]} if "expression" in raw else {}
+
+
 def _check_generic_params(raw: dict[str, Any], path: Path) -> None:
     """Refuse a json-schema rule whose message template or schema klint will not run.
 
@@ -242,7 +247,7 @@ def _rule_from_mapping(raw: dict[str, Any], path: Path, builtin: bool) -> Rule:
         security_severity=float(raw["security_severity"]),
         precision=str(raw.get("precision", "high")),
         check=str(raw["check"]),
-        params=dict(raw.get("params") or {}),
+        params={**(raw.get("params") or {}), **_expression(raw)},
         profiles=tuple(raw.get("profiles") or ()),
         tags=tuple(raw.get("tags") or ()),
         references=dict(raw.get("references") or {}),

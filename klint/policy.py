@@ -127,7 +127,7 @@ def build_policy(config: Config, given: PolicyInput, *, cwd: Path) -> Policy:
     severities = {index[o.key].id: o.severity for o in config.rules if o.severity is not None}
     params = {index[o.key].id: dict(o.params) for o in config.rules if o.params}
     if given.policy_files:
-        from klint.checks.admission_policy import POLICY_CHECKS
+        from klint.checks.cel_checks import POLICY_CHECKS
 
         for rule in rules:
             if rule.check in POLICY_CHECKS:

@@ -9,7 +9,10 @@ comparisons (requests above limits, the CEL quantity library) never round.
 from __future__ import annotations
 
 import re
-from fractions import Fraction
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fractions import Fraction
 
 _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
@@ -25,6 +28,8 @@ class QuantityError(ValueError):
 
 def parse_quantity(text: object) -> Fraction:
     """The exact value of a quantity given as a string or a YAML number."""
+    from fractions import Fraction
+
     if isinstance(text, bool):
         raise QuantityError(f"quantities must match the regular expression: {text!r}")
     if isinstance(text, int):

@@ -15,7 +15,7 @@ import re
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from klint.quantity import QuantityError, parse_quantity
 
@@ -110,7 +110,7 @@ def url(text: str) -> Opaque:
 
 def is_url(text: str) -> bool:
     """Go's url.ParseRequestURI: an absolute URL or an absolute path."""
-    if not text or any(ord(c) < 0x21 for c in text):
+    if not text or any(ord(c) < 0x20 or ord(c) == 0x7F for c in text):
         return False
     try:
         parts = urlsplit(text)
@@ -145,7 +145,7 @@ def url_port(value: Any) -> str:
 
 
 def url_path(value: Any) -> str:
-    return str(_url(value).path)
+    return quote(unquote(str(_url(value).path)), safe="/!$&'()*+,;=:@")
 
 
 def url_query(value: Any) -> dict[str, list[str]]:
@@ -166,8 +166,7 @@ def _parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
 
 
 def ip(text: str) -> Opaque:
-    _parse_ip(text)
-    return {"@ip": text}
+    return {"@ip": str(_parse_ip(text))}
 
 
 def is_ip(text: str) -> bool:
@@ -224,8 +223,8 @@ def ip_global_unicast(value: Any) -> bool:
 
 
 def cidr(text: str) -> Opaque:
-    _parse_cidr(text)
-    return {"@cidr": text}
+    parsed = _parse_cidr(text)
+    return {"@cidr": f"{parsed.ip}/{parsed.network.prefixlen}"}
 
 
 def is_cidr(text: str) -> bool:

@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from klint.cel.environment import CelCompileError, CelEvalError, compile_expression, evaluate
-
 
 @dataclass(frozen=True)
 class Step:
@@ -52,6 +50,8 @@ class Outcome:
 
 def compile_errors(plan: Plan) -> list[Failure]:
     """The steps of ``plan`` that do not compile (reported once, not per object)."""
+    from klint.cel.environment import CelCompileError, compile_expression
+
     failures = []
     for index, step in enumerate(plan.steps):
         for text in (step.expression, step.message_expression):
@@ -65,7 +65,16 @@ def compile_errors(plan: Plan) -> list[Failure]:
 
 
 def run_plan(plan: Plan, bindings: dict[str, Any]) -> Outcome:
-    """Evaluate ``plan`` over ``bindings`` (``object``, ``params``, ``self`` ...)."""
+    """Evaluate ``plan`` over ``bindings`` (``object``, ``params``, ``self`` ...).
+
+    A plan with a step that does not compile is not evaluated at all: its result would be
+    unknown (the expression may use a library klint lacks), so only the errors come back.
+    """
+    from klint.cel.environment import CelEvalError, evaluate
+
+    broken = compile_errors(plan)
+    if broken:
+        return Outcome("done", tuple(broken))
     scope = dict(bindings)
     variables: dict[str, Any] = {}
     scope["variables"] = variables
@@ -73,9 +82,6 @@ def run_plan(plan: Plan, bindings: dict[str, Any]) -> Outcome:
     for index, step in enumerate(plan.steps):
         try:
             value = evaluate(step.expression, scope)
-        except CelCompileError as error:
-            failures.append(Failure(index, "compile", str(error)))
-            continue
         except CelEvalError as error:
             if step.kind != "variable":  # an unused broken variable rejects nothing
                 failures.append(Failure(index, "error", str(error)))
@@ -95,6 +101,8 @@ def run_plan(plan: Plan, bindings: dict[str, Any]) -> Outcome:
 
 def _message(step: Step, scope: dict[str, Any]) -> str:
     """The message expression's value; empty when it fails or is not a non-empty string."""
+    from klint.cel.environment import CelCompileError, CelEvalError, evaluate
+
     if not step.message_expression:
         return ""
     try:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
+from klint.cel.environment import CelUnavailable, runtime_available
 from klint.cel.plan import Outcome, Plan, run_plan
 
 TIME_BUDGET = 1.0  # seconds for one plan over one object
-BATCH_BUDGET = 10.0  # seconds for one batch at most
+BATCH_BUDGET = 5.0  # seconds for one batch at most (then each plan alone)
 MEMORY_BUDGET = 1 << 30  # bytes of address space the child may add
 
 
@@ -33,7 +35,11 @@ class Evaluator:
         self.exhausted: dict[str, str] = {}  # plan key → why it ran out of budget
 
     def run(self, batch: Sequence[tuple[Plan, dict[str, Any]]]) -> list[Outcome]:
-        """One outcome per (plan, bindings), in order."""
+        """One outcome per (plan, bindings), in order; :class:`CelUnavailable` without CEL."""
+        if not _runtime_available():
+            raise CelUnavailable(
+                "CEL expressions need the CEL runtime: pip install 'klint[cel]' (Python 3.11+)"
+            )
         positions = [i for i, (plan, _) in enumerate(batch) if plan.key not in self.exhausted]
         evaluated = self._evaluate([batch[i] for i in positions]) if positions else []
         outcomes = dict(zip(positions, evaluated, strict=True))
@@ -91,6 +97,11 @@ class Evaluator:
             self._child.join(5)
             self._connection.close()
         self._child = self._connection = None
+
+
+@cache
+def _runtime_available() -> bool:
+    return runtime_available()
 
 
 def _can_fork() -> bool:

@@ -12,15 +12,12 @@ traced. What klint could not evaluate is reported by a second rule.
 
 from __future__ import annotations
 
-import re
-import weakref
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from klint.cel.plan import Failure, Plan, Step
+from klint.cel.trace import traced_path
 from klint.checks.admission_policy_match import (
-    BINDING_KIND,
     POLICY_KIND,
     is_policy_object,
     matches,
@@ -30,14 +27,12 @@ from klint.checks.admission_policy_match import (
     policy_set,
     resource_name,
 )
-from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.findings import FieldPath, Severity
+from klint.checks.base import Params, UnitContext, Violation
+from klint.findings import Severity
 from klint.model.resource import Resource
 
 _ACTIONS = {"Deny": Severity.ERROR, "Warn": Severity.WARNING, "Audit": Severity.NOTE}
 _VERBS = {Severity.ERROR: "denies", Severity.WARNING: "warns about", Severity.NOTE: "audits"}
-_OBJECT_PATH = re.compile(r"\bobject((?:\.[A-Za-z_][A-Za-z0-9_]*|\[[0-9]+\])+)")
-_VARIABLE = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass
@@ -48,64 +43,105 @@ class Evaluation:
     problems: list[Violation] = field(default_factory=list)
 
 
-_last: tuple[Any, weakref.ref[UnitContext], Evaluation] | None = None
+_NOTHING = Evaluation()
+CHUNK = 256  # plans per request to the evaluator
 
 
 def evaluate_policies(resource: Resource, context: UnitContext, params: Params) -> Evaluation:
-    """Evaluate every matching policy once per object; both rules read the result."""
-    global _last
-    if _last is not None and _last[0] is resource.data and _last[1]() is context:
-        return _last[2]
-    result = _evaluate(resource, context, tuple(params.get("policy_files") or ()))
-    _last = (resource.data, weakref.ref(context), result)
-    return result
+    """What the policies say about ``resource``; the whole unit is evaluated on first use.
+
+    One batch per unit (in chunks) instead of one request per object: the evaluator runs
+    in a child process, and a round trip costs more than most policies.
+    """
+    files = tuple(params.get("policy_files") or ())
+    results = context.derived(f"admission-policy-results:{files}", lambda c: _evaluate(c, files))
+    return results.get(id(resource.data), _NOTHING)
 
 
-def _evaluate(resource: Resource, context: UnitContext, files: tuple[str, ...]) -> Evaluation:
-    result = Evaluation()
+@dataclass(frozen=True)
+class _Pending:
+    resource: Resource
+    policy: Resource
+    binding: Resource
+    plan: Plan
+    bindings: dict[str, Any]
+
+
+def _evaluate(context: UnitContext, files: tuple[str, ...]) -> dict[int, Evaluation]:
+    results: dict[int, Evaluation] = {}
     policies = policy_set(context, files)
-    if not policies.bindings or is_policy_object(resource) or not resource.kind:
-        return result
-    batch: list[tuple[Plan, dict[str, Any]]] = []
-    owners: list[tuple[Resource, Resource]] = []
-    for binding in policies.bindings:
-        policy = policies.policies.get(str(binding.get("spec", "policyName")))
-        if policy is None or not _applies(policy, binding, resource, context):
+    if not policies.bindings:
+        return results
+    candidates: dict[tuple[str, str], list[Resource]] = {}
+    for candidate in policies.objects:
+        candidates.setdefault((candidate.api_version, candidate.kind), []).append(candidate)
+    pending: list[_Pending] = []
+    for resource in context.resources:
+        if is_policy_object(resource) or not resource.kind:
             continue
-        found = params_for(policy, binding, resource, policies.objects)
-        if found is not None and not found:
-            if binding.get("spec", "paramRef", "parameterNotFoundAction") != "Allow":
-                result.problems.append(_problem(policy, binding, resource, _no_params(binding)))
-            continue
-        for param in found if found is not None else [None]:
-            batch.append((plan_of(policy), _bindings(resource, context, param)))
-            owners.append((policy, binding))
-    if not batch:
-        return result
+        for binding in policies.bindings:
+            policy = policies.policies.get(str(binding.get("spec", "policyName")))
+            if policy is None or not _applies(policy, binding, resource, context):
+                continue
+            kind = policy.get("spec", "paramKind")
+            wanted = (
+                (str(kind.get("apiVersion")), str(kind.get("kind")))
+                if isinstance(kind, dict)
+                else ("", "")
+            )
+            found = params_for(policy, binding, resource, candidates.get(wanted, []))
+            if found is not None and not found:
+                if binding.get("spec", "paramRef", "parameterNotFoundAction") != "Allow":
+                    problem = _problem(policy, binding, resource, _no_params(binding))
+                    _result(results, resource).problems.append(problem)
+                continue
+            for param in found if found is not None else [None]:
+                bindings = _bindings(resource, context, param)
+                pending.append(_Pending(resource, policy, binding, plan_of(policy), bindings))
+    if pending:
+        _run(pending, results)
+    return results
+
+
+def _result(results: dict[int, Evaluation], resource: Resource) -> Evaluation:
+    return results.setdefault(id(resource.data), Evaluation())
+
+
+def _run(pending: list[_Pending], results: dict[int, Evaluation]) -> None:
     from klint.cel.environment import CelUnavailable
     from klint.cel.sandbox import evaluator
 
     try:
-        outcomes = evaluator().run(batch)
+        outcomes = []
+        for start in range(0, len(pending), CHUNK):
+            chunk = pending[start : start + CHUNK]
+            outcomes.extend(evaluator().run([(item.plan, item.bindings) for item in chunk]))
     except CelUnavailable as error:
-        result.problems.append(Violation(("kind",), f"{error}."))
-        return result
-    reported: set[tuple[str, int, str]] = set()
-    compile_reported = context.derived("admission-policy-compile-errors", _new_set)
-    for (policy, binding), (plan, _), outcome in zip(owners, batch, outcomes, strict=True):
+        for item in pending:
+            problems = _result(results, item.resource).problems
+            if not problems or problems[-1].message != f"{error}.":
+                problems.append(Violation(("kind",), f"{error}."))
+        return
+    compile_reported: set[tuple[str, int, str]] = set()
+    reported: set[tuple[int, str, int, str]] = set()
+    for item, outcome in zip(pending, outcomes, strict=True):
+        result = _result(results, item.resource)
         if outcome.status == "budget":
-            result.problems.append(_problem(policy, binding, resource, outcome.detail))
+            result.problems.append(
+                _problem(item.policy, item.binding, item.resource, outcome.detail)
+            )
         for failure in outcome.failures:
-            key = (policy.name, failure.index, failure.kind)
-            seen = compile_reported if failure.kind == "compile" else reported
-            if key not in seen:
-                seen.add(key)
-                _report(result, policy, binding, resource, plan, failure)
-    return result
-
-
-def _new_set(_: UnitContext) -> set[tuple[str, int, str]]:
-    return set()
+            if failure.kind == "compile":
+                key = (item.policy.name, failure.index, failure.kind)
+                if key in compile_reported:
+                    continue
+                compile_reported.add(key)
+            else:
+                local = (id(item.resource.data), item.policy.name, failure.index, failure.kind)
+                if local in reported:
+                    continue
+                reported.add(local)
+            _report(result, item.policy, item.binding, item.resource, item.plan, failure)
 
 
 def _applies(policy: Resource, binding: Resource, resource: Resource, ctx: UnitContext) -> bool:
@@ -210,28 +246,6 @@ def _variables(plan: Plan) -> dict[str, str]:
     return {step.name: step.expression for step in plan.steps if step.kind == "variable"}
 
 
-def traced_path(expression: str, data: Any, variables: dict[str, str], depth: int = 0) -> FieldPath:
-    """The deepest existing field of the first ``object.a.b`` the expression reads."""
-    match = _OBJECT_PATH.search(expression)
-    if match is None:
-        variable = _VARIABLE.search(expression)
-        if variable is not None and variable.group(1) in variables and depth < 5:
-            return traced_path(variables[variable.group(1)], data, variables, depth + 1)
-        return ()
-    path: list[str | int] = []
-    current = data
-    for part in re.findall(r"\.([A-Za-z_][A-Za-z0-9_]*)|\[([0-9]+)\]", match.group(1)):
-        if part[0] and isinstance(current, dict) and part[0] in current:
-            current = current[part[0]]
-            path.append(part[0])
-        elif part[1] and isinstance(current, list) and int(part[1]) < len(current):
-            current = current[int(part[1])]
-            path.append(int(part[1]))
-        else:
-            break
-    return tuple(path)
-
-
 def _problem(policy: Resource, binding: Resource, resource: Resource, detail: str) -> Violation:
     return Violation(
         ("kind",),
@@ -263,22 +277,3 @@ def _short(text: str) -> str:
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0].rstrip(".") if text.strip() else "error"
-
-
-def policy_violation(
-    resource: Resource, context: UnitContext, params: Params
-) -> Iterator[Violation]:
-    """Objects a ValidatingAdmissionPolicy of the input (or ``--policy``) rejects or warns about."""
-    yield from evaluate_policies(resource, context, params).violations
-
-
-_PARAMS = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {"policy_files": {"type": "array", "items": {"type": "string"}}},
-}
-PARAMS_SCHEMA = _PARAMS
-CHECKS = (Check("admission-policy", policy_violation, policy_violation.__doc__ or "", _PARAMS),)
-# The checks that read ``policy_files`` (``--policy``): this one and cel-not-evaluated.
-POLICY_CHECKS = frozenset({"admission-policy", "cel-not-evaluated"})
-__all__ = ["BINDING_KIND", "CHECKS", "PARAMS_SCHEMA", "POLICY_CHECKS"]

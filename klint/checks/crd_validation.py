@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import copy
 import re
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from klint.cel.plan import Plan, Step
-from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.base import UnitContext, Violation
 from klint.checks.schema import crd_schemas
 from klint.findings import FieldPath, field_path_text
 from klint.model.resource import Resource
@@ -52,41 +51,54 @@ class CrdEvaluation:
     problems: list[Violation] = field(default_factory=list)
 
 
-_last: tuple[Any, weakref.ref[UnitContext], CrdEvaluation] | None = None
+_NOTHING = CrdEvaluation()
+CHUNK = 512  # (rule, value) pairs per request to the evaluator
 
 
 def evaluate_crd_rules(resource: Resource, context: UnitContext) -> CrdEvaluation:
-    """Evaluate the object's CRD rules once; both rules that report them read the result."""
-    global _last
-    if _last is not None and _last[0] is resource.data and _last[1]() is context:
-        return _last[2]
-    result = CrdEvaluation()
-    if resource.kind == "CustomResourceDefinition":
-        result.violations.extend(_compile_problems(resource))
-    else:
-        crd = crd_schemas(context).get((resource.api_version, resource.kind))
-        if crd is not None and crd.schema is not None:
-            _evaluate(resource, crd.schema, result)
-    _last = (resource.data, weakref.ref(context), result)
-    return result
+    """The CRD rule findings of ``resource``; the whole unit is evaluated on first use."""
+    results = context.derived("crd-rule-results", _evaluate_unit)
+    return results.get(id(resource.data), _NOTHING)
 
 
-def _evaluate(resource: Resource, schema: dict[str, Any], result: CrdEvaluation) -> None:
-    found: list[RuleAt] = []
-    collect(schema, with_defaults(schema, resource.data), (), found)
-    if not found:
-        return
+def _evaluate_unit(context: UnitContext) -> dict[int, CrdEvaluation]:
+    results: dict[int, CrdEvaluation] = {}
+    pending: list[tuple[Resource, RuleAt]] = []
+    schemas = crd_schemas(context)
+    for resource in context.resources:
+        if resource.kind == "CustomResourceDefinition":
+            problems = list(_compile_problems(resource))
+            if problems:
+                results.setdefault(id(resource.data), CrdEvaluation()).violations.extend(problems)
+            continue
+        crd = schemas.get((resource.api_version, resource.kind))
+        if crd is None or crd.schema is None:
+            continue
+        found: list[RuleAt] = []
+        collect(crd.schema, with_defaults(crd.schema, resource.data), (), found)
+        pending.extend((resource, item) for item in found)
+    if pending:
+        _run(pending, results)
+    return results
+
+
+def _run(pending: list[tuple[Resource, RuleAt]], results: dict[int, CrdEvaluation]) -> None:
     from klint.cel.environment import CelUnavailable
     from klint.cel.sandbox import evaluator
 
-    batch = [(_plan(item.rule), {"self": item.value}) for item in found]
+    batch = [(_plan(item.rule), {"self": item.value}) for _, item in pending]
     try:
-        outcomes = evaluator().run(batch)
+        outcomes = []
+        for start in range(0, len(batch), CHUNK):
+            outcomes.extend(evaluator().run(batch[start : start + CHUNK]))
     except CelUnavailable as error:
-        result.problems.append(Violation(("kind",), f"{error}."))
+        for resource in {id(r.data): r for r, _ in pending}.values():
+            result = results.setdefault(id(resource.data), CrdEvaluation())
+            result.problems.append(Violation(("kind",), f"{error}."))
         return
-    label = f'{resource.kind} "{resource.name or "?"}"'
-    for item, outcome in zip(found, outcomes, strict=True):
+    for (resource, item), outcome in zip(pending, outcomes, strict=True):
+        result = results.setdefault(id(resource.data), CrdEvaluation())
+        label = f'{resource.kind} "{resource.name or "?"}"'
         rule_text = str(item.rule.get("rule"))
         if outcome.status == "budget":
             result.problems.append(
@@ -216,11 +228,3 @@ def _crd_rules(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, dict[st
 def _short(text: str) -> str:
     text = " ".join(text.split())
     return text if len(text) <= 120 else text[:117] + "..."
-
-
-def crd_rule_violation(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
-    """Custom resources that break a CRD validation rule (and CRD rules that do not compile)."""
-    yield from evaluate_crd_rules(resource, context).violations
-
-
-CHECKS = (Check("crd-validation-rules", crd_rule_violation, crd_rule_violation.__doc__ or ""),)

@@ -16,6 +16,7 @@ from functools import lru_cache
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.cel_checks import CEL_CHECK
 from klint.findings import FieldPath
 from klint.model import containers, pod_view
 from klint.model.resource import Resource
@@ -114,4 +115,5 @@ CHECKS = (
         },
         {"target": "object"},
     ),
+    CEL_CHECK,
 )

@@ -1,0 +1,80 @@
+"""CRD validation rules (x-kubernetes-validations) on custom resources."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from klint.checks.crd_validation import field_path, with_defaults
+from tests.conftest import FIXTURES, lint_text, run_cli
+from tests.test_admission_policy import expected
+
+pytest.importorskip("cel_expr_python")
+
+CRDS = FIXTURES / "crd-validation"
+RULES = ["KL961", "KL962"]
+
+
+@pytest.mark.parametrize("path", sorted(CRDS.glob("*.yaml")), ids=lambda p: p.name)
+def test_fixture_findings_are_line_exact(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    report = lint_text(text, rules=RULES, path=str(path))
+    assert not report.notifications, report.notifications
+    found = sorted((f.location.span.start_line, f.rule_id) for f in report.active)
+    assert found == expected(text)
+
+
+def test_messages_follow_the_api_server() -> None:
+    text = (CRDS / "kubectl-validate-cel-basic.yaml").read_text(encoding="utf-8")
+    messages = sorted(f.message for f in lint_text(text, rules=RULES).active)
+    assert messages == [
+        'CELBasic "my-basic": the object: Invalid value: Other must be a multiple of value '
+        "(CRD validation rule).",
+        'CELBasic "not-positive": value: Invalid value: Must be positive non-zero '
+        "(CRD validation rule).",
+    ]
+    text = (CRDS / "gateway-api-transition-rule.yaml").read_text(encoding="utf-8")
+    (finding,) = lint_text(text, rules=RULES).active
+    assert finding.message == (
+        'GatewayClass "example": spec.description: Forbidden: description must not contain '
+        "TODO: TODO describe (CRD validation rule)."
+    )
+
+
+def test_broken_rule_is_reported_on_the_crd_only() -> None:
+    text = (CRDS / "broken-rule.yaml").read_text(encoding="utf-8")
+    (finding,) = lint_text(text, rules=RULES).active
+    assert finding.object_ref.kind == "CustomResourceDefinition"
+    assert "does not compile" in finding.message
+    assert "the API server rejects this CustomResourceDefinition" in finding.message
+
+
+def test_crd_given_with_flag(tmp_path: Path) -> None:
+    text = (CRDS / "kubectl-validate-cel-basic.yaml").read_text(encoding="utf-8")
+    crd, rest = text.split("\n---\n", 1)
+    (tmp_path / "crd.yaml").write_text(crd)
+    (tmp_path / "cr.yaml").write_text(rest)
+    result = run_cli("check", "cr.yaml", "--crd", "crd.yaml", "--select", "KL962", cwd=tmp_path)
+    lines = [line for line in result.stdout.splitlines() if "KL962" in line]
+    assert [line.split(": ")[0] for line in lines] == ["cr.yaml:1:1", "cr.yaml:19:8"], result.stdout
+
+
+def test_field_path_forms() -> None:
+    assert field_path(".spec.x['a.b'][0].y") == ("spec", "x", "a.b", 0, "y")
+    assert field_path("") == ()
+
+
+def test_defaults_are_filled_before_validation() -> None:
+    schema = {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {"min": {"type": "integer", "default": 1}},
+            }
+        },
+    }
+    original = {"spec": {}}
+    assert with_defaults(schema, original) == {"spec": {"min": 1}}
+    assert original == {"spec": {}}
