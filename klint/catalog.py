@@ -66,6 +66,7 @@ class Rule:
     source: str = ""
     builtin: bool = True
     fix: Mapping[str, Any] = field(default_factory=dict)
+    opt_in: str = ""  # why the rule is not in the default profile
 
     @property
     def help_uri(self) -> str:
@@ -265,4 +266,5 @@ def _rule_from_mapping(raw: dict[str, Any], path: Path, builtin: bool) -> Rule:
         source=str(path),
         builtin=builtin,
         fix=dict(raw.get("fix") or {}),
+        opt_in=str(raw.get("opt_in") or "").strip(),
     )

@@ -20,6 +20,12 @@ _PEER_NAMES = {
 }
 
 
+_EXPECTED_FOR = {
+    "node-agent": "node agents (DaemonSets with host namespaces or hostPath volumes)",
+    "helm-test": "Helm test hooks (`helm.sh/hook: test`)",
+}
+
+
 def rule_help_text(rule: Rule) -> str:
     """Plain-text help: why and how to fix."""
     return f"{rule.summary}\n\nWhy: {rule.description}\n\nHow to fix: {rule.remediation}"
@@ -68,6 +74,7 @@ def rule_page(rule: Rule) -> str:
         "|---|---|",
         f"| Severity | {rule.severity.value} (security-severity {rule.security_severity:.1f}) |",
         f"| Profiles | {', '.join(rule.profiles) or '-'} |",
+        f"| Default profile | {_default_text(rule)} |",
         f"| Check | `{rule.check}` |",
     ]
     if rule.params:
@@ -78,6 +85,11 @@ def rule_page(rule: Rule) -> str:
             f"| Covers | {', '.join(rule.overrides)}: where both run, a violation both find "
             "is reported under that rule's id |"
         )
+    expected = [
+        _EXPECTED_FOR.get(t[13:], t[13:]) for t in rule.tags if t.startswith("expected-for:")
+    ]
+    if expected:
+        lines.append(f"| A note instead for | {', '.join(expected)} (the message says why) |")
     if rule.fix:
         lines.append(f"| Fix | {rule.fix.get('applicability')}: {rule.fix.get('description')} |")
     lines += ["", "## Why", "", rule.description, "", "## How to fix", "", rule.remediation]
@@ -88,6 +100,13 @@ def rule_page(rule: Rule) -> str:
     lines += ["", "## References", ""]
     lines += _reference_lines(rule)
     return "\n".join(lines) + "\n"
+
+
+def _default_text(rule: Rule) -> str:
+    """Whether ``klint check`` runs the rule without options, and if not, why."""
+    if "default" in rule.profiles:
+        return "yes"
+    return f"no: {rule.opt_in}" if rule.opt_in else "no"
 
 
 def _reference_lines(rule: Rule) -> list[str]:
@@ -133,6 +152,20 @@ def index_page(rules: Sequence[Rule]) -> str:
             f"| {rule.id} | [{rule.name}]({rule.name}.md) | {rule.severity.value} | "
             f"{', '.join(rule.profiles)} | {rule.summary} |"
         )
+    lines += [
+        "",
+        "## Off by default",
+        "",
+        "`klint check` runs the `default` profile: every finding a security reviewer would",
+        "raise. These rules run only when selected (`--profile`, `--select` or the config),",
+        "for the reason given:",
+        "",
+        "| Id | Name | Why it is off by default |",
+        "|---|---|---|",
+    ]
+    for rule in sorted(rules, key=lambda r: r.id):
+        if "default" not in rule.profiles:
+            lines.append(f"| {rule.id} | [{rule.name}]({rule.name}.md) | {rule.opt_in or '-'} |")
     return "\n".join(lines) + "\n"
 
 

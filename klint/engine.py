@@ -18,6 +18,7 @@ from klint.checks import REGISTRY, Check, UnitContext, Violation
 from klint.edits import scan_fix
 from klint.errors import KlintError
 from klint.findings import Finding, Location, Notification, Report, Severity, Span
+from klint.model.component import expectation
 from klint.model.resource import Resource, resources_from_document
 from klint.not_kubernetes import NOT_KUBERNETES, SKIPPED
 from klint.sources.base import DocumentLocator, LintUnit, LoadedUnit, LoadSettings
@@ -197,7 +198,10 @@ def _skip_non_kubernetes(loaded: LoadedUnit, resources: Sequence[Resource]) -> U
                 )
             )
     broken = {n.location.path for n in result.skipped if n.location is not None} - linted
-    result.files = max(result.files - len(quiet | broken), 0)
+    uncounted = quiet | broken
+    if loaded.report_only:  # only the named files were counted
+        uncounted &= loaded.report_only
+    result.files = max(result.files - len(uncounted), 0)
     return result
 
 
@@ -230,6 +234,13 @@ def _finding(
 ) -> Finding:
     location, related = loaded.locator.locate(resource, violation.path)
     severity = active.severity or violation.severity or active.rule.severity
+    message, properties = violation.message, violation.properties
+    if active.severity is None and severity is not Severity.NOTE:
+        expected = expectation(resource, active.rule.tags)
+        if expected is not None:  # what this kind of component needs: a note that says so
+            severity = Severity.NOTE
+            message = f"{message.rstrip('.')} (expected for {expected.reason}; kept as a note)."
+            properties = (*properties, ("expected-for", expected.kind))
     fix = None
     if active.rule.fix and type(loaded.locator) is DocumentLocator:
         # a plain manifest: the fix edits the text the finding points at
@@ -238,12 +249,12 @@ def _finding(
         rule_id=active.rule.id,
         rule_name=active.rule.name,
         severity=severity,
-        message=violation.message,
+        message=message,
         location=location,
         object_ref=resource.ref,
         field_path=violation.path,
         related=related,
-        properties=violation.properties,
+        properties=properties,
         source_identity=_source_identity(resource),
         fix=fix,
     )

@@ -261,3 +261,113 @@ subjects: [{{kind: ServiceAccount, name: web, namespace: shop}}]
 def test_namespaced_secret_access_of_a_workload_is_a_note() -> None:
     report = lint_text(SERVICE_ACCOUNT_WITH.format(binding="RoleBinding"), rules=["KL536"])
     assert [f.severity for f in report.active] == [Severity.NOTE]
+
+
+NODE_AGENT = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: cni, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: cni}}
+  template:
+    metadata: {labels: {app: cni}}
+    spec:
+      hostNetwork: true
+      containers:
+        - name: install
+          image: cni:1.0
+          securityContext: {privileged: true}
+      volumes:
+        - {name: net, hostPath: {path: /etc/cni/net.d}}
+"""
+
+
+def test_node_agent_host_access_is_a_note_that_says_why_but_privileged_stays_an_error() -> None:
+    report = lint_text(NODE_AGENT, profiles=("default",))
+    by_rule = {f.rule_id: f for f in report.active}
+    assert by_rule["KL101"].severity is Severity.ERROR
+    assert by_rule["KL105"].severity is Severity.NOTE
+    assert "expected for a node agent" in by_rule["KL105"].message
+    assert ("expected-for", "node-agent") in by_rule["KL105"].properties
+    assert by_rule["KL102"].severity is Severity.NOTE
+
+
+def test_the_same_settings_on_a_deployment_keep_their_severity() -> None:
+    report = lint_text(NODE_AGENT.replace("DaemonSet", "Deployment"), profiles=("default",))
+    by_rule = {f.rule_id: f for f in report.active}
+    assert by_rule["KL105"].severity is Severity.ERROR
+
+
+HELM_TEST = """\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: release-test-connection
+  namespace: shop
+  annotations: {"helm.sh/hook": test}
+spec:
+  restartPolicy: Never
+  containers:
+    - name: wget
+      image: busybox
+      command: [wget, "web:80"]
+"""
+
+
+def test_helm_test_hook_pods_are_notes() -> None:
+    report = lint_text(HELM_TEST, profiles=("default",))
+    assert report.active
+    assert {f.severity for f in report.active} == {Severity.NOTE}
+    assert any("Helm test hook" in f.message for f in report.active)
+
+
+def test_istio_injection_placeholder_image_is_a_note() -> None:
+    text = HELM_TEST.replace('annotations: {"helm.sh/hook": test}', "labels: {a: b}")
+    text = text.replace("image: busybox", "image: auto")
+    found = [f for f in lint_text(text, rules=["KL301"]).active]
+    assert [f.severity for f in found] == [Severity.NOTE]
+
+
+def test_an_explicit_token_with_a_binding_in_the_unit_is_intent() -> None:
+    text = SERVICE_ACCOUNT_WITH.format(binding="RoleBinding").replace(
+        "serviceAccountName: web",
+        "serviceAccountName: web\n      automountServiceAccountToken: true",
+    )
+    assert not hits(lint_text(text, rules=["KL530"]))
+    unbound = text.replace("name: web, namespace: shop}]", "name: other, namespace: shop}]")
+    assert hits(lint_text(unbound, rules=["KL530"]))
+
+
+def test_wildcards_on_the_units_own_crd_group_are_notes() -> None:
+    text = ROLE.format(name="operator", groups="example.com", resources='"*"', verbs='"*"')
+    crd = """\
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  names: {kind: Widget, plural: widgets}
+  scope: Namespaced
+  versions: [{name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object}}}]
+"""
+    assert {f.severity for f in lint_text(text + crd, rules=["KL501"]).active} == {Severity.NOTE}
+    assert Severity.WARNING in {f.severity for f in lint_text(text, rules=["KL501"]).active}
+
+
+def test_every_rule_off_by_default_says_why() -> None:
+    from klint.catalog import load_catalog
+    from klint.docs import index_page
+
+    rules = load_catalog(validate_builtin=True)
+    for rule in rules:
+        assert bool(rule.opt_in) is ("default" not in rule.profiles), rule.id
+    index = index_page(rules)
+    off = index[index.index("## Off by default") :]
+    assert all(f"| {r.id} |" in off for r in rules if "default" not in r.profiles)
+    assert not any(f"| {r.id} |" in off for r in rules if "default" in r.profiles)
+
+
+def test_a_committed_plaintext_secret_is_reported_by_default() -> None:
+    text = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: hunter2}\n"
+    assert "KL604" in _rules_hit(text, ("default",))

@@ -138,7 +138,7 @@ def test_messages_name_rule_verbs_and_resource() -> None:
     text = """\
 apiVersion: rbac.authorization.k8s.io/v1
 kind: Role
-metadata: {name: r, namespace: n}
+metadata: {name: r, namespace: app}
 rules:
   - apiGroups: [""]
     resources: [configmaps, secrets]
@@ -149,8 +149,10 @@ rules:
         (6, 29)
     ]
     assert report.active[0].message == (
-        "rules[0] grants read access to Secrets (get, list on secrets)."
+        'rules[0] grants read access to Secrets (get, list on secrets) in namespace "app", '
+        "which components often need in their own namespace."
     )
+    assert report.active[0].severity.value == "note"  # a namespaced Role: its own namespace
 
 
 def test_non_rbac_group_is_ignored() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.findings import Severity
 from klint.model import ContainerView, containers, pod_view
 from klint.model.resource import Resource
 
@@ -57,7 +58,14 @@ def mutable_image_tag(resource: Resource, _: UnitContext, __: Params) -> Iterato
         ref = parse_image(image.strip())
         if ref.pinned:
             continue
-        if ref.digest:
+        if image.strip() == INJECTED_IMAGE:
+            yield Violation(
+                (*container.path, "image"),
+                f'{container.label} uses image "auto", the placeholder that Istio\'s sidecar '
+                "injector replaces with its proxy image at admission.",
+                severity=Severity.NOTE,
+            )
+        elif ref.digest:
             yield Violation(
                 (*container.path, "image"),
                 f'{container.label} uses image "{image}", whose digest is malformed: it pins '
@@ -68,11 +76,30 @@ def mutable_image_tag(resource: Resource, _: UnitContext, __: Params) -> Iterato
                 (*container.path, "image"),
                 f'{container.label} uses image "{image}" without a tag (implicitly latest).',
             )
+        elif ref.tag == "latest" and _development_repository(ref):
+            yield Violation(
+                (*container.path, "image"),
+                f'{container.label} uses image "{image}" with the mutable tag latest from a '
+                "development repository: a placeholder that releases replace; pin a release "
+                "tag where you deploy it.",
+                severity=Severity.NOTE,
+            )
         elif ref.tag == "latest":
             yield Violation(
                 (*container.path, "image"),
                 f'{container.label} uses image "{image}" with the mutable tag latest.',
             )
+
+
+# The image Istio gateway and sidecar templates name for the injector to replace.
+INJECTED_IMAGE = "auto"
+# Repository path segments of development builds (e.g. Istio's registry.istio.io/testing).
+DEVELOPMENT_SEGMENTS = frozenset({"testing", "nightly", "snapshot", "snapshots"})
+
+
+def _development_repository(ref: ImageRef) -> bool:
+    """The repository path names a development channel (``…/testing/pilot``)."""
+    return any(part in DEVELOPMENT_SEGMENTS for part in ref.repository.split("/")[:-1])
 
 
 def _images(resource: Resource) -> Iterator[tuple[ContainerView, str, ImageRef]]:

@@ -249,6 +249,12 @@ def _backends(resource: Resource) -> Iterator[Backend]:
             )
 
 
+def _declares_ports(service: Resource) -> bool:
+    """The Service lists its ports (a manifest without them is too partial to judge)."""
+    ports = service.get("spec", "ports")
+    return isinstance(ports, list) and bool(ports)
+
+
 def _exposes(service: Resource, port: Any) -> bool:
     """Whether the Service declares the port (by number, or by name for a string)."""
     ports = service.get("spec", "ports")
@@ -280,7 +286,7 @@ def dangling_ingress(resource: Resource, context: UnitContext, _: Params) -> Ite
                 f'Ingress "{resource.name}" routes to Service "{name}", which is not in '
                 f'namespace "{namespace}" of this input.',
             )
-        elif port is not None and not _exposes(service, port):
+        elif port is not None and _declares_ports(service) and not _exposes(service, port):
             yield Violation(
                 port_path,
                 f'Ingress "{resource.name}" routes to port {port} of Service "{name}", which '

@@ -25,6 +25,7 @@ from klint.checks.pss_controls import (
     SECCOMP_RESTRICTED,
     SECCOMP_TYPES,
     VOLUMES,
+    allowed,
     host_path_suffix,
     is_zero_int,
     proc_mounts,
@@ -125,6 +126,15 @@ def allow_privilege_escalation(
                 f"{container.label} sets securityContext.allowPrivilegeEscalation to true",
                 severity=Severity.ERROR,
             )
+        elif container.security_context.get("privileged") is True:
+            # The API server rejects allowPrivilegeEscalation: false on a privileged container.
+            yield ESCALATION.violation(
+                path,
+                f"{container.label} is privileged, which always allows privilege escalation "
+                "(allowPrivilegeEscalation cannot be false while privileged is true): remove "
+                "privileged",
+                severity=Severity.ERROR,
+            )
         else:
             yield ESCALATION.violation(
                 path,
@@ -213,21 +223,25 @@ def _restricted_capabilities(container: ContainerView) -> Iterator[Violation]:
         if capability == "NET_BIND_SERVICE":
             continue
         name = capability_name(capability)
+        # The baseline rule reports every name outside its literal set (a note where only
+        # the spelling differs): the same field's violation, so it stands for both.
+        baseline_reports = not allowed(capability, BASELINE_CAPABILITIES)
+        also = CAPS_BASELINE if baseline_reports else None
         if name == "NET_BIND_SERVICE":
             yield CAPS_RESTRICTED.violation(
                 (*path, "add", index),
                 f"{container.label} writes capability {capability}, which the runtime reads "
                 "as NET_BIND_SERVICE but Pod Security admission rejects: write NET_BIND_SERVICE",
                 severity=Severity.NOTE,
+                also=also,
             )
             continue
-        baseline_forbids = name not in BASELINE_CAPABILITIES
         yield CAPS_RESTRICTED.violation(
             (*path, "add", index),
             f"{container.label} adds capability {name or capability}; only NET_BIND_SERVICE "
             "may be added",
-            severity=Severity.ERROR if baseline_forbids else None,
-            also=CAPS_BASELINE if baseline_forbids else None,
+            severity=Severity.ERROR if name not in BASELINE_CAPABILITIES else None,
+            also=also,
         )
 
 

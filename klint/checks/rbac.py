@@ -30,6 +30,9 @@ from klint.findings import Severity
 from klint.model.builtin import USER_FACING_CLUSTER_ROLES, reserved_rbac_name
 from klint.model.resource import Resource
 
+# Permissions a component commonly needs in its own namespace: a namespaced Role granting
+# them is a note (a ClusterRole granting them everywhere keeps the rule's severity).
+NAMESPACE_SCOPED_NOTES = frozenset({"secrets-read"})
 # Roles the API server bootstraps in kube-system (besides system:* ones).
 BUILTIN_ROLES = frozenset({"extension-apiserver-authentication-reader"})
 
@@ -57,16 +60,25 @@ def dangerous_permission(
     """Role rules that grant the named permission (one finding per role rule)."""
     if not is_rbac(resource, ROLE_KINDS) or bootstrap_role_unbound(resource, context):
         return
-    permission = PERMISSIONS[str(params["permission"])]
+    key = str(params["permission"])
+    permission = PERMISSIONS[key]
+    namespaced = resource.kind == "Role" and key in NAMESPACE_SCOPED_NOTES
     for index, rule in role_rules(resource):
         hit = match_rule(rule, permission)
         if hit is None:
             continue
         list_name, item_index, item = hit
+        where = f' in namespace "{resource.namespace}"' if resource.namespace else ""
         yield Violation(
             ("rules", index, list_name, item_index),
             f"rules[{index}] grants {permission.label} "
-            f"({granted_verbs(rule, permission)} on {item}).",
+            f"({granted_verbs(rule, permission)} on {item})"
+            + (
+                f"{where}, which components often need in their own namespace."
+                if namespaced
+                else "."
+            ),
+            severity=Severity.NOTE if namespaced else None,
         )
 
 
@@ -78,7 +90,12 @@ def wildcard_in_rules(resource: Resource, context: UnitContext, __: Params) -> I
     """
     if not is_rbac(resource, ROLE_KINDS) or bootstrap_role_unbound(resource, context):
         return
+    own = context.derived("crd-groups", _crd_groups)
     for index, rule in role_rules(resource):
+        groups = [g for _, g in strings(rule.get("apiGroups"))]
+        if groups and all(g in own for g in groups):
+            yield from _own_api_wildcards(index, rule)
+            continue
         read_only = read_only_api(rule)
         for list_name in ("apiGroups", "resources", "verbs", "nonResourceURLs"):
             for item_index, item in strings(rule.get(list_name)):
@@ -99,6 +116,31 @@ def wildcard_in_rules(resource: Resource, context: UnitContext, __: Params) -> I
                         "expand: it grants no subresource. Name the subresources (for "
                         f'example "{item[:-1]}exec"), or use "*" if every one is meant.',
                     )
+
+
+def _crd_groups(context: UnitContext) -> frozenset[str]:
+    """API groups defined by CustomResourceDefinitions in the unit."""
+    groups = set()
+    for crd in context.of_kind("CustomResourceDefinition"):
+        group = crd.get("spec", "group")
+        if isinstance(group, str) and group:
+            groups.add(group)
+    return frozenset(groups)
+
+
+def _own_api_wildcards(index: int, rule: dict[str, Any]) -> Iterator[Violation]:
+    """Wildcards limited to API groups whose CRDs the same input defines: a note (an
+    operator managing its own resources)."""
+    for list_name in ("resources", "verbs"):
+        for item_index, item in strings(rule.get(list_name)):
+            if item == "*":
+                yield Violation(
+                    ("rules", index, list_name, item_index),
+                    f'rules[{index}] uses the wildcard "*" in {list_name}, limited to API '
+                    "groups this input defines with CustomResourceDefinitions (its own "
+                    "resources).",
+                    severity=Severity.NOTE,
+                )
 
 
 def dangerous_labels(rule: dict[str, Any]) -> list[str]:

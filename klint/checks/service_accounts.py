@@ -75,21 +75,28 @@ def _account_automount(context: UnitContext, name: str, namespace: str) -> Any:
 
 
 def automount_token(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
-    """Pods that mount a service account token without needing the API."""
+    """Pods that mount a service account token without needing the API: neither the pod nor
+    its ServiceAccount turns automounting off, and no binding in the unit grants the
+    (non-default) account anything. An explicit ``true`` counts as intent only with such a
+    binding."""
     pod = pod_view(resource)
     if pod is None:
         return
     value = pod.spec.get(AUTOMOUNT)
     path = (*pod.path, AUTOMOUNT)
-    if value is True:
-        yield Violation(path, f"the pod sets {AUTOMOUNT} to true.")
-        return
     if value is False:
         return
     name = service_account_name(pod)
-    if _account_automount(context, name, resource.namespace) is False:
-        return
     if name != "default" and is_bound(context, name, resource.namespace):
+        return  # RBAC in the same unit grants the account something: the pod uses the API
+    if value is True:
+        yield Violation(
+            path,
+            f"the pod sets {AUTOMOUNT} to true, but no binding in this input grants service "
+            f'account "{name}" anything: drop the token unless the pod calls the API.',
+        )
+        return
+    if _account_automount(context, name, resource.namespace) is False:
         return
     yield Violation(
         path,
