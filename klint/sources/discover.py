@@ -142,8 +142,8 @@ def _buffer_with_folder(
     """An editor buffer linted with the manifests beside its file, the buffer in its place.
 
     The same unit ``klint check FOLDER`` forms, so cross-object rules answer alike in the
-    editor; only the buffer is reported. None when the folder holds nothing else (or too
-    much to read on every keystroke: more than one folder unit).
+    editor; only the buffer is reported. None when the folder holds nothing else, or more
+    than ``EDITOR_FOLDER_BYTES`` to read again after every pause in typing.
     """
     if not path.name.endswith(MANIFEST_SUFFIXES) or not path.parent.is_dir():
         return None
@@ -151,8 +151,7 @@ def _buffer_with_folder(
     members = [m for m in _folder_manifests(path.parent, cwd, options) if str(m.resolve()) != own]
     if not members:
         return None
-    chunks = list(_chunks(members))
-    if len(chunks) > 1:
+    if sum(_size(m) for m in members) > EDITOR_FOLDER_BYTES:
         return None
     siblings = tuple(ManifestFile(m, display_path(m, cwd), cwd, _rendered_output) for m in members)
     return ManifestFolder((*siblings, buffer), frozenset({buffer.display}))
@@ -211,6 +210,14 @@ def _named_in_folder(
 
 
 FOLDER_UNIT_BYTES = 2 * 1024 * 1024
+EDITOR_FOLDER_BYTES = 512 * 1024  # siblings read again with each editor lint (tens of ms)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _chunks(files: list[Path]) -> Iterable[list[Path]]:
