@@ -73,7 +73,13 @@ LAYERS: dict[str, int] = {
 # Inside klint.sources: the base is shared, each source package sees only the base and itself,
 # and discover (on top) may import anything.
 SOURCE_BASE = frozenset(
-    {"klint.sources", "klint.sources.base", "klint.sources.names", "klint.sources.confine"}
+    {
+        "klint.sources",
+        "klint.sources.base",
+        "klint.sources.names",
+        "klint.sources.confine",
+        "klint.sources.budget",
+    }
 )
 SOURCE_PACKAGES = ("klint.sources.manifests", "klint.sources.helm", "klint.sources.kustomize")
 SOURCE_TOP = "klint.sources.discover"
