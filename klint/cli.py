@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from klint import __version__
-from klint.cli_limits import MaxDepth, MaxDocuments, MaxFileSize, MaxYamlNodes
+from klint.cli_limits import MaxDepth, MaxDocuments, MaxFileSize, MaxFindings, MaxYamlNodes
 from klint.cli_options import (
     ConfigFile,
     Ignores,
@@ -138,6 +138,7 @@ def check(
     max_file_size: MaxFileSize = 32,
     max_yaml_nodes: MaxYamlNodes = 2_000_000,
     max_documents: MaxDocuments = 10_000,
+    max_findings: MaxFindings = 20_000,
     max_depth: MaxDepth = 250,
     render_timeout: Annotated[
         float,
@@ -197,6 +198,7 @@ def check(
         max_yaml_nodes=max_yaml_nodes,
         max_depth=max_depth,
         max_documents=max_documents,
+        max_findings=max_findings,
         render_timeout=render_timeout,
         jobs=jobs,
         config=config,

@@ -14,3 +14,6 @@ MaxDocuments = Annotated[
     int, typer.Option("--max-documents", help="Most YAML documents in one file or lint unit.")
 ]
 MaxDepth = Annotated[int, typer.Option("--max-depth", help="Deepest nesting a document may have.")]
+MaxFindings = Annotated[
+    int, typer.Option("--max-findings", help="Most findings one lint unit may produce.")
+]

@@ -81,6 +81,7 @@ class Limits:
     max_nodes_per_document: int = 2_000_000  # also per file, counted before composing
     max_depth: int = 250
     max_documents: int = 10_000  # per file and per lint unit
+    max_findings: int = 20_000  # per lint unit, checked as the checks run
 
 
 class InputError(Exception):

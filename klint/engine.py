@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -121,14 +122,21 @@ def lint_unit(
     result = _skip_non_kubernetes(loaded, resources)
     result.objects = len([r for r in resources if _reported(loaded, r.document.path)])
     context = UnitContext(resources, kube_version, settings.crd_paths)
-    pairs = []
+    pairs: list[tuple[Resource, Finding]] = []
     shared: dict[Any, Any] = {}  # equal field paths and properties stored once per unit
+    budget = settings.limits.max_findings
     for resource in resources:
         ref = resource.ref
         for active in rules:
-            for violation in _run(active, resource, context, result):
+            for violation in _run(active, resource, context, result, budget + 1 - len(pairs)):
                 finding = _finding(active, resource, ref, violation, loaded, shared)
                 pairs.append((resource, finding))
+            if len(pairs) > budget:
+                break
+        if len(pairs) > budget:  # one object can multiply findings (300k containers)
+            del pairs[budget:]
+            result.notifications.append(_too_many_findings(unit, budget))
+            break
     pairs = _without_replaced(pairs, rules)
     # By the file the object was read from: rendered output maps findings into its chart.
     pairs = [(r, f) for r, f in pairs if _reported(loaded, r.document.path)]
@@ -234,12 +242,27 @@ def _too_many_documents(unit: LintUnit, limit: int) -> Notification:
     )
 
 
+def _too_many_findings(unit: LintUnit, limit: int) -> Notification:
+    """A unit whose findings pass ``--max-findings``: the first ones are kept."""
+    return Notification(
+        "too-many-findings",
+        f"{unit.display}: more than {limit:,} findings in one lint unit (--max-findings); "
+        "the rest of the unit is not checked",
+        None,
+    )
+
+
 def _run(
-    active: ActiveRule, resource: Resource, context: UnitContext, result: UnitResult
+    active: ActiveRule,
+    resource: Resource,
+    context: UnitContext,
+    result: UnitResult,
+    limit: int,
 ) -> Iterable[Violation]:
-    """Run a check, turning an unexpected exception into a notification, never a crash."""
+    """Run a check (at most ``limit`` violations), turning an unexpected exception into a
+    notification, never a crash."""
     try:
-        return list(active.check.run(resource, context, active.params))
+        return list(itertools.islice(active.check.run(resource, context, active.params), limit))
     except Exception as error:
         location, _ = _locate_root(resource)
         result.notifications.append(

@@ -44,6 +44,7 @@ class RunOptions:
     max_yaml_nodes: int = 2_000_000
     max_depth: int = 250
     max_documents: int = 10_000
+    max_findings: int = 20_000
     config: Path | None = None
     no_config: bool = False
     baseline: Path | None = None
@@ -222,6 +223,7 @@ def lint_report(
             max_nodes_per_document=options.max_yaml_nodes,
             max_depth=options.max_depth,
             max_documents=options.max_documents,
+            max_findings=options.max_findings,
         ),
         helm_values=options.helm_values,
         helm_set=options.helm_set,

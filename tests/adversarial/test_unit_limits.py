@@ -107,3 +107,20 @@ def test_a_folder_over_the_document_limit_is_one_problem(repo: Path) -> None:
         "unit skipped [too-many-documents]"
     ) in run.stdout
     assert_rest_reported(run.stdout)
+
+
+def test_an_object_that_multiplies_findings_stops_at_the_findings_limit(repo: Path) -> None:
+    # 300,000 tiny containers (5 nodes each, within the node limit): ~2 million findings.
+    lines = ["apiVersion: v1", "kind: Pod", "metadata: {name: many}", "spec:", "  containers:"]
+    lines += [f"  - {{name: c{i}, image: i}}" for i in range(300_000)]
+    (repo / "bad" / "pod.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    run = measured_run("check", "--no-config", "good", "bad", cwd=repo)
+    assert run.returncode == 1, run.stderr
+    assert (
+        "klint: error: bad: more than 20,000 findings in one lint unit (--max-findings); "
+        "the rest of the unit is not checked [too-many-findings]"
+    ) in run.stdout
+    assert run.stdout.count("bad/pod.yaml:") == 20_000
+    assert_rest_reported(run.stdout)
+    assert run.peak_rss_bytes < GIB
+    assert run.seconds < 60
