@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from klint.documents import Document, Limits
 from klint.findings import FieldPath, Location, Notification, RelatedLocation
@@ -34,16 +34,6 @@ class DocumentLocator:
     ) -> tuple[Location, tuple[RelatedLocation, ...]]:
         document = resource.document
         return Location(document.path, document.span_of((*resource.base, *path))), ()
-
-
-@runtime_checkable
-class PointsElsewhere(Protocol):
-    """A locator that puts findings in files other than the one the objects were read from
-    (committed ``helm template`` output → the chart's templates)."""
-
-    def target_paths(self) -> frozenset[str]:
-        """Every path (as displayed) a finding may be located in."""
-        ...
 
 
 class RenderedOutputMapper(Protocol):

@@ -20,7 +20,6 @@ from klint.sources.base import (
     LoadedUnit,
     LoadSettings,
     Locator,
-    PointsElsewhere,
     RenderedOutputMapper,
 )
 
@@ -68,14 +67,10 @@ class ManifestFolder:
             loaded = manifest.load(settings)
             unit.documents.extend(loaded.documents)
             unit.problems.extend(loaded.problems)
-            named = not self.report_only or manifest.display in self.report_only
-            unit.files += 1 if named else 0
+            unit.files += 1 if not self.report_only or manifest.display in self.report_only else 0
             if not isinstance(loaded.locator, DocumentLocator):
                 # helm template output inside the folder: keep its own mapping
                 unit.locator = _MixedLocator.merge(unit.locator, loaded)
-                if self.report_only and named and isinstance(loaded.locator, PointsElsewhere):
-                    # its findings land on the chart's templates: report them there too
-                    unit.report_only = unit.report_only | loaded.locator.target_paths()
         return unit
 
 

@@ -18,7 +18,7 @@ import yaml
 from klint.documents import Document
 from klint.findings import FieldPath, Location, RelatedLocation
 from klint.model.resource import Resource
-from klint.sources.base import DocumentLocator, Locator, display_path
+from klint.sources.base import DocumentLocator, Locator
 from klint.sources.confine import is_inside, read_inside, unit_root
 from klint.sources.helm.locator import HelmLocator, template_origin
 from klint.sources.helm.template_map import section_indexes
@@ -39,13 +39,6 @@ class RenderedOutputLocator:
         if id(resource.document) in self.helm.origins:
             return self.helm.locate(resource, path)
         return self.plain.locate(resource, path)
-
-    def target_paths(self) -> frozenset[str]:
-        """The templates and values files findings may be located in."""
-        paths = {origin.display for origin in self.helm.origins.values()}
-        for origin in self.helm.origins.values():
-            paths.update(display_path(v, self.helm.cwd) for v in origin.values_files)
-        return frozenset(paths)
 
 
 def source_of(document: Document) -> str | None:
