@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from klint.data import data_path
+from klint.documents import Limits
 from klint.errors import KlintError
 from klint.findings import Severity
 
@@ -101,10 +102,52 @@ def rule_schema() -> dict[str, Any]:
 def load_rule_files(directory: Path, *, builtin: bool, validate: bool) -> list[Rule]:
     """Read every ``*.yaml`` rule below ``directory``, sorted by file path."""
     validator = _validator() if validate else None
-    rules = []
-    for path in sorted(directory.rglob("*.yaml")):
-        rules.append(_load_rule(path, validator, builtin=builtin))
-    return rules
+    paths = sorted(directory.rglob("*.yaml")) if builtin else _custom_rule_paths(directory)
+    return [_load_rule(path, validator, builtin=builtin) for path in paths]
+
+
+# Custom rules come with the repository: bounded like any input, links may not leave it.
+MAX_RULE_FILE_BYTES = 1024 * 1024
+_RULE_LIMITS = Limits(
+    max_file_bytes=MAX_RULE_FILE_BYTES, max_nodes_per_document=100_000, max_depth=64
+)
+
+
+def _custom_rule_paths(directory: Path) -> list[Path]:
+    """``*.yaml`` below a custom rules folder; a symlink that leaves it is an error."""
+    from klint.sources.confine import walk_confined
+
+    found = []
+    for path, refusal in walk_confined(directory):
+        if path.suffix != ".yaml":
+            continue
+        if refusal is not None:
+            raise CatalogError(f"{path}: {refusal.reason}")
+        found.append(path)
+    return sorted(found)
+
+
+def _read_custom_rule(path: Path) -> Any:
+    """A custom rule file's data, read within :data:`_RULE_LIMITS` (size, nodes, depth)."""
+    from klint.documents import decode, parse_stream
+
+    try:
+        if path.stat().st_size > MAX_RULE_FILE_BYTES:
+            raise CatalogError(f"{path}: rule file is larger than 1 MiB")
+        data = path.read_bytes()
+    except OSError as error:
+        raise CatalogError(f"{path}: cannot read rule file: {error.strerror}") from None
+    text, problem = decode(data, str(path))
+    if text is None:
+        raise CatalogError(f"{path}: {problem.message if problem else 'unreadable'}")
+    parsed = parse_stream(text, str(path), _RULE_LIMITS)
+    if parsed.problems:
+        first = parsed.problems[0]
+        line = first.location.span.start_line if first.location else 1
+        raise CatalogError(f"{path}:{line}: cannot read rule file: {first.message}")
+    if len(parsed.documents) != 1:
+        raise CatalogError(f"{path}: a rule file holds one YAML document")
+    return parsed.documents[0].data
 
 
 def load_catalog(extra_dirs: Iterable[Path] = (), *, validate_builtin: bool = False) -> list[Rule]:
@@ -181,10 +224,13 @@ def _validator() -> Any:
 
 
 def _load_rule(path: Path, validator: Any, *, builtin: bool) -> Rule:
-    try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise CatalogError(f"{path}: cannot read rule file: {error}") from None
+    if not builtin:
+        raw = _read_custom_rule(path)
+    else:
+        try:
+            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+            raise CatalogError(f"{path}: cannot read rule file: {error}") from None
     if validator is not None:
         errors = sorted(validator.iter_errors(raw), key=lambda e: list(e.absolute_path))
         if errors:

@@ -158,7 +158,9 @@ class Finding:
         if self.source_identity:
             identity = self.source_identity
         path = ".".join(str(part) for part in self.field_path)
-        digest = hashlib.sha256(f"{self.rule_id}|{identity}|{path}".encode()).hexdigest()
+        digest = hashlib.sha256(
+            f"{self.rule_id}|{identity}|{path}".encode(errors="surrogateescape")
+        ).hexdigest()
         return digest[:32]
 
     def sort_key(self) -> tuple[str, int, int, str, str]:

@@ -42,7 +42,9 @@ class GitlabReporter:
         for note in report.notifications:
             path = repo_path(note.location.path, context) if note.location else "."
             line = note.location.span.start_line if note.location else 1
-            digest = hashlib.sha256(f"{note.code}|{path}|{note.message}".encode()).hexdigest()
+            digest = hashlib.sha256(
+                f"{note.code}|{path}|{note.message}".encode(errors="surrogateescape")
+            ).hexdigest()
             issues.append(
                 _issue(
                     f"klint {note.code}: {note.message}",

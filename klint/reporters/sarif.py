@@ -160,7 +160,7 @@ class _SourceLines:
         if lines is None or not 0 < number <= len(lines):
             return None
         text = " ".join(lines[number - 1].split())
-        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        digest = hashlib.sha256(text.encode(errors="surrogateescape")).hexdigest()[:16]
         seen = self.seen.setdefault(digest, [])
         if number not in seen:
             seen.append(number)
@@ -227,7 +227,7 @@ def _result(
 
 def artifact_fingerprint(path: str, fingerprint: str) -> str:
     """The finding's fingerprint (rule, object, field path) made unique per file."""
-    return hashlib.sha256(f"{path}|{fingerprint}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{path}|{fingerprint}".encode(errors="surrogateescape")).hexdigest()[:32]
 
 
 def _fingerprints(value: str, location: Location, lines: _SourceLines) -> dict[str, str]:
@@ -253,7 +253,9 @@ def _problem_result(
         "message": {"text": problem.message},
         "locations": [{"physicalLocation": _physical(problem.location, context, lines)}],
         "partialFingerprints": _fingerprints(
-            hashlib.sha256(identity.encode()).hexdigest()[:32], problem.location, lines
+            hashlib.sha256(identity.encode(errors="surrogateescape")).hexdigest()[:32],
+            problem.location,
+            lines,
         ),
         "properties": {"code": problem.code},
     }
@@ -395,8 +397,9 @@ def artifact_location(path: str, context: ReportContext) -> dict[str, str]:
     try:
         relative = PurePosixPath(absolute.relative_to(context.root).as_posix())
     except ValueError:
-        return {"uri": "file://" + quote(absolute.as_posix())}
-    return {"uri": quote(str(relative)), "uriBaseId": "%SRCROOT%"}
+        return {"uri": "file://" + quote(absolute.as_posix(), errors="surrogateescape")}
+    # A name that is not UTF-8 keeps its bytes (``\udcff`` → ``%FF``), as the file system has it.
+    return {"uri": quote(str(relative), errors="surrogateescape"), "uriBaseId": "%SRCROOT%"}
 
 
 def _dump(value: Any, indent: str) -> str:

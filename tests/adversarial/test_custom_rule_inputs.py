@@ -187,3 +187,25 @@ def test_the_language_server_fetches_no_schema(tmp_path: Path) -> None:
         assert [n.code for n in report.notifications] == ["config"]
         assert "never fetches a URL" in report.notifications[0].message
         assert server.requests == []
+
+
+def test_a_rule_file_linked_outside_is_refused_unread(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.yaml"
+    secret.write_text("SECRET-CONTENT: x\n", encoding="utf-8")
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "linked.yaml").symlink_to(secret)
+    with pytest.raises(CatalogError) as raised:
+        load_catalog([tmp_path / "rules"])
+    assert "is a symbolic link that leads outside" in str(raised.value)
+    assert "SECRET-CONTENT" not in str(raised.value)
+
+
+def test_a_billion_laughs_rule_file_is_refused_at_once(tmp_path: Path) -> None:
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 10)}]" for n in range(1, 9)]
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "bomb.yaml").write_text("\n".join(levels) + "\n", encoding="utf-8")
+    started = time.monotonic()
+    with pytest.raises(CatalogError, match="more than 100,000 nodes"):
+        load_catalog([tmp_path / "rules"])
+    assert time.monotonic() - started < 30
