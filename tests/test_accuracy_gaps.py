@@ -130,7 +130,9 @@ spec:
   selector: {app: web}
   ports: [{port: 80}]
 """
-    assert "KL709" not in _rules_hit(text)
+    found = _rules_hit(text)
+    assert "KL709" not in found
+    assert "KL530" not in found  # no pod spec: nothing to say about its token
 
 
 POD = """\
@@ -286,7 +288,7 @@ def test_node_agent_host_access_is_a_note_that_says_why_but_privileged_stays_an_
     report = lint_text(NODE_AGENT, profiles=("default",))
     by_rule = {f.rule_id: f for f in report.active}
     assert by_rule["KL101"].severity is Severity.ERROR
-    assert by_rule["KL105"].severity is Severity.NOTE
+    assert by_rule["KL105"].severity is Severity.NOTE  # the hostPath (baseline's id)
     assert "expected for a node agent" in by_rule["KL105"].message
     assert ("expected-for", "node-agent") in by_rule["KL105"].properties
     assert by_rule["KL102"].severity is Severity.NOTE
@@ -296,6 +298,7 @@ def test_the_same_settings_on_a_deployment_keep_their_severity() -> None:
     report = lint_text(NODE_AGENT.replace("DaemonSet", "Deployment"), profiles=("default",))
     by_rule = {f.rule_id: f for f in report.active}
     assert by_rule["KL105"].severity is Severity.ERROR
+    assert by_rule["KL102"].severity is Severity.ERROR
 
 
 HELM_TEST = """\

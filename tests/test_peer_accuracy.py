@@ -15,12 +15,11 @@ Run ``python -m tests.test_peer_accuracy [all|default]`` to print the per-check 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +28,13 @@ from typing import Any
 import pytest
 import yaml
 
+from klint.catalog import load_catalog
+from klint.documents import Limits
+from klint.engine import bind_rules, lint
 from klint.findings import Finding
-from klint.run import RunOptions, run
+from klint.selection import select_rules
+from klint.sources.base import LoadSettings
+from klint.sources.manifests import ManifestFile
 
 REPO = Path(__file__).resolve().parent.parent
 PEERS = Path(os.environ.get("KLINT_PEER_FIXTURES", REPO.parent / "shared" / "peer-fixtures"))
@@ -118,33 +122,22 @@ def peer_cases() -> list[Case]:
     return cases
 
 
-def klint_findings(profile: str) -> list[tuple[str, Finding]]:
-    """(fixture path, finding) for every active finding of one run over all peer fixtures.
+def klint_findings(profile: str) -> list[Finding]:
+    """Every active finding of one klint run over all peer fixtures with ``profile``.
 
-    Each fixture file is copied into a folder of its own, so it is its own lint unit: the
-    peers test every file alone, and cross-object rules must not see objects of the fixture
-    next door (files named together in one folder form one unit, as the folder would).
+    Each fixture file is its own lint unit (a command line would lint a named file with its
+    folder): the peers test every file alone, and cross-object rules must not see objects
+    of the fixture next door.
     """
     files = sorted(
-        path.relative_to(PEERS).as_posix()
+        path
         for pattern in ("polaris/*/*.y*ml", "checkov/*/*.y*ml", "checkov/*/*.json")
         for path in PEERS.glob(pattern)
     )
-    with tempfile.TemporaryDirectory() as scratch:
-        root = Path(scratch)
-        for name in files:
-            alone = root / name / Path(name).name
-            alone.parent.mkdir(parents=True)
-            shutil.copyfile(PEERS / name, alone)
-        options = RunOptions(
-            paths=tuple(f"{name}/{Path(name).name}" for name in files),
-            output_format="json",
-            profiles=(profile,),
-            no_config=True,
-            jobs=1,
-        )
-        report, _, _ = run(options, cwd=root)
-    return [(Path(f.location.path).parent.as_posix(), f) for f in report.active]
+    units = [ManifestFile(path, path.relative_to(PEERS).as_posix(), PEERS) for path in files]
+    rules = bind_rules(select_rules(load_catalog(), (profile,)))
+    report = lint(units, rules, LoadSettings(limits=Limits()), (1, 35))
+    return list(report.active)
 
 
 def _caught(case: Case, entry: dict[str, Any], by_path: dict[str, list[Finding]]) -> set[str]:
@@ -166,12 +159,13 @@ def _caught(case: Case, entry: dict[str, Any], by_path: dict[str, list[Finding]]
     return caught
 
 
+@functools.cache
 def score(profile: str) -> dict[str, dict[str, tuple[dict[str, Any], Score]]]:
-    """peer → check → (mapping entry, score), for every mapped check."""
+    """peer → check → (mapping entry, score), for every mapped check (computed once)."""
     mapping = load_mapping()
     by_path: dict[str, list[Finding]] = {}
-    for path, finding in klint_findings(profile):
-        by_path.setdefault(path, []).append(finding)
+    for finding in klint_findings(profile):
+        by_path.setdefault(finding.location.path, []).append(finding)
     result: dict[str, dict[str, tuple[dict[str, Any], Score]]] = {}
     for case in peer_cases():
         entry = mapping[case.peer].get(case.check)

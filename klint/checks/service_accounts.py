@@ -80,7 +80,7 @@ def automount_token(resource: Resource, context: UnitContext, _: Params) -> Iter
     (non-default) account anything. An explicit ``true`` counts as intent only with such a
     binding."""
     pod = pod_view(resource)
-    if pod is None:
+    if pod is None or not pod.declared:
         return
     value = pod.spec.get(AUTOMOUNT)
     path = (*pod.path, AUTOMOUNT)
@@ -126,7 +126,7 @@ def default_service_account(
 ) -> Iterator[Violation]:
     """Workloads that run as the default service account with its token mounted."""
     pod = pod_view(resource)
-    if pod is None or service_account_name(pod) != "default":
+    if pod is None or not pod.declared or service_account_name(pod) != "default":
         return
     if pod.spec.get(AUTOMOUNT) is False:
         return
@@ -242,7 +242,7 @@ def privileged_service_account(
     only within the namespace (a RoleBinding) are notes: many components need them there.
     """
     pod = pod_view(resource)
-    if pod is None:
+    if pod is None or not pod.declared:
         return
     name = service_account_name(pod)
     if not _token_mounted(pod, context, name, resource.namespace):

@@ -59,6 +59,7 @@ class PodView:
     path: FieldPath
     metadata: dict[str, Any]
     metadata_path: FieldPath
+    declared: bool = True  # False: the object has no pod spec mapping (read as empty)
 
     def get(self, *path: str | int) -> Any:
         """Value under the pod spec, or None."""
@@ -169,6 +170,7 @@ def _pod_view(resource: Resource) -> PodView | None:
         path=spec_path,
         metadata=metadata if isinstance(metadata, dict) else {},
         metadata_path=meta_path,
+        declared=isinstance(spec, dict),
     )
 
 
