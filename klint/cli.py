@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from klint import __version__
+from klint.cli_limits import MaxDepth, MaxDocuments, MaxFileSize, MaxYamlNodes
 from klint.cli_options import (
     ConfigFile,
     Ignores,
@@ -134,16 +135,10 @@ def check(
     show_suppressed: Annotated[
         bool, typer.Option("--show-suppressed", help="List suppressed findings too.")
     ] = False,
-    max_file_size: Annotated[
-        int, typer.Option("--max-file-size", help="Largest file read, in MiB.")
-    ] = 32,
-    max_yaml_nodes: Annotated[
-        int,
-        typer.Option("--max-yaml-nodes", help="Most nodes a document may expand to (alias bombs)."),
-    ] = 2_000_000,
-    max_depth: Annotated[
-        int, typer.Option("--max-depth", help="Deepest nesting a document may have.")
-    ] = 250,
+    max_file_size: MaxFileSize = 32,
+    max_yaml_nodes: MaxYamlNodes = 2_000_000,
+    max_documents: MaxDocuments = 10_000,
+    max_depth: MaxDepth = 250,
     render_timeout: Annotated[
         float,
         typer.Option(
@@ -201,6 +196,7 @@ def check(
         max_file_bytes=max_file_size * 1024 * 1024,
         max_yaml_nodes=max_yaml_nodes,
         max_depth=max_depth,
+        max_documents=max_documents,
         render_timeout=render_timeout,
         jobs=jobs,
         config=config,

@@ -20,6 +20,7 @@ import yaml
 
 from klint import not_kubernetes
 from klint.findings import FieldPath, Location, Notification, Severity, Span
+from klint.yaml_budget import overrun
 
 # The base loader leaves plain scalars untyped (no regex per scalar in Python); klint types
 # them itself with the YAML 1.1 rules go-yaml v2 (and so Kubernetes) applies.
@@ -77,8 +78,9 @@ class Limits:
     """Bounds that keep hostile input from exhausting time or memory."""
 
     max_file_bytes: int = 32 * 1024 * 1024
-    max_nodes_per_document: int = 2_000_000
+    max_nodes_per_document: int = 2_000_000  # also per file, counted before composing
     max_depth: int = 250
+    max_documents: int = 10_000  # per file and per lint unit
 
 
 class InputError(Exception):
@@ -219,6 +221,9 @@ def decode(data: bytes, path: str) -> tuple[str | None, Notification | None]:
 def parse_stream(text: str, path: str, limits: Limits | None = None) -> ParsedStream:
     """Parse every document of a YAML stream; a broken document does not lose the others."""
     limits = limits or Limits()
+    over = overrun(text, limits.max_documents, limits.max_nodes_per_document)
+    if over is not None:
+        return ParsedStream([], [_problem(path, over.code, over.message, 1, 1)])
     lines = text.splitlines()
     result = ParsedStream([], [])
     try:

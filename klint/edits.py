@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -84,7 +85,8 @@ def fix_from_plan(rule: Rule, plan: FixPlan, document: Document, base: FieldPath
     if not edits:
         return None
     level = applicability(rule, plan)
-    return Fix(describe_fix(plan, level), level, edits)
+    shared = tuple(TextEdit(edit.span, sys.intern(edit.text)) for edit in edits)
+    return Fix(sys.intern(describe_fix(plan, level)), level, shared)
 
 
 def plan_edits(document: Document, base: FieldPath, plan: FixPlan) -> tuple[TextEdit, ...]:

@@ -43,6 +43,7 @@ class RunOptions:
     max_file_bytes: int = 32 * 1024 * 1024
     max_yaml_nodes: int = 2_000_000
     max_depth: int = 250
+    max_documents: int = 10_000
     config: Path | None = None
     no_config: bool = False
     baseline: Path | None = None
@@ -206,7 +207,8 @@ def lint_report(
     if "-" in options.paths and stdin is None:
         import sys
 
-        stdin = sys.stdin.buffer.read()
+        # One byte past the limit is enough to refuse it (endless input: /dev/zero).
+        stdin = sys.stdin.buffer.read(options.max_file_bytes + 1)
     discovery = discover(
         options.paths,
         cwd=cwd,
@@ -219,6 +221,7 @@ def lint_report(
             max_file_bytes=options.max_file_bytes,
             max_nodes_per_document=options.max_yaml_nodes,
             max_depth=options.max_depth,
+            max_documents=options.max_documents,
         ),
         helm_values=options.helm_values,
         helm_set=options.helm_set,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from klint.findings import Severity
-from tests.conftest import FIXTURES, lint_text, run_cli
+from tests.conftest import FIXTURES, lint_text, needs_helm_sdk, run_cli
 
 pytest.importorskip("cel_expr_python")
 
@@ -178,3 +178,64 @@ def test_policy_flag_applies_to_every_unit(tmp_path: Path) -> None:
     assert lines[0].startswith('one.yaml:5:3: error: ValidatingAdmissionPolicy "no-latest"')
     missing = run_cli("check", "one.yaml", "--policy", "nope.yaml", cwd=tmp_path)
     assert missing.returncode == 2 and "--policy" in missing.stderr
+
+
+def test_policies_see_the_api_servers_defaults() -> None:
+    text = (POLICIES / "k8s-docs" / "demo-policy.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        'validations:\n    - expression: "object.spec.replicas <= 5"',
+        "validations:\n"
+        '    - expression: "object.spec.replicas <= 5"\n'
+        '    - expression: "has(object.spec.template.spec.securityContext) && object.spec'
+        ".template.spec.containers.all(c, c.imagePullPolicy == 'IfNotPresent')\"",
+    )
+    text = text.replace("  replicas: 5\n", "")  # few-enough: replicas defaults to 1
+    report = lint_text(text, rules=RULES)
+    assert [(f.object_ref.name, f.rule_id) for f in report.active] == [("too-many", "KL960")]
+
+
+@needs_helm_sdk
+def test_rejection_points_at_the_helm_template_line_and_the_value() -> None:
+    result = run_cli(
+        "check",
+        "fixtures/helm/web",
+        "--no-config",
+        "--set",
+        "replicaCount=3",
+        "--policy",
+        "fixtures/admission-policy-flag/max-replicas.yaml",
+        "--select",
+        "KL960",
+        "--format",
+        "text",
+    )
+    (line,) = [line for line in result.stdout.splitlines() if "KL960" in line]
+    assert line.startswith("fixtures/helm/web/templates/deployment.yaml:8:3: error: ")
+    assert "at most 1 replica, not 3." in line
+    assert line.endswith("(set in fixtures/helm/web/values.yaml:1)")
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "spec: null",
+        "spec: {matchConstraints: [], validations: {}}",
+        "spec: {matchConstraints: {resourceRules: [x, {apiGroups: x}]}, validations: [1, {}]}",
+        "spec:\n  matchConstraints: {resourceRules: [{apiGroups: ['*'], apiVersions: ['*'],"
+        " operations: ['*'], resources: ['*']}], namespaceSelector: [], objectSelector: 3}\n"
+        "  variables: [{name: 1, expression: [1]}]\n"
+        "  matchConditions: [{expression: null}]\n"
+        "  validations: [{expression: 'object.x', messageExpression: 7}]\n"
+        "  paramKind: {apiVersion: 1}",
+    ],
+)
+def test_malformed_policies_never_crash(spec: str) -> None:
+    text = (
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n"
+        f"metadata: {{name: bad}}\n{spec}\n---\n"
+        "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\n"
+        "metadata: {name: bad}\nspec: {policyName: bad, validationActions: 5, paramRef: x}\n"
+        "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, labels: [1]}\n"
+    )
+    report = lint_text(text, rules=RULES)
+    assert not [n for n in report.notifications if n.code == "internal-check-error"]

@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "klint.sources.confine": 0,
     # 1 documents: YAML streams with positions, bundled Kubernetes schemas
     "klint.documents": 1,
+    "klint.yaml_budget": 1,
     "klint.k8s_schemas": 1,
     # 2 model: resources and workload views over documents
     "klint.model": 2,
@@ -64,6 +65,7 @@ LAYERS: dict[str, int] = {
     "klint.lsp": 10,
     "klint.cli": 10,
     "klint.cli_options": 10,
+    "klint.cli_limits": 10,
     "klint.console": 10,
     "klint.__main__": 10,
 }
@@ -71,7 +73,13 @@ LAYERS: dict[str, int] = {
 # Inside klint.sources: the base is shared, each source package sees only the base and itself,
 # and discover (on top) may import anything.
 SOURCE_BASE = frozenset(
-    {"klint.sources", "klint.sources.base", "klint.sources.names", "klint.sources.confine"}
+    {
+        "klint.sources",
+        "klint.sources.base",
+        "klint.sources.names",
+        "klint.sources.confine",
+        "klint.sources.budget",
+    }
 )
 SOURCE_PACKAGES = ("klint.sources.manifests", "klint.sources.helm", "klint.sources.kustomize")
 SOURCE_TOP = "klint.sources.discover"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from klint.checks.crd_validation import field_path, with_defaults
-from tests.conftest import FIXTURES, lint_text, run_cli
+from tests.conftest import CORPUS, FIXTURES, lint_text, run_cli
 from tests.test_admission_policy import expected
 
 pytest.importorskip("cel_expr_python")
@@ -78,3 +78,57 @@ def test_defaults_are_filled_before_validation() -> None:
     original = {"spec": {}}
     assert with_defaults(schema, original) == {"spec": {"min": 1}}
     assert original == {"spec": {}}
+
+
+def _rules(value: object, found: list[str]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if key == "x-kubernetes-validations" and isinstance(item, list):
+                for rule in item:
+                    for field in ("rule", "messageExpression"):
+                        if isinstance(rule, dict) and isinstance(rule.get(field), str):
+                            found.append(rule[field])
+            else:
+                _rules(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _rules(item, found)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="needs the shared corpus (KLINT_CORPUS)")
+def test_every_crd_rule_of_the_corpus_compiles() -> None:
+    import yaml
+
+    from klint.cel.environment import CelCompileError, compile_expression
+
+    found: list[str] = []
+    for path in sorted(CORPUS.rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if "x-kubernetes-validations" in text:
+            try:
+                for document in yaml.load_all(text, Loader=yaml.CSafeLoader):
+                    _rules(document, found)
+            except yaml.YAMLError:
+                continue
+    failed = []
+    for expression in found:
+        try:
+            compile_expression(expression)
+        except CelCompileError as error:
+            failed.append((expression, str(error)))
+    assert len(found) > 100
+    assert failed == []
+
+
+def test_malformed_crd_rules_never_crash() -> None:
+    text = (CRDS / "kubectl-validate-cel-basic.yaml").read_text(encoding="utf-8")
+    text = text.replace(
+        '        - message: "Other must be a multiple of value"\n',
+        "        - 7\n        - {rule: 5}\n        - {rule: 'self.value > 100', fieldPath: '[[x',"
+        " messageExpression: '1 +'}\n"
+        '        - message: "Other must be a multiple of value"\n',
+    )
+    report = lint_text(text, rules=RULES)
+    assert not [n for n in report.notifications if n.code == "internal-check-error"]
+    messages = [f.message for f in report.active]
+    assert any("messageExpression `1 +` does not compile" in m for m in messages), messages

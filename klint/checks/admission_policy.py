@@ -171,8 +171,10 @@ def _items(value: Any) -> list[dict[str, Any]]:
 def _bindings(resource: Resource, context: UnitContext, param: Any) -> dict[str, Any]:
     group, _, version = resource.api_version.rpartition("/")
     kind = {"group": group, "version": version, "kind": resource.kind}
+    from klint.checks.admission_defaults import with_defaults
+
     namespace = namespace_object(resource, context)
-    data = resource.data
+    data = with_defaults(resource)
     if namespace is not None and not resource.namespace:  # the API server sets it on CREATE
         metadata = {**resource.metadata, "namespace": namespace_name(namespace)}
         data = {**data, "metadata": metadata}

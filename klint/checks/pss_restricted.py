@@ -226,6 +226,10 @@ def _restricted_capabilities(container: ContainerView) -> Iterator[Violation]:
         # runtime's reading (``chown`` is CHOWN): ``also`` follows the first, severity the second.
         also = None if allowed(capability, BASELINE_CAPABILITIES) else CAPS_BASELINE
         name = capability_name(capability)
+        # The baseline rule reports every name outside its literal set (a note where only
+        # the spelling differs): the same field's violation, so it stands for both.
+        baseline_reports = not allowed(capability, BASELINE_CAPABILITIES)
+        also = CAPS_BASELINE if baseline_reports else None
         if name == "NET_BIND_SERVICE":
             yield CAPS_RESTRICTED.violation(
                 (*path, "add", index),

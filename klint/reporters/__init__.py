@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
-from klint.reporters.base import ReportContext, Reporter
+from klint.findings import Report
+from klint.reporters.base import ReportContext, Reporter, visible, visible_report
 
 FORMATS = (
     "text",
@@ -32,7 +33,36 @@ def get_reporter(name: str) -> Reporter:
         "compliance": _compliance,
         "html": _html,
     }
-    return factories[name]()
+    return _Visible(factories[name](), json_output=name in _JSON_FORMATS)
+
+
+_JSON_FORMATS = frozenset({"json", "sarif", "gitlab-codequality"})
+
+
+class _Visible:
+    """Every format gets messages with bidi and invisible characters spelled out; JSON
+    output also has any left in paths, and ``##[``, written as ``\\u`` escapes (see
+    SECURITY.md)."""
+
+    def __init__(self, inner: Reporter, *, json_output: bool) -> None:
+        self.inner = inner
+        self.json_output = json_output
+
+    def render(self, report: Report, context: ReportContext) -> str:
+        return "".join(self.stream(report, context))
+
+    def stream(self, report: Report, context: ReportContext) -> Iterator[str]:
+        """The output in pieces (the inner reporter's own pieces when it streams)."""
+        shown = visible_report(report)
+        inner_stream = getattr(self.inner, "stream", None)
+        pieces = (
+            inner_stream(shown, context)
+            if inner_stream is not None
+            else iter([self.inner.render(shown, context)])
+        )
+        for piece in pieces:
+            # Lossless in JSON text: ``\\u005b`` is ``[``, so no log line holds ``##[``.
+            yield visible(piece).replace("##[", "##\\u005b") if self.json_output else piece
 
 
 def _text() -> Reporter:

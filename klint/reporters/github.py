@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from klint.findings import Report, Severity
-from klint.reporters.base import ReportContext, repo_path
+from klint.reporters.base import ReportContext, repo_path, visible
 
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 _COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE: "notice"}
@@ -18,10 +18,11 @@ _COMMANDS = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.NOTE
 def escape_data(text: str) -> str:
     """Escape a message the way the Actions runner decodes it (``%``, CR, LF).
 
-    Other control characters (ANSI escapes, NUL) are spelled out first so input cannot
-    restyle or hide log lines.
+    Other control characters (ANSI escapes, NUL), bidi controls and ``##[`` are spelled out
+    first so input cannot restyle, reorder or hide log lines.
     """
     text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text.replace("\r\n", "\n"))
+    text = visible(text).replace("##[", "##\\[")  # bidi controls; legacy ``##[`` commands
     return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from klint.findings import Finding, Notification, Report, Severity
-from klint.reporters.base import ReportContext, printable
+from klint.reporters.base import ReportContext, line_start, printable
 
 _COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.NOTE: "\x1b[36m"}
 _RESET = "\x1b[0m"
@@ -27,7 +27,7 @@ class TextReporter:
         span = finding.location.span
         level = self._level(finding.severity, context)
         text = (
-            f"{printable(finding.location.path)}:{span.start_line}:{span.start_column}: "
+            f"{line_start(finding.location.path)}:{span.start_line}:{span.start_column}: "
             f"{level}: {printable(finding.message)} [{finding.rule_id} {finding.rule_name}]"
         )
         for related in finding.related:
@@ -44,7 +44,8 @@ class TextReporter:
         where = "klint"
         if notification.location is not None:
             span = notification.location.span
-            where = f"{printable(notification.location.path)}:{span.start_line}:{span.start_column}"
+            path = line_start(notification.location.path)
+            where = f"{path}:{span.start_line}:{span.start_column}"
         return f"{where}: {level}: {printable(notification.message)} [{notification.code}]"
 
     @staticmethod

@@ -9,7 +9,10 @@ passes a path through :func:`confine` before touching it; a refusal is an input 
 from __future__ import annotations
 
 import os
+import shutil
+import stat
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from klint.errors import KlintError
@@ -94,6 +97,98 @@ def walk_confined(root: Path) -> Iterator[tuple[Path, OutsideRoot | None]]:
             elif entry.is_file() or not entry.is_symlink():
                 yield entry, None
         folders[:] = [f for f in folders if not (here / f).is_symlink()]
+
+
+def read_inside(path: Path, root: Path | None, max_bytes: int = 32 * 1024 * 1024) -> bytes | None:
+    """The bytes of a regular file that lies inside ``root`` (None: no root check) and is at
+    most ``max_bytes`` long; None for anything else (outside, a link out, a FIFO or device,
+    too large, unreadable). For reads whose failure only costs a location."""
+    if root is not None and not is_inside(path, root):
+        return None
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer
+        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as handle:
+        try:
+            info = os.fstat(descriptor)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+                return None
+            return handle.read(max_bytes + 1)
+        except OSError:
+            return None
+
+
+class TreeTooLarge(KlintError):
+    """A tree to copy holds more files or bytes than :class:`CopyLimits` allow."""
+
+
+@dataclass(frozen=True)
+class CopyLimits:
+    """Bounds on a confined copy: per file, in total, and how many files."""
+
+    max_file_bytes: int = 32 * 1024 * 1024
+    max_total_bytes: int = 128 * 1024 * 1024
+    max_files: int = 10_000
+
+
+_VCS_FOLDERS = frozenset({".git", ".hg", ".svn"})
+
+
+def copy_confined(
+    source: Path, destination: Path, root: Path, limits: CopyLimits | None = None
+) -> list[OutsideRoot]:
+    """Copy the tree at ``source`` to ``destination`` with no links and no special files.
+
+    A link whose target stays inside ``root`` is copied as what it points at (a folder is
+    descended unless it is one of its own ancestors); a link that leaves ``root`` is left out
+    and returned as a refusal; devices, sockets and FIFOs are left out; VCS folders are
+    skipped. A tool that then reads ``destination`` cannot be led outside ``root``.
+    Raises :class:`TreeTooLarge` when ``limits`` are exceeded.
+    """
+    limits = limits or CopyLimits()
+    refused: list[OutsideRoot] = []
+    totals = [0, 0]  # files, bytes
+
+    def copy_folder(folder: Path, target: Path, ancestors: frozenset[str]) -> None:
+        target.mkdir(parents=True, exist_ok=True)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError:
+            return
+        for entry in entries:
+            path = Path(entry.path)
+            if entry.is_symlink() and not is_inside(path, root):
+                reason = (
+                    f"is a symbolic link that leads outside {_shown(root)}; klint reads only there"
+                )
+                refused.append(OutsideRoot(path, root, reason))
+                continue
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue  # a dangling link: nothing to copy
+            if stat.S_ISDIR(info.st_mode):
+                real = os.path.realpath(path)
+                if entry.name not in _VCS_FOLDERS and real not in ancestors:
+                    copy_folder(path, target / entry.name, ancestors | {real})
+            elif stat.S_ISREG(info.st_mode):
+                totals[0] += 1
+                totals[1] += info.st_size
+                if info.st_size > limits.max_file_bytes:
+                    raise TreeTooLarge(
+                        f"{path}: larger than the {limits.max_file_bytes // 2**20} MiB limit"
+                    )
+                if totals[0] > limits.max_files or totals[1] > limits.max_total_bytes:
+                    raise TreeTooLarge(
+                        f"{source}: more than {limits.max_files} files or "
+                        f"{limits.max_total_bytes // 2**20} MiB"
+                    )
+                shutil.copyfile(path, target / entry.name)
+
+    copy_folder(source, destination, frozenset({os.path.realpath(source)}))
+    return refused
 
 
 def _has_link(candidate: Path, root: Path) -> bool:

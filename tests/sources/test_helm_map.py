@@ -83,7 +83,7 @@ def test_values_paths_of_exact_matches() -> None:
         return found.values_path if found else None
 
     assert values_of(("spec", "replicas")) == "replicaCount"
-    assert values_of((*CONTAINERS, 0, "image")) == "image"  # repository and tag: their parent
+    assert values_of((*CONTAINERS, 0, "image")) == "image.tag"  # repository:tag: the tag
     assert values_of((*CONTAINERS, 0, "imagePullPolicy")) == "image.pullPolicy"
     assert values_of((*CONTAINERS, 0, "securityContext")) == "securityContext"
     assert values_of((*CONTAINERS, 1, "image")) == "sidecars"  # a range element: the list

@@ -13,6 +13,7 @@ from pathlib import Path
 from klint.documents import Document, parse_stream
 from klint.findings import Location, Notification, Span
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
+from klint.sources.confine import unit_root
 from klint.sources.helm.isolation import render_isolated
 from klint.sources.helm.locator import HelmLocator, TemplateOrigin
 from klint.sources.helm.output import HelmRenderError
@@ -32,6 +33,7 @@ class HelmChart:
         try:
             rendered = render_isolated(
                 settings.render_timeout,
+                settings.render_memory_bytes,
                 chart=self.path,
                 values_files=user_values,
                 set_values=settings.helm_set,
@@ -39,12 +41,15 @@ class HelmChart:
                 release_name=settings.release_name,
                 namespace=settings.namespace,
                 kube_version=settings.kube_version,
+                root=unit_root(self.path, self.cwd),
+                max_bytes=settings.limits.max_file_bytes,
+                max_documents=settings.max_rendered_documents,
             )
         except HelmRenderError as error:
             return LoadedUnit([], [self._render_problem(error)], files=0)
         chart_values = self.path / "values.yaml"
         values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
-        locator = HelmLocator(self.cwd)
+        locator = HelmLocator(self.cwd, unit_root(self.path, self.cwd), frozenset(user_values))
         documents: list[Document] = []
         problems: list[Notification] = []
         for template in rendered:

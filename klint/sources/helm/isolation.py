@@ -4,7 +4,8 @@ Helm's Go SDK runs inside whatever process loads it, and a template such as
 ``{{ range until 200000000 }}`` runs for as long as it likes. klint therefore renders in a
 forked child that loads the SDK once and serves render requests over a pipe; a request that
 takes longer than the timeout gets the child killed (a new one starts for the next chart)
-and becomes a render error.
+and becomes a render error. The child also has a memory budget
+(:func:`klint.sources.budget.limit_memory`); a chart that needs more becomes a render error.
 
 The Go runtime cannot survive a fork, so the child is forked from a process that has not
 loaded the SDK. Where the SDK is already loaded in this process (a test that called
@@ -18,6 +19,7 @@ import sys
 from multiprocessing.connection import Connection
 from typing import Any
 
+from klint.sources.budget import limit_memory, memory_problem, ran_out_of_memory
 from klint.sources.helm.output import HelmRenderError, RenderedTemplate
 from klint.sources.helm.render import render_chart
 
@@ -25,14 +27,15 @@ _SDK_MODULE = "helm_python"
 
 
 class _RenderServer:
-    """A forked child that renders charts on request."""
+    """A forked child that renders charts on request, within a memory budget."""
 
-    def __init__(self) -> None:
+    def __init__(self, memory: int | None) -> None:
         import multiprocessing
 
+        self.memory = memory
         context = multiprocessing.get_context("fork")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child,), daemon=True)
+        self.process = context.Process(target=_serve, args=(child, memory), daemon=True)
         self.process.start()
         child.close()
 
@@ -48,6 +51,8 @@ class _RenderServer:
             rendered: list[RenderedTemplate] = payload
             return rendered
         message, template, line, column = payload
+        if self.memory is not None and ran_out_of_memory(message):
+            message = memory_problem("rendering the chart", self.memory)
         raise HelmRenderError(message, template, line, column)
 
     def alive(self) -> bool:
@@ -59,8 +64,11 @@ class _RenderServer:
         self.connection.close()
 
 
-def _serve(connection: Connection) -> None:
+def _serve(connection: Connection, memory: int | None) -> None:
     """The child's loop: one render per request until the parent closes the pipe."""
+    if memory is not None:
+        limit_memory(memory, in_use=True)
+    _quiet_stderr()
     while True:
         try:
             request = connection.recv()
@@ -70,24 +78,51 @@ def _serve(connection: Connection) -> None:
             connection.send((True, render_chart(**request)))
         except HelmRenderError as error:
             connection.send((False, (error.message, error.template, error.line, error.column)))
+        except MemoryError:
+            connection.send((False, ("MemoryError", None, None, None)))
         except Exception as error:  # report, never crash the server
             connection.send((False, (f"{type(error).__name__}: {error}", None, None, None)))
+
+
+def _quiet_stderr() -> None:
+    """Keep the SDK's log lines and a Go crash dump (thousands of lines) out of klint's
+    output: what matters reaches the parent as the render error."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 _server: _RenderServer | None = None
 
 
-def render_isolated(timeout: float, **request: Any) -> list[RenderedTemplate]:
-    """:func:`render_chart` in the render child, with a time limit in seconds."""
+def render_isolated(
+    timeout: float, memory: int | None = None, **request: Any
+) -> list[RenderedTemplate]:
+    """:func:`render_chart` in the render child, with a time limit in seconds and a memory
+    budget in bytes (None: no budget)."""
     global _server
     if _SDK_MODULE in sys.modules:
         return render_chart(**request)
-    if _server is None or not _server.alive():
-        _server = _RenderServer()
+    if _server is not None and (not _server.alive() or _server.memory != memory):
+        _server.stop()
+        _server = None
+    if _server is None:
+        _server = _RenderServer(memory)
     try:
         return _server.render(request, timeout)
     except (EOFError, OSError, BrokenPipeError):
+        code = None
+        if _server is not None:
+            _server.process.join(5)
+            code = _server.process.exitcode
         _server = None
+        if memory is not None:
+            raise HelmRenderError(
+                f"the Helm renderer stopped (exit code {code}): "
+                + memory_problem("rendering the chart", memory, certain=False)
+            ) from None
         raise HelmRenderError("the Helm renderer stopped unexpectedly") from None
     finally:
         if _server is not None and not _server.alive():

@@ -8,8 +8,9 @@ from pathlib import Path
 from klint.findings import FieldPath, Location, RelatedLocation, Span
 from klint.model.resource import Resource
 from klint.sources.base import display_path
+from klint.sources.confine import read_inside
 from klint.sources.helm.template_map import locate_field
-from klint.sources.helm.values_map import values_line
+from klint.sources.helm.values_map import values_key
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,10 @@ class HelmLocator:
     """Maps rendered fields to template lines and values.yaml lines."""
 
     cwd: Path
+    root: Path | None = None
+    """Templates and chart values outside it are never read (None: the renderer checked)."""
+    trusted: frozenset[Path] = frozenset()
+    """Values files named on the command line: read wherever they are."""
     origins: dict[int, TemplateOrigin] = field(default_factory=dict)
     _texts: dict[Path, str] = field(default_factory=dict)
 
@@ -45,7 +50,9 @@ class HelmLocator:
             display = origin.display if origin else resource.document.path
             return Location(display, Span.line(1)), ()
         text = self._read(origin.template)
-        match = locate_field(text, (*resource.base, *path), origin.section) if text else None
+        full = (*resource.base, *path)
+        names = _item_names(resource.document.data, full)
+        match = locate_field(text, full, origin.section, names) if text else None
         if match is None:
             return Location(origin.display, Span.line(1)), ()
         line_text = text.split("\n")[match.line - 1] if text else ""
@@ -59,26 +66,45 @@ class HelmLocator:
     ) -> tuple[RelatedLocation, ...]:
         if not dotted:
             return ()
-        for values_file in reversed(values_files):
+        # The last file that sets the whole key supplied it (Helm merges -f files in order
+        # over the chart's values.yaml); a file with only a parent of the key did not.
+        best: tuple[int, int, Path, int, int] | None = None
+        for order, values_file in enumerate(values_files):
             text = self._read(values_file)
-            found = values_line(text, dotted) if text else None
-            if found is not None:
-                line, column = found
-                display = display_path(values_file, self.cwd)
-                return (
-                    RelatedLocation(
-                        Location(
-                            display, Span(line, column, line, column + len(dotted.split(".")[-1]))
-                        ),
-                        "set in",
-                    ),
-                )
-        return ()
+            found = values_key(text, dotted) if text else None
+            if found is not None and (best is None or (found[2], order) >= best[:2]):
+                best = (found[2], order, values_file, found[0], found[1])
+        if best is None:
+            return ()
+        depth, _, values_file, line, column = best
+        key = dotted.split(".")[depth - 1]
+        display = display_path(values_file, self.cwd)
+        span = Span(line, column, line, column + len(key))
+        return (RelatedLocation(Location(display, span), "set in"),)
 
     def _read(self, path: Path) -> str:
         if path not in self._texts:
+            root = None if path in self.trusted else self.root
+            data = read_inside(path, root)
             try:
-                self._texts[path] = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+                self._texts[path] = data.decode("utf-8") if data is not None else ""
+            except UnicodeDecodeError:
                 self._texts[path] = ""
         return self._texts[path]
+
+
+def _item_names(data: object, path: FieldPath) -> list[str | None]:
+    """For each list index on ``path``, the ``name`` of the rendered item there."""
+    names: list[str | None] = []
+    node = data
+    for step in path:
+        name = None
+        if isinstance(step, int) and isinstance(node, list) and 0 <= step < len(node):
+            node = node[step]
+            name = node.get("name") if isinstance(node, dict) else None
+        elif isinstance(step, str) and isinstance(node, dict):
+            node = node.get(step)
+        else:
+            node = None
+        names.append(name if isinstance(name, str) else None)
+    return names

@@ -14,12 +14,16 @@ template section.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
 
+from klint.sources.budget import documents_problem, output_problem
+from klint.sources.confine import CopyLimits, TreeTooLarge, copy_confined, unit_root
 from klint.sources.helm.archive import extract_chart_archive
 from klint.sources.helm.backends import RenderOptions, render_with_binary, render_with_sdk
 from klint.sources.helm.chart_files import (
@@ -32,6 +36,7 @@ from klint.sources.helm.output import (
     HelmRenderError,
     RenderedTemplate,
     normalise_output,
+    split_sections,
 )
 
 Backend = Literal["auto", "binary", "sdk"]
@@ -47,12 +52,20 @@ def render_chart(
     namespace: str = "default",
     kube_version: str | None = None,
     backend: Backend = "auto",
+    root: Path | None = None,
+    max_bytes: int | None = None,
+    max_documents: int | None = None,
 ) -> list[RenderedTemplate]:
     """Render a chart directory or packaged ``.tgz`` offline, sorted by source path.
 
     NOTES.txt, partials and templates whose output is empty are left out; hooks and
     ``templates/tests/`` are kept. ``backend`` picks the ``helm`` binary or the SDK; ``auto``
     prefers the binary when it is on PATH.
+
+    Helm reads a confined copy of the chart (:func:`~klint.sources.confine.copy_confined`):
+    a link that leaves ``root`` (default: the chart's repository) stops the render with an
+    error naming the link, so no file outside the root can reach a template or an error
+    message. Output over ``max_bytes`` or ``max_documents`` is refused.
     """
     options = RenderOptions(
         tuple(Path(v) for v in values_files),
@@ -63,23 +76,66 @@ def render_chart(
         kube_version,
     )
     chart = Path(chart)
+    limits = _Limits(max_bytes, max_documents)
     if chart.is_file() and chart.name.endswith((".tgz", ".tar.gz")):
         with tempfile.TemporaryDirectory(prefix="klint-chart-") as scratch:
-            root = extract_chart_archive(chart, Path(scratch))
-            rendered = _render_dir(root, options, backend)
+            extracted = extract_chart_archive(chart, Path(scratch))
+            rendered = _render_dir(extracted, options, backend, chart, limits)
             return [RenderedTemplate(r.source, None, r.text) for r in rendered]
     if not is_chart_dir(chart):
         raise HelmRenderError(f"{chart}: not a Helm chart (no Chart.yaml)")
-    return _render_dir(chart, options, backend)
+    with tempfile.TemporaryDirectory(prefix="klint-chart-") as scratch:
+        copy = Path(scratch) / (chart.absolute().name or "chart")
+        _copy_chart(chart, copy, root or unit_root(chart), max_bytes)
+        try:
+            rendered = _render_dir(copy, options, backend, chart, limits)
+        except HelmRenderError as error:
+            error.message = error.message.replace(str(copy), str(chart))
+            raise
+        return [
+            RenderedTemplate(r.source, _original(r.file, copy, chart), r.text) for r in rendered
+        ]
+
+
+@dataclass(frozen=True)
+class _Limits:
+    max_bytes: int | None
+    max_documents: int | None
+
+
+def _copy_chart(chart: Path, copy: Path, root: Path, max_bytes: int | None) -> None:
+    """Copy the chart with no links out of ``root``; a link out is a render error."""
+    limits = CopyLimits() if max_bytes is None else CopyLimits(max_bytes, 4 * max_bytes)
+    try:
+        refused = copy_confined(chart, copy, root, limits)
+    except TreeTooLarge as error:
+        raise HelmRenderError(f"{error} (--max-file-size)") from None
+    except OSError as error:
+        raise HelmRenderError(f"{chart}: cannot read the chart: {error.strerror}") from None
+    if refused:
+        link = Path(refused[0].path)
+        relative = os.path.relpath(link, chart)
+        # template names start with the chart's name: HelmChart maps the rest to the file
+        raise HelmRenderError(f"{relative}: {refused[0].reason}", f"chart/{relative}", 1)
+
+
+def _original(file: Path | None, copy: Path, chart: Path) -> Path | None:
+    """The chart's own path for a file of its copy."""
+    if file is None:
+        return None
+    try:
+        return chart / file.relative_to(copy)
+    except ValueError:
+        return None
 
 
 def _render_dir(
-    chart_dir: Path, options: RenderOptions, backend: Backend
+    chart_dir: Path, options: RenderOptions, backend: Backend, shown: Path, limits: _Limits
 ) -> list[RenderedTemplate]:
     missing = missing_dependencies(chart_dir)
     if missing:
         raise HelmRenderError(
-            f"{chart_dir}: chart dependencies missing from charts/: {', '.join(missing)}. "
+            f"{shown}: chart dependencies missing from charts/: {', '.join(missing)}. "
             "Run `helm dependency build` to vendor them; klint renders offline and never "
             "fetches charts."
         )
@@ -93,6 +149,7 @@ def _render_dir(
         outputs = render_with_binary(helm, chart_dir, options)
     else:
         outputs = render_with_sdk(chart_dir, options)
+    _check_size(outputs, limits)
     files = template_files(chart_dir)
     result: list[RenderedTemplate] = []
     for source in sorted(outputs):
@@ -102,6 +159,17 @@ def _render_dir(
         if text is not None:
             result.append(RenderedTemplate(source, resolve_source(source, chart_dir, files), text))
     return result
+
+
+def _check_size(outputs: Mapping[str, str], limits: _Limits) -> None:
+    """Refuse output over the byte or document limit, as a file over --max-file-size is."""
+    size = sum(len(text) for text in outputs.values())
+    if limits.max_bytes is not None and size > limits.max_bytes:
+        raise HelmRenderError(output_problem("the chart", limits.max_bytes))
+    if limits.max_documents is not None:
+        documents = sum(len(split_sections(text)) for text in outputs.values())
+        if documents > limits.max_documents:
+            raise HelmRenderError(documents_problem("the chart", documents, limits.max_documents))
 
 
 def _is_dropped(source: str) -> bool:

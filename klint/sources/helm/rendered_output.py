@@ -19,7 +19,9 @@ from klint.documents import Document
 from klint.findings import FieldPath, Location, RelatedLocation
 from klint.model.resource import Resource
 from klint.sources.base import DocumentLocator, Locator
+from klint.sources.confine import is_inside, read_inside, unit_root
 from klint.sources.helm.locator import HelmLocator, template_origin
+from klint.sources.helm.template_map import section_indexes
 
 _SOURCE = re.compile(r"^#\s*Source:\s*(\S+)\s*$")
 
@@ -55,16 +57,21 @@ def source_of(document: Document) -> str | None:
 
 
 @functools.lru_cache(maxsize=256)
-def find_chart(name: str, start: Path, cwd: Path) -> Path | None:
-    """A chart directory whose Chart.yaml ``name`` is ``name``, near ``start`` or in ``cwd``."""
+def find_chart(name: str, start: Path, cwd: Path, root: Path | None = None) -> Path | None:
+    """A chart directory whose Chart.yaml ``name`` is ``name``, near ``start`` or in ``cwd``.
+
+    Only directories inside ``root`` (the repository) are looked at.
+    """
     candidates: list[Path] = []
     for base in [start, *start.parents, cwd]:
         candidates += [base, base / name]
-        if base == cwd:
+        if base in (cwd, root):
             break
     candidates += _charts_under(cwd)
     for candidate in candidates:
         chart_file = candidate / "Chart.yaml"
+        if root is not None and not is_inside(chart_file, root):
+            continue
         if chart_file.is_file() and _chart_name(chart_file) == name:
             return candidate
     return None
@@ -79,9 +86,10 @@ def _charts_under(cwd: Path) -> list[Path]:
 
 @functools.lru_cache(maxsize=1024)
 def _chart_name(chart_file: Path) -> str | None:
+    raw = read_inside(chart_file, None, 1024 * 1024)
     try:
-        data = yaml.load(chart_file.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        data = yaml.load(raw.decode("utf-8"), Loader=yaml.CSafeLoader) if raw else None
+    except (UnicodeDecodeError, yaml.YAMLError):
         return None
     return str(data.get("name")) if isinstance(data, dict) and data.get("name") else None
 
@@ -89,33 +97,53 @@ def _chart_name(chart_file: Path) -> str | None:
 def rendered_output_locator(
     documents: list[Document], origin_dir: Path, cwd: Path
 ) -> Locator | None:
-    """A locator for helm-template output, or None when no document carries ``# Source:``."""
+    """A locator for helm-template output, or None when no document carries ``# Source:``.
+
+    The documents of one template are tied to its sections by their kinds (as for charts
+    klint renders itself): a section dropped by a false ``if`` does not shift the rest.
+    """
     sources = [(document, source_of(document)) for document in documents]
     if not any(source for _, source in sources):
         return None
-    charts: dict[str, Path | None] = {}
-    sections: dict[str, int] = {}
-    helm: HelmLocator | None = None
+    by_source: dict[str, list[Document]] = {}
     for document, source in sources:
-        if source is None or "/" not in source:
-            continue
+        if source is not None and "/" in source:
+            by_source.setdefault(source, []).append(document)
+    charts: dict[str, Path | None] = {}
+    helm: HelmLocator | None = None
+    root = unit_root(origin_dir, cwd)
+    for source, group in by_source.items():
         chart_name, _, inner = source.partition("/")
         if chart_name not in charts:
-            charts[chart_name] = find_chart(chart_name, origin_dir, cwd)
+            charts[chart_name] = find_chart(chart_name, origin_dir, cwd, root)
         chart = charts[chart_name]
-        section = sections.get(source, 0)
-        sections[source] = section + 1
         if chart is None:
             continue
         template = chart / inner
-        if not template.is_file():
+        if not template.is_file() or not is_inside(template, root):
             continue
         if helm is None:
-            helm = HelmLocator(cwd)
+            helm = HelmLocator(cwd, root)
         values = chart / "values.yaml"
-        helm.origins[id(document)] = template_origin(
-            template, cwd, section, (values,) if values.is_file() else ()
-        )
+        aligned = _sections(template, group)
+        for position, document in enumerate(group):
+            found = aligned[position] if position < len(aligned) else None
+            section = found if found is not None else position
+            helm.origins[id(document)] = template_origin(
+                template, cwd, section, (values,) if values.is_file() else ()
+            )
     if helm is None:
         return None
     return RenderedOutputLocator(helm, DocumentLocator())
+
+
+def _sections(template: Path, documents: list[Document]) -> list[int | None]:
+    """The template section behind each document, aligned by kind."""
+    raw = read_inside(template, None)
+    try:
+        text = raw.decode("utf-8") if raw is not None else ""
+    except UnicodeDecodeError:
+        return []
+    kinds = [d.data.get("kind") if isinstance(d.data, dict) else None for d in documents]
+    stream = "".join(f"---\nkind: {kind}\n" if kind else "---\n{}\n" for kind in kinds)
+    return section_indexes(text, stream) if text else []

@@ -19,7 +19,7 @@ from klint.sources.helm.actions import HOLE, mask_actions, range_depths, scan_ac
 from klint.sources.helm.output import (
     split_sections,
 )
-from klint.sources.helm.values_map import values_reference
+from klint.sources.helm.values_map import common_reference, values_reference, values_references
 
 _INDENT = re.compile(r"\b(n?indent)\s+(\d+)")
 _LINE = re.compile(r"^(?P<indent> *)(?P<dashes>(?:-(?: +|$))*)(?P<rest>.*)$")
@@ -60,17 +60,23 @@ def template_line(
 
 
 def locate_field(
-    template_text: str, field_path: Sequence[str | int], document_index: int = 0
+    template_text: str,
+    field_path: Sequence[str | int],
+    document_index: int = 0,
+    item_names: Sequence[str | None] = (),
 ) -> FieldMatch | None:
     """Match ``field_path`` (from the object root) in section ``document_index`` of a template.
 
     When that section matches nothing (for instance a ``range`` emitted more documents than
     the template has sections), the section that matches deepest is used instead.
+    ``item_names[i]``, when given for a list index ``field_path[i]``, is the ``name`` of that
+    rendered item: the template item with that literal name is the one, whatever ``if``
+    blocks dropped before it.
     """
     sections = _trees(to_lf(template_text))
 
     def match(index: int) -> _Walk | None:
-        return _walk(sections[index], field_path)
+        return _walk(sections[index], field_path, item_names)
 
     candidate = match(document_index) if 0 <= document_index < len(sections) else None
     if candidate is None:
@@ -159,6 +165,7 @@ class _Entry:
     open: bool = False  # a key with no value on its line: children follow
     inline_output: bool = False  # a key whose value is an output action
     range_depth: int = 0
+    value: str | None = None  # a literal scalar on the key's line (None when templated)
     children: list[_Entry] = field(default_factory=list)
 
 
@@ -212,6 +219,7 @@ def _build_tree(
             open=not value or value.startswith("#"),
             inline_output=HOLE in value,
             range_depth=depth,
+            value=_literal(value),
         )
         stack[-1].children.append(entry)
         stack.append(entry)
@@ -246,6 +254,14 @@ def _pop(stack: list[_Entry], column: int, kind: str) -> None:
         stack.pop()
 
 
+def _literal(value: str) -> str | None:
+    """The plain scalar a key line sets (``name: cni-net-dir``), without a comment."""
+    text = re.sub(r"(^|\s)#.*$", "", value).strip()
+    if not text or HOLE in text or text[0] in "[{|>&*!":
+        return None
+    return _unquote(text)
+
+
 def _unquote(key: str) -> str:
     if len(key) >= 2 and key[0] == key[-1] and key[0] in "\"'":
         inner = key[1:-1]
@@ -261,10 +277,12 @@ class _Walk:
     injected: bool
 
 
-def _walk(root: _Entry, path: Sequence[str | int]) -> _Walk | None:
+def _walk(
+    root: _Entry, path: Sequence[str | int], names: Sequence[str | None] = ()
+) -> _Walk | None:
     node = root
     for depth, part in enumerate(path):
-        child = _child(node, part)
+        child = _child(node, part, names[depth] if depth < len(names) else None)
         if child is None:
             if node.kind == "key" and node.inline_output:
                 return _Walk(node, depth, False, True)
@@ -276,9 +294,15 @@ def _walk(root: _Entry, path: Sequence[str | int]) -> _Walk | None:
     return _Walk(node, len(path), True, False) if path else None
 
 
-def _child(node: _Entry, part: str | int) -> _Entry | None:
+def _child(node: _Entry, part: str | int, name: str | None = None) -> _Entry | None:
     if isinstance(part, str):
         return next((c for c in node.children if c.kind == "key" and c.key == part), None)
+    if name is not None:
+        for child in node.children:
+            if child.kind == "item" and any(
+                c.kind == "key" and c.key == "name" and c.value == name for c in child.children
+            ):
+                return child
     position = 0
     for child in node.children:
         if child.kind != "item":
@@ -293,7 +317,7 @@ def _field_match(text: str, path: Sequence[str | int], walk: _Walk) -> FieldMatc
     entry = walk.entry
     values: str | None = None
     if walk.exact or walk.injected:
-        values = values_reference(text, entry.line)
+        values = _supplier(text, entry.line, path if walk.exact else ())
     if values is None and walk.exact and entry.kind == "key":
         # ``key:`` whose whole value is one block action: the action's value is the key's.
         blocks = [c for c in entry.children if c.kind == "inject"]
@@ -305,6 +329,24 @@ def _field_match(text: str, path: Sequence[str | int], walk: _Walk) -> FieldMatc
         else:
             values = None
     return FieldMatch(entry.line, entry.column, walk.depth, walk.exact, walk.injected, values)
+
+
+_IMAGE_PINS = ("tag", "digest")
+
+
+def _supplier(text: str, line: int, path: Sequence[str | int]) -> str | None:
+    """The values key that supplies the field on ``line``.
+
+    Several references give their common prefix, except for an ``image`` built from a
+    repository and a tag (``{{ .Values.image.repository }}:{{ .Values.image.tag }}``): the
+    image rules judge its tag or digest, so that is the key a person edits.
+    """
+    references = values_references(text, line)
+    if path and path[-1] == "image" and len(set(references)) > 1:
+        pins = [r for r in references if r and r[-1] in _IMAGE_PINS]
+        if pins:
+            return ".".join(pins[0])
+    return common_reference(references)
 
 
 def _renders_value(text: str, line: int) -> bool:

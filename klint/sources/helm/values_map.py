@@ -19,36 +19,16 @@ def values_reference(template_text: str, line: int) -> str | None:
     """The dotted ``.Values`` path (``a.b``) that the actions on ``line`` (1-based) read.
 
     Direct references (``.Values.a.b | quote``, ``default x .Values.a.b``, ``$.Values.a.b``,
-    ``index .Values.a "b"``) and references relative to an enclosing ``with``/``range`` over
-    values (``with .Values.a`` … ``.b``) count; inside ``range`` the collection is given.
-    Several references give their common prefix; None when there is none.
+    ``index .Values.a "b"``), references relative to an enclosing ``with``/``range`` over
+    values (``with .Values.a`` … ``.b``) and variables bound to values (``range $k, $v :=
+    .Values.env`` … ``$v``, ``$x := .Values.a``) count; inside ``range`` the collection is
+    given. Several references give their common prefix; None when there is none.
     """
-    references: list[tuple[str, ...]] = []
-    scopes: list[_Scope] = []
-    dot: _Dot = _ROOT
-    for action in scan_actions(to_lf(template_text)):
-        words = action.body.split(None, 1)
-        keyword = words[0] if words else ""
-        argument = words[1] if len(words) > 1 else ""
-        on_line = action.first_line <= line <= action.last_line
-        if on_line and keyword != "end" and not action.body.startswith("/*"):
-            references.extend(_references(action.body, dot))
-        if keyword in ("if", "with", "range", "define", "block"):
-            scopes.append(_Scope(keyword, dot))
-            if keyword in ("with", "range"):
-                dot = _resolve_pipeline(argument, dot, keyword == "range")
-            elif keyword in ("define", "block"):
-                dot = None
-        elif keyword == "else" and scopes:
-            dot = scopes[-1].outer
-            rest = argument.split(None, 1)
-            if rest and rest[0] in ("with", "range"):
-                pipeline = rest[1] if len(rest) > 1 else ""
-                dot = _resolve_pipeline(pipeline, dot, rest[0] == "range")
-        elif keyword == "end" and scopes:
-            dot = scopes.pop().outer
-        if action.first_line > line:
-            break
+    return common_reference(values_references(template_text, line))
+
+
+def common_reference(references: list[tuple[str, ...]]) -> str | None:
+    """The common prefix of several values paths, dotted; None when they share nothing."""
     if not references:
         return None
     common = list(references[0])
@@ -61,17 +41,67 @@ def values_reference(template_text: str, line: int) -> str | None:
     return ".".join(common) or None
 
 
+def values_references(template_text: str, line: int) -> list[tuple[str, ...]]:
+    """Every values path the actions on ``line`` read (see :func:`values_reference`)."""
+    references: list[tuple[str, ...]] = []
+    scopes: list[_Scope] = []
+    dot: _Dot = _ROOT
+    variables: dict[str, _Dot] = {}
+    for action in scan_actions(to_lf(template_text)):
+        words = action.body.split(None, 1)
+        keyword = words[0] if words else ""
+        argument = words[1] if len(words) > 1 else ""
+        on_line = action.first_line <= line <= action.last_line
+        if on_line and keyword != "end" and not action.body.startswith("/*"):
+            references.extend(_references(action.body, dot, variables))
+        if keyword in ("if", "with", "range", "define", "block"):
+            scopes.append(_Scope(keyword, dot, dict(variables)))
+            if keyword in ("with", "range"):
+                dot = _resolve_pipeline(argument, dot, keyword == "range", variables)
+                _bind(argument, dot, keyword == "range", variables)
+            elif keyword in ("define", "block"):
+                dot = None
+                variables = {}
+        elif keyword == "else" and scopes:
+            dot = scopes[-1].outer
+            variables = dict(scopes[-1].variables)
+            rest = argument.split(None, 1)
+            if rest and rest[0] in ("with", "range"):
+                pipeline = rest[1] if len(rest) > 1 else ""
+                dot = _resolve_pipeline(pipeline, dot, rest[0] == "range", variables)
+                _bind(pipeline, dot, rest[0] == "range", variables)
+        elif keyword == "end" and scopes:
+            scope = scopes.pop()
+            dot, variables = scope.outer, scope.variables
+        else:
+            assigned = _ASSIGNED.match(action.body)
+            if assigned is not None:
+                variables[assigned.group(1)] = _resolve_pipeline(
+                    assigned.group(2), dot, False, variables
+                )
+        if action.first_line > line:
+            break
+    return references
+
+
 def values_line(values_text: str, dotted: str) -> tuple[int, int] | None:
     """1-based (line, column) of key ``a.b`` in a values.yaml; list indexes are numbers.
 
     When the full key is absent, the deepest key of it that exists; None when none does.
     """
+    found = values_key(values_text, dotted)
+    return (found[0], found[1]) if found is not None else None
+
+
+def values_key(values_text: str, dotted: str) -> tuple[int, int, int] | None:
+    """Like :func:`values_line`, with how many parts of ``dotted`` the values file has."""
     parsed = parse_stream(values_text, "values.yaml")
     document = next((d for d in parsed.documents if isinstance(d.root, yaml.MappingNode)), None)
     if document is None or not dotted:
         return None
     node: yaml.Node = document.root
     mark: yaml.Mark | None = None
+    depth = 0
     for part in dotted.split("."):
         child: tuple[yaml.Node, yaml.Node] | None = None
         if isinstance(node, yaml.MappingNode):
@@ -84,9 +114,10 @@ def values_line(values_text: str, dotted: str) -> tuple[int, int] | None:
         if child is None:
             break
         mark, node = child[0].start_mark, child[1]
+        depth += 1
     if mark is None:
         return None
-    return mark.line + 1 + document.line_offset, mark.column + 1
+    return mark.line + 1 + document.line_offset, mark.column + 1, depth
 
 
 _Dot = tuple[str, ...] | None  # the path of ``.`` inside .Values; None when not in .Values
@@ -98,9 +129,10 @@ _ELEMENT = "[]"  # marks a range element in a _Dot: references stop at its colle
 class _Scope:
     keyword: str
     outer: _Dot
+    variables: dict[str, _Dot]
 
 
-def _references(body: str, dot: _Dot) -> list[tuple[str, ...]]:
+def _references(body: str, dot: _Dot, variables: dict[str, _Dot]) -> list[tuple[str, ...]]:
     found: list[tuple[str, ...]] = []
     for match in _INDEX.finditer(body):
         base = _chain(match.group(1).lstrip("$"), dot, absolute=True)
@@ -108,11 +140,40 @@ def _references(body: str, dot: _Dot) -> list[tuple[str, ...]]:
         if base is not None:
             found.append((*base, *keys))
     body = _STRING.sub('""', _INDEX.sub(" ", body))
+    body = _ASSIGNMENT_TARGET.sub("", body)
     for match in _REFERENCE.finditer(body):
         resolved = _chain(match.group(2), dot, absolute=bool(match.group(1)))
         if resolved is not None:
             found.append(resolved)
+    for match in _VARIABLE.finditer(body):
+        bound = variables.get(match.group(1))
+        if bound is not None:
+            resolved = _cut((*bound, *(p for p in match.group(2).split(".") if p)))
+            if resolved:
+                found.append(resolved)
     return found
+
+
+_VARIABLE = re.compile(r"\$([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)*)")
+_ASSIGNED = re.compile(r"^\$([A-Za-z_]\w*)\s*:?=\s*(.*)$", re.DOTALL)
+_ASSIGNMENT_TARGET = re.compile(r"^(?:\$\w*\s*,\s*)?\$\w*\s*:?=")
+_RANGE_VARIABLES = re.compile(r"^\s*(?:\$(\w+)\s*,\s*)?\$(\w+)\s*:=")
+
+
+def _bind(argument: str, dot: _Dot, is_range: bool, variables: dict[str, _Dot]) -> None:
+    """Variables declared by ``range $k, $v := …`` / ``with $x := …``: bound to the new dot
+    (a range's key variable names the collection too)."""
+    declared = _RANGE_VARIABLES.match(argument)
+    if declared is None:
+        return
+    for name in declared.groups():
+        if name is not None:
+            variables[name] = dot
+
+
+def _cut(resolved: tuple[str, ...]) -> tuple[str, ...]:
+    """A values path stops at a range element: which item is not known here."""
+    return resolved[: resolved.index(_ELEMENT)] if _ELEMENT in resolved else resolved
 
 
 def _chain(chain: str, dot: _Dot, absolute: bool) -> tuple[str, ...] | None:
@@ -128,15 +189,24 @@ def _chain(chain: str, dot: _Dot, absolute: bool) -> tuple[str, ...] | None:
     return resolved or None
 
 
-def _resolve_pipeline(argument: str, dot: _Dot, is_range: bool) -> _Dot:
-    """The new ``.`` of ``with``/``range`` when the pipeline is one values field chain.
+def _resolve_pipeline(
+    argument: str, dot: _Dot, is_range: bool, variables: dict[str, _Dot] | None = None
+) -> _Dot:
+    """The new ``.`` of ``with``/``range`` when the pipeline is one values field chain (or a
+    variable bound to one).
 
     A ``range`` element is represented by its collection: the index is not known here.
     """
     pipeline = argument.split(":=", 1)[1] if ":=" in argument else argument
     pipeline = pipeline.strip()
-    match = re.fullmatch(r"(\$?)((?:\.[A-Za-z_]\w*)+|\.)", pipeline)
-    if match is None:
-        return None
-    resolved = _chain(match.group(2), dot, absolute=bool(match.group(1)))
+    resolved: tuple[str, ...] | None
+    variable = re.fullmatch(r"\$([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)*)", pipeline)
+    if variable is not None and variables and variables.get(variable.group(1)) is not None:
+        bound = variables[variable.group(1)] or ()
+        resolved = _cut((*bound, *(p for p in variable.group(2).split(".") if p))) or None
+    else:
+        match = re.fullmatch(r"(\$?)((?:\.[A-Za-z_]\w*)+|\.)", pipeline)
+        if match is None:
+            return None
+        resolved = _chain(match.group(2), dot, absolute=bool(match.group(1)))
     return (*resolved, _ELEMENT) if resolved is not None and is_range else resolved

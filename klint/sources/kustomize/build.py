@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from klint.sources.budget import documents_problem
 from klint.sources.confine import unit_root
 from klint.sources.kustomize.annotations import (
     enable_annotations,
@@ -17,6 +18,7 @@ from klint.sources.kustomize.sandbox import (
     KustomizeBuildError,
 )
 from klint.sources.kustomize.tool import (
+    ToolBudget,
     find_tool,
     run_tool,
 )
@@ -51,11 +53,19 @@ def lexical_root(build_dir: Path, root: Path) -> Path:
     return root
 
 
-def build(directory: Path, *, timeout: float = 120, root: Path | None = None) -> KustomizeBuild:
+def build(
+    directory: Path,
+    *,
+    timeout: float = 120,
+    root: Path | None = None,
+    budget: ToolBudget | None = None,
+    max_documents: int | None = None,
+) -> KustomizeBuild:
     """Render the kustomization in ``directory`` offline and map every object to its files.
 
     Nothing outside ``root`` (default: :func:`~klint.sources.confine.unit_root` of the
-    directory, from the working directory) is read, copied or handed to the tool.
+    directory, from the working directory) is read, copied or handed to the tool; the tool
+    runs within ``budget`` and may yield at most ``max_documents`` objects.
     """
     started = time.monotonic()
     build_dir = Path(os.path.normpath(Path(directory).absolute()))
@@ -90,7 +100,13 @@ def build(directory: Path, *, timeout: float = 120, root: Path | None = None) ->
         tree.copy_to(copy_root)
         temp_build = copy_root / build_dir.relative_to(tree.root)
         enable_annotations(temp_build / root_file.name, tool.version)
-        stdout, stderr = run_tool(tool, temp_build, home, timeout, tree.root, copy_root, build_dir)
+        stdout, stderr = run_tool(
+            tool, temp_build, home, timeout, tree.root, copy_root, build_dir, budget
+        )
+    documents_out = stdout.count("\n---\n") + 1
+    if max_documents is not None and documents_out > max_documents:
+        message = documents_problem("the build", documents_out, max_documents)
+        raise KustomizeBuildError(message, build_dir)
     text, documents, annotations = strip_annotations(stdout)
     context = BuildContext(build_dir, tree)
     objects = [

@@ -18,6 +18,7 @@ from klint.sources.confine import unit_root
 from klint.sources.kustomize.build import build
 from klint.sources.kustomize.locate import locate_span
 from klint.sources.kustomize.sandbox import KustomizeBuildError
+from klint.sources.kustomize.tool import ToolBudget
 from klint.sources.kustomize.trace import BuiltObject
 from klint.sources.names import kustomization_file
 
@@ -54,7 +55,11 @@ class KustomizeOverlay:
         fallback = display_path(kustomization, self.cwd)
         try:
             built = build(
-                self.path, timeout=settings.render_timeout, root=unit_root(self.path, self.cwd)
+                self.path,
+                timeout=settings.render_timeout,
+                root=unit_root(self.path, self.cwd),
+                budget=ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes),
+                max_documents=settings.max_rendered_documents,
             )
         except KustomizeBuildError as error:
             problem = Notification(

@@ -11,8 +11,11 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from klint.sources.budget import memory_limiter, memory_problem, output_problem, ran_out_of_memory
 from klint.sources.kustomize.sandbox import (
     KustomizeBuildError,
+    OutputTooLarge,
+    bounded_communicate,
     kill_group,
     no_network_prefix,
     run_quietly,
@@ -118,9 +121,17 @@ def run_tool(
     real_root: Path,
     temp_root: Path,
     build_dir: Path,
+    budget: ToolBudget | None = None,
 ) -> tuple[str, str]:
-    """Run the tool: (stdout, stderr); errors become :class:`KustomizeBuildError`."""
+    """Run the tool: (stdout, stderr); errors become :class:`KustomizeBuildError`.
+
+    ``budget`` caps the tool's memory (``setrlimit`` before it starts) and how much output
+    is read; a tool over either is stopped and the build fails with a message saying which
+    limit and how to raise it.
+    """
+    budget = budget or ToolBudget()
     argv = [*no_network_prefix(), *tool.argv, str(temp_build)]
+    limiter = memory_limiter(budget.memory) if budget.memory is not None else None
     try:
         process = subprocess.Popen(
             argv,
@@ -130,20 +141,27 @@ def run_tool(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            preexec_fn=limiter,
         )
     except OSError as error:
         raise KustomizeBuildError(f"cannot run {tool.label}: {error}", build_dir) from None
     try:
-        out, err = process.communicate(timeout=timeout)
+        out, err = bounded_communicate(process, timeout, budget.max_bytes)
     except subprocess.TimeoutExpired:
         kill_group(process)
         raise KustomizeBuildError(
             f"{tool.label} did not finish within {timeout:g} s", build_dir
         ) from None
+    except OutputTooLarge as error:
+        kill_group(process)
+        message = output_problem(tool.label, error.limit)
+        raise KustomizeBuildError(message, build_dir) from None
     if process.returncode != 0:
         message = _clean_stderr(err.decode("utf-8", "replace"))
         for temporary in {os.path.realpath(temp_root), str(temp_root)}:
             message = message.replace(temporary, str(real_root))
+        if budget.memory is not None and ran_out_of_memory(message):
+            message = memory_problem(tool.label, budget.memory)
         if "buildMetadata" in message and "unknown field" in message:
             message = (
                 f"{tool.label} does not support origin annotations (needs kustomize "
@@ -151,6 +169,14 @@ def run_tool(
             )
         raise KustomizeBuildError(message or f"{tool.label} failed", build_dir)
     return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+@dataclass(frozen=True)
+class ToolBudget:
+    """The tool's memory in bytes and the most output read from it (None: unbounded)."""
+
+    memory: int | None = None
+    max_bytes: int | None = None
 
 
 def _clean_stderr(text: str) -> str:

@@ -1,0 +1,16 @@
+"""The ``klint check`` options that bound what one lint unit may cost (see SECURITY.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+MaxFileSize = Annotated[int, typer.Option("--max-file-size", help="Largest file read, in MiB.")]
+MaxYamlNodes = Annotated[
+    int, typer.Option("--max-yaml-nodes", help="Most nodes a document (or a file) may expand to.")
+]
+MaxDocuments = Annotated[
+    int, typer.Option("--max-documents", help="Most YAML documents in one file or lint unit.")
+]
+MaxDepth = Annotated[int, typer.Option("--max-depth", help="Deepest nesting a document may have.")]
