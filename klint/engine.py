@@ -139,16 +139,26 @@ def lint_unit(
         result.findings.extend(findings)
         result.notifications.extend(notes)
     if loaded.report_only:
+        hidden = _unnamed_files(loaded)
         for notes in (result.notifications, result.skipped):
-            notes[:] = [
-                n for n in notes if n.location is None or _reported(loaded, n.location.path)
-            ]
+            notes[:] = [n for n in notes if n.location is None or n.location.path not in hidden]
     return result
 
 
-def _reported(loaded: LoadedUnit, path: str) -> bool:
-    """Whether findings on ``path`` are reported (a folder linted for some of its files)."""
-    return not loaded.report_only or path in loaded.report_only
+def _reported(loaded: LoadedUnit, source: str) -> bool:
+    """Whether an object read from the file ``source`` is reported.
+
+    A folder linted for some of its files reports the objects of those files only, wherever
+    their findings point (committed ``helm template`` output maps to the chart's templates).
+    """
+    return not loaded.report_only or source in loaded.report_only
+
+
+def _unnamed_files(loaded: LoadedUnit) -> set[str]:
+    """The unit's files that were not named: their problems are not reported."""
+    files = {d.path for d in loaded.documents}
+    files.update(n.location.path for n in loaded.problems if n.location is not None)
+    return files - loaded.report_only
 
 
 def _without_replaced(

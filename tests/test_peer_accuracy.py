@@ -122,8 +122,8 @@ def peer_cases() -> list[Case]:
     return cases
 
 
-def klint_findings(profile: str) -> list[tuple[str, Finding]]:
-    """(fixture path, finding) for every active finding of one run over all peer fixtures.
+def klint_findings(profile: str) -> list[Finding]:
+    """Every active finding of one klint run over all peer fixtures with ``profile``.
 
     Each fixture file is its own lint unit (a command line would lint a named file with its
     folder): the peers test every file alone, and cross-object rules must not see objects
@@ -137,7 +137,7 @@ def klint_findings(profile: str) -> list[tuple[str, Finding]]:
     units = [ManifestFile(path, path.relative_to(PEERS).as_posix(), PEERS) for path in files]
     rules = bind_rules(select_rules(load_catalog(), (profile,)))
     report = lint(units, rules, LoadSettings(limits=Limits()), (1, 35))
-    return [(f.location.path, f) for f in report.active]
+    return list(report.active)
 
 
 def _caught(case: Case, entry: dict[str, Any], by_path: dict[str, list[Finding]]) -> set[str]:
@@ -164,8 +164,8 @@ def score(profile: str) -> dict[str, dict[str, tuple[dict[str, Any], Score]]]:
     """peer → check → (mapping entry, score), for every mapped check (computed once)."""
     mapping = load_mapping()
     by_path: dict[str, list[Finding]] = {}
-    for path, finding in klint_findings(profile):
-        by_path.setdefault(path, []).append(finding)
+    for finding in klint_findings(profile):
+        by_path.setdefault(finding.location.path, []).append(finding)
     result: dict[str, dict[str, tuple[dict[str, Any], Score]]] = {}
     for case in peer_cases():
         entry = mapping[case.peer].get(case.check)

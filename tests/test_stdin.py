@@ -227,3 +227,30 @@ def test_a_named_patch_file_lints_its_overlay(repo: Path) -> None:
     assert ("k8s/prod/patches/privileged.yaml", "KL101") in {
         (f["path"], f["rule_id"]) for f in findings
     }
+
+
+def test_a_buffer_is_linted_with_the_manifests_beside_its_file(repo: Path) -> None:
+    """As ``klint check k8s``: the NetworkPolicy next door counts (no KL702); the buffer's
+    text, not the file on disk, is linted; only the buffer is reported."""
+    k8s = repo / "k8s"
+    k8s.mkdir()
+    (k8s / "web.yaml").write_bytes(DEPLOYMENT.replace(b"privileged: true", b"privileged: false"))
+    (k8s / "np.yaml").write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\n"
+        "spec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n"
+    )
+    (k8s / "broken.yaml").write_text("apiVersion: v1\nkind: [Pod\n")
+    result = stdin_check(repo, "k8s/web.yaml", "--profile", "all", "--format", "json")
+    data = json.loads(result.stdout)
+    rules = {f["rule_id"] for f in data["findings"]}
+    assert "KL101" in rules  # the buffer says privileged: true
+    assert "KL702" not in rules
+    assert {f["path"] for f in data["findings"]} == {"k8s/web.yaml"}
+    assert data["notifications"] == []
+    assert data["summary"]["files"] == 1 and data["summary"]["objects"] == 1
+    folder = run_cli("check", "--profile", "all", "--format", "json", "k8s", cwd=repo)
+    assert "KL702" not in {f["rule_id"] for f in json.loads(folder.stdout)["findings"]}
+    alone = repo / "lone"
+    alone.mkdir()
+    lone = stdin_check(repo, "lone/web.yaml", "--profile", "all", "--format", "json")
+    assert "KL702" in {f["rule_id"] for f in json.loads(lone.stdout)["findings"]}  # can fail

@@ -89,6 +89,8 @@ def discover(
                 if part
                 else StdinBuffer(stdin or b"", display, cwd, _rendered_output)
             )
+            if stdin_filename and isinstance(buffer, StdinBuffer):
+                buffer = _buffer_with_folder(buffer, cwd / display, cwd, options) or buffer
             add("stdin", Path(display), buffer)
             continue
         path = Path(raw)
@@ -134,6 +136,43 @@ def discover(
     return result
 
 
+def _buffer_with_folder(
+    buffer: StdinBuffer, path: Path, cwd: Path, options: DiscoverOptions
+) -> LintUnit | None:
+    """An editor buffer linted with the manifests beside its file, the buffer in its place.
+
+    The same unit ``klint check FOLDER`` forms, so cross-object rules answer alike in the
+    editor; only the buffer is reported. None when the folder holds nothing else, or more
+    than ``EDITOR_FOLDER_BYTES`` to read again after every pause in typing.
+    """
+    if not path.name.endswith(MANIFEST_SUFFIXES) or not path.parent.is_dir():
+        return None
+    own = str(path.resolve())
+    members = [m for m in _folder_manifests(path.parent, cwd, options) if str(m.resolve()) != own]
+    if not members:
+        return None
+    if sum(_size(m) for m in members) > EDITOR_FOLDER_BYTES:
+        return None
+    siblings = tuple(ManifestFile(m, display_path(m, cwd), cwd, _rendered_output) for m in members)
+    return ManifestFolder((*siblings, buffer), frozenset({buffer.display}))
+
+
+def _folder_manifests(folder: Path, cwd: Path, options: DiscoverOptions) -> list[Path]:
+    """The manifests a walk of ``folder`` lints (not its subfolders), sorted."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return []
+    return [
+        Path(entry.path)
+        for entry in entries
+        if entry.name.endswith(MANIFEST_SUFFIXES)
+        and not entry.is_symlink()
+        and entry.is_file()
+        and not _excluded(display_path(Path(entry.path), cwd), options.exclude)
+    ]
+
+
 def _folder_member(path: Path) -> bool:
     """A named manifest that the walk of its folder would also pick up."""
     return path.name.endswith(MANIFEST_SUFFIXES) and not path.is_symlink() and path.is_file()
@@ -152,16 +191,10 @@ def _named_in_folder(
     if not wanted:
         return []
     members = [
-        Path(entry.path)
-        for entry in sorted(os.scandir(folder), key=lambda entry: entry.name)
-        if entry.name.endswith(MANIFEST_SUFFIXES)
-        and not entry.is_symlink()
-        and entry.is_file()
-        and (
-            str(Path(entry.path).resolve()) in wanted
-            or not _excluded(display_path(Path(entry.path), cwd), options.exclude)
-        )
-        and ("file", str(Path(entry.path).resolve())) not in seen
+        m
+        for m in _folder_manifests(folder, cwd, DiscoverOptions())
+        if (str(m.resolve()) in wanted or not _excluded(display_path(m, cwd), options.exclude))
+        and ("file", str(m.resolve())) not in seen
     ]
     units: list[LintUnit] = []
     for chunk in _chunks(members):
@@ -177,6 +210,14 @@ def _named_in_folder(
 
 
 FOLDER_UNIT_BYTES = 2 * 1024 * 1024
+EDITOR_FOLDER_BYTES = 512 * 1024  # siblings read again with each editor lint (tens of ms)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def _chunks(files: list[Path]) -> Iterable[list[Path]]:

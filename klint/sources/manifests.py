@@ -54,7 +54,7 @@ class ManifestFolder:
     them side by side. Each file keeps its own positions and problems.
     """
 
-    files: tuple[ManifestFile, ...]
+    files: tuple[ManifestFile | StdinBuffer, ...]  # a buffer stands in for its file
     report_only: frozenset[str] = frozenset()  # displays of the files named (empty: all)
 
     @property
