@@ -374,3 +374,25 @@ def test_every_rule_off_by_default_says_why() -> None:
 def test_a_committed_plaintext_secret_is_reported_by_default() -> None:
     text = "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData: {password: hunter2}\n"
     assert "KL604" in _rules_hit(text, ("default",))
+
+
+def test_cilium_egress_to_the_world_and_clusterwide_selectors() -> None:
+    egress = """\
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: out}
+specs:
+  - endpointSelector: {}
+    egress: [{toEntities: [all]}]
+  - nodeSelector: {}
+    egress: [{toCIDR: ["0.0.0.0/0"]}]
+"""
+    found = lint_text(egress, rules=["KL705"]).active
+    assert [f.field_path for f in found] == [("specs", 0, "egress", 0), ("specs", 1, "egress", 0)]
+    selects = PODS_AND_POLICY.format(
+        policy="apiVersion: cilium.io/v2\nkind: CiliumClusterwideNetworkPolicy\n"
+        "metadata: {name: web}\nspec:\n  endpointSelector:\n"
+        "    matchLabels: {'k8s:io.kubernetes.pod.namespace': other}\n  ingress: [{}]\n"
+    )
+    assert hits(lint_text(selects, rules=["KL703"]), "KL703")
+    assert not hits(lint_text(selects.replace(": other}", ": shop}"), rules=["KL703"]), "KL703")

@@ -488,7 +488,7 @@ def test_fix_refuses_a_symlink_to_a_file_outside_the_repository(tmp_path: Path) 
     (repo / "pod.yaml").symlink_to(secret)
     code, _, err = fix_cli(repo, "pod.yaml", "--unsafe")
     assert code == 2
-    assert "pod.yaml: not fixed: is a symbolic link that leads outside" in err
+    assert "pod.yaml: a symbolic link that leads outside the repository" in err
     assert secret.read_text() == before
 
 

@@ -135,7 +135,9 @@ def test_a_chart_that_renders_forever_is_stopped_and_the_next_still_linted(
     (slow / "Chart.yaml").write_text("apiVersion: v2\nname: slow\nversion: 0.1.0\n")
     (slow / "templates" / "cm.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n"
-        'data:\n  a: "{{ range until 2000000000 }}{{ end }}"\n'
+        # CPU-bound, not memory-bound: the render child's memory budget would stop a
+        # single `until 2000000000` (16 GB) before the time limit does.
+        'data:\n  a: "{{ range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}"\n'
     )
     import shutil
 

@@ -254,3 +254,28 @@ def test_a_buffer_is_linted_with_the_manifests_beside_its_file(repo: Path) -> No
     alone.mkdir()
     lone = stdin_check(repo, "lone/web.yaml", "--profile", "all", "--format", "json")
     assert "KL702" in {f["rule_id"] for f in json.loads(lone.stdout)["findings"]}  # can fail
+
+
+def test_a_large_folder_is_not_read_on_every_editor_lint(repo: Path) -> None:
+    """Beyond EDITOR_FOLDER_BYTES of siblings the buffer is linted alone (bounded latency)."""
+    from klint.sources.discover import EDITOR_FOLDER_BYTES
+
+    k8s = repo / "k8s"
+    k8s.mkdir()
+    (k8s / "np.yaml").write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\n"
+        "spec: {podSelector: {}, policyTypes: [Ingress, Egress]}\n"
+    )
+    rules = lambda: {  # noqa: E731
+        f["rule_id"]
+        for f in json.loads(
+            stdin_check(repo, "k8s/web.yaml", "--profile", "all", "--format", "json").stdout
+        )["findings"]
+    }
+    assert "KL702" not in rules()
+    filler = "x" * 1000
+    (k8s / "big.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n"
+        + "".join(f"  k{n}: {filler}\n" for n in range(EDITOR_FOLDER_BYTES // 1000 + 1))
+    )
+    assert "KL702" in rules()

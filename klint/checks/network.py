@@ -11,7 +11,15 @@ from collections.abc import Iterator
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.checks.network_policies import isolates_ingress, policies_for
+from klint.checks.network_policies import (
+    CILIUM_KINDS,
+    cilium_open_peers,
+    cilium_rules,
+    cilium_selects,
+    is_network_policy,
+    isolates_ingress,
+    policies_for,
+)
 from klint.checks.selectors import (
     namespace_of,
     pod_templates,
@@ -74,7 +82,11 @@ def pod_not_isolated(
 def policy_selects_nothing(
     resource: Resource, context: UnitContext, _: Params
 ) -> Iterator[Violation]:
-    """NetworkPolicies whose podSelector matches no pod template of its namespace."""
+    """Network policies (Kubernetes, Cilium) whose selector matches no pod template of the
+    namespaces they apply to (only where the unit has pod templates there)."""
+    if resource.kind in CILIUM_KINDS and is_network_policy(resource):
+        yield from _cilium_selects_nothing(resource, context)
+        return
     if resource.kind != "NetworkPolicy":
         return
     namespace = namespace_of(resource)
@@ -89,15 +101,35 @@ def policy_selects_nothing(
         )
 
 
+def _cilium_selects_nothing(resource: Resource, context: UnitContext) -> Iterator[Violation]:
+    clusterwide = resource.kind == "CiliumClusterwideNetworkPolicy"
+    namespace = namespace_of(resource)
+    templates = [t for t in pod_templates(context) if clusterwide or t.namespace == namespace]
+    if not templates:
+        return
+    for number, rule in enumerate(cilium_rules(resource)):
+        if "endpointSelector" not in rule:
+            continue  # a host policy (nodeSelector)
+        if not any(cilium_selects(rule, t.labels, t.namespace) for t in templates):
+            yield Violation(
+                (*_cilium_rule_path(resource, number), "endpointSelector"),
+                f'{resource.kind} "{resource.name}" selects no pod template of this input.',
+            )
+
+
 def _is_empty(value: Any) -> bool:
     return value is None or value == [] or value == {}
 
 
 def policy_allows_all(resource: Resource, _: UnitContext, params: Params) -> Iterator[Violation]:
-    """Policy rules with no peers and no ports: every source (or destination) and port."""
+    """Policy rules with no peers and no ports: every source (or destination) and port;
+    in Cilium policies, rules that admit the ``all``/``world`` entity or 0.0.0.0/0."""
+    direction = str(params["direction"])
+    if resource.kind in CILIUM_KINDS and is_network_policy(resource):
+        yield from _cilium_allows_all(resource, direction)
+        return
     if resource.kind != "NetworkPolicy":
         return
-    direction = str(params["direction"])
     peers = "from" if direction == "ingress" else "to"
     rules = resource.get("spec", direction)
     if not isinstance(rules, list):
@@ -111,6 +143,25 @@ def policy_allows_all(resource: Resource, _: UnitContext, params: Params) -> Ite
                 f'NetworkPolicy "{resource.name}" allows all {direction} traffic '
                 f"(a rule with no {peers} and no ports).",
             )
+
+
+def _cilium_allows_all(resource: Resource, direction: str) -> Iterator[Violation]:
+    where = "from" if direction == "ingress" else "to"
+    for number, rule in enumerate(cilium_rules(resource)):
+        for index, what in cilium_open_peers(rule, direction):
+            yield Violation(
+                (*_cilium_rule_path(resource, number), direction, index),
+                f'{resource.kind} "{resource.name}" allows {direction} traffic {where} '
+                f"anywhere ({what}).",
+            )
+
+
+def _cilium_rule_path(resource: Resource, number: int) -> tuple[str | int, ...]:
+    """The path of the ``number``-th rule of :func:`cilium_rules` (``spec``, then ``specs``)."""
+    spec_first = isinstance(resource.get("spec"), dict)
+    if spec_first and number == 0:
+        return ("spec",)
+    return ("specs", number - int(spec_first))
 
 
 def _service_type(resource: Resource) -> str:

@@ -104,3 +104,32 @@ def _key(key: str) -> str:
         if key.startswith(prefix):
             return key[len(prefix) :]
     return key
+
+
+def cilium_selects(rule: dict[str, Any], labels: dict[str, str], namespace: str) -> bool:
+    """Whether a Cilium rule's endpointSelector selects pods with ``labels`` there."""
+    if "endpointSelector" not in rule:
+        return False
+    with_namespace = {**labels, NAMESPACE_LABEL: namespace}
+    return matches_label_selector(_strip_sources(rule.get("endpointSelector")), with_namespace)
+
+
+_EVERYONE = frozenset({"all", "world"})
+_ANY_ADDRESS = frozenset({"0.0.0.0/0", "::/0"})
+
+
+def cilium_open_peers(rule: dict[str, Any], direction: str) -> Iterator[tuple[int, str]]:
+    """(index, what) of each ``ingress``/``egress`` item of a Cilium rule that admits every
+    peer: the ``all``/``world`` entity or a 0.0.0.0/0 CIDR (any port list)."""
+    items = rule.get(direction)
+    prefix = "from" if direction == "ingress" else "to"
+    for index, item in enumerate(items if isinstance(items, list) else []):
+        if not isinstance(item, dict):
+            continue
+        entities = item.get(f"{prefix}Entities")
+        if isinstance(entities, list) and _EVERYONE & {str(e) for e in entities}:
+            yield index, f"{prefix}Entities {', '.join(str(e) for e in entities)}"
+            continue
+        cidrs = item.get(f"{prefix}CIDR")
+        if isinstance(cidrs, list) and _ANY_ADDRESS & {str(c).strip() for c in cidrs}:
+            yield index, f"{prefix}CIDR {', '.join(str(c) for c in cidrs)}"

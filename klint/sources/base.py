@@ -13,7 +13,7 @@ from typing import Protocol
 from klint.documents import Document, Limits
 from klint.findings import FieldPath, Location, Notification, RelatedLocation
 from klint.model.resource import Resource
-from klint.sources.budget import default_render_memory, default_rendered_documents
+from klint.sources.budget import default_render_memory
 
 
 class Locator(Protocol):
@@ -72,7 +72,6 @@ class LoadSettings:
     crd_paths: tuple[str, ...] = ()  # --crd: files/folders of extra CustomResourceDefinitions
     render_timeout: float = 120.0  # seconds one chart render or kustomize build may take
     render_memory_bytes: int = field(default_factory=default_render_memory)
-    max_rendered_documents: int = field(default_factory=default_rendered_documents)
 
 
 class LintUnit(Protocol):

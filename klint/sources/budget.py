@@ -20,9 +20,7 @@ except ImportError:  # pragma: no cover - Windows: renders keep their time limit
     resource = None  # type: ignore[assignment]
 
 RENDER_MEMORY_ENV = "KLINT_RENDER_MEMORY_MB"
-RENDERED_DOCUMENTS_ENV = "KLINT_MAX_RENDERED_DOCUMENTS"
 DEFAULT_RENDER_MEMORY = 768 * 1024 * 1024
-DEFAULT_RENDERED_DOCUMENTS = 100_000
 ADDRESS_SPACE_HEADROOM = 6 * 1024 * 1024 * 1024
 """Go runtimes (kubectl, helm, the SDK) reserve gigabytes of address space they never use."""
 
@@ -39,11 +37,6 @@ def _from_env(name: str, default: int, unit: int = 1) -> int:
 def default_render_memory() -> int:
     """Bytes of memory one render child may use (``KLINT_RENDER_MEMORY_MB``, default 768)."""
     return _from_env(RENDER_MEMORY_ENV, DEFAULT_RENDER_MEMORY, 1024 * 1024)
-
-
-def default_rendered_documents() -> int:
-    """Documents one render may yield (``KLINT_MAX_RENDERED_DOCUMENTS``, default 100000)."""
-    return _from_env(RENDERED_DOCUMENTS_ENV, DEFAULT_RENDERED_DOCUMENTS)
 
 
 def limit_memory(budget: int, *, in_use: bool = False) -> None:
@@ -116,7 +109,7 @@ def documents_problem(what: str, count: int, limit: int) -> str:
     """The message for rendered output with too many documents."""
     return (
         f"{what} rendered {count} documents, more than the limit of {limit} "
-        f"(raise it with the {RENDERED_DOCUMENTS_ENV} environment variable); not linted"
+        "(--max-documents); not linted"
     )
 
 

@@ -30,8 +30,10 @@ class OutsideRoot(KlintError):
 
 def repository_root(start: Path) -> Path:
     """The git root at or above ``start`` (a file or folder), else the folder itself."""
-    start = start.resolve()
-    directory = start if start.is_dir() else start.parent
+    # The link itself decides, not its target: a file linked out of a checkout belongs to
+    # the checkout that holds the link.
+    start = Path(os.path.abspath(start))
+    directory = (start if start.is_dir() and not start.is_symlink() else start.parent).resolve()
     for candidate in (directory, *directory.parents):
         if (candidate / ".git").exists():
             return candidate

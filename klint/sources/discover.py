@@ -15,6 +15,7 @@ from pathlib import Path
 from klint.documents import Document
 from klint.findings import Location, Notification, Span
 from klint.sources.base import LintUnit, Locator, display_path
+from klint.sources.confine import is_inside, unit_root
 from klint.sources.manifests import ManifestFile, ManifestFolder, SkippedBuffer, StdinBuffer
 from klint.sources.names import (
     CHART_ARCHIVES,
@@ -103,6 +104,16 @@ def discover(
             )
             continue
         if _excluded(display_path(absolute, cwd), options.exclude):
+            continue
+        escape = _named_link_escape(absolute, cwd)
+        if escape is not None:
+            result.problems.append(
+                Notification(
+                    "outside-root",
+                    f"{escape}: not read",
+                    Location(display_path(absolute, cwd), Span.line(1)),
+                )
+            )
             continue
         if absolute.is_dir():
             folders: dict[Path, list[Path]] = {}
@@ -354,3 +365,15 @@ def missing_path_problem(raw: str) -> Notification:
         Location(raw, Span.line(1)),
         fatal=True,
     )
+
+
+def _named_link_escape(path: Path, cwd: Path) -> str | None:
+    """Why a path named on the command line is not read: a link out of its repository.
+
+    pre-commit and CI pass the names a pull request chose; ``x.yaml -> /etc/shadow`` must
+    not be read (nor its contents echoed in a syntax error).
+    """
+    root = unit_root(Path(os.path.abspath(path)).parent, cwd)
+    if is_inside(path, root):
+        return None
+    return f"a symbolic link that leads outside the repository ({root.as_posix()})"

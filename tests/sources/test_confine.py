@@ -113,3 +113,11 @@ def test_unit_root_is_the_checkout_else_the_working_directory(tmp_path: Path) ->
     assert unit_root(tmp_path / "plain" / "x", tmp_path / "plain") == (tmp_path / "plain").resolve()
     assert unit_root(tmp_path / "plain" / "x", Path("/")) == (tmp_path / "plain" / "x").resolve()
     assert unit_root(tmp_path / "plain" / "x") == (tmp_path / "plain" / "x").resolve()
+
+
+def test_repository_root_of_a_link_is_the_checkout_holding_the_link(tmp_path: Path) -> None:
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "other" / ".git").mkdir(parents=True)
+    (tmp_path / "other" / "target.yaml").write_text("x: 1\n")
+    (tmp_path / "repo" / "link.yaml").symlink_to(tmp_path / "other" / "target.yaml")
+    assert repository_root(tmp_path / "repo" / "link.yaml") == (tmp_path / "repo").resolve()

@@ -117,7 +117,7 @@ def test_committed_helm_template_output_maps_past_dropped_sections(tmp_path: Pat
     rendered = CORPUS / "helm-rendered" / "onlineboutique" / "templates" / "cartservice.yaml"
     (tmp_path / "out").mkdir()
     shutil.copy(rendered, tmp_path / "out" / "cartservice.yaml")
-    result = run_cli("check", "--format", "json", "out/cartservice.yaml", cwd=tmp_path)
+    result = run_cli("check", "--format", "json", "out", cwd=tmp_path)
     template = (tmp_path / "onlineboutique/templates/cartservice.yaml").read_text().split("\n")
     redis = [
         f["line"]

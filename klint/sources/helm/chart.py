@@ -43,7 +43,7 @@ class HelmChart:
                 kube_version=settings.kube_version,
                 root=unit_root(self.path, self.cwd),
                 max_bytes=settings.limits.max_file_bytes,
-                max_documents=settings.max_rendered_documents,
+                max_documents=settings.limits.max_documents,
             )
         except HelmRenderError as error:
             return LoadedUnit([], [self._render_problem(error)], files=0)

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from klint.documents import Document, ParsedStream, decode, parse_stream
+from klint.sources.confine import read_inside
 from klint.sources.names import find_kustomization_root as _find_root
 from klint.sources.names import kustomization_file
 
@@ -50,10 +51,11 @@ def load_kustomization(directory: str) -> Kustomization | None:
     return Kustomization(directory, path, data, document)
 
 
-def read_stream(path: Path) -> ParsedStream | None:
-    try:
-        raw = path.read_bytes()
-    except OSError:
+def read_stream(path: Path, root: Path | None = None) -> ParsedStream | None:
+    """A kustomization, patch or resource file parsed; None when it is not a regular file
+    (a FIFO never blocks), is over 32 MiB, lies outside ``root`` or does not decode."""
+    raw = read_inside(path, root)
+    if raw is None:
         return None
     text, _ = decode(raw, str(path))
     return parse_stream(text, str(path)) if text is not None else None

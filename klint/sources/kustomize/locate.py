@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from klint.findings import Span
+from klint.sources.confine import read_inside
 from klint.sources.kustomize.edits import Query
 from klint.sources.kustomize.files import (
     Kustomization,
@@ -103,10 +104,10 @@ def _generator_location(
 
 
 def _env_line(path: Path, key: str) -> Hit | None:
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+    raw = read_inside(path, None)
+    if raw is None:
         return None
+    lines = raw.decode("utf-8", "replace").splitlines()
     for number, line in enumerate(lines, start=1):
         if line.split("=", 1)[0].strip() == key and not line.lstrip().startswith("#"):
             column = len(line) - len(line.lstrip()) + 1

@@ -59,7 +59,7 @@ class KustomizeOverlay:
                 timeout=settings.render_timeout,
                 root=unit_root(self.path, self.cwd),
                 budget=ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes),
-                max_documents=settings.max_rendered_documents,
+                max_documents=settings.limits.max_documents,
             )
         except KustomizeBuildError as error:
             problem = Notification(

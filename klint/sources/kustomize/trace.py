@@ -68,7 +68,7 @@ class BuildContext:
     def stream(self, path: Path) -> ParsedStream | None:
         key = str(path)
         if key not in self.streams:
-            self.streams[key] = read_stream(path)
+            self.streams[key] = read_stream(path, self.tree.root)  # origins name files
         return self.streams[key]
 
     def root_file(self) -> Path | None:
