@@ -462,7 +462,9 @@ def _write_pieces(pieces: Iterable[str], output: Path | None) -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    sys.stderr.write(f"klint: error: {message}\n")
+    from klint.reporters.base import printable  # a file name in it cannot start a log line
+
+    sys.stderr.write(f"klint: error: {printable(message)}\n")
     sys.exit(EXIT_ERROR)
 
 

@@ -107,3 +107,15 @@ def test_junit_parses_with_characters_xml_forbids(repo: Path) -> None:
     root = ET.fromstring(check(repo, "junit"))
     names = [case.get("classname", "") for case in root.iter("testcase")]
     assert any("nonchar\\ufffe\\uffff.yaml" in name for name in names)
+
+
+def test_an_error_naming_a_hostile_file_stays_on_one_line(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "x\n::warning::forged.yaml").write_text("id: [\n", encoding="utf-8")
+    (tmp_path / ".klint.yaml").write_text("rules-dirs: [rules]\n", encoding="utf-8")
+    (tmp_path / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\n", encoding="utf-8")
+    result = run_cli("check", "cm.yaml", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "x\\x0a::warning::forged.yaml" in result.stderr
