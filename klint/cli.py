@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from klint import __version__
-from klint.cli_limits import MaxDepth, MaxDocuments, MaxFileSize, MaxYamlNodes
+from klint.cli_limits import MaxDepth, MaxDocuments, MaxFileSize, MaxYamlNodes, RenderMemory
 from klint.cli_options import (
     ConfigFile,
     Ignores,
@@ -139,6 +139,7 @@ def check(
     max_yaml_nodes: MaxYamlNodes = 2_000_000,
     max_documents: MaxDocuments = 10_000,
     max_depth: MaxDepth = 250,
+    render_memory: RenderMemory = 0,
     render_timeout: Annotated[
         float,
         typer.Option(
@@ -197,6 +198,7 @@ def check(
         max_yaml_nodes=max_yaml_nodes,
         max_depth=max_depth,
         max_documents=max_documents,
+        render_memory_mb=render_memory,
         render_timeout=render_timeout,
         jobs=jobs,
         config=config,

@@ -14,3 +14,11 @@ MaxDocuments = Annotated[
     int, typer.Option("--max-documents", help="Most YAML documents in one file or lint unit.")
 ]
 MaxDepth = Annotated[int, typer.Option("--max-depth", help="Deepest nesting a document may have.")]
+RenderMemory = Annotated[
+    int,
+    typer.Option(
+        "--render-memory",
+        help="MiB one render child (Helm, kustomize) may use (default 768, "
+        "or KLINT_RENDER_MEMORY_MB).",
+    ),
+]
