@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from klint import __version__
-from klint.cli_limits import MaxDepth, MaxDocuments, MaxFileSize, MaxFindings, MaxYamlNodes
+from klint import cli_limits as limit
 from klint.cli_options import (
     ConfigFile,
     Ignores,
@@ -33,6 +33,7 @@ from klint.cli_options import (
     default_paths,
 )
 from klint.findings import Report, Severity
+from klint.printable import printable
 
 if TYPE_CHECKING:
     from klint.catalog import Rule
@@ -135,11 +136,12 @@ def check(
     show_suppressed: Annotated[
         bool, typer.Option("--show-suppressed", help="List suppressed findings too.")
     ] = False,
-    max_file_size: MaxFileSize = 32,
-    max_yaml_nodes: MaxYamlNodes = 2_000_000,
-    max_documents: MaxDocuments = 10_000,
-    max_findings: MaxFindings = 20_000,
-    max_depth: MaxDepth = 250,
+    max_file_size: limit.MaxFileSize = 32,
+    max_yaml_nodes: limit.MaxYamlNodes = 2_000_000,
+    max_documents: limit.MaxDocuments = 10_000,
+    max_findings: limit.MaxFindings = 20_000,
+    max_depth: limit.MaxDepth = 250,
+    render_memory: limit.RenderMemory = 0,
     render_timeout: Annotated[
         float,
         typer.Option(
@@ -199,6 +201,7 @@ def check(
         max_depth=max_depth,
         max_documents=max_documents,
         max_findings=max_findings,
+        render_memory_mb=render_memory,
         render_timeout=render_timeout,
         jobs=jobs,
         config=config,
@@ -462,9 +465,7 @@ def _write_pieces(pieces: Iterable[str], output: Path | None) -> None:
 
 
 def _fail(message: str) -> NoReturn:
-    from klint.reporters.base import printable  # a file name in it cannot start a log line
-
-    sys.stderr.write(f"klint: error: {printable(message)}\n")
+    sys.stderr.write(f"klint: error: {printable(message)}\n")  # names cannot forge log lines
     sys.exit(EXIT_ERROR)
 
 

@@ -17,3 +17,11 @@ MaxDepth = Annotated[int, typer.Option("--max-depth", help="Deepest nesting a do
 MaxFindings = Annotated[
     int, typer.Option("--max-findings", help="Most findings one lint unit may produce.")
 ]
+RenderMemory = Annotated[
+    int,
+    typer.Option(
+        "--render-memory",
+        help="MiB one render child (Helm, kustomize) may use (default 768, "
+        "or KLINT_RENDER_MEMORY_MB).",
+    ),
+]

@@ -52,6 +52,7 @@ class RunOptions:
     crds: tuple[Path, ...] = ()  # --crd: CustomResourceDefinition files or folders
     policies: tuple[Path, ...] = ()  # --policy: ValidatingAdmissionPolicy files or folders
     render_timeout: float = 120.0
+    render_memory_mb: int = 0  # --render-memory; 0: KLINT_RENDER_MEMORY_MB, else 768
     jobs: int = 0  # 0: one per core
     shard: tuple[int, int] | None = None  # --shard I/N: (I, N), 1-based
     quiet: bool = False  # text: findings only, no summary line
@@ -88,6 +89,13 @@ def shard_category(options: RunOptions) -> str:
     if options.shard is not None and options.category == "klint":
         return f"klint/shard-{options.shard[0]}"
     return options.category
+
+
+def render_memory(mebibytes: int) -> dict[str, int]:
+    """``--render-memory`` for LoadSettings (absent: the environment's or the default)."""
+    if mebibytes < 0:
+        raise KlintError(f"invalid --render-memory {mebibytes}: use a positive number of MiB")
+    return {"render_memory_bytes": mebibytes * 1024 * 1024} if mebibytes else {}
 
 
 def crd_paths(paths: tuple[Path, ...], cwd: Path, option: str = "--crd") -> tuple[str, ...]:
@@ -233,6 +241,7 @@ def lint_report(
         kube_version=kube_version,
         crd_paths=crd_paths(options.crds, cwd),
         render_timeout=options.render_timeout,
+        **render_memory(options.render_memory_mb),
     )
     jobs = options.jobs or os.cpu_count() or 1
     units = select_shard(policy.units(discovery.units, cwd), options.shard)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,15 +10,10 @@ from typing import Protocol
 from klint import __version__
 from klint.catalog import Rule
 from klint.findings import Finding, Report
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-# Characters that reorder or hide text (bidi controls, Trojan Source), break lines outside
-# ASCII, or that XML 1.0 cannot hold (lone surrogates, U+FFFE, U+FFFF).
-_INVISIBLE = re.compile(
-    "[\u061c\u200b-\u200f\u202a-\u202e\u2028\u2029\u2066-\u2069\ufeff\ufffe\uffff\ud800-\udfff]"
-)
-# GitHub's runner runs ``##[command]`` anywhere in a log line, ``::command::`` at its start.
-_LEGACY_COMMAND = "##["
+from klint.printable import INVISIBLE
+from klint.printable import line_start as line_start  # re-exported for the reporters
+from klint.printable import printable as printable
+from klint.printable import visible as visible
 
 
 @dataclass(frozen=True)
@@ -43,30 +37,6 @@ class Reporter(Protocol):
     def render(self, report: Report, context: ReportContext) -> str:
         """The whole output, ready to write."""
         ...
-
-
-def visible(text: str) -> str:
-    """Spell out bidi controls and invisible characters as ``\\u202e`` text."""
-    if not _INVISIBLE.search(text):
-        return text
-    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
-
-
-def printable(text: str) -> str:
-    """``text`` safe in a human format or a CI log: control characters (ANSI escapes,
-    newlines) as ``\\x1b``, bidi and invisible characters as ``\\u202e``, and no legacy
-    ``##[`` workflow command."""
-    text = visible(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
-    return text.replace(_LEGACY_COMMAND, "##\\[")
-
-
-def line_start(path: str) -> str:
-    """A path that starts an output line: :func:`printable`, and quoted when it would
-    begin a workflow command (``::add-mask::x.yaml``), starts with a space or a quote."""
-    text = printable(path)
-    if text.startswith((":", '"')) or text[:1].isspace():
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return text
 
 
 def visible_report(report: Report) -> Report:
@@ -93,12 +63,12 @@ def visible_report(report: Report) -> Report:
         texts = [item.message, *(r.message for r in item.related)]
         if item.suppression is not None:
             texts.append(item.suppression.justification)
-        return any(_INVISIBLE.search(text) for text in texts)
+        return any(INVISIBLE.search(text) for text in texts)
 
     result = copy.copy(report)
     result.findings = [finding(f) if needs(f) else f for f in report.findings]
     result.notifications = [
-        dataclasses.replace(n, message=visible(n.message)) if _INVISIBLE.search(n.message) else n
+        dataclasses.replace(n, message=visible(n.message)) if INVISIBLE.search(n.message) else n
         for n in report.notifications
     ]
     return result

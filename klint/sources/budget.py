@@ -93,7 +93,7 @@ def memory_problem(what: str, budget: int, *, certain: bool = True) -> str:
     verb = "needed" if certain else "may have needed"
     return (
         f"{what} {verb} more than its {budget // 2**20} MiB memory budget and was stopped "
-        f"(raise it with the {RENDER_MEMORY_ENV} environment variable)"
+        f"(raise it with --render-memory or {RENDER_MEMORY_ENV})"
     )
 
 

@@ -110,10 +110,26 @@ def test_a_256_mib_render_stops_at_the_unit_budget(tmp_path: Path) -> None:
     run = measured_run("check", "chart", "pods", cwd=tmp_path)
     assert "failed to render" in run.stdout
     assert "memory budget" in run.stdout or "--max-file-size" in run.stdout
-    assert "KLINT_RENDER_MEMORY_MB" in run.stdout or "--max-file-size" in run.stdout
+    assert "--render-memory" in run.stdout or "--max-file-size" in run.stdout
     assert the_rest_was_linted(run.stdout)
     assert run.peak_rss_bytes < GiB, run.peak_rss_bytes
     assert run.seconds < 60
+
+
+def test_render_memory_option_sets_the_budget(tmp_path: Path) -> None:
+    chart(
+        tmp_path,
+        """\
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: big}
+        data:
+          a: {{ repeat 67108864 "a" }}
+        """,
+    )
+    run = measured_run("check", "--render-memory", "48", "chart", "pods", cwd=tmp_path)
+    assert "48 MiB memory budget" in run.stdout
+    assert the_rest_was_linted(run.stdout)
 
 
 def test_rendered_output_counts_against_max_file_size(tmp_path: Path) -> None:
