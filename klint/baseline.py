@@ -22,6 +22,7 @@ from klint.findings import (
     Suppression,
     field_path_text,
 )
+from klint.sources.confine import OutsideRoot, confine, repository_root
 
 BASELINE_VERSION = 1
 
@@ -66,11 +67,24 @@ def baseline_text(report: Report) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
+MAX_BASELINE_BYTES = 256 * 2**20
+
+
 def load_baseline(path: Path, display: str | None = None) -> list[BaselineEntry]:
     """Read a baseline file; raises :class:`BaselineError` with the file and problem."""
     display = display or str(path)
     try:
-        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+        # A committed baseline is the pull request's: no link out of the repository, no
+        # FIFO or device, no file larger than any real baseline.
+        real = confine(path, repository_root(path))
+        if not real.is_file() or real.stat().st_size > MAX_BASELINE_BYTES:
+            raise BaselineError(
+                f"{display}: not a klint baseline (not a regular file of at most "
+                f"{MAX_BASELINE_BYTES // 2**20} MiB)"
+            )
+        raw: Any = json.loads(real.read_text(encoding="utf-8"))
+    except OutsideRoot as error:
+        raise BaselineError(f"{display}: {error.reason}") from None
     except OSError as error:
         raise BaselineError(f"{display}: cannot read baseline: {error.strerror}") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:

@@ -38,3 +38,25 @@ def test_a_named_link_inside_the_repository_is_linted(tmp_path: Path) -> None:
     result = run_cli("check", "--format", "json", "pod.yaml", cwd=repo)
     assert "outside-root" not in result.stdout
     assert '"rule_id"' in result.stdout
+
+
+def test_a_committed_baseline_that_links_out_is_refused(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.json"
+    outside.write_text('{"stolen-canary": 1}', encoding="utf-8")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "pod.yaml").write_text(POD, encoding="utf-8")
+    (repo / ".klint-baseline.json").symlink_to(outside)
+    result = run_cli("check", "--baseline", ".klint-baseline.json", "pod.yaml", cwd=repo)
+    assert result.returncode == 2
+    assert "symbolic link" in result.stderr
+    assert "stolen-canary" not in result.stdout + result.stderr
+
+
+def test_a_baseline_that_is_a_device_is_refused_without_reading_it(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    (repo / "pod.yaml").write_text(POD, encoding="utf-8")
+    result = run_cli("check", "--baseline", "/dev/zero", "pod.yaml", cwd=repo)
+    assert result.returncode == 2
+    assert "not a klint baseline" in result.stderr or "outside" in result.stderr
