@@ -26,11 +26,11 @@ from klint.documents import Limits, decode, parse_stream
 from klint.edits import apply_edits, overlaps
 from klint.engine import lint_unit
 from klint.findings import Applicability, Finding, TextEdit
-from klint.fix_targets import Collected, advice, kustomize_fix, root_of
+from klint.fix_targets import Collected, advice, kustomize_fix
 from klint.fixes import fix_of, plan_for
 from klint.run import DEFAULT_KUBE_VERSION, RunOptions, parse_kube_version, policy_for
 from klint.sources.base import DocumentLocator, LoadedUnit, LoadSettings
-from klint.sources.confine import OutsideRoot, confine
+from klint.sources.confine import OutsideRoot, confine, repository_root
 from klint.sources.discover import DiscoverOptions, discover
 
 MAX_ROUNDS = 8
@@ -167,7 +167,7 @@ def _open(display: str, cwd: Path, outcome: FixOutcome) -> _File | None:
     """Read a file to fix, refusing one that is (or links to) a file outside its repository."""
     path = cwd / display
     try:
-        real = confine(path, root_of(path))
+        real = confine(path, repository_root(path))
         data = real.read_bytes()
     except OutsideRoot as refused:
         outcome.errors.append(f"{display}: not fixed: {refused.reason}")

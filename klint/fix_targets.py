@@ -8,7 +8,6 @@ that names the values.yaml line where the template reads the field from values.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,15 +43,6 @@ class Collected:
     fix: Fix | None = None
     resource: Resource | None = None
     locator: Any = None
-
-
-def root_of(path: Path) -> Path:
-    """The repository holding ``path`` as written (not where a symbolic link on it leads)."""
-    lexical = Path(os.path.abspath(path))
-    for candidate in lexical.parents:
-        if (candidate / ".git").exists():
-            return candidate
-    return repository_root(lexical.parent)
 
 
 # --- Kustomize: write the plan into the base or patch file ---------------------------
@@ -99,7 +89,7 @@ def _target_object(item: Collected, cwd: Path) -> tuple[Document, tuple[str | in
     """The document of the finding's file holding its line, the object's base and data."""
     path = cwd / item.finding.location.path
     try:
-        text, _ = decode(confine(path, root_of(path)).read_bytes(), str(path))
+        text, _ = decode(confine(path, repository_root(path)).read_bytes(), str(path))
     except (OSError, OutsideRoot) as error:
         raise NoEdit(f"cannot read {item.finding.location.path}: {error}") from None
     if text is None:
@@ -197,7 +187,7 @@ def _values_hint(edit: Edit, where: Any, cwd: Path) -> str | None:
     """``in values.yaml:8 under securityContext: set allowPrivilegeEscalation: false``."""
     path = cwd / where.path
     try:
-        text, _ = decode(confine(path, root_of(path)).read_bytes(), where.path)
+        text, _ = decode(confine(path, repository_root(path)).read_bytes(), where.path)
     except (OSError, OutsideRoot):
         return None
     if text is None:

@@ -29,15 +29,18 @@ class OutsideRoot(KlintError):
 
 
 def repository_root(start: Path) -> Path:
-    """The git root at or above ``start`` (a file or folder), else the folder itself."""
-    # The link itself decides, not its target: a file linked out of a checkout belongs to
-    # the checkout that holds the link.
+    """The git root at or above ``start`` (a file or folder), else the folder itself.
+
+    Found along the path as written: the links on it decide nothing, so a file (or a folder)
+    linked out of a checkout belongs to the checkout that holds the link, and
+    :func:`confine` then refuses it. The root returned is resolved.
+    """
     start = Path(os.path.abspath(start))
-    directory = (start if start.is_dir() and not start.is_symlink() else start.parent).resolve()
+    directory = start if start.is_dir() and not start.is_symlink() else start.parent
     for candidate in (directory, *directory.parents):
         if (candidate / ".git").exists():
-            return candidate
-    return directory
+            return candidate.resolve()
+    return directory.resolve()
 
 
 def unit_root(unit: Path, cwd: Path | None = None) -> Path:

@@ -121,3 +121,16 @@ def test_repository_root_of_a_link_is_the_checkout_holding_the_link(tmp_path: Pa
     (tmp_path / "other" / "target.yaml").write_text("x: 1\n")
     (tmp_path / "repo" / "link.yaml").symlink_to(tmp_path / "other" / "target.yaml")
     assert repository_root(tmp_path / "repo" / "link.yaml") == (tmp_path / "repo").resolve()
+
+
+def test_a_file_under_a_linked_folder_belongs_to_the_checkout_holding_the_link(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "pod.yaml").write_text("x: 1\n")
+    (tmp_path / "repo" / "linked").symlink_to(tmp_path / "elsewhere")
+    path = tmp_path / "repo" / "linked" / "pod.yaml"
+    assert repository_root(path) == (tmp_path / "repo").resolve()
+    with pytest.raises(OutsideRoot):
+        confine(path, repository_root(path))
