@@ -118,10 +118,9 @@ def collect(options: RunOptions, cwd: Path) -> tuple[list[Collected], dict[str, 
         options.paths, cwd=cwd, options=DiscoverOptions(exclude=policy.exclude(cwd))
     )
     collector = _Collector(policy.suppressor)
+    # every discovery problem is a named path that is not fixed (missing, or a link out)
     errors = [
-        f"{n.location.path}: {n.message}" if n.location else n.message
-        for n in discovery.problems
-        if n.fatal or n.code == "outside-root"  # a named link out of the repository
+        f"{n.location.path}: {n.message}" if n.location else n.message for n in discovery.problems
     ]
     for unit in policy.units(discovery.units, cwd):
         result = lint_unit(unit, policy.active, session.settings, session.kube, collector)
