@@ -30,6 +30,7 @@ class HelmChart:
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
         user_values = [self._resolve(v) for v in settings.helm_values]
+        root = unit_root(self.path, self.cwd)
         try:
             rendered = render_isolated(
                 settings.render_timeout,
@@ -41,7 +42,7 @@ class HelmChart:
                 release_name=settings.release_name,
                 namespace=settings.namespace,
                 kube_version=settings.kube_version,
-                root=unit_root(self.path, self.cwd),
+                root=root,
                 max_bytes=settings.limits.max_file_bytes,
                 max_documents=settings.limits.max_documents,
             )
@@ -49,7 +50,7 @@ class HelmChart:
             return LoadedUnit([], [self._render_problem(error)], files=0)
         chart_values = self.path / "values.yaml"
         values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
-        locator = HelmLocator(self.cwd, unit_root(self.path, self.cwd), frozenset(user_values))
+        locator = HelmLocator(self.cwd, root, frozenset(user_values))
         documents: list[Document] = []
         problems: list[Notification] = []
         for template in rendered:
