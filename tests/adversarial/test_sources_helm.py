@@ -42,6 +42,20 @@ def the_rest_was_linted(stdout: str) -> bool:
     return "pods/pod.yaml" in stdout and "KL101" in stdout
 
 
+def big_config_map(tmp_path: Path, size: int) -> Path:
+    """A chart whose one ConfigMap value renders to ``size`` bytes."""
+    return chart(
+        tmp_path,
+        f"""\
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {{name: big}}
+        data:
+          a: {{{{ repeat {size} "a" }}}}
+        """,
+    )
+
+
 def test_a_link_to_the_environment_never_reaches_the_render_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -97,16 +111,7 @@ def test_a_fifo_in_the_chart_does_not_hang_the_render(tmp_path: Path) -> None:
 
 
 def test_a_256_mib_render_stops_at_the_unit_budget(tmp_path: Path) -> None:
-    chart(
-        tmp_path,
-        """\
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: big}
-        data:
-          a: {{ repeat 268435456 "a" }}
-        """,
-    )
+    big_config_map(tmp_path, 268_435_456)
     run = measured_run("check", "chart", "pods", cwd=tmp_path)
     assert "failed to render" in run.stdout
     assert "memory budget" in run.stdout or "--max-file-size" in run.stdout
@@ -117,32 +122,14 @@ def test_a_256_mib_render_stops_at_the_unit_budget(tmp_path: Path) -> None:
 
 
 def test_render_memory_option_sets_the_budget(tmp_path: Path) -> None:
-    chart(
-        tmp_path,
-        """\
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: big}
-        data:
-          a: {{ repeat 67108864 "a" }}
-        """,
-    )
+    big_config_map(tmp_path, 67_108_864)
     run = measured_run("check", "--render-memory", "48", "chart", "pods", cwd=tmp_path)
     assert "48 MiB memory budget" in run.stdout
     assert the_rest_was_linted(run.stdout)
 
 
 def test_rendered_output_counts_against_max_file_size(tmp_path: Path) -> None:
-    chart(
-        tmp_path,
-        """\
-        apiVersion: v1
-        kind: ConfigMap
-        metadata: {name: big}
-        data:
-          a: {{ repeat 2097152 "a" }}
-        """,
-    )
+    big_config_map(tmp_path, 2_097_152)
     run = measured_run("check", "--max-file-size", "1", "chart", "pods", cwd=tmp_path)
     assert "rendered more than the 1 MiB limit for one file or unit (--max-file-size)" in (
         run.stdout
