@@ -243,6 +243,10 @@ def binding_role(resource: Resource, context: UnitContext, params: Params) -> It
     if kind == "ClusterRole" and name in params["roles"]:
         yield Violation(("roleRef", "name"), f'{resource.kind} grants the ClusterRole "{name}".')
         return
+    if resource.kind == "ClusterRoleBinding" and kind != "ClusterRole":
+        # The API server accepts only a ClusterRole here, and the authorizer would look the
+        # Role up in namespace "": it grants nothing (KL934 reports the invalid roleRef).
+        return
     for role in context.of_kind(kind):
         if not is_rbac(role, ROLE_KINDS) or role.name != name:
             continue
