@@ -23,6 +23,8 @@ _PEER_NAMES = {
 _EXPECTED_FOR = {
     "node-agent": "node agents (DaemonSets with host namespaces or hostPath volumes)",
     "helm-test": "Helm test hooks (`helm.sh/hook: test`)",
+    "helm-hook": "other Helm hook Jobs (`pre-install`, `pre-upgrade`, ...)",
+    "installer-resources": "chart containers whose resources come from an empty values key",
 }
 
 
@@ -90,6 +92,12 @@ def rule_page(rule: Rule) -> str:
     ]
     if expected:
         lines.append(f"| A note instead for | {', '.join(expected)} (the message says why) |")
+    if "never-downgraded" in rule.tags:
+        lines.append("| In tests, examples, docs, vendored folders | same level (never lowered) |")
+    else:
+        lines.append(
+            "| In tests, examples, docs, vendored folders | a note (the message says why) |"
+        )
     if rule.fix:
         lines.append(f"| Fix | {rule.fix.get('applicability')}: {rule.fix.get('description')} |")
     lines += ["", "## Why", "", rule.description, "", "## How to fix", "", rule.remediation]

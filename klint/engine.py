@@ -298,10 +298,13 @@ def _finding(
     severity = active.severity or violation.severity or active.rule.severity
     message, properties = violation.message, violation.properties
     if active.severity is None and severity is not Severity.NOTE:
-        expected = expectation(resource, active.rule.tags)
-        if expected is not None:  # what this kind of component needs: a note that says so
+        values_set = any(r.location.path.endswith((".yaml", ".yml")) for r in related)
+        expected = expectation(
+            resource, active.rule.tags, location.path, violation.path, values_set
+        )
+        if expected is not None:  # a component or input context: a note that says why
             severity = Severity.NOTE
-            message = f"{message.rstrip('.')} (expected for {expected.reason}; kept as a note)."
+            message = expected.message(message)
             properties = (*properties, ("expected-for", expected.kind))
     fix = None
     if active.rule.fix and type(loaded.locator) is DocumentLocator:

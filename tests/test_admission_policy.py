@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from klint.findings import Severity
-from tests.conftest import FIXTURES, lint_text, needs_helm_sdk, run_cli
+from tests.conftest import FIXTURES, REPO, lint_text, needs_helm_sdk, run_cli
 
 pytest.importorskip("cel_expr_python")
 
@@ -196,23 +196,25 @@ def test_policies_see_the_api_servers_defaults() -> None:
 
 @needs_helm_sdk
 def test_rejection_points_at_the_helm_template_line_and_the_value() -> None:
+    # from fixtures/: a path under fixtures/ would make every finding a note (test input)
     result = run_cli(
         "check",
-        "fixtures/helm/web",
+        "helm/web",
         "--no-config",
         "--set",
         "replicaCount=3",
         "--policy",
-        "fixtures/admission-policy-flag/max-replicas.yaml",
+        "admission-policy-flag/max-replicas.yaml",
         "--select",
         "KL960",
         "--format",
         "text",
+        cwd=REPO / "fixtures",
     )
     (line,) = [line for line in result.stdout.splitlines() if "KL960" in line]
-    assert line.startswith("fixtures/helm/web/templates/deployment.yaml:8:3: error: ")
+    assert line.startswith("helm/web/templates/deployment.yaml:8:3: error: ")
     assert "at most 1 replica, not 3." in line
-    assert line.endswith("(set in fixtures/helm/web/values.yaml:1)")
+    assert line.endswith("(set in helm/web/values.yaml:1)")
 
 
 @pytest.mark.parametrize(

@@ -15,16 +15,19 @@ PRIVILEGED_POD = (
 
 
 def test_text_output_lines_and_exit_code_1() -> None:
-    result = run_cli("check", INSECURE)
+    # Run from the file's folder: under fixtures/ and examples/ a finding is a note (test
+    # input); this test is about the levels and lines of deployable input.
+    folder, name = INSECURE.rsplit("/", 1)
+    result = run_cli("check", name, cwd=REPO / folder)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert (
-        f'{INSECURE}:23:25: error: container "app" sets securityContext.privileged to true '
+        f'{name}:23:25: error: container "app" sets securityContext.privileged to true '
         "(Pod Security Standards baseline: Privileged Containers). "
         "[KL101 privileged-container]" in lines
     )
     assert (
-        f"{INSECURE}:15:20: error: the pod sets hostNetwork to true "
+        f"{name}:15:20: error: the pod sets hostNetwork to true "
         "(Pod Security Standards baseline: Host Namespaces). [KL102 host-network]" in lines
     )
     assert "\x1b[" not in result.stdout  # no colour when not a TTY

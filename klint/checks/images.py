@@ -58,7 +58,14 @@ def mutable_image_tag(resource: Resource, _: UnitContext, __: Params) -> Iterato
         ref = parse_image(image.strip())
         if ref.pinned:
             continue
-        if image.strip() == INJECTED_IMAGE:
+        if image.strip().startswith(KO_PREFIX):
+            yield Violation(
+                (*container.path, "image"),
+                f'{container.label} uses image "{image}", a ko build reference that `ko '
+                "resolve` replaces with a digest-pinned image when the release is built.",
+                severity=Severity.NOTE,
+            )
+        elif image.strip() == INJECTED_IMAGE:
             yield Violation(
                 (*container.path, "image"),
                 f'{container.label} uses image "auto", the placeholder that Istio\'s sidecar '
@@ -91,6 +98,9 @@ def mutable_image_tag(resource: Resource, _: UnitContext, __: Params) -> Iterato
             )
 
 
+# Image references ko (ko-build/ko, used by Knative and others) builds and replaces with a
+# digest-pinned image at release: ``ko://<Go import path>``.
+KO_PREFIX = "ko://"
 # The image Istio gateway and sidecar templates name for the injector to replace.
 INJECTED_IMAGE = "auto"
 # Repository path segments of development builds (e.g. Istio's registry.istio.io/testing).
@@ -140,7 +150,12 @@ def pull_policy_with_mutable_tag(
     """A mutable tag with ``imagePullPolicy`` other than Always: nodes keep stale images."""
     for container, image, ref in _images(resource):
         policy = container.data.get("imagePullPolicy")
-        if _mutable(ref) and isinstance(policy, str) and policy != "Always":
+        if (
+            _mutable(ref)
+            and not image.strip().startswith(KO_PREFIX)
+            and isinstance(policy, str)
+            and policy != "Always"
+        ):
             yield Violation(
                 (*container.path, "imagePullPolicy"),
                 f'{container.label} uses the mutable image "{image}" with imagePullPolicy '

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.rbac_owner import bindings_job, own_group, secrets_job
 from klint.checks.rbac_rules import (
     BINDING_KINDS,
     PERMISSIONS,
@@ -63,22 +64,30 @@ def dangerous_permission(
     key = str(params["permission"])
     permission = PERMISSIONS[key]
     namespaced = resource.kind == "Role" and key in NAMESPACE_SCOPED_NOTES
+    job = ""
+    if key == "secrets-read" and not namespaced:
+        job = secrets_job(resource, context)
+    elif key == "manage-bindings":
+        job = bindings_job(resource, context)
     for index, rule in role_rules(resource):
         hit = match_rule(rule, permission)
         if hit is None:
             continue
         list_name, item_index, item = hit
         where = f' in namespace "{resource.namespace}"' if resource.namespace else ""
+        verbs = granted_verbs(rule, permission)
+        granted = f"rules[{index}] grants {permission.label} ({verbs} on {item})"
+        if namespaced:
+            message = f"{granted}{where}, which components often need in their own namespace."
+        elif job:
+            message = f"{granted} (expected for {job}; kept as a note)."
+        else:
+            message = f"{granted}."
         yield Violation(
             ("rules", index, list_name, item_index),
-            f"rules[{index}] grants {permission.label} "
-            f"({granted_verbs(rule, permission)} on {item})"
-            + (
-                f"{where}, which components often need in their own namespace."
-                if namespaced
-                else "."
-            ),
-            severity=Severity.NOTE if namespaced else None,
+            message,
+            severity=Severity.NOTE if namespaced or job else None,
+            properties=(("expected-for", f"{key}-controller"),) if job else (),
         )
 
 
@@ -90,11 +99,11 @@ def wildcard_in_rules(resource: Resource, context: UnitContext, __: Params) -> I
     """
     if not is_rbac(resource, ROLE_KINDS) or bootstrap_role_unbound(resource, context):
         return
-    own = context.derived("crd-groups", _crd_groups)
     for index, rule in role_rules(resource):
         groups = [g for _, g in strings(rule.get("apiGroups"))]
-        if groups and all(g in own for g in groups):
-            yield from _own_api_wildcards(index, rule)
+        reasons = [own_group(g, resource, context) for g in groups]
+        if groups and all(reasons):
+            yield from _own_api_wildcards(index, rule, min(reasons))
             continue
         read_only = read_only_api(rule)
         for list_name in ("apiGroups", "resources", "verbs", "nonResourceURLs"):
@@ -118,28 +127,19 @@ def wildcard_in_rules(resource: Resource, context: UnitContext, __: Params) -> I
                     )
 
 
-def _crd_groups(context: UnitContext) -> frozenset[str]:
-    """API groups defined by CustomResourceDefinitions in the unit."""
-    groups = set()
-    for crd in context.of_kind("CustomResourceDefinition"):
-        group = crd.get("spec", "group")
-        if isinstance(group, str) and group:
-            groups.add(group)
-    return frozenset(groups)
-
-
-def _own_api_wildcards(index: int, rule: dict[str, Any]) -> Iterator[Violation]:
-    """Wildcards limited to API groups whose CRDs the same input defines: a note (an
-    operator managing its own resources)."""
+def _own_api_wildcards(index: int, rule: dict[str, Any], reason: str) -> Iterator[Violation]:
+    """Wildcards limited to the role's own API groups (``reason`` says why they are its
+    own): a note, an operator managing its own resources."""
     for list_name in ("resources", "verbs"):
         for item_index, item in strings(rule.get(list_name)):
             if item == "*":
                 yield Violation(
                     ("rules", index, list_name, item_index),
-                    f'rules[{index}] uses the wildcard "*" in {list_name}, limited to API '
-                    "groups this input defines with CustomResourceDefinitions (its own "
-                    "resources).",
+                    f'rules[{index}] uses the wildcard "*" in {list_name}, limited to its own '
+                    f"API groups ({reason}; expected for the controller of its own "
+                    "resources, kept as a note).",
                     severity=Severity.NOTE,
+                    properties=(("expected-for", "own-api-groups"),),
                 )
 
 

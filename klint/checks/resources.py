@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.findings import Severity
 from klint.model import containers, pod_view
 from klint.model.resource import Resource
 
@@ -19,12 +20,25 @@ def missing_limits(resource: Resource, _: UnitContext, params: Params) -> Iterat
         limits = container.get("resources", "limits")
         present = limits if isinstance(limits, dict) else {}
         missing = [name for name in wanted if present.get(name) in (None, "")]
-        if missing:
-            path = (*container.path, "resources", "limits")
+        if not missing:
+            continue
+        path = (*container.path, "resources", "limits")
+        text = f"{container.label} has no {' or '.join(missing)} limit in resources.limits"
+        requests = container.get("resources", "requests")
+        requested = requests if isinstance(requests, dict) else {}
+        if all(requested.get(name) not in (None, "") for name in missing):
+            # Sized for scheduling; leaving limits out (Burstable QoS) is a deliberate choice
+            # many upstreams make, and a LimitRange can still set them: a note.
             yield Violation(
                 path,
-                f"{container.label} has no {' or '.join(missing)} limit in resources.limits.",
+                f"{text}, but sets requests for {' and '.join(missing)}: it is scheduled for "
+                "them and may use more (expected for an upstream that leaves limits out on "
+                "purpose; kept as a note).",
+                severity=Severity.NOTE,
+                properties=(("expected-for", "requests-without-limits"),),
             )
+        else:
+            yield Violation(path, f"{text}.")
 
 
 def missing_requests(resource: Resource, _: UnitContext, params: Params) -> Iterator[Violation]:

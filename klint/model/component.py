@@ -1,16 +1,38 @@
-"""What kind of component a workload is, where that changes what a reviewer expects of it.
+"""Component context: what kind of component or input an object is, where that changes what
+a reviewer expects of it. A finding in such a context is reported a level lower with the
+reason in its message; nothing is hidden.
 
-Two kinds are told from the object itself:
+Kinds told from the object itself, for the rules tagged ``expected-for:<kind>`` (reported as
+a note):
 
-- a **node agent**: a DaemonSet that reaches into its node (a host namespace or a hostPath
-  volume), as CNI plugins, CSI node plugins, node-exporter and mesh dataplanes do. Running as
-  root, adding capabilities, host paths and no seccomp profile are usually what it is for;
-- a **Helm test hook**: a Pod (or Job) annotated ``helm.sh/hook: test`` (or the older
-  ``test-success``/``test-failure``), which runs only during ``helm test``.
+- ``node-agent``: a DaemonSet that reaches into its node (a host namespace or a hostPath
+  volume), as CNI plugins, CSI node plugins, node-exporter and mesh dataplanes do;
+- ``helm-test``: a Pod (or Job) annotated ``helm.sh/hook: test``, run only by ``helm test``;
+- ``helm-hook``: a Job run by another Helm hook (``pre-install``, ``pre-upgrade``, ...): it
+  runs once per release operation and is deleted by its hook policy;
+- ``installer-resources``: a Helm chart container without resources whose template reads
+  them from values.yaml (``resources: {}``, the ``helm create`` default): the chart leaves
+  sizing to the installer, and values are where it is set.
 
-A rule tagged ``expected-for:<kind>`` reports such an object as a note that says why
-(:func:`expectation`); nothing is hidden, and the settings that are dangerous for any
-component (privileged, the container runtime socket, cluster-admin) are never tagged.
+Kinds told from where the input lives, for every rule not tagged ``never-downgraded``
+(reported as a note too):
+
+- ``not-deployed``: a file under a folder of tests, examples, samples, docs or development
+  scripts (``tests/``, ``testdata/``, ``e2e/``, ``examples/``, ``samples/``, ``docs/``,
+  ``hack/``, ...);
+- ``vendored``: a copy of another project's manifests (``third_party/``, ``vendor/``),
+  changed upstream rather than here;
+- ``published``: release bundles built from the repository's sources (``releases/``,
+  ``dist/``), fixed in those sources.
+
+A level lower was measured as not enough: one level kept 400 test-input errors as warnings
+on 9 repositories (published chart archives under ``docs/``, injector golden files under
+``testdata/``) that no reviewer acts on. Every such finding stays in the report, with its
+reason, for ``--fail-on note`` or a reviewer who wants them.
+
+The settings that are dangerous in any component and any folder (a privileged container,
+the container runtime socket, cluster-admin and bindings to everyone) are tagged
+``never-downgraded`` and keep their level everywhere.
 """
 
 from __future__ import annotations
@@ -18,42 +40,129 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from klint.model.resource import Resource, dig
-from klint.model.workload import pod_view
+from klint.model.workload import containers, pod_view
 
 TAG_PREFIX = "expected-for:"
+NEVER_DOWNGRADED = "never-downgraded"
 HELM_TEST_HOOKS = frozenset({"test", "test-success", "test-failure"})
+# Folder names (any component of the path, lower-cased) of inputs that are not deployed as
+# they are: test inputs, examples and documentation.
+NOT_DEPLOYED_FOLDERS = frozenset(
+    {
+        "test",
+        "tests",
+        "testdata",
+        "_testdata",
+        "test-data",
+        "e2e",
+        "systemtest",
+        "fixtures",
+        "examples",
+        "example",
+        "samples",
+        "sample",
+        "docs",
+        "doc",
+        "hack",
+    }
+)
+VENDORED_FOLDERS = frozenset({"third_party", "third-party", "vendor"})
+PUBLISHED_FOLDERS = frozenset({"releases", "dist"})
 
 
 @dataclass(frozen=True)
 class Expectation:
-    """A component kind (the tag suffix) and the words that explain it in a message."""
+    """A context kind (the tag suffix), the words that explain it, and whether it comes
+    from the file's folder (worded as where, not what, the input is)."""
 
     kind: str
     reason: str
+    from_path: bool = False
+
+    def message(self, message: str) -> str:
+        """The finding's message with the reason it is a note."""
+        if self.from_path:
+            return f"{message.rstrip('.')} ({self.reason}; kept as a note)."
+        return f"{message.rstrip('.')} (expected for {self.reason}; kept as a note)."
 
 
-def component_kinds(resource: Resource) -> list[Expectation]:
-    """The component kinds the object is (usually none)."""
+def component_kinds(
+    resource: Resource, field_path: tuple[str | int, ...] = (), values_set: bool = False
+) -> list[Expectation]:
+    """The component kinds the object is (usually none); ``values_set``: the finding's
+    field (at ``field_path``) is set from a Helm values file."""
     kinds = []
     if _is_helm_test(resource):
         kinds.append(Expectation("helm-test", "a Helm test hook, run only by `helm test`"))
+    elif resource.kind == "Job" and resource.annotations.get("helm.sh/hook", "").strip():
+        hooks = resource.annotations["helm.sh/hook"].strip()
+        kinds.append(Expectation("helm-hook", f"a short-lived Helm hook Job ({hooks})"))
     reason = _node_agent_reason(resource)
     if reason:
         kinds.append(Expectation("node-agent", f"a node agent ({reason})"))
+    if values_set and _has_empty_resources(resource, field_path):
+        kinds.append(
+            Expectation(
+                "installer-resources",
+                "a chart that leaves resources to the installer (set from values.yaml)",
+            )
+        )
     return kinds
 
 
-def expectation(resource: Resource, tags: tuple[str, ...]) -> Expectation | None:
-    """The first component kind of the object that a rule's tags say it expects."""
+def path_context(path: str) -> Expectation | None:
+    """The context of an input file at ``path`` (relative, ``/``-separated), if any."""
+    folders = [part.lower() for part in path.split("/")[:-1]]
+    for names, kind, what in (
+        (VENDORED_FOLDERS, "vendored", "a vendored copy, changed upstream"),
+        (NOT_DEPLOYED_FOLDERS, "not-deployed", "a test, example or docs input, not deployed"),
+        (PUBLISHED_FOLDERS, "published", "a published release bundle, fixed in its sources"),
+    ):
+        folder = next((f for f in folders if f in names), None)
+        if folder is not None:
+            return Expectation(kind, f"in {folder}/: {what}", from_path=True)
+    return None
+
+
+def expectation(
+    resource: Resource,
+    tags: tuple[str, ...],
+    path: str = "",
+    field_path: tuple[str | int, ...] = (),
+    values_set: bool = False,
+) -> Expectation | None:
+    """The context that lowers a rule's finding on the object in file ``path``: the first
+    component kind the rule's tags expect, else the file's path context (unless the rule
+    is ``never-downgraded``)."""
     wanted = {tag[len(TAG_PREFIX) :] for tag in tags if tag.startswith(TAG_PREFIX)}
-    if not wanted:
+    if wanted:
+        found = next(
+            (k for k in component_kinds(resource, field_path, values_set) if k.kind in wanted),
+            None,
+        )
+        if found is not None:
+            return found
+    if NEVER_DOWNGRADED in tags:
         return None
-    return next((k for k in component_kinds(resource) if k.kind in wanted), None)
+    return path_context(path)
 
 
 def _is_helm_test(resource: Resource) -> bool:
     hooks = resource.annotations.get("helm.sh/hook", "")
     return any(hook.strip() in HELM_TEST_HOOKS for hook in hooks.split(","))
+
+
+def _has_empty_resources(resource: Resource, field_path: tuple[str | int, ...]) -> bool:
+    """The container at the start of ``field_path`` sets no requests and no limits."""
+    pod = pod_view(resource)
+    if pod is None:
+        return False
+    for container in containers(pod, ("initContainers", "containers")):
+        if tuple(field_path[: len(container.path)]) == tuple(container.path):
+            return not container.get("resources", "requests") and not container.get(
+                "resources", "limits"
+            )
+    return False
 
 
 def _node_agent_reason(resource: Resource) -> str:

@@ -1,0 +1,192 @@
+"""Component context on real-repository noise classes (issue 23 §3): each class is reported
+a level lower with the reason in its message, never hidden, and the dangerous settings keep
+their level everywhere. Fixtures: ``fixtures/signal/`` (each names its upstream case)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from klint.findings import Finding, Report, Severity
+from klint.model.component import path_context
+from tests.conftest import FIXTURES, lint_text, needs_helm_sdk, run_cli
+
+SIGNAL = FIXTURES / "signal"
+
+
+def _by(report: Report, rule: str, name: str) -> list[Finding]:
+    return [f for f in report.active if f.rule_id == rule and f.object_ref.name == name]
+
+
+def _lint(fixture: str, path: str) -> Report:
+    return lint_text((SIGNAL / fixture).read_text(encoding="utf-8"), path=path)
+
+
+def test_wildcards_on_the_components_own_groups_are_a_note_others_stay_warnings() -> None:
+    report = _lint("rbac-controllers.yaml", "deploy/rbac.yaml")
+    own = _by(report, "KL501", "crossplane:aggregate-to-edit")
+    assert own and all(f.severity is Severity.NOTE for f in own)
+    assert 'named after the role\'s component "crossplane:aggregate-to-edit"' in own[0].message
+    assert ("expected-for", "own-api-groups") in own[0].properties
+    other = _by(report, "KL501", "crossplane:aggregate-to-admin")
+    assert other and all(f.severity is Severity.WARNING for f in other)
+
+
+@pytest.mark.parametrize(
+    ("role", "why"),
+    [
+        ("cert-manager-controller-certificates", "a component whose job is secrets or certif"),
+        ("ingress-proxy", "an ingress or gateway controller, which serves TLS from Secrets"),
+    ],
+)
+def test_secret_reads_by_secrets_or_tls_controllers_are_a_note_that_says_why(
+    role: str, why: str
+) -> None:
+    (finding,) = _by(_lint("rbac-controllers.yaml", "deploy/rbac.yaml"), "KL502", role)
+    assert finding.severity is Severity.NOTE
+    assert f"(expected for {why}" in finding.message
+    assert ("expected-for", "secrets-read-controller") in finding.properties
+
+
+def test_secret_reads_by_any_other_cluster_role_stay_a_warning() -> None:
+    (finding,) = _by(
+        _lint("rbac-controllers.yaml", "deploy/rbac.yaml"), "KL502", "dashboard-reporter"
+    )
+    assert finding.severity is Severity.WARNING
+    assert "expected" not in finding.message
+
+
+def test_a_helm_hook_job_without_limits_is_a_note_but_privileged_stays_an_error() -> None:
+    report = _lint("hooks-and-requests.yaml", "deploy/app.yaml")
+    (limits,) = _by(report, "KL401", "longhorn-pre-upgrade")
+    assert limits.severity is Severity.NOTE
+    assert "a short-lived Helm hook Job (pre-upgrade)" in limits.message
+    (privileged,) = _by(report, "KL101", "longhorn-pre-upgrade")
+    assert privileged.severity is Severity.ERROR
+
+
+def test_requests_without_limits_is_a_note_no_requests_stays_a_warning() -> None:
+    report = _lint("hooks-and-requests.yaml", "deploy/app.yaml")
+    by_container = {f.message.split('"')[1]: f for f in _by(report, "KL401", "controller")}
+    assert by_container["controller"].severity is Severity.NOTE
+    assert "sets requests for cpu" in by_container["controller"].message
+    assert by_container["sidecar"].severity is Severity.WARNING
+
+
+@pytest.mark.parametrize(
+    ("path", "kind"),
+    [
+        ("test/e2e/app.yaml", "not-deployed"),
+        ("cli/cmd/testdata/inject.golden.yml", "not-deployed"),
+        ("examples/block/pod.yaml", "not-deployed"),
+        ("Docs/guide/pod.yaml", "not-deployed"),
+        ("third_party/contour-latest/contour.yaml", "vendored"),
+        ("releases/cnpg-1.26.0.yaml", "published"),
+        ("deploy/app.yaml", None),
+        ("tests.yaml", None),  # the file's own name is not a folder
+        ("latest-tests/app.yaml", None),  # only whole folder names count
+    ],
+)
+def test_path_context_from_folder_names(path: str, kind: str | None) -> None:
+    found = path_context(path)
+    assert (found.kind if found else None) == kind
+
+
+def test_findings_in_test_folders_are_notes_that_say_so_never_hidden() -> None:
+    text = (SIGNAL / "hooks-and-requests.yaml").read_text(encoding="utf-8")
+    deployed = lint_text(text, path="deploy/app.yaml", profiles=("default",))
+    tested = lint_text(text, path="test/e2e/app.yaml", profiles=("default",))
+    before = {(f.rule_id, f.location.span.start_line): f.severity for f in deployed.active}
+    after = {(f.rule_id, f.location.span.start_line): f for f in tested.active}
+    assert before.keys() == after.keys()  # nothing hidden
+    lowered = 0
+    for key, severity in before.items():
+        finding = after[key]
+        if key[0] == "KL101" or severity is Severity.NOTE:
+            assert finding.severity is severity
+        else:
+            lowered += 1
+            assert finding.severity is Severity.NOTE, key
+            assert "(in test/: a test, example or docs input, not deployed" in finding.message
+            assert ("expected-for", "not-deployed") in finding.properties
+    assert lowered >= 3
+    assert after[("KL101", 18)].severity is Severity.ERROR  # privileged: never lowered
+
+
+RUNTIME_SOCKET_ADMIN = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: builder}
+spec:
+  containers:
+    - name: docker
+      image: docker:27.0.3
+      volumeMounts: [{name: sock, mountPath: /var/run/docker.sock}]
+  volumes:
+    - {name: sock, hostPath: {path: /var/run/docker.sock}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: tests-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects:
+  - {kind: ServiceAccount, name: builder, namespace: ci}
+"""
+
+
+@pytest.mark.parametrize("path", ["test/perf/builder.yaml", "third_party/x/builder.yaml"])
+def test_runtime_socket_and_cluster_admin_keep_their_level_in_any_folder(path: str) -> None:
+    here = {f.rule_id: f for f in lint_text(RUNTIME_SOCKET_ADMIN, path=path).active}
+    there = {f.rule_id: f for f in lint_text(RUNTIME_SOCKET_ADMIN, path="deploy/b.yaml").active}
+    for rule in ("KL154", "KL515"):
+        assert here[rule].severity is there[rule].severity is Severity.ERROR
+        assert here[rule].message == there[rule].message
+
+
+@needs_helm_sdk
+def test_a_chart_that_leaves_resources_to_the_installer_gets_a_note() -> None:
+    chart = SIGNAL / "chart-leaves-resources"
+    result = run_cli("check", ".", "--format", "json", cwd=chart)
+    findings = json.loads(result.stdout)["findings"]
+    by_container = {f["message"].split('"')[1]: f for f in findings if f["rule_id"] == "KL401"}
+    app = by_container["app"]
+    assert app["severity"] == "note"
+    assert "a chart that leaves resources to the installer (set from values.yaml)" in app["message"]
+    assert app["related"][0]["path"] == "values.yaml"
+    # a container whose template writes no resources at all has no values knob: a warning
+    assert by_container["fixed"]["severity"] == "warning"
+
+
+KO_IMAGE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: controller}
+spec:
+  selector: {matchLabels: {app: controller}}
+  template:
+    metadata: {labels: {app: controller}}
+    spec:
+      containers:
+        - name: controller
+          image: ko://knative.dev/serving/cmd/controller
+          imagePullPolicy: IfNotPresent
+"""
+
+
+def test_a_ko_build_reference_is_a_note_not_implicitly_latest() -> None:
+    # Upstream: knative/serving config/core/deployments/controller.yaml
+    report = lint_text(KO_IMAGE, path="config/core/controller.yaml", rules=["KL301", "KL303"])
+    (finding,) = report.active
+    assert finding.rule_id == "KL301" and finding.severity is Severity.NOTE
+    assert "ko build reference" in finding.message and "latest" not in finding.message
+
+
+def test_an_operator_writing_role_bindings_without_bind_is_a_note() -> None:
+    report = _lint("rbac-controllers.yaml", "deploy/rbac.yaml")
+    (note,) = _by(report, "KL510", "strimzi-cluster-operator-namespaced")
+    assert note.severity is Severity.NOTE
+    assert "the controller of its own resources (kafka.strimzi.io)" in note.message
+    assert ("expected-for", "manage-bindings-controller") in note.properties
+    (kept,) = _by(report, "KL510", "strimzi-cluster-operator-binder")
+    assert kept.severity is Severity.WARNING
