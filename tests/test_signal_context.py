@@ -79,6 +79,7 @@ def test_requests_without_limits_is_a_note_no_requests_stays_a_warning() -> None
     [
         ("test/e2e/app.yaml", "not-deployed"),
         ("cli/cmd/testdata/inject.golden.yml", "not-deployed"),
+        ("controller/proxy-injector/fake/data/pod.yaml", "not-deployed"),
         ("examples/block/pod.yaml", "not-deployed"),
         ("Docs/guide/pod.yaml", "not-deployed"),
         ("third_party/contour-latest/contour.yaml", "vendored"),

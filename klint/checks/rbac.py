@@ -136,7 +136,7 @@ def _own_api_wildcards(index: int, rule: dict[str, Any], reason: str) -> Iterato
                 yield Violation(
                     ("rules", index, list_name, item_index),
                     f'rules[{index}] uses the wildcard "*" in {list_name}, limited to its own '
-                    f"API groups ({reason}; expected for the controller of its own "
+                    f"API groups ({reason}; expected for a role over the component's own "
                     "resources, kept as a note).",
                     severity=Severity.NOTE,
                     properties=(("expected-for", "own-api-groups"),),

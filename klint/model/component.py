@@ -19,7 +19,7 @@ Kinds told from where the input lives, for every rule not tagged ``never-downgra
 
 - ``not-deployed``: a file under a folder of tests, examples, samples, docs or development
   scripts (``tests/``, ``testdata/``, ``e2e/``, ``examples/``, ``samples/``, ``docs/``,
-  ``hack/``, ...);
+  ``hack/``, Go's ``fake/`` packages, ...);
 - ``vendored``: a copy of another project's manifests (``third_party/``, ``vendor/``),
   changed upstream rather than here;
 - ``published``: release bundles built from the repository's sources (``releases/``,
@@ -57,6 +57,9 @@ NOT_DEPLOYED_FOLDERS = frozenset(
         "e2e",
         "systemtest",
         "fixtures",
+        "fake",
+        "fakes",
+        "mocks",
         "examples",
         "example",
         "samples",
