@@ -191,3 +191,78 @@ def test_an_operator_writing_role_bindings_without_bind_is_a_note() -> None:
     assert ("expected-for", "manage-bindings-controller") in note.properties
     (kept,) = _by(report, "KL510", "strimzi-cluster-operator-binder")
     assert kept.severity is Severity.WARNING
+
+
+def test_a_controller_patching_webhook_configurations_is_a_note_creating_them_is_not() -> None:
+    report = _lint("rbac-controllers.yaml", "deploy/rbac.yaml")
+    (note,) = _by(report, "KL511", "keda-operator-minimal-cluster-ns")
+    assert note.severity is Severity.NOTE
+    assert "never creates or deletes them" in note.message
+    assert ("expected-for", "manage-webhooks-controller") in note.properties
+    (kept,) = _by(report, "KL511", "crossplane")
+    assert kept.severity is Severity.WARNING
+
+
+def test_an_operator_role_is_recognised_by_the_units_crds_named_after_it() -> None:
+    report = _lint("operator-split-roles.yaml", "install/cluster-operator/roles.yaml")
+    (note,) = _by(report, "KL510", "strimzi-cluster-operator-namespaced")
+    assert note.severity is Severity.NOTE
+    assert "(kafka.strimzi.io)" in note.message
+    (kept,) = _by(report, "KL510", "backup-agent")
+    assert kept.severity is Severity.WARNING
+
+
+def test_openshift_manifests_get_notes_for_what_the_scc_sets_only() -> None:
+    path = "install/drain-cleaner/openshift/060-Deployment.yaml"
+    report = _lint("openshift-and-templates.yaml", path)
+    levels = {f.rule_id: f for f in report.active}
+    for rule in ("KL205", "KL206", "KL202"):
+        assert levels[rule].severity is Severity.NOTE, rule
+        assert "a manifest in openshift/ for OpenShift" in levels[rule].message
+    assert levels["KL150"].severity is Severity.WARNING  # the SCC leaves the root fs writable
+    elsewhere = _lint("openshift-and-templates.yaml", "install/drain-cleaner/kubernetes/d.yaml")
+    assert {f.rule_id: f.severity for f in elsewhere.active}["KL205"] is Severity.WARNING
+
+
+def test_a_go_template_source_is_read_but_its_findings_are_notes() -> None:
+    report = _lint("go-template-source.yaml", "cmd/create/templates/metrics-config.yaml")
+    assert report.active  # still linted
+    for finding in report.active:
+        assert finding.severity is Severity.NOTE
+        assert "a Go template source (unquoted {{ }})" in finding.message
+    quoted = (SIGNAL / "go-template-source.yaml").read_text(encoding="utf-8")
+    quoted = quoted.replace("{{ .Namespace }}", '"{{ .Namespace }}"')
+    assert not any("Go template" in f.message for f in lint_text(quoted).active)
+
+
+HOOK_JOB_AND_POLICY = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{podSelector: {}}]}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: post-upgrade
+  namespace: shop
+  annotations: {helm.sh/hook: post-upgrade}
+spec:
+  template:
+    metadata: {labels: {app: post-upgrade}}
+    spec:
+      restartPolicy: Never
+      containers: [{name: job, image: busybox:1.36}]
+"""
+
+
+def test_a_helm_hook_job_outside_every_network_policy_is_a_note() -> None:
+    # Upstream: longhorn/longhorn chart/templates/postupgrade-job.yaml
+    report = lint_text(HOOK_JOB_AND_POLICY, rules=["KL701"])
+    (finding,) = report.active
+    assert finding.severity is Severity.NOTE
+    assert "a short-lived Helm hook Job (post-upgrade)" in finding.message
+    plain = lint_text(HOOK_JOB_AND_POLICY.replace("helm.sh/hook", "team/owner"), rules=["KL701"])
+    assert [f.severity for f in plain.active] == [Severity.WARNING]

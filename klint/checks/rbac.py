@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.checks.rbac_owner import bindings_job, own_group, secrets_job
+from klint.checks.rbac_owner import bindings_job, own_group, secrets_job, webhooks_job
 from klint.checks.rbac_rules import (
     BINDING_KINDS,
     PERMISSIONS,
@@ -69,6 +69,8 @@ def dangerous_permission(
         job = secrets_job(resource, context)
     elif key == "manage-bindings":
         job = bindings_job(resource, context)
+    elif key == "manage-webhooks":
+        job = webhooks_job(resource, context)
     for index, rule in role_rules(resource):
         hit = match_rule(rule, permission)
         if hit is None:

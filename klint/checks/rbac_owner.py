@@ -10,6 +10,8 @@ there is a note that says why, never hidden. A group is the role's own when
   ``crossplane:aggregate-to-edit``; ``keda`` in ``keda.sh``): the CRDs live elsewhere in
   the repository, as in Helm charts that ship them in a separate chart.
 
+Patching (never creating or deleting) webhook configurations is the job of such a
+controller too: it keeps its own webhook's caBundle current.
 Writing role bindings is the job of the controller of its own resources when it has neither
 ``bind`` nor ``escalate``: the API server then lets it bind only what it holds itself.
 Secret reads are the component's job when it owns custom groups (a controller of its own
@@ -91,14 +93,37 @@ def own_group(group: str, resource: Resource, context: UnitContext) -> str:
 
 
 def own_groups(resource: Resource, context: UnitContext) -> list[str]:
-    """The custom API groups the role's rules name that are its own, sorted."""
-    return sorted(
-        {
-            group
-            for _, rule in role_rules(resource)
-            for _, group in strings(rule.get("apiGroups"))
-            if not builtin_group(group) and own_group(group, resource, context)
-        }
+    """The component's custom API groups, sorted: those the role's rules name that are its
+    own, and those the unit's CRDs define that are named after the role's component (an
+    operator that splits its permissions over several roles)."""
+    tokens = identity_tokens(resource)
+    named = {
+        group
+        for _, rule in role_rules(resource)
+        for _, group in strings(rule.get("apiGroups"))
+        if not builtin_group(group) and own_group(group, resource, context)
+    }
+    defined = {g for g in context.derived("crd-groups", crd_groups) if named_after(g, tokens)}
+    return sorted(named | defined)
+
+
+def webhooks_job(resource: Resource, context: UnitContext) -> str:
+    """Why patching webhook configurations is the role's job ("" if nothing says so): the
+    controller of its own resources that never creates or deletes them, as controllers that
+    keep their own webhook's caBundle current do."""
+    own = own_groups(resource, context)
+    if not own:
+        return ""
+    for _, rule in role_rules(resource):
+        if match_rule(rule, PERMISSIONS["manage-webhooks"]) is None:
+            continue
+        verbs = {v for _, v in strings(rule.get("verbs"))}
+        if not verbs <= {"get", "list", "watch", "patch", "update"}:
+            return ""
+    return (
+        f"the controller of its own resources ({', '.join(own[:2])}), which patches webhook "
+        "configurations but never creates or deletes them, as a controller keeping its own "
+        "webhook's caBundle current does"
     )
 
 

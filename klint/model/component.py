@@ -10,6 +10,9 @@ a note):
 - ``helm-test``: a Pod (or Job) annotated ``helm.sh/hook: test``, run only by ``helm test``;
 - ``helm-hook``: a Job run by another Helm hook (``pre-install``, ``pre-upgrade``, ...): it
   runs once per release operation and is deleted by its hook policy;
+- ``openshift``: a DeploymentConfig, or a manifest under an ``openshift/`` folder: the
+  restricted-v2 SecurityContextConstraints set seccomp RuntimeDefault, drop every
+  capability and run as a UID from the namespace's range at admission;
 - ``installer-resources``: a Helm chart container without resources whose template reads
   them from values.yaml (``resources: {}``, the ``helm create`` default): the chart leaves
   sizing to the installer, and values are where it is set.
@@ -23,7 +26,10 @@ Kinds told from where the input lives, for every rule not tagged ``never-downgra
 - ``vendored``: a copy of another project's manifests (``third_party/``, ``vendor/``),
   changed upstream rather than here;
 - ``published``: release bundles built from the repository's sources (``releases/``,
-  ``dist/``), fixed in those sources.
+  ``dist/``), fixed in those sources;
+- ``template-source``: a document with unquoted Go template actions (``namespace: {{
+  .Namespace }}``, a line starting ``{{``): a template some tool renders, which YAML reads
+  as something else, so what the rules see is not what is applied.
 
 A level lower was measured as not enough: one level kept 400 test-input errors as warnings
 on 9 repositories (published chart archives under ``docs/``, injector golden files under
@@ -37,7 +43,11 @@ the container runtime socket, cluster-admin and bindings to everyone) are tagged
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
+from typing import Any
+
+import yaml
 
 from klint.model.resource import Resource, dig
 from klint.model.workload import containers, pod_view
@@ -71,6 +81,8 @@ NOT_DEPLOYED_FOLDERS = frozenset(
 )
 VENDORED_FOLDERS = frozenset({"third_party", "third-party", "vendor"})
 PUBLISHED_FOLDERS = frozenset({"releases", "dist"})
+OPENSHIFT_FOLDERS = frozenset({"openshift", "ocp", "okd"})
+_TEMPLATE_SOURCES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -90,11 +102,22 @@ class Expectation:
 
 
 def component_kinds(
-    resource: Resource, field_path: tuple[str | int, ...] = (), values_set: bool = False
+    resource: Resource,
+    field_path: tuple[str | int, ...] = (),
+    values_set: bool = False,
+    path: str = "",
 ) -> list[Expectation]:
-    """The component kinds the object is (usually none); ``values_set``: the finding's
-    field (at ``field_path``) is set from a Helm values file."""
+    """The component kinds the object in file ``path`` is (usually none); ``values_set``:
+    the finding's field (at ``field_path``) is set from a Helm values file."""
     kinds = []
+    openshift = _openshift_reason(resource, path)
+    if openshift:
+        kinds.append(
+            Expectation(
+                "openshift",
+                f"{openshift}, where the restricted-v2 SecurityContextConstraints set it",
+            )
+        )
     if _is_helm_test(resource):
         kinds.append(Expectation("helm-test", "a Helm test hook, run only by `helm test`"))
     elif resource.kind == "Job" and resource.annotations.get("helm.sh/hook", "").strip():
@@ -139,15 +162,55 @@ def expectation(
     is ``never-downgraded``)."""
     wanted = {tag[len(TAG_PREFIX) :] for tag in tags if tag.startswith(TAG_PREFIX)}
     if wanted:
-        found = next(
-            (k for k in component_kinds(resource, field_path, values_set) if k.kind in wanted),
-            None,
-        )
+        kinds = component_kinds(resource, field_path, values_set, path)
+        found = next((k for k in kinds if k.kind in wanted), None)
         if found is not None:
             return found
     if NEVER_DOWNGRADED in tags:
         return None
+    if _template_source(resource):
+        return Expectation(
+            "template-source",
+            "a Go template source (unquoted {{ }}), read before a tool renders it",
+            from_path=True,
+        )
     return path_context(path)
+
+
+def _template_source(resource: Resource) -> bool:
+    """The object's document has unquoted Go template actions (computed once per document).
+
+    YAML reads an unquoted ``{{ .Namespace }}`` as a flow mapping whose key is a flow
+    mapping; no Kubernetes object has a mapping as a key, while quoted actions and template
+    text in block scalars (alert and dashboard templates) stay strings.
+    """
+    root = resource.document.root
+    found = _TEMPLATE_SOURCES.get(root)
+    if found is None:
+        found = _has_mapping_key(root)
+        _TEMPLATE_SOURCES[root] = found
+    return found
+
+
+def _has_mapping_key(root: yaml.Node) -> bool:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if isinstance(key, yaml.MappingNode) and key.flow_style:
+                    return True
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return False
+
+
+def _openshift_reason(resource: Resource, path: str) -> str:
+    if resource.kind == "DeploymentConfig":
+        return "an OpenShift DeploymentConfig"
+    folder = next((f for f in path.lower().split("/")[:-1] if f in OPENSHIFT_FOLDERS), None)
+    return f"a manifest in {folder}/ for OpenShift" if folder else ""
 
 
 def _is_helm_test(resource: Resource) -> bool:
