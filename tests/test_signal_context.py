@@ -216,7 +216,7 @@ def test_openshift_manifests_get_notes_for_what_the_scc_sets_only() -> None:
     path = "install/drain-cleaner/openshift/060-Deployment.yaml"
     report = _lint("openshift-and-templates.yaml", path)
     levels = {f.rule_id: f for f in report.active}
-    for rule in ("KL205", "KL206", "KL202"):
+    for rule in ("KL205", "KL206", "KL202", "KL201"):
         assert levels[rule].severity is Severity.NOTE, rule
         assert "a manifest in openshift/ for OpenShift" in levels[rule].message
     assert levels["KL150"].severity is Severity.WARNING  # the SCC leaves the root fs writable
@@ -266,3 +266,32 @@ def test_a_helm_hook_job_outside_every_network_policy_is_a_note() -> None:
     assert "a short-lived Helm hook Job (post-upgrade)" in finding.message
     plain = lint_text(HOOK_JOB_AND_POLICY.replace("helm.sh/hook", "team/owner"), rules=["KL701"])
     assert [f.severity for f in plain.active] == [Severity.WARNING]
+
+
+AGGREGATED = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: crossplane-browse}
+aggregationRule:
+  clusterRoleSelectors:
+    - matchLabels: {rbac.crossplane.io/aggregate-to-browse: "true"}
+rules: []
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: crossplane:aggregate-to-browse
+  labels: {rbac.crossplane.io/aggregate-to-browse: "true"}
+rules:
+  - apiGroups: [apiextensions.crossplane.io]
+    resources: ["*"]
+    verbs: [get, list, watch]
+"""
+
+
+def test_an_aggregated_wildcard_on_the_components_own_groups_is_not_dangerous() -> None:
+    # Upstream: crossplane/crossplane rbac-manager-managed-clusterroles.yaml (aggregate-to-browse)
+    assert not lint_text(AGGREGATED, rules=["KL521"]).active
+    other = AGGREGATED.replace("[apiextensions.crossplane.io]", "[apps]")
+    (finding,) = lint_text(other, rules=["KL521"]).active
+    assert "wildcard permissions" in finding.message

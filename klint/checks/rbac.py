@@ -145,10 +145,11 @@ def _own_api_wildcards(index: int, rule: dict[str, Any], reason: str) -> Iterato
                 )
 
 
-def dangerous_labels(rule: dict[str, Any]) -> list[str]:
-    """Labels of every dangerous permission (and wildcard) a role rule grants."""
+def dangerous_labels(rule: dict[str, Any], own_groups_only: bool = False) -> list[str]:
+    """Labels of every dangerous permission (and wildcard) a role rule grants; a wildcard
+    limited to the role's own API groups (``own_groups_only``) is not one (KL501's note)."""
     labels = [p.label for p in PERMISSIONS.values() if match_rule(rule, p) is not None]
-    if any(
+    if not own_groups_only and any(
         item == "*"
         for list_name in ("apiGroups", "resources", "verbs")
         for _, item in strings(rule.get(list_name))
@@ -219,7 +220,9 @@ def aggregated_dangerous_rules(
                 continue
             labels: list[str] = []
             for _index, rule in role_rules(other):
-                labels.extend(label for label in dangerous_labels(rule) if label not in labels)
+                groups = [g for _, g in strings(rule.get("apiGroups"))]
+                own = bool(groups) and all(own_group(g, other, context) for g in groups)
+                labels.extend(x for x in dangerous_labels(rule, own) if x not in labels)
             if labels:
                 yield Violation(
                     ("aggregationRule", "clusterRoleSelectors", index),
