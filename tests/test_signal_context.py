@@ -295,3 +295,23 @@ def test_an_aggregated_wildcard_on_the_components_own_groups_is_not_dangerous() 
     other = AGGREGATED.replace("[apiextensions.crossplane.io]", "[apps]")
     (finding,) = lint_text(other, rules=["KL521"]).active
     assert "wildcard permissions" in finding.message
+
+
+EVERYTHING = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: cert-manager-everything}
+rules:
+  - apiGroups: [cert-manager.io]
+    resources: [certificates]
+    verbs: [get, list, watch]
+  - apiGroups: ["*"]
+    resources: ["*"]
+    verbs: ["*"]
+"""
+
+
+def test_a_wildcard_grant_keeps_its_level_even_for_a_secrets_controller() -> None:
+    report = lint_text(EVERYTHING, rules=["KL502", "KL510", "KL511"])
+    assert {f.rule_id for f in report.active} == {"KL502", "KL510", "KL511"}
+    assert all(f.severity is Severity.WARNING for f in report.active)

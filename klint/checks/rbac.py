@@ -79,17 +79,20 @@ def dangerous_permission(
         where = f' in namespace "{resource.namespace}"' if resource.namespace else ""
         verbs = granted_verbs(rule, permission)
         granted = f"rules[{index}] grants {permission.label} ({verbs} on {item})"
+        # only a grant that names the resource is the component's job: a wildcard keeps
+        # its level (a role that allows everything is never a note)
+        named = item != "*" and "*" not in {g for _, g in strings(rule.get("apiGroups"))}
         if namespaced:
             message = f"{granted}{where}, which components often need in their own namespace."
-        elif job:
+        elif job and named:
             message = f"{granted} (expected for {job}; kept as a note)."
         else:
             message = f"{granted}."
         yield Violation(
             ("rules", index, list_name, item_index),
             message,
-            severity=Severity.NOTE if namespaced or job else None,
-            properties=(("expected-for", f"{key}-controller"),) if job else (),
+            severity=Severity.NOTE if namespaced or (job and named) else None,
+            properties=(("expected-for", f"{key}-controller"),) if job and named else (),
         )
 
 
