@@ -130,6 +130,7 @@ def test_custom_rules_in_rules_listing_sarif_and_docs(tmp_path: Path) -> None:
     listing = run_cli("rules", "--no-config", "--rules-dir", str(RULES))
     assert listing.returncode == 0
     assert "ORG-002  image-outside-registry" in listing.stdout
+    # from the file's folder: under fixtures/ a finding is a note (test input), exit 0
     sarif = run_cli(
         "check",
         "--no-config",
@@ -139,7 +140,8 @@ def test_custom_rules_in_rules_listing_sarif_and_docs(tmp_path: Path) -> None:
         "ORG-002",
         "--format",
         "sarif",
-        str(CUSTOM / "manifests.yaml"),
+        "manifests.yaml",
+        cwd=CUSTOM,
     )
     assert sarif.returncode == 1
     assert '"id": "ORG-002"' in sarif.stdout
