@@ -347,15 +347,19 @@ def list_rules(
     rules = _catalog(config, no_config, rules_dir)
     if profile:
         rules = [r for r in rules if profile in r.profiles or profile == "all"]
+    from klint.printable import log_line  # custom rules are repository text
+
     for rule in rules:
         if framework:
             ids = rule.frameworks().get(framework)
             if not ids:
                 continue
-            typer.echo(f"{rule.id}  {rule.name:<40} {'; '.join(ids)}")
+            typer.echo(log_line(f"{rule.id}  {rule.name:<40} {'; '.join(ids)}"))
         else:
             typer.echo(
-                f"{rule.id}  {rule.name:<40} {rule.severity.value:<8} {','.join(rule.profiles)}"
+                log_line(
+                    f"{rule.id}  {rule.name:<40} {rule.severity.value:<8} {','.join(rule.profiles)}"
+                )
             )
 
 
@@ -378,7 +382,9 @@ def explain(
     found = index.get(rule)
     if found is None:
         raise UsageFailure(index.unknown(rule))
-    page = rule_page(found)
+    from klint.printable import log_lines  # custom rules are repository text
+
+    page = log_lines(rule_page(found))
     typer.echo(page if markdown else explain_text(page, sys.stdout), nl=False)
 
 
