@@ -227,7 +227,8 @@ def _validator() -> Any:
     base = jsonschema.Draft202012Validator
     checks = dict(base.VALIDATORS)
     checks["pattern"] = _anchored_pattern
-    return jsonschema.validators.extend(base, checks)(rule_schema())
+    extended: Any = jsonschema.validators.extend(base, checks)  # type: ignore[no-untyped-call]
+    return extended(rule_schema())
 
 
 def _anchored_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
