@@ -33,7 +33,7 @@ from klint.cli_options import (
     default_paths,
 )
 from klint.findings import Report, Severity
-from klint.printable import printable
+from klint.printable import log_line, log_lines, printable
 
 if TYPE_CHECKING:
     from klint.catalog import Rule
@@ -347,20 +347,15 @@ def list_rules(
     rules = _catalog(config, no_config, rules_dir)
     if profile:
         rules = [r for r in rules if profile in r.profiles or profile == "all"]
-    from klint.printable import log_line  # custom rules are repository text
-
-    for rule in rules:
-        if framework:
-            ids = rule.frameworks().get(framework)
-            if not ids:
-                continue
-            typer.echo(log_line(f"{rule.id}  {rule.name:<40} {'; '.join(ids)}"))
+    for rule in rules:  # custom rules are repository text: each line through log_line
+        ids = rule.frameworks().get(framework) if framework else None
+        if framework and not ids:
+            continue
+        if ids:
+            line = f"{rule.id}  {rule.name:<40} {'; '.join(ids)}"
         else:
-            typer.echo(
-                log_line(
-                    f"{rule.id}  {rule.name:<40} {rule.severity.value:<8} {','.join(rule.profiles)}"
-                )
-            )
+            line = f"{rule.id}  {rule.name:<40} {rule.severity.value:<8} {','.join(rule.profiles)}"
+        typer.echo(log_line(line))
 
 
 @app.command()
@@ -382,9 +377,7 @@ def explain(
     found = index.get(rule)
     if found is None:
         raise UsageFailure(index.unknown(rule))
-    from klint.printable import log_lines  # custom rules are repository text
-
-    page = log_lines(rule_page(found))
+    page = log_lines(rule_page(found))  # custom rules are repository text
     typer.echo(page if markdown else explain_text(page, sys.stdout), nl=False)
 
 
