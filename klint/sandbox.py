@@ -84,13 +84,14 @@ def namespaces_allowed() -> bool:
 
 
 def _libc() -> object | None:
+    """The C library already loaded in this process (no search, no subprocess)."""
+    if os.name != "posix":
+        return None
     try:
         import ctypes
-        import ctypes.util
 
-        name = ctypes.util.find_library("c")
-        return ctypes.CDLL(name, use_errno=True) if name else None
-    except (ImportError, OSError):  # pragma: no cover - no C library (not POSIX)
+        return ctypes.CDLL(None, use_errno=True)
+    except (ImportError, OSError):  # pragma: no cover - no dynamic loader
         return None
 
 
@@ -103,8 +104,8 @@ def isolate_network() -> bool:
     if not namespaces_allowed() or _LIBC is None or not hasattr(os, "getuid"):
         return False
     uid, gid = os.getuid(), os.getgid()
-    unshare: Callable[[int], int] = _LIBC.unshare  # type: ignore[attr-defined]
-    if unshare(_CLONE_NEWUSER | _CLONE_NEWNET) != 0:
+    unshare: Callable[[int], int] | None = getattr(_LIBC, "unshare", None)  # Linux only
+    if unshare is None or unshare(_CLONE_NEWUSER | _CLONE_NEWNET) != 0:
         return False
     for name, text in (
         ("setgroups", "deny"),
@@ -126,8 +127,8 @@ def isolate_network() -> bool:
 
 def die_with_parent(parent: int) -> None:
     """Be killed (SIGKILL) when ``parent`` dies; exit at once when it already has."""
-    if _LIBC is not None:
-        prctl: Callable[..., int] = _LIBC.prctl  # type: ignore[attr-defined]
+    prctl: Callable[..., int] | None = getattr(_LIBC, "prctl", None)  # Linux only
+    if prctl is not None:
         prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != parent:
         os._exit(1)
@@ -142,9 +143,12 @@ def enter_child(parent: int) -> bool:
     return isolated
 
 
-def preexec(limits: Callable[[], None] | None = None) -> Callable[[], None]:
+def preexec(limits: Callable[[], None] | None = None) -> Callable[[], None] | None:
     """A ``preexec_fn`` for :mod:`subprocess`: :func:`enter_child`, then ``limits``
-    (resource limits computed in the parent)."""
+    (resource limits computed in the parent); None where programs are not forked
+    (Windows has no ``preexec_fn``)."""
+    if os.name != "posix":
+        return None
     parent = os.getpid()
 
     def prepare() -> None:
