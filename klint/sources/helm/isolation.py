@@ -28,6 +28,7 @@ from klint.sources.helm.output import HelmRenderError, RenderedTemplate
 from klint.sources.helm.render import render_chart
 
 _SDK_MODULE = "helm_python"
+_LIBRARY_ENV = "HELM_C_LIB"  # where the SDK's library is, when the installer says so
 
 
 class _RenderServer:
@@ -78,8 +79,9 @@ def _serve(connection: Connection, memory: int | None, parent: int, home: Path) 
     none of the CI's environment, killed with its parent.
     """
     enter_child(parent)
+    library = {_LIBRARY_ENV: os.environ[_LIBRARY_ENV]} if _LIBRARY_ENV in os.environ else {}
     os.environ.clear()
-    os.environ.update(child_env(home))
+    os.environ.update(child_env(home, library))
     if memory is not None:
         limit_memory(memory, in_use=True)
     _quiet_stderr()
