@@ -166,3 +166,20 @@ def test_a_local_folder_named_like_a_repository_never_runs_git(
     assert "name: c" in build(overlay, root=tmp_path).text
     env = child_env(tmp_path)
     assert "file" not in env["GIT_ALLOW_PROTOCOL"].split(":")  # git refuses every transport
+
+
+@pytest.mark.parametrize("shape", ["aliases", "large", "broken"])
+def test_a_plugin_config_klint_cannot_scan_is_never_built(tmp_path: Path, shape: str) -> None:
+    lines = ["apiVersion: builtin", "kind: ConfigMapGenerator", "metadata: {name: g}"]
+    if shape == "aliases":  # 10**9 values when expanded, a few hundred bytes
+        lines += ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+        lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 9)]
+        lines += ["files: [*a8]"]
+    elif shape == "large":
+        lines += ["literals: [" + ", ".join(["k=v"] * 400_000) + "]"]
+    else:
+        lines += ["files: [a", "- b"]
+    write(tmp_path / "overlay" / "gen.yaml", "\n".join(lines) + "\n")
+    write(tmp_path / "overlay" / "kustomization.yaml", "generators: [gen.yaml]\n")
+    with pytest.raises(KustomizeBuildError, match="plugin config that .*not built unscanned"):
+        build(tmp_path / "overlay", root=tmp_path)

@@ -12,7 +12,6 @@ field.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import yaml
@@ -36,33 +35,42 @@ PATH_KEYS = frozenset(
         "repo",
     }
 )
-_MAX_DOCUMENTS = 1000
+_MAX_NODES = 100_000
 
 
-def config_references(text: str) -> Iterator[str]:
+class UnreadableConfig(ValueError):
+    """A plugin config klint cannot scan: the build is refused rather than run unscanned."""
+
+
+def config_references(text: str) -> list[str]:
     """The path or URL strings a plugin config (YAML, possibly several documents) names;
-    ``key=path`` entries of ``files`` give their path. Unparsable text names nothing (the
-    tool refuses it itself)."""
+    ``key=path`` entries of ``files`` give their path. Text that does not parse, or that
+    holds more than 100,000 values (aliases counted as expanded), raises
+    :class:`UnreadableConfig`: kustomize's parser might still read it."""
+    found: list[str] = []
+    budget = [_MAX_NODES]
     try:
-        documents = list(yaml.load_all(text, Loader=_Loader))[:_MAX_DOCUMENTS]
-    except (yaml.YAMLError, RecursionError):
-        return
-    for document in documents:
-        if isinstance(document, dict):
-            yield from _under_path_keys(document, inside=False, depth=0)
+        for document in yaml.load_all(text, Loader=_Loader):
+            if isinstance(document, dict):
+                _under_path_keys(document, False, 0, found, budget)
+    except (yaml.YAMLError, RecursionError) as error:
+        raise UnreadableConfig("is not YAML klint can read") from error
+    return found
 
 
-def _under_path_keys(node: Any, inside: bool, depth: int) -> Iterator[str]:
-    if depth > 64:
-        return
+def _under_path_keys(
+    node: Any, inside: bool, depth: int, found: list[str], budget: list[int]
+) -> None:
+    budget[0] -= 1
+    if budget[0] < 0 or depth > 64:
+        raise UnreadableConfig("holds more values or levels than klint scans")
     if isinstance(node, str):
         if inside:
-            yield node.split("=", 1)[1] if "=" in node and "://" not in node else node
+            found.append(node.split("=", 1)[1] if "=" in node and "://" not in node else node)
     elif isinstance(node, list):
         for item in node:
-            yield from _under_path_keys(item, inside, depth + 1)
+            _under_path_keys(item, inside, depth + 1, found, budget)
     elif isinstance(node, dict):
         for key, value in node.items():
-            if key in ("metadata", "apiVersion", "kind"):
-                continue
-            yield from _under_path_keys(value, inside or key in PATH_KEYS, depth + 1)
+            if key not in ("metadata", "apiVersion", "kind"):
+                _under_path_keys(value, inside or key in PATH_KEYS, depth + 1, found, budget)

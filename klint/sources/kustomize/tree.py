@@ -19,7 +19,7 @@ from klint.sources.kustomize.files import (
     join_entry,
     load_kustomization,
 )
-from klint.sources.kustomize.plugin_configs import config_references
+from klint.sources.kustomize.plugin_configs import UnreadableConfig, config_references
 from klint.sources.names import kustomization_file
 
 _MAX_SIBLING_BYTES = 8 * 1024 * 1024
@@ -173,7 +173,15 @@ class Tree:
                         continue  # a kustomization folder, remote or refused: seen above
                     raw = read_inside(Path(target), self.root, _MAX_CONFIG_BYTES)
                     text = raw.decode("utf-8", "replace") if raw is not None else None
-                for reference in config_references(text or ""):
+                try:
+                    if text is None:
+                        raise UnreadableConfig("is not a regular file of at most 1 MiB")
+                    references = config_references(text)
+                except UnreadableConfig as error:
+                    reason = f"is a plugin config that {error}: not built unscanned"
+                    self.refused.append((kustomization.file, _shown(entry), reason))
+                    continue
+                for reference in references:
                     reference = reference.strip()
                     if not reference:
                         continue
@@ -248,6 +256,11 @@ class Tree:
                 shutil.copyfile(real, target)
             except OSError:
                 continue
+
+
+def _shown(entry: str) -> str:
+    """An entry for a message: an inline config by its first line."""
+    return entry.strip().split("\n", 1)[0][:80] + (" …" if is_inline(entry) else "")
 
 
 def _is_url(entry: str) -> bool:
