@@ -163,3 +163,27 @@ def test_a_real_template_error_keeps_its_location(tmp_path: Path) -> None:
     chart(tmp_path, textwrap.dedent('a: 1\n{{ fail "no" }}\n'))
     run = measured_run("check", "--format", "text", "chart", cwd=tmp_path)
     assert "chart/templates/x.yaml:2" in run.stdout
+
+
+@pytest.mark.parametrize("shape", ["invalid-utf8", "duplicate-key", "unreadable-archive"])
+def test_schemas_klint_cannot_check_are_never_handed_to_helm(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, shape: str
+) -> None:
+    monkeypatch.setenv(NO_NAMESPACE_ENV, "1")
+    with loopback_server(lifetime=60) as server:
+        directory = schema_chart(tmp_path, {"type": "object"})
+        remote = f'"$ref": "{server.url}/r.json"'.encode()
+        if shape == "invalid-utf8":  # Go reads the stray byte as U+FFFD and goes on
+            text = b'{"description": "\xff", ' + remote + b"}"
+            (directory / "values.schema.json").write_bytes(text)
+        elif shape == "duplicate-key":  # every copy of a key is checked, not only the last
+            text = b"{" + remote + b', "$ref": "#/x", "x": {}}'
+            (directory / "values.schema.json").write_bytes(text)
+        else:
+            (directory / "charts").mkdir()
+            (directory / "charts" / "sub.tgz").write_bytes(b"\x1f\x8b\x08garbage")
+        run = measured_run("check", "--format", "text", "chart", "pods", cwd=tmp_path)
+        assert server.requests == []
+    assert "chart/Chart.yaml" in run.stdout and "klint" in run.stdout
+    assert the_rest_was_linted(run.stdout)
+    assert run.returncode == 2

@@ -181,5 +181,5 @@ def test_a_plugin_config_klint_cannot_scan_is_never_built(tmp_path: Path, shape:
         lines += ["files: [a", "- b"]
     write(tmp_path / "overlay" / "gen.yaml", "\n".join(lines) + "\n")
     write(tmp_path / "overlay" / "kustomization.yaml", "generators: [gen.yaml]\n")
-    with pytest.raises(KustomizeBuildError, match="plugin config that .*not built unscanned"):
+    with pytest.raises(KustomizeBuildError, match=r"plugin config that .*not built unscanned"):
         build(tmp_path / "overlay", root=tmp_path)

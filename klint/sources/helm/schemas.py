@@ -22,6 +22,7 @@ import json
 import os
 import re
 import tarfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -34,6 +35,8 @@ _METASCHEMA = re.compile(
     r"https?://json-schema\.org/(?:draft-0[3467]/schema|draft/20(?:19-09|20-12)/schema)#?"
 )
 _MAX_NESTING = 8
+_MAX_MEMBERS = 10_000
+_MAX_UNPACKED = 64 * 1024 * 1024  # as klint unpacks a packaged chart (archive.py)
 _SHOWN = 80
 
 
@@ -75,10 +78,11 @@ def _chart_dirs(chart_dir: Path) -> Iterator[Path]:
 
 def _rewrite(data: bytes, shown: str) -> bytes | None:
     """The schema without ``$schema``/``$id`` that lead elsewhere (None: unchanged)."""
-    try:
-        document = json.loads(data, object_pairs_hook=_Pairs)
-    except (ValueError, RecursionError):
-        return None  # Helm refuses it itself, reading nothing else
+    try:  # Go reads invalid UTF-8 as U+FFFD: so does this, or a stray byte would hide a $ref
+        document = json.loads(data.decode("utf-8", "replace"), object_pairs_hook=_Pairs)
+    except (ValueError, RecursionError) as error:
+        detail = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+        raise HelmRenderError(f"{shown}: not JSON klint can check ({detail})") from None
     try:
         changed, cleaned = _clean(document, "")
     except _Refused as refused:
@@ -132,9 +136,15 @@ def _rewrite_archive(data: bytes, shown: str, depth: int) -> bytes | None:
         raise HelmRenderError(f"{shown}: packed subcharts nested more than {_MAX_NESTING} deep")
     members: list[tuple[tarfile.TarInfo, bytes | None]] = []
     changed = False
+    total = 0
     try:
         with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
             for member in tar:
+                total += max(member.size, 0) + 512
+                if len(members) >= _MAX_MEMBERS or total > _MAX_UNPACKED:
+                    raise HelmRenderError(
+                        f"{shown}: unpacks to more than {_MAX_MEMBERS} entries or 64 MiB"
+                    )
                 content = None
                 if member.isfile():
                     handle = tar.extractfile(member)
@@ -143,8 +153,8 @@ def _rewrite_archive(data: bytes, shown: str, depth: int) -> bytes | None:
                     if new is not None:
                         content, changed = new, True
                 members.append((member, content))
-    except (tarfile.TarError, OSError, EOFError):
-        return None  # Helm refuses an unreadable archive itself
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
+        raise HelmRenderError(f"{shown}: not a chart archive klint can check") from None
     if not changed:
         return None
     out = io.BytesIO()
