@@ -109,7 +109,47 @@ def invalid_label_value(resource: Resource, _: UnitContext, __: Params) -> Itera
                 yield Violation(where, f'label "{key}" has the invalid value "{value}".')
 
 
+def _object_key(resource: Resource) -> tuple[str, str, str, str] | None:
+    """What identifies an object in the cluster: group, kind, namespace, name."""
+    name = resource.metadata.get("name")
+    if not isinstance(name, str) or not name or not resource.kind:
+        return None
+    namespace = resource.namespace or ("" if resource.kind not in NAMESPACED_KINDS else "default")
+    return (resource.group, resource.kind, namespace, name)
+
+
+def _objects_by_key(context: UnitContext) -> dict[tuple[str, str, str, str], list[Resource]]:
+    result: dict[tuple[str, str, str, str], list[Resource]] = {}
+    for resource in context.resources:
+        key = _object_key(resource)
+        if key is not None:
+            result.setdefault(key, []).append(resource)
+    return result
+
+
+def duplicate_object(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
+    """Objects defined more than once in the unit (same group, kind, namespace and name).
+
+    Every definition is reported (file names stay out of the message, which a pull request
+    could use to forge CI output; each finding is the location): which one the cluster
+    ends up with depends on the order of apply, never on anything in the files.
+    """
+    key = _object_key(resource)
+    if key is None:
+        return
+    same = context.derived("objects-by-key", _objects_by_key)[key]
+    if len(same) < 2:
+        return
+    where = f' in namespace "{key[2]}"' if key[2] else ""
+    yield Violation(
+        ("metadata", "name"),
+        f'{resource.kind} "{key[3]}"{where} is defined {len(same)} times in this input '
+        "(each definition is reported): the cluster keeps whichever is applied last.",
+    )
+
+
 CHECKS = (
+    Check("duplicate-object", duplicate_object, "Objects defined twice in one input."),
     Check(
         "namespace-use",
         namespace_use,

@@ -60,9 +60,10 @@ TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 CREDENTIAL_NAME = re.compile(
-    r"(?i)(passw(?:or)?d|passwd|[_.-]pwd$|secret|token|api[_.-]?key|apikey|"
-    r"private[_.-]?key|access[_.-]?key|credential|auth[_.-]?key|bearer|signing[_.-]?key|"
-    r"encryption[_.-]?key|master[_.-]?key|session[_.-]?key)"
+    r"(?i)(passw(?:or)?d|passwd|passphrase|(?:^|[_.-])pwd$|(?:^|[_.-])pass$|secret|token|"
+    r"api[_.-]?key|apikey|private[_.-]?key|access[_.-]?key|credential|auth[_.-]?key|bearer|"
+    r"signing[_.-]?key|encryption[_.-]?key|master[_.-]?key|session[_.-]?key|"
+    r"account[_.-]?key|storage[_.-]?key|shared[_.-]?key|^azure[_.-].*key$)"
 )
 # A credential word followed by one of these names a setting about the credential.
 NOT_A_VALUE = re.compile(
@@ -89,11 +90,17 @@ DEFINITE_CREDENTIAL_ENDINGS = (
     "auth_token",
     "api_token",
     "bearer_token",
+    "passphrase",
+    "pass",
+    "account_key",
+    "storage_key",
 )
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Checksums of Secrets (e.g. Helm's ``checksum/secret`` annotations) are not secrets.
 DIGEST_NAME = re.compile(r"(?i)(checksum|hash|digest|sha[0-9]*\b|fingerprint)")
-PLACEHOLDER = re.compile(r"\$\(|\$\{|\{\{|\}\}|^<.*>$|^%.*%$|^\*+$")
+# References and placeholders, the same for every name: ``$(VAR)``, ``{{ }}``, ``<value>``,
+# ``%VAR%`` and a run of one mask character (``xxxxx``, ``*****``, ``.....``).
+PLACEHOLDER = re.compile(r"\$\(|\$\{|\{\{|\}\}|^<.*>$|^%.*%$|^(?:\*+|[xX]+|\.{3,}|_+|#+)$")
 NON_SECRET_VALUE = re.compile(
     r"(?i)^(true|false|yes|no|on|off|y|n|enabled?|disabled?|none|null|nil|-|"
     r"[0-9]+(\.[0-9]+)?[a-z]{0,2}|auto|default|optional|required)$"
