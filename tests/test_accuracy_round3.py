@@ -51,11 +51,32 @@ def test_credential_names_with_a_random_value_are_found(name: str) -> None:
     assert _findings(configmap, "KL602")
 
 
-@pytest.mark.parametrize("name", ["AWS_SECRET_ACCESS_KEY", "AZURE_BATCH_KEY", "DB_PASSWORD"])
-@pytest.mark.parametrize("value", ["xxxxx", "XXXXXXXX", "*****", "<password>", "${PASSWORD}"])
+CREDENTIAL_NAMES = [
+    "AWS_SECRET_ACCESS_KEY",
+    "AZURE_BATCH_KEY",
+    "DB_PASSWORD",
+    "OCI_CLI_KEY_CONTENT",
+]
+
+
+@pytest.mark.parametrize("name", CREDENTIAL_NAMES)
+@pytest.mark.parametrize("value", ["*****", "<password>", "${PASSWORD}", "$(PASSWORD)"])
 def test_placeholders_are_placeholders_under_every_name(name: str, value: str) -> None:
     env = f"      env: [{{name: {name}, value: '{value}'}}]"
     assert _findings(POD.format(spec="", container=env), "KL601") == []
+    configmap = (
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata: {{{name}: '{value}'}}\n"
+    )
+    assert _findings(configmap, "KL602") == []
+
+
+@pytest.mark.parametrize("name", CREDENTIAL_NAMES)
+def test_a_dummy_value_under_a_credential_name_is_reported_for_every_name(name: str) -> None:
+    """Polaris's sensitiveConfigmapContent fixtures: `xxxxx` marks where the secret goes."""
+    configmap = f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c}}\ndata: {{{name}: xxxxx}}\n"
+    assert _findings(configmap, "KL602")
+    env = f"      env: [{{name: {name}, value: xxxxx}}]"
+    assert _findings(POD.format(spec="", container=env), "KL601")
 
 
 def test_a_literal_under_a_new_credential_name_is_still_reported() -> None:
