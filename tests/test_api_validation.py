@@ -114,3 +114,17 @@ def test_cron_schedules(schedule: str, valid: bool) -> None:
 )
 def test_env_names_and_ingress_hosts(check, value: str, valid: bool) -> None:  # type: ignore[no-untyped-def]
     assert (check(value) == "") is valid
+
+
+def test_an_ingress_host_may_be_digits_but_not_an_ip_address() -> None:
+    text = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  rules:
+    - host: "123"
+    - host: 10.0.0.1
+"""
+    messages = [f.message for f in lint_text(text, rules=["KL935"]).active]
+    assert messages == ['host "10.0.0.1" must be a DNS name, not an IP address.']

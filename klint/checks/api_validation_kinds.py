@@ -263,10 +263,20 @@ def _ingress_hosts(resource: Resource) -> Iterator[Violation]:
     for where, host in places:
         if not isinstance(host, str) or not host:
             continue
-        if re.fullmatch(r"[0-9.]+|.*:.*", host):
+        if _is_ip(host):
             yield Violation(where, f'host "{host}" must be a DNS name, not an IP address.')
         elif wildcard_host(host):
             yield Violation(where, f'host "{host}": {wildcard_host(host)}.')
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def invalid_network_policy_port(
