@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from klint.catalog import load_catalog
 from klint.findings import Severity
 from tests.conftest import lint_text
 
@@ -120,7 +123,8 @@ def test_a_duplicate_object_is_reported_and_file_order_decides_nothing() -> None
         assert rules.count("KL809") == 2  # each definition, naming the other
         assert rules.count("KL530") == 1  # one definition automounts: the pod gets a token
     duplicate = next(f for f in first.active if f.rule_id == "KL809")
-    assert "defined 2 times" in duplicate.message and "each definition" in duplicate.message
+    assert "defined 2 times in this file" in duplicate.message
+    assert duplicate.severity is Severity.WARNING
 
 
 def test_the_same_name_in_two_namespaces_is_not_a_duplicate() -> None:
@@ -185,3 +189,20 @@ spec:
     (message,) = _findings(text, "KL713")
     assert "egress rules are ignored" in message
     assert _findings(text.replace("[Ingress]", "[Ingress, Egress]"), "KL713") == []
+
+
+def test_a_duplicate_across_files_is_a_note(tmp_path: Path) -> None:
+    from klint.documents import Limits
+    from klint.engine import bind_rules, lint
+    from klint.selection import select_rules
+    from klint.sources.base import LoadSettings
+    from klint.sources.discover import DiscoverOptions, discover
+
+    (tmp_path / ".git").mkdir()
+    for name in ("app-dev.yaml", "app-prod.yaml"):
+        (tmp_path / name).write_text(ACCOUNT.format(extra=""), encoding="utf-8")
+    units = discover(["."], cwd=tmp_path, options=DiscoverOptions(render_units=False)).units
+    rules = bind_rules(select_rules(load_catalog(), (), select=["KL809"]))
+    report = lint(units, rules, LoadSettings(limits=Limits()), (1, 35))
+    found = sorted((f.location.path, f.severity) for f in report.active)
+    assert found == [("app-dev.yaml", Severity.NOTE), ("app-prod.yaml", Severity.NOTE)]

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.findings import FieldPath
+from klint.findings import FieldPath, Severity
 from klint.model import pod_view
 from klint.model.builtin import cluster_created
 from klint.model.resource import Resource
@@ -131,8 +131,9 @@ def duplicate_object(resource: Resource, context: UnitContext, _: Params) -> Ite
     """Objects defined more than once in the unit (same group, kind, namespace and name).
 
     Every definition is reported (file names stay out of the message, which a pull request
-    could use to forge CI output; each finding is the location): which one the cluster
-    ends up with depends on the order of apply, never on anything in the files.
+    could use to forge CI output; each finding is the location). Within one file both are
+    always applied: a warning. Across files of a folder they may be alternatives applied
+    one at a time (sample folders, ``app-dev.yaml``/``app-prod.yaml``): a note.
     """
     key = _object_key(resource)
     if key is None:
@@ -141,10 +142,21 @@ def duplicate_object(resource: Resource, context: UnitContext, _: Params) -> Ite
     if len(same) < 2:
         return
     where = f' in namespace "{key[2]}"' if key[2] else ""
+    label = f'{resource.kind} "{key[3]}"{where}'
+    files = {other.document.path for other in same}
+    if len(files) == 1:
+        yield Violation(
+            ("metadata", "name"),
+            f"{label} is defined {len(same)} times in this file (each definition is "
+            "reported): the cluster keeps whichever is applied last.",
+        )
+        return
     yield Violation(
         ("metadata", "name"),
-        f'{resource.kind} "{key[3]}"{where} is defined {len(same)} times in this input '
-        "(each definition is reported): the cluster keeps whichever is applied last.",
+        f"{label} is defined in {len(files)} files of this input (each definition is "
+        "reported): applied together, the cluster keeps whichever comes last; if they are "
+        "alternatives, keep them in separate folders.",
+        severity=Severity.NOTE,
     )
 
 
