@@ -70,8 +70,18 @@ def is_bound(context: UnitContext, name: str, namespace: str) -> bool:
 
 
 def _account_automount(context: UnitContext, name: str, namespace: str) -> Any:
-    account = find_service_account(context, name, namespace)
-    return None if account is None else account.data.get(AUTOMOUNT)
+    """The account's setting; ``False`` only when every definition of it in the unit says so
+    (an object defined twice is reported by KL809 and never decided by file order)."""
+    values = [
+        account.data.get(AUTOMOUNT)
+        for account in context.of_kind("ServiceAccount")
+        if account.group == ""
+        and account.name == name
+        and same_namespace(account.namespace, namespace)
+    ]
+    if not values:
+        return None
+    return not all(value is False for value in values)
 
 
 def automount_token(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
@@ -144,9 +154,15 @@ def default_service_account(
 def deprecated_service_account_field(
     resource: Resource, _: UnitContext, __: Params
 ) -> Iterator[Violation]:
-    """Pods that use the deprecated ``serviceAccount`` alias of ``serviceAccountName``."""
+    """Pods that use the deprecated ``serviceAccount`` alias of ``serviceAccountName``.
+
+    Not where it repeats ``serviceAccountName`` (the API server fills the alias in, so
+    exported manifests carry both): the alias then changes nothing.
+    """
     pod = pod_view(resource)
     if pod is None or pod.spec.get("serviceAccount") is None:
+        return
+    if pod.spec.get("serviceAccount") == pod.spec.get("serviceAccountName"):
         return
     yield Violation(
         (*pod.path, "serviceAccount"),
