@@ -24,6 +24,8 @@ from klint.checks.selectors import (
     namespace_of,
     pod_templates,
     selected_templates,
+    template_of,
+    templates_in,
 )
 from klint.model import pod_view
 from klint.model.resource import Resource, dig
@@ -70,7 +72,8 @@ def pod_not_isolated(
         return
     if not policies:
         return
-    labels = next(t.labels for t in pod_templates(context) if t.resource is resource)
+    template = template_of(context, resource)
+    labels = template.labels if template is not None else {}
     if not any(isolates_ingress(p, labels, namespace) for p in policies):
         yield Violation(
             where,
@@ -90,7 +93,7 @@ def policy_selects_nothing(
     if resource.kind != "NetworkPolicy":
         return
     namespace = namespace_of(resource)
-    if not any(t.namespace == namespace for t in pod_templates(context)):
+    if not templates_in(context, namespace):
         return
     selector = resource.get("spec", "podSelector")
     if next(selected_templates(context, namespace, selector), None) is None:
@@ -104,7 +107,7 @@ def policy_selects_nothing(
 def _cilium_selects_nothing(resource: Resource, context: UnitContext) -> Iterator[Violation]:
     clusterwide = resource.kind == "CiliumClusterwideNetworkPolicy"
     namespace = namespace_of(resource)
-    templates = [t for t in pod_templates(context) if clusterwide or t.namespace == namespace]
+    templates = pod_templates(context) if clusterwide else templates_in(context, namespace)
     if not templates:
         return
     for number, rule in enumerate(cilium_rules(resource)):
@@ -319,6 +322,14 @@ def _exposes(service: Resource, port: Any) -> bool:
     return False
 
 
+def _services_by_namespace(context: UnitContext) -> dict[str, dict[str, Resource]]:
+    """Services by namespace and name (the last of a name wins), built once per unit."""
+    found: dict[str, dict[str, Resource]] = {}
+    for service in context.of_kind("Service"):
+        found.setdefault(namespace_of(service), {})[service.name] = service
+    return found
+
+
 def dangling_ingress(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
     """Ingress backends naming a Service that is not in the unit (only if it has Services),
     or a port that Service does not declare."""
@@ -328,7 +339,7 @@ def dangling_ingress(resource: Resource, context: UnitContext, _: Params) -> Ite
     if not services:
         return
     namespace = namespace_of(resource)
-    by_name = {s.name: s for s in services if namespace_of(s) == namespace}
+    by_name = context.derived("services-by-namespace", _services_by_namespace).get(namespace, {})
     for path, name, port_path, port in _backends(resource):
         service = by_name.get(name)
         if service is None:

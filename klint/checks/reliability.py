@@ -17,6 +17,7 @@ from klint.checks.selectors import (
     pod_labels,
     pod_templates,
     selected_templates,
+    templates_in,
 )
 from klint.model import pod_view
 from klint.model.resource import Resource
@@ -30,7 +31,8 @@ def _is_int(value: Any) -> bool:
 
 def _hpa_targets(context: UnitContext, resource: Resource) -> bool:
     namespace = namespace_of(resource)
-    for hpa in context.of_kind("HorizontalPodAutoscaler"):
+    by_target = context.indexed("hpa-by-target", ("HorizontalPodAutoscaler",), _target_name)
+    for hpa in by_target.get(resource.name, ()):
         ref = hpa.get("spec", "scaleTargetRef")
         if (
             isinstance(ref, dict)
@@ -70,8 +72,16 @@ def replicas_with_hpa(resource: Resource, context: UnitContext, _: Params) -> It
         )
 
 
+def _target_name(hpa: Resource) -> list[str]:
+    name = hpa.get("spec", "scaleTargetRef", "name")
+    return [name] if isinstance(name, str) else []
+
+
 def _pdbs(context: UnitContext, namespace: str) -> list[Resource]:
-    return [p for p in context.of_kind("PodDisruptionBudget") if namespace_of(p) == namespace]
+    by_namespace = context.indexed(
+        "pdb-by-namespace", ("PodDisruptionBudget",), lambda pdb: [namespace_of(pdb)]
+    )
+    return list(by_namespace.get(namespace, ()))
 
 
 def missing_pdb(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
@@ -136,7 +146,7 @@ def pdb_selects_nothing(resource: Resource, context: UnitContext, _: Params) -> 
     if resource.kind != "PodDisruptionBudget":
         return
     namespace = namespace_of(resource)
-    if not any(t.namespace == namespace for t in pod_templates(context)):
+    if not templates_in(context, namespace):
         return
     if next(selected_templates(context, namespace, resource.get("spec", "selector")), None):
         return
@@ -156,8 +166,9 @@ def dangling_hpa(resource: Resource, context: UnitContext, _: Params) -> Iterato
         return
     kind, name = ref.get("kind"), ref.get("name")
     namespace = namespace_of(resource)
-    for target in context.of_kind(str(kind)):
-        if target.name == name and namespace_of(target) == namespace:
+    by_name = context.indexed(f"by-name:{kind}", (str(kind),), lambda target: [target.name])
+    for target in by_name.get(name, ()) if isinstance(name, str) else ():
+        if namespace_of(target) == namespace:
             return
     yield Violation(
         ("spec", "scaleTargetRef"),

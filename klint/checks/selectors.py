@@ -72,6 +72,41 @@ GENERATED_LABELS = frozenset(
 )
 
 
+def templates_in(context: UnitContext, namespace: str) -> list[PodTemplate]:
+    """The unit's pod templates in ``namespace``, in input order (indexed once per unit)."""
+    return _template_index(context).get((namespace,), [])
+
+
+def template_of(context: UnitContext, resource: Resource) -> PodTemplate | None:
+    """The pod template of a workload of the unit."""
+    found = _template_index(context).get(("id", id(resource)), [])
+    return found[0] if found else None
+
+
+def _template_index(context: UnitContext) -> dict[tuple[Any, ...], list[PodTemplate]]:
+    def build(context: UnitContext) -> dict[tuple[Any, ...], list[PodTemplate]]:
+        index: dict[tuple[Any, ...], list[PodTemplate]] = {}
+        for template in pod_templates(context):
+            index.setdefault(("id", id(template.resource)), []).append(template)
+            index.setdefault((template.namespace,), []).append(template)
+            for key, value in template.labels.items():
+                index.setdefault((template.namespace, key, value), []).append(template)
+        return index
+
+    return context.derived("pod-template-index", build)
+
+
+def _candidates(context: UnitContext, namespace: str, required: Any) -> list[PodTemplate]:
+    """Templates of ``namespace`` that may match: those with the rarest required label."""
+    index = _template_index(context)
+    buckets = [
+        index.get((namespace, str(key), "" if value is None else str(value)), [])
+        for key, value in (required.items() if isinstance(required, dict) else ())
+        if str(key) not in GENERATED_LABELS
+    ]
+    return min(buckets, key=len) if buckets else index.get((namespace,), [])
+
+
 def matches_map(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
     """A plain ``{key: value}`` selector (Service, ReplicationController)."""
     return all(
@@ -121,10 +156,16 @@ def _matches_expression(expression: Any, labels: Mapping[str, str]) -> bool:
 def selected_templates(
     context: UnitContext, namespace: str, selector: Any, *, plain: bool = False
 ) -> Iterator[PodTemplate]:
-    """Pod templates in ``namespace`` that ``selector`` matches (``plain``: a map selector)."""
-    for template in pod_templates(context):
-        if template.namespace != namespace:
-            continue
+    """Pod templates in ``namespace`` that ``selector`` matches (``plain``: a map selector).
+
+    Only templates that carry one of the selector's required labels are tried (an index of
+    the unit's templates by namespace and label), so a selector costs its candidates, not
+    every template of the unit.
+    """
+    required = (
+        selector if plain else (selector.get("matchLabels") if isinstance(selector, dict) else None)
+    )
+    for template in _candidates(context, namespace, required):
         if plain:
             if isinstance(selector, dict) and selector and matches_map(selector, template.labels):
                 yield template
