@@ -123,14 +123,43 @@ def test_a_policy_times_aliased_bindings_and_objects_is_evaluated_once(repo: Pat
 def test_a_policy_variable_that_names_itself_forty_times_is_traced_once(repo: Path) -> None:
     pytest.importorskip("cel_expr_python")
     # Each trace followed every reference five levels deep: 40^5 lookups, never finished.
-    expression = "[" + ", ".join(["variables.a"] * 40) + "].size()"
-    variables = f'  variables:\n    - name: a\n      expression: "{expression}"\n'
-    text = POLICY % (variables, '"variables.a == 1"') + BINDING
-    text += "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}\n"
-    (repo / "bad" / "policy.yaml").write_text(text, encoding="utf-8")
+    (repo / "bad" / "policy.yaml").write_text(self_referencing(), encoding="utf-8")
     _, report, _ = both_formats(repo, "--unit-timeout", "60")
     assert ("KL960", "bad/policy.yaml") in findings(report)
     assert not problems(report, "unit-budget")
+
+
+def test_the_language_server_answers_shutdown_after_a_self_referencing_variable(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("cel_expr_python")
+    pytest.importorskip("pygls")
+    from tests.integration.test_lsp import LspClient
+
+    client = LspClient(tmp_path)
+    try:
+        client.request(
+            "initialize", {"processId": None, "rootUri": tmp_path.as_uri(), "capabilities": {}}
+        )
+        client.notify("initialized", {})
+        uri = (tmp_path / "policy.yaml").as_uri()
+        document = {"uri": uri, "languageId": "yaml", "version": 1, "text": self_referencing()}
+        client.notify("textDocument/didOpen", {"textDocument": document})
+        codes = {d["code"] for d in client.diagnostics(uri, 1)["diagnostics"]}
+        assert "KL960" in codes
+        assert client.close() == 0
+    finally:
+        if client.process.poll() is None:
+            client.process.kill()
+            client.process.wait()
+
+
+def self_referencing() -> str:
+    """A policy whose variable names itself forty times, its binding and one ConfigMap."""
+    expression = "[" + ", ".join(["variables.a"] * 40) + "].size()"
+    variables = f'  variables:\n    - name: a\n      expression: "{expression}"\n'
+    text = POLICY % (variables, '"variables.a == 1"') + BINDING
+    return text + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {k: v}\n"
 
 
 def test_slow_cel_over_many_objects_stops_at_the_unit_deadline(repo: Path) -> None:
