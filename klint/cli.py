@@ -143,6 +143,7 @@ def check(
     max_depth: limit.MaxDepth = 250,
     render_memory: limit.RenderMemory = 0,
     unit_timeout: limit.UnitTimeout = 300.0,
+    unit_memory: limit.UnitMemory = 2048,
     render_timeout: limit.RenderTimeout = 120.0,
     color: Annotated[
         bool | None,
@@ -200,6 +201,7 @@ def check(
         render_memory_mb=render_memory,
         render_timeout=render_timeout,
         unit_timeout=unit_timeout,
+        unit_memory_mb=unit_memory,
         jobs=jobs,
         config=config,
         no_config=no_config,

@@ -37,3 +37,10 @@ RenderTimeout = Annotated[
     float,
     typer.Option("--render-timeout", help="Seconds one chart render or kustomize build may take."),
 ]
+UnitMemory = Annotated[
+    int,
+    typer.Option(
+        "--unit-memory",
+        help="MiB by which one lint unit may grow klint's own process (0: no limit).",
+    ),
+]

@@ -126,11 +126,14 @@ def lint_unit(
     Whatever goes wrong inside (a limit passed, an exception in a source or a check)
     becomes one input problem of this unit; the run and the other units go on.
     """
-    budget = UnitBudget(settings.limits.unit_timeout)
+    limits = settings.limits
+    budget = UnitBudget(limits.unit_timeout, limits.unit_memory_mb * 2**20)
     loaded: LoadedUnit | None = None
     try:
         timeout = budget.child_timeout(settings.render_timeout)
-        loaded = unit.load(replace(settings, render_timeout=timeout))
+        if timeout < settings.render_timeout:  # a render may take what the unit has left
+            settings = replace(settings, render_timeout=timeout)
+        loaded = unit.load(settings)
         budget.check()
         return _lint_loaded(unit, loaded, rules, settings, kube_version, hook, budget)
     except UnitBudgetExceeded as over:

@@ -12,6 +12,7 @@ engine, which reports one input problem for the unit and keeps every other unit'
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field
 
@@ -19,6 +20,8 @@ from klint.findings import Location, Notification, Span
 
 DEFAULT_UNIT_TIMEOUT = 300.0
 """Seconds one lint unit may take, loading and rendering included (``--unit-timeout``)."""
+DEFAULT_UNIT_MEMORY_MB = 2048
+"""MiB by which one unit may grow klint's own process (``--unit-memory``)."""
 
 
 class UnitBudgetExceeded(Exception):
@@ -31,10 +34,19 @@ class UnitBudgetExceeded(Exception):
 
 @dataclass
 class UnitBudget:
-    """The time one lint unit may still take (``seconds``: None or 0 means no deadline)."""
+    """What one lint unit may still spend: time (``seconds``) and growth of this process's
+    resident memory (``memory`` bytes, measured where ``/proc`` tells it); None or 0 means
+    no limit."""
 
     seconds: float | None = None
+    memory: int | None = None
     started: float = field(default_factory=time.monotonic)
+    _resident: int = field(default=0, repr=False)
+    _calls: int = field(default=0, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.memory is not None and self.memory > 0:
+            self._resident = resident_bytes()
 
     @property
     def deadline(self) -> float:
@@ -50,9 +62,17 @@ class UnitBudget:
         return time.monotonic() > self.deadline
 
     def check(self) -> None:
-        """Raise :class:`UnitBudgetExceeded` once the deadline has passed."""
+        """Raise :class:`UnitBudgetExceeded` once the deadline has passed, or (checked every
+        256th call) once the unit has grown the process by more than its memory budget."""
         if time.monotonic() > self.deadline:
             raise self.timed_out()
+        if self.memory and self._resident:
+            self._calls += 1
+            if self._calls % 256 == 0 and resident_bytes() - self._resident > self.memory:
+                raise UnitBudgetExceeded(
+                    f"linting this unit needed more than its {self.memory // 2**20} MiB "
+                    "memory budget (--unit-memory); not linted"
+                )
 
     def timed_out(self) -> UnitBudgetExceeded:
         """The exception that names the time limit and the option that raises it."""
@@ -64,6 +84,15 @@ class UnitBudget:
     def child_timeout(self, timeout: float) -> float:
         """``timeout`` for a child of this unit, cut to what the unit has left."""
         return max(min(timeout, self.seconds_left()), 0.001)
+
+
+def resident_bytes() -> int:
+    """This process's resident memory (0 where ``/proc/self/statm`` is not available)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return 0
 
 
 def unlimited() -> UnitBudget:

@@ -265,3 +265,19 @@ def test_a_baseline_of_millions_of_trivial_entries_is_refused_in_bounded_memory(
     assert run.returncode == 2
     assert "baseline.json: not a klint baseline (more than 500,000 entries)" in run.stderr
     assert run.peak_rss_bytes < GIB // 2, run.peak_rss_bytes
+
+
+def test_a_unit_that_grows_the_process_past_its_memory_budget_is_stopped() -> None:
+    from klint.unit_budget import UnitBudget, UnitBudgetExceeded, resident_bytes
+
+    if not resident_bytes():
+        pytest.skip("no /proc/self/statm")
+    budget = UnitBudget(None, 16 * 2**20)
+    held = [bytearray(1024) for _ in range(64 * 1024)]  # 64 MiB written, so resident
+    with pytest.raises(UnitBudgetExceeded, match=r"16 MiB memory budget \(--unit-memory\)"):
+        for _ in range(256):
+            budget.check()
+    assert len(held) == 64 * 1024
+    unlimited = UnitBudget(None, 0)
+    for _ in range(512):
+        unlimited.check()
