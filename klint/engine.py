@@ -162,7 +162,11 @@ def _lint_loaded(
 ) -> UnitResult:
     if len(loaded.documents) > settings.limits.max_documents:
         result = UnitResult(notifications=list(loaded.problems), files=loaded.files)
-        result.notifications.append(too_many_documents(unit.display, settings.limits.max_documents))
+        result.notifications.append(
+            too_many_documents(
+                unit.display, _unit_file(unit, loaded), settings.limits.max_documents
+            )
+        )
         return result
     resources = _objects(loaded, settings.limits.max_documents)
     result = _skip_non_kubernetes(loaded, resources)

@@ -105,13 +105,13 @@ def unit_problem(display: str, path: str, code: str, reason: str) -> Notificatio
     return Notification(code, f"{display}: {reason}", Location(path, Span.line(1)))
 
 
-def too_many_documents(display: str, limit: int) -> Notification:
+def too_many_documents(display: str, path: str, limit: int) -> Notification:
     """A unit (a folder, chart or overlay) over ``--max-documents``: not linted."""
     return Notification(
         "too-many-documents",
         f"{display}: more than {limit:,} YAML documents in one lint unit "
         "(--max-documents); unit skipped",
-        None,
+        Location(path, Span.line(1)),
     )
 
 
