@@ -71,6 +71,7 @@ def _evaluate_unit(context: UnitContext) -> dict[int, CrdEvaluation]:
     pending: list[tuple[Resource, RuleAt]] = []
     schemas = crd_schemas(context)
     for resource in context.resources:
+        context.budget.check()
         if resource.kind == "CustomResourceDefinition":
             problems = list(_compile_problems(resource))
             if problems:
@@ -87,11 +88,15 @@ def _evaluate_unit(context: UnitContext) -> dict[int, CrdEvaluation]:
         collect(crd.schema, defaulted, (), found)
         pending.extend((resource, item) for item in found)
     if pending:
-        _run(pending, results)
+        _run(pending, results, context)
     return results
 
 
-def _run(pending: list[tuple[Resource, RuleAt]], results: dict[int, CrdEvaluation]) -> None:
+def _run(
+    pending: list[tuple[Resource, RuleAt]],
+    results: dict[int, CrdEvaluation],
+    context: UnitContext,
+) -> None:
     from klint.cel.environment import CelUnavailable
     from klint.cel.sandbox import evaluator
 
@@ -99,7 +104,7 @@ def _run(pending: list[tuple[Resource, RuleAt]], results: dict[int, CrdEvaluatio
     try:
         outcomes = []
         for start in range(0, len(batch), CHUNK):
-            outcomes.extend(evaluator().run(batch[start : start + CHUNK]))
+            outcomes.extend(evaluator().run(batch[start : start + CHUNK], context.budget))
     except CelUnavailable as error:
         for resource in {id(r.data): r for r, _ in pending}.values():
             result = results.setdefault(id(resource.data), CrdEvaluation())

@@ -76,13 +76,15 @@ def evaluations(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], tuple[int, l
     return run
 
 
-def test_six_thousand_aliased_policies_over_six_thousand_aliased_workloads(
+def test_thousands_of_aliased_policies_over_thousands_of_aliased_workloads(
     evaluations: Callable[[str], tuple[int, list[str]]],
 ) -> None:
-    count, found = evaluations(aliased(6_000))
+    # 4,500 + 4,500 objects: within the unit's object budget (10,000 after List and alias
+    # expansion; past it the unit is refused before any check runs)
+    count, found = evaluations(aliased(4_500))
     # the aliases share the anchored definition's lines: one finding each, still found
     assert sorted(set(found)) == ["KL701", "KL703"]
-    assert 1 <= count <= 4  # one verdict per distinct (selector, label set), not 36 million
+    assert 1 <= count <= 4  # one verdict per distinct (selector, label set), not 20 million
 
 
 def test_distinct_policies_and_workloads_cost_linear_evaluations(

@@ -103,8 +103,8 @@ def test_a_folder_over_the_document_limit_is_one_problem(repo: Path) -> None:
     run = measured_run("check", "--no-config", "--max-documents", "4", "good", "bad", cwd=repo)
     assert run.returncode == 1, run.stderr
     assert (
-        "klint: error: bad: more than 4 YAML documents in one lint unit (--max-documents); "
-        "unit skipped [too-many-documents]"
+        "bad/cm0.yaml:1:1: error: bad: more than 4 YAML documents in one lint unit "
+        "(--max-documents); unit skipped [too-many-documents]"
     ) in run.stdout
     assert_rest_reported(run.stdout)
 
