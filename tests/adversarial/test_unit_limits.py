@@ -46,7 +46,8 @@ def test_endless_stdin_is_cut_at_the_file_size_limit(repo: Path) -> None:
         run.stdout
     )
     assert run.peak_rss_bytes < GIB
-    assert run.seconds < 60
+    # time is bounded by --unit-timeout (tests/adversarial/test_unit_budget.py), not asserted
+    # here: seconds depend on the machine's load
 
 
 @pytest.mark.parametrize("output_format", ["text", "sarif"])
