@@ -33,7 +33,7 @@ from klint.cli_options import (
     default_paths,
 )
 from klint.findings import Report, Severity
-from klint.printable import printable
+from klint.printable import log_line, log_lines, printable
 
 if TYPE_CHECKING:
     from klint.catalog import Rule
@@ -142,12 +142,9 @@ def check(
     max_findings: limit.MaxFindings = 20_000,
     max_depth: limit.MaxDepth = 250,
     render_memory: limit.RenderMemory = 0,
-    render_timeout: Annotated[
-        float,
-        typer.Option(
-            "--render-timeout", help="Seconds one chart render or kustomize build may take."
-        ),
-    ] = 120.0,
+    unit_timeout: limit.UnitTimeout = 300.0,
+    unit_memory: limit.UnitMemory = 2048,
+    render_timeout: limit.RenderTimeout = 120.0,
     color: Annotated[
         bool | None,
         typer.Option("--color/--no-color", help="Colour text output (default: on a terminal)."),
@@ -203,6 +200,8 @@ def check(
         max_findings=max_findings,
         render_memory_mb=render_memory,
         render_timeout=render_timeout,
+        unit_timeout=unit_timeout,
+        unit_memory_mb=unit_memory,
         jobs=jobs,
         config=config,
         no_config=no_config,
@@ -347,16 +346,15 @@ def list_rules(
     rules = _catalog(config, no_config, rules_dir)
     if profile:
         rules = [r for r in rules if profile in r.profiles or profile == "all"]
-    for rule in rules:
-        if framework:
-            ids = rule.frameworks().get(framework)
-            if not ids:
-                continue
-            typer.echo(f"{rule.id}  {rule.name:<40} {'; '.join(ids)}")
+    for rule in rules:  # custom rules are repository text: each line through log_line
+        ids = rule.frameworks().get(framework) if framework else None
+        if framework and not ids:
+            continue
+        if ids:
+            line = f"{rule.id}  {rule.name:<40} {'; '.join(ids)}"
         else:
-            typer.echo(
-                f"{rule.id}  {rule.name:<40} {rule.severity.value:<8} {','.join(rule.profiles)}"
-            )
+            line = f"{rule.id}  {rule.name:<40} {rule.severity.value:<8} {','.join(rule.profiles)}"
+        typer.echo(log_line(line))
 
 
 @app.command()
@@ -378,7 +376,7 @@ def explain(
     found = index.get(rule)
     if found is None:
         raise UsageFailure(index.unknown(rule))
-    page = rule_page(found)
+    page = log_lines(rule_page(found))  # custom rules are repository text
     typer.echo(page if markdown else explain_text(page, sys.stdout), nl=False)
 
 
