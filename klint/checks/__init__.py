@@ -8,6 +8,8 @@ from klint.checks import (
     api_validation_meta,
     api_validation_pod,
     cel_checks,
+    cluster_configs,
+    control_plane,
     deprecated,
     generic,
     hardening,
@@ -47,6 +49,8 @@ _MODULES = (
     metadata,
     deprecated,
     other_kinds,
+    control_plane,
+    cluster_configs,
 )
 
 REGISTRY: dict[str, Check] = {check.name: check for module in _MODULES for check in module.CHECKS}
