@@ -52,9 +52,6 @@ def _applies(config: ComponentConfig, context: UnitContext, params: Params) -> b
     before = params.get("applies_before")
     if before is not None and context.kube_version >= version(before):
         return False
-    origins = params.get("origins")
-    if origins and config.origin.value not in origins:
-        return False
     return not any(
         config.get(other) is not None or config.implicit(other) is not None
         for other in params.get("unless_set", ())
@@ -241,7 +238,7 @@ FLAG_PARAMS = {
         "default_before": {"type": "object", "additionalProperties": _SCALAR},
         "applies_before": {"type": "string", "pattern": "^1\\.[0-9]+$"},
         "unless_set": {"type": "array", "items": {"type": "string"}},
-        "origins": {"type": "array", "items": {"enum": ["flags", "kubeadm", "config"]}},
+        "fix_value": _SCALAR,
     },
 }
 
