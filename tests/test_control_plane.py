@@ -78,8 +78,18 @@ def test_a_shell_wrapper_or_an_ordinary_container_is_no_component() -> None:
         spec:
           containers:
             - {name: web, image: "nginx:1.27", args: ["--anonymous-auth=true"]}
+            - {name: backup, image: "b:1", command: [/backup, --service, etcd]}
     """
     assert component_configs(_resources(text)[0]) == []
+
+
+def test_a_component_behind_a_wrapper_is_configured_by_the_words_after_the_separator() -> None:
+    pod = _pod("/go-runner", "--log-file=/var/log/kube-scheduler.log", "--", "kube-scheduler")
+    [config] = component_configs(_resources(pod + "        - --profiling=true\n")[0])
+    assert config.component == "kube-scheduler"
+    assert config.get("log-file") is None  # the wrapper's flag, not the scheduler's
+    setting = config.get("profiling")
+    assert setting is not None and setting.value == "true"
 
 
 def test_kubeadm_v1beta3_map_and_v1beta4_list_report_at_the_entry() -> None:

@@ -31,7 +31,7 @@ from typing import Any
 
 from klint.findings import FieldPath
 from klint.model.resource import Resource, dig
-from klint.model.workload import containers, pod_view, workload_paths
+from klint.model.workload import pod_view, workload_paths
 
 COMPONENTS = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "etcd", "kubelet")
 
@@ -219,37 +219,63 @@ def _workload_configs(resource: Resource) -> Iterator[ComponentConfig]:
     pod = pod_view(resource)
     if pod is None:
         return
-    for container in containers(pod, ("containers", "initContainers")):
-        items: list[tuple[str, FieldPath]] = []
-        for key in ("command", "args"):
-            values = container.data.get(key)
-            if isinstance(values, list):
-                items.extend(
-                    (item, (*container.path, key, index))
-                    for index, item in enumerate(values)
-                    if isinstance(item, str)
-                )
-        component = _binary(items)
-        if component is None:
-            continue
-        anchor_key = "command" if isinstance(container.data.get("command"), list) else "args"
-        if not isinstance(container.data.get(anchor_key), list):
-            anchor: FieldPath = container.path
-        else:
-            anchor = (*container.path, anchor_key)
-        yield ComponentConfig(
-            component, Origin.FLAGS, anchor, container.label, tuple(_parse_flags(items))
-        )
+    for list_name in ("containers", "initContainers"):
+        entries = pod.spec.get(list_name)
+        for index, container in enumerate(entries if isinstance(entries, list) else ()):
+            if not isinstance(container, dict) or not _runs_component(container):
+                continue  # the common case, kept cheap: no path or view is built
+            path = (*pod.path, list_name, index)
+            items: list[tuple[str, FieldPath]] = []
+            for key in ("command", "args"):
+                values = container.get(key)
+                if isinstance(values, list):
+                    items.extend(
+                        (item, (*path, key, number))
+                        for number, item in enumerate(values)
+                        if isinstance(item, str)
+                    )
+            found = _binary(items)
+            if found is None:
+                continue
+            component, words = found
+            anchor_key = "command" if isinstance(container.get("command"), list) else "args"
+            label = f"{'init container' if list_name == 'initContainers' else 'container'} "
+            label += f'"{container.get("name", index)}"'
+            yield ComponentConfig(
+                component, Origin.FLAGS, (*path, anchor_key), label, tuple(_parse_flags(words))
+            )
 
 
-def _binary(items: list[tuple[str, FieldPath]]) -> str | None:
-    """The component a container runs: its first word, or a bare binary name among them."""
-    for text, _ in items:
-        if not text.startswith("-"):
-            name = text.rsplit("/", 1)[-1]
-            if name in COMPONENTS:
-                return name
+def _runs_component(container: dict[str, Any]) -> bool:
+    """Cheap test: does the container's first word (command, else args), or a word after a
+    ``--`` separator, name a component binary?"""
+    for key in ("command", "args"):
+        values = container.get(key)
+        if isinstance(values, list) and values:
+            return _start(values) is not None
+    return False
+
+
+def _start(words: list[Any]) -> int | None:
+    """Where the component's own words begin: its binary first (``kube-apiserver``,
+    ``/usr/local/bin/etcd``), or after ``--`` behind a wrapper (``go-runner ... --``)."""
+    first = words[0]
+    if isinstance(first, str) and first.rsplit("/", 1)[-1] in COMPONENTS:
+        return 0
+    if "--" in words:
+        after = words.index("--") + 1
+        word = words[after] if after < len(words) else None
+        if isinstance(word, str) and word.rsplit("/", 1)[-1] in COMPONENTS:
+            return after
     return None
+
+
+def _binary(items: list[tuple[str, FieldPath]]) -> tuple[str, list[tuple[str, FieldPath]]] | None:
+    """The component a container runs and the words that configure it."""
+    start = _start([text for text, _ in items]) if items else None
+    if start is None:
+        return None
+    return items[start][0].rsplit("/", 1)[-1], items[start + 1 :]
 
 
 def _parse_flags(items: list[tuple[str, FieldPath]]) -> Iterator[Setting]:
