@@ -79,6 +79,7 @@ def test_a_shell_wrapper_or_an_ordinary_container_is_no_component() -> None:
           containers:
             - {name: web, image: "nginx:1.27", args: ["--anonymous-auth=true"]}
             - {name: backup, image: "b:1", command: [/backup, --service, etcd]}
+            - {name: operator, image: "o:1", args: [--kubelet-service=kube-system/kubelet]}
     """
     assert component_configs(_resources(text)[0]) == []
 

@@ -259,15 +259,21 @@ def _runs_component(container: dict[str, Any]) -> bool:
 def _start(words: list[Any]) -> int | None:
     """Where the component's own words begin: its binary first (``kube-apiserver``,
     ``/usr/local/bin/etcd``), or after ``--`` behind a wrapper (``go-runner ... --``)."""
-    first = words[0]
-    if isinstance(first, str) and first.rsplit("/", 1)[-1] in COMPONENTS:
+    if _names_component(words[0]):
         return 0
     if "--" in words:
         after = words.index("--") + 1
-        word = words[after] if after < len(words) else None
-        if isinstance(word, str) and word.rsplit("/", 1)[-1] in COMPONENTS:
+        if after < len(words) and _names_component(words[after]):
             return after
     return None
+
+
+def _names_component(word: Any) -> bool:
+    """``kube-apiserver`` or ``/usr/local/bin/kube-apiserver``; never a flag such as
+    ``--kubelet-service=kube-system/kubelet``."""
+    return (
+        isinstance(word, str) and not word.startswith("-") and word.rsplit("/", 1)[-1] in COMPONENTS
+    )
 
 
 def _binary(items: list[tuple[str, FieldPath]]) -> tuple[str, list[tuple[str, FieldPath]]] | None:
