@@ -23,7 +23,7 @@ from klint.errors import KlintError
 from klint.findings import Severity
 
 DOCS_BASE_URL = "https://github.com/klint-dev/klint/blob/main/docs/rules/"
-PROFILES = ("default", "pss-baseline", "pss-restricted", "nsa", "cis", "all")
+PROFILES = ("default", "pss-baseline", "pss-restricted", "nsa", "cis", "cis-control-plane", "all")
 
 
 class CatalogError(KlintError):
@@ -167,7 +167,15 @@ def load_catalog(extra_dirs: Iterable[Path] = (), *, validate_builtin: bool = Fa
             raise CatalogError(f"{directory}: rules directory not found")
         rules.extend(load_rule_files(directory, builtin=False, validate=True))
     _check_unique(rules)
-    return sorted(rules, key=lambda rule: rule.id)
+    return sorted(rules, key=rule_order)
+
+
+def rule_order(rule: Rule) -> tuple[str, int, str]:
+    """Sort key: ids in numeric order (KL101 before KL1001), then the id itself."""
+    match = re.fullmatch(r"(.*?)([0-9]+)", rule.id)
+    if match is None:
+        return (rule.id, 0, rule.id)
+    return (match.group(1), int(match.group(2)), rule.id)
 
 
 def _cached_builtin_rules() -> list[Rule]:

@@ -1,9 +1,10 @@
 """Compliance view of a report: per framework, each control passed, failed or not checked.
 
 Controls come from the rules' framework references (Pod Security Standards checks, CIS
-Kubernetes Benchmark 5.x ids, NSA/CISA hardening guide sections), so the report needs no
-list of its own: a control fails when a rule mapped to it has an active finding, passes when
-its rules ran without one, and is "not checked" when none of its rules ran.
+Kubernetes Benchmark ids: control plane 1.x-4.x, policies 5.x; NSA/CISA hardening guide
+sections), so the report needs no list of its own: a control fails when a rule mapped to
+it has an active finding, passes when its rules ran without one, and is "not checked" when
+none of its rules ran.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from klint.findings import Finding, Report
 FRAMEWORKS = {
     "pss-baseline": "Pod Security Standards — baseline",
     "pss-restricted": "Pod Security Standards — restricted",
-    "cis": "CIS Kubernetes Benchmark — section 5",
+    "cis": "CIS Kubernetes Benchmark",
     "nsa": "NSA/CISA Kubernetes Hardening Guide",
 }
 

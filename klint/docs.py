@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from klint.catalog import Rule
+from klint.catalog import Rule, rule_order
 
 _PEER_NAMES = {
     "kube-linter": "kube-linter",
@@ -157,7 +157,7 @@ def index_page(rules: Sequence[Rule]) -> str:
         "| Id | Name | Severity | Profiles | Summary |",
         "|---|---|---|---|---|",
     ]
-    for rule in sorted(rules, key=lambda r: r.id):
+    for rule in sorted(rules, key=rule_order):
         lines.append(
             f"| {rule.id} | [{rule.name}]({rule.name}.md) | {rule.severity.value} | "
             f"{', '.join(rule.profiles)} | {rule.summary} |"
@@ -173,7 +173,7 @@ def index_page(rules: Sequence[Rule]) -> str:
         "| Id | Name | Why it is off by default |",
         "|---|---|---|",
     ]
-    for rule in sorted(rules, key=lambda r: r.id):
+    for rule in sorted(rules, key=rule_order):
         if "default" not in rule.profiles:
             lines.append(f"| {rule.id} | [{rule.name}]({rule.name}.md) | {rule.opt_in or '-'} |")
     return "\n".join(lines) + "\n"
@@ -186,7 +186,7 @@ README_END = "<!-- rules:end -->"
 def readme_rules_table(rules: Sequence[Rule]) -> str:
     """The rule table embedded in the README."""
     lines = ["| Id | Name | Severity | Profiles | Summary |", "|---|---|---|---|---|"]
-    for rule in sorted(rules, key=lambda r: r.id):
+    for rule in sorted(rules, key=rule_order):
         lines.append(
             f"| {rule.id} | [{rule.name}](docs/rules/{rule.name}.md) | {rule.severity.value} | "
             f"{', '.join(rule.profiles) or 'all'} | {rule.summary} |"

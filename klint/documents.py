@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from klint import not_kubernetes
+from klint.embedded_yaml import embedded_span
 from klint.findings import FieldPath, Location, Notification, Severity, Span
 from klint.yaml_budget import overrun
 
@@ -113,7 +114,8 @@ class Document:
         """Span of the node at ``field_path``, or of its nearest existing ancestor."""
         node, key_node, via_index = _resolve(self.root, field_path)
         if isinstance(node, yaml.ScalarNode):
-            return self._span(node.start_mark, node.end_mark)
+            inner = embedded_span(self, node, field_path, _resolve)
+            return inner or self._span(node.start_mark, node.end_mark)
         if key_node is not None and not via_index:
             return self._span(key_node.start_mark, key_node.end_mark)
         if isinstance(node, yaml.MappingNode) and node.value:

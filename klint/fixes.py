@@ -193,20 +193,52 @@ FIXERS: dict[str, Fixer] = {
 """Check name → fixer. A rule offers a fix when it declares ``fix:`` and its check is here."""
 
 
+def component_flag(rule: Rule, obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
+    """A cluster component's flag set to the rule's ``fix_value`` where the finding points
+    at it: a ``--flag=value`` list item, a kubeadm ``extraArgs`` entry (map or
+    ``{name, value}``) or a KubeletConfiguration field of the same type. A ``--flag value``
+    pair, a missing flag and YAML inside a string (kind patches) get no fix."""
+    want, flag = rule.params.get("fix_value"), rule.params.get("flag")
+    if want is None or not isinstance(flag, str) or not path:
+        return None
+    current, text = dig(obj, path), str(want).lower() if isinstance(want, bool) else str(want)
+    if isinstance(current, str) and current.startswith(f"--{flag}="):
+        return _set(path, f"--{flag}={text}", current)
+    if isinstance(current, dict) and current.get("name") == flag and "value" in current:
+        return _set((*path, "value"), text, current.get("value"))
+    if isinstance(current, bool):
+        return _set(path, text == "true", current)
+    if isinstance(current, int) and text.isdigit():
+        return _set(path, int(text), current)
+    if isinstance(current, str) and not current.startswith("-"):
+        return _set(path, text, current)
+    return None
+
+
+# Check name → fixer that also reads the rule (its params say what to write).
+RULE_FIXERS: dict[str, Callable[[Rule, Mapping[str, Any], FieldPath], FixPlan | None]] = {
+    "component-flag": component_flag,
+}
+
+
 def fix_of(rule: Rule) -> tuple[str, str] | None:
     """The rule's fix (applicability, description) when it has one klint can apply."""
     applicability = rule.fix.get("applicability")
-    if rule.check not in FIXERS or applicability not in (SAFE, NEEDS_REVIEW):
+    known = rule.check in FIXERS or rule.check in RULE_FIXERS
+    if not known or applicability not in (SAFE, NEEDS_REVIEW):
         return None
     return str(applicability), str(rule.fix.get("description", ""))
 
 
 def plan_for(rule: Rule, obj: Mapping[str, Any], path: FieldPath) -> FixPlan | None:
     """The edits that fix a finding of ``rule`` at ``path`` of ``obj`` (its object)."""
-    fixer = FIXERS.get(rule.check)
-    if fixer is None or fix_of(rule) is None:
+    if fix_of(rule) is None:
         return None
-    return fixer(obj, path)
+    rule_fixer = RULE_FIXERS.get(rule.check)
+    if rule_fixer is not None:
+        return rule_fixer(rule, obj, path)
+    fixer = FIXERS.get(rule.check)
+    return fixer(obj, path) if fixer is not None else None
 
 
 def applicability(rule: Rule, plan: FixPlan) -> Applicability:

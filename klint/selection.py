@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Sequence
 
-from klint.catalog import PROFILES, Rule
+from klint.catalog import PROFILES, Rule, rule_order
 from klint.errors import KlintError
 
 
@@ -97,4 +97,4 @@ def select_rules(
         chosen[rule.id] = rule
     for rule in resolve(split_references(ignore), rules):
         chosen.pop(rule.id, None)
-    return sorted(chosen.values(), key=lambda rule: rule.id)
+    return sorted(chosen.values(), key=rule_order)

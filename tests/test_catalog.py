@@ -32,7 +32,7 @@ def test_ids_and_names_are_unique_and_well_formed(catalog: list[Rule]) -> None:
     assert len(ids) == len(set(ids))
     assert len(names) == len(set(names))
     for rule in catalog:
-        assert re.fullmatch(r"KL[1-9][0-9]{2}", rule.id), rule.id
+        assert re.fullmatch(r"KL[1-9][0-9]{2,3}", rule.id), rule.id
         assert rule.source.endswith(f"{rule.name}.yaml"), "file name must be the rule name"
 
 

@@ -134,6 +134,7 @@ def peer_cases() -> list[Case]:
             continue
         relative = path.relative_to(PEERS).as_posix()
         cases.append(Case("polaris", path.parent.name, relative, must_fail, relative))
+    cases.extend(_unlabelled_checkov_cases())
     labels = json.loads((PEERS / "checkov" / "expected.json").read_text(encoding="utf-8"))
     for label in labels["labels"]:
         relative = f"checkov/{label['file']}"
@@ -148,6 +149,23 @@ def peer_cases() -> list[Case]:
                 (int(start), int(end)),
             )
         )
+    return cases
+
+
+def _unlabelled_checkov_cases() -> list[Case]:
+    """Checkov example folders that ``expected.json`` does not label (the control-plane
+    checks): a mapping entry names them under ``dirs``, and each file is one case whose
+    verdict is in its name (``...-PASSED.yaml``, ``...-FAILED-2.yaml``), as Checkov's own
+    tests read them (one resource per file)."""
+    cases = []
+    for check, entry in (load_mapping().get("checkov") or {}).items():
+        for folder in entry.get("dirs") or ():
+            for path in sorted((PEERS / "checkov" / folder).glob("*.y*ml")):
+                verdict = path.stem.upper()
+                if "FAILED" not in verdict and "PASSED" not in verdict:
+                    continue
+                relative = path.relative_to(PEERS).as_posix()
+                cases.append(Case("checkov", check, relative, "FAILED" in verdict, relative))
     return cases
 
 

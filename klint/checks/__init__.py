@@ -9,6 +9,8 @@ from klint.checks import (
     api_validation_pod,
     api_validation_selectors,
     cel_checks,
+    cluster_configs,
+    control_plane,
     deprecated,
     generic,
     hardening,
@@ -49,6 +51,8 @@ _MODULES = (
     metadata,
     deprecated,
     other_kinds,
+    control_plane,
+    cluster_configs,
 )
 
 REGISTRY: dict[str, Check] = {check.name: check for module in _MODULES for check in module.CHECKS}

@@ -29,6 +29,7 @@ from klint.k8s_schemas import (
     schemas_cover,
     validate,
 )
+from klint.model.control_plane import is_config_file_kind
 from klint.model.resource import Resource, resources_from_document
 
 # Groups of the Kubernetes API itself that no longer serve any kind in the bundle.
@@ -48,7 +49,7 @@ _TYPE_NAMES = {
 class Analysis:
     """What validation found for one object."""
 
-    status: str  # "builtin", "crd", "crd-no-schema", "unserved", "custom" or "skipped"
+    status: str  # "builtin", "crd", "crd-no-schema", "unserved", "custom", "config-file", "skipped"
     version: tuple[int, int]
     issues: list[Issue] = field(default_factory=list)
     hint: str = ""
@@ -163,6 +164,8 @@ def _analyse(resource: Resource, context: UnitContext) -> Analysis:
             return Analysis("crd-no-schema", version)
         compiled: Node = compile_crd_schema(crd.schema, builtin, open_all=crd.open_all)
         return Analysis("crd", version, list(validate(compiled, resource.data)))
+    if is_config_file_kind(resource):  # read by a component from disk, never served
+        return Analysis("config-file", version)
     if resource.group in builtin.groups or resource.group in _LEGACY_GROUPS:
         return Analysis("unserved", version, hint=_served_hint(builtin, api_version, kind))
     return Analysis("custom", version)

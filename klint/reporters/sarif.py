@@ -21,7 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from klint.catalog import Rule
+from klint.catalog import Rule, rule_order
 from klint.docs import rule_help_markdown, rule_help_text
 from klint.findings import Finding, Fix, Location, Notification, Report, Span, field_path_text
 from klint.reporters.base import ReportContext
@@ -44,7 +44,7 @@ class SarifReporter:
 
     def stream(self, report: Report, context: ReportContext) -> Iterator[str]:
         """The log in pieces: header, one piece per result, trailer."""
-        rules = sorted(context.rules, key=lambda rule: rule.id)
+        rules = sorted(context.rules, key=rule_order)
         ids = [INPUT_PROBLEM_ID, *(rule.id for rule in rules if rule.id != INPUT_PROBLEM_ID)]
         rule_index = {rule_id: index for index, rule_id in enumerate(ids)}
         driver = {
