@@ -22,7 +22,7 @@ from klint.checks import REGISTRY, Check, UnitContext, Violation
 from klint.edits import scan_fix
 from klint.errors import KlintError
 from klint.findings import Finding, Location, Notification, ObjectRef, Report, Severity, Span
-from klint.model.component import expectation
+from klint.model.component import below_named_folder, expectation
 from klint.model.resource import Resource, resources_from_document
 from klint.not_kubernetes import NOT_KUBERNETES, SKIPPED
 from klint.sources.base import DocumentLocator, LintUnit, LoadedUnit, LoadSettings
@@ -180,7 +180,9 @@ def _lint_loaded(
         ref = resource.ref
         for active in rules:
             for violation in _run(active, resource, context, result, limit + 1 - len(pairs)):
-                finding = _finding(active, resource, ref, violation, loaded, shared)
+                finding = _finding(
+                    active, resource, ref, violation, loaded, shared, settings.named_folders
+                )
                 pairs.append((resource, finding))
             if len(pairs) > limit:
                 break
@@ -355,20 +357,17 @@ def _finding(
     violation: Violation,
     loaded: LoadedUnit,
     shared: dict[Any, Any],
+    named_folders: Sequence[str] = (),
 ) -> Finding:
-    """The finding of one violation: located, with its severity and its fix.
-
-    A run keeps every finding until it is reported, so repeated values (messages, field
-    paths) are stored once: 50,000 documents hold about 110,000 findings.
-    """
+    """The finding of one violation: located, with its severity and its fix (repeated
+    values are stored once: 50,000 documents hold about 110,000 findings)."""
     location, related = loaded.locator.locate(resource, violation.path)
     severity = active.severity or violation.severity or active.rule.severity
     message, properties = violation.message, violation.properties
     if active.severity is None and severity is not Severity.NOTE:
         values_set = any(r.location.path.endswith((".yaml", ".yml")) for r in related)
-        expected = expectation(
-            resource, active.rule.tags, location.path, violation.path, values_set
-        )
+        context_path = below_named_folder(location.path, named_folders)
+        expected = expectation(resource, active.rule.tags, context_path, violation.path, values_set)
         if expected is not None:  # a component or input context: a note that says why
             severity = Severity.NOTE
             message = expected.message(message)

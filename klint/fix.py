@@ -30,7 +30,7 @@ from klint.fix_targets import Collected, advice, kustomize_fix
 from klint.fixes import fix_of, plan_for
 from klint.printable import diff_line, log_line, printable
 from klint.run import DEFAULT_KUBE_VERSION, RunOptions, parse_kube_version, policy_for
-from klint.sources.base import DocumentLocator, LoadedUnit, LoadSettings
+from klint.sources.base import DocumentLocator, LoadedUnit, LoadSettings, named_folders
 from klint.sources.confine import OutsideRoot, confine, repository_root
 from klint.sources.discover import DiscoverOptions, discover
 
@@ -106,6 +106,7 @@ def _session(options: RunOptions, cwd: Path) -> _Session:
         release_name=options.release_name,
         namespace=options.namespace,
         kube_version=kube_version,
+        named_folders=named_folders(options.paths, cwd),
     )
     rules = {rule.id: rule for rule in policy.rules}
     return _Session(options, cwd, settings, parse_kube_version(kube_version), rules)

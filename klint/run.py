@@ -15,7 +15,7 @@ from klint.errors import KlintError
 from klint.findings import Report, Severity
 from klint.policy import Policy, PolicyInput, build_policy
 from klint.reporters import FORMATS, ReportContext, Reporter, get_reporter
-from klint.sources.base import LintUnit, LoadSettings, display_path
+from klint.sources.base import LintUnit, LoadSettings, display_path, named_folders
 from klint.sources.discover import DiscoverOptions, discover
 
 DEFAULT_KUBE_VERSION = "1.35"
@@ -246,6 +246,7 @@ def lint_report(
         crd_paths=crd_paths(options.crds, cwd),
         render_timeout=options.render_timeout,
         **render_memory(options.render_memory_mb),
+        named_folders=named_folders(options.paths, cwd),
     )
     jobs = options.jobs or os.cpu_count() or 1
     units = select_shard(policy.units(discovery.units, cwd), options.shard)

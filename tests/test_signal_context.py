@@ -5,6 +5,7 @@ their level everywhere. Fixtures: ``fixtures/signal/`` (each names its upstream 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -315,3 +316,26 @@ def test_a_wildcard_grant_keeps_its_level_even_for_a_secrets_controller() -> Non
     report = lint_text(EVERYTHING, rules=["KL502", "KL510", "KL511"])
     assert {f.rule_id for f in report.active} == {"KL502", "KL510", "KL511"}
     assert all(f.severity is Severity.WARNING for f in report.active)
+
+
+def test_a_folder_named_on_the_command_line_is_linted_as_deployed(tmp_path: Path) -> None:
+    """`klint check examples/` means "lint these": the folder's own name lowers nothing,
+    while a test folder below it, and `klint check .` over the same tree, still say so."""
+    text = (SIGNAL / "hooks-and-requests.yaml").read_text(encoding="utf-8")
+    (tmp_path / "examples" / "tests").mkdir(parents=True)
+    (tmp_path / "examples" / "app.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "examples" / "tests" / "app.yaml").write_text(text, encoding="utf-8")
+
+    def levels(*args: str) -> dict[str, set[str]]:
+        run = run_cli("check", "--no-config", "--format", "json", *args, cwd=tmp_path)
+        found: dict[str, set[str]] = {}
+        for finding in json.loads(run.stdout)["findings"]:
+            if finding["rule_id"] != "KL101":
+                found.setdefault(finding["path"], set()).add(finding["severity"])
+        return found
+
+    named = levels("examples")
+    assert named["examples/app.yaml"] - {"note"}  # errors and warnings kept
+    assert named["examples/tests/app.yaml"] == {"note"}  # tests/ below the named folder
+    whole = levels(".")
+    assert whole["examples/app.yaml"] == {"note"}  # examples/ below the named `.`

@@ -44,6 +44,7 @@ the container runtime socket, cluster-admin and bindings to everyone) are tagged
 from __future__ import annotations
 
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,6 +135,16 @@ def component_kinds(
             )
         )
     return kinds
+
+
+def below_named_folder(path: str, folders: Sequence[str]) -> str:
+    """``path`` relative to the longest named folder that holds it (else unchanged): a
+    folder named on the command line is what the user means to lint, so its own name
+    (``examples/``) does not make its files "not deployed"."""
+    for folder in folders:
+        if path.startswith(folder + "/"):
+            return path[len(folder) + 1 :]
+    return path
 
 
 def path_context(path: str) -> Expectation | None:

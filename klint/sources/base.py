@@ -6,6 +6,7 @@ Sources (plain manifests, Helm, Kustomize) import only this module, :mod:`names`
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -72,6 +73,9 @@ class LoadSettings:
     crd_paths: tuple[str, ...] = ()  # --crd: files/folders of extra CustomResourceDefinitions
     render_timeout: float = 120.0  # seconds one chart render or kustomize build may take
     render_memory_bytes: int = field(default_factory=default_render_memory)
+    # display paths of the folders named on the command line: a folder you name is what you
+    # mean to lint, so its own name (``examples/``) does not make its files "not deployed"
+    named_folders: tuple[str, ...] = ()
 
 
 class LintUnit(Protocol):
@@ -85,6 +89,22 @@ class LintUnit(Protocol):
     def load(self, settings: LoadSettings) -> LoadedUnit:
         """Read (and render) the unit; never raises for bad input."""
         ...
+
+
+def named_folders(paths: Sequence[str], cwd: Path) -> tuple[str, ...]:
+    """Display paths of the folders among ``paths`` (longest first; ``.`` is no prefix)."""
+    found = set()
+    for path in paths:
+        if path == "-":
+            continue
+        try:
+            is_folder = (cwd / path).is_dir()
+        except OSError:  # a name too long for the system is no folder
+            is_folder = False
+        shown = display_path(Path(path), cwd) if is_folder else ""
+        if shown not in ("", "."):
+            found.add(shown.rstrip("/"))
+    return tuple(sorted(found, key=lambda f: (-len(f), f)))
 
 
 def display_path(path: Path, cwd: Path) -> str:
