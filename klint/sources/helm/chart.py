@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from klint.documents import Document, parse_stream
-from klint.findings import Location, Notification, Span
+from klint.findings import Location, Notification, Severity, Span
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
-from klint.sources.confine import unit_root
+from klint.sources.confine import is_inside, unit_root
+from klint.sources.helm.chart_files import missing_dependencies
+from klint.sources.helm.dependencies import MissingDependency, merged_values, plan_missing
 from klint.sources.helm.isolation import render_isolated
 from klint.sources.helm.locator import HelmLocator, TemplateOrigin
-from klint.sources.helm.output import HelmRenderError
+from klint.sources.helm.output import HelmRenderError, RenderedTemplate
 from klint.sources.helm.template_map import section_indexes
 
 
@@ -31,28 +33,25 @@ class HelmChart:
     def load(self, settings: LoadSettings) -> LoadedUnit:
         user_values = [self._resolve(v) for v in settings.helm_values]
         root = unit_root(self.path, self.cwd)
+        problems: list[Notification] = []
         try:
-            rendered = render_isolated(
-                settings.render_timeout,
-                settings.render_memory_bytes,
-                chart=self.path,
-                values_files=user_values,
-                set_values=settings.helm_set,
-                set_string_values=settings.helm_set_string,
-                release_name=settings.release_name,
-                namespace=settings.namespace,
-                kube_version=settings.kube_version,
-                root=root,
-                max_bytes=settings.limits.max_file_bytes,
-                max_documents=settings.limits.max_documents,
-            )
+            rendered, missing = self._render(settings, user_values, root)
         except HelmRenderError as error:
-            return LoadedUnit([], [self._render_problem(error)], files=0)
+            fallback = None
+            if not (user_values or settings.helm_set or settings.helm_set_string):
+                fallback = self._render_with_ci_values(settings, root)
+            if fallback is None:
+                missing = self._missing(settings, user_values)
+                failed = self._render_problem(error, hint=True)
+                return LoadedUnit([], [*self._missing_problems(missing), failed], files=0)
+            ci_values, rendered, missing = fallback
+            user_values = [ci_values]
+            problems.append(self._ci_values_note(ci_values, error))
+        problems.extend(self._missing_problems(missing))
         chart_values = self.path / "values.yaml"
         values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
         locator = HelmLocator(self.cwd, root, frozenset(user_values))
         documents: list[Document] = []
-        problems: list[Notification] = []
         for template in rendered:
             # templates inside a packaged chart have no file of their own: report the archive
             display = (
@@ -72,6 +71,78 @@ class HelmChart:
                 documents.append(document)
         return LoadedUnit(documents, problems, locator, files=len(rendered))
 
+    def _render(
+        self, settings: LoadSettings, values_files: list[Path], root: Path
+    ) -> tuple[list[RenderedTemplate], list[MissingDependency]]:
+        """Render with these values files, leaving out dependencies not vendored."""
+        missing = self._missing(settings, values_files)
+        rendered = render_isolated(
+            settings.render_timeout,
+            settings.render_memory_bytes,
+            chart=self.path,
+            values_files=values_files,
+            set_values=settings.helm_set,
+            set_string_values=settings.helm_set_string,
+            release_name=settings.release_name,
+            namespace=settings.namespace,
+            kube_version=settings.kube_version,
+            root=root,
+            max_bytes=settings.limits.max_file_bytes,
+            max_documents=settings.limits.max_documents,
+            without_dependencies=tuple(m.name for m in missing),
+        )
+        return rendered, missing
+
+    def _missing(self, settings: LoadSettings, values_files: list[Path]) -> list[MissingDependency]:
+        if not self.path.is_dir():
+            return []
+        names = missing_dependencies(self.path)
+        if not names:
+            return []
+        values = merged_values(self.path, values_files, settings.helm_set)
+        return plan_missing(self.path, names, values)
+
+    def _missing_problems(self, missing: list[MissingDependency]) -> list[Notification]:
+        """An enabled dependency that is not vendored: its templates were not linted."""
+        return [
+            Notification(
+                "helm-dependency",
+                f"chart {self.display}: dependency {m.name} ({m.reason}) is not vendored in "
+                "charts/, so its templates were not linted (the chart's own templates were). "
+                "Run `helm dependency build` to vendor it; klint renders offline and never "
+                "fetches charts.",
+                Location(display_path(m.file, self.cwd), Span.line(m.line)),
+                fatal=True,
+            )
+            for m in missing
+            if m.enabled
+        ]
+
+    def _render_with_ci_values(
+        self, settings: LoadSettings, root: Path
+    ) -> tuple[Path, list[RenderedTemplate], list[MissingDependency]] | None:
+        """The first of the chart's ``ci/*.yaml`` values files (chart-testing's convention),
+        in sorted order, that renders; None when none does."""
+        for candidate in ci_values_files(self.path, root):
+            try:
+                rendered, missing = self._render(settings, [candidate], root)
+            except HelmRenderError:
+                continue
+            return candidate, rendered, missing
+        return None
+
+    def _ci_values_note(self, values_file: Path, error: HelmRenderError) -> Notification:
+        shown = display_path(values_file, self.cwd)
+        return Notification(
+            "helm-values",
+            f"chart {self.display}: its default values do not render "
+            f"({self._clean(getattr(error, 'message', str(error)))}); linted with {shown} "
+            "(chart-testing's ci/ values), so its findings come from that file. Set values in "
+            ".klint.yaml (helm.charts) or pass -f to choose.",
+            Location(shown, Span.line(1)),
+            level=Severity.NOTE,
+        )
+
     @staticmethod
     def _sections(template: Path | None, rendered: str) -> list[int | None]:
         """The template section behind each rendered document (``if`` blocks may drop some)."""
@@ -86,7 +157,7 @@ class HelmChart:
         path = Path(value)
         return path if path.is_absolute() else self.cwd / path
 
-    def _render_problem(self, error: Exception) -> Notification:
+    def _render_problem(self, error: Exception, hint: bool = False) -> Notification:
         template = getattr(error, "template", None)
         line = getattr(error, "line", None) or 1
         where = self.display + "/Chart.yaml" if self.path.is_dir() else self.display
@@ -97,10 +168,37 @@ class HelmChart:
                 where = display_path(candidate, self.cwd)
             else:
                 line = 1
-        message = getattr(error, "message", str(error))
+        message = self._clean(getattr(error, "message", str(error)))
+        if hint and template:
+            message += (
+                ". If it needs values, set them in .klint.yaml (helm.charts: "
+                f"{self.display}: values) or pass -f/--set"
+            )
         return Notification(
             "helm-render",
             f"chart {self.display} failed to render: {message}",
             Location(where, Span.line(line)),
             fatal=True,
         )
+
+    def _clean(self, message: str) -> str:
+        """No path of the machine in a message: the chart's own path becomes its display."""
+        absolute = str(self.path.absolute())
+        message = message.replace(absolute, self.display)
+        prefix = str(self.cwd.absolute()).rstrip("/") + "/"
+        return message.replace(prefix, "")
+
+
+def ci_values_files(chart: Path, root: Path) -> list[Path]:
+    """The chart's ``ci/*.yaml`` values files, sorted, that are regular files in ``root``."""
+    folder = chart / "ci"
+    if not chart.is_dir() or not folder.is_dir() or folder.is_symlink():
+        return []
+    return [
+        path
+        for path in sorted(folder.iterdir())
+        if path.name.endswith((".yaml", ".yml"))
+        and not path.is_symlink()
+        and path.is_file()
+        and is_inside(path, root)
+    ]
