@@ -55,21 +55,23 @@ def plan_reach(directories: Sequence[Path], root: Path, cwd: Path) -> KustomizeR
     known = {os.path.normpath(d) for d in directories}
     trees = {d: Tree.scan(d, lexical_root(d, root)) for d in directories}
     components = {d for d in directories if is_component(d)}
-    buildable = [d for d in directories if d not in components and _clean(trees[d])]
-    used = {os.path.normpath(k) for d in buildable for k in trees[d].kustomizations if Path(k) != d}
-    for directory in directories:
-        if directory in components:
-            continue
+    overlays = [d for d in directories if d not in components]
+    used = _used(trees, [d for d in overlays if _clean(trees[d])])
+    used_at_all = _used(trees, overlays)
+    for directory in overlays:
+        name = os.path.normpath(directory)
         nested = any(str(parent) in known for parent in directory.parents)
-        if nested and os.path.normpath(directory) in used:
-            continue  # linted through the build that reads it
+        if nested and (name in used or (name in used_at_all and not _clean(trees[directory]))):
+            # linted through the build that reads it; when that build cannot run either, its
+            # files are handled with that build's (resources on their own, patches skipped)
+            continue
         plan.overlays.append(directory)
         if _clean(trees[directory]):
             plan.reached |= {os.path.normpath(f) for f in trees[directory].files}
     for directory in directories:
         tree = trees[directory]
         shown = display_path(directory, cwd)
-        if directory in components and os.path.normpath(directory) not in used:
+        if directory in components and os.path.normpath(directory) not in used_at_all:
             reason = f"a patch of Kustomize Component {shown}, which no overlay in the tree uses"
         elif directory not in components and not _clean(tree) and directory in plan.overlays:
             reason = (
@@ -109,6 +111,11 @@ def owning_overlay(path: Path, top: Path, cwd: Path) -> Path | str | None:
         if target in patch_files(loaded):
             return directory
     return None
+
+
+def _used(trees: dict[Path, Tree], users: Sequence[Path]) -> set[str]:
+    """Kustomization folders that the builds of ``users`` read (besides their own)."""
+    return {os.path.normpath(k) for d in users for k in trees[d].kustomizations if Path(k) != d}
 
 
 def _clean(tree: Tree) -> bool:
