@@ -101,3 +101,13 @@ def test_a_render_failure_says_values_would_render_it(tmp_path: Path) -> None:
     assert problem["path"] == "c/templates/workload.yaml" and problem["line"] == 1
     assert ".klint.yaml" in problem["message"] and "-f" in problem["message"]
     assert str(tmp_path) not in result.stdout + result.stderr
+
+
+def test_a_library_chart_says_it_has_nothing_to_render(tmp_path: Path) -> None:
+    chart = tmp_path / "lib"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: lib\ntype: library\nversion: 1.0.0\n")
+    (chart / "templates" / "_x.tpl").write_text('{{- define "lib.x" }}a: b{{ end }}\n')
+    result = run_cli("check", "-v", "lib", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "skipped lib/Chart.yaml:1: a library chart (type: library)" in result.stderr

@@ -12,9 +12,10 @@ from pathlib import Path
 
 from klint.documents import Document, parse_stream
 from klint.findings import Location, Notification, Severity, Span
+from klint.not_kubernetes import PART_OF_UNIT
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import is_inside, unit_root
-from klint.sources.helm.chart_files import missing_dependencies
+from klint.sources.helm.chart_files import missing_dependencies, read_yaml_mapping
 from klint.sources.helm.dependencies import MissingDependency, merged_values, plan_missing
 from klint.sources.helm.isolation import render_isolated
 from klint.sources.helm.locator import HelmLocator, TemplateOrigin
@@ -31,6 +32,17 @@ class HelmChart:
     cwd: Path
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
+        if self.path.is_dir() and read_yaml_mapping(self.path / "Chart.yaml").get("type") == (
+            "library"
+        ):
+            note = Notification(
+                PART_OF_UNIT,
+                f"a library chart (type: library): {self.display} has nothing to render; its "
+                "templates are linted through the charts that use it",
+                Location(self.display + "/Chart.yaml", Span.line(1)),
+                Severity.NOTE,
+            )
+            return LoadedUnit([], [note], files=0)
         user_values = [self._resolve(v) for v in settings.helm_values]
         root = unit_root(self.path, self.cwd)
         problems: list[Notification] = []
