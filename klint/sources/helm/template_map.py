@@ -159,6 +159,7 @@ class _Entry:
     inline_output: bool = False  # a key whose value is an output action
     range_depth: int = 0
     value: str | None = None  # a literal scalar on the key's line (None when templated)
+    pattern: str | None = None  # a templated scalar, output actions as holes
     children: list[_Entry] = field(default_factory=list)
 
 
@@ -214,6 +215,7 @@ def _build_tree(
             inline_output=HOLE in value,
             range_depth=depth,
             value=_literal(value),
+            pattern=_templated(value),
         )
         stack[-1].children.append(entry)
         stack.append(entry)
@@ -254,6 +256,28 @@ def _literal(value: str) -> str | None:
     if not text or HOLE in text or text[0] in "[{|>&*!":
         return None
     return _unquote(text)
+
+
+def _templated(value: str) -> str | None:
+    """A scalar with output actions in it (``{{ .Chart.Name }}-reload``), holes kept."""
+    text = re.sub(r"(^|\s)#.*$", "", value).strip()
+    if HOLE not in text or text[0] in "[{|>&*!":
+        return None
+    return _unquote(text)
+
+
+def _name_pattern_matches(item: _Entry, name: str) -> int | None:
+    """How many literal characters of the item's templated ``name`` match ``name`` (None
+    when it cannot have rendered it)."""
+    pattern = next(
+        (c.pattern for c in item.children if c.kind == "key" and c.key == "name" and c.pattern),
+        None,
+    )
+    if pattern is None:
+        return None
+    pieces = [p for p in re.split(f"{HOLE}+", pattern)]
+    regex = ".*".join(re.escape(p) for p in pieces)
+    return sum(len(p) for p in pieces) if re.fullmatch(regex, name, re.DOTALL) else None
 
 
 def _unquote(key: str) -> str:
@@ -297,6 +321,20 @@ def _child(node: _Entry, part: str | int, name: str | None = None) -> _Entry | N
                 c.kind == "key" and c.key == "name" and c.value == name for c in child.children
             ):
                 return child
+        # templated names (``{{ .Chart.Name }}-reload``): the item whose name can have
+        # rendered this one, the most literal first; an ``if`` may have dropped items before
+        scored = [
+            (score, -index, child)
+            for index, child in enumerate(node.children)
+            if child.kind == "item"
+            and (score := _name_pattern_matches(child, name)) is not None
+            and child.range_depth <= node.range_depth
+        ]
+        if scored:
+            best = max(score for score, _, _ in scored)
+            top = [child for score, _, child in scored if score == best]
+            if len(top) == 1:
+                return top[0]
     position = 0
     for child in node.children:
         if child.kind != "item":
