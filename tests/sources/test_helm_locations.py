@@ -23,3 +23,18 @@ def test_look_alike_blocks_are_told_apart_by_the_rendered_container() -> None:
     assert [(r["path"], r["line"]) for r in privileged["related"]] == [
         ("fixtures/helm/lookalike/values.yaml", 2)
     ]
+
+
+def test_findings_in_a_vendored_archive_point_into_it_and_at_the_parents_values() -> None:
+    # charts/exporter-1.2.3.tgz as `helm dependency build` leaves it; exporter.securityContext
+    # in the parent's values.yaml sets the privileged flag
+    result = run_cli("check", "--format", "json", "fixtures/helm/vendored-tgz")
+    data = json.loads(result.stdout)
+    [privileged] = [f for f in data["findings"] if f["rule_id"] == "KL101"]
+    assert privileged["path"] == (
+        "fixtures/helm/vendored-tgz/charts/exporter-1.2.3.tgz!/exporter/templates/deployment.yaml"
+    )
+    assert privileged["line"] == 16  # {{- toYaml .Values.securityContext | nindent 12 }}
+    assert [(r["path"], r["line"]) for r in privileged["related"]] == [
+        ("fixtures/helm/vendored-tgz/values.yaml", 3)
+    ]

@@ -15,6 +15,7 @@ from klint.findings import Location, Notification, Severity, Span
 from klint.not_kubernetes import PART_OF_UNIT
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import is_inside, unit_root
+from klint.sources.helm.archived import ARCHIVE_SEPARATOR, archived_template
 from klint.sources.helm.chart_files import missing_dependencies, read_yaml_mapping
 from klint.sources.helm.dependencies import MissingDependency, merged_values, plan_missing
 from klint.sources.helm.isolation import render_isolated
@@ -69,14 +70,26 @@ class HelmChart:
             display = (
                 display_path(template.file, self.cwd) if template.file is not None else self.display
             )
+            archived = None
+            if template.file is None and self.path.is_dir():
+                archived = archived_template(self.path, template.source)
+            if archived is not None:
+                shown = display_path(archived.archive, self.cwd)
+                display = f"{shown}{ARCHIVE_SEPARATOR}{archived.member}"
             parsed = parse_stream(template.text, display, settings.limits)
             problems.extend(parsed.problems)
-            sections = self._sections(template.file, template.text)
+            source_text = archived.text if archived is not None else self._text(template.file)
+            sections = self._sections(source_text, template.text)
             for document in parsed.documents:
                 known = sections[document.index] if document.index < len(sections) else None
                 section = known if known is not None else document.index
                 locator.origins[id(document)] = TemplateOrigin(
-                    template.file, display, section, values
+                    template.file,
+                    display,
+                    section,
+                    values,
+                    archived.text if archived is not None else None,
+                    archived.values_prefix if archived is not None else "",
                 )
                 # Rendered names may be random (randAlphaNum): fingerprint by template.
                 document.identity = f"{template.source}#{section}"
@@ -156,14 +169,18 @@ class HelmChart:
         )
 
     @staticmethod
-    def _sections(template: Path | None, rendered: str) -> list[int | None]:
-        """The template section behind each rendered document (``if`` blocks may drop some)."""
+    def _text(template: Path | None) -> str | None:
         if template is None:
-            return []
+            return None
         try:
-            return section_indexes(template.read_text(encoding="utf-8"), rendered)
+            return template.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
-            return []
+            return None
+
+    @staticmethod
+    def _sections(template: str | None, rendered: str) -> list[int | None]:
+        """The template section behind each rendered document (``if`` blocks may drop some)."""
+        return section_indexes(template, rendered) if template is not None else []
 
     def _resolve(self, value: str) -> Path:
         path = Path(value)

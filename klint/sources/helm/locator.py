@@ -21,6 +21,10 @@ class TemplateOrigin:
     display: str
     section: int
     values_files: tuple[Path, ...] = ()
+    text: str | None = None
+    """The template's text when it has no file (a member of a subchart archive)."""
+    values_prefix: str = ""
+    """The key its values sit under in ``values_files`` (a subchart's name or alias)."""
 
 
 def template_origin(
@@ -46,10 +50,13 @@ class HelmLocator:
         self, resource: Resource, path: FieldPath
     ) -> tuple[Location, tuple[RelatedLocation, ...]]:
         origin = self.origins.get(id(resource.document))
-        if origin is None or origin.template is None:
+        if origin is not None and origin.text is not None:
+            text = origin.text
+        elif origin is not None and origin.template is not None:
+            text = self._read(origin.template)
+        else:
             display = origin.display if origin else resource.document.path
             return Location(display, Span.line(1)), ()
-        text = self._read(origin.template)
         full = (*resource.base, *path)
         names = _item_names(resource.document.data, full)
         match = locate_field(text, full, origin.section, names) if text else None
@@ -58,7 +65,10 @@ class HelmLocator:
         line_text = text.split("\n")[match.line - 1] if text else ""
         end = max(len(line_text.rstrip()) + 1, match.column)
         location = Location(origin.display, Span(match.line, match.column, match.line, end))
-        related = self._values_location(match.values_path, origin.values_files)
+        dotted = match.values_path
+        if dotted and origin.values_prefix:
+            dotted = f"{origin.values_prefix}.{dotted}"
+        related = self._values_location(dotted, origin.values_files)
         return location, related
 
     def _values_location(
