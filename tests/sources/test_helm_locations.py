@@ -38,3 +38,23 @@ def test_findings_in_a_vendored_archive_point_into_it_and_at_the_parents_values(
     assert [(r["path"], r["line"]) for r in privileged["related"]] == [
         ("fixtures/helm/vendored-tgz/values.yaml", 3)
     ]
+
+
+def test_a_pod_spec_helper_is_followed_into_helpers_tpl_with_its_values_line() -> None:
+    result = run_cli("check", "--format", "json", "fixtures/helm/pod-helper")
+    data = json.loads(result.stdout)
+    [privileged] = [f for f in data["findings"] if f["rule_id"] == "KL101"]
+    # daemonset.yaml only says {{- include "agent.podSpec" . | nindent 6 }}
+    assert (privileged["path"], privileged["line"], privileged["column"]) == (
+        "fixtures/helm/pod-helper/templates/_helpers.tpl",
+        15,
+        7,
+    )
+    assert [(r["path"], r["line"]) for r in privileged["related"]] == [
+        ("fixtures/helm/pod-helper/values.yaml", 5)
+    ]
+    [limits] = [f for f in data["findings"] if f["rule_id"] == "KL401"]
+    assert (limits["path"], limits["line"]) == (
+        "fixtures/helm/pod-helper/templates/_helpers.tpl",
+        11,
+    )

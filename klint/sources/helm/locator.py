@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from array import array
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from klint.findings import FieldPath, Location, RelatedLocation, Span
 from klint.model.resource import Resource
 from klint.sources.base import display_path
 from klint.sources.confine import read_inside
+from klint.sources.helm.chart_files import find_chart_root
+from klint.sources.helm.helpers import Defines, chart_defines, follow_include
 from klint.sources.helm.template_map import locate_field
 from klint.sources.helm.values_map import values_key
 
@@ -45,6 +50,7 @@ class HelmLocator:
     """Values files named on the command line: read wherever they are."""
     origins: dict[int, TemplateOrigin] = field(default_factory=dict)
     _texts: dict[Path, str] = field(default_factory=dict)
+    _helpers: dict[Path, Defines] = field(default_factory=dict)
 
     def locate(
         self, resource: Resource, path: FieldPath
@@ -62,8 +68,13 @@ class HelmLocator:
         match = locate_field(text, full, origin.section, names) if text else None
         if match is None:
             return Location(origin.display, Span.line(1)), ()
-        line_text = text.split("\n")[match.line - 1] if text else ""
-        end = max(len(line_text.rstrip()) + 1, match.column)
+        if match.injected and origin.text is None and origin.template is not None:
+            helper = follow_include(text, match, full, names, self._defines(origin.template))
+            if helper is not None:
+                match, text = helper.match, self._read(helper.file)
+                shown = display_path(helper.file, self.cwd)
+                origin = TemplateOrigin(helper.file, shown, 0, origin.values_files)
+        end = max(len(_line(text, match.line).rstrip()) + 1, match.column)
         location = Location(origin.display, Span(match.line, match.column, match.line, end))
         dotted = match.values_path
         if dotted and origin.values_prefix:
@@ -92,6 +103,15 @@ class HelmLocator:
         span = Span(line, column, line, column + len(key))
         return (RelatedLocation(Location(display, span), "set in"),)
 
+    def _defines(self, template: Path) -> Defines:
+        """The ``define`` blocks of the chart that holds ``template`` (read once)."""
+        chart = find_chart_root(template)
+        if chart is None:
+            return {}
+        if chart not in self._helpers:
+            self._helpers[chart] = chart_defines(chart, self.root)
+        return self._helpers[chart]
+
     def _read(self, path: Path) -> str:
         if path not in self._texts:
             root = None if path in self.trusted else self.root
@@ -101,6 +121,21 @@ class HelmLocator:
             except UnicodeDecodeError:
                 self._texts[path] = ""
         return self._texts[path]
+
+
+def _line(text: str, number: int) -> str:
+    """Line ``number`` (1-based) of ``text``, by an index of line starts built once."""
+    starts = _line_starts(text)
+    if not 1 <= number <= len(starts):
+        return ""
+    start = starts[number - 1]
+    end = text.find("\n", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
+@lru_cache(maxsize=8)
+def _line_starts(text: str) -> array[int]:
+    return array("q", [0, *(m.end() for m in re.finditer("\n", text))])
 
 
 def _item_names(data: object, path: FieldPath) -> list[str | None]:
