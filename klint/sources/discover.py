@@ -128,7 +128,8 @@ def discover(
                 else:
                     add(kind, target, _make_unit(kind, target, cwd))
             if overlays:
-                covered = _plan_overlays(overlays, cwd, add)
+                walked = [f for files in folders.values() for f in files]
+                covered = _plan_overlays(overlays, cwd, add, walked)
                 for folder, files in list(folders.items()):
                     for file in files:
                         reason = covered.get(os.path.normpath(file))
@@ -328,14 +329,15 @@ def _part_of_unit(path: Path, cwd: Path, options: DiscoverOptions) -> str | None
 
 
 def _plan_overlays(
-    overlays: list[Path], cwd: Path, add: Callable[[str, Path, LintUnit], None]
+    overlays: list[Path], cwd: Path, add: Callable[[str, Path, LintUnit], None], files: list[Path]
 ) -> dict[str, str]:
     """Add the overlays of a walk to build; the files their builds cover (reason "") or that
     are skipped (the reason), by normalised absolute path."""
     from klint.sources.kustomize.reach import is_kustomization_file, plan_reach
 
     absolute = [Path(os.path.normpath(o.absolute())) for o in overlays]
-    plan = plan_reach(absolute, unit_root(absolute[0], cwd), cwd)
+    walked = [Path(os.path.normpath(f.absolute())) for f in files]
+    plan = plan_reach(absolute, unit_root(absolute[0], cwd), cwd, walked)
     for overlay in plan.overlays:
         add("kustomize", overlay, _make_unit("kustomize", overlay, cwd))
     covered = dict.fromkeys(plan.reached, "")

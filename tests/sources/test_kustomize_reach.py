@@ -53,6 +53,10 @@ def test_every_manifest_file_of_the_tree_is_linted_once() -> None:
     # patches that no build applies are fragments: skipped, with the reason under -v
     assert f"skipped {TREE}/components/unused/unused-patch.yaml:1: a patch of Kustomize" in stderr
     assert f"skipped {TREE}/remote/remote-patch.yaml:1: read by Kustomize overlay" in stderr
+    # a patch whose entry is commented out of the kustomization: a fragment, not an object
+    assert f"skipped {TREE}/base/patches/replicas-patch.yaml:1: a Kustomize patch that no" in (
+        stderr
+    )
 
 
 def test_the_component_is_linted_through_the_overlay_that_uses_it() -> None:

@@ -49,8 +49,15 @@ def is_kustomization_file(path: Path) -> bool:
     return path.name in KUSTOMIZATION_FILES and kustomization_file(path.parent) == path
 
 
-def plan_reach(directories: Sequence[Path], root: Path, cwd: Path) -> KustomizeReach:
-    """Plan a walk's kustomization folders (absolute, in walk order) within ``root``."""
+def plan_reach(
+    directories: Sequence[Path], root: Path, cwd: Path, files: Sequence[Path] = ()
+) -> KustomizeReach:
+    """Plan a walk's kustomization folders (absolute, in walk order) within ``root``.
+
+    ``files`` are the walk's manifest files: one that no build reads, in a kustomization's
+    folder, and named as a patch (``patches/``, ``*patch*``) is a patch no build applies
+    (an entry commented out of the kustomization): a fragment, skipped with the reason.
+    """
     plan = KustomizeReach()
     known = {os.path.normpath(d) for d in directories}
     trees = {d: Tree.scan(d, lexical_root(d, root)) for d in directories}
@@ -85,7 +92,23 @@ def plan_reach(directories: Sequence[Path], root: Path, cwd: Path) -> KustomizeR
             name = os.path.normpath(file)
             if name not in plan.reached and name not in resources:
                 plan.skipped.setdefault(name, reason)
+    known_dirs = [str(d) for d in directories]
+    for walked in files:
+        name = os.path.normpath(walked)
+        if name in plan.reached or name in plan.skipped or not _patch_name(Path(name)):
+            continue
+        owner = next((d for d in known_dirs if name.startswith(d + os.sep)), None)
+        if owner is not None:
+            plan.skipped[name] = (
+                f"a Kustomize patch that no build in the tree applies (under "
+                f"{display_path(Path(owner), cwd)}): a fragment of an object, not linted alone"
+            )
     return plan
+
+
+def _patch_name(path: Path) -> bool:
+    """Named as a patch: in a ``patches`` folder or with ``patch`` in its name."""
+    return "patch" in path.name.lower() or "patches" in path.parent.parts[-2:]
 
 
 def owning_overlay(path: Path, top: Path, cwd: Path) -> Path | str | None:
