@@ -415,4 +415,4 @@ def _named_link_escape(path: Path, cwd: Path) -> str | None:
     root = unit_root(Path(os.path.abspath(path)).parent, cwd)
     if is_inside(path, root):
         return None
-    return f"a symbolic link that leads outside the repository ({root.as_posix()})"
+    return "a symbolic link that leads outside the repository"  # no machine path in output

@@ -7,6 +7,8 @@ line that supplied the value is added as a related location.
 
 from __future__ import annotations
 
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -215,7 +217,10 @@ class HelmChart:
         absolute = str(self.path.absolute())
         message = message.replace(absolute, self.display)
         prefix = str(self.cwd.absolute()).rstrip("/") + "/"
-        return message.replace(prefix, "")
+        message = message.replace(prefix, "")
+        # a packaged chart is unpacked in a scratch folder: its name means nothing to a user
+        scratch = re.escape(tempfile.gettempdir().rstrip("/")) + r"/klint-chart-[^/\s]+/"
+        return re.sub(scratch, "", message)
 
 
 def ci_values_files(chart: Path, root: Path) -> list[Path]:
