@@ -93,7 +93,10 @@ def test_sarif_for_chart_and_overlay_is_valid() -> None:
     assert "fixtures/helm/web/templates/deployment.yaml" in uris
     assert "fixtures/kustomize/overlays/prod/privileged.yaml" in uris
     related = [r for r in results if r.get("relatedLocations")]
-    assert related and "set in fixtures/helm/web/values.yaml" in related[0]["message"]["text"]
+    texts = [r["message"]["text"] for r in related]
+    assert any("set in fixtures/helm/web/values.yaml" in text for text in texts)
+    # the db subchart's own value is set in its own values.yaml
+    assert any("set in fixtures/helm/web/charts/db/values.yaml:2" in text for text in texts)
 
 
 def test_rendered_helm_output_maps_through_source_comments() -> None:

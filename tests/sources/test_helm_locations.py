@@ -4,6 +4,7 @@ an optional sidecar listed before the main container, both with templated names)
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from tests.conftest import needs_helm_sdk, run_cli
 
@@ -58,3 +59,33 @@ def test_a_pod_spec_helper_is_followed_into_helpers_tpl_with_its_values_line() -
         "fixtures/helm/pod-helper/templates/_helpers.tpl",
         11,
     )
+
+
+def test_a_subchart_folder_gets_its_own_values_line_and_the_parents_key() -> None:
+    data = json.loads(run_cli("check", "--format", "json", "fixtures/helm/web").stdout)
+    [escalation] = [
+        f
+        for f in data["findings"]
+        if f["rule_id"] == "KL201" and f["path"].endswith("charts/db/templates/statefulset.yaml")
+    ]
+    # {{ .Values.allowPrivilegeEscalation }} in the db subchart: its own values.yaml
+    assert [(r["path"], r["line"]) for r in escalation["related"]] == [
+        ("fixtures/helm/web/charts/db/values.yaml", 2)
+    ]
+
+
+def test_the_parents_key_for_a_subchart_wins_over_the_subcharts_own_values(
+    tmp_path: Path,
+) -> None:
+    values = tmp_path / "v.yaml"
+    values.write_text("db:\n  allowPrivilegeEscalation: true\n")
+    data = json.loads(
+        run_cli("check", "--format", "json", "-f", str(values), "fixtures/helm/web").stdout
+    )
+    [escalation] = [
+        f
+        for f in data["findings"]
+        if f["rule_id"] == "KL201" and f["path"].endswith("charts/db/templates/statefulset.yaml")
+    ]
+    assert [r["line"] for r in escalation["related"]] == [2]
+    assert escalation["related"][0]["path"].endswith("v.yaml")

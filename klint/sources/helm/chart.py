@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from klint.documents import Document, parse_stream
 from klint.findings import Location, Notification, Severity, Span
@@ -81,6 +81,7 @@ class HelmChart:
             parsed = parse_stream(template.text, display, settings.limits)
             problems.extend(parsed.problems)
             source_text = archived.text if archived is not None else self._text(template.file)
+            scope = subchart_scope(template.source, template.file)
             sections = self._sections(source_text, template.text)
             for document in parsed.documents:
                 known = sections[document.index] if document.index < len(sections) else None
@@ -91,7 +92,8 @@ class HelmChart:
                     section,
                     values,
                     archived.text if archived is not None else None,
-                    archived.values_prefix if archived is not None else "",
+                    archived.values_prefix if archived is not None else scope[0],
+                    scope[1],
                 )
                 # Rendered names may be random (randAlphaNum): fingerprint by template.
                 document.identity = f"{template.source}#{section}"
@@ -221,6 +223,21 @@ class HelmChart:
         # a packaged chart is unpacked in a scratch folder: its name means nothing to a user
         scratch = re.escape(tempfile.gettempdir().rstrip("/")) + r"/klint-chart-[^/\s]+/"
         return re.sub(scratch, "", message)
+
+
+def subchart_scope(source: str, file: Path | None) -> tuple[str, tuple[Path, ...]]:
+    """For a template of a subchart directory (``web/charts/db/templates/x.yaml``): the key
+    its values sit under in the parent's (``db``; nested ``a.b``) and its own values.yaml."""
+    parts = PurePosixPath(source).parts
+    keys: list[str] = []
+    index = 1
+    while index + 2 < len(parts) and parts[index] == "charts":
+        keys.append(parts[index + 1])
+        index += 2
+    if not keys or file is None:
+        return "", ()
+    own = next((d / "values.yaml" for d in file.parents if (d / "Chart.yaml").is_file()), None)
+    return ".".join(keys), (own,) if own is not None and own.is_file() else ()
 
 
 def ci_values_files(chart: Path, root: Path) -> list[Path]:

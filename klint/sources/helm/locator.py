@@ -30,6 +30,8 @@ class TemplateOrigin:
     """The template's text when it has no file (a member of a subchart archive)."""
     values_prefix: str = ""
     """The key its values sit under in ``values_files`` (a subchart's name or alias)."""
+    subchart_values: tuple[Path, ...] = ()
+    """A subchart's own values.yaml, read without the prefix (before ``values_files``)."""
 
 
 def template_origin(
@@ -77,27 +79,32 @@ class HelmLocator:
         end = max(len(_line(text, match.line).rstrip()) + 1, match.column)
         location = Location(origin.display, Span(match.line, match.column, match.line, end))
         dotted = match.values_path
-        if dotted and origin.values_prefix:
-            dotted = f"{origin.values_prefix}.{dotted}"
-        related = self._values_location(dotted, origin.values_files)
-        return location, related
-
-    def _values_location(
-        self, dotted: str | None, values_files: tuple[Path, ...]
-    ) -> tuple[RelatedLocation, ...]:
         if not dotted:
-            return ()
+            return location, ()
+        # a subchart's own values.yaml first, then the parent's files under its key
+        skip = len(origin.values_prefix.split(".")) if origin.values_prefix else 0
+        prefixed = f"{origin.values_prefix}.{dotted}" if skip else dotted
+        keys = [(file, dotted, 0) for file in origin.subchart_values]
+        keys += [(file, prefixed, skip) for file in origin.values_files]
+        return location, self._values_location(keys)
+
+    def _values_location(self, keys: list[tuple[Path, str, int]]) -> tuple[RelatedLocation, ...]:
+        """The values line that set a key: ``keys`` are (file, dotted key in it, how many of
+        its leading parts are the subchart's key), lowest precedence first."""
         # The last file that sets the whole key supplied it (Helm merges -f files in order
         # over the chart's values.yaml); a file with only a parent of the key did not.
-        best: tuple[int, int, Path, int, int] | None = None
-        for order, values_file in enumerate(values_files):
+        best: tuple[int, int, Path, int, int, str, int] | None = None
+        for order, (values_file, dotted, skip) in enumerate(keys):
             text = self._read(values_file)
             found = values_key(text, dotted) if text else None
-            if found is not None and (best is None or (found[2], order) >= best[:2]):
-                best = (found[2], order, values_file, found[0], found[1])
+            if found is None or found[2] <= skip:
+                continue  # only the subchart's section, not the key
+            depth = found[2] - skip
+            if best is None or (depth, order) >= best[:2]:
+                best = (depth, order, values_file, found[0], found[1], dotted, found[2])
         if best is None:
             return ()
-        depth, _, values_file, line, column = best
+        _, _, values_file, line, column, dotted, depth = best
         key = dotted.split(".")[depth - 1]
         display = display_path(values_file, self.cwd)
         span = Span(line, column, line, column + len(key))
