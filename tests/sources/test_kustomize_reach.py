@@ -91,6 +91,10 @@ def test_a_named_patch_of_a_component_is_skipped_with_the_reason() -> None:
     data, stderr = check(f"{TREE}/components/debug/patch.yaml", verbose=True)
     assert data["findings"] == [] and data["notifications"] == []
     assert "a patch of Kustomize Component" in stderr
+    # its kustomization.yaml (pre-commit names it) is not built as an overlay either
+    data, stderr = check(f"{TREE}/components/debug/kustomization.yaml", verbose=True)
+    assert data["notifications"] == []
+    assert "Kustomize Component fixtures/kustomize-reach/components/debug: linted with" in stderr
 
 
 def test_no_machine_path_in_the_remote_base_message() -> None:
