@@ -75,7 +75,15 @@ class HelmLocator:
             if helper is not None:
                 match, text = helper.match, self._read(helper.file)
                 shown = display_path(helper.file, self.cwd)
-                origin = TemplateOrigin(helper.file, shown, 0, origin.values_files)
+                origin = TemplateOrigin(
+                    helper.file,
+                    shown,
+                    0,
+                    origin.values_files,
+                    None,
+                    origin.values_prefix,
+                    origin.subchart_values,
+                )
         end = max(len(_line(text, match.line).rstrip()) + 1, match.column)
         location = Location(origin.display, Span(match.line, match.column, match.line, end))
         dotted = match.values_path
