@@ -288,7 +288,14 @@ def privileged_service_account(
             severity = Severity.ERROR
         elif binding.kind == "RoleBinding" and keys <= NAMESPACE_ROUTINE:
             severity = Severity.NOTE
-        scope = f' in namespace "{binding.namespace}"' if binding.kind == "RoleBinding" else ""
+        scope = ""
+        if binding.kind == "RoleBinding":
+            # a base without a namespace is applied to the namespace kubectl is told to use
+            scope = (
+                f' in namespace "{binding.namespace}"'
+                if binding.namespace
+                else " in the namespace it is applied to"
+            )
         yield Violation(
             path,
             f'the pods run as service account "{name}" with its token mounted, and '

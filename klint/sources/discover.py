@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -117,13 +117,26 @@ def discover(
             continue
         if absolute.is_dir():
             folders: dict[Path, list[Path]] = {}
+            overlays: list[Path] = []
             for kind, target in _walk(absolute, options):
                 if _excluded(display_path(target, cwd), options.exclude):
                     continue
                 if kind == "file":
                     folders.setdefault(target.parent, []).append(target)
+                elif kind == "kustomize":
+                    overlays.append(target)
                 else:
                     add(kind, target, _make_unit(kind, target, cwd))
+            if overlays:
+                walked = [f for files in folders.values() for f in files]
+                covered = _plan_overlays(overlays, cwd, add, walked)
+                for folder, files in list(folders.items()):
+                    for file in files:
+                        reason = covered.get(os.path.normpath(file))
+                        if reason:
+                            shown = display_path(file, cwd)
+                            add("file", file, SkippedBuffer(shown, reason))
+                    folders[folder] = [f for f in files if os.path.normpath(f) not in covered]
             for files in folders.values():
                 fresh = [f for f in files if ("file", str(f.resolve())) not in seen]
                 seen.update(("file", str(f.resolve())) for f in fresh)
@@ -178,6 +191,7 @@ def _folder_manifests(folder: Path, cwd: Path, options: DiscoverOptions) -> list
         Path(entry.path)
         for entry in entries
         if entry.name.endswith(MANIFEST_SUFFIXES)
+        and entry.name not in KUSTOMIZATION_FILES
         and not entry.is_symlink()
         and entry.is_file()
         and not _excluded(display_path(Path(entry.path), cwd), options.exclude)
@@ -268,9 +282,24 @@ def _unit_for_file(path: Path, options: DiscoverOptions, cwd: Path) -> tuple[str
         chart = find_chart_root(path.parent)
         if chart is not None:
             return "chart", chart
-        overlay = find_kustomization_root(path.parent)
-        if overlay is not None and _belongs_to_overlay(path, overlay):
-            return "kustomize", overlay
+        from klint.sources.confine import repository_root
+        from klint.sources.kustomize.reach import (
+            is_component,
+            is_kustomization_file,
+            owning_overlay,
+        )
+
+        if find_kustomization_root(path.parent) is not None:
+            if is_kustomization_file(path) and is_component(path.parent):
+                shown = display_path(path.parent, cwd)
+                return f"skip:Kustomize Component {shown}: linted with the overlays using it", path
+            if is_kustomization_file(path):
+                return "kustomize", path.parent
+            owner = owning_overlay(path, repository_root(cwd), cwd)
+            if isinstance(owner, Path):
+                return "kustomize", owner
+            if isinstance(owner, str):
+                return "skip:" + owner, path
         patched = _overlay_patching(path, cwd)
         if patched is not None:
             return "kustomize", patched
@@ -306,19 +335,34 @@ def _part_of_unit(path: Path, cwd: Path, options: DiscoverOptions) -> str | None
     return None
 
 
-def _belongs_to_overlay(path: Path, overlay: Path) -> bool:
-    """A file is part of a kustomization when it sits in its directory (or is the file)."""
-    return path.parent == overlay
+def _plan_overlays(
+    overlays: list[Path], cwd: Path, add: Callable[[str, Path, LintUnit], None], files: list[Path]
+) -> dict[str, str]:
+    """Add the overlays of a walk to build; the files their builds cover (reason "") or that
+    are skipped (the reason), by normalised absolute path."""
+    from klint.sources.kustomize.reach import is_kustomization_file, plan_reach
+
+    absolute = [Path(os.path.normpath(o.absolute())) for o in overlays]
+    walked = [Path(os.path.normpath(f.absolute())) for f in files]
+    plan = plan_reach(absolute, unit_root(absolute[0], cwd), cwd, walked)
+    for overlay in plan.overlays:
+        add("kustomize", overlay, _make_unit("kustomize", overlay, cwd))
+    covered = dict.fromkeys(plan.reached, "")
+    covered.update(plan.skipped)
+    for overlay in absolute:
+        for name in KUSTOMIZATION_FILES:
+            if is_kustomization_file(overlay / name):
+                covered[os.path.normpath(overlay / name)] = ""
+    return covered
 
 
 def _walk(root: Path, options: DiscoverOptions) -> Iterable[tuple[str, Path]]:
-    """Units under a directory, sorted; charts and overlays are not descended into."""
+    """Units under a directory, sorted; charts are not descended into."""
     if options.render_units and (root / CHART_FILE).is_file():
         yield "chart", root
         return
     if options.render_units and any((root / name).is_file() for name in KUSTOMIZATION_FILES):
-        yield "kustomize", root
-        return
+        yield "kustomize", root  # and its folder is walked on: files no build reads count
     try:
         entries = sorted(os.scandir(root), key=lambda entry: entry.name)
     except OSError:
@@ -339,6 +383,8 @@ def _walk(root: Path, options: DiscoverOptions) -> Iterable[tuple[str, Path]]:
 
 def _make_unit(kind: str, target: Path, cwd: Path) -> LintUnit:
     display = display_path(target, cwd)
+    if kind.startswith("skip:"):
+        return SkippedBuffer(display, kind.removeprefix("skip:"))
     if kind == "chart":
         from klint.sources.helm.chart import HelmChart
 
@@ -376,4 +422,4 @@ def _named_link_escape(path: Path, cwd: Path) -> str | None:
     root = unit_root(Path(os.path.abspath(path)).parent, cwd)
     if is_inside(path, root):
         return None
-    return f"a symbolic link that leads outside the repository ({root.as_posix()})"
+    return "a symbolic link that leads outside the repository"  # no machine path in output

@@ -5,9 +5,12 @@ findings name the tag, and values reached through range variables get their line
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from klint.sources.helm.template_map import locate_field
 from klint.sources.helm.values_map import values_references
@@ -130,3 +133,25 @@ def test_committed_helm_template_output_maps_past_dropped_sections(tmp_path: Pat
         if text.startswith("kind: Deployment") and number > 200
     )
     assert redis and all(line > deployment_line for line in redis), redis
+
+
+def test_a_folder_that_vanishes_while_charts_are_listed_is_passed_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from a shared temporary folder, another run's scratch folder may disappear between
+    being listed and being read: that folder is skipped, the run goes on."""
+    from klint.sources.helm import rendered_output
+
+    (tmp_path / "chart").mkdir()
+    (tmp_path / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
+    (tmp_path / "klint-chart-gone").mkdir()
+    real_scandir = os.scandir
+
+    def vanishing(path: Any) -> Any:
+        if str(path).endswith("klint-chart-gone"):
+            raise FileNotFoundError(2, "No such file or directory", str(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", vanishing)
+    rendered_output._charts_under.cache_clear()
+    assert rendered_output._charts_under(tmp_path) == [tmp_path / "chart"]

@@ -56,6 +56,7 @@ def scan_actions(text: str) -> tuple[Action, ...]:
     return tuple(actions)
 
 
+@lru_cache(maxsize=16)
 def mask_actions(text: str) -> tuple[str, tuple[Action, ...]]:
     """Blank out control actions and fill output actions with holes, keeping newlines."""
     actions = scan_actions(text)

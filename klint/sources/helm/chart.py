@@ -8,16 +8,22 @@ line that supplied the value is added as a related location.
 from __future__ import annotations
 
 import os
+import re
+import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from klint.documents import Document, parse_stream
-from klint.findings import Location, Notification, Span
+from klint.findings import Location, Notification, Severity, Span
+from klint.not_kubernetes import PART_OF_UNIT
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
-from klint.sources.confine import unit_root
+from klint.sources.confine import is_inside, unit_root
+from klint.sources.helm.archived import ARCHIVE_SEPARATOR, archived_template
+from klint.sources.helm.chart_files import missing_dependencies, read_yaml_mapping
+from klint.sources.helm.dependencies import MissingDependency, merged_values, plan_missing
 from klint.sources.helm.isolation import render_isolated
 from klint.sources.helm.locator import HelmLocator, TemplateOrigin
-from klint.sources.helm.output import HelmRenderError
+from klint.sources.helm.output import HelmRenderError, RenderedTemplate
 from klint.sources.helm.template_map import section_indexes
 
 
@@ -30,64 +36,162 @@ class HelmChart:
     cwd: Path
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
+        if self.path.is_dir() and read_yaml_mapping(self.path / "Chart.yaml").get("type") == (
+            "library"
+        ):
+            note = Notification(
+                PART_OF_UNIT,
+                f"a library chart (type: library): {self.display} has nothing to render; its "
+                "templates are linted through the charts that use it",
+                Location(self.display + "/Chart.yaml", Span.line(1)),
+                Severity.NOTE,
+            )
+            return LoadedUnit([], [note], files=0)
         user_values = [self._resolve(v) for v in settings.helm_values]
         root = unit_root(self.path, self.cwd)
+        problems: list[Notification] = []
         try:
-            rendered = render_isolated(
-                settings.render_timeout,
-                settings.render_memory_bytes,
-                chart=self.path,
-                values_files=user_values,
-                set_values=settings.helm_set,
-                set_string_values=settings.helm_set_string,
-                release_name=settings.release_name,
-                namespace=settings.namespace,
-                kube_version=settings.kube_version,
-                root=root,
-                max_bytes=settings.limits.max_file_bytes,
-                max_documents=settings.limits.max_documents,
-            )
+            rendered, missing = self._render(settings, user_values, root)
         except HelmRenderError as error:
-            return LoadedUnit([], [self._render_problem(error)], files=0)
+            fallback = None
+            if not (user_values or settings.helm_set or settings.helm_set_string):
+                fallback = self._render_with_ci_values(settings, root)
+            if fallback is None:
+                missing = self._missing(settings, user_values)
+                failed = self._render_problem(error, hint=True)
+                return LoadedUnit([], [*self._missing_problems(missing), failed], files=0)
+            ci_values, rendered, missing = fallback
+            user_values = [ci_values]
+            problems.append(self._ci_values_note(ci_values, error))
+        problems.extend(self._missing_problems(missing))
         chart_values = self.path / "values.yaml"
         values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
         locator = HelmLocator(self.cwd, root, frozenset(user_values))
         documents: list[Document] = []
-        problems: list[Notification] = []
         for template in rendered:
             # templates inside a packaged chart have no file of their own: report the archive
             display = (
                 display_path(template.file, self.cwd) if template.file is not None else self.display
             )
+            archived = None
+            if template.file is None and self.path.is_dir():
+                archived = archived_template(self.path, template.source)
+            if archived is not None:
+                shown = display_path(archived.archive, self.cwd)
+                display = f"{shown}{ARCHIVE_SEPARATOR}{archived.member}"
             parsed = parse_stream(template.text, display, settings.limits)
             problems.extend(parsed.problems)
-            sections = self._sections(template.file, template.text)
+            source_text = archived.text if archived is not None else self._text(template.file)
+            scope = subchart_scope(template.source, template.file)
+            sections = self._sections(source_text, template.text)
             for document in parsed.documents:
                 known = sections[document.index] if document.index < len(sections) else None
                 section = known if known is not None else document.index
                 locator.origins[id(document)] = TemplateOrigin(
-                    template.file, display, section, values
+                    template.file,
+                    display,
+                    section,
+                    values,
+                    archived.text if archived is not None else None,
+                    archived.values_prefix if archived is not None else scope[0],
+                    scope[1],
                 )
                 # Rendered names may be random (randAlphaNum): fingerprint by template.
                 document.identity = f"{template.source}#{section}"
                 documents.append(document)
         return LoadedUnit(documents, problems, locator, files=len(rendered))
 
+    def _render(
+        self, settings: LoadSettings, values_files: list[Path], root: Path
+    ) -> tuple[list[RenderedTemplate], list[MissingDependency]]:
+        """Render with these values files, leaving out dependencies not vendored."""
+        missing = self._missing(settings, values_files)
+        rendered = render_isolated(
+            settings.render_timeout,
+            settings.render_memory_bytes,
+            chart=self.path,
+            values_files=values_files,
+            set_values=settings.helm_set,
+            set_string_values=settings.helm_set_string,
+            release_name=settings.release_name,
+            namespace=settings.namespace,
+            kube_version=settings.kube_version,
+            root=root,
+            max_bytes=settings.limits.max_file_bytes,
+            max_documents=settings.limits.max_documents,
+            without_dependencies=tuple(m.name for m in missing),
+        )
+        return rendered, missing
+
+    def _missing(self, settings: LoadSettings, values_files: list[Path]) -> list[MissingDependency]:
+        if not self.path.is_dir():
+            return []
+        names = missing_dependencies(self.path)
+        if not names:
+            return []
+        values = merged_values(self.path, values_files, settings.helm_set)
+        return plan_missing(self.path, names, values)
+
+    def _missing_problems(self, missing: list[MissingDependency]) -> list[Notification]:
+        """An enabled dependency that is not vendored: its templates were not linted."""
+        return [
+            Notification(
+                "helm-dependency",
+                f"chart {self.display}: dependency {m.name} ({m.reason}) is not vendored in "
+                "charts/, so its templates were not linted (the chart's own templates were). "
+                "Run `helm dependency build` to vendor it; klint renders offline and never "
+                "fetches charts.",
+                Location(display_path(m.file, self.cwd), Span.line(m.line)),
+                fatal=True,
+            )
+            for m in missing
+            if m.enabled
+        ]
+
+    def _render_with_ci_values(
+        self, settings: LoadSettings, root: Path
+    ) -> tuple[Path, list[RenderedTemplate], list[MissingDependency]] | None:
+        """The first of the chart's ``ci/*.yaml`` values files (chart-testing's convention),
+        in sorted order, that renders; None when none does."""
+        for candidate in ci_values_files(self.path, root):
+            try:
+                rendered, missing = self._render(settings, [candidate], root)
+            except HelmRenderError:
+                continue
+            return candidate, rendered, missing
+        return None
+
+    def _ci_values_note(self, values_file: Path, error: HelmRenderError) -> Notification:
+        shown = display_path(values_file, self.cwd)
+        return Notification(
+            "helm-values",
+            f"chart {self.display}: its default values do not render "
+            f"({self._clean(getattr(error, 'message', str(error)))}); linted with {shown} "
+            "(chart-testing's ci/ values), so its findings come from that file. Set values in "
+            ".klint.yaml (helm.charts) or pass -f to choose.",
+            Location(shown, Span.line(1)),
+            level=Severity.NOTE,
+        )
+
     @staticmethod
-    def _sections(template: Path | None, rendered: str) -> list[int | None]:
-        """The template section behind each rendered document (``if`` blocks may drop some)."""
+    def _text(template: Path | None) -> str | None:
         if template is None:
-            return []
+            return None
         try:
-            return section_indexes(template.read_text(encoding="utf-8"), rendered)
+            return template.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError):
-            return []
+            return None
+
+    @staticmethod
+    def _sections(template: str | None, rendered: str) -> list[int | None]:
+        """The template section behind each rendered document (``if`` blocks may drop some)."""
+        return section_indexes(template, rendered) if template is not None else []
 
     def _resolve(self, value: str) -> Path:
         path = Path(value)
         return path if path.is_absolute() else self.cwd / path
 
-    def _render_problem(self, error: Exception) -> Notification:
+    def _render_problem(self, error: Exception, hint: bool = False) -> Notification:
         template = getattr(error, "template", None)
         line = getattr(error, "line", None) or 1
         where = self.display + "/Chart.yaml" if self.path.is_dir() else self.display
@@ -98,10 +202,55 @@ class HelmChart:
                 where = display_path(candidate, self.cwd)
             else:
                 line = 1
-        message = getattr(error, "message", str(error))
+        message = self._clean(getattr(error, "message", str(error)))
+        if hint and template:
+            message += (
+                ". If it needs values, set them in .klint.yaml (helm.charts: "
+                f"{self.display}: values) or pass -f/--set"
+            )
         return Notification(
             "helm-render",
             f"chart {self.display} failed to render: {message}",
             Location(where, Span.line(line)),
             fatal=True,
         )
+
+    def _clean(self, message: str) -> str:
+        """No path of the machine in a message: the chart's own path becomes its display."""
+        absolute = str(self.path.absolute())
+        message = message.replace(absolute, self.display)
+        prefix = str(self.cwd.absolute()).rstrip("/") + "/"
+        message = message.replace(prefix, "")
+        # a packaged chart is unpacked in a scratch folder: its name means nothing to a user
+        scratch = re.escape(tempfile.gettempdir().rstrip("/")) + r"/klint-chart-[^/\s]+/"
+        return re.sub(scratch, "", message)
+
+
+def subchart_scope(source: str, file: Path | None) -> tuple[str, tuple[Path, ...]]:
+    """For a template of a subchart directory (``web/charts/db/templates/x.yaml``): the key
+    its values sit under in the parent's (``db``; nested ``a.b``) and its own values.yaml."""
+    parts = PurePosixPath(source).parts
+    keys: list[str] = []
+    index = 1
+    while index + 2 < len(parts) and parts[index] == "charts":
+        keys.append(parts[index + 1])
+        index += 2
+    if not keys or file is None:
+        return "", ()
+    own = next((d / "values.yaml" for d in file.parents if (d / "Chart.yaml").is_file()), None)
+    return ".".join(keys), (own,) if own is not None and own.is_file() else ()
+
+
+def ci_values_files(chart: Path, root: Path) -> list[Path]:
+    """The chart's ``ci/*.yaml`` values files, sorted, that are regular files in ``root``."""
+    folder = chart / "ci"
+    if not chart.is_dir() or not folder.is_dir() or folder.is_symlink():
+        return []
+    return [
+        path
+        for path in sorted(folder.iterdir())
+        if path.name.endswith((".yaml", ".yml"))
+        and not path.is_symlink()
+        and path.is_file()
+        and is_inside(path, root)
+    ]

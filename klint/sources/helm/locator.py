@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from array import array
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from klint.findings import FieldPath, Location, RelatedLocation, Span
 from klint.model.resource import Resource
 from klint.sources.base import display_path
 from klint.sources.confine import read_inside
+from klint.sources.helm.chart_files import find_chart_root
+from klint.sources.helm.helpers import Defines, chart_defines, follow_include
 from klint.sources.helm.template_map import locate_field
 from klint.sources.helm.values_map import values_key
 
@@ -21,6 +26,12 @@ class TemplateOrigin:
     display: str
     section: int
     values_files: tuple[Path, ...] = ()
+    text: str | None = None
+    """The template's text when it has no file (a member of a subchart archive)."""
+    values_prefix: str = ""
+    """The key its values sit under in ``values_files`` (a subchart's name or alias)."""
+    subchart_values: tuple[Path, ...] = ()
+    """A subchart's own values.yaml, read without the prefix (before ``values_files``)."""
 
 
 def template_origin(
@@ -41,46 +52,80 @@ class HelmLocator:
     """Values files named on the command line: read wherever they are."""
     origins: dict[int, TemplateOrigin] = field(default_factory=dict)
     _texts: dict[Path, str] = field(default_factory=dict)
+    _helpers: dict[Path, Defines] = field(default_factory=dict)
 
     def locate(
         self, resource: Resource, path: FieldPath
     ) -> tuple[Location, tuple[RelatedLocation, ...]]:
         origin = self.origins.get(id(resource.document))
-        if origin is None or origin.template is None:
+        if origin is not None and origin.text is not None:
+            text = origin.text
+        elif origin is not None and origin.template is not None:
+            text = self._read(origin.template)
+        else:
             display = origin.display if origin else resource.document.path
             return Location(display, Span.line(1)), ()
-        text = self._read(origin.template)
         full = (*resource.base, *path)
         names = _item_names(resource.document.data, full)
         match = locate_field(text, full, origin.section, names) if text else None
         if match is None:
             return Location(origin.display, Span.line(1)), ()
-        line_text = text.split("\n")[match.line - 1] if text else ""
-        end = max(len(line_text.rstrip()) + 1, match.column)
+        if match.injected and origin.text is None and origin.template is not None:
+            helper = follow_include(text, match, full, names, self._defines(origin.template))
+            if helper is not None:
+                match, text = helper.match, self._read(helper.file)
+                shown = display_path(helper.file, self.cwd)
+                origin = TemplateOrigin(
+                    helper.file,
+                    shown,
+                    0,
+                    origin.values_files,
+                    None,
+                    origin.values_prefix,
+                    origin.subchart_values,
+                )
+        end = max(len(_line(text, match.line).rstrip()) + 1, match.column)
         location = Location(origin.display, Span(match.line, match.column, match.line, end))
-        related = self._values_location(match.values_path, origin.values_files)
-        return location, related
-
-    def _values_location(
-        self, dotted: str | None, values_files: tuple[Path, ...]
-    ) -> tuple[RelatedLocation, ...]:
+        dotted = match.values_path
         if not dotted:
-            return ()
+            return location, ()
+        # a subchart's own values.yaml first, then the parent's files under its key
+        skip = len(origin.values_prefix.split(".")) if origin.values_prefix else 0
+        prefixed = f"{origin.values_prefix}.{dotted}" if skip else dotted
+        keys = [(file, dotted, 0) for file in origin.subchart_values]
+        keys += [(file, prefixed, skip) for file in origin.values_files]
+        return location, self._values_location(keys)
+
+    def _values_location(self, keys: list[tuple[Path, str, int]]) -> tuple[RelatedLocation, ...]:
+        """The values line that set a key: ``keys`` are (file, dotted key in it, how many of
+        its leading parts are the subchart's key), lowest precedence first."""
         # The last file that sets the whole key supplied it (Helm merges -f files in order
         # over the chart's values.yaml); a file with only a parent of the key did not.
-        best: tuple[int, int, Path, int, int] | None = None
-        for order, values_file in enumerate(values_files):
+        best: tuple[int, int, Path, int, int, str, int] | None = None
+        for order, (values_file, dotted, skip) in enumerate(keys):
             text = self._read(values_file)
             found = values_key(text, dotted) if text else None
-            if found is not None and (best is None or (found[2], order) >= best[:2]):
-                best = (found[2], order, values_file, found[0], found[1])
+            if found is None or found[2] <= skip:
+                continue  # only the subchart's section, not the key
+            depth = found[2] - skip
+            if best is None or (depth, order) >= best[:2]:
+                best = (depth, order, values_file, found[0], found[1], dotted, found[2])
         if best is None:
             return ()
-        depth, _, values_file, line, column = best
+        _, _, values_file, line, column, dotted, depth = best
         key = dotted.split(".")[depth - 1]
         display = display_path(values_file, self.cwd)
         span = Span(line, column, line, column + len(key))
         return (RelatedLocation(Location(display, span), "set in"),)
+
+    def _defines(self, template: Path) -> Defines:
+        """The ``define`` blocks of the chart that holds ``template`` (read once)."""
+        chart = find_chart_root(template)
+        if chart is None:
+            return {}
+        if chart not in self._helpers:
+            self._helpers[chart] = chart_defines(chart, self.root)
+        return self._helpers[chart]
 
     def _read(self, path: Path) -> str:
         if path not in self._texts:
@@ -91,6 +136,21 @@ class HelmLocator:
             except UnicodeDecodeError:
                 self._texts[path] = ""
         return self._texts[path]
+
+
+def _line(text: str, number: int) -> str:
+    """Line ``number`` (1-based) of ``text``, by an index of line starts built once."""
+    starts = _line_starts(text)
+    if not 1 <= number <= len(starts):
+        return ""
+    start = starts[number - 1]
+    end = text.find("\n", start)
+    return text[start:] if end < 0 else text[start:end]
+
+
+@lru_cache(maxsize=8)
+def _line_starts(text: str) -> array[int]:
+    return array("q", [0, *(m.end() for m in re.finditer("\n", text))])
 
 
 def _item_names(data: object, path: FieldPath) -> list[str | None]:

@@ -32,6 +32,7 @@ from klint.sources.helm.chart_files import (
     resolve_source,
     template_files,
 )
+from klint.sources.helm.dependencies import drop_dependencies
 from klint.sources.helm.output import (
     HelmRenderError,
     RenderedTemplate,
@@ -56,6 +57,7 @@ def render_chart(
     root: Path | None = None,
     max_bytes: int | None = None,
     max_documents: int | None = None,
+    without_dependencies: Sequence[str] = (),
 ) -> list[RenderedTemplate]:
     """Render a chart directory or packaged ``.tgz`` offline, sorted by source path.
 
@@ -67,6 +69,8 @@ def render_chart(
     a link that leaves ``root`` (default: the chart's repository) stops the render with an
     error naming the link, so no file outside the root can reach a template or an error
     message. Output over ``max_bytes`` or ``max_documents`` is refused.
+    ``without_dependencies`` (``dep``, ``sub/dep``) are removed from the copy's metadata
+    (:mod:`klint.sources.helm.dependencies`).
     """
     options = RenderOptions(
         tuple(Path(v) for v in values_files),
@@ -81,6 +85,7 @@ def render_chart(
     if chart.is_file() and chart.name.endswith((".tgz", ".tar.gz")):
         with tempfile.TemporaryDirectory(prefix="klint-chart-") as scratch:
             extracted = extract_chart_archive(chart, Path(scratch))
+            drop_dependencies(extracted, without_dependencies)
             rendered = _render_dir(extracted, options, backend, chart, limits)
             return [RenderedTemplate(r.source, None, r.text) for r in rendered]
     if not is_chart_dir(chart):
@@ -88,6 +93,7 @@ def render_chart(
     with tempfile.TemporaryDirectory(prefix="klint-chart-") as scratch:
         copy = Path(scratch) / (chart.absolute().name or "chart")
         _copy_chart(chart, copy, root or unit_root(chart), max_bytes)
+        drop_dependencies(copy, without_dependencies)
         try:
             rendered = _render_dir(copy, options, backend, chart, limits)
         except HelmRenderError as error:

@@ -80,9 +80,31 @@ def find_chart(name: str, start: Path, cwd: Path, root: Path | None = None) -> P
 
 @functools.lru_cache(maxsize=16)
 def _charts_under(cwd: Path) -> list[Path]:
-    """Chart directories one or two levels below ``cwd``."""
-    found = sorted(cwd.glob("*/Chart.yaml")) + sorted(cwd.glob("*/*/Chart.yaml"))
-    return [path.parent for path in found]
+    """Chart directories one or two levels below ``cwd``.
+
+    Folders that vanish while they are listed (a shared temporary folder as the working
+    directory) are passed over, never an error of the run.
+    """
+    first = _folders(cwd)
+    second = [folder for parent in first for folder in _folders(parent)]
+    return sorted(f for f in first if (f / "Chart.yaml").is_file()) + sorted(
+        f for f in second if (f / "Chart.yaml").is_file()
+    )
+
+
+def _folders(directory: Path) -> list[Path]:
+    try:
+        with os.scandir(directory) as entries:
+            return [Path(e.path) for e in entries if _is_folder(e)]
+    except OSError:
+        return []
+
+
+def _is_folder(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()
+    except OSError:
+        return False
 
 
 @functools.lru_cache(maxsize=1024)

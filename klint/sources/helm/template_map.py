@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from klint.sources.helm.actions import HOLE, mask_actions, range_depths, scan_actions, to_lf
-from klint.sources.helm.output import (
-    split_sections,
-)
+from klint.sources.helm.output import split_sections
+from klint.sources.helm.sections import index_sections, section_text
 from klint.sources.helm.values_map import common_reference, values_reference, values_references
 
 _INDENT = re.compile(r"\b(n?indent)\s+(\d+)")
@@ -73,20 +72,22 @@ def locate_field(
     rendered item: the template item with that literal name is the one, whatever ``if``
     blocks dropped before it.
     """
-    sections = _trees(to_lf(template_text))
+    text = to_lf(template_text)
+    index = index_sections(mask_actions(text)[0])
 
-    def match(index: int) -> _Walk | None:
-        return _walk(sections[index], field_path, item_names)
+    def match(section: int) -> _Walk | None:
+        return _walk(_tree(text, section), field_path, item_names)
 
-    candidate = match(document_index) if 0 <= document_index < len(sections) else None
+    candidate = match(document_index) if 0 <= document_index < index.count else None
     if candidate is None:
-        walks = [w for w in (match(i) for i in range(len(sections))) if w is not None]
-        if document_index >= len(sections):
+        # only sections with content can match anything
+        walks = [w for w in (match(i) for i in sorted(index.content)) if w is not None]
+        if document_index >= index.count:
             walks.reverse()  # extra documents come from a range: prefer later sections
         candidate = max(walks, key=lambda w: (w.exact, w.depth), default=None)
     if candidate is None:
         return None
-    return _field_match(to_lf(template_text), field_path, candidate)
+    return _field_match(text, field_path, candidate)
 
 
 def section_indexes(template_text: str, rendered_text: str) -> list[int | None]:
@@ -99,8 +100,7 @@ def section_indexes(template_text: str, rendered_text: str) -> list[int | None]:
     section explains gets the last earlier section that could (a ``range`` or an ``include``
     repeats one), else None.
     """
-    masked = mask_actions(to_lf(template_text))[0]
-    template_kinds = [_kinds(section) for _, section in split_sections(masked)]
+    index = index_sections(mask_actions(to_lf(template_text))[0])
     documents = [section for _, section in split_sections(to_lf(rendered_text))]
     if documents and not _has_content(documents[0]):
         documents = documents[1:]  # before the first "---": parse_stream makes no document
@@ -109,27 +109,11 @@ def section_indexes(template_text: str, rendered_text: str) -> list[int | None]:
     for document in documents:
         kinds = _kinds(document)
         kind = next(iter(kinds)) if len(kinds) == 1 else None
-        found = _align(template_kinds, kind, next_section)
+        found = index.align(kind, next_section)
         indexes.append(found)
         if found is not None and found >= next_section:
             next_section = found + 1
     return indexes
-
-
-def _align(template_kinds: Sequence[frozenset[str]], kind: str | None, start: int) -> int | None:
-    ahead = range(start, len(template_kinds))
-    if kind is None:
-        return start if start < len(template_kinds) else None
-    for candidates in (
-        (i for i in ahead if kind in template_kinds[i]),
-        (i for i in ahead if not template_kinds[i]),
-        (i for i in reversed(range(start)) if kind in template_kinds[i]),
-        (i for i in reversed(range(start)) if not template_kinds[i]),
-    ):
-        found = next(candidates, None)
-        if found is not None:
-            return found
-    return None
 
 
 _KIND = re.compile(r"^kind:[ \t]*[\"']?([A-Za-z0-9]+)[\"']?[ \t]*(?:#.*)?$", re.MULTILINE)
@@ -143,16 +127,25 @@ def _has_content(section: str) -> bool:
     return any(line.strip() and not line.strip().startswith("#") for line in section.split("\n"))
 
 
-@lru_cache(maxsize=32)
-def _trees(template_text: str) -> tuple[_Entry, ...]:
-    """The key tree of each section of a template (cached: one finding asks many times)."""
-    masked, actions = mask_actions(template_text)
-    source_lines = template_text.split("\n")
-    ranges = range_depths(template_text, actions)
-    return tuple(
-        _build_tree(section.split("\n"), offset, ranges, source_lines)
-        for offset, section in split_sections(masked)
-    )
+@lru_cache(maxsize=256)
+def _tree(template_text: str, section: int) -> _Entry:
+    """The key tree of one section of a template (cached: one finding asks many times).
+
+    Only that section is cut out and parsed, so a template of millions of sections costs
+    what its sections with content cost.
+    """
+    masked = mask_actions(template_text)[0]
+    found = index_sections(masked).content.get(section)
+    if found is None:
+        return _Entry("root", -1, 0, 1)
+    ranges = _ranges(template_text)
+    source = template_text[found.start : found.end].split("\n")
+    return _build_tree(section_text(masked, found).split("\n"), found.offset, ranges, source)
+
+
+@lru_cache(maxsize=16)
+def _ranges(template_text: str) -> list[int]:
+    return range_depths(template_text, scan_actions(template_text))
 
 
 @dataclass
@@ -166,12 +159,14 @@ class _Entry:
     inline_output: bool = False  # a key whose value is an output action
     range_depth: int = 0
     value: str | None = None  # a literal scalar on the key's line (None when templated)
+    pattern: str | None = None  # a templated scalar, output actions as holes
     children: list[_Entry] = field(default_factory=list)
 
 
 def _build_tree(
     masked: Sequence[str], offset: int, ranges: Sequence[int], source: Sequence[str]
 ) -> _Entry:
+    """The key tree of a section's masked lines; ``source`` holds the same lines unmasked."""
     root = _Entry("root", -1, 0, 1)
     stack = [root]
     scalar_indent: int | None = None  # inside a block scalar deeper than this
@@ -187,7 +182,7 @@ def _build_tree(
             scalar_indent = None
         depth = ranges[line - 1] if line - 1 < len(ranges) else 0
         if not stripped.replace(HOLE, "").strip():
-            _add_injection(stack, source[line - 1], indent, line, depth)
+            _add_injection(stack, source[number], indent, line, depth)
             continue
         shape = _LINE.match(text)
         if shape is None:  # pragma: no cover - the pattern matches any line
@@ -220,6 +215,7 @@ def _build_tree(
             inline_output=HOLE in value,
             range_depth=depth,
             value=_literal(value),
+            pattern=_templated(value),
         )
         stack[-1].children.append(entry)
         stack.append(entry)
@@ -260,6 +256,28 @@ def _literal(value: str) -> str | None:
     if not text or HOLE in text or text[0] in "[{|>&*!":
         return None
     return _unquote(text)
+
+
+def _templated(value: str) -> str | None:
+    """A scalar with output actions in it (``{{ .Chart.Name }}-reload``), holes kept."""
+    text = re.sub(r"(^|\s)#.*$", "", value).strip()
+    if HOLE not in text or text[0] in "[{|>&*!":
+        return None
+    return _unquote(text)
+
+
+def _name_pattern_matches(item: _Entry, name: str) -> int | None:
+    """How many literal characters of the item's templated ``name`` match ``name`` (None
+    when it cannot have rendered it)."""
+    pattern = next(
+        (c.pattern for c in item.children if c.kind == "key" and c.key == "name" and c.pattern),
+        None,
+    )
+    if pattern is None:
+        return None
+    pieces = [p for p in re.split(f"{HOLE}+", pattern)]
+    regex = ".*".join(re.escape(p) for p in pieces)
+    return sum(len(p) for p in pieces) if re.fullmatch(regex, name, re.DOTALL) else None
 
 
 def _unquote(key: str) -> str:
@@ -303,6 +321,20 @@ def _child(node: _Entry, part: str | int, name: str | None = None) -> _Entry | N
                 c.kind == "key" and c.key == "name" and c.value == name for c in child.children
             ):
                 return child
+        # templated names (``{{ .Chart.Name }}-reload``): the item whose name can have
+        # rendered this one, the most literal first; an ``if`` may have dropped items before
+        scored = [
+            (score, -index, child)
+            for index, child in enumerate(node.children)
+            if child.kind == "item"
+            and (score := _name_pattern_matches(child, name)) is not None
+            and child.range_depth <= node.range_depth
+        ]
+        if scored:
+            best = max(score for score, _, _ in scored)
+            top = [child for score, _, child in scored if score == best]
+            if len(top) == 1:
+                return top[0]
     position = 0
     for child in node.children:
         if child.kind != "item":

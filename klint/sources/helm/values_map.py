@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import yaml
 
-from klint.documents import parse_stream
+from klint.documents import Document, parse_stream
 from klint.sources.helm.actions import scan_actions, to_lf
 
 _STRING = re.compile(r"\"(?:\\.|[^\"\\])*\"|`[^`]*`")
@@ -95,8 +96,7 @@ def values_line(values_text: str, dotted: str) -> tuple[int, int] | None:
 
 def values_key(values_text: str, dotted: str) -> tuple[int, int, int] | None:
     """Like :func:`values_line`, with how many parts of ``dotted`` the values file has."""
-    parsed = parse_stream(values_text, "values.yaml")
-    document = next((d for d in parsed.documents if isinstance(d.root, yaml.MappingNode)), None)
+    document = _values_document(values_text)
     if document is None or not dotted:
         return None
     node: yaml.Node = document.root
@@ -105,9 +105,7 @@ def values_key(values_text: str, dotted: str) -> tuple[int, int, int] | None:
     for part in dotted.split("."):
         child: tuple[yaml.Node, yaml.Node] | None = None
         if isinstance(node, yaml.MappingNode):
-            for key_node, value_node in node.value:  # the last duplicate wins, as in Helm
-                if isinstance(key_node, yaml.ScalarNode) and key_node.value == part:
-                    child = (key_node, value_node)
+            child = _keys(node).get(part)
         elif isinstance(node, yaml.SequenceNode) and part.isdigit() and int(part) < len(node.value):
             item = node.value[int(part)]
             child = (item, item)
@@ -118,6 +116,32 @@ def values_key(values_text: str, dotted: str) -> tuple[int, int, int] | None:
     if mark is None:
         return None
     return mark.line + 1 + document.line_offset, mark.column + 1, depth
+
+
+@lru_cache(maxsize=8)
+def _values_document(values_text: str) -> Document | None:
+    """The first mapping document of a values file, parsed once per text (a chart's findings
+    all ask the same file)."""
+    parsed = parse_stream(values_text, "values.yaml")
+    return next((d for d in parsed.documents if isinstance(d.root, yaml.MappingNode)), None)
+
+
+_KEY_INDEXES: dict[int, tuple[yaml.MappingNode, dict[str, tuple[yaml.Node, yaml.Node]]]] = {}
+
+
+def _keys(node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    """A mapping's keys → (key node, value node), built once per node; the last duplicate
+    wins, as in Helm."""
+    cached = _KEY_INDEXES.get(id(node))
+    if cached is not None and cached[0] is node:
+        return cached[1]
+    keys: dict[str, tuple[yaml.Node, yaml.Node]] = {
+        key.value: (key, value) for key, value in node.value if isinstance(key, yaml.ScalarNode)
+    }
+    if len(_KEY_INDEXES) > 4096:
+        _KEY_INDEXES.clear()
+    _KEY_INDEXES[id(node)] = (node, keys)
+    return keys
 
 
 _Dot = tuple[str, ...] | None  # the path of ``.`` inside .Values; None when not in .Values

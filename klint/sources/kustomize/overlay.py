@@ -7,6 +7,7 @@ declared them; generated objects map to their generator in the kustomization.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,15 @@ class OverlayLocator:
         return Location(display_path(file, self.cwd), span), ()
 
 
+def repository_relative(message: str, cwd: Path, root: Path) -> str:
+    """No path of the machine in a message: paths under the working directory (else under
+    the repository root) are shown relative to it."""
+    for base in (cwd, root):
+        for spelling in {str(base.absolute()), os.path.realpath(base)}:
+            message = message.replace(spelling.rstrip("/") + "/", "")
+    return message
+
+
 @dataclass(frozen=True)
 class KustomizeOverlay:
     """A directory with a kustomization file, built with kustomize or kubectl kustomize."""
@@ -62,9 +72,10 @@ class KustomizeOverlay:
                 max_documents=settings.limits.max_documents,
             )
         except KustomizeBuildError as error:
+            message = repository_relative(error.message, self.cwd, unit_root(self.path, self.cwd))
             problem = Notification(
                 "kustomize-build",
-                f"kustomization {self.display} failed to build: {error.message}",
+                f"kustomization {self.display} failed to build: {message}",
                 Location(fallback, Span.line(1)),
                 fatal=True,
             )

@@ -232,6 +232,11 @@ class BuildContext:
                 matched = select_edits(
                     event, trace.kind, trace.api_version, names, namespaces, data
                 )
+                if not matched and trace.declared_kind() not in ("", trace.kind):
+                    # the patch that changed the kind targets the declared kind
+                    matched = select_edits(
+                        event, trace.declared_kind(), trace.api_version, names, namespaces, data
+                    )
                 edits.extend(matched)
                 if matched and event.source.is_file and event.source.file not in files:
                     files.append(event.source.file)
@@ -282,6 +287,13 @@ class Trace:
             return ""
         return str(value_at(found[0].data, (*found[1], "metadata", "name")) or "")
 
+    def declared_kind(self) -> str:
+        """The kind the object was declared with (a patch may have changed it)."""
+        found = self.origin()
+        if found is None:
+            return ""
+        return str(value_at(found[0].data, (*found[1], "kind")) or "")
+
     def origin(self) -> tuple[Document, tuple[str | int, ...]] | None:
         """The declaring document (and the path of the object inside it, for ``List`` kinds)."""
         if self._origin_searched:
@@ -303,6 +315,15 @@ class Trace:
                         candidates.append((document, ("items", index), _name_of(item)))
             elif data.get("kind") == self.kind:
                 candidates.append((document, (), _name_of(data)))
+        if not candidates:
+            # a JSON 6902 patch may have changed the kind (ClusterRole → Role): the object
+            # declared under the same name, of whatever kind, is the one
+            candidates = [
+                (document, (), _name_of(document.data))
+                for document in stream.documents
+                if isinstance(document.data, dict)
+                and _name_of(document.data) in (self._hint or self.name, self.name)
+            ]
         for wanted in (self._hint or self.name, self.name):
             for document, base, name in candidates:
                 if name == wanted:

@@ -1,0 +1,140 @@
+"""Templates of subcharts vendored as archives (``charts/dep-1.2.3.tgz``): where they are.
+
+``helm dependency build`` leaves dependencies packed; their templates have no file on disk.
+A finding in one is reported at ``<chart>/charts/dep-1.2.3.tgz!/dep/templates/x.yaml`` (the
+archive, ``!/``, the member's path inside it, as ``tar tzf`` lists it) on the template line,
+and its values line is looked up under the dependency's key (``dep.x``) in the parent's
+values files.
+"""
+
+from __future__ import annotations
+
+import tarfile
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+
+from klint.sources.helm.chart_files import read_yaml_mapping
+
+ARCHIVE_SEPARATOR = "!/"
+_MAX_MEMBER_BYTES = 5 * 1024 * 1024  # Helm's own limit per chart file
+_MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ArchivedTemplate:
+    """A template inside a subchart archive: its text, how it is shown, its values key."""
+
+    archive: Path
+    member: str
+    text: str
+    values_prefix: str
+
+
+def archived_template(chart_dir: Path, source: str) -> ArchivedTemplate | None:
+    """The archived template behind a rendered ``source`` (``web/charts/dep/templates/x``)
+    of the top chart ``chart_dir``; None when it is not in a direct subchart's archive."""
+    parts = PurePosixPath(source).parts
+    if len(parts) < 4 or parts[1] != "charts":
+        return None
+    shown, rest = parts[2], "/".join(parts[3:])
+    archive = _archives(chart_dir).get(shown)
+    if archive is None:
+        return None
+    path, top = archive
+    member = f"{top}/{rest}"
+    text = _read_member(path, member)
+    if text is None:
+        return None
+    return ArchivedTemplate(path, member, text, shown)
+
+
+def _archives(chart_dir: Path) -> dict[str, tuple[Path, str]]:
+    """Dependency name or alias → (archive, its top folder) for ``charts/*.tgz``."""
+    aliases: dict[str, list[str]] = {}
+    metadata = read_yaml_mapping(chart_dir / "Chart.yaml")
+    entries = metadata.get("dependencies")
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and entry.get("alias") and entry.get("name"):
+            aliases.setdefault(str(entry["name"]), []).append(str(entry["alias"]))
+    found: dict[str, tuple[Path, str]] = {}
+    folder = chart_dir / "charts"
+    if not folder.is_dir():
+        return found
+    for path in sorted(folder.iterdir()):
+        if path.is_symlink() or not path.is_file() or not path.name.endswith((".tgz", ".tar.gz")):
+            continue
+        named = _chart_name(path)
+        if named is None:
+            continue
+        top, name = named
+        for key in (name, *aliases.get(name, ())):
+            found.setdefault(key, (path, top))
+    return found
+
+
+def _chart_name(archive: Path) -> tuple[str, str] | None:
+    """(top folder, chart name) of a chart archive."""
+    text = _read_first(archive, "Chart.yaml")
+    if text is None:
+        return None
+    import yaml
+
+    try:
+        data = yaml.safe_load(text[1])
+    except yaml.YAMLError:
+        return None
+    name = data.get("name") if isinstance(data, dict) else None
+    return (text[0], str(name)) if name else None
+
+
+def _read_first(archive: Path, name: str) -> tuple[str, str] | None:
+    """The first ``<top>/<name>`` member of the archive: (top, text)."""
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                parts = PurePosixPath(member.name).parts
+                if len(parts) == 2 and parts[1] == name and member.isfile():
+                    return parts[0], _extract(tar, member) or ""
+    except (tarfile.TarError, OSError, EOFError):
+        return None
+    return None
+
+
+def _read_member(archive: Path, name: str) -> str | None:
+    try:
+        stat = archive.stat()
+    except OSError:
+        return None
+    return _members(str(archive), stat.st_mtime_ns, stat.st_size).get(name)
+
+
+@lru_cache(maxsize=8)
+def _members(archive: str, _mtime: int, _size: int) -> dict[str, str]:
+    """Every template-sized regular member of an archive, read once (64 MiB at most)."""
+    texts: dict[str, str] = {}
+    total = 0
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                if not member.isfile() or member.size > _MAX_MEMBER_BYTES:
+                    continue
+                total += member.size
+                if total > _MAX_ARCHIVE_BYTES:
+                    break
+                text = _extract(tar, member)
+                if text is not None:
+                    texts[member.name] = text
+    except (tarfile.TarError, OSError, EOFError):
+        return texts
+    return texts
+
+
+def _extract(tar: tarfile.TarFile, member: tarfile.TarInfo) -> str | None:
+    if member.size > _MAX_MEMBER_BYTES:
+        return None
+    handle = tar.extractfile(member)
+    if handle is None:
+        return None
+    with handle:
+        return handle.read(_MAX_MEMBER_BYTES).decode("utf-8", "replace")

@@ -1,0 +1,158 @@
+"""Which kustomizations of a tree are built, and which manifest files their builds cover.
+
+Every manifest file of a tree is linted exactly once: as part of the builds that read it, else
+on its own. A kustomization is built unless it is a ``kind: Component`` (linted through the
+overlays that use it) or sits inside another kustomization's folder and is read by some build
+(then it is linted through that build). An overlay that cannot be built (a remote base that
+klint will not fetch, a link out of the repository) still reports why, and its local resource
+files are linted on their own; its patches, and those of a Component that no overlay uses,
+are fragments of objects and are skipped with the reason (``--verbose`` lists them).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from klint.sources.base import display_path
+from klint.sources.kustomize.build import lexical_root
+from klint.sources.kustomize.files import (
+    as_strings,
+    is_inline,
+    join_entry,
+    load_kustomization,
+    patch_files,
+)
+from klint.sources.kustomize.tree import Tree
+from klint.sources.names import KUSTOMIZATION_FILES, kustomization_file
+
+
+@dataclass
+class KustomizeReach:
+    """The overlays to build, the files their builds read, and files skipped with a reason."""
+
+    overlays: list[Path] = field(default_factory=list)
+    reached: set[str] = field(default_factory=set)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def is_component(directory: Path) -> bool:
+    """Whether the kustomization in ``directory`` is a ``kind: Component``."""
+    loaded = load_kustomization(str(directory))
+    return loaded is not None and loaded.data.get("kind") == "Component"
+
+
+def is_kustomization_file(path: Path) -> bool:
+    """A kustomization file of its folder: configuration of a build, not an object."""
+    return path.name in KUSTOMIZATION_FILES and kustomization_file(path.parent) == path
+
+
+def plan_reach(
+    directories: Sequence[Path], root: Path, cwd: Path, files: Sequence[Path] = ()
+) -> KustomizeReach:
+    """Plan a walk's kustomization folders (absolute, in walk order) within ``root``.
+
+    ``files`` are the walk's manifest files: one that no build reads, in a kustomization's
+    folder, and named as a patch (``patches/``, ``*patch*``) is a patch no build applies
+    (an entry commented out of the kustomization): a fragment, skipped with the reason.
+    """
+    plan = KustomizeReach()
+    known = {os.path.normpath(d) for d in directories}
+    trees = {d: Tree.scan(d, lexical_root(d, root)) for d in directories}
+    components = {d for d in directories if is_component(d)}
+    overlays = [d for d in directories if d not in components]
+    used = _used(trees, [d for d in overlays if _clean(trees[d])])
+    used_at_all = _used(trees, overlays)
+    for directory in overlays:
+        name = os.path.normpath(directory)
+        nested = any(str(parent) in known for parent in directory.parents)
+        if nested and (name in used or (name in used_at_all and not _clean(trees[directory]))):
+            # linted through the build that reads it; when that build cannot run either, its
+            # files are handled with that build's (resources on their own, patches skipped)
+            continue
+        plan.overlays.append(directory)
+        if _clean(trees[directory]):
+            plan.reached |= {os.path.normpath(f) for f in trees[directory].files}
+    for directory in directories:
+        tree = trees[directory]
+        shown = display_path(directory, cwd)
+        if directory in components and os.path.normpath(directory) not in used_at_all:
+            reason = f"a patch of Kustomize Component {shown}, which no overlay in the tree uses"
+        elif directory not in components and not _clean(tree) and directory in plan.overlays:
+            reason = (
+                f"read by Kustomize overlay {shown}, which cannot be built offline: "
+                "linted with it once it builds"
+            )
+        else:
+            continue
+        resources = _resource_files(tree)
+        for file in sorted(tree.files):
+            name = os.path.normpath(file)
+            if name not in plan.reached and name not in resources:
+                plan.skipped.setdefault(name, reason)
+    known_dirs = [str(d) for d in directories]
+    for walked in files:
+        name = os.path.normpath(walked)
+        if name in plan.reached or name in plan.skipped or not _patch_name(Path(name)):
+            continue
+        owner = next((d for d in known_dirs if name.startswith(d + os.sep)), None)
+        if owner is not None:
+            plan.skipped[name] = (
+                f"a Kustomize patch that no build in the tree applies (under "
+                f"{display_path(Path(owner), cwd)}): a fragment of an object, not linted alone"
+            )
+    return plan
+
+
+def _patch_name(path: Path) -> bool:
+    """Named as a patch: in a ``patches`` folder or with ``patch`` in its name."""
+    return "patch" in path.name.lower() or "patches" in path.parent.parts[-2:]
+
+
+def owning_overlay(path: Path, top: Path, cwd: Path) -> Path | str | None:
+    """For a file named on the command line: the nearest enclosing kustomization whose build
+    reads it (its unit), a reason to skip it (a patch of a Component), or None (lint it on its
+    own). Folders above ``top`` are not looked at."""
+    target = os.path.normpath(os.path.abspath(path))
+    start = Path(os.path.abspath(path)).parent
+    for directory in [start, *start.parents]:
+        if directory != top and top not in directory.parents:
+            break
+        loaded = load_kustomization(str(directory))
+        if loaded is None:
+            continue
+        if loaded.data.get("kind") == "Component":
+            if target in patch_files(loaded):
+                shown = display_path(directory, cwd)
+                return f"a patch of Kustomize Component {shown}: linted with the overlays using it"
+            continue
+        tree = Tree.scan(directory, lexical_root(directory, top))
+        if _clean(tree) and target in {os.path.normpath(f) for f in tree.files}:
+            return directory
+        if target in patch_files(loaded):
+            return directory
+    return None
+
+
+def _used(trees: dict[Path, Tree], users: Sequence[Path]) -> set[str]:
+    """Kustomization folders that the builds of ``users`` read (besides their own)."""
+    return {os.path.normpath(k) for d in users for k in trees[d].kustomizations if Path(k) != d}
+
+
+def _clean(tree: Tree) -> bool:
+    return not tree.remote and not tree.refused
+
+
+def _resource_files(tree: Tree) -> set[str]:
+    """Files named as resources (objects) by the tree's kustomizations."""
+    found: set[str] = set()
+    for directory, kustomization in tree.kustomizations.items():
+        for key in ("resources", "bases"):
+            for entry in as_strings(kustomization.data.get(key)):
+                if not is_inline(entry):
+                    target = join_entry(directory, entry)
+                    if os.path.isfile(target):
+                        found.add(os.path.normpath(target))
+    return found

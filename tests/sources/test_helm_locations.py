@@ -1,0 +1,91 @@
+"""Findings in a chart land on the block that rendered them (fixtures/helm/lookalike, modelled on
+an optional sidecar listed before the main container, both with templated names)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import needs_helm_sdk, run_cli
+
+pytestmark = needs_helm_sdk
+
+
+def test_look_alike_blocks_are_told_apart_by_the_rendered_container() -> None:
+    result = run_cli("check", "--format", "json", "fixtures/helm/lookalike")
+    data = json.loads(result.stdout)
+    [privileged] = [f for f in data["findings"] if f["rule_id"] == "KL101"]
+    # container "alertmanager" is the second block of the template (the sidecar before it
+    # is disabled): its securityContext line, and securityContext in values.yaml
+    assert (privileged["path"], privileged["line"]) == (
+        "fixtures/helm/lookalike/templates/statefulset.yaml",
+        23,
+    )
+    assert [(r["path"], r["line"]) for r in privileged["related"]] == [
+        ("fixtures/helm/lookalike/values.yaml", 2)
+    ]
+
+
+def test_findings_in_a_vendored_archive_point_into_it_and_at_the_parents_values() -> None:
+    # charts/exporter-1.2.3.tgz as `helm dependency build` leaves it; exporter.securityContext
+    # in the parent's values.yaml sets the privileged flag
+    result = run_cli("check", "--format", "json", "fixtures/helm/vendored-tgz")
+    data = json.loads(result.stdout)
+    [privileged] = [f for f in data["findings"] if f["rule_id"] == "KL101"]
+    assert privileged["path"] == (
+        "fixtures/helm/vendored-tgz/charts/exporter-1.2.3.tgz!/exporter/templates/deployment.yaml"
+    )
+    assert privileged["line"] == 16  # {{- toYaml .Values.securityContext | nindent 12 }}
+    assert [(r["path"], r["line"]) for r in privileged["related"]] == [
+        ("fixtures/helm/vendored-tgz/values.yaml", 3)
+    ]
+
+
+def test_a_pod_spec_helper_is_followed_into_helpers_tpl_with_its_values_line() -> None:
+    result = run_cli("check", "--format", "json", "fixtures/helm/pod-helper")
+    data = json.loads(result.stdout)
+    [privileged] = [f for f in data["findings"] if f["rule_id"] == "KL101"]
+    # daemonset.yaml only says {{- include "agent.podSpec" . | nindent 6 }}
+    assert (privileged["path"], privileged["line"], privileged["column"]) == (
+        "fixtures/helm/pod-helper/templates/_helpers.tpl",
+        15,
+        7,
+    )
+    assert [(r["path"], r["line"]) for r in privileged["related"]] == [
+        ("fixtures/helm/pod-helper/values.yaml", 5)
+    ]
+    [limits] = [f for f in data["findings"] if f["rule_id"] == "KL401"]
+    assert (limits["path"], limits["line"]) == (
+        "fixtures/helm/pod-helper/templates/_helpers.tpl",
+        11,
+    )
+
+
+def test_a_subchart_folder_gets_its_own_values_line_and_the_parents_key() -> None:
+    data = json.loads(run_cli("check", "--format", "json", "fixtures/helm/web").stdout)
+    [escalation] = [
+        f
+        for f in data["findings"]
+        if f["rule_id"] == "KL201" and f["path"].endswith("charts/db/templates/statefulset.yaml")
+    ]
+    # {{ .Values.allowPrivilegeEscalation }} in the db subchart: its own values.yaml
+    assert [(r["path"], r["line"]) for r in escalation["related"]] == [
+        ("fixtures/helm/web/charts/db/values.yaml", 2)
+    ]
+
+
+def test_the_parents_key_for_a_subchart_wins_over_the_subcharts_own_values(
+    tmp_path: Path,
+) -> None:
+    values = tmp_path / "v.yaml"
+    values.write_text("db:\n  allowPrivilegeEscalation: true\n")
+    data = json.loads(
+        run_cli("check", "--format", "json", "-f", str(values), "fixtures/helm/web").stdout
+    )
+    [escalation] = [
+        f
+        for f in data["findings"]
+        if f["rule_id"] == "KL201" and f["path"].endswith("charts/db/templates/statefulset.yaml")
+    ]
+    assert [r["line"] for r in escalation["related"]] == [2]
+    assert escalation["related"][0]["path"].endswith("v.yaml")

@@ -1,0 +1,113 @@
+"""Charts that Helm alone would not render offline: dependencies that are not vendored
+(disabled ones left out, enabled ones reported on their entry) and charts whose default values
+need ``required`` values (the chart's ``ci/`` values files render them)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from klint.sources.helm.dependencies import dependency_enabled, merged_values
+from tests.conftest import HELM_FIXTURES, needs_helm_sdk, run_cli
+
+pytestmark = needs_helm_sdk
+
+
+def check(*args: str) -> tuple[dict[str, Any], int]:
+    result = run_cli("check", "--format", "json", *args)
+    return json.loads(result.stdout), result.returncode
+
+
+def test_condition_first_path_that_resolves_then_tags() -> None:
+    values = {"a": {"enabled": False}, "g": {"on": True}, "tags": {"t": False, "u": True}}
+    assert dependency_enabled({"condition": "a.enabled"}, values)[0] is False
+    assert dependency_enabled({"condition": "missing.x,g.on"}, values)[0] is True
+    assert dependency_enabled({"condition": "missing.x", "tags": ["t"]}, values)[0] is False
+    assert dependency_enabled({"tags": ["t", "u"]}, values)[0] is True  # any true tag wins
+    assert dependency_enabled({"condition": "g.on", "tags": ["t"]}, values)[0] is True
+    assert dependency_enabled({}, values)[0] is True
+
+
+def test_values_from_files_and_set_decide_the_condition(tmp_path: Path) -> None:
+    chart = HELM_FIXTURES / "optional-deps"
+    extra = tmp_path / "v.yaml"
+    extra.write_text("redis-ha:\n  enabled: true\n")
+    merged = merged_values(chart, [extra], ["global.cache.enabled=false,tags.monitoring=true"])
+    assert merged["redis-ha"]["enabled"] is True
+    assert merged["global"]["cache"]["enabled"] is False
+    assert merged["tags"]["monitoring"] is True
+
+
+def test_disabled_missing_dependencies_do_not_stop_the_chart() -> None:
+    data, code = check("fixtures/helm/optional-deps")
+    assert code == 2  # the enabled dependency could not be linted
+    problems = [(n["path"], n["line"], n["code"]) for n in data["notifications"]]
+    # only the enabled one (condition global.cache.enabled), on its entry in Chart.yaml
+    assert problems == [("fixtures/helm/optional-deps/Chart.yaml", 15, "helm-dependency")]
+    assert "dependency cache" in data["notifications"][0]["message"]
+    privileged = [f for f in data["findings"] if f["rule_id"] == "KL101"]
+    assert [(f["path"], f["line"]) for f in privileged] == [
+        ("fixtures/helm/optional-deps/templates/deployment.yaml", 16)
+    ]
+
+
+def test_values_that_enable_a_missing_dependency_report_it(tmp_path: Path) -> None:
+    values = tmp_path / "on.yaml"
+    values.write_text("redis-ha:\n  enabled: true\nglobal:\n  cache:\n    enabled: false\n")
+    data, _ = check("-f", str(values), "fixtures/helm/optional-deps")
+    lines = sorted(n["line"] for n in data["notifications"] if n["code"] == "helm-dependency")
+    assert lines == [6]  # redis-ha now, cache no longer
+
+
+def test_the_users_chart_is_not_edited(tmp_path: Path) -> None:
+    chart = tmp_path / "c"
+    shutil.copytree(HELM_FIXTURES / "optional-deps", chart)
+    before = (chart / "Chart.yaml").read_bytes()
+    result = run_cli("check", str(chart))
+    assert result.returncode == 2
+    assert (chart / "Chart.yaml").read_bytes() == before
+
+
+def test_ci_values_render_a_chart_whose_defaults_need_required_values() -> None:
+    data, code = check("fixtures/helm/ci-values")
+    assert code == 1  # linted: findings, no input problem
+    [note] = data["notifications"]
+    assert note["code"] == "helm-values" and not note["fatal"]
+    # the first of ci/*.yaml in sorted order that renders (a-broken-values.yaml does not)
+    assert note["path"] == "fixtures/helm/ci-values/ci/b-daemonset-values.yaml"
+    host = [f for f in data["findings"] if f["rule_id"] == "KL102"]
+    assert [(r["path"], r["line"]) for r in host[0]["related"]] == [
+        ("fixtures/helm/ci-values/ci/b-daemonset-values.yaml", 2)
+    ]
+
+
+def test_user_values_win_over_ci_values(tmp_path: Path) -> None:
+    values = tmp_path / "v.yaml"
+    values.write_text("mode: deployment\n")
+    data, _ = check("-f", str(values), "fixtures/helm/ci-values")
+    assert not data["notifications"]
+    assert {f["rule_id"] for f in data["findings"]}.isdisjoint({"KL102"})
+
+
+def test_a_render_failure_says_values_would_render_it(tmp_path: Path) -> None:
+    chart = tmp_path / "c"
+    shutil.copytree(HELM_FIXTURES / "ci-values", chart, ignore=shutil.ignore_patterns("ci"))
+    result = run_cli("check", "--format", "json", "c", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    assert result.returncode == 2
+    [problem] = data["notifications"]
+    assert problem["path"] == "c/templates/workload.yaml" and problem["line"] == 1
+    assert ".klint.yaml" in problem["message"] and "-f" in problem["message"]
+    assert str(tmp_path) not in result.stdout + result.stderr
+
+
+def test_a_library_chart_says_it_has_nothing_to_render(tmp_path: Path) -> None:
+    chart = tmp_path / "lib"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: lib\ntype: library\nversion: 1.0.0\n")
+    (chart / "templates" / "_x.tpl").write_text('{{- define "lib.x" }}a: b{{ end }}\n')
+    result = run_cli("check", "-v", "lib", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "skipped lib/Chart.yaml:1: a library chart (type: library)" in result.stderr

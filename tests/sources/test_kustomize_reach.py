@@ -1,0 +1,110 @@
+"""Every manifest file of a Kustomize tree is linted once: through the builds that read it,
+else on its own; Components only through the overlays that use them (fixtures/kustomize-reach,
+modelled on Rook's examples, gateway-api's nested CRD folders, argo-workflows' Components and
+flux2's remote bases)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import REPO, run_cli
+
+pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="needs kubectl")
+
+TREE = "fixtures/kustomize-reach"
+
+
+def check(*paths: str, verbose: bool = False) -> tuple[dict[str, Any], str]:
+    result = run_cli("check", "--format", "json", *(["-v"] if verbose else []), *paths)
+    return json.loads(result.stdout), result.stderr
+
+
+def objects_of_kubectl(directory: str) -> int:
+    built = subprocess.run(
+        ["kubectl", "kustomize", directory], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return sum(1 for line in built.stdout.splitlines() if line.startswith("kind:"))
+
+
+def finding_files(data: dict[str, Any]) -> set[str]:
+    return {f["path"].removeprefix(TREE + "/") for f in data["findings"]}
+
+
+def test_every_manifest_file_of_the_tree_is_linted_once() -> None:
+    data, stderr = check(TREE, verbose=True)
+    # Pods beside the overlay (kubectl apply -f), resources of an unused Component and the
+    # local resources of an overlay whose remote base is not fetched: linted on their own
+    assert {"base/apply-me.yaml", "components/unused/unused-pod.yaml", "remote/local.yaml"} <= (
+        finding_files(data)
+    )
+    built = sum(objects_of_kubectl(f"{TREE}/{d}") for d in ("base", "base/extra", "overlays/dev"))
+    assert built == 6
+    assert data["summary"]["objects"] == built + 3  # + the three files linted on their own
+    # only the overlay with a remote base could not be linted; no Component was built
+    assert [(n["code"], n["path"]) for n in data["notifications"]] == [
+        ("kustomize-build", f"{TREE}/remote/kustomization.yaml")
+    ]
+    # patches that no build applies are fragments: skipped, with the reason under -v
+    assert f"skipped {TREE}/components/unused/unused-patch.yaml:1: a patch of Kustomize" in stderr
+    assert f"skipped {TREE}/remote/remote-patch.yaml:1: read by Kustomize overlay" in stderr
+    # a patch whose entry is commented out of the kustomization: a fragment, not an object
+    assert f"skipped {TREE}/base/patches/replicas-patch.yaml:1: a Kustomize patch that no" in (
+        stderr
+    )
+
+
+def test_the_component_is_linted_through_the_overlay_that_uses_it() -> None:
+    data, _ = check(TREE)
+    host_pid = [f for f in data["findings"] if f["rule_id"] == "KL103"]
+    assert [f["path"] for f in host_pid] == [f"{TREE}/components/debug/patch.yaml"]
+    debug = [f for f in data["findings"] if f["path"].endswith("components/debug/debug-pod.yaml")]
+    assert len({f["rule_id"] for f in debug}) == len(debug)  # once, not also on its own
+
+
+def test_a_nested_kustomization_no_build_reaches_is_its_own_unit() -> None:
+    base, _ = check(f"{TREE}/base")
+    # base's build (Deployment, and the Service of base/used once), base/extra, apply-me.yaml
+    assert objects_of_kubectl(f"{TREE}/base") == 2
+    assert base["summary"]["objects"] == 2 + 1 + 1
+    # base/extra is not a resource of base: built on its own (one ConfigMap); base/used is,
+    # so its Service is counted once, in base's build
+    assert objects_of_kubectl(f"{TREE}/base/extra") == 1
+    alone, _ = check(f"{TREE}/base/extra")
+    assert alone["summary"]["objects"] == 1
+
+
+def test_named_files_not_read_by_the_overlay_are_linted_on_their_own() -> None:
+    data, _ = check(f"{TREE}/base/apply-me.yaml")
+    assert finding_files(data) == {"base/apply-me.yaml"}
+    assert data["summary"]["objects"] == 1
+    data, _ = check(f"{TREE}/base/deployment.yaml")  # read by base: the overlay's unit
+    assert data["summary"]["objects"] == objects_of_kubectl(f"{TREE}/base")
+
+
+def test_a_named_patch_of_a_component_is_skipped_with_the_reason() -> None:
+    data, stderr = check(f"{TREE}/components/debug/patch.yaml", verbose=True)
+    assert data["findings"] == [] and data["notifications"] == []
+    assert "a patch of Kustomize Component" in stderr
+    # its kustomization.yaml (pre-commit names it) is not built as an overlay either
+    data, stderr = check(f"{TREE}/components/debug/kustomization.yaml", verbose=True)
+    assert data["notifications"] == []
+    assert "Kustomize Component fixtures/kustomize-reach/components/debug: linted with" in stderr
+
+
+def test_no_machine_path_in_the_remote_base_message() -> None:
+    data, _ = check(f"{TREE}/remote")
+    [problem] = data["notifications"]
+    assert str(REPO) not in problem["message"]
+    assert f"(in {TREE}/remote/kustomization.yaml)" in problem["message"]
+
+
+def test_files_linted_before_are_unchanged_for_the_classic_fixtures(tmp_path: Path) -> None:
+    data, _ = check("fixtures/kustomize")
+    # base, overlays/prod, broken and remote: as before (no file beside them goes unread)
+    assert data["summary"]["objects"] == 6
