@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tarfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -125,8 +126,8 @@ def _archive_chart_name(archive: Path) -> str | None:
                     data = yaml.safe_load(handle.read().decode("utf-8", "replace"))
                     name = data.get("name") if isinstance(data, dict) else None
                     return str(name) if name else None
-    except (tarfile.TarError, OSError, yaml.YAMLError):
-        return None
+    except (tarfile.TarError, OSError, EOFError, zlib.error, yaml.YAMLError):
+        return None  # a truncated or corrupt archive: refused later, by the schema check
     return None
 
 
