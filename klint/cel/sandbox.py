@@ -17,7 +17,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from klint.cel.environment import CelUnavailable, runtime_available
+from klint.cel.environment import CelUnavailable, runtime_available, unavailable_message
 from klint.cel.plan import Outcome, Plan, run_plan
 
 TIME_BUDGET = 1.0  # seconds for one plan over one object
@@ -37,9 +37,7 @@ class Evaluator:
     def run(self, batch: Sequence[tuple[Plan, dict[str, Any]]]) -> list[Outcome]:
         """One outcome per (plan, bindings), in order; :class:`CelUnavailable` without CEL."""
         if not _runtime_available():
-            raise CelUnavailable(
-                "CEL expressions need the CEL runtime: pip install 'klint[cel]' (Python 3.11+)"
-            )
+            raise CelUnavailable(unavailable_message())
         positions = [i for i, (plan, _) in enumerate(batch) if plan.key not in self.exhausted]
         evaluated = self._evaluate([batch[i] for i in positions]) if positions else []
         outcomes = dict(zip(positions, evaluated, strict=True))
