@@ -1,14 +1,13 @@
 """The ``klint`` command: parse flags, build the run, call the engine, pick a reporter.
 
-Exit codes: 0 no finding at or above ``--fail-on``; 1 such findings (or input that cannot
-be parsed); 2 usage, configuration, render or internal error.
+Exit codes: see :mod:`klint.cli_exit` (0 clean, 1 findings, 2 usage error or input that
+could not be linted, 3 internal error).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -16,6 +15,7 @@ import typer
 
 from klint import __version__
 from klint import cli_limits as limit
+from klint.cli_exit import EXIT_CLEAN, EXIT_ERROR, EXIT_INTERNAL, UsageFailure, exit_code
 from klint.cli_options import (
     ConfigFile,
     Ignores,
@@ -32,13 +32,12 @@ from klint.cli_options import (
     Values,
     default_paths,
 )
-from klint.findings import Report, Severity
+from klint.cli_output import write_text
+from klint.findings import Severity
 from klint.printable import printable
 
 if TYPE_CHECKING:
     from klint.catalog import Rule
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 app = typer.Typer(
     add_completion=False,
@@ -46,10 +45,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Offline static security linter for Kubernetes manifests, Helm charts and Kustomize.",
 )
-
-
-class UsageFailure(Exception):
-    """A problem with the command line or configuration: exit 2 with one line."""
 
 
 def _version(value: bool) -> None:
@@ -87,6 +82,7 @@ def check(
         str,
         typer.Option(
             "--format",
+            "--output-format",
             help="text, json, sarif, github, markdown, junit, gitlab-codequality, compliance "
             "or html.",
         ),
@@ -97,22 +93,38 @@ def check(
             "--output", "-o", help="Write the report to this file (summary still on stderr)."
         ),
     ] = None,
+    report_to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--report",
+            metavar="FORMAT:FILE",
+            help="Also write the report in FORMAT to FILE, from the same run (repeatable).",
+        ),
+    ] = None,
     fail_on: Annotated[
         str | None,
         typer.Option(
             "--fail-on",
-            help="Lowest level that fails the run: error, warning (default), note, never.",
+            help="Lowest level that fails the run: error, warning (default), note; never: "
+            "findings and unlintable input never fail it.",
         ),
     ] = None,
     exit_zero: Annotated[
-        bool, typer.Option("--exit-zero", help="Exit 0 even with findings (2 still on errors).")
+        bool,
+        typer.Option(
+            "--exit-zero",
+            help="Exit 0 even with findings or input that could not be linted (2 still on "
+            "usage errors).",
+        ),
     ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print findings only: no summary line.")
     ] = False,
     verbose: Annotated[
         bool,
-        typer.Option("--verbose", "-v", help="Also say on stderr which inputs were skipped."),
+        typer.Option(
+            "--verbose", "-v", help="Also say on stderr which config is used and what was skipped."
+        ),
     ] = False,
     statistics: Annotated[
         bool, typer.Option("--statistics", help="Print the number of findings per rule instead.")
@@ -176,10 +188,14 @@ def check(
     ] = None,
 ) -> None:
     """Lint PATHS (default: the current directory) and report findings."""
+    import dataclasses
+
     from klint import console
-    from klint.run import RunOptions, parse_shard, run_stream
+    from klint.cli_output import parse_report_spec, pieces_of, write_pieces, write_reports
+    from klint.run import RunOptions, lint_report, parse_shard
 
     never = fail_on is not None and fail_on.strip().lower() == NEVER
+    also = [parse_report_spec(spec) for spec in report_to or ()]
     options = RunOptions(
         paths=default_paths(paths, stdin_filename),
         output_format=output_format,
@@ -213,20 +229,27 @@ def check(
         policies=tuple(policy or ()),
         shard=parse_shard(shard) if shard else None,
     )
+    cwd = Path.cwd()
     use_color = console.use_color(color, sys.stdout, to_file=output is not None)
-    report, pieces, effective_fail_on = run_stream(options, cwd=Path.cwd(), color=use_color)
+    if verbose:
+        console.write_stderr([console.config_line(config, no_config, cwd)])
+    report, reporter, context, effective_fail_on = lint_report(options, cwd=cwd, color=use_color)
+    threshold = None if never else effective_fail_on
+    context = dataclasses.replace(context, fail_on=threshold)
     console.write_stderr(report.warnings)
     if verbose:
         console.write_stderr(console.skipped_lines(report))
-    _write_pieces([console.statistics(report)] if statistics else pieces, output)
+    write_reports(also, report, dataclasses.replace(context, color=False))
+    if statistics:
+        write_pieces([console.statistics(report)], output)
+    else:
+        write_pieces(pieces_of(reporter, report, context), output)
+    if output is not None or output_format != "text" or statistics:
+        # the problems are not in what reached the terminal: say them on stderr
+        console.write_stderr(console.problem_lines(report.notifications))
     if output is not None and not quiet:
-        console.write_stderr(
-            [*console.problem_lines(report.notifications), console.summary_line(report)]
-        )
-    code = exit_code(report, effective_fail_on)
-    if (never or exit_zero) and code == EXIT_FINDINGS:
-        code = EXIT_CLEAN
-    raise typer.Exit(code)
+        console.write_stderr([console.summary_line(report)])
+    raise typer.Exit(exit_code(report, threshold, zero=exit_zero))
 
 
 @app.command()
@@ -271,7 +294,7 @@ def fix(
     )
     outcome = run_fix(options, Path.cwd(), unsafe=unsafe, write=not diff)
     if diff:
-        _write("".join(unified_diff(p, *texts) for p, texts in outcome.files.items()), None)
+        write_text("".join(unified_diff(p, *texts) for p, texts in outcome.files.items()), None)
     sys.stderr.write(fix_summary(outcome, diff=diff, unsafe=unsafe))
     raise typer.Exit(fix_exit_code(outcome, diff=diff))
 
@@ -325,7 +348,7 @@ def baseline_create(
     if any(n.fatal for n in report.notifications):
         messages = "; ".join(n.message for n in report.notifications if n.fatal)
         raise UsageFailure(f"baseline not written: {messages}")
-    _write(baseline_text(report), output)
+    write_text(baseline_text(report), output)
     from klint.reporters.text import plural
 
     typer.echo(f"klint: recorded {plural(len(report.active), 'finding')} in {output}", err=True)
@@ -420,17 +443,6 @@ def lsp(
     serve(tuple(profile or ()))
 
 
-def exit_code(report: Report, fail_on: Severity) -> int:
-    """0, 1 or 2 as documented in the module docstring."""
-    if any(n.fatal for n in report.notifications):
-        return EXIT_ERROR
-    if any(f.severity.rank >= fail_on.rank for f in report.active):
-        return EXIT_FINDINGS
-    if any(n.level is Severity.ERROR for n in report.notifications):
-        return EXIT_FINDINGS
-    return EXIT_CLEAN
-
-
 def _level(text: str) -> Severity:
     try:
         return Severity.parse(text)
@@ -438,35 +450,9 @@ def _level(text: str) -> Severity:
         raise UsageFailure(str(error)) from None
 
 
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise UsageFailure(f"cannot write {output}: {error.strerror}") from None
-
-
-def _write_pieces(pieces: Iterable[str], output: Path | None) -> None:
-    """Write a report as it is formatted (a large SARIF log is never one string)."""
-    if output is None:
-        for piece in pieces:
-            sys.stdout.write(piece)
-        sys.stdout.flush()
-        return
-    try:
-        with output.open("w", encoding="utf-8") as handle:
-            for piece in pieces:
-                handle.write(piece)
-    except OSError as error:
-        raise UsageFailure(f"cannot write {output}: {error.strerror}") from None
-
-
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     sys.stderr.write(f"klint: error: {printable(message)}\n")  # names cannot forge log lines
-    sys.exit(EXIT_ERROR)
+    sys.exit(code)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -496,5 +482,5 @@ def main(argv: list[str] | None = None) -> None:
         if hasattr(error, "format_message"):  # click's usage and parameter errors
             lines = str(error.format_message()).splitlines() or [type(error).__name__]
             _fail(lines[0])
-        _fail(f"internal error: {type(error).__name__}: {error}")
+        _fail(f"internal error: {type(error).__name__}: {error}", EXIT_INTERNAL)
     sys.exit(result if isinstance(result, int) else EXIT_CLEAN)

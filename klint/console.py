@@ -9,6 +9,7 @@ import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from klint.findings import Notification, Report, Severity
@@ -59,6 +60,20 @@ def skipped_lines(report: Report) -> list[str]:
             where = f"{note.location.path}:{note.location.span.start_line}"
         lines.append(f"klint: skipped {printable(where)}: {printable(note.message)}")
     return lines
+
+
+def config_line(explicit: Path | None, disabled: bool, cwd: Path) -> str:
+    """``-v``: which configuration file this run reads."""
+    from klint.config import find_config
+
+    if disabled:
+        return "klint: config: none (--no-config)"
+    if explicit is not None:
+        return f"klint: config: {printable(str(explicit))} (--config)"
+    found = find_config(cwd)
+    if found is None:
+        return "klint: config: none found (defaults)"
+    return f"klint: config: {printable(os.path.relpath(found, cwd))}"
 
 
 def explain_text(markdown: str, stream: TextIO) -> str:

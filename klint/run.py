@@ -12,11 +12,12 @@ from pathlib import Path
 from klint.documents import Limits
 from klint.engine import ActiveRule, lint
 from klint.errors import KlintError
-from klint.findings import Report, Severity
+from klint.findings import Notification, Report, Severity
 from klint.policy import Policy, PolicyInput, build_policy
 from klint.reporters import FORMATS, ReportContext, Reporter, get_reporter
 from klint.sources.base import LintUnit, LoadSettings, display_path
 from klint.sources.discover import DiscoverOptions, discover
+from klint.sources.names import MANIFEST_SUFFIXES
 
 DEFAULT_KUBE_VERSION = "1.35"
 
@@ -157,6 +158,18 @@ def only_stdin_path(report: Report, path: str, exclude: tuple[str, ...], cwd: Pa
     ]
 
 
+def nothing_found(paths: Sequence[str], report: Report) -> list[Notification]:
+    """A fatal problem when the paths hold nothing to read: an empty folder, a folder without
+    YAML or JSON, a named ``readme.txt`` (YAML that is not Kubernetes was found, and passes)."""
+    if "-" in paths or report.files_scanned or report.notifications:
+        return []
+    if any(n.location and n.location.path.endswith(MANIFEST_SUFFIXES) for n in report.skipped):
+        return []
+    named = ", ".join(paths)
+    message = f"no Kubernetes files found in {named} (YAML or JSON manifests, charts, overlays)"
+    return [Notification("no-files-found", message, None, fatal=True)]
+
+
 def policy_for(options: RunOptions, cwd: Path) -> Policy:
     """The config (``--config`` or found from ``cwd``) merged with the command line."""
     from klint.config import Config, find_config, load_config, resolve_config
@@ -247,6 +260,7 @@ def lint_report(
     units = select_shard(policy.units(discovery.units, cwd), options.shard)
     report = lint(units, active, settings, kube, jobs, policy.suppressor)
     report.notifications.extend(discovery.problems)
+    report.notifications.extend(nothing_found(options.paths, report))
     report.warnings.extend(version_warnings(kube, active))
     policy.settle(report)
     if options.baseline is not None:
@@ -271,5 +285,6 @@ def lint_report(
             **({"quiet": "yes"} if options.quiet else {}),
         },
         catalog=policy.catalog,
+        fail_on=policy.fail_on,
     )
     return report, get_reporter(options.output_format), context, policy.fail_on
