@@ -111,7 +111,7 @@ def test_verbose_names_the_config_file(tmp_path: Path) -> None:
     )
     (tmp_path / ".git").mkdir()
     assert "klint: config: none found" in run_cli("check", "-v", "a.yaml", cwd=tmp_path).stderr
-    (tmp_path / ".klint.yaml").write_text("fail_on: error\n")
+    (tmp_path / ".klint.yaml").write_text("fail-on: error\n")
     result = run_cli("check", "-v", "a.yaml", cwd=tmp_path)
     assert "klint: config: .klint.yaml\n" in result.stderr
     assert "(--no-config)" in run_cli("check", "-v", "--no-config", "a.yaml", cwd=tmp_path).stderr
