@@ -395,13 +395,17 @@ def explain(
     """Show a rule's documentation: why, how to fix, examples, references."""
     from klint.console import explain_text
     from klint.docs import rule_page
+    from klint.reporters import input_problem
     from klint.selection import rule_index
 
     index = rule_index(_catalog(config, no_config, rules_dir))
     found = index.get(rule)
-    if found is None:
+    if found is not None:
+        page = rule_page(found)
+    elif rule.upper() == input_problem.ID or rule.lower() == input_problem.NAME:
+        page = input_problem.PAGE
+    else:
         raise UsageFailure(index.unknown(rule))
-    page = rule_page(found)
     typer.echo(page if markdown else explain_text(page, sys.stdout), nl=False)
 
 
@@ -425,6 +429,11 @@ def docs(
     # Only an explicit --config adds custom rules: the built-in reference stays reproducible.
     rules = _catalog(config, config is None, rules_dir)
     written = write_docs(rules, output)
+    from klint.reporters import input_problem
+
+    page = output.parent / "input-problems.md"  # KL000, not a rule of the catalogue
+    page.write_text(input_problem.PAGE, encoding="utf-8")
+    written.append(page)
     if readme is not None:
         update_readme(readme, rules)
         written.append(readme)

@@ -116,3 +116,15 @@ def test_verbose_names_the_config_file(tmp_path: Path) -> None:
     assert "klint: config: .klint.yaml\n" in result.stderr
     assert "(--no-config)" in run_cli("check", "-v", "--no-config", "a.yaml", cwd=tmp_path).stderr
     assert REPO.exists()
+
+
+def test_kl000_has_a_page_that_exists_and_explain_shows_it() -> None:
+    from klint.reporters import input_problem
+
+    page = REPO / "docs" / "input-problems.md"
+    assert page.read_text() == input_problem.PAGE, "run `python -m klint docs`"
+    assert input_problem.HELP_URI.endswith("/blob/main/docs/input-problems.md")
+    for name in ("KL000", "kl000", "input-problem"):
+        result = run_cli("explain", name)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == input_problem.PAGE

@@ -334,3 +334,27 @@ def test_vscode_problem_matcher_matches_every_line_klint_prints() -> None:
         assert line.startswith(f"{path}:") and level in line and message
         assert code == line.rsplit("[", 1)[1].split()[0].rstrip("]")
     assert pattern.match(result.stdout.splitlines()[-1]) is None
+
+
+def test_junit_failures_are_only_the_findings_that_fail_the_run() -> None:
+    """--fail-on error with warnings and notes: exit 0 and no failure for Jenkins to see."""
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "    - {name: a, image: 'a:latest'}\n"
+    )
+    passing = run_cli("check", "--format", "junit", "--fail-on", "error", "-", stdin=text.encode())
+    assert passing.returncode == 0
+    assert_jenkins_valid(passing.stdout)
+    root = ET.fromstring(passing.stdout.encode())
+    assert root.get("failures") == "0" and root.get("errors") == "0"
+    cases = list(root.iter("testcase"))
+    assert len(cases) > 1 and all(c.find("failure") is None for c in cases)
+    outs = [c.findtext("system-out") or "" for c in cases]
+    assert all("(below --fail-on)" in out for out in outs), outs
+    failing = run_cli("check", "--format", "junit", "-", stdin=text.encode())  # warning
+    assert failing.returncode == 1
+    failed = ET.fromstring(failing.stdout.encode())
+    warnings = [c for c in failed.iter("testcase") if "warning: " in (c.findtext("failure") or "")]
+    assert warnings and failed.get("failures") == str(len(list(failed.iter("failure"))))
+    never = run_cli("check", "--format", "junit", "--fail-on", "never", "-", stdin=text.encode())
+    assert ET.fromstring(never.stdout.encode()).get("failures") == "0"
