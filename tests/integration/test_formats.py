@@ -145,13 +145,26 @@ def test_markdown_summary_counts_and_table(rules: list[Rule]) -> None:
     assert "| error | 2 |" in lines and "| warning | 1 |" in lines and "| note | 0 |" in lines
     rule_rows = [line for line in lines if line.startswith("| [KL")]
     assert rule_rows[0].startswith("| [KL101 privileged-container](https://")
-    assert rule_rows[0].endswith("| error | 2 |")
+    assert rule_rows[0].endswith("| 2 | 0 | 0 | 2 |")  # errors, warnings, notes, total
     table = lines[lines.index("### Findings") + 4 :]
     assert [row.split(" | ")[2] for row in table] == [
         "k8s/web.yaml:7:5",
         "other.yaml:3:5",
         "k8s/web.yaml:9:5",
     ]  # errors first, then by location
+
+
+def test_markdown_counts_each_severity_of_a_rule(rules: list[Rule]) -> None:
+    """One rule with an error, a warning and three notes: every count is shown."""
+    report = report_of(
+        finding(line=1, rule="KL201"),
+        finding(line=2, rule="KL201", severity=Severity.WARNING),
+        *(finding(line=n, rule="KL201", severity=Severity.NOTE) for n in (3, 4, 5)),
+    )
+    text = get_reporter("markdown").render(report, context(rules))
+    (row,) = [line for line in text.splitlines() if line.startswith("| [KL201 ")]
+    assert row.endswith("| 1 | 1 | 3 | 5 |"), row
+    assert "| Rule | Errors | Warnings | Notes | Findings |" in text
 
 
 def test_markdown_cells_are_inert(rules: list[Rule]) -> None:
