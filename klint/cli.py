@@ -292,9 +292,13 @@ def fix(
         rules_dirs=tuple(rules_dir or ()),
         jobs=1,
     )
-    outcome = run_fix(options, Path.cwd(), unsafe=unsafe, write=not diff)
+    cwd = Path.cwd()
+    outcome = run_fix(options, cwd, unsafe=unsafe, write=not diff)
     if diff:
-        write_text("".join(unified_diff(p, *texts) for p, texts in outcome.files.items()), None)
+        from klint.cli_output import repository_path
+
+        patch = (unified_diff(repository_path(p, cwd), *t) for p, t in outcome.files.items())
+        write_text("".join(patch), None)
     sys.stderr.write(fix_summary(outcome, diff=diff, unsafe=unsafe))
     raise typer.Exit(fix_exit_code(outcome, diff=diff))
 

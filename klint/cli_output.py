@@ -41,6 +41,17 @@ def write_reports(
     return written
 
 
+def repository_path(display: str, cwd: Path) -> str:
+    """A path shown relative to ``cwd`` made relative to the repository root (``git apply``
+    reads patch headers from the top of the work tree, wherever it runs)."""
+    import os
+
+    from klint.run import find_root
+
+    relative = os.path.relpath(os.path.normpath(cwd / display), find_root(cwd))
+    return display if relative.startswith("..") else Path(relative).as_posix()
+
+
 def write_text(text: str, output: Path | None) -> None:
     """One text to stdout or to ``output``."""
     write_pieces([text], output)

@@ -49,6 +49,7 @@ class UnitResult:
     files: int = 0
     objects: int = 0
     skipped: list[Notification] = field(default_factory=list)
+    file_paths: frozenset[str] | None = None  # the files counted, where the unit knows them
 
 
 def bind_rules(
@@ -115,7 +116,9 @@ def lint_unit(
     """Load one unit and run every rule over its objects."""
     loaded = unit.load(settings)
     if len(loaded.documents) > settings.limits.max_documents:
-        result = UnitResult(notifications=list(loaded.problems), files=loaded.files)
+        result = UnitResult(
+            notifications=list(loaded.problems), files=loaded.files, file_paths=loaded.file_paths
+        )
         result.notifications.append(_too_many_documents(unit, settings.limits.max_documents))
         return result
     resources = [r for document in loaded.documents for r in resources_from_document(document)]
@@ -229,6 +232,8 @@ def _skip_non_kubernetes(loaded: LoadedUnit, resources: Sequence[Resource]) -> U
     if loaded.report_only:  # only the named files were counted
         uncounted &= loaded.report_only
     result.files = max(result.files - len(uncounted), 0)
+    if loaded.file_paths is not None:
+        result.file_paths = loaded.file_paths - uncounted
     return result
 
 
@@ -349,13 +354,18 @@ def lint(
     of them cost more than the parsing itself (2.9 s against 0.5 s on the shared corpus).
     """
     report = Report(rule_ids=[active.rule.id for active in rules])
+    seen: set[str] = set()  # each file once, however many units read it
     with _collector_paused():
         for result in _results(units, rules, settings, kube_version, jobs, hook):
             report.findings.extend(result.findings)
             report.notifications.extend(result.notifications)
             report.skipped.extend(result.skipped)
-            report.files_scanned += result.files
+            if result.file_paths is None:
+                report.files_scanned += result.files
+            else:
+                seen.update(result.file_paths)
             report.objects_scanned += result.objects
+    report.files_scanned += len(seen)
     report.findings = once_per_location(report.findings)
     report.sort()
     return report
