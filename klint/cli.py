@@ -40,7 +40,8 @@ if TYPE_CHECKING:
     from klint.catalog import Rule
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
+    context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Offline static security linter for Kubernetes manifests, Helm charts and Kustomize.",
@@ -56,7 +57,8 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+        bool,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show version."),
     ] = False,
 ) -> None:
     """klint checks Kubernetes configuration for insecure settings, offline."""
@@ -127,7 +129,14 @@ def check(
         ),
     ] = False,
     statistics: Annotated[
-        bool, typer.Option("--statistics", help="Print the number of findings per rule instead.")
+        bool,
+        typer.Option(
+            "--statistics", help="Print the number of findings per rule (and a total) instead."
+        ),
+    ] = False,
+    show_fixes: Annotated[
+        bool,
+        typer.Option("--show-fixes", help="Mark each finding `klint fix` can fix, with the fix."),
     ] = False,
     profile: Profiles = None,
     select: Selects = None,
@@ -233,9 +242,20 @@ def check(
     use_color = console.use_color(color, sys.stdout, to_file=output is not None)
     if verbose:
         console.write_stderr([console.config_line(config, no_config, cwd)])
-    report, reporter, context, effective_fail_on = lint_report(options, cwd=cwd, color=use_color)
+    progress = None if quiet else console.Progress.on_terminal(sys.stderr)
+    try:
+        report, reporter, context, effective_fail_on = lint_report(
+            options, cwd=cwd, color=use_color, progress=progress
+        )
+    finally:
+        if progress is not None:
+            progress.finish()
     threshold = None if never else effective_fail_on
-    context = dataclasses.replace(context, fail_on=threshold)
+    context = dataclasses.replace(
+        context,
+        fail_on=threshold,
+        extra={**context.extra, **({"show_fixes": "yes"} if show_fixes else {})},
+    )
     console.write_stderr(report.warnings)
     if verbose:
         console.write_stderr(console.skipped_lines(report))
@@ -248,7 +268,7 @@ def check(
         # the problems are not in what reached the terminal: say them on stderr
         console.write_stderr(console.problem_lines(report.notifications))
     if output is not None and not quiet:
-        console.write_stderr([console.summary_line(report)])
+        console.write_stderr([*console.fixable_lines(report), console.summary_line(report)])
     raise typer.Exit(exit_code(report, threshold, zero=exit_zero))
 
 
@@ -366,14 +386,26 @@ def list_rules(
     profile: Annotated[
         str | None, typer.Option("--profile", help="Only rules of this profile.")
     ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", "--output-format", help="text or json.")
+    ] = "text",
     config: ConfigFile = None,
     no_config: NoConfig = False,
     rules_dir: RulesDirs = None,
 ) -> None:
     """List the rule catalogue (with custom rules from the config and --rules-dir)."""
+    from klint.selection import select_rules
+
+    if output_format not in ("text", "json"):
+        raise UsageFailure(f"unknown format {output_format!r}: use text or json")
     rules = _catalog(config, no_config, rules_dir)
-    if profile:
-        rules = [r for r in rules if profile in r.profiles or profile == "all"]
+    if profile:  # an unknown profile is an error, as for check --profile
+        rules = select_rules(rules, (profile,))
+    if output_format == "json":
+        from klint.console import rules_json
+
+        write_text(rules_json(rules), None)
+        return
     for rule in rules:
         if framework:
             ids = rule.frameworks().get(framework)
@@ -468,6 +500,13 @@ def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     sys.exit(code)
 
 
+def _once(message: str) -> str:
+    """Click and typer both add "Did you mean ...?" to an unknown command: keep one."""
+    import re
+
+    return re.sub(r"( Did you mean [^?]*\?)(?:\1)+", r"\1", message)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors and stable exit codes, never a traceback."""
     import click
@@ -494,6 +533,6 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as error:
         if hasattr(error, "format_message"):  # click's usage and parameter errors
             lines = str(error.format_message()).splitlines() or [type(error).__name__]
-            _fail(lines[0])
+            _fail(_once(lines[0]))
         _fail(f"internal error: {type(error).__name__}: {error}", EXIT_INTERNAL)
     sys.exit(result if isinstance(result, int) else EXIT_CLEAN)

@@ -11,7 +11,7 @@ import contextlib
 import gc
 import itertools
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -343,8 +343,9 @@ def lint(
     kube_version: tuple[int, int],
     jobs: int = 1,
     hook: UnitHook | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
-    """Lint every unit and return the sorted report.
+    """Lint every unit and return the sorted report; ``progress(done, total)`` after each.
 
     With ``jobs`` > 1 and enough units, units are linted in forked worker processes; the
     results are merged in input order, so the output is identical to a serial run.
@@ -356,7 +357,9 @@ def lint(
     report = Report(rule_ids=[active.rule.id for active in rules])
     seen: set[str] = set()  # each file once, however many units read it
     with _collector_paused():
-        for result in _results(units, rules, settings, kube_version, jobs, hook):
+        for done, result in enumerate(_results(units, rules, settings, kube_version, jobs, hook)):
+            if progress is not None:
+                progress(done + 1, len(units))
             report.findings.extend(result.findings)
             report.notifications.extend(result.notifications)
             report.skipped.extend(result.skipped)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -217,9 +217,17 @@ def run_stream(
 
 
 def lint_report(
-    options: RunOptions, *, cwd: Path, color: bool = False, stdin: bytes | None = None
+    options: RunOptions,
+    *,
+    cwd: Path,
+    color: bool = False,
+    stdin: bytes | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Report, Reporter, ReportContext, Severity]:
-    """Lint; returns the finished report, its reporter and context, and the fail-on."""
+    """Lint; returns the finished report, its reporter and context, and the fail-on.
+
+    ``progress(done, total)`` is called after each lint unit (the CLI's terminal display).
+    """
     if options.output_format not in FORMATS:
         raise KlintError(f"unknown format {options.output_format!r}: use {', '.join(FORMATS)}")
     policy = policy_for(options, cwd)
@@ -258,7 +266,7 @@ def lint_report(
     )
     jobs = options.jobs or os.cpu_count() or 1
     units = select_shard(policy.units(discovery.units, cwd), options.shard)
-    report = lint(units, active, settings, kube, jobs, policy.suppressor)
+    report = lint(units, active, settings, kube, jobs, policy.suppressor, progress)
     report.notifications.extend(discovery.problems)
     report.notifications.extend(nothing_found(options.paths, report))
     report.warnings.extend(version_warnings(kube, active))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from klint.findings import Finding, Notification, Report, Severity
+from klint.findings import Applicability, Finding, Notification, Report, Severity
 from klint.reporters.base import ReportContext, line_start, printable
 
 _COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.NOTE: "\x1b[36m"}
@@ -20,6 +20,7 @@ class TextReporter:
             if finding.suppression is None or context.show_suppressed:
                 lines.append(self._finding(finding, context))
         if not context.extra.get("quiet"):
+            lines += fixable_lines(report)  # before the summary: it stays the last line
             lines.append(summary_line(report))
         return "".join(line + "\n" for line in lines)
 
@@ -37,6 +38,8 @@ class TextReporter:
             )
         if finding.suppression is not None:
             text += f" (suppressed: {printable(finding.suppression.justification)})"
+        elif finding.fix is not None and context.extra.get("show_fixes"):
+            text += f" [*] fix: {printable(finding.fix.description)}"
         return text
 
     def _notification(self, notification: Notification, context: ReportContext) -> str:
@@ -60,6 +63,19 @@ def plural(count: int, word: str) -> str:
     if count == 1:
         return f"{count} {word}"
     return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
+
+
+def fixable_lines(report: Report) -> list[str]:
+    """``klint: 3 fixable with `klint fix` (2 more with `klint fix --unsafe`)``, if any."""
+    fixes = [f.fix for f in report.active if f.fix is not None]
+    safe = sum(1 for fix in fixes if fix.applicability is Applicability.SAFE)
+    unsafe = len(fixes) - safe
+    if not fixes:
+        return []
+    more = f", {unsafe} more with `klint fix --unsafe`" if unsafe and safe else ""
+    if not safe:
+        return [f"klint: {unsafe} fixable with `klint fix --unsafe` (--show-fixes marks them)"]
+    return [f"klint: {safe} fixable with `klint fix`{more} (--show-fixes marks them)"]
 
 
 def summary_line(report: Report) -> str:
