@@ -14,7 +14,7 @@ from typing import TextIO
 
 from klint.catalog import Rule
 from klint.findings import Notification, Report, Severity
-from klint.reporters.base import printable
+from klint.reporters.base import printable, printable_lines
 from klint.reporters.text import fixable_lines, summary_line
 
 __all__ = [
@@ -130,7 +130,7 @@ def problem_lines(notifications: Sequence[Notification]) -> list[str]:
         if note.location is not None:
             span = note.location.span
             where = f"{printable(note.location.path)}:{span.start_line}:{span.start_column}"
-        lines.append(f"{where}: {note.level.value}: {printable(note.message)} [{note.code}]")
+        lines.append(f"{where}: {note.level.value}: {printable_lines(note.message)} [{note.code}]")
     return lines
 
 

@@ -162,3 +162,27 @@ def test_progress_on_a_terminal_only(tmp_path: Path) -> None:
     assert "lint unit" not in piped.stderr + piped.stdout
     code, _, quiet_err = run_with_terminal_stderr("check", "-q", ".", cwd=tmp_path)
     assert "lint unit" not in quiet_err
+
+
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("helm_python") is None, reason="needs helm-python-sdk"
+)
+def test_render_errors_keep_their_newlines_but_cannot_forge_log_lines(tmp_path: Path) -> None:
+    (tmp_path / ".git").mkdir()
+    chart = tmp_path / "c"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (chart / "templates" / "a.yaml").write_text(
+        '{{ fail "first line\\nsecond \\u001b[31mred\\n::error::forged\\n##[error]old" }}\n'
+    )
+    for fmt in ("text", "json"):
+        result = run_cli("check", "--format", fmt, "c", cwd=tmp_path)
+        assert result.returncode == 2
+        shown = result.stdout if fmt == "text" else result.stderr
+        lines = shown.splitlines()
+        start = next(i for i, line in enumerate(lines) if "failed to render" in line)
+        assert lines[start].endswith("first line"), lines
+        assert lines[start + 1] == "    | second \\x1b[31mred"  # real newline, escaped ANSI
+        assert lines[start + 2] == "    | ::error::forged"  # never at the start of a line
+        assert lines[start + 3] == "    | ##\\[error]old [helm-render]"
+        assert not any(line.lstrip().startswith("::") for line in lines)

@@ -41,6 +41,17 @@ class Reporter(Protocol):
         ...
 
 
+CONTINUATION = "    | "
+
+
+def printable_lines(text: str) -> str:
+    """A message of several lines (a Helm render error) with real newlines: each line
+    :func:`printable`, continuation lines behind ``    | `` so that none can start a
+    workflow command (``::error::``) or pass for a finding line."""
+    lines = text.replace("\r\n", "\n").strip("\n").split("\n")
+    return "\n".join([printable(lines[0]), *(CONTINUATION + printable(line) for line in lines[1:])])
+
+
 def visible_report(report: Report) -> Report:
     """A copy of ``report`` whose messages have bidi and invisible characters spelled out.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from klint.findings import Applicability, Finding, Notification, Report, Severity
-from klint.reporters.base import ReportContext, line_start, printable
+from klint.reporters.base import ReportContext, line_start, printable, printable_lines
 
 _COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.NOTE: "\x1b[36m"}
 _RESET = "\x1b[0m"
@@ -49,7 +49,7 @@ class TextReporter:
             span = notification.location.span
             path = line_start(notification.location.path)
             where = f"{path}:{span.start_line}:{span.start_column}"
-        return f"{where}: {level}: {printable(notification.message)} [{notification.code}]"
+        return f"{where}: {level}: {printable_lines(notification.message)} [{notification.code}]"
 
     @staticmethod
     def _level(severity: Severity, context: ReportContext) -> str:
