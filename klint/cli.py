@@ -259,7 +259,7 @@ def check(
         # the problems are not in what reached the terminal: say them on stderr
         console.write_stderr(console.problem_lines(report.notifications))
     if output is not None and not quiet:
-        console.write_stderr([*console.fixable_lines(report), console.summary_line(report)])
+        console.write_stderr([console.summary_line(report)])
     raise typer.Exit(exit_code(report, threshold, zero=exit_zero))
 
 

@@ -15,10 +15,9 @@ from typing import TextIO
 from klint.catalog import Rule
 from klint.findings import Notification, Report, Severity
 from klint.reporters.base import printable, printable_lines
-from klint.reporters.text import fixable_lines, summary_line
+from klint.reporters.text import summary_line
 
 __all__ = [
-    "fixable_lines",
     "problem_lines",
     "skipped_lines",
     "statistics",

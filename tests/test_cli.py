@@ -416,7 +416,7 @@ def test_files_named_one_by_one_are_linted_with_their_folder(tmp_path: Path) -> 
     both = rules("k8s/deploy.yaml", "k8s/pod.yaml")
     assert {path for path, _ in both} == {"k8s/deploy.yaml", "k8s/pod.yaml"}
     summary = run_cli("check", "k8s/deploy.yaml", cwd=tmp_path).stdout.splitlines()[-1]
-    assert summary.endswith("in 1 object from 1 file")
+    assert "in 1 object from 1 file" in summary
 
 
 def test_a_base_and_the_overlay_using_it_report_each_finding_once(tmp_path: Path) -> None:

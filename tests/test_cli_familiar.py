@@ -41,9 +41,9 @@ def test_help_texts_say_never_and_the_real_render_memory_default() -> None:
 def test_fixable_counts_and_show_fixes() -> None:
     plain = run_cli("check", INSECURE)
     data = json.loads(run_cli("check", "--format", "json", INSECURE).stdout)
-    assert plain.stdout.splitlines()[-1].startswith("klint: 12 findings")  # still the last
-    fixable = plain.stdout.splitlines()[-2]
-    assert fixable.startswith("klint: 1 fixable with `klint fix`, 8 more with `klint fix --unsafe`")
+    summary = plain.stdout.splitlines()[-1]
+    assert summary.startswith("klint: 12 findings")
+    assert summary.endswith("; 1 fixable with `klint fix`, 8 more with `klint fix --unsafe`")
     marked = [line for line in run_cli("check", "--show-fixes", INSECURE).stdout.splitlines()]
     assert sum(" [*] fix: " in line for line in marked) == 9
     assert len(data["findings"]) == 12

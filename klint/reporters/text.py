@@ -20,7 +20,6 @@ class TextReporter:
             if finding.suppression is None or context.show_suppressed:
                 lines.append(self._finding(finding, context))
         if not context.extra.get("quiet"):
-            lines += fixable_lines(report)  # before the summary: it stays the last line
             lines.append(summary_line(report))
         return "".join(line + "\n" for line in lines)
 
@@ -65,17 +64,17 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
 
 
-def fixable_lines(report: Report) -> list[str]:
-    """``klint: 3 fixable with `klint fix` (2 more with `klint fix --unsafe`)``, if any."""
+def fixable_text(report: Report) -> str:
+    """``; 3 fixable with `klint fix`, 2 more with `klint fix --unsafe``` (empty: none)."""
     fixes = [f.fix for f in report.active if f.fix is not None]
     safe = sum(1 for fix in fixes if fix.applicability is Applicability.SAFE)
     unsafe = len(fixes) - safe
     if not fixes:
-        return []
-    more = f", {unsafe} more with `klint fix --unsafe`" if unsafe and safe else ""
+        return ""
     if not safe:
-        return [f"klint: {unsafe} fixable with `klint fix --unsafe` (--show-fixes marks them)"]
-    return [f"klint: {safe} fixable with `klint fix`{more} (--show-fixes marks them)"]
+        return f"; {unsafe} fixable with `klint fix --unsafe`"
+    more = f", {unsafe} more with `klint fix --unsafe`" if unsafe else ""
+    return f"; {safe} fixable with `klint fix`{more}"
 
 
 def summary_line(report: Report) -> str:
@@ -93,4 +92,5 @@ def summary_line(report: Report) -> str:
     return (
         f"klint: {plural(len(report.active), 'finding')} ({', '.join(parts)}{extra}) in "
         f"{plural(report.objects_scanned, 'object')} from {plural(report.files_scanned, 'file')}"
+        f"{fixable_text(report)}"
     )
