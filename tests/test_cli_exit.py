@@ -128,3 +128,19 @@ def test_kl000_has_a_page_that_exists_and_explain_shows_it() -> None:
         result = run_cli("explain", name)
         assert result.returncode == 0, result.stderr
         assert result.stdout == input_problem.PAGE
+
+
+def test_a_bug_in_klint_exits_3_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import klint.run
+    from klint.cli import main
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(klint.run, "lint_report", broken)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check", "--exit-zero", INSECURE])  # --exit-zero never hides a bug
+    assert exit_info.value.code == EXIT_INTERNAL
+    assert capsys.readouterr().err == "klint: error: internal error: RuntimeError: boom\n"
