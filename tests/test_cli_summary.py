@@ -47,7 +47,7 @@ def test_an_empty_config_or_manifest_is_not_a_linted_file(tmp_path: Path) -> Non
     assert summary_files(tmp_path, ".") == 1
     result = run_cli("check", "-v", ".", cwd=tmp_path)
     assert "klint: skipped empty.yaml:1: empty" in result.stderr
-    assert result.stdout.splitlines()[-1].endswith("from 1 file")
+    assert "in 1 object from 1 file;" in result.stdout.splitlines()[-1]
 
 
 def test_a_broken_config_is_not_called_a_manifest(tmp_path: Path) -> None:
