@@ -8,6 +8,7 @@ and SARIF rule descriptors are all generated from these objects.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,9 +219,28 @@ def _check_unique(rules: list[Rule]) -> None:
 
 
 def _validator() -> Any:
+    """The rule-file validator; ``pattern`` with JSON Schema's (ECMA-262) meaning of a final
+    ``$``, the end of the text: Python's ``$`` also matches before a final newline, which
+    let ``id: "EVIL-001\\n"`` load and split text and Markdown output."""
     import jsonschema
 
-    return jsonschema.Draft202012Validator(rule_schema())
+    base = jsonschema.Draft202012Validator
+    checks = dict(base.VALIDATORS)
+    checks["pattern"] = _anchored_pattern
+    extended: Any = jsonschema.validators.extend(base, checks)  # type: ignore[no-untyped-call]
+    return extended(rule_schema())
+
+
+def _anchored_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    import jsonschema
+
+    if not validator.is_type(instance, "string"):
+        return
+    anchored = pattern
+    if pattern.endswith("$") and not pattern.endswith("\\$"):
+        anchored = pattern[:-1] + r"\Z"
+    if re.search(anchored, instance) is None:
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
 def _load_rule(path: Path, validator: Any, *, builtin: bool) -> Rule:

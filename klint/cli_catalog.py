@@ -14,6 +14,7 @@ import typer
 from klint.cli_exit import UsageFailure
 from klint.cli_options import ConfigFile, NoConfig, RulesDirs
 from klint.cli_output import write_text
+from klint.printable import log_line, log_lines
 
 if TYPE_CHECKING:
     from klint.catalog import Rule
@@ -56,16 +57,15 @@ def list_rules(
 
         write_text(rules_json(rules), None)
         return
-    for rule in rules:
-        if framework:
-            ids = rule.frameworks().get(framework)
-            if not ids:
-                continue
-            typer.echo(f"{rule.id}  {rule.name:<40} {'; '.join(ids)}")
+    for rule in rules:  # custom rules are repository text: each line through log_line
+        ids = rule.frameworks().get(framework) if framework else None
+        if framework and not ids:
+            continue
+        if ids:
+            line = f"{rule.id}  {rule.name:<40} {'; '.join(ids)}"
         else:
-            typer.echo(
-                f"{rule.id}  {rule.name:<40} {rule.severity.value:<8} {','.join(rule.profiles)}"
-            )
+            line = f"{rule.id}  {rule.name:<40} {rule.severity.value:<8} {','.join(rule.profiles)}"
+        typer.echo(log_line(line))
 
 
 def explain(
@@ -86,7 +86,7 @@ def explain(
     index = rule_index(_catalog(config, no_config, rules_dir))
     found = index.get(rule)
     if found is not None:
-        page = rule_page(found)
+        page = log_lines(rule_page(found))  # custom rules are repository text
     elif rule.upper() == input_problem.ID or rule.lower() == input_problem.NAME:
         page = input_problem.PAGE
     else:

@@ -116,7 +116,9 @@ def rules_json(rules: Sequence[Rule]) -> str:
         }
         for rule in rules
     ]
-    return json.dumps(items, indent=2, ensure_ascii=False) + "\n"
+    # custom rules are repository text: ASCII JSON (bidi and control characters as \\u
+    # escapes) and no "##[" a CI log would run, as for the other JSON formats
+    return json.dumps(items, indent=2).replace("##[", "##\\u005b") + "\n"
 
 
 def problem_lines(notifications: Sequence[Notification]) -> list[str]:

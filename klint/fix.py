@@ -28,6 +28,7 @@ from klint.engine import lint_unit
 from klint.findings import Applicability, Finding, TextEdit
 from klint.fix_targets import Collected, advice, kustomize_fix
 from klint.fixes import fix_of, plan_for
+from klint.printable import diff_line, log_line, printable
 from klint.run import DEFAULT_KUBE_VERSION, RunOptions, parse_kube_version, policy_for
 from klint.sources.base import DocumentLocator, LoadedUnit, LoadSettings
 from klint.sources.confine import OutsideRoot, confine, repository_root
@@ -327,21 +328,23 @@ def _region(edit: TextEdit) -> tuple[tuple[int, int], tuple[int, int]]:
 
 
 def unified_diff(path: str, original: str, fixed: str) -> str:
-    """``diff -u`` style text with ``a/`` and ``b/`` prefixes."""
+    """``diff -u`` style text with ``a/`` and ``b/`` prefixes; every line through
+    :func:`~klint.printable.diff_line`, so no file content can start a workflow command."""
     return "".join(
-        difflib.unified_diff(
+        diff_line(line)
+        for line in difflib.unified_diff(
             original.splitlines(keepends=True),
             fixed.splitlines(keepends=True),
-            fromfile=f"a/{path}",
-            tofile=f"b/{path}",
+            fromfile=f"a/{printable(path)}",
+            tofile=f"b/{printable(path)}",
         )
     )
 
 
 def fix_summary(outcome: FixOutcome, *, diff: bool, unsafe: bool) -> str:
     """What happened, for standard error: errors, manual changes, counts, the --unsafe hint."""
-    lines = [f"klint: error: {message}" for message in outcome.errors]
-    lines += [f"{advice}" for advice in outcome.advice]
+    lines = [f"klint: error: {printable(message)}" for message in outcome.errors]
+    lines += [log_line(advice) for advice in outcome.advice]
     verb = "would fix" if diff else "fixed"
     lines.append(
         f"klint: {verb} {len(outcome.resolved)} finding(s) with {len(outcome.applied)} fix(es) "

@@ -37,3 +37,43 @@ def line_start(path: str) -> str:
     if text.startswith((":", '"')) or text[:1].isspace():
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return text
+
+
+def log_line(text: str) -> str:
+    """One whole output line made of input text: :func:`printable` (so it stays one line),
+    and never starting, after leading whitespace, with ``::``: GitHub's runner trims a line
+    and reads ``::command::`` at its start. The first ``:`` is then written ``\\x3a``."""
+    text = printable(text)
+    return _neutral_start(text)
+
+
+def log_lines(text: str) -> str:
+    """Multi-line text (a rule page) with each line as :func:`log_line`."""
+    return "\n".join(log_line(line) for line in text.split("\n"))
+
+
+def diff_line(line: str) -> str:
+    """One line of a unified diff: its line break (``\\n`` or ``\\r\\n``) and tabs kept, so
+    the diff still applies to ordinary files; everything else as :func:`log_line`. A line
+    without a line break gets ``\\ No newline at end of file``, as ``git diff`` writes."""
+    body, end = line, ""
+    for ending in ("\r\n", "\n"):
+        if line.endswith(ending):
+            body, end = line[: -len(ending)], ending
+            break
+    else:
+        if line.endswith(_OTHER_BREAKS):  # Python splits lines there too: shown escaped
+            end = "\n"
+    body = _neutral_start("\t".join(printable(part) for part in body.split("\t")))
+    return body + (end or "\n\\ No newline at end of file\n")
+
+
+_OTHER_BREAKS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def _neutral_start(text: str) -> str:
+    stripped = text.lstrip()
+    if not stripped.startswith("::"):
+        return text
+    at = len(text) - len(stripped)
+    return text[:at] + "\\x3a" + text[at + 1 :]

@@ -82,7 +82,7 @@ class Evaluator:
 
         context = multiprocessing.get_context("fork")
         parent, child = context.Pipe()
-        process = context.Process(target=_serve, args=(child,), daemon=True)
+        process = context.Process(target=_serve, args=(child, os.getpid()), daemon=True)
         process.start()
         child.close()
         self._child, self._connection = process, parent
@@ -108,9 +108,14 @@ def _can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
 
-def _serve(connection: Any) -> None:
-    """The child: cap memory, then answer batches until the pipe closes."""
+def _serve(connection: Any, parent: int) -> None:
+    """The child: enter klint's sandbox (no network, dies with ``parent``), cap memory,
+    then answer batches until the pipe closes."""
     import sys
+
+    from klint.sandbox import enter_child
+
+    enter_child(parent)
 
     sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as long as the child
     _limit_memory()

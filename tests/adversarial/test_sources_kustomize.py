@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from klint.sandbox import NO_NAMESPACE_ENV
 from klint.sources.kustomize import tool
 from klint.sources.kustomize.build import build
 from klint.sources.kustomize.sandbox import KustomizeBuildError, sandbox_env
@@ -152,7 +153,7 @@ REMOTE_FIELDS = {
 def test_remote_references_are_refused_without_a_network_namespace(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, field: str
 ) -> None:
-    monkeypatch.setattr(tool, "no_network_prefix", lambda: ())  # as where unshare is missing
+    monkeypatch.setenv(NO_NAMESPACE_ENV, "1")  # as where user namespaces are unavailable
     overlay = tmp_path / "overlay"
     write(overlay / "cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n")
     with loopback_server(lifetime=30) as server:

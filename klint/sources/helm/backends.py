@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from klint.sandbox import child_env, preexec
 from klint.sources.helm.chart_files import (
     read_text,
     resolve_source,
@@ -127,9 +129,17 @@ def render_with_binary(helm: str, chart_dir: Path, options: RenderOptions) -> di
     """Run ``helm template``; template path → text of its documents in file order."""
     command = _helm_template_command(helm, chart_dir, options)
     try:
-        completed = subprocess.run(
-            command, capture_output=True, text=True, timeout=HELM_TIMEOUT_SECONDS, check=False
-        )
+        with tempfile.TemporaryDirectory(prefix="klint-helm-home-") as home:
+            completed = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=HELM_TIMEOUT_SECONDS,
+                check=False,
+                env=child_env(Path(home)),
+                stdin=subprocess.DEVNULL,
+                preexec_fn=preexec(),
+            )
     except subprocess.TimeoutExpired:
         raise HelmRenderError(
             f"{chart_dir}: helm template took longer than {HELM_TIMEOUT_SECONDS}s"

@@ -15,15 +15,20 @@ instead.
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
+from klint.sandbox import child_env, enter_child
 from klint.sources.budget import limit_memory, memory_problem, ran_out_of_memory
 from klint.sources.helm.output import HelmRenderError, RenderedTemplate
 from klint.sources.helm.render import render_chart
 
 _SDK_MODULE = "helm_python"
+_LIBRARY_ENV = "HELM_C_LIB"  # where the SDK's library is, when the installer says so
 
 
 class _RenderServer:
@@ -33,9 +38,11 @@ class _RenderServer:
         import multiprocessing
 
         self.memory = memory
+        self.home = tempfile.TemporaryDirectory(prefix="klint-helm-home-")
         context = multiprocessing.get_context("fork")
         self.connection, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child, memory), daemon=True)
+        arguments = (child, memory, os.getpid(), Path(self.home.name))
+        self.process = context.Process(target=_serve, args=arguments, daemon=True)
         self.process.start()
         child.close()
 
@@ -62,10 +69,19 @@ class _RenderServer:
         self.process.kill()
         self.process.join(5)
         self.connection.close()
+        self.home.cleanup()
 
 
-def _serve(connection: Connection, memory: int | None) -> None:
-    """The child's loop: one render per request until the parent closes the pipe."""
+def _serve(connection: Connection, memory: int | None, parent: int, home: Path) -> None:
+    """The child's loop: one render per request until the parent closes the pipe.
+
+    The child enters the sandbox (:mod:`klint.sandbox`) before the SDK loads: no network,
+    none of the CI's environment, killed with its parent.
+    """
+    enter_child(parent)
+    library = {_LIBRARY_ENV: os.environ[_LIBRARY_ENV]} if _LIBRARY_ENV in os.environ else {}
+    os.environ.clear()
+    os.environ.update(child_env(home, library))
     if memory is not None:
         limit_memory(memory, in_use=True)
     _quiet_stderr()
@@ -87,8 +103,6 @@ def _serve(connection: Connection, memory: int | None) -> None:
 def _quiet_stderr() -> None:
     """Keep the SDK's log lines and a Go crash dump (thousands of lines) out of klint's
     output: what matters reaches the parent as the render error."""
-    import os
-
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)
     os.close(devnull)

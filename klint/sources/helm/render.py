@@ -38,6 +38,7 @@ from klint.sources.helm.output import (
     normalise_output,
     split_sections,
 )
+from klint.sources.helm.schemas import confine_schemas
 
 Backend = Literal["auto", "binary", "sdk"]
 
@@ -132,6 +133,7 @@ def _original(file: Path | None, copy: Path, chart: Path) -> Path | None:
 def _render_dir(
     chart_dir: Path, options: RenderOptions, backend: Backend, shown: Path, limits: _Limits
 ) -> list[RenderedTemplate]:
+    confine_schemas(chart_dir)  # chart_dir is klint's copy: rewritten, never the original
     missing = missing_dependencies(chart_dir)
     if missing:
         raise HelmRenderError(
@@ -145,12 +147,16 @@ def _render_dir(
     helm = shutil.which("helm") if backend in ("auto", "binary") else None
     if backend == "binary" and helm is None:
         raise HelmRenderError("the helm binary is not on PATH")
-    if helm is not None:
-        outputs = render_with_binary(helm, chart_dir, options)
-    else:
-        outputs = render_with_sdk(chart_dir, options)
-    _check_size(outputs, limits)
     files = template_files(chart_dir)
+    try:
+        if helm is not None:
+            outputs = render_with_binary(helm, chart_dir, options)
+        else:
+            outputs = render_with_sdk(chart_dir, options)
+    except HelmRenderError as error:
+        _confine_location(error, files)
+        raise
+    _check_size(outputs, limits)
     result: list[RenderedTemplate] = []
     for source in sorted(outputs):
         if _is_dropped(source):
@@ -159,6 +165,28 @@ def _render_dir(
         if text is not None:
             result.append(RenderedTemplate(source, resolve_source(source, chart_dir, files), text))
     return result
+
+
+def _confine_location(error: HelmRenderError, charts: Mapping[str, Path | None]) -> None:
+    """Keep the location Helm's message gives only when it names a template file of the
+    chart: the message is text a template controls (``fail "Error: c/../../x:1"``), so any
+    other name becomes no location (the unit's ``Chart.yaml``)."""
+    if error.template is not None and error.template not in _template_names(charts):
+        error.template = error.line = error.column = None
+
+
+def _template_names(charts: Mapping[str, Path | None]) -> set[str]:
+    """Helm's names of the template files on disk (``web/charts/db/templates/x.yaml``)."""
+    names: set[str] = set()
+    for prefix, location in charts.items():
+        if location is None or ".." in PurePosixPath(prefix).parts or prefix.startswith("/"):
+            continue
+        templates = location / "templates"
+        for directory, _, files in os.walk(templates):
+            relative = PurePosixPath(Path(os.path.relpath(directory, templates)).as_posix())
+            for file in files:
+                names.add(f"{prefix}/templates/{(relative / file).as_posix()}".replace("/./", "/"))
+    return names
 
 
 def _check_size(outputs: Mapping[str, str], limits: _Limits) -> None:

@@ -41,11 +41,13 @@ class Kustomization:
     document: Document | None
 
 
-def load_kustomization(directory: str) -> Kustomization | None:
+def load_kustomization(directory: str, root: Path | None = None) -> Kustomization | None:
+    """The kustomization in ``directory``; None when there is none, or when it is a link
+    that leads outside ``root`` (never read)."""
     path = kustomization_file(Path(directory))
     if path is None:
         return None
-    stream = read_stream(path)
+    stream = read_stream(path, root)
     document = stream.documents[0] if stream is not None and stream.documents else None
     data = document.data if document is not None and isinstance(document.data, dict) else {}
     return Kustomization(directory, path, data, document)
@@ -122,7 +124,7 @@ def overlay_patching(path: Path, root: Path) -> Path | None:
     for directory in [Path(os.path.abspath(path)).parent, *Path(os.path.abspath(path)).parents]:
         if directory != top and top not in directory.parents:
             break
-        kustomization = load_kustomization(str(directory))
+        kustomization = load_kustomization(str(directory), top)
         if kustomization is not None and target in patch_files(kustomization):
             return directory
     return None

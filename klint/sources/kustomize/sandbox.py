@@ -1,16 +1,15 @@
-"""The sandbox kustomize runs in: no credentials, no working proxy, no network where possible."""
+"""Running kustomize in klint's sandbox (:mod:`klint.sandbox`): no credentials, no git, no
+network where possible, killed with klint; bounded output."""
 
 from __future__ import annotations
 
-import functools
 import os
-import shutil
 import signal
 import subprocess
 import tempfile
 from pathlib import Path
 
-DEAD_PROXY = "http://127.0.0.1:9"
+from klint.sandbox import child_env, preexec
 
 
 class KustomizeBuildError(Exception):
@@ -27,63 +26,23 @@ def run_quietly(argv: list[str]) -> str:
     with tempfile.TemporaryDirectory(prefix="klint-kustomize-") as home:
         try:
             result = subprocess.run(
-                [*no_network_prefix(), *argv],
+                argv,
                 capture_output=True,
                 text=True,
                 timeout=30,
                 env=sandbox_env(Path(home)),
                 stdin=subprocess.DEVNULL,
                 check=False,
+                preexec_fn=preexec(),
             )
         except (OSError, subprocess.TimeoutExpired):
             return ""
     return result.stdout if result.returncode == 0 else ""
 
 
-@functools.lru_cache(maxsize=1)
-def no_network_prefix() -> tuple[str, ...]:
-    """``unshare`` into an empty network namespace when the system allows it."""
-    unshare = shutil.which("unshare")
-    if unshare is None:
-        return ()
-    argv = (unshare, "--net", "--map-root-user")
-    try:
-        probe = subprocess.run([*argv, "true"], capture_output=True, timeout=10, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return ()
-    return argv if probe.returncode == 0 else ()
-
-
 def sandbox_env(home: Path) -> dict[str, str]:
-    """A minimal environment: no credentials, no proxies that work, git on local files only."""
-    env = {
-        "PATH": os.environ.get("PATH", os.defpath),
-        "HOME": str(home),
-        "TMPDIR": str(home),
-        "XDG_CONFIG_HOME": str(home / ".config"),
-        "LANG": "C.UTF-8",
-        "KUSTOMIZE_PLUGIN_HOME": str(home / "no-plugins"),
-        "GIT_ALLOW_PROTOCOL": "file",
-        "GIT_TERMINAL_PROMPT": "0",
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_SSH_COMMAND": "false",
-        "NO_PROXY": "",
-        "no_proxy": "",
-    }
-    for name in (
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "ALL_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "all_proxy",
-    ):
-        env[name] = DEAD_PROXY
-    for name in ("SYSTEMROOT", "WINDIR"):  # needed by any process on Windows
-        if name in os.environ:
-            env[name] = os.environ[name]
-    return env
+    """The child environment of :mod:`klint.sandbox` (nothing of the CI's, git refused)."""
+    return child_env(home)
 
 
 def kill_group(process: subprocess.Popen[bytes]) -> None:

@@ -11,13 +11,13 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from klint.sandbox import preexec
 from klint.sources.budget import memory_limiter, memory_problem, output_problem, ran_out_of_memory
 from klint.sources.kustomize.sandbox import (
     KustomizeBuildError,
     OutputTooLarge,
     bounded_communicate,
     kill_group,
-    no_network_prefix,
     run_quietly,
     sandbox_env,
 )
@@ -130,7 +130,7 @@ def run_tool(
     limit and how to raise it.
     """
     budget = budget or ToolBudget()
-    argv = [*no_network_prefix(), *tool.argv, str(temp_build)]
+    argv = [*tool.argv, str(temp_build)]
     limiter = memory_limiter(budget.memory) if budget.memory is not None else None
     try:
         process = subprocess.Popen(
@@ -141,7 +141,7 @@ def run_tool(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=True,
-            preexec_fn=limiter,
+            preexec_fn=preexec(limiter),
         )
     except OSError as error:
         raise KustomizeBuildError(f"cannot run {tool.label}: {error}", build_dir) from None

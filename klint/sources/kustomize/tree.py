@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from klint.sources.confine import OutsideRoot, confine, is_inside
+from klint.sources.confine import OutsideRoot, confine, is_inside, read_inside
 from klint.sources.kustomize.files import (
     Kustomization,
     as_strings,
@@ -19,9 +19,14 @@ from klint.sources.kustomize.files import (
     join_entry,
     load_kustomization,
 )
+from klint.sources.kustomize.plugin_configs import UnreadableConfig, config_references
 from klint.sources.names import kustomization_file
 
 _MAX_SIBLING_BYTES = 8 * 1024 * 1024
+_GIT_NAMED = (
+    "is a local folder whose name kustomize reads as a remote repository (it would run "
+    "git instead of reading the folder); write it as ./{entry}"
+)
 
 
 _REMOTE_QUERY = re.compile(r"\?(?:.*&)?(?:ref|version|submodules|timeout)=")
@@ -41,6 +46,8 @@ _PATH_FIELDS = (
 _FETCHED_FIELDS = frozenset(
     {"resources", "bases", "components", "generators", "transformers", "validators"}
 )
+_PLUGIN_FIELDS = ("generators", "transformers", "validators")
+_MAX_CONFIG_BYTES = 1024 * 1024
 _NOT_PATH_FIELDS = frozenset(
     {
         "apiVersion",
@@ -69,6 +76,12 @@ def _looks_remote(directory: str, entry: str) -> bool:
     entry = entry.strip()
     if not entry or is_inline(entry) or os.path.exists(join_entry(directory, entry)):
         return False
+    return _git_like(entry)
+
+
+def _git_like(entry: str) -> bool:
+    """Whether kustomize reads ``entry`` as a remote (git or URL) reference; it does so
+    before looking for a local folder of that name."""
     if "://" in entry or entry.startswith(("git@", "git::", "ssh:", *_REMOTE_HOSTS)):
         return True
     if _REMOTE_QUERY.search(entry):
@@ -104,6 +117,9 @@ class Tree:
                 continue
             if not is_inside(Path(directory), tree.root):
                 continue  # refused where it was referenced
+            own = kustomization_file(Path(directory))
+            if own is not None and not tree._allowed_file(own):
+                continue  # a link out of the root: never read
             loaded = load_kustomization(directory)
             if loaded is None:
                 continue
@@ -116,17 +132,69 @@ class Tree:
                 target = join_entry(directory, entry.split("=", 1)[-1] if "=" in entry else entry)
                 if not os.path.exists(target):
                     target = join_entry(directory, entry)
+                if fetched and os.path.isdir(target) and _git_like(entry.strip()):
+                    tree.refused.append(
+                        (loaded.file, entry, _GIT_NAMED.format(entry=entry.strip()))
+                    )
+                    continue
                 if os.path.isdir(target):
                     is_kustomization = kustomization_file(Path(target)) is not None
                     if is_kustomization and tree._allowed(loaded, entry, target, within=None):
                         pending.append(target)
                 elif os.path.isfile(target) and tree._allowed(loaded, entry, target, directory):
                     tree.files.add(target)
+            tree._scan_plugin_configs(loaded)
             for entry in _unknown_field_files(loaded):
                 target = join_entry(directory, entry)
                 if is_inside(Path(target), Path(directory)):
                     tree.files.add(target)  # a guess: copied only when it stays in place
         return tree
+
+    def _allowed_file(self, file: Path) -> bool:
+        """Whether a kustomization file may be read (a link out of the root is refused)."""
+        try:
+            confine(file, self.root)
+        except OutsideRoot as error:
+            self.refused.append((file, file.name, error.reason))
+            return False
+        return True
+
+    def _scan_plugin_configs(self, kustomization: Kustomization) -> None:
+        """Plugin configs (files or inline) name files and URLs like kustomization fields:
+        URLs are remote, local files are confined and copied."""
+        directory = kustomization.directory
+        for field_name in _PLUGIN_FIELDS:
+            for entry in as_strings(kustomization.data.get(field_name)):
+                if is_inline(entry):
+                    text: str | None = entry
+                else:
+                    target = join_entry(directory, entry)
+                    if not os.path.isfile(target) or target not in self.files:
+                        continue  # a kustomization folder, remote or refused: seen above
+                    raw = read_inside(Path(target), self.root, _MAX_CONFIG_BYTES)
+                    text = raw.decode("utf-8", "replace") if raw is not None else None
+                try:
+                    if text is None:
+                        raise UnreadableConfig("is not a regular file of at most 1 MiB")
+                    references = config_references(text)
+                except UnreadableConfig as error:
+                    reason = f"is a plugin config that {error}: not built unscanned"
+                    self.refused.append((kustomization.file, _shown(entry), reason))
+                    continue
+                for reference in references:
+                    reference = reference.strip()
+                    if not reference:
+                        continue
+                    if _is_url(reference):
+                        self.remote.append((kustomization.file, reference))
+                        continue
+                    target = join_entry(directory, reference)
+                    if os.path.isfile(target) and self._allowed(
+                        kustomization, reference, target, directory
+                    ):
+                        self.files.add(target)
+                    elif os.path.lexists(target) and not os.path.isfile(target):
+                        self._allowed(kustomization, reference, target, None)
 
     def _allowed(
         self, kustomization: Kustomization, entry: str, target: str, within: str | None
@@ -188,6 +256,11 @@ class Tree:
                 shutil.copyfile(real, target)
             except OSError:
                 continue
+
+
+def _shown(entry: str) -> str:
+    """An entry for a message: an inline config by its first line."""
+    return entry.strip().split("\n", 1)[0][:80] + (" …" if is_inline(entry) else "")
 
 
 def _is_url(entry: str) -> bool:
