@@ -186,3 +186,20 @@ def test_render_errors_keep_their_newlines_but_cannot_forge_log_lines(tmp_path: 
         assert lines[start + 2] == "    | ::error::forged"  # never at the start of a line
         assert lines[start + 3] == "    | ##\\[error]old [helm-render]"
         assert not any(line.lstrip().startswith("::") for line in lines)
+
+
+def test_rules_json_of_a_hostile_custom_rule_cannot_forge_log_lines(tmp_path: Path) -> None:
+    from tests.adversarial.test_forged_commands import RULE, forged_lines
+
+    (tmp_path / ".git").mkdir()
+    (tmp_path / "rules").mkdir()
+    hostile = RULE.format(id="EVIL-001").replace(
+        "summary: A hostile custom rule", 'summary: "##[error]legacy \\u202e bidi"'
+    )
+    (tmp_path / "rules" / "evil.yaml").write_text(hostile)
+    done = run_cli("rules", "--format", "json", "--no-config", "--rules-dir", "rules", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert not forged_lines(done.stdout) and "##[" not in done.stdout
+    (evil,) = [r for r in json.loads(done.stdout) if r["id"] == "EVIL-001"]
+    assert evil["summary"] == "##[error]legacy \u202e bidi"  # lossless JSON escapes
+    assert "\u202e" not in done.stdout
