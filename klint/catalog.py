@@ -8,6 +8,7 @@ and SARIF rule descriptors are all generated from these objects.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -162,7 +163,7 @@ def load_catalog(extra_dirs: Iterable[Path] = (), *, validate_builtin: bool = Fa
     else:
         rules = list(_cached_builtin_rules())
     for directory in extra_dirs:
-        if not directory.is_dir():
+        if not os.path.isdir(directory):  # a name the system refuses is not found either
             raise CatalogError(f"{directory}: rules directory not found")
         rules.extend(load_rule_files(directory, builtin=False, validate=True))
     _check_unique(rules)

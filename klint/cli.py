@@ -154,12 +154,9 @@ def check(
     max_findings: limit.MaxFindings = 20_000,
     max_depth: limit.MaxDepth = 250,
     render_memory: limit.RenderMemory = 0,
-    render_timeout: Annotated[
-        float,
-        typer.Option(
-            "--render-timeout", help="Seconds one chart render or kustomize build may take."
-        ),
-    ] = 120.0,
+    unit_timeout: limit.UnitTimeout = 300.0,
+    unit_memory: limit.UnitMemory = 2048,
+    render_timeout: limit.RenderTimeout = 120.0,
     color: Annotated[
         bool | None,
         typer.Option("--color/--no-color", help="Colour text output (default: on a terminal)."),
@@ -219,6 +216,8 @@ def check(
         max_findings=max_findings,
         render_memory_mb=render_memory,
         render_timeout=render_timeout,
+        unit_timeout=unit_timeout,
+        unit_memory_mb=unit_memory,
         jobs=jobs,
         config=config,
         no_config=no_config,

@@ -25,3 +25,22 @@ RenderMemory = Annotated[
         show_default="768, or KLINT_RENDER_MEMORY_MB if set",
     ),
 ]
+UnitTimeout = Annotated[
+    float,
+    typer.Option(
+        "--unit-timeout",
+        help="Seconds one lint unit (file, folder, chart, overlay) may take in all, "
+        "rendering and checks included (0: no limit).",
+    ),
+]
+RenderTimeout = Annotated[
+    float,
+    typer.Option("--render-timeout", help="Seconds one chart render or kustomize build may take."),
+]
+UnitMemory = Annotated[
+    int,
+    typer.Option(
+        "--unit-memory",
+        help="MiB by which one lint unit may grow klint's own process (0: no limit).",
+    ),
+]

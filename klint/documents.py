@@ -82,6 +82,8 @@ class Limits:
     max_depth: int = 250
     max_documents: int = 10_000  # per file and per lint unit
     max_findings: int = 20_000  # per lint unit, checked as the checks run
+    unit_timeout: float = 300.0  # seconds per lint unit, loading and checks (0: none)
+    unit_memory_mb: int = 2048  # growth of klint's process per lint unit (0: none)
 
 
 class InputError(Exception):

@@ -10,20 +10,38 @@ from __future__ import annotations
 import contextlib
 import gc
 import itertools
+import os
 import sys
+import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from klint.catalog import Rule
 from klint.checks import REGISTRY, Check, UnitContext, Violation
 from klint.edits import scan_fix
 from klint.errors import KlintError
-from klint.findings import Finding, Location, Notification, ObjectRef, Report, Severity, Span
+from klint.findings import (
+    Finding,
+    Location,
+    Notification,
+    ObjectRef,
+    Report,
+    Severity,
+    Span,
+    once_per_location,
+)
 from klint.model.component import expectation
 from klint.model.resource import Resource, resources_from_document
 from klint.not_kubernetes import NOT_KUBERNETES, SKIPPED
 from klint.sources.base import DocumentLocator, LintUnit, LoadedUnit, LoadSettings
+from klint.unit_budget import (
+    UnitBudget,
+    UnitBudgetExceeded,
+    too_many_documents,
+    too_many_findings,
+    unit_problem,
+)
 
 
 class EngineError(KlintError):
@@ -113,32 +131,74 @@ def lint_unit(
     kube_version: tuple[int, int],
     hook: UnitHook | None = None,
 ) -> UnitResult:
-    """Load one unit and run every rule over its objects."""
-    loaded = unit.load(settings)
+    """Load one unit and run every rule over its objects, within the unit's budget.
+
+    Whatever goes wrong inside (a limit passed, an exception in a source or a check)
+    becomes one input problem of this unit; the run and the other units go on.
+    """
+    limits = settings.limits
+    budget = UnitBudget(limits.unit_timeout, limits.unit_memory_mb * 2**20)
+    loaded: LoadedUnit | None = None
+    try:
+        timeout = budget.child_timeout(settings.render_timeout)
+        if timeout < settings.render_timeout:  # a render may take what the unit has left
+            settings = replace(settings, render_timeout=timeout)
+        loaded = unit.load(settings)
+        budget.check()
+        return _lint_loaded(unit, loaded, rules, settings, kube_version, hook, budget)
+    except UnitBudgetExceeded as over:
+        return _unit_problem(unit, loaded, "unit-budget", over.reason)
+    except Exception as error:  # a bug reached through this unit's input: its problem only
+        if os.environ.get(DEBUG_ENV):
+            traceback.print_exc()
+        reason = (
+            f"could not be linted ({type(error).__name__}: {error}); "
+            f"set {DEBUG_ENV}=1 for the traceback"
+        )
+        return _unit_problem(unit, loaded, "unit-error", reason)
+
+
+DEBUG_ENV = "KLINT_DEBUG"
+
+
+def _lint_loaded(
+    unit: LintUnit,
+    loaded: LoadedUnit,
+    rules: Sequence[ActiveRule],
+    settings: LoadSettings,
+    kube_version: tuple[int, int],
+    hook: UnitHook | None,
+    budget: UnitBudget,
+) -> UnitResult:
     if len(loaded.documents) > settings.limits.max_documents:
         result = UnitResult(
             notifications=list(loaded.problems), files=loaded.files, file_paths=loaded.file_paths
         )
-        result.notifications.append(_too_many_documents(unit, settings.limits.max_documents))
+        result.notifications.append(
+            too_many_documents(
+                unit.display, _unit_file(unit, loaded), settings.limits.max_documents
+            )
+        )
         return result
-    resources = [r for document in loaded.documents for r in resources_from_document(document)]
+    resources = _objects(loaded, settings.limits.max_documents)
     result = _skip_non_kubernetes(loaded, resources)
     result.objects = len([r for r in resources if _reported(loaded, r.document.path)])
-    context = UnitContext(resources, kube_version, settings.crd_paths)
+    context = UnitContext(resources, kube_version, settings.crd_paths, budget=budget)
     pairs: list[tuple[Resource, Finding]] = []
     shared: dict[Any, Any] = {}  # equal field paths and properties stored once per unit
-    budget = settings.limits.max_findings
+    limit = settings.limits.max_findings
     for resource in resources:
+        budget.check()
         ref = resource.ref
         for active in rules:
-            for violation in _run(active, resource, context, result, budget + 1 - len(pairs)):
+            for violation in _run(active, resource, context, result, limit + 1 - len(pairs)):
                 finding = _finding(active, resource, ref, violation, loaded, shared)
                 pairs.append((resource, finding))
-            if len(pairs) > budget:
+            if len(pairs) > limit:
                 break
-        if len(pairs) > budget:  # one object can multiply findings (300k containers)
-            del pairs[budget:]
-            result.notifications.append(_too_many_findings(unit, budget))
+        if len(pairs) > limit:  # one object can multiply findings (300k containers)
+            del pairs[limit:]
+            result.notifications.append(too_many_findings(unit.display, limit))
             break
     pairs = _without_replaced(pairs, rules)
     # By the file the object was read from: rendered output maps findings into its chart.
@@ -154,6 +214,39 @@ def lint_unit(
         for notes in (result.notifications, result.skipped):
             notes[:] = [n for n in notes if n.location is None or n.location.path not in hidden]
     return result
+
+
+def _objects(loaded: LoadedUnit, limit: int) -> list[Resource]:
+    """The unit's objects, ``List`` items and YAML aliases expanded, at most ``limit``."""
+    resources: list[Resource] = []
+    for document in loaded.documents:
+        for resource in resources_from_document(document):
+            resources.append(resource)
+            if len(resources) > limit:
+                raise UnitBudgetExceeded(
+                    f"more than {limit:,} objects in one lint unit, List items and YAML "
+                    "aliases counted (--max-documents); not linted"
+                )
+    return resources
+
+
+def _unit_problem(unit: LintUnit, loaded: LoadedUnit | None, code: str, reason: str) -> UnitResult:
+    """The one input problem of a unit that failed or went over its budget (its partial
+    findings are dropped: they would depend on timing), with its load problems."""
+    result = UnitResult(files=loaded.files if loaded is not None else 0)
+    if loaded is not None:
+        result.notifications.extend(loaded.problems)
+    result.notifications.append(unit_problem(unit.display, _unit_file(unit, loaded), code, reason))
+    return result
+
+
+def _unit_file(unit: LintUnit, loaded: LoadedUnit | None) -> str:
+    """The file a unit's problem is shown on: its first (named) file, else the unit."""
+    if loaded is not None:
+        files = loaded.report_only or {d.path for d in loaded.documents}
+        if files:
+            return min(files)
+    return unit.display
 
 
 def _reported(loaded: LoadedUnit, source: str) -> bool:
@@ -237,26 +330,6 @@ def _skip_non_kubernetes(loaded: LoadedUnit, resources: Sequence[Resource]) -> U
     return result
 
 
-def _too_many_documents(unit: LintUnit, limit: int) -> Notification:
-    """A unit (a folder, chart or overlay) over ``--max-documents``: not linted."""
-    return Notification(
-        "too-many-documents",
-        f"{unit.display}: more than {limit:,} YAML documents in one lint unit "
-        "(--max-documents); unit skipped",
-        None,
-    )
-
-
-def _too_many_findings(unit: LintUnit, limit: int) -> Notification:
-    """A unit whose findings pass ``--max-findings``: the first ones are kept."""
-    return Notification(
-        "too-many-findings",
-        f"{unit.display}: more than {limit:,} findings in one lint unit (--max-findings); "
-        "the rest of the unit is not checked",
-        None,
-    )
-
-
 def _run(
     active: ActiveRule,
     resource: Resource,
@@ -268,7 +341,11 @@ def _run(
     notification, never a crash."""
     try:
         return list(itertools.islice(active.check.run(resource, context, active.params), limit))
-    except Exception as error:
+    except UnitBudgetExceeded:
+        raise
+    except Exception as error:  # a check's bug stays a problem of this object and rule
+        if os.environ.get(DEBUG_ENV):
+            traceback.print_exc()
         location, _ = _locate_root(resource)
         result.notifications.append(
             Notification(
@@ -276,7 +353,6 @@ def _run(
                 f"rule {active.rule.id} failed on {resource.ref.describe()}: "
                 f"{type(error).__name__}: {error}",
                 location,
-                fatal=True,
             )
         )
         return []
@@ -372,27 +448,6 @@ def lint(
     report.findings = once_per_location(report.findings)
     report.sort()
     return report
-
-
-def once_per_location(findings: Sequence[Finding]) -> list[Finding]:
-    """One finding per rule, place and message, whichever units reached it.
-
-    A base linted on its own and through the overlay that uses it, or a chart beside its
-    committed ``helm template`` output, map the same violation to the same line of the
-    same file twice; a person fixes it once. An unsuppressed copy wins over a suppressed one.
-    """
-    kept: dict[tuple[object, ...], int] = {}
-    result: list[Finding] = []
-    for finding in findings:
-        span = finding.location.span
-        key = (finding.rule_id, finding.location.path, span, finding.message)
-        index = kept.get(key)
-        if index is None:
-            kept[key] = len(result)
-            result.append(finding)
-        elif result[index].suppression is not None and finding.suppression is None:
-            result[index] = finding
-    return result
 
 
 @contextlib.contextmanager

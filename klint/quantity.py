@@ -55,6 +55,13 @@ def parse_quantity(text: object) -> Fraction:
     return number * Fraction(10) ** exponent
 
 
+def parse_field_quantity(value: object) -> Fraction:
+    """A quantity field as the API server decodes it: ``Quantity.UnmarshalJSON`` trims
+    surrounding whitespace before parsing (apimachinery's ``TestJSONWhitespace``: ``" 1"``
+    is 1). CEL's ``quantity()`` does not trim; it uses :func:`parse_quantity`."""
+    return parse_quantity(value.strip() if isinstance(value, str) else value)
+
+
 def is_quantity(text: object) -> bool:
     """Whether ``text`` parses as a quantity."""
     try:

@@ -53,6 +53,8 @@ class RunOptions:
     crds: tuple[Path, ...] = ()  # --crd: CustomResourceDefinition files or folders
     policies: tuple[Path, ...] = ()  # --policy: ValidatingAdmissionPolicy files or folders
     render_timeout: float = 120.0
+    unit_timeout: float = 300.0  # --unit-timeout: seconds per lint unit, 0: none
+    unit_memory_mb: int = 2048  # --unit-memory: MiB of growth per lint unit, 0: none
     render_memory_mb: int = 0  # --render-memory; 0: KLINT_RENDER_MEMORY_MB, else 768
     jobs: int = 0  # 0: one per core
     shard: tuple[int, int] | None = None  # --shard I/N: (I, N), 1-based
@@ -253,6 +255,8 @@ def lint_report(
             max_depth=options.max_depth,
             max_documents=options.max_documents,
             max_findings=options.max_findings,
+            unit_timeout=options.unit_timeout,
+            unit_memory_mb=options.unit_memory_mb,
         ),
         helm_values=options.helm_values,
         helm_set=options.helm_set,

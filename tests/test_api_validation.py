@@ -11,9 +11,11 @@ from klint.checks.api_names import (
     dns1035_label,
     dns1123_label,
     dns1123_subdomain,
+    env_var_name,
     path_segment,
     port_name,
     qualified_name,
+    wildcard_host,
 )
 from klint.checks.api_validation_kinds import cron_problem
 from tests.conftest import FIXTURES, lint_text
@@ -25,7 +27,7 @@ RULES = sorted(r.id for r in load_catalog() if "api-validation" in r.tags)
 
 def test_family_is_complete_and_on_by_default() -> None:
     catalog = {r.id: r for r in load_catalog()}
-    assert len(RULES) == 18 and "KL416" in RULES
+    assert len(RULES) == 19 and "KL416" in RULES and "KL937" in RULES
     for rule_id in RULES:
         rule = catalog[rule_id]
         assert "default" in rule.profiles
@@ -92,3 +94,37 @@ def test_name_syntaxes(check, value: str, valid: bool) -> None:  # type: ignore[
 )
 def test_cron_schedules(schedule: str, valid: bool) -> None:
     assert (cron_problem(schedule) == "") is valid
+
+
+@pytest.mark.parametrize(
+    ("check", "value", "valid"),
+    [
+        (env_var_name, "1_PORT", True),
+        (env_var_name, "my.var-x", True),
+        (env_var_name, "A=B", False),
+        (env_var_name, "", False),
+        (env_var_name, "tab\there", False),
+        (wildcard_host, "*.example.com", True),
+        (wildcard_host, "foo.example.com", True),
+        (wildcard_host, "foo.*.bar.com", False),
+        (wildcard_host, "*.*.bar.com", False),
+        (wildcard_host, "*", False),
+        (wildcard_host, "*foo.bar.com", False),
+    ],
+)
+def test_env_names_and_ingress_hosts(check, value: str, valid: bool) -> None:  # type: ignore[no-untyped-def]
+    assert (check(value) == "") is valid
+
+
+def test_an_ingress_host_may_be_digits_but_not_an_ip_address() -> None:
+    text = """\
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: web}
+spec:
+  rules:
+    - host: "123"
+    - host: 10.0.0.1
+"""
+    messages = [f.message for f in lint_text(text, rules=["KL935"]).active]
+    assert messages == ['host "10.0.0.1" must be a DNS name, not an IP address.']

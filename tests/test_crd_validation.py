@@ -132,3 +132,77 @@ def test_malformed_crd_rules_never_crash() -> None:
     assert not [n for n in report.notifications if n.code == "internal-check-error"]
     messages = [f.message for f in report.active]
     assert any("messageExpression `1 +` does not compile" in m for m in messages), messages
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "replicas": {"type": "integer"},
+        "image": {"type": "string"},
+        "my-field": {"type": "integer"},
+        "ports": {"type": "array", "items": {"type": "object", "properties": {}}},
+        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+        "extra": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("rule", "problem"),
+    [
+        ("self.replicas == true", "'_==_' applied to '(int, bool)'"),
+        ("self.nonExistingField > 0", "undefined field 'nonExistingField'"),
+        ("has(self.nope)", "undefined field 'nope'"),
+        ("self.replicas.size() > 0", "'size' applied to '(int)'"),
+        ("self.replicas > 1.5", ""),  # Kubernetes compares int and double
+        ("self.replicas == null", ""),
+        ("self.my__dash__field >= 0", ""),
+        ("self.image == 'self.nope'", ""),  # inside a string literal
+        ("self.labels.anything == 'x'", ""),
+        ("self.extra.anything.at.all == 1", ""),
+        ("self.ports.all(p, p.whatever > 0)", ""),
+        ("has(self.image) && self.image.startsWith('r/')", ""),
+        ("oldSelf.replicas <= self.replicas", ""),
+    ],
+)
+def test_rules_are_type_checked_against_the_schema(rule: str, problem: str) -> None:
+    from klint.checks.crd_validation_types import type_problem
+
+    found = type_problem(rule, SCHEMA, root=False, optional_old_self=False)
+    assert (problem in found) if problem else found == "", found
+
+
+def test_the_root_may_read_metadata_it_does_not_declare() -> None:
+    from klint.checks.crd_validation_types import type_problem
+
+    rule = "self.metadata.name.size() < 64 && self.kind == 'X'"
+    assert type_problem(rule, SCHEMA, root=True, optional_old_self=False) == ""
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="needs the shared corpus (KLINT_CORPUS)")
+def test_every_crd_rule_of_the_corpus_type_checks() -> None:
+    """The corpus's CRDs are served by real clusters: the type check must accept them all."""
+    import yaml
+
+    from klint.checks.crd_validation import _crd_rules, _type_problem
+
+    checked, failed = 0, []
+    for path in sorted(CORPUS.rglob("*.yaml")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if "x-kubernetes-validations" not in text:
+            continue
+        try:
+            documents = list(yaml.load_all(text, Loader=yaml.CSafeLoader))
+        except yaml.YAMLError:
+            continue
+        for document in documents:
+            if not isinstance(document, dict) or document.get("kind") != "CustomResourceDefinition":
+                continue
+            for where, rule in _crd_rules(document, ()):
+                if isinstance(rule.get("rule"), str):
+                    checked += 1
+                    problem = _type_problem(document, where, rule, rule["rule"])
+                    if problem:
+                        failed.append((path.name, rule["rule"], problem))
+    assert checked > 100
+    assert failed == []

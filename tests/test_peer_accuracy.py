@@ -5,7 +5,8 @@ Each peer fixture is a case another team decided must pass or fail one of its ch
 thing (``relation: same``), only part of it (``partial``), something else by design
 (``differs``) or nothing (``none``), with the reason; single cases where klint deliberately
 disagrees inside a ``same`` mapping are listed under ``exceptions`` with their reason and
-are left out of the score (shown in the table, never silently dropped).
+are left out of the adjudicated score (shown in the table, never silently dropped); the raw
+score counts them as klint answered them, and the totals print both side by side.
 
 A case is *caught* when one of the mapped rules reports on it: for Polaris, anywhere in the
 fixture file (a file holds one case); for Checkov, on a line of the labelled resource.
@@ -37,7 +38,11 @@ from klint.sources.base import LoadSettings
 from klint.sources.manifests import ManifestFile
 
 REPO = Path(__file__).resolve().parent.parent
-PEERS = Path(os.environ.get("KLINT_PEER_FIXTURES", REPO.parent / "shared" / "peer-fixtures"))
+# A checkout next to ``shared/`` (or a worktree one level deeper, as in ``wt/<name>``).
+_NEAR = [base / "shared" / "peer-fixtures" for base in (REPO.parent, REPO.parent.parent)]
+PEERS = Path(
+    os.environ.get("KLINT_PEER_FIXTURES", next((p for p in _NEAR if p.is_dir()), _NEAR[0]))
+)
 MAPPING = Path(__file__).with_name("peer_mapping.yaml")
 needs_peers = pytest.mark.skipif(
     not (PEERS / "polaris").is_dir() or not (PEERS / "checkov" / "expected.json").is_file(),
@@ -69,12 +74,36 @@ class Score:
     misses: list[str] = field(default_factory=list)
     false_alarms: list[str] = field(default_factory=list)
     caught_by: dict[str, set[str]] = field(default_factory=dict)
+    # The deliberate differences scored as klint answered them (raw = adjudicated + these).
+    excepted_counts: list[int] = field(default_factory=lambda: [0, 0, 0, 0])
 
     def add(self, other: Score) -> None:
         self.tp += other.tp
         self.fn += other.fn
         self.fp += other.fp
         self.tn += other.tn
+        pairs = zip(self.excepted_counts, other.excepted_counts, strict=True)
+        self.excepted_counts = [a + b for a, b in pairs]
+
+    def count(self, must_fail: bool, caught: bool) -> str:
+        """Score one case; the outcome's name."""
+        if must_fail and caught:
+            self.tp += 1
+            return "tp"
+        if must_fail:
+            self.fn += 1
+            return "fn"
+        if caught:
+            self.fp += 1
+            return "fp"
+        self.tn += 1
+        return "tn"
+
+    @property
+    def raw(self) -> Score:
+        """Every case scored as klint answered it, the deliberate differences included."""
+        tp, fn, fp, tn = self.excepted_counts
+        return Score(self.tp + tp, self.fn + fn, self.fp + fp, self.tn + tn)
 
     @property
     def recall(self) -> float:
@@ -172,25 +201,29 @@ def score(profile: str) -> dict[str, dict[str, tuple[dict[str, Any], Score]]]:
         if entry is None:
             raise AssertionError(f"{case.peer} check {case.check} is not in {MAPPING.name}")
         _, check_score = result.setdefault(case.peer, {}).setdefault(case.check, (entry, Score()))
-        exceptions = entry.get("exceptions") or {}
-        if case.case in exceptions:
-            check_score.excepted.append(f"{case.case}: {exceptions[case.case]}")
-            continue
         if entry["relation"] == "none":
             continue
         caught_by = _caught(case, entry, by_path)
+        exceptions = entry.get("exceptions") or {}
+        if case.case in exceptions:
+            check_score.excepted.append(f"{case.case}: {exceptions[case.case]}")
+            outcome = Score()
+            outcome.count(case.must_fail, bool(caught_by))
+            check_score.excepted_counts = [
+                a + b
+                for a, b in zip(
+                    check_score.excepted_counts,
+                    (outcome.tp, outcome.fn, outcome.fp, outcome.tn),
+                    strict=True,
+                )
+            ]
+            continue
         check_score.caught_by[case.case] = caught_by
-        caught = bool(caught_by)
-        if case.must_fail and caught:
-            check_score.tp += 1
-        elif case.must_fail:
-            check_score.fn += 1
+        outcome_name = check_score.count(case.must_fail, bool(caught_by))
+        if outcome_name == "fn":
             check_score.misses.append(case.case)
-        elif caught:
-            check_score.fp += 1
+        elif outcome_name == "fp":
             check_score.false_alarms.append(case.case)
-        else:
-            check_score.tn += 1
     return result
 
 
@@ -223,11 +256,18 @@ def table(scores: dict[str, dict[str, tuple[dict[str, Any], Score]]]) -> Iterabl
                 yield f"{'':10}false alarm: {alarm}"
             for note in s.excepted:
                 yield f"{'':10}deliberate difference: {note}"
+    yield (
+        "adjudicated: the deliberate differences above are set aside; raw: they are scored as "
+        "klint answered them"
+    )
     for relation in ("same", "partial"):
         for peer, s in sorted(totals(scores, relation).items()):
+            raw = s.raw
             yield (
-                f"TOTAL {peer} ({relation}): TP {s.tp} FN {s.fn} FP {s.fp} TN {s.tn} "
-                f"recall {s.recall:.1%} precision {s.precision:.1%}"
+                f"TOTAL {peer} ({relation}): adjudicated TP {s.tp} FN {s.fn} FP {s.fp} "
+                f"TN {s.tn} recall {s.recall:.1%} precision {s.precision:.1%} | raw TP "
+                f"{raw.tp} FN {raw.fn} FP {raw.fp} TN {raw.tn} recall {raw.recall:.1%} "
+                f"precision {raw.precision:.1%}"
             )
 
 
@@ -251,6 +291,31 @@ def test_every_peer_check_is_mapped_with_a_reason() -> None:
             assert reason, f"{peer} {check}: an exception needs its reason"
     mapped = {(peer, check) for peer in ("polaris", "checkov") for check in mapping[peer]}
     assert mapped - checks == set(), "mapping names checks the fixtures do not have"
+
+
+@needs_peers
+def test_every_deliberate_difference_names_a_case_of_its_check() -> None:
+    mapping = load_mapping()
+    cases: dict[tuple[str, str], set[str]] = {}
+    for case in peer_cases():
+        cases.setdefault((case.peer, case.check), set()).add(case.case)
+    for peer in ("polaris", "checkov"):
+        for check, entry in mapping[peer].items():
+            for name in entry.get("exceptions") or {}:
+                assert name in cases.get((peer, check), set()), f"{peer} {check}: {name}"
+
+
+@needs_peers
+def test_raw_and_adjudicated_totals_are_printed_side_by_side() -> None:
+    scores = score("all")
+    lines = [line for line in table(scores) if line.startswith("TOTAL")]
+    assert lines and all("adjudicated TP" in line and "| raw TP" in line for line in lines)
+    for peer, total in totals(scores).items():
+        excepted = sum(len(s.excepted) for e, s in scores[peer].values() if e["relation"] == "same")
+        raw = total.raw
+        assert raw.tp + raw.fn + raw.fp + raw.tn == total.tp + total.fn + total.fp + total.tn + (
+            excepted
+        )
 
 
 @needs_peers

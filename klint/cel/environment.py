@@ -8,7 +8,7 @@ variables of all three uses (admission policies, CRD rules, custom rules) as ``d
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from klint.cel.libraries import FUNCTIONS
@@ -60,6 +60,30 @@ def runtime_available() -> bool:
 @cache
 def environment() -> Any:
     """The one CEL environment of the run: standard extensions plus the Kubernetes libraries."""
+    return _new_environment({name: "dyn" for name in VARIABLES})
+
+
+def _cel_type(cel: Any, signature: str) -> Any:
+    """``int``, ``string``, ``bool``, ``double``, ``dyn``, ``list(T)``, ``map(T)`` (string
+    keys) as the runtime's type."""
+    scalars = {
+        "int": cel.Type.INT,
+        "string": cel.Type.STRING,
+        "bool": cel.Type.BOOL,
+        "double": cel.Type.DOUBLE,
+        "dyn": cel.Type.DYN,
+    }
+    if signature in scalars:
+        return scalars[signature]
+    if signature.startswith("list(") and signature.endswith(")"):
+        return cel.Type.List(_cel_type(cel, signature[5:-1]))
+    if signature.startswith("map(") and signature.endswith(")"):
+        return cel.Type.Map(cel.Type.STRING, _cel_type(cel, signature[4:-1]))
+    return cel.Type.DYN
+
+
+def _new_environment(variables: dict[str, str]) -> Any:
+    """An environment with ``variables`` typed by signature (see :func:`_cel_type`)."""
     try:
         from cel_expr_python import cel
         from cel_expr_python.ext import (
@@ -93,7 +117,7 @@ def environment() -> Any:
             )
         )
     return cel.NewEnv(
-        variables={name: cel.Type.DYN for name in VARIABLES},
+        variables={name: _cel_type(cel, kind) for name, kind in variables.items()},
         functions=[cel.FunctionDecl(name, items) for name, items in overloads.items()],
         extensions=[
             ext_strings.ExtStrings(),
@@ -120,6 +144,22 @@ def compile_expression(text: str) -> Any:
             raise CelCompileError(_clean(str(error))) from None
         _COMPILED[text] = program
     return program
+
+
+@lru_cache(maxsize=64)
+def _typed_environment(variables: tuple[tuple[str, str], ...]) -> Any:
+    return _new_environment(dict(variables))
+
+
+def compile_typed(text: str, variables: tuple[tuple[str, str], ...]) -> None:
+    """Type-check ``text`` with ``variables`` typed (the CRD rule check): raises
+    :class:`CelCompileError` with the checker's message when it does not compile."""
+    if len(text) > MAX_EXPRESSION_LENGTH:
+        raise CelCompileError(f"expression longer than {MAX_EXPRESSION_LENGTH} characters")
+    try:
+        _typed_environment(variables).compile(text)
+    except RuntimeError as error:
+        raise CelCompileError(_clean(str(error))) from None
 
 
 def evaluate(text: str, bindings: dict[str, Any]) -> Any:

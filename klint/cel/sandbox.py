@@ -19,56 +19,88 @@ from typing import Any
 
 from klint.cel.environment import CelUnavailable, runtime_available, unavailable_message
 from klint.cel.plan import Outcome, Plan, run_plan
+from klint.unit_budget import UnitBudget, unlimited
 
 TIME_BUDGET = 1.0  # seconds for one plan over one object
 BATCH_BUDGET = 5.0  # seconds for one batch at most (then each plan alone)
 MEMORY_BUDGET = 1 << 30  # bytes of address space the child may add
+MEMO_SIZE = 20_000  # outcomes kept for reuse (plan, digest of the bindings)
 
 
 class Evaluator:
-    """Sends batches of (plan, bindings) to the child and collects their outcomes."""
+    """Sends batches of (plan, bindings) to the child and collects their outcomes.
+
+    Outcomes are kept by (plan, bindings): objects repeated through YAML aliases, or equal
+    objects, are evaluated once. A lint unit's budget bounds every wait for the child.
+    """
 
     def __init__(self) -> None:
         self._pid = os.getpid()
         self._child: Any = None
         self._connection: Any = None
         self.exhausted: dict[str, str] = {}  # plan key → why it ran out of budget
+        self._memo: dict[tuple[Plan, bytes], Outcome] = {}
 
-    def run(self, batch: Sequence[tuple[Plan, dict[str, Any]]]) -> list[Outcome]:
-        """One outcome per (plan, bindings), in order; :class:`CelUnavailable` without CEL."""
+    def run(
+        self, batch: Sequence[tuple[Plan, dict[str, Any]]], budget: UnitBudget | None = None
+    ) -> list[Outcome]:
+        """One outcome per (plan, bindings), in order; :class:`CelUnavailable` without CEL.
+
+        Raises :class:`UnitBudgetExceeded` when ``budget`` runs out meanwhile.
+        """
         if not _runtime_available():
             raise CelUnavailable(unavailable_message())
-        positions = [i for i, (plan, _) in enumerate(batch) if plan.key not in self.exhausted]
-        evaluated = self._evaluate([batch[i] for i in positions]) if positions else []
-        outcomes = dict(zip(positions, evaluated, strict=True))
+        budget = budget or unlimited()
+        budget.check()
+        request = [(plan, plain(bindings)) for plan, bindings in batch]
+        keys = [(plan, _digest(bindings)) for plan, bindings in request]
+        todo: dict[tuple[Plan, bytes], int] = {}
+        for index, key in enumerate(keys):
+            if key not in self._memo and key[0].key not in self.exhausted:
+                todo.setdefault(key, index)
+        if todo:
+            evaluated = self._evaluate([request[i] for i in todo.values()], budget)
+            for key, outcome in zip(todo, evaluated, strict=True):
+                if outcome.status != "budget":
+                    self._remember(key, outcome)
+                else:
+                    self.exhausted.setdefault(key[0].key, outcome.detail)
         return [
-            outcomes.get(i) or Outcome("budget", detail=self.exhausted.get(plan.key, ""))
-            for i, (plan, _) in enumerate(batch)
+            self._memo.get(key) or Outcome("budget", detail=self.exhausted.get(key[0].key, ""))
+            for key in keys
         ]
 
-    def _evaluate(self, batch: Sequence[tuple[Plan, dict[str, Any]]]) -> list[Outcome]:
-        request = [(plan, plain(bindings)) for plan, bindings in batch]
+    def _remember(self, key: tuple[Plan, bytes], outcome: Outcome) -> None:
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo.pop(next(iter(self._memo)))
+        self._memo[key] = outcome
+
+    def _evaluate(self, request: Sequence[tuple[Plan, Any]], budget: UnitBudget) -> list[Outcome]:
         if not _can_fork():
-            return [_run_bounded(plan, bindings) for plan, bindings in request]
-        answer = self._ask(request)
+            outcomes = []
+            for plan, bindings in request:
+                budget.check()
+                outcomes.append(_run_bounded(plan, bindings))
+            return outcomes
+        answer = self._ask(list(request), budget)
         if answer is not None:
             return answer
+        if budget.expired():
+            raise budget.timed_out()
         if len(request) > 1:  # find the culprit: the others still get their outcomes
-            return [self._evaluate([item])[0] for item in batch]
+            return [self._evaluate([item], budget)[0] for item in request]
         why = f"evaluation took longer than {TIME_BUDGET:g} s"
-        self.exhausted.setdefault(batch[0][0].key, why)
+        self.exhausted.setdefault(request[0][0].key, why)
         return [Outcome("budget", detail=why)]
 
-    def _ask(self, request: list[tuple[Plan, Any]]) -> list[Outcome] | None:
+    def _ask(self, request: list[tuple[Plan, Any]], budget: UnitBudget) -> list[Outcome] | None:
         """The child's answer, or None when it ran out of time or died."""
         connection = self._ensure_child()
+        wait = budget.child_timeout(min(BATCH_BUDGET, TIME_BUDGET * len(request)))
         try:
             connection.send(request)
-            if connection.poll(min(BATCH_BUDGET, TIME_BUDGET * len(request))):
+            if connection.poll(wait):
                 answer: list[Outcome] = connection.recv()
-                for (plan, _), outcome in zip(request, answer, strict=True):
-                    if outcome.status == "budget":
-                        self.exhausted.setdefault(plan.key, outcome.detail)
                 return answer
         except (EOFError, OSError):
             pass
@@ -146,6 +178,15 @@ def _limit_memory() -> None:
         resource.setrlimit(resource.RLIMIT_AS, (used + MEMORY_BUDGET, used + MEMORY_BUDGET))
     except (ImportError, OSError, ValueError):  # pragma: no cover - not Linux
         pass
+
+
+def _digest(bindings: Any) -> bytes:
+    """A short fingerprint of plain bindings: equal objects evaluate once."""
+    import hashlib
+    import json
+
+    text = json.dumps(bindings, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
 
 def plain(value: Any) -> Any:

@@ -12,10 +12,11 @@ traced. What klint could not evaluate is reported by a second rule.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from klint.cel.plan import Failure, Plan, Step
+from klint.cel.plan import Failure, Outcome, Plan, Step
 from klint.cel.trace import traced_path
 from klint.checks.admission_policy_match import (
     POLICY_KIND,
@@ -68,20 +69,34 @@ class _Pending:
 
 
 def _evaluate(context: UnitContext, files: tuple[str, ...]) -> dict[int, Evaluation]:
+    """Every (object, binding, param) the policies apply to, evaluated in chunks as found.
+
+    Nothing is built for the whole cross product at once: each object's request (a copy
+    of the object with defaults) lives only until its chunk is evaluated, bindings repeated
+    through YAML aliases count once, and equal requests are evaluated once.
+    """
     results: dict[int, Evaluation] = {}
     policies = policy_set(context, files)
     if not policies.bindings:
         return results
-    candidates: dict[tuple[str, str], list[Resource]] = {}
+    candidates: dict[tuple[str, ...], list[Resource]] = {}
     for candidate in policies.objects:
         candidates.setdefault((candidate.api_version, candidate.kind), []).append(candidate)
-    pending: list[_Pending] = []
+        key = (candidate.api_version, candidate.kind, candidate.name)
+        candidates.setdefault(key, []).append(candidate)
+    bound = [
+        (policy, binding, plan_of(policy))
+        for binding in _distinct(policies.bindings)
+        if (policy := policies.policies.get(str(binding.get("spec", "policyName")))) is not None
+    ]
+    run = _Runner(results, context)
     for resource in context.resources:
+        context.budget.check()
         if is_policy_object(resource) or not resource.kind:
             continue
-        for binding in policies.bindings:
-            policy = policies.policies.get(str(binding.get("spec", "policyName")))
-            if policy is None or not _applies(policy, binding, resource, context):
+        requests: dict[int, dict[str, Any]] = {}  # by param: this object's requests
+        for policy, binding, plan in bound:
+            if not _applies(policy, binding, resource, context):
                 continue
             kind = policy.get("spec", "paramKind")
             wanted = (
@@ -89,43 +104,76 @@ def _evaluate(context: UnitContext, files: tuple[str, ...]) -> dict[int, Evaluat
                 if isinstance(kind, dict)
                 else ("", "")
             )
-            found = params_for(policy, binding, resource, candidates.get(wanted, []))
+            name = binding.get("spec", "paramRef", "name")
+            pool = candidates.get((*wanted, name) if isinstance(name, str) else wanted, [])
+            found = params_for(policy, binding, resource, pool)
             if found is not None and not found:
                 if binding.get("spec", "paramRef", "parameterNotFoundAction") != "Allow":
                     problem = _problem(policy, binding, resource, _no_params(binding))
                     _result(results, resource).problems.append(problem)
                 continue
             for param in found if found is not None else [None]:
-                bindings = _bindings(resource, context, param)
-                pending.append(_Pending(resource, policy, binding, plan_of(policy), bindings))
-    if pending:
-        _run(pending, results)
+                request = requests.get(id(param))
+                if request is None:
+                    request = requests[id(param)] = _bindings(resource, context, param)
+                run.add(_Pending(resource, policy, binding, plan, request))
+    run.flush()
     return results
+
+
+def _distinct(bindings: list[Resource]) -> list[Resource]:
+    """Each binding once: copies (YAML aliases, repeated documents) would say the same."""
+    seen: dict[str, Resource] = {}
+    for binding in bindings:
+        key = json.dumps(binding.data, sort_keys=True, default=str)
+        seen.setdefault(key, binding)
+    return list(seen.values())
 
 
 def _result(results: dict[int, Evaluation], resource: Resource) -> Evaluation:
     return results.setdefault(id(resource.data), Evaluation())
 
 
-def _run(pending: list[_Pending], results: dict[int, Evaluation]) -> None:
-    from klint.cel.environment import CelUnavailable
-    from klint.cel.sandbox import evaluator
+class _Runner:
+    """Evaluates pending requests a chunk at a time and files their findings."""
 
-    try:
-        outcomes = []
-        for start in range(0, len(pending), CHUNK):
-            chunk = pending[start : start + CHUNK]
-            outcomes.extend(evaluator().run([(item.plan, item.bindings) for item in chunk]))
-    except CelUnavailable as error:
-        for item in pending:
-            problems = _result(results, item.resource).problems
-            if not problems or problems[-1].message != f"{error}.":
-                problems.append(Violation(("kind",), f"{error}."))
-        return
-    compile_reported: set[tuple[str, int, str]] = set()
-    reported: set[tuple[int, str, int, str]] = set()
-    for item, outcome in zip(pending, outcomes, strict=True):
-        result = _result(results, item.resource)
+    def __init__(self, results: dict[int, Evaluation], context: UnitContext) -> None:
+        self.results = results
+        self.context = context
+        self.pending: list[_Pending] = []
+        self.unavailable = ""
+        self.compile_reported: set[tuple[str, int, str]] = set()
+        self.reported: set[tuple[int, str, int, str]] = set()
+
+    def add(self, item: _Pending) -> None:
+        self.pending.append(item)
+        if len(self.pending) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        from klint.cel.environment import CelUnavailable
+        from klint.cel.sandbox import evaluator
+
+        chunk, self.pending = self.pending, []
+        if not chunk:
+            return
+        try:
+            if self.unavailable:
+                raise CelUnavailable(self.unavailable)
+            batch = [(item.plan, item.bindings) for item in chunk]
+            outcomes = evaluator().run(batch, self.context.budget)
+        except CelUnavailable as error:
+            self.unavailable = str(error)
+            for item in chunk:
+                problems = _result(self.results, item.resource).problems
+                if not problems or problems[-1].message != f"{error}.":
+                    problems.append(Violation(("kind",), f"{error}."))
+            return
+        for item, outcome in zip(chunk, outcomes, strict=True):
+            self._file(item, outcome)
+
+    def _file(self, item: _Pending, outcome: Outcome) -> None:
+        result = _result(self.results, item.resource)
         if outcome.status == "budget":
             result.problems.append(
                 _problem(item.policy, item.binding, item.resource, outcome.detail)
@@ -133,14 +181,14 @@ def _run(pending: list[_Pending], results: dict[int, Evaluation]) -> None:
         for failure in outcome.failures:
             if failure.kind == "compile":
                 key = (item.policy.name, failure.index, failure.kind)
-                if key in compile_reported:
+                if key in self.compile_reported:
                     continue
-                compile_reported.add(key)
+                self.compile_reported.add(key)
             else:
                 local = (id(item.resource.data), item.policy.name, failure.index, failure.kind)
-                if local in reported:
+                if local in self.reported:
                     continue
-                reported.add(local)
+                self.reported.add(local)
             _report(result, item.policy, item.binding, item.resource, item.plan, failure)
 
 

@@ -159,10 +159,22 @@ def namespace_labels(resource: Resource, context: UnitContext) -> dict[str, str]
     if resource.kind in CLUSTER_SCOPED and not resource.namespace:
         return None
     name = resource.namespace or "default"
-    for namespace in context.of_kind("Namespace"):
-        if namespace.name == name:
-            return {**namespace.labels, NAME_LABEL: name}
+    namespace = _namespaces(context).get(name)
+    if namespace is not None:
+        return {**namespace.labels, NAME_LABEL: name}
     return {NAME_LABEL: name}
+
+
+def _namespaces(context: UnitContext) -> dict[str, Resource]:
+    """The unit's Namespace objects by name (the first of each name), built once."""
+
+    def build(context: UnitContext) -> dict[str, Resource]:
+        found: dict[str, Resource] = {}
+        for namespace in context.of_kind("Namespace"):
+            found.setdefault(namespace.name, namespace)
+        return found
+
+    return context.derived("namespaces-by-name", build)
 
 
 def namespace_object(resource: Resource, context: UnitContext) -> dict[str, Any] | None:
@@ -171,9 +183,9 @@ def namespace_object(resource: Resource, context: UnitContext) -> dict[str, Any]
     if labels is None or resource.kind == "Namespace":
         return None
     name = labels[NAME_LABEL]
-    for namespace in context.of_kind("Namespace"):
-        if namespace.name == name:
-            return namespace.data
+    namespace = _namespaces(context).get(name)
+    if namespace is not None:
+        return namespace.data
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
 
 

@@ -111,3 +111,27 @@ def user_id(value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, int):
         return ""
     return "" if 0 <= value <= MAX_ID else f"must be between 0 and {MAX_ID}, inclusive"
+
+
+def env_var_name(value: str) -> str:
+    """IsRelaxedEnvVarName (the default since 1.34): printable ASCII other than ``=``."""
+    if not value:
+        return "must not be empty"
+    if "=" in value:
+        return "must not contain '='"
+    if not all(" " <= char <= "~" for char in value):
+        return "must consist only of printable ASCII characters"
+    return ""
+
+
+def wildcard_host(value: str) -> str:
+    """IsWildcardDNS1123Subdomain / IsDNS1123Subdomain for Ingress hosts."""
+    if "*" in value:
+        rest = value[2:] if value.startswith("*.") else ""
+        if not rest or "*" in rest or dns1123_subdomain(rest):
+            return (
+                "a wildcard DNS-1123 subdomain must start with '*.', followed by a valid "
+                "DNS subdomain (the wildcard may only be the whole first label)"
+            )
+        return ""
+    return dns1123_subdomain(value)

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from klint.checks.api_names import dns1123_subdomain, port_name, port_number, wildcard_host
 from klint.checks.base import Check, Params, UnitContext, Violation
 from klint.model import pod_view
 from klint.model.resource import Resource
@@ -65,9 +66,16 @@ def invalid_rolling_update(resource: Resource, _: UnitContext, __: Params) -> It
     if resource.kind != "Deployment" or resource.group != "apps":
         return
     update = resource.get("spec", "strategy", "rollingUpdate")
+    path = ("spec", "strategy", "rollingUpdate")
+    if update is not None and resource.get("spec", "strategy", "type") == "Recreate":
+        yield Violation(
+            path,
+            "rollingUpdate may not be set when strategy type is Recreate "
+            "(ValidateDeploymentStrategy); remove it.",
+        )
+        return
     if not isinstance(update, dict):
         return
-    path = ("spec", "strategy", "rollingUpdate")
     values = {}
     for key in ("maxSurge", "maxUnavailable"):
         if key not in update:
@@ -176,6 +184,14 @@ def invalid_rbac_rule(resource: Resource, _: UnitContext, __: Params) -> Iterato
                     ("subjects", index),
                     "a ServiceAccount subject of a ClusterRoleBinding needs a namespace.",
                 )
+            name = subject.get("name")
+            if subject.get("kind") == "ServiceAccount" and isinstance(name, str):
+                problem = dns1123_subdomain(name) if name else "must not be empty"
+                if problem:
+                    yield Violation(
+                        ("subjects", index, "name"),
+                        f'ServiceAccount subject name "{name}": {problem}.',
+                    )
 
 
 def _policy_rule(
@@ -193,10 +209,18 @@ def _policy_rule(
             (*path, "nonResourceURLs"),
             "a rule may not apply to both resources and nonResourceURLs.",
         )
-    if not urls and rule.get("apiGroups") is None and resources:
+    if urls:
+        return
+    if not rule.get("apiGroups"):
         yield Violation(
-            (*path, "resources"),
-            'the rule names resources without apiGroups; use [""] for the core group.',
+            path,
+            'resource rules must supply at least one api group (apiGroups); use [""] for '
+            "the core group.",
+        )
+    if not resources:
+        yield Violation(
+            path,
+            "resource rules must supply at least one resource (or set nonResourceURLs).",
         )
 
 
@@ -204,12 +228,19 @@ def invalid_ingress_path(resource: Resource, _: UnitContext, __: Params) -> Iter
     """validateHTTPIngressRuleValue (networking/v1): absolute, normalised paths."""
     if resource.kind != "Ingress" or resource.group != "networking.k8s.io":
         return
+    yield from _ingress_hosts(resource)
     for index, rule in _items(resource.get("spec", "rules")):
         http = rule.get("http")
         paths = http.get("paths") if isinstance(http, dict) else None
         for number, item in _items(paths):
             path, kind = item.get("path"), item.get("pathType")
             where = ("spec", "rules", index, "http", "paths", number, "path")
+            if kind == "ImplementationSpecific" and isinstance(path, str) and path:
+                if not path.startswith("/"):
+                    yield Violation(
+                        where, f'path "{path}" must be an absolute path (start with "/").'
+                    )
+                continue
             if not isinstance(path, str) or kind not in ("Exact", "Prefix"):
                 continue
             if not path.startswith("/"):
@@ -218,6 +249,34 @@ def invalid_ingress_path(resource: Resource, _: UnitContext, __: Params) -> Iter
                 yield Violation(
                     where, f'{kind} path "{path}" must not contain "//", "/./", "/../" or "%2f".'
                 )
+
+
+def _ingress_hosts(resource: Resource) -> Iterator[Violation]:
+    """ValidateIngressSpec: rule and TLS hosts are DNS names, a wildcard only as ``*.``."""
+    places: list[tuple[tuple[str | int, ...], Any]] = []
+    for index, rule in _items(resource.get("spec", "rules")):
+        places.append((("spec", "rules", index, "host"), rule.get("host")))
+    for index, tls in _items(resource.get("spec", "tls")):
+        hosts = tls.get("hosts")
+        for number, host in enumerate(hosts if isinstance(hosts, list) else []):
+            places.append((("spec", "tls", index, "hosts", number), host))
+    for where, host in places:
+        if not isinstance(host, str) or not host:
+            continue
+        if _is_ip(host):
+            yield Violation(where, f'host "{host}" must be a DNS name, not an IP address.')
+        elif wildcard_host(host):
+            yield Violation(where, f'host "{host}": {wildcard_host(host)}.')
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
 
 
 def invalid_network_policy_port(
@@ -233,8 +292,12 @@ def invalid_network_policy_port(
                 value, end = port.get("port"), port.get("endPort")
                 if isinstance(value, int) and not 1 <= value <= 65535:
                     yield Violation((*path, "port"), f"port {value} must be between 1 and 65535.")
+                elif isinstance(value, str) and not value.isdigit() and port_name(value):
+                    yield Violation((*path, "port"), f'port name "{value}" {port_name(value)}.')
                 if end is None:
                     continue
+                if isinstance(end, int) and not isinstance(end, bool) and port_number(end):
+                    yield Violation((*path, "endPort"), f"endPort {end} {port_number(end)}.")
                 if not isinstance(value, int) or isinstance(value, bool):
                     yield Violation(
                         (*path, "endPort"), "endPort requires a numeric port (not a port name)."

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from klint.checks.api_names import port_name, port_number, user_id
+from klint.checks.api_names import env_var_name, port_name, port_number, user_id
 from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.findings import FieldPath
+from klint.findings import FieldPath, Severity
 from klint.model import ContainerView, PodView, containers, pod_view
 from klint.model.resource import Resource
-from klint.quantity import QuantityError, parse_quantity
+from klint.quantity import QuantityError, parse_field_quantity
 
 _FIELD_REFS = frozenset(
     {
@@ -191,6 +191,12 @@ def invalid_env_source(resource: Resource, _: UnitContext, __: Params) -> Iterat
     for container in containers(pod):
         for index, item in _items(container.data.get("env")):
             path = (*container.path, "env", index)
+            name = item.get("name")
+            if isinstance(name, str) and env_var_name(name):
+                yield Violation(
+                    (*path, "name"),
+                    f'{container.label}: env var name "{name}" {env_var_name(name)}.',
+                )
             source = item.get("valueFrom")
             if not isinstance(source, dict):
                 continue
@@ -217,6 +223,12 @@ def invalid_env_source(resource: Resource, _: UnitContext, __: Params) -> Iterat
                     "metadata.annotations['KEY']).",
                 )
         for index, item in _items(container.data.get("envFrom")):
+            prefix = item.get("prefix")
+            if isinstance(prefix, str) and prefix and env_var_name(prefix):
+                yield Violation(
+                    (*container.path, "envFrom", index, "prefix"),
+                    f'{container.label}: envFrom prefix "{prefix}" {env_var_name(prefix)}.',
+                )
             given = [key for key in ("configMapRef", "secretRef") if item.get(key) is not None]
             if len(given) != 1:
                 yield Violation(
@@ -322,7 +334,7 @@ def invalid_resources(resource: Resource, _: UnitContext, __: Params) -> Iterato
             for name, raw in found.items():
                 path = (*container.path, "resources", kind, name)
                 try:
-                    value = parse_quantity(raw)
+                    value = parse_field_quantity(raw)
                 except QuantityError:
                     yield Violation(
                         path, f'{container.label}: {kind}.{name} "{raw}" is not a quantity.'
@@ -330,6 +342,14 @@ def invalid_resources(resource: Resource, _: UnitContext, __: Params) -> Iterato
                     continue
                 if value < 0:
                     yield Violation(path, f"{container.label}: {kind}.{name} must not be negative.")
+                elif name == "memory" and value.denominator != 1:
+                    yield Violation(
+                        path,
+                        f'{container.label}: {kind}.memory "{raw}" is a fractional number of '
+                        'bytes (the "m" suffix means thousandths, not mega); the API server '
+                        "warns that it is invalid and rounds it up: write Mi or M.",
+                        severity=Severity.WARNING,
+                    )
                 values.setdefault(kind, {})[str(name)] = (value, raw)
         for name, (request, raw) in values.get("requests", {}).items():
             limit = values.get("limits", {}).get(name)
@@ -347,11 +367,20 @@ def invalid_probe(resource: Resource, _: UnitContext, __: Params) -> Iterator[Vi
     if pod is None:
         return
     for container in containers(pod, ("initContainers", "containers")):
+        plain_init = container.list_name == "initContainers"
+        plain_init = plain_init and container.data.get("restartPolicy") != "Always"
         for key in ("livenessProbe", "readinessProbe", "startupProbe"):
             probe = container.data.get(key)
             if not isinstance(probe, dict):
                 continue
             path = (*container.path, key)
+            if plain_init:
+                yield Violation(
+                    path,
+                    f"{container.label}: {key} may not be set on an init container without "
+                    "restartPolicy: Always (only sidecars are probed).",
+                )
+            yield from _probe_ports(container, key, probe)
             handlers = [h for h in _PROBE_HANDLERS if probe.get(h) is not None]
             if len(handlers) != 1:
                 text = "sets no handler" if not handlers else f"sets {', '.join(handlers)}"
@@ -372,6 +401,19 @@ def invalid_probe(resource: Resource, _: UnitContext, __: Params) -> Iterator[Vi
                     yield Violation(
                         (*path, field), f"{container.label}: {key}.{field} must not be negative."
                     )
+
+
+def _probe_ports(container: ContainerView, key: str, probe: dict[str, Any]) -> Iterator[Violation]:
+    """validateHTTPGetAction / validateTCPSocketAction / validateGRPCAction: port numbers
+    1-65535, port names IANA service names."""
+    for handler in ("httpGet", "tcpSocket", "grpc"):
+        action = probe.get(handler)
+        port = action.get("port") if isinstance(action, dict) else None
+        where = (*container.path, key, handler, "port")
+        if isinstance(port, int) and port_number(port):
+            yield Violation(where, f"{container.label}: {key} port {port} {port_number(port)}.")
+        elif isinstance(port, str) and handler != "grpc" and not port.isdigit() and port_name(port):
+            yield Violation(where, f'{container.label}: {key} port "{port}" {port_name(port)}.')
 
 
 CHECKS = (

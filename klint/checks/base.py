@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from klint.findings import FieldPath, Severity
 from klint.model.resource import Resource
+from klint.unit_budget import UnitBudget, unlimited
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class UnitContext:
     resources: list[Resource]
     kube_version: tuple[int, int] = (1, 34)
     crd_paths: tuple[str, ...] = ()  # --crd: CRD files/folders beyond the unit's own
+    budget: UnitBudget = field(default_factory=unlimited)  # long loops call budget.check()
     _by_kind: dict[str, list[Resource]] = field(default_factory=dict, repr=False)
     _derived: dict[str, Any] = field(default_factory=dict, repr=False)
 
@@ -50,6 +52,21 @@ class UnitContext:
         for kind in kinds:
             result.extend(self._by_kind.get(kind, []))
         return result
+
+    def indexed(
+        self, name: str, kinds: tuple[str, ...], key: Callable[[Resource], Iterable[Hashable]]
+    ) -> dict[Hashable, list[Resource]]:
+        """Objects of ``kinds`` by each of their ``key`` values (built once per unit), so a
+        per-object check looks up its partners instead of scanning every object."""
+
+        def build(context: UnitContext) -> dict[Hashable, list[Resource]]:
+            index: dict[Hashable, list[Resource]] = {}
+            for resource in context.of_kind(*kinds):
+                for value in key(resource):
+                    index.setdefault(value, []).append(resource)
+            return index
+
+        return self.derived(f"index:{name}", build)
 
 
 T = TypeVar("T")

@@ -49,7 +49,7 @@ def _evaluate_unit(context: UnitContext, params: Params) -> dict[int, Outcome | 
     try:
         outcomes: list[Outcome | str] = []
         for start in range(0, len(batch), CHUNK):
-            outcomes.extend(evaluator().run(batch[start : start + CHUNK]))
+            outcomes.extend(evaluator().run(batch[start : start + CHUNK], context.budget))
     except CelUnavailable as error:
         outcomes = [f"{error}."] * len(targets)
     return {id(r.data): outcome for r, outcome in zip(targets, outcomes, strict=True)}

@@ -4,14 +4,18 @@ The CRD comes from the lint unit or ``--crd`` (the schema rules' index). The sch
 the object are walked together; at every node with rules, each rule is evaluated with
 ``self`` bound to the value there, after the schema's ``default`` values are filled in as
 the API server does before validating. Transition rules (those reading ``oldSelf``) need
-the stored object and are skipped. A failing rule is reported at its ``fieldPath`` when
-given, else at the node, with its ``message``/``messageExpression`` and ``reason``. Rules
-that do not compile are reported on the CRD itself: the API server rejects that CRD.
+the stored object and are skipped, except those with ``optionalOldSelf: true``, which the
+API server runs on create too, with ``oldSelf`` an empty optional. A failing rule is
+reported at its ``fieldPath`` when given, else at the node, with its ``message`` /
+``messageExpression`` and ``reason``. Rules that do not compile, or do not type-check
+against the schema (:mod:`klint.checks.crd_validation_types`), and list-map keys that
+collide once defaults are applied are reported too.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,6 +45,7 @@ class RuleAt:
     rule: dict[str, Any]
     path: FieldPath
     value: Any
+    on_create: bool = False  # an ``optionalOldSelf`` rule: ``oldSelf`` is ``optional.none()``
 
 
 @dataclass
@@ -66,6 +71,7 @@ def _evaluate_unit(context: UnitContext) -> dict[int, CrdEvaluation]:
     pending: list[tuple[Resource, RuleAt]] = []
     schemas = crd_schemas(context)
     for resource in context.resources:
+        context.budget.check()
         if resource.kind == "CustomResourceDefinition":
             problems = list(_compile_problems(resource))
             if problems:
@@ -75,22 +81,30 @@ def _evaluate_unit(context: UnitContext) -> dict[int, CrdEvaluation]:
         if crd is None or crd.schema is None:
             continue
         found: list[RuleAt] = []
-        collect(crd.schema, with_defaults(crd.schema, resource.data), (), found)
+        defaulted = with_defaults(crd.schema, resource.data)
+        duplicates = list(list_key_duplicates(crd.schema, defaulted, (), resource))
+        if duplicates:
+            results.setdefault(id(resource.data), CrdEvaluation()).violations.extend(duplicates)
+        collect(crd.schema, defaulted, (), found)
         pending.extend((resource, item) for item in found)
     if pending:
-        _run(pending, results)
+        _run(pending, results, context)
     return results
 
 
-def _run(pending: list[tuple[Resource, RuleAt]], results: dict[int, CrdEvaluation]) -> None:
+def _run(
+    pending: list[tuple[Resource, RuleAt]],
+    results: dict[int, CrdEvaluation],
+    context: UnitContext,
+) -> None:
     from klint.cel.environment import CelUnavailable
     from klint.cel.sandbox import evaluator
 
-    batch = [(_plan(item.rule), {"self": item.value}) for _, item in pending]
+    batch = [(_plan(item.rule, item.on_create), {"self": item.value}) for _, item in pending]
     try:
         outcomes = []
         for start in range(0, len(batch), CHUNK):
-            outcomes.extend(evaluator().run(batch[start : start + CHUNK]))
+            outcomes.extend(evaluator().run(batch[start : start + CHUNK], context.budget))
     except CelUnavailable as error:
         for resource in {id(r.data): r for r, _ in pending}.values():
             result = results.setdefault(id(resource.data), CrdEvaluation())
@@ -126,9 +140,13 @@ def _message(item: RuleAt, failure: Any, label: str, path: FieldPath) -> str:
     return f"{label}: {where}: {reason}: {text.strip().rstrip('.')} (CRD validation rule)."
 
 
-def _plan(rule: dict[str, Any]) -> Plan:
+def _plan(rule: dict[str, Any], on_create: bool = False) -> Plan:
     text = str(rule.get("rule", ""))
-    step = Step("check", "", text, str(rule.get("messageExpression") or ""))
+    message = str(rule.get("messageExpression") or "")
+    if on_create:  # a create: there is no old object, so oldSelf is an empty optional
+        text = f"cel.bind(oldSelf, optional.none(), ({text}))"
+        message = message and f"cel.bind(oldSelf, optional.none(), ({message}))"
+    step = Step("check", "", text, message)
     return Plan(f"crd-rule#{hash((text, step.message_expression))}", (step,))
 
 
@@ -140,6 +158,8 @@ def collect(schema: Any, value: Any, path: FieldPath, found: list[RuleAt]) -> No
         text = rule.get("rule") if isinstance(rule, dict) else None
         if isinstance(text, str) and not _OLD_SELF.search(text):
             found.append(RuleAt(rule, path, value))
+        elif isinstance(text, str) and rule.get("optionalOldSelf") is True:
+            found.append(RuleAt(rule, path, value, on_create=True))
     if isinstance(value, dict):
         properties = schema.get("properties")
         additional = schema.get("additionalProperties")
@@ -151,6 +171,43 @@ def collect(schema: Any, value: Any, path: FieldPath, found: list[RuleAt]) -> No
     elif isinstance(value, list):
         for index, item in enumerate(value):
             collect(schema.get("items"), item, (*path, index), found)
+
+
+def list_key_duplicates(
+    schema: Any, value: Any, path: FieldPath, resource: Resource
+) -> Iterator[Violation]:
+    """Entries of ``x-kubernetes-list-type: map`` lists that share their keys, and repeated
+    items of ``set`` lists, after defaulting (the API server's "Duplicate value")."""
+    if not isinstance(schema, dict) or value is None:
+        return
+    if isinstance(value, list):
+        kind, keys = schema.get("x-kubernetes-list-type"), schema.get("x-kubernetes-list-map-keys")
+        seen: set[str] = set()
+        for index, item in enumerate(value):
+            if kind == "map" and isinstance(keys, list) and isinstance(item, dict):
+                identity = json.dumps({str(k): item.get(str(k)) for k in keys}, sort_keys=True)
+            elif kind == "set":
+                identity = json.dumps(item, sort_keys=True, default=str)
+            else:
+                identity = ""
+            if identity and identity in seen:
+                label = f'{resource.kind} "{resource.name or "?"}"'
+                where = field_path_text((*path, index))
+                yield Violation(
+                    (*path, index),
+                    f"{label}: {where}: Duplicate value: {identity} (list-{kind} keys must be "
+                    "unique once the schema's defaults are applied).",
+                )
+            seen.add(identity)
+            yield from list_key_duplicates(schema.get("items"), item, (*path, index), resource)
+    elif isinstance(value, dict):
+        properties = schema.get("properties")
+        additional = schema.get("additionalProperties")
+        for key, item in value.items():
+            if isinstance(properties, dict) and key in properties:
+                yield from list_key_duplicates(properties[key], item, (*path, str(key)), resource)
+            elif isinstance(additional, dict):
+                yield from list_key_duplicates(additional, item, (*path, str(key)), resource)
 
 
 def with_defaults(schema: Any, value: Any) -> Any:
@@ -200,15 +257,28 @@ def _compile_problems(crd: Resource) -> Iterator[Violation]:
                 continue
             try:
                 compile_expression(text)
+                detail = "" if key != "rule" else _type_problem(crd.data, path, rule, text)
             except CelUnavailable:
                 return
             except CelCompileError as error:
                 detail = str(error).strip().splitlines()[0]
+            if detail:
                 yield Violation(
                     (*path, key),
                     f"CRD validation {key} `{_short(text)}` does not compile: {detail}; "
                     "the API server rejects this CustomResourceDefinition.",
                 )
+
+
+def _type_problem(crd: Any, path: FieldPath, rule: dict[str, Any], text: str) -> str:
+    """The rule type-checked against the schema node it sits on (see crd_validation_types)."""
+    from klint.checks.crd_validation_types import type_problem
+    from klint.model.resource import dig
+
+    node_path = path[:-2]
+    root = bool(node_path) and node_path[-1] == "openAPIV3Schema"
+    optional = rule.get("optionalOldSelf") is True
+    return type_problem(text, dig(crd, node_path), root=root, optional_old_self=optional)
 
 
 def _crd_rules(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, dict[str, Any]]]:

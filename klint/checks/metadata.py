@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.findings import FieldPath
+from klint.findings import FieldPath, Severity
 from klint.model import pod_view
 from klint.model.builtin import cluster_created
 from klint.model.resource import Resource
@@ -109,7 +109,59 @@ def invalid_label_value(resource: Resource, _: UnitContext, __: Params) -> Itera
                 yield Violation(where, f'label "{key}" has the invalid value "{value}".')
 
 
+def _object_key(resource: Resource) -> tuple[str, str, str, str] | None:
+    """What identifies an object in the cluster: group, kind, namespace, name."""
+    name = resource.metadata.get("name")
+    if not isinstance(name, str) or not name or not resource.kind:
+        return None
+    namespace = resource.namespace or ("" if resource.kind not in NAMESPACED_KINDS else "default")
+    return (resource.group, resource.kind, namespace, name)
+
+
+def _objects_by_key(context: UnitContext) -> dict[tuple[str, str, str, str], list[Resource]]:
+    result: dict[tuple[str, str, str, str], list[Resource]] = {}
+    for resource in context.resources:
+        key = _object_key(resource)
+        if key is not None:
+            result.setdefault(key, []).append(resource)
+    return result
+
+
+def duplicate_object(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
+    """Objects defined more than once in the unit (same group, kind, namespace and name).
+
+    Every definition is reported (file names stay out of the message, which a pull request
+    could use to forge CI output; each finding is the location). Within one file both are
+    always applied: a warning. Across files of a folder they may be alternatives applied
+    one at a time (sample folders, ``app-dev.yaml``/``app-prod.yaml``): a note.
+    """
+    key = _object_key(resource)
+    if key is None:
+        return
+    same = context.derived("objects-by-key", _objects_by_key)[key]
+    if len(same) < 2:
+        return
+    where = f' in namespace "{key[2]}"' if key[2] else ""
+    label = f'{resource.kind} "{key[3]}"{where}'
+    files = {other.document.path for other in same}
+    if len(files) == 1:
+        yield Violation(
+            ("metadata", "name"),
+            f"{label} is defined {len(same)} times in this file (each definition is "
+            "reported): the cluster keeps whichever is applied last.",
+        )
+        return
+    yield Violation(
+        ("metadata", "name"),
+        f"{label} is defined in {len(files)} files of this input (each definition is "
+        "reported): applied together, the cluster keeps whichever comes last; if they are "
+        "alternatives, keep them in separate folders.",
+        severity=Severity.NOTE,
+    )
+
+
 CHECKS = (
+    Check("duplicate-object", duplicate_object, "Objects defined twice in one input."),
     Check(
         "namespace-use",
         namespace_use,

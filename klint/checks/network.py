@@ -16,12 +16,14 @@ from klint.checks.network_policies import (
     cilium_open_peers,
     cilium_rules,
     cilium_selects,
+    ingress_isolation,
     is_network_policy,
-    isolates_ingress,
     policies_for,
 )
 from klint.checks.selectors import (
+    label_groups,
     namespace_of,
+    pod_labels,
     pod_templates,
     selected_templates,
 )
@@ -54,6 +56,9 @@ def pod_not_isolated(
     ``scope: selected`` reports only where the namespace has policies in the unit (some
     pods covered, this one not); ``scope: namespace`` only where it has none at all.
     """
+    if resource.kind == "Namespace" and resource.group == "" and params["scope"] == "namespace":
+        yield from _namespace_not_covered(resource, context)
+        return
     pod = pod_view(resource)
     if pod is None:
         return
@@ -61,7 +66,7 @@ def pod_not_isolated(
     policies = policies_for(context, namespace)
     where = (*pod.metadata_path, "labels")
     if params["scope"] == "namespace":
-        if not policies:
+        if not policies and namespace not in _declared_namespaces(context):
             yield Violation(
                 where,
                 f'{_workload(resource)} runs in namespace "{namespace}", which has no '
@@ -70,13 +75,75 @@ def pod_not_isolated(
         return
     if not policies:
         return
-    labels = next(t.labels for t in pod_templates(context) if t.resource is resource)
-    if not any(isolates_ingress(p, labels, namespace) for p in policies):
+    if not ingress_isolation(context).isolated(pod_labels(pod), namespace):
         yield Violation(
             where,
             f"the pods of {_workload(resource)} are selected by no ingress NetworkPolicy in "
             f'namespace "{namespace}".',
         )
+
+
+def _declared_namespaces(context: UnitContext) -> set[str]:
+    return {n.name for n in context.of_kind("Namespace") if n.group == "" and n.name}
+
+
+def _namespace_not_covered(resource: Resource, context: UnitContext) -> Iterator[Violation]:
+    """A Namespace of the input with no NetworkPolicy in it (its workloads are not
+    reported one by one then: the finding is the namespace's)."""
+    if not resource.name or policies_for(context, resource.name):
+        return
+    if resource.name in ("kube-system", "kube-public", "kube-node-lease"):
+        return
+    yield Violation(
+        ("metadata", "name"),
+        f'Namespace "{resource.name}" has no NetworkPolicy in this input: its pods accept '
+        "traffic from any pod and reach any destination.",
+    )
+
+
+def policy_ignored_rules(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """NetworkPolicy ``ingress``/``egress`` rules that ``policyTypes`` switches off.
+
+    With ``policyTypes`` set, a direction it does not list is not enforced: its rules are
+    accepted and ignored, and that traffic stays open (an unset ``policyTypes`` is
+    defaulted from the rules present, so nothing is ignored then).
+    """
+    if resource.kind != "NetworkPolicy" or resource.group != "networking.k8s.io":
+        return
+    types = resource.get("spec", "policyTypes")
+    if not isinstance(types, list):
+        return
+    for direction, kind in (("ingress", "Ingress"), ("egress", "Egress")):
+        rules = resource.get("spec", direction)
+        if isinstance(rules, list) and rules and kind not in types:
+            listed = ", ".join(str(t) for t in types) or "nothing"
+            yield Violation(
+                ("spec", direction),
+                f'NetworkPolicy "{resource.name}" has {direction} rules but policyTypes lists '
+                f"only {listed}: the {direction} rules are ignored and {direction} traffic of "
+                f"the selected pods stays unrestricted; add {kind} to policyTypes.",
+            )
+
+
+SSH_PORTS = frozenset({22, 2222})
+
+
+def service_ssh_port(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
+    """Service ports that forward to SSH (target port 22 or 2222, or port when no target)."""
+    if resource.kind != "Service" or resource.group != "":
+        return
+    ports = resource.get("spec", "ports")
+    for index, port in enumerate(ports if isinstance(ports, list) else []):
+        if not isinstance(port, dict):
+            continue
+        target = port.get("targetPort", port.get("port"))
+        key = "targetPort" if "targetPort" in port else "port"
+        if isinstance(target, int) and not isinstance(target, bool) and target in SSH_PORTS:
+            yield Violation(
+                ("spec", "ports", index, key),
+                f'Service "{resource.name}" forwards port {port.get("port")} to the SSH port '
+                f"{target} of its pods.",
+            )
 
 
 def policy_selects_nothing(
@@ -104,13 +171,13 @@ def policy_selects_nothing(
 def _cilium_selects_nothing(resource: Resource, context: UnitContext) -> Iterator[Violation]:
     clusterwide = resource.kind == "CiliumClusterwideNetworkPolicy"
     namespace = namespace_of(resource)
-    templates = [t for t in pod_templates(context) if clusterwide or t.namespace == namespace]
-    if not templates:
+    groups = [(n, labels) for n, labels in label_groups(context) if clusterwide or n == namespace]
+    if not groups:
         return
     for number, rule in enumerate(cilium_rules(resource)):
         if "endpointSelector" not in rule:
             continue  # a host policy (nodeSelector)
-        if not any(cilium_selects(rule, t.labels, t.namespace) for t in templates):
+        if not any(cilium_selects(rule, labels, n) for n, labels in groups):
             yield Violation(
                 (*_cilium_rule_path(resource, number), "endpointSelector"),
                 f'{resource.kind} "{resource.name}" selects no pod template of this input.',
@@ -328,16 +395,19 @@ def dangling_ingress(resource: Resource, context: UnitContext, _: Params) -> Ite
     if not services:
         return
     namespace = namespace_of(resource)
-    by_name = {s.name: s for s in services if namespace_of(s) == namespace}
+    by_name: dict[str, list[Resource]] = {}
+    for service in services:
+        if namespace_of(service) == namespace:
+            by_name.setdefault(service.name, []).append(service)
     for path, name, port_path, port in _backends(resource):
-        service = by_name.get(name)
-        if service is None:
+        found = by_name.get(name)
+        if not found:
             yield Violation(
                 path,
                 f'Ingress "{resource.name}" routes to Service "{name}", which is not in '
                 f'namespace "{namespace}" of this input.',
             )
-        elif port is not None and _declares_ports(service) and not _exposes(service, port):
+        elif port is not None and all(_declares_ports(s) and not _exposes(s, port) for s in found):
             yield Violation(
                 port_path,
                 f'Ingress "{resource.name}" routes to port {port} of Service "{name}", which '
@@ -370,6 +440,12 @@ CHECKS = (
             "properties": {"scope": {"enum": ["selected", "namespace"]}},
         },
     ),
+    Check(
+        "network-policy-ignored-rules",
+        policy_ignored_rules,
+        "NetworkPolicy rules that policyTypes switches off.",
+    ),
+    Check("service-ssh-port", service_ssh_port, "Services forwarding to the SSH port."),
     Check(
         "network-policy-selects-nothing",
         policy_selects_nothing,

@@ -16,10 +16,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from klint.checks.base import UnitContext
-from klint.checks.selectors import matches_label_selector, namespace_of
+from klint.checks.selectors import (
+    LabelSet,
+    SelectorIndex,
+    label_set,
+    matches_label_selector,
+    namespace_of,
+)
 from klint.model.resource import Resource
 
 CILIUM_GROUP = "cilium.io"
@@ -37,28 +44,74 @@ def is_network_policy(resource: Resource) -> bool:
 
 def policies_for(context: UnitContext, namespace: str) -> list[Resource]:
     """Network policies that can apply to pods of ``namespace`` (clusterwide ones too)."""
-    result = []
+    by_namespace = context.derived("policies-by-namespace", _policies_by_namespace)
+    return by_namespace.get(namespace, []) + by_namespace.get(None, [])
+
+
+def _policies_by_namespace(context: UnitContext) -> dict[str | None, list[Resource]]:
+    """Policies per namespace; ``None``: clusterwide ones (one pass over the unit)."""
+    result: dict[str | None, list[Resource]] = {}
     for policy in context.of_kind("NetworkPolicy", *CILIUM_KINDS):
         if not is_network_policy(policy):
             continue
-        if policy.kind == "CiliumClusterwideNetworkPolicy" or namespace_of(policy) == namespace:
-            result.append(policy)
+        clusterwide = policy.kind == "CiliumClusterwideNetworkPolicy"
+        result.setdefault(None if clusterwide else namespace_of(policy), []).append(policy)
     return result
 
 
-def isolates_ingress(policy: Resource, labels: dict[str, str], namespace: str) -> bool:
-    """Whether the policy selects pods with ``labels`` in ``namespace`` for ingress."""
-    if policy.kind == "NetworkPolicy":
-        types = policy.get("spec", "policyTypes")
-        if isinstance(types, list) and "Ingress" not in types:
-            return False
-        return matches_label_selector(policy.get("spec", "podSelector"), labels)
-    with_namespace = {**labels, NAMESPACE_LABEL: namespace}
-    return any(
-        _cilium_isolates_ingress(rule)
-        and matches_label_selector(_strip_sources(rule.get("endpointSelector")), with_namespace)
-        for rule in cilium_rules(policy)
-    )
+@dataclass
+class IngressIsolation:
+    """The ingress-isolating selectors of a unit, indexed by namespace, then by selector:
+    Kubernetes ``podSelector``s match pod labels, Cilium ``endpointSelector``s match them
+    with the namespace label added. Verdicts are kept per (namespace, label set)."""
+
+    kubernetes: dict[str, SelectorIndex] = field(default_factory=dict)
+    cilium: dict[str | None, SelectorIndex] = field(default_factory=dict)
+    verdicts: dict[tuple[str, LabelSet], bool] = field(default_factory=dict)
+
+    def isolated(self, labels: dict[str, str], namespace: str) -> bool:
+        """Whether some policy isolates pods with ``labels`` in ``namespace`` for ingress."""
+        key = (namespace, label_set(labels))
+        verdict = self.verdicts.get(key)
+        if verdict is None:
+            verdict = self._isolated(labels, namespace)
+            self.verdicts[key] = verdict
+        return verdict
+
+    def _isolated(self, labels: dict[str, str], namespace: str) -> bool:
+        index = self.kubernetes.get(namespace)
+        if index is not None and index.matches(labels):
+            return True
+        with_namespace = {**labels, NAMESPACE_LABEL: namespace}
+        return any(
+            index is not None and index.matches(with_namespace)
+            for index in (self.cilium.get(namespace), self.cilium.get(None))
+        )
+
+
+def ingress_isolation(context: UnitContext) -> IngressIsolation:
+    """The unit's :class:`IngressIsolation` (built once, in one pass over its policies)."""
+    return context.derived("ingress-isolation", _ingress_isolation)
+
+
+def _ingress_isolation(context: UnitContext) -> IngressIsolation:
+    result = IngressIsolation()
+    by_namespace = context.derived("policies-by-namespace", _policies_by_namespace)
+    for namespace, policies in by_namespace.items():
+        for policy in policies:
+            if policy.kind == "NetworkPolicy":
+                assert namespace is not None
+                types = policy.get("spec", "policyTypes")
+                if isinstance(types, list) and "Ingress" not in types:
+                    continue
+                index = result.kubernetes.setdefault(namespace, SelectorIndex())
+                index.add(policy.get("spec", "podSelector"))
+                continue
+            for rule in cilium_rules(policy):
+                if _cilium_isolates_ingress(rule):
+                    index = result.cilium.setdefault(namespace, SelectorIndex())
+                    index.add(_strip_sources(rule.get("endpointSelector")))
+    return result
 
 
 def cilium_rules(policy: Resource) -> Iterator[dict[str, Any]]:

@@ -46,9 +46,14 @@ def dangling_service_monitor(
         namespaces = {str(n) for n in names}
     else:
         namespaces = {namespace_of(resource)}
-    for service in services:
-        if namespaces is not None and namespace_of(service) not in namespaces:
-            continue
+    by_namespace = context.indexed("services-by-ns", ("Service",), lambda s: [namespace_of(s)])
+    candidates = (
+        services
+        if namespaces is None
+        else [s for namespace in sorted(namespaces) for s in by_namespace.get(namespace, ())]
+    )
+    for service in candidates:
+        context.budget.check()
         if matches_label_selector(selector, service.labels):
             return
     yield Violation(

@@ -35,7 +35,7 @@ from klint.checks.pss_controls import (
     volume_name,
 )
 from klint.findings import Severity
-from klint.model import ContainerView, containers, pod_view
+from klint.model import ContainerView, PodView, containers, pod_view
 from klint.model.capabilities import capability_name, capability_names
 from klint.model.resource import Resource
 
@@ -162,11 +162,24 @@ def run_as_non_root(resource: Resource, _: UnitContext, __: Params) -> Iterator[
                 path, f"{container.label} sets securityContext.runAsNonRoot to false"
             )
         elif value is None and pod_value is not True:
-            yield NON_ROOT.violation(
-                path,
-                f"{container.label} may run as root: set securityContext.runAsNonRoot to "
-                "true on the container or the pod",
-            )
+            yield NON_ROOT.violation(path, _missing_non_root(container.label, pod, container))
+
+
+def _missing_non_root(label: str, pod: PodView, container: ContainerView) -> str:
+    """What is missing where ``runAsNonRoot`` is unset (a non-zero UID is not root today)."""
+    user = container.security_context.get("runAsUser")
+    if user is None:
+        user = pod.security_context.get("runAsUser")
+    if isinstance(user, int) and not isinstance(user, bool) and user > 0:
+        return (
+            f"{label} runs as user {user} but does not set securityContext.runAsNonRoot to "
+            "true, which Pod Security restricted requires (the kubelet then refuses a UID 0 "
+            "that a later override or image could bring): set it on the container or the pod"
+        )
+    return (
+        f"{label} may run as root: set securityContext.runAsNonRoot to "
+        "true on the container or the pod"
+    )
 
 
 def run_as_user_root(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:

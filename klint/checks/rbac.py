@@ -45,7 +45,7 @@ def bootstrap_role_unbound(resource: Resource, context: UnitContext) -> bool:
     """
     if not reserved_rbac_name(resource.kind, resource.name):
         return False
-    for binding in context.of_kind(*BINDING_KINDS):
+    for binding in bindings_naming(context, resource.name):
         if not is_rbac(binding, BINDING_KINDS) or reserved_rbac_name(binding.kind, binding.name):
             continue
         kind, name = _role_ref(binding)
@@ -206,13 +206,12 @@ def aggregated_dangerous_rules(
     selectors = resource.get("aggregationRule", "clusterRoleSelectors")
     if not isinstance(selectors, list):
         return
-    others = [
-        r for r in context.of_kind("ClusterRole") if r is not resource and r.group == RBAC_GROUP
-    ]
     for index, selector in enumerate(selectors):
         if not isinstance(selector, dict) or not selector:
             continue
-        for other in others:
+        for other in _labelled_roles(context, selector.get("matchLabels")):
+            if other is resource or other.group != RBAC_GROUP:
+                continue
             if not selector_matches(selector, other.labels):
                 continue
             labels: list[str] = []
@@ -224,6 +223,31 @@ def aggregated_dangerous_rules(
                     f'aggregationRule selects ClusterRole "{other.name}", whose rules grant '
                     f"{', '.join(labels)}.",
                 )
+
+
+def roles_named(context: UnitContext, kind: str, name: str) -> list[Resource]:
+    """Objects of ``kind`` (Role, ClusterRole) named ``name``, from a per-unit index."""
+    return context.indexed(f"by-name:{kind}", (kind,), lambda role: [role.name]).get(name, [])
+
+
+def bindings_naming(context: UnitContext, role: str) -> list[Resource]:
+    """(Cluster)RoleBindings whose roleRef names ``role``, from a per-unit index."""
+    index = context.indexed("bindings-by-role", BINDING_KINDS, lambda b: [_role_ref(b)[1]])
+    return index.get(role, [])
+
+
+def _labelled_roles(context: UnitContext, required: Any) -> list[Resource]:
+    """ClusterRoles that may match a selector: those with its rarest required label."""
+    index = context.indexed(
+        "cluster-roles-by-label",
+        ("ClusterRole",),
+        lambda role: [None, *((k, v) for k, v in role.labels.items())],
+    )
+    buckets = [
+        index.get((str(k), "" if v is None else str(v)), [])
+        for k, v in (required.items() if isinstance(required, dict) else ())
+    ]
+    return min(buckets, key=len) if buckets else index.get(None, [])
 
 
 def _role_ref(resource: Resource) -> tuple[str, str]:
@@ -243,7 +267,7 @@ def binding_role(resource: Resource, context: UnitContext, params: Params) -> It
     if kind == "ClusterRole" and name in params["roles"]:
         yield Violation(("roleRef", "name"), f'{resource.kind} grants the ClusterRole "{name}".')
         return
-    for role in context.of_kind(kind):
+    for role in roles_named(context, kind, name):
         if not is_rbac(role, ROLE_KINDS) or role.name != name:
             continue
         if kind == "Role" and not same_namespace(role.namespace, resource.namespace):
@@ -327,7 +351,7 @@ def binding_missing_role(
         return
     if kind == "Role" and (name in BUILTIN_ROLES or name.startswith("system:")):
         return
-    for role in context.of_kind(kind):
+    for role in roles_named(context, kind, name):
         if role.group != RBAC_GROUP or role.name != name:
             continue
         if kind == "ClusterRole" or same_namespace(role.namespace, resource.namespace):

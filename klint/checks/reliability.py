@@ -11,6 +11,7 @@ from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
 from klint.checks.selectors import (
+    has_templates,
     matches_label_selector,
     matches_map,
     namespace_of,
@@ -136,7 +137,7 @@ def pdb_selects_nothing(resource: Resource, context: UnitContext, _: Params) -> 
     if resource.kind != "PodDisruptionBudget":
         return
     namespace = namespace_of(resource)
-    if not any(t.namespace == namespace for t in pod_templates(context)):
+    if not has_templates(context, namespace):
         return
     if next(selected_templates(context, namespace, resource.get("spec", "selector")), None):
         return

@@ -50,7 +50,9 @@ def missing_requests(resource: Resource, _: UnitContext, params: Params) -> Iter
             )
 
 
-# Workloads whose pods run until stopped; Jobs, CronJobs and bare Pods finish or are ad hoc.
+# Workloads whose pods run until stopped (and bare Pods with restartPolicy Always: a failed
+# liveness probe restarts the container in place with or without a controller); Jobs and
+# CronJobs run to completion.
 LONG_RUNNING = frozenset(
     {
         "Deployment",
@@ -67,7 +69,10 @@ LONG_RUNNING = frozenset(
 def missing_probe(resource: Resource, _: UnitContext, params: Params) -> Iterator[Violation]:
     """Regular containers of long-running workloads without the configured probe."""
     pod = pod_view(resource)
-    if pod is None or resource.kind not in LONG_RUNNING:
+    if pod is None:
+        return
+    restarts = pod.spec.get("restartPolicy") in (None, "Always")
+    if resource.kind not in LONG_RUNNING and not (resource.kind == "Pod" and restarts):
         return
     probe = str(params["probe"])
     for container in containers(pod, ("containers",)):

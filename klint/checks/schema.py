@@ -263,17 +263,22 @@ def unserved_api(resource: Resource, context: UnitContext, _: Params) -> Iterato
         )
 
 
+def _first_of_kind(context: UnitContext) -> dict[tuple[str, str], Resource]:
+    """The first object of each (apiVersion, kind) in the unit."""
+    found: dict[tuple[str, str], Resource] = {}
+    for resource in context.resources:
+        found.setdefault((resource.api_version, resource.kind), resource)
+    return found
+
+
 def unvalidated_custom_resource(
     resource: Resource, context: UnitContext, _: Params
 ) -> Iterator[Violation]:
     """Custom resources without a CRD in the run: reported once per kind and lint unit."""
     if analyse(resource, context).status != "custom":
         return
-    first = next(
-        (r for r in context.of_kind(resource.kind) if r.api_version == resource.api_version),
-        resource,
-    )
-    if first is resource:
+    firsts = context.derived("first-of-kind", _first_of_kind)
+    if firsts.get((resource.api_version, resource.kind), resource) is resource:
         yield Violation(
             ("kind",),
             f"no schema for {resource.kind} ({resource.api_version}): include its "

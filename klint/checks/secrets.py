@@ -60,9 +60,10 @@ TOKEN_FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 CREDENTIAL_NAME = re.compile(
-    r"(?i)(passw(?:or)?d|passwd|[_.-]pwd$|secret|token|api[_.-]?key|apikey|"
-    r"private[_.-]?key|access[_.-]?key|credential|auth[_.-]?key|bearer|signing[_.-]?key|"
-    r"encryption[_.-]?key|master[_.-]?key|session[_.-]?key)"
+    r"(?i)(passw(?:or)?d|passwd|passphrase|(?:^|[_.-])pwd$|(?:^|[_.-])pass$|secret|token|"
+    r"api[_.-]?key|apikey|private[_.-]?key|access[_.-]?key|credential|auth[_.-]?key|bearer|"
+    r"signing[_.-]?key|encryption[_.-]?key|master[_.-]?key|session[_.-]?key|"
+    r"account[_.-]?key|storage[_.-]?key|shared[_.-]?key|^azure[_.-].*key$|key[_.-]?content)"
 )
 # A credential word followed by one of these names a setting about the credential.
 NOT_A_VALUE = re.compile(
@@ -89,10 +90,21 @@ DEFINITE_CREDENTIAL_ENDINGS = (
     "auth_token",
     "api_token",
     "bearer_token",
+    "passphrase",
+    "pass",
+    "account_key",
+    "storage_key",
+    "key_content",
 )
+# Cloud credential names of the form ``AZURE_<SERVICE>_KEY`` (``AZURE_BATCH_KEY``).
+DEFINITE_CREDENTIAL_PATTERN = re.compile(r"^azure_[a-z0-9_]*key$")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 # Checksums of Secrets (e.g. Helm's ``checksum/secret`` annotations) are not secrets.
 DIGEST_NAME = re.compile(r"(?i)(checksum|hash|digest|sha[0-9]*\b|fingerprint)")
+# References and placeholders, the same for every name: ``$(VAR)``, ``{{ }}``, ``<value>``,
+# ``%VAR%`` and a mask (``*****``). A dummy such as ``xxxxx`` is a literal: under a name
+# that can only mean a credential it says the real secret goes in that place (Polaris's
+# ``sensitiveConfigmapContent`` fixtures), for AWS, Azure and OCI names alike.
 PLACEHOLDER = re.compile(r"\$\(|\$\{|\{\{|\}\}|^<.*>$|^%.*%$|^\*+$")
 NON_SECRET_VALUE = re.compile(
     r"(?i)^(true|false|yes|no|on|off|y|n|enabled?|disabled?|none|null|nil|-|"
@@ -146,7 +158,7 @@ def definite_credential_name(name: str) -> bool:
     if len(name) > 256 or not credential_name(name):
         return False
     folded = _CAMEL.sub("_", name).lower().replace("-", "_").replace(".", "_")
-    return any(
+    return bool(DEFINITE_CREDENTIAL_PATTERN.match(folded)) or any(
         folded == ending or folded.endswith("_" + ending) for ending in DEFINITE_CREDENTIAL_ENDINGS
     )
 

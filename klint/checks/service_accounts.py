@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.checks.rbac import same_namespace
+from klint.checks.rbac import roles_named, same_namespace
 from klint.checks.rbac_rules import (
     BINDING_KINDS,
     PERMISSIONS,
@@ -41,7 +41,8 @@ def service_account_name(pod: PodView) -> str:
 
 def find_service_account(context: UnitContext, name: str, namespace: str) -> Resource | None:
     """The ServiceAccount of that name in the unit (namespaces agree or are unset)."""
-    for account in context.of_kind("ServiceAccount"):
+    by_name = context.indexed("by-name:ServiceAccount", ("ServiceAccount",), _name)
+    for account in by_name.get(name, ()):
         if (
             account.group == ""
             and account.name == name
@@ -53,7 +54,7 @@ def find_service_account(context: UnitContext, name: str, namespace: str) -> Res
 
 def bindings_of(context: UnitContext, name: str, namespace: str) -> Iterator[Resource]:
     """(Cluster)RoleBindings in the unit that name the service account as a subject."""
-    for binding in context.of_kind(*BINDING_KINDS):
+    for binding in context.indexed("bindings-by-subject", BINDING_KINDS, _subjects).get(name, ()):
         subjects = binding.data.get("subjects")
         for subject in subjects if isinstance(subjects, list) else []:
             if not isinstance(subject, dict) or subject.get("kind") != "ServiceAccount":
@@ -64,14 +65,35 @@ def bindings_of(context: UnitContext, name: str, namespace: str) -> Iterator[Res
                 break
 
 
+def _name(resource: Resource) -> list[str]:
+    return [resource.name]
+
+
+def _subjects(binding: Resource) -> set[Any]:
+    """The names of a binding's subjects (its index keys)."""
+    subjects = binding.data.get("subjects")
+    items = subjects if isinstance(subjects, list) else []
+    return {s.get("name") for s in items if isinstance(s, dict) and isinstance(s.get("name"), str)}
+
+
 def is_bound(context: UnitContext, name: str, namespace: str) -> bool:
     """Whether a (Cluster)RoleBinding in the unit names the service account as a subject."""
     return any(bindings_of(context, name, namespace))
 
 
 def _account_automount(context: UnitContext, name: str, namespace: str) -> Any:
-    account = find_service_account(context, name, namespace)
-    return None if account is None else account.data.get(AUTOMOUNT)
+    """The account's setting; ``False`` only when every definition of it in the unit says so
+    (an object defined twice is reported by KL809 and never decided by file order)."""
+    values = [
+        account.data.get(AUTOMOUNT)
+        for account in context.of_kind("ServiceAccount")
+        if account.group == ""
+        and account.name == name
+        and same_namespace(account.namespace, namespace)
+    ]
+    if not values:
+        return None
+    return not all(value is False for value in values)
 
 
 def automount_token(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
@@ -144,9 +166,15 @@ def default_service_account(
 def deprecated_service_account_field(
     resource: Resource, _: UnitContext, __: Params
 ) -> Iterator[Violation]:
-    """Pods that use the deprecated ``serviceAccount`` alias of ``serviceAccountName``."""
+    """Pods that use the deprecated ``serviceAccount`` alias of ``serviceAccountName``.
+
+    Not where it repeats ``serviceAccountName`` (the API server fills the alias in, so
+    exported manifests carry both): the alias then changes nothing.
+    """
     pod = pod_view(resource)
     if pod is None or pod.spec.get("serviceAccount") is None:
+        return
+    if pod.spec.get("serviceAccount") == pod.spec.get("serviceAccountName"):
         return
     yield Violation(
         (*pod.path, "serviceAccount"),
@@ -222,7 +250,7 @@ def _granted(context: UnitContext, binding: Resource, wanted: list[str]) -> list
     if kind == "ClusterRole" and role_name == "cluster-admin":
         return [("cluster-admin", "full control of the cluster (cluster-admin)")]
     grants: list[tuple[str, str]] = []
-    for role in context.of_kind(kind):
+    for role in roles_named(context, kind, role_name):
         if not is_rbac(role, ROLE_KINDS) or role.name != role_name:
             continue
         if kind == "Role" and not same_namespace(role.namespace, binding.namespace):

@@ -6,7 +6,8 @@ A custom rule's schema comes from the repository being linted, so it is hostile 
   metaschemas: the validator gets a :class:`referencing.Registry` with no retrieval, so an
   ``http://`` or ``file://`` reference is never fetched or read;
 * ``pattern`` and ``patternProperties`` (also where ``additionalProperties`` consults them)
-  run under RE2, whose matching is linear in the input, so ``^(a+)+$`` cannot hang a run.
+  run under RE2, whose matching is linear in the input, so ``^(a+)+$`` cannot hang a run;
+* ``uniqueItems`` compares hashes of the items (linear), not every pair of them.
 
 :func:`schema_problems` finds what would break those rules before any object is linted,
 so a bad schema is a clear error at rule load time, not a failure per object.
@@ -136,6 +137,7 @@ def _validator_class() -> Any:
             "pattern": _pattern,
             "patternProperties": _pattern_properties,
             "additionalProperties": _additional_properties,
+            "uniqueItems": _unique_items,
         },
     )
 
@@ -184,6 +186,37 @@ def _additional_properties(
         shown += f" and {len(extras) - 5} more" if len(extras) > 5 else ""
         verb = "was" if len(extras) == 1 else "were"
         yield ValidationError(f"Additional properties are not allowed ({shown} {verb} unexpected)")
+
+
+def _unique_items(validator: Any, unique: Any, instance: Any, schema: Any) -> Iterator[Any]:
+    """``uniqueItems`` in linear time: jsonschema compares unsortable items pairwise."""
+    from jsonschema.exceptions import ValidationError
+
+    if not unique or not validator.is_type(instance, "array"):
+        return
+    seen: set[Any] = set()
+    for item in instance:
+        key = _frozen(item)
+        if key in seen:
+            yield ValidationError(f"{_short(instance)} has non-unique elements")
+            return
+        seen.add(key)
+
+
+def _frozen(value: Any) -> Any:
+    """A hashable value equal for items JSON Schema calls equal (``1`` and ``1.0`` are,
+    ``true`` and ``1`` are not; object keys in any order)."""
+    if isinstance(value, bool) or value is None:
+        return ("literal", value)
+    if isinstance(value, (int, float)):
+        return ("number", value)
+    if isinstance(value, str):
+        return ("string", value)
+    if isinstance(value, list):
+        return ("array", tuple(_frozen(item) for item in value))
+    if isinstance(value, Mapping):
+        return ("object", frozenset((str(k), _frozen(v)) for k, v in value.items()))
+    return ("other", repr(value))
 
 
 def _short(value: Any, limit: int = 80) -> str:

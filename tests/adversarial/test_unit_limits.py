@@ -46,7 +46,8 @@ def test_endless_stdin_is_cut_at_the_file_size_limit(repo: Path) -> None:
         run.stdout
     )
     assert run.peak_rss_bytes < GIB
-    assert run.seconds < 60
+    # time is bounded by --unit-timeout (tests/adversarial/test_unit_budget.py), not asserted
+    # here: seconds depend on the machine's load
 
 
 @pytest.mark.parametrize("output_format", ["text", "sarif"])
@@ -103,8 +104,8 @@ def test_a_folder_over_the_document_limit_is_one_problem(repo: Path) -> None:
     run = measured_run("check", "--no-config", "--max-documents", "4", "good", "bad", cwd=repo)
     assert run.returncode == 1, run.stderr
     assert (
-        "klint: error: bad: more than 4 YAML documents in one lint unit (--max-documents); "
-        "unit skipped [too-many-documents]"
+        "bad/cm0.yaml:1:1: error: bad: more than 4 YAML documents in one lint unit "
+        "(--max-documents); unit skipped [too-many-documents]"
     ) in run.stdout
     assert_rest_reported(run.stdout)
 

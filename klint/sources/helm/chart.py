@@ -7,6 +7,7 @@ line that supplied the value is added as a related location.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +94,7 @@ class HelmChart:
         if template:
             parts = Path(template).parts
             candidate = self.path.joinpath(*parts[1:]) if len(parts) > 1 else None
-            if candidate is not None and candidate.is_file():
+            if candidate is not None and os.path.isfile(candidate):
                 where = display_path(candidate, self.cwd)
             else:
                 line = 1

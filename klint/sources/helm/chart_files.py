@@ -87,12 +87,12 @@ def resolve_source(source: str, chart_dir: Path, charts: Mapping[str, Path | Non
         # Unknown chart name: strip it, as kube-linter does.
         _, _, rest = source.partition("/")
         candidate = chart_dir / rest
-        return candidate if rest and candidate.is_file() else None
+        return candidate if rest and os.path.isfile(candidate) else None
     location = charts[best]
     if location is None:
         return None
     candidate = location / source[len(best) + 1 :]
-    return candidate if candidate.is_file() else None
+    return candidate if os.path.isfile(candidate) else None
 
 
 def _vendored_charts(chart_dir: Path) -> list[tuple[str, Path | None]]:

@@ -9,6 +9,7 @@ the rendered file.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +73,7 @@ def find_chart(name: str, start: Path, cwd: Path, root: Path | None = None) -> P
         chart_file = candidate / "Chart.yaml"
         if root is not None and not is_inside(chart_file, root):
             continue
-        if chart_file.is_file() and _chart_name(chart_file) == name:
+        if os.path.isfile(chart_file) and _chart_name(chart_file) == name:
             return candidate
     return None
 
@@ -120,7 +121,7 @@ def rendered_output_locator(
         if chart is None:
             continue
         template = chart / inner
-        if not template.is_file() or not is_inside(template, root):
+        if not os.path.isfile(template) or not is_inside(template, root):
             continue
         if helm is None:
             helm = HelmLocator(cwd, root)
@@ -130,7 +131,7 @@ def rendered_output_locator(
             found = aligned[position] if position < len(aligned) else None
             section = found if found is not None else position
             helm.origins[id(document)] = template_origin(
-                template, cwd, section, (values,) if values.is_file() else ()
+                template, cwd, section, (values,) if os.path.isfile(values) else ()
             )
     if helm is None:
         return None
