@@ -1,14 +1,13 @@
 """The ``klint`` command: parse flags, build the run, call the engine, pick a reporter.
 
-Exit codes: 0 no finding at or above ``--fail-on``; 1 such findings (or input that cannot
-be parsed); 2 usage, configuration, render or internal error.
+Exit codes: see :mod:`klint.cli_exit` (0 clean, 1 findings, 2 usage error or input that
+could not be linted, 3 internal error).
 """
 
 from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -16,6 +15,8 @@ import typer
 
 from klint import __version__
 from klint import cli_limits as limit
+from klint.cli_catalog import docs, explain, list_rules
+from klint.cli_exit import EXIT_CLEAN, EXIT_ERROR, EXIT_INTERNAL, UsageFailure, exit_code
 from klint.cli_options import (
     ConfigFile,
     Ignores,
@@ -32,24 +33,20 @@ from klint.cli_options import (
     Values,
     default_paths,
 )
-from klint.findings import Report, Severity
-from klint.printable import log_line, log_lines, printable
+from klint.cli_output import write_text
+from klint.findings import Severity
+from klint.printable import printable
 
 if TYPE_CHECKING:
-    from klint.catalog import Rule
-
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+    pass
 
 app = typer.Typer(
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
+    context_settings={"help_option_names": ["-h", "--help"]},
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     help="Offline static security linter for Kubernetes manifests, Helm charts and Kustomize.",
 )
-
-
-class UsageFailure(Exception):
-    """A problem with the command line or configuration: exit 2 with one line."""
 
 
 def _version(value: bool) -> None:
@@ -61,23 +58,14 @@ def _version(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+        bool,
+        typer.Option("--version", "-V", callback=_version, is_eager=True, help="Show version."),
     ] = False,
 ) -> None:
     """klint checks Kubernetes configuration for insecure settings, offline."""
 
 
 NEVER = "never"
-
-
-def _catalog(config: Path | None, no_config: bool, rules_dir: list[Path] | None) -> list[Rule]:
-    """Built-in rules plus the custom rules the config and ``--rules-dir`` name."""
-    from klint.config import resolve_config
-    from klint.policy import load_rules
-
-    cwd = Path.cwd()
-    settings = resolve_config(config, cwd, disabled=no_config)
-    return load_rules(settings, [d if d.is_absolute() else cwd / d for d in rules_dir or ()])
 
 
 @app.command()
@@ -87,6 +75,7 @@ def check(
         str,
         typer.Option(
             "--format",
+            "--output-format",
             help="text, json, sarif, github, markdown, junit, gitlab-codequality, compliance "
             "or html.",
         ),
@@ -97,25 +86,48 @@ def check(
             "--output", "-o", help="Write the report to this file (summary still on stderr)."
         ),
     ] = None,
+    report_to: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--report",
+            metavar="FORMAT:FILE",
+            help="Also write the report in FORMAT to FILE, from the same run (repeatable).",
+        ),
+    ] = None,
     fail_on: Annotated[
         str | None,
         typer.Option(
             "--fail-on",
-            help="Lowest level that fails the run: error, warning (default), note, never.",
+            help="Lowest level that fails the run: error, warning (default), note; never: "
+            "findings and unlintable input never fail it.",
         ),
     ] = None,
     exit_zero: Annotated[
-        bool, typer.Option("--exit-zero", help="Exit 0 even with findings (2 still on errors).")
+        bool,
+        typer.Option(
+            "--exit-zero",
+            help="Exit 0 even with findings or input that could not be linted (2 still on "
+            "usage errors).",
+        ),
     ] = False,
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print findings only: no summary line.")
     ] = False,
     verbose: Annotated[
         bool,
-        typer.Option("--verbose", "-v", help="Also say on stderr which inputs were skipped."),
+        typer.Option(
+            "--verbose", "-v", help="Also say on stderr which config is used and what was skipped."
+        ),
     ] = False,
     statistics: Annotated[
-        bool, typer.Option("--statistics", help="Print the number of findings per rule instead.")
+        bool,
+        typer.Option(
+            "--statistics", help="Print the number of findings per rule (and a total) instead."
+        ),
+    ] = False,
+    show_fixes: Annotated[
+        bool,
+        typer.Option("--show-fixes", help="Mark each finding `klint fix` can fix, with the fix."),
     ] = False,
     profile: Profiles = None,
     select: Selects = None,
@@ -173,10 +185,14 @@ def check(
     ] = None,
 ) -> None:
     """Lint PATHS (default: the current directory) and report findings."""
+    import dataclasses
+
     from klint import console
-    from klint.run import RunOptions, parse_shard, run_stream
+    from klint.cli_output import parse_report_spec, pieces_of, write_pieces, write_reports
+    from klint.run import RunOptions, lint_report, parse_shard
 
     never = fail_on is not None and fail_on.strip().lower() == NEVER
+    also = [parse_report_spec(spec) for spec in report_to or ()]
     options = RunOptions(
         paths=default_paths(paths, stdin_filename),
         output_format=output_format,
@@ -212,20 +228,38 @@ def check(
         policies=tuple(policy or ()),
         shard=parse_shard(shard) if shard else None,
     )
+    cwd = Path.cwd()
     use_color = console.use_color(color, sys.stdout, to_file=output is not None)
-    report, pieces, effective_fail_on = run_stream(options, cwd=Path.cwd(), color=use_color)
+    if verbose:
+        console.write_stderr([console.config_line(config, no_config, cwd)])
+    progress = None if quiet else console.Progress.on_terminal(sys.stderr)
+    try:
+        report, reporter, context, effective_fail_on = lint_report(
+            options, cwd=cwd, color=use_color, progress=progress
+        )
+    finally:
+        if progress is not None:
+            progress.finish()
+    threshold = None if never else effective_fail_on
+    context = dataclasses.replace(
+        context,
+        fail_on=threshold,
+        extra={**context.extra, **({"show_fixes": "yes"} if show_fixes else {})},
+    )
     console.write_stderr(report.warnings)
     if verbose:
         console.write_stderr(console.skipped_lines(report))
-    _write_pieces([console.statistics(report)] if statistics else pieces, output)
+    write_reports(also, report, dataclasses.replace(context, color=False))
+    if statistics:
+        write_pieces([console.statistics(report)], output)
+    else:
+        write_pieces(pieces_of(reporter, report, context), output)
+    if output is not None or output_format != "text" or statistics:
+        # the problems are not in what reached the terminal: say them on stderr
+        console.write_stderr(console.problem_lines(report.notifications))
     if output is not None and not quiet:
-        console.write_stderr(
-            [*console.problem_lines(report.notifications), console.summary_line(report)]
-        )
-    code = exit_code(report, effective_fail_on)
-    if (never or exit_zero) and code == EXIT_FINDINGS:
-        code = EXIT_CLEAN
-    raise typer.Exit(code)
+        console.write_stderr([console.summary_line(report)])
+    raise typer.Exit(exit_code(report, threshold, zero=exit_zero))
 
 
 @app.command()
@@ -268,9 +302,13 @@ def fix(
         rules_dirs=tuple(rules_dir or ()),
         jobs=1,
     )
-    outcome = run_fix(options, Path.cwd(), unsafe=unsafe, write=not diff)
+    cwd = Path.cwd()
+    outcome = run_fix(options, cwd, unsafe=unsafe, write=not diff)
     if diff:
-        _write("".join(unified_diff(p, *texts) for p, texts in outcome.files.items()), None)
+        from klint.cli_output import repository_path
+
+        patch = (unified_diff(repository_path(p, cwd), *t) for p, t in outcome.files.items())
+        write_text("".join(patch), None)
     sys.stderr.write(fix_summary(outcome, diff=diff, unsafe=unsafe))
     raise typer.Exit(fix_exit_code(outcome, diff=diff))
 
@@ -324,86 +362,15 @@ def baseline_create(
     if any(n.fatal for n in report.notifications):
         messages = "; ".join(n.message for n in report.notifications if n.fatal)
         raise UsageFailure(f"baseline not written: {messages}")
-    _write(baseline_text(report), output)
+    write_text(baseline_text(report), output)
     from klint.reporters.text import plural
 
     typer.echo(f"klint: recorded {plural(len(report.active), 'finding')} in {output}", err=True)
 
 
-@app.command("rules")
-def list_rules(
-    framework: Annotated[
-        str | None, typer.Option("--framework", help="Show the mapping to pss, cis, nsa or mitre.")
-    ] = None,
-    profile: Annotated[
-        str | None, typer.Option("--profile", help="Only rules of this profile.")
-    ] = None,
-    config: ConfigFile = None,
-    no_config: NoConfig = False,
-    rules_dir: RulesDirs = None,
-) -> None:
-    """List the rule catalogue (with custom rules from the config and --rules-dir)."""
-    rules = _catalog(config, no_config, rules_dir)
-    if profile:
-        rules = [r for r in rules if profile in r.profiles or profile == "all"]
-    for rule in rules:  # custom rules are repository text: each line through log_line
-        ids = rule.frameworks().get(framework) if framework else None
-        if framework and not ids:
-            continue
-        if ids:
-            line = f"{rule.id}  {rule.name:<40} {'; '.join(ids)}"
-        else:
-            line = f"{rule.id}  {rule.name:<40} {rule.severity.value:<8} {','.join(rule.profiles)}"
-        typer.echo(log_line(line))
-
-
-@app.command()
-def explain(
-    rule: Annotated[str, typer.Argument(help="Rule id or name (any case).")],
-    markdown: Annotated[
-        bool, typer.Option("--markdown", help="Print the page as Markdown source.")
-    ] = False,
-    config: ConfigFile = None,
-    no_config: NoConfig = False,
-    rules_dir: RulesDirs = None,
-) -> None:
-    """Show a rule's documentation: why, how to fix, examples, references."""
-    from klint.console import explain_text
-    from klint.docs import rule_page
-    from klint.selection import rule_index
-
-    index = rule_index(_catalog(config, no_config, rules_dir))
-    found = index.get(rule)
-    if found is None:
-        raise UsageFailure(index.unknown(rule))
-    page = log_lines(rule_page(found))  # custom rules are repository text
-    typer.echo(page if markdown else explain_text(page, sys.stdout), nl=False)
-
-
-@app.command()
-def docs(
-    output: Annotated[Path, typer.Option("--output", "-o", help="Directory to write.")] = Path(
-        "docs/rules"
-    ),
-    config: ConfigFile = None,
-    rules_dir: RulesDirs = None,
-    readme: Annotated[
-        Path | None,
-        typer.Option(
-            "--readme", help="Also refresh the rule table between the markers in this file."
-        ),
-    ] = None,
-) -> None:
-    """Generate the rule reference (Markdown) from the catalogue (plus custom rules)."""
-    from klint.docs import update_readme, write_docs
-
-    # Only an explicit --config adds custom rules: the built-in reference stays reproducible.
-    rules = _catalog(config, config is None, rules_dir)
-    written = write_docs(rules, output)
-    if readme is not None:
-        update_readme(readme, rules)
-        written.append(readme)
-    typer.echo(f"wrote {len(written)} files", err=True)
+app.command("rules")(list_rules)
+app.command()(explain)
+app.command()(docs)
 
 
 @app.command()
@@ -418,17 +385,6 @@ def lsp(
     serve(tuple(profile or ()))
 
 
-def exit_code(report: Report, fail_on: Severity) -> int:
-    """0, 1 or 2 as documented in the module docstring."""
-    if any(n.fatal for n in report.notifications):
-        return EXIT_ERROR
-    if any(f.severity.rank >= fail_on.rank for f in report.active):
-        return EXIT_FINDINGS
-    if any(n.level is Severity.ERROR for n in report.notifications):
-        return EXIT_FINDINGS
-    return EXIT_CLEAN
-
-
 def _level(text: str) -> Severity:
     try:
         return Severity.parse(text)
@@ -436,35 +392,16 @@ def _level(text: str) -> Severity:
         raise UsageFailure(str(error)) from None
 
 
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise UsageFailure(f"cannot write {output}: {error.strerror}") from None
-
-
-def _write_pieces(pieces: Iterable[str], output: Path | None) -> None:
-    """Write a report as it is formatted (a large SARIF log is never one string)."""
-    if output is None:
-        for piece in pieces:
-            sys.stdout.write(piece)
-        sys.stdout.flush()
-        return
-    try:
-        with output.open("w", encoding="utf-8") as handle:
-            for piece in pieces:
-                handle.write(piece)
-    except OSError as error:
-        raise UsageFailure(f"cannot write {output}: {error.strerror}") from None
-
-
-def _fail(message: str) -> NoReturn:
+def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     sys.stderr.write(f"klint: error: {printable(message)}\n")  # names cannot forge log lines
-    sys.exit(EXIT_ERROR)
+    sys.exit(code)
+
+
+def _once(message: str) -> str:
+    """Click and typer both add "Did you mean ...?" to an unknown command: keep one."""
+    import re
+
+    return re.sub(r"( Did you mean [^?]*\?)(?:\1)+", r"\1", message)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -493,6 +430,6 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as error:
         if hasattr(error, "format_message"):  # click's usage and parameter errors
             lines = str(error.format_message()).splitlines() or [type(error).__name__]
-            _fail(lines[0])
-        _fail(f"internal error: {type(error).__name__}: {error}")
+            _fail(_once(lines[0]))
+        _fail(f"internal error: {type(error).__name__}: {error}", EXIT_INTERNAL)
     sys.exit(result if isinstance(result, int) else EXIT_CLEAN)

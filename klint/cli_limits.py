@@ -21,8 +21,8 @@ RenderMemory = Annotated[
     int,
     typer.Option(
         "--render-memory",
-        help="MiB one render child (Helm, kustomize) may use (default 768, "
-        "or KLINT_RENDER_MEMORY_MB).",
+        help="MiB one render child (Helm, kustomize) may use.",
+        show_default="768, or KLINT_RENDER_MEMORY_MB if set",
     ),
 ]
 UnitTimeout = Annotated[

@@ -155,7 +155,12 @@ def load_config(path: Path, display: str | None = None) -> Config:
     if parsed.problems:
         first = parsed.problems[0]
         span = first.location.span if first.location else Span.line(1)
-        raise ConfigError(f"{display}:{span.start_line}:{span.start_column}: {first.message}")
+        message, wrapper = first.message, "not a Kubernetes manifest ("
+        if message.startswith(wrapper) and message.endswith(")"):  # a config is no manifest
+            message = message[len(wrapper) : -1]
+        raise ConfigError(
+            f"{display}:{span.start_line}:{span.start_column}: invalid configuration: {message}"
+        )
     if len(parsed.documents) > 1:
         raise ConfigError(f"{display}: a config file holds one YAML document")
     document = parsed.documents[0] if parsed.documents else None

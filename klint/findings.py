@@ -238,3 +238,24 @@ class Report:
         """Put findings and notifications in their deterministic order."""
         self.findings.sort(key=Finding.sort_key)
         self.notifications.sort(key=Notification.sort_key)
+
+
+def once_per_location(findings: Sequence[Finding]) -> list[Finding]:
+    """One finding per rule, place and message, whichever units reached it.
+
+    A base linted on its own and through the overlay that uses it, or a chart beside its
+    committed ``helm template`` output, map the same violation to the same line of the
+    same file twice; a person fixes it once. An unsuppressed copy wins over a suppressed one.
+    """
+    kept: dict[tuple[object, ...], int] = {}
+    result: list[Finding] = []
+    for finding in findings:
+        span = finding.location.span
+        key = (finding.rule_id, finding.location.path, span, finding.message)
+        index = kept.get(key)
+        if index is None:
+            kept[key] = len(result)
+            result.append(finding)
+        elif result[index].suppression is not None and finding.suppression is None:
+            result[index] = finding
+    return result

@@ -46,6 +46,9 @@ class FixOutcome:
     needs_review: list[Finding] = field(default_factory=list)  # held back without --unsafe
     advice: list[str] = field(default_factory=list)  # manual changes: Helm, unmappable
     errors: list[str] = field(default_factory=list)
+    # (file, rule, fingerprint) of every finding the edits made go away, including findings
+    # fixed as a side effect of another's fix (one securityContext edit can resolve several)
+    resolved: set[tuple[str, str, str]] = field(default_factory=set)
 
     @property
     def manual(self) -> bool:
@@ -247,6 +250,7 @@ def _fix_once(
     for display, state in files.items():
         if state.current == state.original:
             continue
+        outcome.resolved |= _gone(session, display, state.original, state.current)
         first = outcome.files.get(display, (state.original, ""))[0]
         outcome.files[display] = (first, state.current)
         if write:
@@ -306,6 +310,16 @@ def _fix_file(
     return False
 
 
+def _gone(session: _Session, display: str, before: str, after: str) -> set[tuple[str, str, str]]:
+    """The findings of ``display`` that the edits made go away."""
+
+    def keys(text: str) -> set[tuple[str, str, str]]:
+        found = _relint(session, display, text)
+        return {(display, c.finding.rule_id, c.finding.fingerprint) for c in found}
+
+    return keys(before) - keys(after)
+
+
 def _region(edit: TextEdit) -> tuple[tuple[int, int], tuple[int, int]]:
     span = edit.span
     return (span.start_line, span.start_column), (span.end_line, span.end_column)
@@ -333,7 +347,10 @@ def fix_summary(outcome: FixOutcome, *, diff: bool, unsafe: bool) -> str:
     lines = [f"klint: error: {printable(message)}" for message in outcome.errors]
     lines += [log_line(advice) for advice in outcome.advice]
     verb = "would fix" if diff else "fixed"
-    lines.append(f"klint: {verb} {len(outcome.applied)} finding(s) in {len(outcome.files)} file(s)")
+    lines.append(
+        f"klint: {verb} {len(outcome.resolved)} finding(s) with {len(outcome.applied)} fix(es) "
+        f"in {len(outcome.files)} file(s)"
+    )
     if outcome.needs_review and not unsafe:
         lines.append(
             f"klint: {len(outcome.needs_review)} more fix(es) need review: "

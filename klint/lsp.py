@@ -1,9 +1,14 @@
 """``klint lsp``: a Language Server publishing klint findings as diagnostics (extra ``lsp``).
 
-Diagnostics are published on open and save at once and on change after a short debounce;
-each carries the rule id as ``code`` with a link to the rule doc, and a quick fix inserts a
-``# klint: ignore[RULE] reason`` comment at the end of the offending line. In plain
-manifests, findings whose rule has a fix also get that fix (``klint fix``) as a quick fix.
+A plain manifest is linted on open and save at once and on change after a short debounce.
+A file of a Helm chart (template, ``values.yaml``, ``Chart.yaml``) or a Kustomize patch is
+linted the way CI lints it, with its whole chart or overlay from disk, on open and on save
+only (a render takes about a second): the file gets the findings on its lines, values
+files the lines findings name as where a value was set, and a render that fails is said as
+a diagnostic and a ``window/showMessage``. Each diagnostic carries the rule id as ``code``
+with a link to the rule doc, and a quick fix inserts a ``# klint: ignore[RULE] reason``
+comment at the end of the offending line. In plain manifests, findings whose rule has a fix
+also get that fix (``klint fix``) as a quick fix.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from klint import __version__
 from klint.catalog import Rule, load_catalog
 from klint.errors import KlintError
 from klint.findings import Applicability, Notification, Report, Severity, Span
-from klint.sources.names import MANIFEST_SUFFIXES, find_chart_root
+from klint.sources.names import MANIFEST_SUFFIXES, find_chart_root, find_kustomization_root
 
 DEBOUNCE_SECONDS = 0.3
 SOURCE = "klint"
@@ -56,6 +61,85 @@ class Linter:
         except KlintError as error:  # a broken .klint.yaml: say so on the buffer
             report = Report(notifications=[Notification("config", str(error), None)])
         return report
+
+    def lint_unit(self, unit: Path) -> Report:
+        """A whole chart or overlay as saved on disk, as ``klint check UNIT`` lints it."""
+        from klint.run import RunOptions, run
+
+        options = RunOptions(paths=(str(unit),), profiles=self.profiles, jobs=1)
+        try:
+            report, _, _ = run(options, cwd=self.root)
+        except KlintError as error:
+            report = Report(notifications=[Notification("config", str(error), None)])
+        return report
+
+    def display(self, path: str) -> str:
+        """``path`` as reports name it (relative to the workspace root)."""
+        from klint.sources.base import display_path
+
+        return display_path(Path(path), self.root)
+
+
+def chart_of(path: str) -> Path | None:
+    """The chart a file belongs to (its templates, values files, Chart.yaml), if any."""
+    return find_chart_root(Path(path).parent)
+
+
+def part_of_unit(report: Report) -> bool:
+    """Whether the buffer lint said the file is linted only with its overlay (a patch)."""
+    from klint.not_kubernetes import PART_OF_UNIT
+
+    return any(note.code == PART_OF_UNIT for note in report.skipped)
+
+
+def unit_diagnostics(
+    report: Report, display: str, lines: Sequence[str], help_uri: dict[str, str]
+) -> list[types.Diagnostic]:
+    """What a chart's or overlay's report says about one of its files: findings on its
+    lines, values lines named as where a finding's value was set, and input problems (a
+    failed render is shown on line 1 when it points at another file)."""
+    found = diagnostics(_located_in(report, display), lines, help_uri)
+    for finding in report.active:
+        for related in finding.related:
+            if related.location.path != display or finding.location.path == display:
+                continue
+            href = help_uri.get(finding.rule_id)
+            where = f"{finding.location.path}:{finding.location.span.start_line}"
+            found.append(
+                types.Diagnostic(
+                    range=to_range(related.location.span, lines),
+                    message=f"{finding.message} [{finding.rule_name}] ({related.message} "
+                    f"this line, reported at {where})",
+                    severity=_SEVERITY[finding.severity],
+                    code=finding.rule_id,
+                    code_description=types.CodeDescription(href=href) if href else None,
+                    source=SOURCE,
+                )
+            )
+    for note in report.notifications:
+        if note.location is not None and note.location.path == display:
+            continue  # already shown on its own line
+        if note.fatal or note.level is Severity.ERROR:
+            found.append(
+                types.Diagnostic(
+                    range=to_range(Span.line(1), lines),
+                    message=note.message,
+                    severity=_SEVERITY[note.level],
+                    code=note.code,
+                    source=SOURCE,
+                )
+            )
+    return found
+
+
+def _located_in(report: Report, display: str) -> Report:
+    """The findings and problems of ``report`` located in the file ``display``."""
+    return Report(
+        findings=[f for f in report.findings if f.location.path == display],
+        notifications=[
+            n for n in report.notifications if n.location is not None and n.location.path == display
+        ],
+    )
 
 
 def memoize_catalog() -> None:
@@ -249,17 +333,43 @@ def create_server(profiles: Sequence[str] = ()) -> LanguageServer:
             linter.root = Path(root)
         linter.lint("", str(linter.root / "klint-warm-up.yaml"))  # imports, rule files
 
-    def publish(uri: str) -> None:
+    def publish(uri: str, saved: bool = True) -> None:
+        """Lint and publish; ``saved`` False (typing): chart and overlay files wait for a save."""
         pending.pop(uri, None)
         document = server.workspace.get_text_document(uri)
         path = to_fs_path(uri) or uri
+        unit = chart_of(path)
         found: list[types.Diagnostic] = []
-        if lintable(path):
+        if unit is None and lintable(path):
             report = linter.lint(document.source, path)
-            found = diagnostics(report, document.lines, linter.help_uri)
+            if part_of_unit(report):
+                unit = find_kustomization_root(Path(path).parent)
+            else:
+                found = diagnostics(report, document.lines, linter.help_uri)
+        if unit is not None:
+            if saved:
+                publish_unit(unit)
+            return
         server.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(uri=uri, version=document.version, diagnostics=found)
         )
+
+    def publish_unit(unit: Path) -> None:
+        """Lint the chart or overlay once; publish for each of its open files."""
+        report = linter.lint_unit(unit)
+        failed = [n.message for n in report.notifications if n.fatal]
+        if failed:
+            server.window_show_message(
+                types.ShowMessageParams(types.MessageType.Warning, f"klint: {failed[0]}")
+            )
+        for uri, document in list(server.workspace.text_documents.items()):
+            path = to_fs_path(uri) or uri
+            if unit not in Path(path).parents:
+                continue
+            found = unit_diagnostics(report, linter.display(path), document.lines, linter.help_uri)
+            server.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri=uri, version=document.version, diagnostics=found)
+            )
 
     def cancel(uri: str) -> None:
         handle = pending.pop(uri, None)
@@ -274,7 +384,7 @@ def create_server(profiles: Sequence[str] = ()) -> LanguageServer:
     async def did_change(params: types.DidChangeTextDocumentParams) -> None:
         uri = params.text_document.uri
         cancel(uri)
-        pending[uri] = asyncio.get_running_loop().call_later(DEBOUNCE_SECONDS, publish, uri)
+        pending[uri] = asyncio.get_running_loop().call_later(DEBOUNCE_SECONDS, publish, uri, False)
 
     @server.feature(types.TEXT_DOCUMENT_DID_SAVE, types.SaveOptions(include_text=False))
     def did_save(params: types.DidSaveTextDocumentParams) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
@@ -12,11 +12,12 @@ from pathlib import Path
 from klint.documents import Limits
 from klint.engine import ActiveRule, lint
 from klint.errors import KlintError
-from klint.findings import Report, Severity
+from klint.findings import Notification, Report, Severity
 from klint.policy import Policy, PolicyInput, build_policy
 from klint.reporters import FORMATS, ReportContext, Reporter, get_reporter
 from klint.sources.base import LintUnit, LoadSettings, display_path, named_folders
 from klint.sources.discover import DiscoverOptions, discover
+from klint.sources.names import MANIFEST_SUFFIXES
 
 DEFAULT_KUBE_VERSION = "1.35"
 
@@ -159,6 +160,18 @@ def only_stdin_path(report: Report, path: str, exclude: tuple[str, ...], cwd: Pa
     ]
 
 
+def nothing_found(paths: Sequence[str], report: Report) -> list[Notification]:
+    """A fatal problem when the paths hold nothing to read: an empty folder, a folder without
+    YAML or JSON, a named ``readme.txt`` (YAML that is not Kubernetes was found, and passes)."""
+    if "-" in paths or report.files_scanned or report.notifications:
+        return []
+    if any(n.location and n.location.path.endswith(MANIFEST_SUFFIXES) for n in report.skipped):
+        return []
+    named = ", ".join(paths)
+    message = f"no Kubernetes files found in {named} (YAML or JSON manifests, charts, overlays)"
+    return [Notification("no-files-found", message, None, fatal=True)]
+
+
 def policy_for(options: RunOptions, cwd: Path) -> Policy:
     """The config (``--config`` or found from ``cwd``) merged with the command line."""
     from klint.config import Config, find_config, load_config, resolve_config
@@ -206,9 +219,17 @@ def run_stream(
 
 
 def lint_report(
-    options: RunOptions, *, cwd: Path, color: bool = False, stdin: bytes | None = None
+    options: RunOptions,
+    *,
+    cwd: Path,
+    color: bool = False,
+    stdin: bytes | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Report, Reporter, ReportContext, Severity]:
-    """Lint; returns the finished report, its reporter and context, and the fail-on."""
+    """Lint; returns the finished report, its reporter and context, and the fail-on.
+
+    ``progress(done, total)`` is called after each lint unit (the CLI's terminal display).
+    """
     if options.output_format not in FORMATS:
         raise KlintError(f"unknown format {options.output_format!r}: use {', '.join(FORMATS)}")
     policy = policy_for(options, cwd)
@@ -250,8 +271,9 @@ def lint_report(
     )
     jobs = options.jobs or os.cpu_count() or 1
     units = select_shard(policy.units(discovery.units, cwd), options.shard)
-    report = lint(units, active, settings, kube, jobs, policy.suppressor)
+    report = lint(units, active, settings, kube, jobs, policy.suppressor, progress)
     report.notifications.extend(discovery.problems)
+    report.notifications.extend(nothing_found(options.paths, report))
     report.warnings.extend(version_warnings(kube, active))
     policy.settle(report)
     if options.baseline is not None:
@@ -276,5 +298,6 @@ def lint_report(
             **({"quiet": "yes"} if options.quiet else {}),
         },
         catalog=policy.catalog,
+        fail_on=policy.fail_on,
     )
     return report, get_reporter(options.output_format), context, policy.fail_on

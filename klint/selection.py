@@ -41,13 +41,28 @@ class RuleIndex:
 
     def unknown(self, reference: str) -> str:
         """The message for an unknown reference, with a suggestion when one is close."""
-        close = difflib.get_close_matches(reference.lower(), list(self._rules), n=1, cutoff=0.6)
+        lookalike = _digits_for_lookalikes(reference.strip().lower())
+        close = (
+            [lookalike]
+            if lookalike in self._rules
+            else difflib.get_close_matches(reference.lower(), list(self._rules), n=1, cutoff=0.6)
+        )
         hint = (
             f"; did you mean {self._rules[close[0]].id} ({self._rules[close[0]].name})?"
             if (close)
             else " (see `klint rules`)"
         )
         return f"unknown rule {reference!r}{hint}"
+
+
+_LOOKALIKES = str.maketrans({"o": "0", "i": "1", "l": "1", "s": "5", "b": "8", "z": "2"})
+
+
+def _digits_for_lookalikes(reference: str) -> str:
+    """``kl1o1`` → ``kl101``: an id typed with letters that look like its digits."""
+    if len(reference) < 3 or not reference.startswith("kl"):
+        return reference
+    return "kl" + reference[2:].translate(_LOOKALIKES)
 
 
 def rule_index(rules: Iterable[Rule]) -> RuleIndex:

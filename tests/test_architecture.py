@@ -71,6 +71,9 @@ LAYERS: dict[str, int] = {
     "klint.cli": 10,
     "klint.cli_options": 10,
     "klint.cli_limits": 10,
+    "klint.cli_exit": 10,
+    "klint.cli_catalog": 10,
+    "klint.cli_output": 10,
     "klint.console": 10,
     "klint.__main__": 10,
 }

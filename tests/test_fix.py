@@ -95,7 +95,7 @@ def test_fix_writes_the_diff_and_is_idempotent(work: Path, name: str, mode: str)
     assert diff == (GOLDEN / f"{name}.{mode}.diff").read_text(encoding="utf-8")
     code, out, err = fix_cli(work, f"{name}.yaml", "--diff", *extra)
     assert (code, out) == (0, "")
-    assert "would fix 0 finding(s) in 0 file(s)" in err
+    assert "would fix 0 finding(s) with 0 fix(es) in 0 file(s)" in err
 
 
 def test_unsafe_fix_lints_clean_for_every_fixed_rule(work: Path) -> None:

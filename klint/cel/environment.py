@@ -35,6 +35,21 @@ class CelCompileError(ValueError):
     """An expression that does not compile; the message is the compiler's."""
 
 
+def unavailable_message() -> str:
+    """Why CEL cannot run here and what to do (a dependency of klint where it has wheels)."""
+    import sys
+
+    if sys.version_info < (3, 11):
+        return (
+            "CEL expressions need the CEL runtime (cel-expr-python), which needs Python 3.11+: "
+            "run klint with Python 3.11 or later"
+        )
+    return (
+        "CEL expressions need the CEL runtime: pip install cel-expr-python (installed with "
+        "klint on CPython 3.11-3.14, Linux and macOS x86-64/arm64, Windows x86-64)"
+    )
+
+
 def runtime_available() -> bool:
     """Whether ``cel-expr-python`` can be imported."""
     import importlib.util
@@ -79,9 +94,7 @@ def _new_environment(variables: dict[str, str]) -> Any:
             ext_strings,
         )
     except ImportError:
-        raise CelUnavailable(
-            "CEL expressions need the CEL runtime: pip install 'klint[cel]' (Python 3.11+)"
-        ) from None
+        raise CelUnavailable(unavailable_message()) from None
     kinds = {
         "s": cel.Type.STRING,
         "i": cel.Type.INT,

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from functools import cache
 from typing import Any
 
-from klint.cel.environment import CelUnavailable, runtime_available
+from klint.cel.environment import CelUnavailable, runtime_available, unavailable_message
 from klint.cel.plan import Outcome, Plan, run_plan
 from klint.unit_budget import UnitBudget, unlimited
 
@@ -49,9 +49,7 @@ class Evaluator:
         Raises :class:`UnitBudgetExceeded` when ``budget`` runs out meanwhile.
         """
         if not _runtime_available():
-            raise CelUnavailable(
-                "CEL expressions need the CEL runtime: pip install 'klint[cel]' (Python 3.11+)"
-            )
+            raise CelUnavailable(unavailable_message())
         budget = budget or unlimited()
         budget.check()
         request = [(plan, plain(bindings)) for plan, bindings in batch]

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from klint import __version__
 from klint.catalog import Rule
-from klint.findings import Finding, Report
+from klint.findings import Finding, Report, Severity
 from klint.printable import INVISIBLE
 from klint.printable import line_start as line_start  # re-exported for the reporters
 from klint.printable import printable as printable
@@ -29,6 +29,8 @@ class ReportContext:
     version: str = __version__
     extra: dict[str, str] = field(default_factory=dict)
     catalog: Sequence[Rule] = ()  # every known rule (compliance shows the ones not run)
+    # Lowest level that fails the run (JUnit marks only those as failures); None: never.
+    fail_on: Severity | None = Severity.WARNING
 
 
 class Reporter(Protocol):
@@ -37,6 +39,17 @@ class Reporter(Protocol):
     def render(self, report: Report, context: ReportContext) -> str:
         """The whole output, ready to write."""
         ...
+
+
+CONTINUATION = "    | "
+
+
+def printable_lines(text: str) -> str:
+    """A message of several lines (a Helm render error) with real newlines: each line
+    :func:`printable`, continuation lines behind ``    | `` so that none can start a
+    workflow command (``::error::``) or pass for a finding line."""
+    lines = text.replace("\r\n", "\n").strip("\n").split("\n")
+    return "\n".join([printable(lines[0]), *(CONTINUATION + printable(line) for line in lines[1:])])
 
 
 def visible_report(report: Report) -> Report:

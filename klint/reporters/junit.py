@@ -1,7 +1,10 @@
-"""JUnit XML for CI test views: one testsuite, one failing testcase per finding.
+"""JUnit XML for CI test views: one testsuite, one testcase per finding.
 
-Input problems are ``<error>`` testcases, suppressed findings (with ``--show-suppressed``)
-are ``<skipped>``; a clean run has one passing testcase so the suite is never empty.
+A finding at or above ``--fail-on`` is a ``<failure>``; one below it passes the run, so it
+is a passing testcase whose ``<system-out>`` holds the finding (Jenkins marks a build
+unstable for any failure). Input problems that fail the run are ``<error>`` testcases,
+others pass with ``<system-out>``; suppressed findings (with ``--show-suppressed``) are
+``<skipped>``; a clean run has one passing testcase so the suite is never empty.
 
 The XML is valid against Jenkins' xUnit ``junit-10.xsd`` (restated in
 ``schemas/junit-jenkins.xsd``): no ``skipped`` on ``<testsuites>`` and no ``file``/``line``
@@ -30,18 +33,21 @@ class JunitReporter:
         suite = ET.Element("testsuite", name="klint")
         failures = errors = skipped = 0
         names = _UniqueNames()
+        threshold = context.fail_on
         for note in report.notifications:
-            suite.append(_notification_case(note, context, names))
-            errors += 1
+            fails = threshold is not None and (note.fatal or note.level.rank >= threshold.rank)
+            suite.append(_notification_case(note, context, names, fails=fails))
+            errors += fails
         for finding in report.findings:
             if finding.suppression is not None and not context.show_suppressed:
                 continue
-            case = _finding_case(finding, context, names)
+            fails = threshold is not None and finding.severity.rank >= threshold.rank
+            case = _finding_case(finding, context, names, fails=fails)
             suite.append(case)
             if finding.suppression is not None:
                 skipped += 1
             else:
-                failures += 1
+                failures += fails
         if len(suite) == 0:
             ET.SubElement(suite, "testcase", classname="klint", name="no findings")
         suite.set("tests", str(len(suite)))
@@ -80,7 +86,9 @@ class _UniqueNames:
         return name
 
 
-def _finding_case(finding: Finding, context: ReportContext, names: _UniqueNames) -> ET.Element:
+def _finding_case(
+    finding: Finding, context: ReportContext, names: _UniqueNames, *, fails: bool
+) -> ET.Element:
     span = finding.location.span
     path = repo_path(finding.location.path, context)
     where = f"{path}:{span.start_line}:{span.start_column}"
@@ -91,6 +99,8 @@ def _finding_case(finding: Finding, context: ReportContext, names: _UniqueNames)
     detail = f"{where}: {finding.severity.value}: {finding.message} [{finding.rule_id}]"
     if finding.suppression is not None:
         ET.SubElement(case, "skipped", message=_text(finding.suppression.justification))
+    elif not fails:
+        ET.SubElement(case, "system-out").text = _text(f"{detail} (below --fail-on)")
     else:
         failure = ET.SubElement(
             case, "failure", message=_text(finding.message), type=finding.severity.value
@@ -100,16 +110,19 @@ def _finding_case(finding: Finding, context: ReportContext, names: _UniqueNames)
 
 
 def _notification_case(
-    note: Notification, context: ReportContext, names: _UniqueNames
+    note: Notification, context: ReportContext, names: _UniqueNames, *, fails: bool
 ) -> ET.Element:
     path = repo_path(note.location.path, context) if note.location is not None else "klint"
     title = f"klint {note.code}"
     if note.location is not None:
         title += f" at line {note.location.span.start_line}"
     case = ET.Element("testcase", classname=_text(path), name=names.pick(_text(path), _text(title)))
-    error = ET.SubElement(case, "error", message=_text(note.message), type=note.code)
     where = path
     if note.location is not None:
         where += f":{note.location.span.start_line}:{note.location.span.start_column}"
-    error.text = _text(f"{where}: {note.level.value}: {note.message} [{note.code}]")
+    detail = _text(f"{where}: {note.level.value}: {note.message} [{note.code}]")
+    if fails:
+        ET.SubElement(case, "error", message=_text(note.message), type=note.code).text = detail
+    else:
+        ET.SubElement(case, "system-out").text = detail
     return case

@@ -48,15 +48,21 @@ class MarkdownReporter:
         lines += [f"| {level.value} | {by_severity[level]} |" for level in _ORDER]
         if active:
             names = {f.rule_id: f.rule_name for f in active}
-            levels = {f.rule_id: f.severity for f in active}
             by_rule = Counter(f.rule_id for f in active)
+            per_level = Counter((f.rule_id, f.severity) for f in active)
             help_uri = {rule.id: rule.help_uri for rule in context.rules}
-            lines += ["", "| Rule | Severity | Findings |", "| --- | --- | ---: |"]
+            # a rule's findings can differ in severity (a note for a node agent): one column each
+            lines += [
+                "",
+                "| Rule | Errors | Warnings | Notes | Findings |",
+                "| --- | ---: | ---: | ---: | ---: |",
+            ]
             for rule_id, count in sorted(by_rule.items(), key=lambda i: (-i[1], i[0])):
                 label = f"{rule_id} {cell(names[rule_id])}"
                 if rule_id in help_uri:
                     label = f"[{label}]({help_uri[rule_id]})"
-                lines.append(f"| {label} | {levels[rule_id].value} | {count} |")
+                levels = " | ".join(str(per_level[(rule_id, level)]) for level in _ORDER)
+                lines.append(f"| {label} | {levels} | {count} |")
             top = sorted(active, key=_rank)[:TOP]
             title = "Top findings" if len(active) > TOP else "Findings"
             shown = f" ({TOP} of {len(active)})" if len(active) > TOP else ""

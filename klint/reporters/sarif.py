@@ -314,25 +314,9 @@ def _baseline_properties(report: Report) -> dict[str, Any] | None:
 
 
 def _input_problem_descriptor() -> dict[str, Any]:
-    text = (
-        "klint could not read, parse or render part of the input (a YAML syntax error, a "
-        "file that is not UTF-8, a chart that fails to render...): nothing in it was checked."
-    )
-    help_text = text + " Fix the input; the message names the cause."
-    return {
-        "id": INPUT_PROBLEM_ID,
-        "name": INPUT_PROBLEM_NAME,
-        "shortDescription": {"text": "Input klint could not check."},
-        "fullDescription": {"text": text},
-        "defaultConfiguration": {"level": "error"},
-        "helpUri": f"{INFORMATION_URI}#input-problems",
-        "help": {"text": help_text, "markdown": help_text},
-        "properties": {
-            "tags": ["security", "input"],
-            "precision": "very-high",
-            "security-severity": "5.0",
-        },
-    }
+    from klint.reporters import input_problem
+
+    return input_problem.descriptor()
 
 
 def _descriptor(rule: Rule) -> dict[str, Any]:

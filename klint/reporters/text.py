@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from klint.findings import Finding, Notification, Report, Severity
-from klint.reporters.base import ReportContext, line_start, printable
+from klint.findings import Applicability, Finding, Notification, Report, Severity
+from klint.reporters.base import ReportContext, line_start, printable, printable_lines
 
 _COLORS = {Severity.ERROR: "\x1b[31m", Severity.WARNING: "\x1b[33m", Severity.NOTE: "\x1b[36m"}
 _RESET = "\x1b[0m"
@@ -37,6 +37,8 @@ class TextReporter:
             )
         if finding.suppression is not None:
             text += f" (suppressed: {printable(finding.suppression.justification)})"
+        elif finding.fix is not None and context.extra.get("show_fixes"):
+            text += f" [*] fix: {printable(finding.fix.description)}"
         return text
 
     def _notification(self, notification: Notification, context: ReportContext) -> str:
@@ -46,7 +48,7 @@ class TextReporter:
             span = notification.location.span
             path = line_start(notification.location.path)
             where = f"{path}:{span.start_line}:{span.start_column}"
-        return f"{where}: {level}: {printable(notification.message)} [{notification.code}]"
+        return f"{where}: {level}: {printable_lines(notification.message)} [{notification.code}]"
 
     @staticmethod
     def _level(severity: Severity, context: ReportContext) -> str:
@@ -60,6 +62,19 @@ def plural(count: int, word: str) -> str:
     if count == 1:
         return f"{count} {word}"
     return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
+
+
+def fixable_text(report: Report) -> str:
+    """``; 3 fixable with `klint fix`, 2 more with `klint fix --unsafe``` (empty: none)."""
+    fixes = [f.fix for f in report.active if f.fix is not None]
+    safe = sum(1 for fix in fixes if fix.applicability is Applicability.SAFE)
+    unsafe = len(fixes) - safe
+    if not fixes:
+        return ""
+    if not safe:
+        return f"; {unsafe} fixable with `klint fix --unsafe`"
+    more = f", {unsafe} more with `klint fix --unsafe`" if unsafe else ""
+    return f"; {safe} fixable with `klint fix`{more}"
 
 
 def summary_line(report: Report) -> str:
@@ -77,4 +92,5 @@ def summary_line(report: Report) -> str:
     return (
         f"klint: {plural(len(report.active), 'finding')} ({', '.join(parts)}{extra}) in "
         f"{plural(report.objects_scanned, 'object')} from {plural(report.files_scanned, 'file')}"
+        f"{fixable_text(report)}"
     )

@@ -53,6 +53,9 @@ class LoadedUnit:
     problems: list[Notification] = field(default_factory=list)
     locator: Locator = field(default_factory=DocumentLocator)
     files: int = 1
+    # The displays of the files counted in ``files`` where known (None: only the count), so a
+    # base that several overlays use is one file of the run, not one per overlay.
+    file_paths: frozenset[str] | None = None
     # Paths whose findings and problems are reported (empty: all). Files named one by one
     # are linted with their whole folder, so cross-object rules see what a folder run sees,
     # and only the named files are reported.

@@ -14,7 +14,7 @@ from pathlib import Path
 from klint.documents import decode, parse_stream
 from klint.findings import FieldPath, Location, Notification, RelatedLocation, Severity, Span
 from klint.model.resource import Resource
-from klint.not_kubernetes import PART_OF_UNIT
+from klint.not_kubernetes import NOT_KUBERNETES, PART_OF_UNIT
 from klint.sources.base import (
     DocumentLocator,
     LoadedUnit,
@@ -63,14 +63,21 @@ class ManifestFolder:
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
         unit = LoadedUnit([], [], files=0, report_only=self.report_only)
+        counted: set[str] = set()
         for manifest in self.files:
             loaded = manifest.load(settings)
             unit.documents.extend(loaded.documents)
             unit.problems.extend(loaded.problems)
-            unit.files += 1 if not self.report_only or manifest.display in self.report_only else 0
+            if not loaded.documents and not loaded.problems:  # empty: nothing was linted
+                where = Location(manifest.display, Span.line(1))
+                unit.problems.append(Notification(NOT_KUBERNETES, "empty", where, Severity.NOTE))
+            if not self.report_only or manifest.display in self.report_only:
+                unit.files += 1
+                counted.add(manifest.display)
             if not isinstance(loaded.locator, DocumentLocator):
                 # helm template output inside the folder: keep its own mapping
                 unit.locator = _MixedLocator.merge(unit.locator, loaded)
+        unit.file_paths = frozenset(counted)
         return unit
 
 

@@ -67,7 +67,7 @@ def test_a_source_that_raises_costs_only_its_unit(
 
     monkeypatch.setattr(ManifestFolder, "load", failing_load)
     code, out, err = run(capsys, "--jobs", jobs, "--format", "json", *units(repo))
-    assert code == 1, err
+    assert code == 3, err  # a bug in klint (exit 3), every other unit still reported
     assert "internal error" not in err
     report = json.loads(out)
     paths = {f["path"] for f in report["findings"] if f["rule_id"] == "KL101"}
@@ -81,7 +81,7 @@ def test_a_source_that_raises_costs_only_its_unit(
         )
     ]
     code, out, _ = run(capsys, "--jobs", jobs, "--format", "sarif", *units(repo))
-    assert code == 1
+    assert code == 3
     sarif = json.loads(out)
     results = sarif["runs"][0]["results"]
     assert sum(r["ruleId"] == "KL101" for r in results) == 17
@@ -105,7 +105,7 @@ def test_a_check_that_raises_costs_only_its_object(
 
     monkeypatch.setitem(REGISTRY, name, replace(REGISTRY[name], function=failing))
     code, out, err = run(capsys, "--jobs", jobs, "--format", "json", *units(repo))
-    assert code == 1, err
+    assert code == 3, err  # a bug in klint (exit 3), every other unit still reported
     report = json.loads(out)
     paths = {f["path"] for f in report["findings"] if f["rule_id"] == "KL101"}
     assert paths == {f"good{index:02}/pod.yaml" for index in range(17)}

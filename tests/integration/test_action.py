@@ -154,7 +154,7 @@ def test_steps_write_sarif_and_outputs(runner: Runner) -> None:
     add(runner, "k8s/hardened.yaml", FIXTURES / "examples" / "hardened-deployment.yaml")
     install, lint = runner.run(install="false", path="k8s", category="k8s-manifests")
     assert install.returncode == 0
-    assert lint.returncode == 1, lint.stderr  # errors present, default fail-on: error
+    assert lint.returncode == 1, lint.stderr  # errors present, default fail-on: the CLI's
     assert runner.outputs() == {
         "sarif-file": "klint.sarif",
         "report-file": "klint.sarif",
@@ -176,7 +176,7 @@ def test_fail_on_never_still_writes_the_report(runner: Runner) -> None:
     add(runner, "insecure.yaml", FIXTURES / "examples" / "insecure-deployment.yaml")
     _, lint = runner.run(install="false", fail_on="never", summary="false")
     assert lint.returncode == 0, lint.stderr
-    assert runner.outputs()["exit-code"] == "1"
+    assert runner.outputs()["exit-code"] == "0"  # klint --fail-on never
     assert (runner.workspace / "klint.sarif").is_file()
     assert runner.files["summary"].read_text() == ""
 
@@ -320,3 +320,74 @@ def test_a_failed_run_with_output_still_says_why_in_the_log(runner: Runner) -> N
     assert lint.returncode == 1
     assert "broken.yaml:9:" in lint.stderr and "YAML syntax error" in lint.stderr
     assert lint.stderr.strip().splitlines()[-1].startswith("klint: 0 findings")
+
+
+def klint_calls(runner: Runner) -> list[list[str]]:
+    """Wrap the klint shim so each call's arguments are recorded (one line per call)."""
+    shim = Path(runner.env["PATH"].split(os.pathsep)[0]) / "klint"
+    log = shim.parent / "calls.log"
+    shim.write_text(f'#!/bin/sh\necho "$*" >> "{log}"\nexec "{sys.executable}" -m klint "$@"\n')
+    shim.chmod(0o755)
+    return [] if not log.exists() else [line.split() for line in log.read_text().splitlines()]
+
+
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("helm_python") is None, reason="needs helm-python-sdk"
+)
+def test_one_chart_that_fails_to_render_keeps_every_other_result(runner: Runner) -> None:
+    """The outputs name the SARIF file klint wrote, the summary is written, the step fails
+    (exit 2), and klint ran once for both."""
+    add(runner, "k8s/insecure.yaml", FIXTURES / "examples" / "insecure-deployment.yaml")
+    shutil.copytree(FIXTURES / "helm" / "missing-dep", runner.workspace / "charts" / "broken")
+    klint_calls(runner)
+    _, lint = runner.run(install="false")
+    assert lint.returncode == 2, lint.stdout + lint.stderr
+    assert "::error title=klint::" in lint.stdout
+    assert "failed to render" in lint.stderr  # said in the log, not only in the SARIF
+    assert runner.outputs() == {
+        "sarif-file": "klint.sarif",
+        "report-file": "klint.sarif",
+        "exit-code": "2",
+    }
+    (run,) = json.loads((runner.workspace / "klint.sarif").read_text())["runs"]
+    assert run["invocations"][0]["executionSuccessful"] is False
+    uris = [
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
+    ]
+    assert uris.count("k8s/insecure.yaml") > 10  # every finding of the good file is kept
+    assert set(uris) == {"k8s/insecure.yaml", "charts/broken/Chart.yaml"}  # + the render problem
+    summary = runner.files["summary"].read_text()
+    assert summary.startswith(f"## klint: {uris.count('k8s/insecure.yaml')} findings"), summary
+    assert "failed to render" in summary
+    calls = klint_calls(runner)
+    assert len(calls) == 1 and calls[0][0] == "check", calls
+
+
+def test_default_fail_on_is_the_cli_default_and_the_config_is_honoured(runner: Runner) -> None:
+    """Only warnings: the CLI (and pre-commit) fail on warnings by default, so does the step;
+    a .klint.yaml fail_on is not overridden by the Action."""
+    add(runner, "k8s/hardened.yaml", FIXTURES / "examples" / "hardened-deployment.yaml")
+    text = (runner.workspace / "k8s" / "hardened.yaml").read_text()
+    pinned = text[text.index("api:") : text.index("\n", text.index("api:"))]
+    (runner.workspace / "k8s" / "hardened.yaml").write_text(text.replace(pinned, "api:latest"))
+    warnings_only = run_cli_code(runner, "check", "--fail-on", "error", "k8s")
+    assert warnings_only == 0  # no error-level finding: the warning is what decides
+    default_cli = run_cli_code(runner, "check", "k8s")
+    _, lint = runner.run(install="false", path="k8s", summary="false")
+    assert lint.returncode == default_cli == 1, lint.stderr
+    (runner.workspace / ".klint.yaml").write_text("fail-on: error\n")
+    _, lint = runner.run(install="false", path="k8s", summary="false")
+    assert lint.returncode == 0, lint.stderr
+
+
+def run_cli_code(runner: Runner, *args: str) -> int:
+    env = {**runner.env}
+    env.pop("GITHUB_ACTIONS")
+    return subprocess.run(
+        [sys.executable, "-m", "klint", *args],
+        cwd=runner.workspace,
+        env=env,
+        capture_output=True,
+        check=False,
+        timeout=120,
+    ).returncode

@@ -145,13 +145,26 @@ def test_markdown_summary_counts_and_table(rules: list[Rule]) -> None:
     assert "| error | 2 |" in lines and "| warning | 1 |" in lines and "| note | 0 |" in lines
     rule_rows = [line for line in lines if line.startswith("| [KL")]
     assert rule_rows[0].startswith("| [KL101 privileged-container](https://")
-    assert rule_rows[0].endswith("| error | 2 |")
+    assert rule_rows[0].endswith("| 2 | 0 | 0 | 2 |")  # errors, warnings, notes, total
     table = lines[lines.index("### Findings") + 4 :]
     assert [row.split(" | ")[2] for row in table] == [
         "k8s/web.yaml:7:5",
         "other.yaml:3:5",
         "k8s/web.yaml:9:5",
     ]  # errors first, then by location
+
+
+def test_markdown_counts_each_severity_of_a_rule(rules: list[Rule]) -> None:
+    """One rule with an error, a warning and three notes: every count is shown."""
+    report = report_of(
+        finding(line=1, rule="KL201"),
+        finding(line=2, rule="KL201", severity=Severity.WARNING),
+        *(finding(line=n, rule="KL201", severity=Severity.NOTE) for n in (3, 4, 5)),
+    )
+    text = get_reporter("markdown").render(report, context(rules))
+    (row,) = [line for line in text.splitlines() if line.startswith("| [KL201 ")]
+    assert row.endswith("| 1 | 1 | 3 | 5 |"), row
+    assert "| Rule | Errors | Warnings | Notes | Findings |" in text
 
 
 def test_markdown_cells_are_inert(rules: list[Rule]) -> None:
@@ -334,3 +347,27 @@ def test_vscode_problem_matcher_matches_every_line_klint_prints() -> None:
         assert line.startswith(f"{path}:") and level in line and message
         assert code == line.rsplit("[", 1)[1].split()[0].rstrip("]")
     assert pattern.match(result.stdout.splitlines()[-1]) is None
+
+
+def test_junit_failures_are_only_the_findings_that_fail_the_run() -> None:
+    """--fail-on error with warnings and notes: exit 0 and no failure for Jenkins to see."""
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "    - {name: a, image: 'a:latest'}\n"
+    )
+    passing = run_cli("check", "--format", "junit", "--fail-on", "error", "-", stdin=text.encode())
+    assert passing.returncode == 0
+    assert_jenkins_valid(passing.stdout)
+    root = ET.fromstring(passing.stdout.encode())
+    assert root.get("failures") == "0" and root.get("errors") == "0"
+    cases = list(root.iter("testcase"))
+    assert len(cases) > 1 and all(c.find("failure") is None for c in cases)
+    outs = [c.findtext("system-out") or "" for c in cases]
+    assert all("(below --fail-on)" in out for out in outs), outs
+    failing = run_cli("check", "--format", "junit", "-", stdin=text.encode())  # warning
+    assert failing.returncode == 1
+    failed = ET.fromstring(failing.stdout.encode())
+    warnings = [c for c in failed.iter("testcase") if "warning: " in (c.findtext("failure") or "")]
+    assert warnings and failed.get("failures") == str(len(list(failed.iter("failure"))))
+    never = run_cli("check", "--format", "junit", "--fail-on", "never", "-", stdin=text.encode())
+    assert ET.fromstring(never.stdout.encode()).get("failures") == "0"

@@ -299,26 +299,6 @@ def test_parse_error_and_close_clear(client: LspClient, tmp_path: Path) -> None:
     assert client.close() == 0
 
 
-def test_helm_template_is_not_linted(client: LspClient, tmp_path: Path) -> None:
-    chart = tmp_path / "chart"
-    (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
-    uri = (chart / "templates" / "deploy.yaml").as_uri()
-    client.notify(
-        "textDocument/didOpen",
-        {
-            "textDocument": {
-                "uri": uri,
-                "languageId": "yaml",
-                "version": 1,
-                "text": "{{- if .Values.x }}\n" + DEPLOYMENT + "{{- end }}\n",
-            }
-        },
-    )
-    assert client.diagnostics(uri, 1)["diagnostics"] == []
-    assert client.close() == 0
-
-
 def test_suppression_edit_extends_an_existing_comment() -> None:
     from klint.lsp import suppression_edit
 
@@ -365,44 +345,126 @@ def test_files_that_are_not_kubernetes_get_no_diagnostics(
     assert client.close() == 0
 
 
-def test_overlay_patches_and_chart_templates_get_no_standalone_diagnostics(
-    client: LspClient, tmp_path: Path
-) -> None:
-    """Over stdio, as on stdin: a patch buffer is not an object, a template is not YAML."""
-    prod = tmp_path / "k8s" / "prod"
-    prod.mkdir(parents=True)
-    (prod / "kustomization.yaml").write_text(
-        "resources: [../base]\npatches:\n  - path: privileged.yaml\n"
-    )
-    chart = tmp_path / "charts" / "app"
-    (chart / "templates").mkdir(parents=True)
-    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: app\nversion: 0.1.0\n")
-    buffers = {
-        prod / "privileged.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n"
-        "spec:\n  template:\n    spec:\n      containers:\n        - name: app\n"
-        "          securityContext: {privileged: true}\n",
-        chart / "templates" / "deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\n"
-        "metadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\n  labels: {a: b}\n"
-        "{{- end }}\n",
-    }
-    for path, text in buffers.items():
-        uri = path.as_uri()
-        client.notify(
-            "textDocument/didOpen",
-            {"textDocument": {"uri": uri, "languageId": "yaml", "version": 1, "text": text}},
-        )
-        assert client.diagnostics(uri, 1)["diagnostics"] == [], path
-    plain = tmp_path / "k8s" / "pod.yaml"
+needs_helm = pytest.mark.skipif(
+    __import__("importlib").util.find_spec("helm_python") is None, reason="needs helm-python-sdk"
+)
+CHART_TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: app
+          image: nginx:1.27.3
+          securityContext:
+            privileged: {{ .Values.privileged }}
+"""
+
+
+def open_file(client: LspClient, path: Path, version: int = 1) -> str:
+    uri = path.as_uri()
     client.notify(
         "textDocument/didOpen",
         {
             "textDocument": {
-                "uri": plain.as_uri(),
+                "uri": uri,
                 "languageId": "yaml",
-                "version": 1,
-                "text": buffers[prod / "privileged.yaml"].replace("Deployment", "Pod"),
+                "version": version,
+                "text": path.read_text(),
             }
         },
     )
-    assert client.diagnostics(plain.as_uri(), 1)["diagnostics"]  # an object: linted
+    return uri
+
+
+def lines_of(params: dict[str, Any], code: str) -> list[int]:
+    return sorted(d["range"]["start"]["line"] for d in params["diagnostics"] if d["code"] == code)
+
+
+@needs_helm
+def test_chart_files_get_what_ci_gets_on_open_and_save(client: LspClient, tmp_path: Path) -> None:
+    """A template gets the chart's findings on its lines, values.yaml the line that set the
+    value; typing does not render, saving does (and updates every open file of the chart)."""
+    chart = tmp_path / "charts" / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("replicas: 1\nprivileged: true\n")
+    (chart / "templates" / "deployment.yaml").write_text(CHART_TEMPLATE)
+    template = open_file(client, chart / "templates" / "deployment.yaml")
+    assert lines_of(client.diagnostics(template, 1), "KL101") == [15]  # privileged: line 16
+    values = open_file(client, chart / "values.yaml")
+    published = client.diagnostics(values, 1)
+    assert lines_of(published, "KL101") == [1]  # "privileged: true" is line 2
+    (note,) = [d for d in published["diagnostics"] if d["code"] == "KL101"]
+    assert "charts/web/templates/deployment.yaml:16" in note["message"]
+    # typing: no render, nothing published for the chart's files
+    client.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": values, "version": 2},
+            "contentChanges": [{"text": "replicas: 1\nprivileged: false\n"}],
+        },
+    )
+    with pytest.raises((AssertionError, queue.Empty)):
+        client.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics", timeout=1.5)
+    (chart / "values.yaml").write_text("replicas: 1\nprivileged: false\n")
+    client.notify("textDocument/didSave", {"textDocument": {"uri": values}})
+    updated = {}
+    for _ in range(2):
+        message = client.wait(lambda m: m.get("method") == "textDocument/publishDiagnostics")
+        updated[message["params"]["uri"]] = message["params"]
+    assert set(updated) == {template, values}
+    assert lines_of(updated[template], "KL101") == [] == lines_of(updated[values], "KL101")
+    assert client.close() == 0
+
+
+@needs_helm
+def test_a_render_failure_is_said_in_the_editor(client: LspClient, tmp_path: Path) -> None:
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("a: 1\n")
+    (chart / "templates" / "cm.yaml").write_text('{{ fail "values.b is required" }}\n')
+    values = open_file(client, chart / "values.yaml")
+    shown = client.wait(lambda m: m.get("method") == "window/showMessage")
+    assert "failed to render" in shown["params"]["message"]
+    assert "values.b is required" in shown["params"]["message"]
+    problems = client.diagnostics(values, 1)["diagnostics"]
+    assert [d["code"] for d in problems] == ["helm-render"]
+    assert "values.b is required" in problems[0]["message"]
+    assert client.close() == 0
+
+
+@pytest.mark.skipif(
+    __import__("shutil").which("kubectl") is None
+    and __import__("shutil").which("kustomize") is None,
+    reason="needs kubectl or kustomize",
+)
+def test_an_overlay_patch_gets_the_findings_on_its_lines(client: LspClient, tmp_path: Path) -> None:
+    base = tmp_path / "k8s" / "base"
+    prod = tmp_path / "k8s" / "prod"
+    base.mkdir(parents=True)
+    prod.mkdir(parents=True)
+    (base / "deploy.yaml").write_text(DEPLOYMENT.replace("privileged: true", "privileged: false"))
+    (base / "kustomization.yaml").write_text("resources: [deploy.yaml]\n")
+    (prod / "kustomization.yaml").write_text(
+        "resources: [../base]\npatches:\n  - path: privileged.yaml\n"
+    )
+    (prod / "privileged.yaml").write_text(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n"
+        "    spec:\n      containers:\n        - name: app\n"
+        "          securityContext:\n            privileged: true\n"
+    )
+    patch = open_file(client, prod / "privileged.yaml")
+    assert lines_of(client.diagnostics(patch, 1), "KL101") == [9]  # the patch's line 10
+    plain = tmp_path / "k8s" / "pod.yaml"  # a plain manifest beside them: linted as a buffer
+    plain.write_text(DEPLOYMENT.replace("Deployment", "Pod"))
+    assert client.diagnostics(open_file(client, plain), 1)["diagnostics"]
     assert client.close() == 0

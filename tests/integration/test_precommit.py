@@ -141,8 +141,12 @@ class Project:
         git("add", ".", cwd=self.root)
         git("commit", "-q", "-m", "files", cwd=self.root)
 
-    def run(self, *args: str, files: tuple[str, ...] = ()) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, files: tuple[str, ...] = (), path: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         env = {**os.environ, "PRE_COMMIT_HOME": str(self.home), "PRE_COMMIT_COLOR": "never"}
+        if path is not None:
+            env["PATH"] = path
         env.pop("GITHUB_ACTIONS", None)
         env.pop("PYTHONPATH", None)
         env.pop("VIRTUAL_ENV", None)
@@ -232,12 +236,9 @@ def test_profile_through_args(project: Project) -> None:
 
 @pytest.mark.slow
 def test_chart_is_linted_once_from_its_files(project: Project) -> None:
-    """Every chart file is passed; the chart is rendered and reported once (P3)."""
-    if shutil.which("helm") is None:
-        hook: dict[str, Any] = {"id": "klint", "additional_dependencies": ["helm-python-sdk"]}
-    else:
-        hook = {"id": "klint"}
-    project.configure(hook)
+    """Every chart file is passed; the chart is rendered and reported once (P3), by the hook
+    as offered: no additional_dependencies (a plain install renders charts)."""
+    project.configure({"id": "klint"})
     for name, text in CHART.items():
         project.add(f"charts/app/{name}", text)
     project.commit()
@@ -288,3 +289,30 @@ def test_a_changed_file_is_linted_with_its_folder(project: Project) -> None:
     assert not any("[KL702 " in line for line in finding_lines(everything.stdout)), (
         everything.stdout
     )
+
+
+@pytest.mark.slow
+def test_staged_template_edit_is_rendered_without_additional_dependencies(
+    project: Project,
+) -> None:
+    """A commit that changes one template: pre-commit passes only that file, the hook's own
+    environment (no additional_dependencies, no helm on PATH) renders the chart."""
+    project.configure({"id": "klint"})
+    safe = CHART["templates/deployment.yaml"].replace("{{ .Values.privileged }}", "false")
+    for name, text in {**CHART, "templates/deployment.yaml": safe}.items():
+        project.add(f"charts/app/{name}", text)
+    project.commit()
+    project.add("charts/app/templates/deployment.yaml", CHART["templates/deployment.yaml"])
+    git("add", "charts/app/templates/deployment.yaml", cwd=project.root)
+    env_path = os.environ["PATH"].split(os.pathsep)
+    without_helm = os.pathsep.join(p for p in env_path if not (Path(p) / "helm").exists())
+    result = project.run(
+        "klint", files=("charts/app/templates/deployment.yaml",), path=without_helm
+    )
+    output = result.stdout + result.stderr
+    assert "klint[helm]" not in output and "helm-render" not in output, output
+    assert result.returncode == 1, output
+    assert any(
+        line.startswith("charts/app/templates/deployment.yaml:16:") and "[KL101 " in line
+        for line in finding_lines(output)
+    ), output

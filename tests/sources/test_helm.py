@@ -262,7 +262,7 @@ def test_requirements_yaml_of_v1_charts_and_nested_subcharts(tmp_path: Path) -> 
 def test_no_backend_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "helm_python", None)
     monkeypatch.setenv("PATH", "")
-    with pytest.raises(HelmRenderError, match=r"pip install 'klint\[helm\]'"):
+    with pytest.raises(HelmRenderError, match=r"pip install helm-python-sdk \(installed with"):
         render_chart(WEB)
 
 

@@ -24,7 +24,10 @@ from klint.sources.helm.output import (
 )
 
 HELM_TIMEOUT_SECONDS = 300
-INSTALL_HINT = "pip install 'klint[helm]'"
+INSTALL_HINT = (
+    "pip install helm-python-sdk (installed with klint where its wheels exist: Linux and macOS "
+    "x86-64/arm64, Windows x86-64)"
+)
 
 
 @dataclass(frozen=True)

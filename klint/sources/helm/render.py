@@ -1,7 +1,7 @@
 """Helm charts → rendered templates, offline, with the template file each one came from.
 
 Rendering uses the ``helm`` binary when one is on PATH, else the ``helm-python-sdk`` package
-(Helm's Go SDK as a C library, the ``klint[helm]`` extra). Nothing is ever fetched: declared
+(Helm's Go SDK as a C library, a dependency of klint). Nothing is ever fetched: declared
 dependencies that are not vendored under ``charts/`` stop the render with a
 :class:`HelmRenderError` instead of a silent partial result.
 

@@ -86,4 +86,7 @@ class KustomizeOverlay:
             if 0 <= document.index < len(built.objects):
                 locator.objects[id(document)] = built.objects[document.index]
         files = {o.origin_file for o in built.objects if o.origin_file is not None}
-        return LoadedUnit(parsed.documents, parsed.problems, locator, files=max(1, len(files)))
+        shown = frozenset(display_path(file, self.cwd) for file in files) or None
+        return LoadedUnit(
+            parsed.documents, parsed.problems, locator, files=max(1, len(files)), file_paths=shown
+        )
