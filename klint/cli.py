@@ -17,10 +17,12 @@ import typer
 from klint import __version__
 from klint import cli_limits as limit
 from klint.cli_options import (
+    CacheDir,
     ConfigFile,
     Ignores,
     KubeVersion,
     Namespace,
+    NoCache,
     NoConfig,
     Paths,
     Profiles,
@@ -32,13 +34,13 @@ from klint.cli_options import (
     Values,
     default_paths,
 )
-from klint.findings import Report, Severity
+from klint.findings import Severity
 from klint.printable import printable
 
 if TYPE_CHECKING:
     from klint.catalog import Rule
 
-EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+from klint.console import EXIT_CLEAN, EXIT_ERROR, EXIT_FINDINGS, exit_code
 
 app = typer.Typer(
     add_completion=False,
@@ -174,6 +176,8 @@ def check(
         str | None,
         typer.Option("--shard", help="Lint only shard I of N (e.g. 2/4): one CI job per shard."),
     ] = None,
+    no_cache: NoCache = False,
+    cache_dir: CacheDir = None,
 ) -> None:
     """Lint PATHS (default: the current directory) and report findings."""
     from klint import console
@@ -212,6 +216,8 @@ def check(
         quiet=quiet,
         policies=tuple(policy or ()),
         shard=parse_shard(shard) if shard else None,
+        no_cache=no_cache,
+        cache_dir=cache_dir,
     )
     use_color = console.use_color(color, sys.stdout, to_file=output is not None)
     report, pieces, effective_fail_on = run_stream(options, cwd=Path.cwd(), color=use_color)
@@ -418,17 +424,6 @@ def lsp(
     except ImportError as error:
         raise UsageFailure(f"klint lsp needs pygls ({error}): pip install 'klint[lsp]'") from None
     serve(tuple(profile or ()))
-
-
-def exit_code(report: Report, fail_on: Severity) -> int:
-    """0, 1 or 2 as documented in the module docstring."""
-    if any(n.fatal for n in report.notifications):
-        return EXIT_ERROR
-    if any(f.severity.rank >= fail_on.rank for f in report.active):
-        return EXIT_FINDINGS
-    if any(n.level is Severity.ERROR for n in report.notifications):
-        return EXIT_FINDINGS
-    return EXIT_CLEAN
 
 
 def _level(text: str) -> Severity:

@@ -15,7 +15,9 @@ from klint.findings import Notification, Report, Severity
 from klint.reporters.base import printable
 from klint.reporters.text import summary_line
 
-__all__ = ["problem_lines", "skipped_lines", "statistics", "summary_line", "use_color"]
+__all__ = ["exit_code", "problem_lines", "skipped_lines", "statistics", "summary_line", "use_color"]
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
 
 def use_color(flag: bool | None, stream: TextIO, to_file: bool) -> bool:
@@ -84,3 +86,15 @@ def write_stderr(lines: Sequence[str]) -> None:
     if lines:
         sys.stderr.write("".join(line + "\n" for line in lines))
         sys.stderr.flush()
+
+
+def exit_code(report: Report, fail_on: Severity) -> int:
+    """0 no finding at or above ``fail_on``; 1 such findings (or input that cannot be
+    parsed); 2 a fatal problem (render, configuration). Shared by both CLI paths."""
+    if any(n.fatal for n in report.notifications):
+        return EXIT_ERROR
+    if any(f.severity.rank >= fail_on.rank for f in report.active):
+        return EXIT_FINDINGS
+    if any(n.level is Severity.ERROR for n in report.notifications):
+        return EXIT_FINDINGS
+    return EXIT_CLEAN

@@ -56,6 +56,8 @@ class RunOptions:
     jobs: int = 0  # 0: one per core
     shard: tuple[int, int] | None = None  # --shard I/N: (I, N), 1-based
     quiet: bool = False  # text: findings only, no summary line
+    no_cache: bool = False  # --no-cache: neither read nor write the result cache
+    cache_dir: Path | None = None  # --cache-dir (else KLINT_CACHE_DIR, else <root>/.klint_cache)
 
 
 def parse_shard(text: str) -> tuple[int, int]:

@@ -68,6 +68,7 @@ LAYERS: dict[str, int] = {
     "klint.cli_options": 10,
     "klint.cli_limits": 10,
     "klint.console": 10,
+    "klint.entry": 10,
     "klint.__main__": 10,
 }
 
