@@ -338,6 +338,7 @@ def lint(
     kube_version: tuple[int, int],
     jobs: int = 1,
     hook: UnitHook | None = None,
+    cache: ResultCache | None = None,
 ) -> Report:
     """Lint every unit and return the sorted report.
 
@@ -350,7 +351,7 @@ def lint(
     """
     report = Report(rule_ids=[active.rule.id for active in rules])
     with _collector_paused():
-        for result in _results(units, rules, settings, kube_version, jobs, hook):
+        for result in _cached_results(units, rules, settings, kube_version, jobs, hook, cache):
             report.findings.extend(result.findings)
             report.notifications.extend(result.notifications)
             report.skipped.extend(result.skipped)
@@ -391,6 +392,36 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+class ResultCache(Protocol):
+    """Stored results of units whose inputs did not change (:mod:`klint.result_cache`)."""
+
+    def get(self, unit: LintUnit) -> UnitResult | None: ...
+    def put(self, unit: LintUnit, result: UnitResult) -> None: ...
+
+
+def _cached_results(
+    units: Sequence[LintUnit],
+    rules: Sequence[ActiveRule],
+    settings: LoadSettings,
+    kube_version: tuple[int, int],
+    jobs: int,
+    hook: UnitHook | None,
+    cache: ResultCache | None,
+) -> Iterator[UnitResult]:
+    """Each unit's results in order: stored ones replayed, the others linted (and stored)."""
+    if cache is None:
+        yield from _results(units, rules, settings, kube_version, jobs, hook)
+        return
+    stored = [cache.get(unit) for unit in units]
+    todo = [unit for unit, hit in zip(units, stored, strict=True) if hit is None]
+    fresh = iter(_results(todo, rules, settings, kube_version, jobs, hook))
+    for unit, hit in zip(units, stored, strict=True):
+        if hit is None:
+            hit = next(fresh)
+            cache.put(unit, hit)
+        yield hit
 
 
 _PARALLEL_MIN_UNITS = 16

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from klint.documents import Limits
 from klint.engine import ActiveRule, lint
@@ -17,6 +18,9 @@ from klint.policy import Policy, PolicyInput, build_policy
 from klint.reporters import FORMATS, ReportContext, Reporter, get_reporter
 from klint.sources.base import LintUnit, LoadSettings, display_path
 from klint.sources.discover import DiscoverOptions, discover
+
+if TYPE_CHECKING:
+    from klint.result_cache import ResultCache
 
 DEFAULT_KUBE_VERSION = "1.35"
 
@@ -205,6 +209,34 @@ def run_stream(
     return report, pieces, fail_on
 
 
+def open_result_cache(
+    options: RunOptions,
+    policy: Policy,
+    settings: LoadSettings,
+    kube: tuple[int, int],
+    cwd: Path,
+    units: Sequence[LintUnit],
+) -> tuple[ResultCache | None, list[str]]:
+    """The result cache keyed by everything that shapes a unit's results, unless disabled."""
+    if options.no_cache:
+        return None, []
+    from klint.result_cache import files_digest, open_cache
+
+    expiring = any(e.expires is not None for e in policy.config.exemptions)
+    parts = [
+        repr(settings),
+        repr(kube),
+        repr(policy.config),
+        policy.suppressor.today.isoformat() if expiring else "",
+        files_digest([*settings.crd_paths, *crd_paths(options.policies, cwd, "--policy")]),
+        *(repr((a.rule, a.params, a.severity)) for a in policy.active),
+    ]
+    cache, warnings = open_cache(options.cache_dir, find_root(cwd), parts)
+    if cache is not None:
+        cache.prepare(units, cwd, settings.helm_values)
+    return cache, warnings
+
+
 def lint_report(
     options: RunOptions, *, cwd: Path, color: bool = False, stdin: bytes | None = None
 ) -> tuple[Report, Reporter, ReportContext, Severity]:
@@ -247,7 +279,11 @@ def lint_report(
     )
     jobs = options.jobs or os.cpu_count() or 1
     units = select_shard(policy.units(discovery.units, cwd), options.shard)
-    report = lint(units, active, settings, kube, jobs, policy.suppressor)
+    cache, cache_warnings = open_result_cache(options, policy, settings, kube, cwd, units)
+    report = lint(units, active, settings, kube, jobs, policy.suppressor, cache)
+    report.warnings.extend(cache_warnings)
+    if cache is not None:
+        cache.close()
     report.notifications.extend(discovery.problems)
     report.warnings.extend(version_warnings(kube, active))
     policy.settle(report)

@@ -69,6 +69,9 @@ LAYERS: dict[str, int] = {
     "klint.cli_limits": 10,
     "klint.console": 10,
     "klint.entry": 10,
+    "klint.result_cache": 10,
+    "klint.cache_inputs": 10,
+    "klint.cache_codec": 10,
     "klint.__main__": 10,
 }
 
