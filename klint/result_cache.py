@@ -166,6 +166,8 @@ class ResultCache:
         if key is None:
             return None
         path = self._entry(key)
+        if not _real_folders(path.parent.parent, path.parent):
+            return None  # a committed link would make the read leave the repository
         try:
             handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
             with os.fdopen(handle, "rb") as source:
@@ -242,6 +244,8 @@ class ResultCache:
             return
         entries: list[tuple[float, int, str]] = []
         root = self.directory / FORMAT
+        if not _real_folders(root):
+            return
         try:
             for group in os.scandir(root):
                 if not group.is_dir(follow_symlinks=False):
@@ -263,6 +267,14 @@ class ResultCache:
             except OSError:
                 continue
             total -= size
+
+
+def _real_folders(*folders: Path) -> bool:
+    """Whether each of ``folders`` is a folder itself, not a symbolic link to one."""
+    try:
+        return all(stat.S_ISDIR(os.lstat(folder).st_mode) for folder in folders)
+    except OSError:
+        return False
 
 
 def source_stamp() -> str:

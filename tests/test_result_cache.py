@@ -250,3 +250,18 @@ def test_the_secret_is_private(tmp_path: Path) -> None:
     key.chmod(0o644)
     with pytest.raises(result_cache.CacheUnavailable):
         result_cache.secret_key()
+
+
+def test_a_committed_link_inside_the_cache_is_never_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    outside = tmp_path / "outside"
+    (outside / "ab").mkdir(parents=True)
+    (outside / "ab" / "precious").write_text("keep me")
+    (root / ".klint_cache").mkdir()
+    (root / ".klint_cache" / result_cache.FORMAT).symlink_to(outside)
+    monkeypatch.setenv("KLINT_CACHE_MAX_MB", "0")  # eviction would delete everything it sees
+    assert lint(("apps",), root) == lint(("apps",), root, no_cache=True)
+    assert (outside / "ab" / "precious").read_text() == "keep me"
+    assert sorted(p.name for p in outside.rglob("*")) == ["ab", "precious"]
