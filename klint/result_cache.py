@@ -118,7 +118,9 @@ class ResultCache:
                 self.keys[id(unit)] = key
 
     def _key(self, inputs: UnitInputs, users: dict[str, int], unknown: bool) -> str | None:
-        digest = hashlib.sha256(f"{FORMAT}\n{self.run_key}\n{inputs.identity}\n".encode())
+        digest = hashlib.sha256(
+            f"{FORMAT}\n{self.run_key}\n{inputs.identity}\n".encode(errors="surrogatepass")
+        )
         total = 0
         for name in inputs.files:
             found = self._digest(name)
@@ -128,7 +130,7 @@ class ResultCache:
             shared = users.get(name, 0) > 1 or unknown
             if shared and (mentions or inputs.mentions_klint):
                 return None  # its suppressions may depend on another unit's
-            digest.update(f"{name}\0{content}\n".encode("utf-8", "surrogateescape"))
+            digest.update(f"{name}\0{content}\n".encode(errors="surrogatepass"))
             total += 1
         if inputs.buffer is not None:
             digest.update(hashlib.sha256(inputs.buffer).hexdigest().encode())
@@ -140,6 +142,8 @@ class ResultCache:
         """A file's content hash and whether it mentions klint; None: too large to key."""
         if name not in self._digests:
             try:
+                if not _readable(name):
+                    return None  # a FIFO, a device or a link out of the repository
                 with open(name, "rb") as handle:
                     data = handle.read(MAX_INPUT_BYTES + 1)
             except FileNotFoundError:
@@ -203,9 +207,7 @@ class ResultCache:
             payload = {"key": key, "result": encode_result(result)}
         except CodecError:
             return
-        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode(
-            "utf-8", "surrogateescape"
-        )
+        body = json.dumps(payload, separators=(",", ":")).encode()  # ASCII: lone surrogates survive
         data = _MAGIC + self._mac(key, body).encode() + b"\n" + body
         path = self._entry(key)
         try:
@@ -269,6 +271,20 @@ class ResultCache:
             total -= size
 
 
+def _readable(name: str) -> bool:
+    """Whether the cache may read ``name`` to key a unit: a regular file that a link does not
+    take out of its repository (the unit's own confinement root)."""
+    from klint.sources.confine import unit_root
+
+    if not stat.S_ISREG(os.stat(name).st_mode):
+        return False
+    absolute = os.path.abspath(name)
+    if os.path.realpath(absolute) == absolute:
+        return True
+    folder = Path(os.path.dirname(absolute))
+    return Path(os.path.realpath(absolute)).is_relative_to(os.path.realpath(unit_root(folder)))
+
+
 def _real_folders(*folders: Path) -> bool:
     """Whether each of ``folders`` is a folder itself, not a symbolic link to one."""
     try:
@@ -288,7 +304,11 @@ def source_stamp() -> str:
         for name in sorted(names):
             if name.endswith((".py", ".json", ".gz", ".yaml")):
                 info = os.stat(os.path.join(directory, name))
-                digest.update(f"{directory}/{name}|{info.st_size}|{info.st_mtime_ns}\n".encode())
+                digest.update(
+                    f"{directory}/{name}|{info.st_size}|{info.st_mtime_ns}\n".encode(
+                        errors="surrogatepass"
+                    )
+                )
     return f"{__version__}|{digest.hexdigest()}"
 
 
@@ -303,9 +323,11 @@ def files_digest(paths: Sequence[str]) -> str:
         )
         for name in found:
             try:
-                digest.update(f"{name}\0{Path(name).read_bytes().hex()}\n".encode())
+                digest.update(
+                    f"{name}\0{Path(name).read_bytes().hex()}\n".encode(errors="surrogatepass")
+                )
             except OSError as error:
-                digest.update(f"{name}\0{error.errno}\n".encode())
+                digest.update(f"{name}\0{error.errno}\n".encode(errors="surrogatepass"))
     return digest.hexdigest()
 
 
@@ -334,6 +356,6 @@ def open_cache(
     limit = os.environ.get("KLINT_CACHE_MAX_MB", "")
     max_bytes = int(limit) * 1024 * 1024 if limit.isdigit() else DEFAULT_MAX_BYTES
     run_key = hashlib.sha256(
-        "\n".join([source_stamp(), tool_stamp(), *key_parts]).encode("utf-8", "surrogateescape")
+        "\n".join([source_stamp(), tool_stamp(), *key_parts]).encode(errors="surrogatepass")
     ).hexdigest()
     return ResultCache(directory, run_key, secret, max_bytes), []

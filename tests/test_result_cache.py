@@ -265,3 +265,25 @@ def test_a_committed_link_inside_the_cache_is_never_followed(
     assert lint(("apps",), root) == lint(("apps",), root, no_cache=True)
     assert (outside / "ab" / "precious").read_text() == "keep me"
     assert sorted(p.name for p in outside.rglob("*")) == ["ab", "precious"]
+
+
+def test_the_cache_reads_no_fifo_and_nothing_outside_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    shutil.copytree(REPO / "fixtures" / "helm" / "web", root / "chart")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret")
+    (root / "chart" / "link.txt").symlink_to(outside)
+    os.mkfifo(root / "chart" / "pipe")
+    opened: list[str] = []
+
+    def spy(name: str, *args: object, **kwargs: object) -> object:
+        opened.append(str(name))
+        return open(name, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(result_cache, "open", spy, raising=False)
+    seen = counting(monkeypatch)
+    lint(("chart", "apps"), root)
+    assert opened and not [n for n in opened if n.endswith(("outside.txt", "link.txt", "pipe"))]
+    assert seen[0][1] == 1  # apps is cached, the chart (a FIFO, a link out) is not
