@@ -11,6 +11,8 @@ None and is always linted.
 from __future__ import annotations
 
 import os
+import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from klint.sources.kustomize.overlay import KustomizeOverlay
 
 MAX_INPUT_FILES = 20_000
+MAX_READ_BYTES = 256 * 1024 * 1024
 _SIBLING_BYTES = 8 * 1024 * 1024  # what Tree.copy_to takes beside a kustomization
 
 
@@ -53,15 +56,25 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
         if unit.display == STDIN_DISPLAY:
             return UnitInputs(kind, (), unit.data, cacheable=False)  # reads no file
         return UnitInputs(f"{kind}|{unit.display}", (), unit.data)
-    if isinstance(unit, ManifestFile):
-        return UnitInputs(f"{kind}|{unit.display}|{unit.path}|{unit.cwd}", (str(unit.path),))
-    if isinstance(unit, ManifestFolder):
-        manifests = [f for f in unit.files if isinstance(f, ManifestFile)]
-        if len(manifests) != len(unit.files):
+    if isinstance(unit, (ManifestFile, ManifestFolder)):
+        files = [unit] if isinstance(unit, ManifestFile) else list(unit.files)
+        manifests = [f for f in files if isinstance(f, ManifestFile)]
+        if len(manifests) != len(files):
             return None  # an editor buffer stands in for one of the files
         shown = "|".join(f"{f.display}={f.path}={f.cwd}" for f in manifests)
-        paths = tuple(str(f.path) for f in manifests)
-        return UnitInputs(f"{kind}|{shown}|{sorted(unit.report_only)}", paths)
+        paths = [str(f.path) for f in manifests]
+        for manifest in manifests:
+            charts = _rendered_charts(manifest)
+            if charts is None:
+                return None
+            for found in charts:
+                shown += f"|chart={found}"  # where `# Source:` lines lead (or None)
+                chart_files = _chart_files(found) if found is not None else ()
+                if chart_files is None:
+                    return None
+                paths += chart_files
+        report_only = sorted(unit.report_only) if isinstance(unit, ManifestFolder) else []
+        return UnitInputs(f"{kind}|{shown}|{report_only}", tuple(paths))
     # Charts and overlays: their modules are imported only when a run has one.
     if kind == "HelmChart" and type(unit).__module__ == "klint.sources.helm.chart":
         from klint.sources.helm.chart import HelmChart
@@ -79,6 +92,31 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
         assert isinstance(unit, KustomizeOverlay)
         return _overlay_inputs(unit, f"{kind}|{unit.display}|{unit.path}|{unit.cwd}")
     return None
+
+
+_SOURCE = re.compile(rb"^#\s*Source:\s*([^/\s]+)/\S*\s*$", re.MULTILINE)
+
+
+def _rendered_charts(manifest: ManifestFile) -> list[Path | None] | None:
+    """The charts ``helm template`` output in ``manifest`` maps back to (None: not found), as
+    its locator finds them; None when the file cannot be read here."""
+    if manifest.rendered is None or manifest.cwd is None:
+        return []
+    try:
+        info = os.stat(manifest.path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_READ_BYTES:
+            return None
+        data = manifest.path.read_bytes()
+    except OSError:
+        return []  # missing: the unit reports it
+    names = sorted({match.decode(errors="surrogateescape") for match in _SOURCE.findall(data)})
+    if not names:
+        return []
+    from klint.sources.helm.rendered_output import find_chart
+
+    origin = manifest.path.parent
+    root = unit_root(origin, manifest.cwd)
+    return [find_chart(name, origin, manifest.cwd, root) for name in names]
 
 
 def _chart_files(path: Path) -> tuple[str, ...] | None:

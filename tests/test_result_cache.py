@@ -287,3 +287,22 @@ def test_the_cache_reads_no_fifo_and_nothing_outside_the_repository(
     lint(("chart", "apps"), root)
     assert opened and not [n for n in opened if n.endswith(("outside.txt", "link.txt", "pipe"))]
     assert seen[0][1] == 1  # apps is cached, the chart (a FIFO, a link out) is not
+
+
+def test_helm_template_output_is_keyed_by_the_chart_it_maps_into(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    shutil.copytree(REPO / "fixtures" / "helm" / "web", root / "charts" / "web")
+    (root / "rendered").mkdir()
+    shutil.copy(REPO / "fixtures" / "helm" / "web-rendered.yaml", root / "rendered" / "out.yaml")
+    seen = counting(monkeypatch)
+    first = lint(("rendered",), root, "sarif")
+    assert "charts/web/templates/" in first  # findings point into the chart
+    assert lint(("rendered",), root, "sarif") == first
+    assert seen[1] == (1, 1)
+    template = root / "charts" / "web" / "templates" / "deployment.yaml"
+    template.write_text("\n\n" + template.read_text())  # every template line moves down
+    moved = lint(("rendered",), root, "sarif")
+    assert seen[2][0] == 0
+    assert moved == lint(("rendered",), root, "sarif", no_cache=True) != first
