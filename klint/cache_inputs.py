@@ -155,7 +155,7 @@ def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
                 return None
     if len(wanted) > MAX_INPUT_FILES:
         return None
-    # remote or refused references fail the build before the tool runs (cheap; say it again)
-    return UnitInputs(
-        identity, tuple(sorted(wanted)), cacheable=not tree.remote and not tree.refused
-    )
+    if tree.remote or tree.refused:
+        # the build fails before the tool runs (cheap; say it again): it reads no file
+        return UnitInputs(identity, (), cacheable=False)
+    return UnitInputs(identity, tuple(sorted(wanted)))

@@ -17,6 +17,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import stat
 from collections.abc import Sequence
 from pathlib import Path
@@ -35,6 +36,9 @@ DEFAULT_MAX_BYTES = 512 * 1024 * 1024
 MAX_ENTRY_BYTES = 256 * 1024 * 1024
 MAX_INPUT_BYTES = 256 * 1024 * 1024  # a larger file is not hashed: its unit is not cached
 _MAGIC = b"KLINT1 "
+# What suppressions react to: ``# klint:`` comments and ``klint.dev/`` annotations (or an
+# escape in a quoted string, which could spell one).
+_DIRECTIVE = re.compile(rb"klint:|klint\.dev|\\[uUx/]")
 
 
 class CacheUnavailable(Exception):
@@ -101,42 +105,59 @@ class ResultCache:
     # -- keys --------------------------------------------------------------------------
 
     def prepare(self, units: Sequence[LintUnit], cwd: Path, helm_values: tuple[str, ...]) -> None:
-        """Key every unit whose inputs are known and independent of the other units'."""
+        """Key every unit whose inputs are known.
+
+        Suppressions connect units that read the same file (a comment directive used by one
+        unit is not "unused" in the next; a note is reported once): units joined by shared
+        files form a group, and where a file of the group mentions klint (or a chart, whose
+        templates may write it), every unit of the group is keyed by the whole group, so
+        they are replayed or linted together, never half and half.
+        """
         from klint.cache_inputs import unit_inputs
 
         found = [unit_inputs(unit, cwd, helm_values) for unit in units]
         unknown = any(inputs is None for inputs in found)
-        users: dict[str, int] = {}
-        for inputs in found:
-            for name in set(inputs.files if inputs else ()):
-                users[name] = users.get(name, 0) + 1
-        for unit, inputs in zip(units, found, strict=True):
-            if inputs is None or not inputs.cacheable:
+        own = [self._key(inputs) if inputs is not None else None for inputs in found]
+        groups = _groups([inputs.files if inputs else () for inputs in found])
+        members: dict[int, list[int]] = {}
+        for index, group in enumerate(groups):
+            members.setdefault(group, []).append(index)
+        for indexes in members.values():
+            sensitive = any(self._sensitive(found[i]) for i in indexes)
+            if sensitive and (len(indexes) > 1 or unknown):
+                cacheable = [own[i] is not None and _cacheable(found[i]) for i in indexes]
+                if unknown or not all(cacheable):
+                    continue  # linted every time, together
+                whole = hashlib.sha256("\n".join(str(own[i]) for i in indexes).encode())
+                for i in indexes:
+                    key = hashlib.sha256(f"{whole.hexdigest()}|{own[i]}".encode()).hexdigest()
+                    self.keys[id(units[i])] = key
                 continue
-            key = self._key(inputs, users, unknown)
-            if key is not None:
-                self.keys[id(unit)] = key
+            for i in indexes:
+                alone = own[i]
+                if alone is not None and _cacheable(found[i]):
+                    self.keys[id(units[i])] = alone
 
-    def _key(self, inputs: UnitInputs, users: dict[str, int], unknown: bool) -> str | None:
+    def _sensitive(self, inputs: UnitInputs | None) -> bool:
+        """Whether a unit's suppressions may read klint directives from its files."""
+        if inputs is None or inputs.mentions_klint:
+            return True
+        return any((self._digests.get(name) or ("", True))[1] for name in inputs.files)
+
+    def _key(self, inputs: UnitInputs) -> str | None:
         digest = hashlib.sha256(
             f"{FORMAT}\n{self.run_key}\n{inputs.identity}\n".encode(errors="surrogatepass")
         )
-        total = 0
         for name in inputs.files:
             found = self._digest(name)
             if found is None:
                 return None
-            content, mentions = found
-            shared = users.get(name, 0) > 1 or unknown
-            if shared and (mentions or inputs.mentions_klint):
-                return None  # its suppressions may depend on another unit's
-            digest.update(f"{name}\0{content}\n".encode(errors="surrogatepass"))
-            total += 1
+            digest.update(f"{name}\0{found[0]}\n".encode(errors="surrogatepass"))
         if inputs.buffer is not None:
             digest.update(hashlib.sha256(inputs.buffer).hexdigest().encode())
-        if inputs.mentions_klint and unknown:
+        elif not inputs.files:
             return None
-        return digest.hexdigest() if total or inputs.buffer is not None else None
+        return digest.hexdigest()
 
     def _digest(self, name: str) -> tuple[str, bool] | None:
         """A file's content hash and whether it mentions klint; None: too large to key."""
@@ -153,7 +174,8 @@ class ResultCache:
                 return None
             if len(data) > MAX_INPUT_BYTES:
                 return None
-            self._digests[name] = (hashlib.sha256(data).hexdigest(), b"klint" in data)
+            mentions = _DIRECTIVE.search(data) is not None
+            self._digests[name] = (hashlib.sha256(data).hexdigest(), mentions)
         return self._digests[name]
 
     # -- entries -----------------------------------------------------------------------
@@ -269,6 +291,30 @@ class ResultCache:
             except OSError:
                 continue
             total -= size
+
+
+def _cacheable(inputs: UnitInputs | None) -> bool:
+    return inputs is not None and inputs.cacheable
+
+
+def _groups(files: Sequence[Sequence[str]]) -> list[int]:
+    """For each unit, the smallest index of the units it shares a file with, transitively."""
+    parent = list(range(len(files)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    for index, names in enumerate(files):
+        for name in names:
+            other = owner.setdefault(name, index)
+            a, b = find(index), find(other)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    return [find(i) for i in range(len(files))]
 
 
 def _readable(name: str) -> bool:

@@ -306,3 +306,30 @@ def test_helm_template_output_is_keyed_by_the_chart_it_maps_into(
     moved = lint(("rendered",), root, "sarif")
     assert seen[2][0] == 0
     assert moved == lint(("rendered",), root, "sarif", no_cache=True) != first
+
+
+@pytest.mark.parametrize("directive", [False, True])
+def test_units_sharing_a_suppressed_file_are_replayed_together(
+    directive: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    kustomize = root / "kustomize"
+    shutil.rmtree(kustomize / "broken")
+    shutil.rmtree(kustomize / "remote")
+    shutil.copytree(kustomize / "overlays" / "prod", kustomize / "overlays" / "staging")
+    base = kustomize / "base" / "deployment.yaml"
+    if directive:  # a directive one overlay's findings may use and the other's not
+        base.write_text(
+            base.read_text().replace(
+                "runAsUser: 0", "runAsUser: 0  # klint: ignore[KL205] tested elsewhere"
+            )
+        )
+    seen = counting(monkeypatch)
+    lint(("kustomize",), root)
+    staging = kustomize / "overlays" / "staging" / "kustomization.yaml"
+    staging.write_text(staging.read_text().replace("namespace: prod", "namespace: staging"))
+    again = lint(("kustomize",), root)
+    assert again == lint(("kustomize",), root, no_cache=True)
+    keyed = seen[1][1]
+    # base and prod replayed unless the shared base holds a directive: then all three again
+    assert seen[1][0] == (0 if directive else keyed - 1)
