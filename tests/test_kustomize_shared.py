@@ -24,7 +24,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def spliced(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each build spliced (True) or fell back (False); the base cache starts empty."""
-    monkeypatch.setattr(shared, "_BUILT", {})
+    for memo in ("_BUILT", "_BLOCKS", "_STUBBED"):
+        monkeypatch.setattr(shared, memo, {})
     outcomes: list[bool] = []
     original = shared.splice
 

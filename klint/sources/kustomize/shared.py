@@ -51,6 +51,7 @@ _MIN_STUB_BYTES = 4096  # smaller schemas cost kustomize nothing worth the splic
 
 # (base directory, content digest, tool) → the base's build output (this process only)
 _BUILT: dict[tuple[str, str, str], str] = {}
+_BLOCKS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], list[str]]] = {}
 
 
 def enabled() -> bool:
@@ -137,26 +138,45 @@ def _pairs(node: Any) -> dict[str, Any]:
     return {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
 
 
+Stubbed = tuple[str, tuple[tuple[str, tuple[str, str, tuple[str | int, ...]]], ...]]
+_STUBBED: dict[tuple[str, str], Stubbed | None] = {}  # (base, text digest) → edit, per process
+
+
 def _stub_text(text: str, base: str, splice: Splice) -> str | None:
-    """``text`` with each large block-style schema replaced by a placeholder."""
+    """``text`` with each large block-style schema replaced by a placeholder (the same
+    placeholders for the same file in every overlay, computed once per process)."""
+    key = (base, hashlib.sha256(text.encode(errors="surrogatepass")).hexdigest())
+    if key not in _STUBBED:
+        _STUBBED[key] = _stubbed(text, base)
+    found = _STUBBED[key]
+    if found is None:
+        return None
+    edited, tokens = found
+    splice.tokens.update(tokens)
+    return edited
+
+
+def _stubbed(text: str, base: str) -> Stubbed | None:
     try:
         found = list(_schemas(text))
     except yaml.YAMLError:
         return None
     edits = []
+    tokens = []
     for name, path, key, value in found:
         if not isinstance(value, yaml.MappingNode) or value.flow_style or key.style:
             return None
         start, end = key.start_mark.index, value.end_mark.index
         if end - start < _MIN_STUB_BYTES:
             continue
-        token = f"klint-splice-{len(splice.tokens)}"
-        splice.tokens[token] = (base, name, path)
+        where = f"{base}|{name}|{path}".encode(errors="surrogatepass")
+        token = f"klint-splice-{hashlib.sha256(where).hexdigest()[:20]}"
+        tokens.append((token, (base, name, path)))
         placeholder = f"{key.value}: {{openAPIV3Schema: {{{_MARK}: {token}}}}}\n"
         edits.append((start, end, placeholder + " " * value.end_mark.column))
     for start, end, replacement in reversed(edits):
         text = text[:start] + replacement + text[end:]
-    return text
+    return text, tuple(tokens)
 
 
 def base_key(tree: Tree, base: str, tool: str) -> tuple[str, str, str]:
@@ -178,7 +198,9 @@ def remember_if_base(tree: Tree, build_dir: Path, tool: str, text: str) -> None:
     pure = len(tree.kustomizations) == 1 and set(data) <= _BASE_KEYS and _files_only(data)
     if pure and enabled() and "kind: CustomResourceDefinition" in text:
         with contextlib.suppress(OSError):
-            _BUILT[base_key(tree, directory, tool)] = text
+            key = base_key(tree, directory, tool)
+            if key not in _BLOCKS:
+                _BUILT[key] = text
 
 
 def splice(
@@ -192,7 +214,10 @@ def splice(
             key = base_key(tree, base, tool)
             if key not in _BUILT:
                 _BUILT[key] = build_base(base)
-            texts[base] = _blocks(_BUILT[key])
+            if key not in _BLOCKS:
+                _BLOCKS[key] = _blocks(_BUILT[key])
+                _BUILT[key] = ""  # the blocks are what is kept
+            texts[base] = _BLOCKS[key]
     lines = stdout.splitlines(keepends=True)
     edits = []
     seen: set[str] = set()
