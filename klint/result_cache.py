@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from klint.cache_codec import CodecError, decode_result, encode_result
 from klint.engine import UnitResult
+from klint.findings import Notification
 from klint.sources.base import LintUnit
 
 if TYPE_CHECKING:
@@ -223,7 +224,7 @@ class ResultCache:
     def put(self, unit: LintUnit, result: UnitResult) -> None:
         """Store the results of a keyed unit (not ones that failed: a render may time out)."""
         key = self.keys.get(id(unit))
-        if key is None or any(n.fatal for n in result.notifications):
+        if key is None or any(_unrepeatable(n) for n in result.notifications):
             return
         try:
             payload = {"key": key, "result": encode_result(result)}
@@ -291,6 +292,15 @@ class ResultCache:
             except OSError:
                 continue
             total -= size
+
+
+# A unit that failed, ran out of time or memory, or crashed is linted again next time:
+# how far it got depends on the machine, not on its inputs.
+_UNREPEATABLE = ("timeout", "budget", "memory", "internal", "crash", "interrupt")
+
+
+def _unrepeatable(note: Notification) -> bool:
+    return note.fatal or any(word in note.code for word in _UNREPEATABLE)
 
 
 def _cacheable(inputs: UnitInputs | None) -> bool:

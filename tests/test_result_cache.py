@@ -333,3 +333,22 @@ def test_units_sharing_a_suppressed_file_are_replayed_together(
     keyed = seen[1][1]
     # base and prod replayed unless the shared base holds a directive: then all three again
     assert seen[1][0] == (0 if directive else keyed - 1)
+
+
+def test_a_unit_that_failed_or_ran_out_of_budget_is_not_stored(tmp_path: Path) -> None:
+    from klint.engine import UnitResult
+    from klint.findings import Notification
+
+    cache = result_cache.ResultCache(tmp_path / "c", "run", b"k" * 64, 1 << 30)
+    unit = object()
+    cache.keys[id(unit)] = "ab" * 32
+    for code, fatal in [
+        ("helm-render", True),
+        ("unit-timeout", False),
+        ("internal-check-error", False),
+    ]:
+        cache.put(unit, UnitResult(notifications=[Notification(code, "x", None, fatal=fatal)]))  # type: ignore[arg-type]
+        assert cache.written == 0
+    cache.put(unit, UnitResult(notifications=[Notification("too-many-findings", "x", None)]))  # type: ignore[arg-type]
+    assert cache.written > 0
+    assert cache.get(unit) is not None  # type: ignore[arg-type]
