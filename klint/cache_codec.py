@@ -1,13 +1,15 @@
 """One unit's results as JSON and back, for the result cache (never pickle).
 
-Only the value types of :mod:`klint.findings` are rebuilt; anything else in an entry makes
-it unreadable (:class:`CodecError`), so a damaged entry is linted again, never half-used.
+Findings are written as flat lists in field order (a unit can hold 20,000 of them: a generic
+walk over the dataclasses cost seconds). The field names are checked against the ones this
+codec was written for, so a new field makes every entry unreadable (:class:`CodecError`)
+instead of silently dropping it; anything malformed in an entry is a CodecError too, and the
+unit is linted again, never half-used.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 from typing import Any
 
 from klint.engine import UnitResult
@@ -25,21 +27,34 @@ from klint.findings import (
     TextEdit,
 )
 
-_CLASSES: dict[str, type[Any]] = {
-    cls.__name__: cls
-    for cls in (
-        Finding,
-        Fix,
-        Location,
-        Notification,
-        ObjectRef,
-        RelatedLocation,
-        Span,
-        Suppression,
-        TextEdit,
-    )
+EXPECTED_FIELDS = {
+    Finding: (
+        "rule_id",
+        "rule_name",
+        "severity",
+        "message",
+        "location",
+        "object_ref",
+        "field_path",
+        "related",
+        "properties",
+        "suppression",
+        "source_identity",
+        "fix",
+    ),
+    Notification: ("code", "message", "location", "level", "fatal"),
+    Location: ("path", "span"),
+    Span: ("start_line", "start_column", "end_line", "end_column"),
+    ObjectRef: ("api_version", "kind", "namespace", "name"),
+    RelatedLocation: ("location", "message"),
+    Suppression: ("kind", "justification", "source"),
+    Fix: ("description", "applicability", "edits"),
+    TextEdit: ("span", "text"),
 }
-_ENUMS: dict[str, type[enum.Enum]] = {"Severity": Severity, "Applicability": Applicability}
+CURRENT = all(
+    tuple(f.name for f in dataclasses.fields(cls)) == names
+    for cls, names in EXPECTED_FIELDS.items()
+)
 
 
 class CodecError(Exception):
@@ -48,10 +63,12 @@ class CodecError(Exception):
 
 def encode_result(result: UnitResult) -> dict[str, Any]:
     """A JSON-ready mapping of one unit's results."""
+    if not CURRENT:
+        raise CodecError("the result types changed: update klint/cache_codec.py")
     return {
-        "findings": [_encode(f) for f in result.findings],
-        "notifications": [_encode(n) for n in result.notifications],
-        "skipped": [_encode(n) for n in result.skipped],
+        "findings": [_finding(f) for f in result.findings],
+        "notifications": [_notification(n) for n in result.notifications],
+        "skipped": [_notification(n) for n in result.skipped],
         "files": result.files,
         "objects": result.objects,
     }
@@ -59,50 +76,113 @@ def encode_result(result: UnitResult) -> dict[str, Any]:
 
 def decode_result(data: Any) -> UnitResult:
     """The unit results :func:`encode_result` wrote; :class:`CodecError` when malformed."""
+    if not CURRENT:
+        raise CodecError("the result types changed")
     try:
-        result = UnitResult(
-            findings=[_decode(f) for f in data["findings"]],
-            notifications=[_decode(n) for n in data["notifications"]],
-            skipped=[_decode(n) for n in data["skipped"]],
-            files=int(data["files"]),
-            objects=int(data["objects"]),
+        return UnitResult(
+            findings=[_to_finding(f) for f in data["findings"]],
+            notifications=[_to_notification(n) for n in data["notifications"]],
+            skipped=[_to_notification(n) for n in data["skipped"]],
+            files=_int(data["files"]),
+            objects=_int(data["objects"]),
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (KeyError, TypeError, ValueError, IndexError) as error:
         raise CodecError(str(error)) from None
-    for value, cls in [(f, Finding) for f in result.findings] + [
-        (n, Notification) for n in [*result.notifications, *result.skipped]
-    ]:
-        if not isinstance(value, cls):
-            raise CodecError(f"expected {cls.__name__}")
-    return result
 
 
-def _encode(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return {"@e": type(value).__name__, "v": value.value}
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        name = type(value).__name__
-        if _CLASSES.get(name) is not type(value):
-            raise CodecError(f"cannot cache a {name}")
-        fields = {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
-        return {"@c": name, "f": fields}
-    if isinstance(value, tuple):
-        return {"@t": [_encode(item) for item in value]}
-    if isinstance(value, list):
-        return [_encode(item) for item in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    raise CodecError(f"cannot cache a {type(value).__name__}")
+def _location(location: Location) -> list[Any]:
+    span = location.span
+    return [location.path, span.start_line, span.start_column, span.end_line, span.end_column]
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, dict):
-        if "@t" in value:
-            return tuple(_decode(item) for item in value["@t"])
-        if "@e" in value:
-            return _ENUMS[value["@e"]](value["v"])
-        cls = _CLASSES[value["@c"]]
-        return cls(**{str(k): _decode(v) for k, v in value["f"].items()})
-    if isinstance(value, list):
-        return [_decode(item) for item in value]
+def _finding(f: Finding) -> list[Any]:
+    ref = f.object_ref
+    fix = f.fix
+    return [
+        f.rule_id,
+        f.rule_name,
+        f.severity.value,
+        f.message,
+        _location(f.location),
+        None if ref is None else [ref.api_version, ref.kind, ref.namespace, ref.name],
+        list(f.field_path),
+        [[*_location(r.location), r.message] for r in f.related],
+        [list(pair) for pair in f.properties],
+        None
+        if f.suppression is None
+        else [f.suppression.kind, f.suppression.justification, f.suppression.source],
+        f.source_identity,
+        None
+        if fix is None
+        else [
+            fix.description,
+            fix.applicability.value,
+            [[*_span(e.span), e.text] for e in fix.edits],
+        ],
+    ]
+
+
+def _span(span: Span) -> list[int]:
+    return [span.start_line, span.start_column, span.end_line, span.end_column]
+
+
+def _notification(n: Notification) -> list[Any]:
+    where = None if n.location is None else _location(n.location)
+    return [n.code, n.message, where, n.level.value, n.fatal]
+
+
+def _str(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError("expected a string")
     return value
+
+
+def _int(value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError("expected an integer")
+    return value
+
+
+def _to_span(values: Any) -> Span:
+    a, b, c, d = values
+    return Span(_int(a), _int(b), _int(c), _int(d))
+
+
+def _to_location(values: Any) -> Location:
+    path, *span = values
+    return Location(_str(path), _to_span(span))
+
+
+def _to_finding(values: Any) -> Finding:
+    (rule_id, name, level, message, where, ref, path, related, props, sup, ident, fix) = values
+    return Finding(
+        rule_id=_str(rule_id),
+        rule_name=_str(name),
+        severity=Severity(level),
+        message=_str(message),
+        location=_to_location(where),
+        object_ref=None if ref is None else ObjectRef(*(_str(part) for part in ref)),
+        field_path=tuple(p if isinstance(p, int) else _str(p) for p in path),
+        related=tuple(RelatedLocation(_to_location(r[:5]), _str(r[5])) for r in related),
+        properties=tuple((_str(k), _str(v)) for k, v in props),
+        suppression=None if sup is None else Suppression(*(_str(part) for part in sup)),
+        source_identity=_str(ident),
+        fix=None if fix is None else _to_fix(fix),
+    )
+
+
+def _to_fix(values: Any) -> Fix:
+    description, applicability, edits = values
+    return Fix(
+        _str(description),
+        Applicability(applicability),
+        tuple(TextEdit(_to_span(e[:4]), _str(e[4])) for e in edits),
+    )
+
+
+def _to_notification(values: Any) -> Notification:
+    code, message, where, level, fatal = values
+    if not isinstance(fatal, bool):
+        raise TypeError("expected a boolean")
+    location = None if where is None else _to_location(where)
+    return Notification(_str(code), _str(message), location, Severity(level), fatal)

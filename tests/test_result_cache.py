@@ -352,3 +352,46 @@ def test_a_unit_that_failed_or_ran_out_of_budget_is_not_stored(tmp_path: Path) -
     cache.put(unit, UnitResult(notifications=[Notification("too-many-findings", "x", None)]))  # type: ignore[arg-type]
     assert cache.written > 0
     assert cache.get(unit) is not None  # type: ignore[arg-type]
+
+
+def test_the_codec_keeps_every_field_of_a_finding() -> None:
+    from klint.cache_codec import CURRENT, decode_result, encode_result
+    from klint.engine import UnitResult
+    from klint.findings import (
+        Applicability,
+        Finding,
+        Fix,
+        Location,
+        Notification,
+        ObjectRef,
+        RelatedLocation,
+        Severity,
+        Span,
+        Suppression,
+        TextEdit,
+    )
+
+    assert CURRENT, "a result type gained a field: teach klint/cache_codec.py about it"
+    where = Location("a\udcff/b.yaml", Span(1, 2, 3, 4))
+    finding = Finding(
+        rule_id="KL1",
+        rule_name="one",
+        severity=Severity.NOTE,
+        message="m \u202e",
+        location=where,
+        object_ref=ObjectRef("v1", "Pod", "ns", "p"),
+        field_path=("spec", "containers", 0, "image"),
+        related=(RelatedLocation(Location("values.yaml", Span(5, 6, 7, 8)), "set here"),),
+        properties=(("k", "v"), ("pss-also-violates", "x")),
+        suppression=Suppression("inSource", "why", "comment"),
+        source_identity="chart#Pod#0",
+        fix=Fix("d", Applicability.NEEDS_REVIEW, (TextEdit(Span(1, 1, 1, 2), "x"),)),
+    )
+    result = UnitResult(
+        findings=[finding, Finding("KL2", "two", Severity.ERROR, "m", where, None, ())],
+        notifications=[Notification("c", "m", None, Severity.WARNING, True)],
+        skipped=[Notification("s", "m", where, Severity.NOTE)],
+        files=2,
+        objects=3,
+    )
+    assert decode_result(json.loads(json.dumps(encode_result(result)))) == result
