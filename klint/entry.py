@@ -33,6 +33,8 @@ def parse_check(argv: list[str]) -> dict[str, Any] | None:
             paths.append(word)
             continue
         name, equals, value = word.partition("=")
+        if equals and not name.startswith("--"):
+            return None  # click reads "-o=x" as the value "=x": leave it to click
         if name in _VALUED:
             if not equals:
                 value = next(words, "")

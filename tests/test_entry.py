@@ -72,6 +72,8 @@ def test_fast_path_does_not_import_typer() -> None:
         ["check", "--format"],
         ["check", "--format", "json", "--format", "sarif", "x.yaml"],
         ["check", "--", "x.yaml"],
+        ["check", "-o=out.json", "x.yaml"],
+        ["check", "--quiet=yes", "x.yaml"],
     ],
 )
 def test_anything_else_goes_to_typer(argv: list[str]) -> None:
