@@ -8,7 +8,13 @@ run of the same case. The corpus SARIF log is kept once to count the results tha
 ``fixes``. When Checkov or Trivy are on PATH they run alternately with klint's SARIF run on
 the same inputs and the ratios are printed.
 
+Repeat runs (bench/repeat.py): the corpus with charts and overlays first, cached and with
+one file touched before each run (``--cache-dir``; every other case runs ``--no-cache``);
+an argo-workflows-like tree of 19 overlays over one CRD base against one build of that base
+(bench/trees.py); start-up of one small file, uncached and cached, in every format.
+
     python bench/benchmark.py [--runs 5] [--corpus ../shared/corpus] [--skip-large]
+    python bench/benchmark.py --runs 1 --cases startup,repeat,shared
     python bench/benchmark.py --profile PATH [--format sarif]   # cProfile, top 25
 """
 
@@ -26,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -86,25 +93,48 @@ def synthetic(directory: Path, files: int, docs_per_file: int) -> tuple[int, int
     return files * docs_per_file, total
 
 
-def timed(command: list[str]) -> tuple[float, float, int]:
+def timed(
+    command: list[str], cwd: Path | None = None, errors_ok: bool = False
+) -> tuple[float, float, int]:
     """Wall seconds, CPU seconds (with its workers) and peak RSS (KiB) of one run.
 
     CPU time is what to compare on a shared machine: other load stretches wall time.
     """
     start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd
+    )
     _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) not in (0, 1):
+    if os.waitstatus_to_exitcode(status) not in ((0, 1, 2) if errors_ok else (0, 1)):
         raise SystemExit(f"command failed: {' '.join(command)}")
     return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 FORMATS = ("text", "json", "sarif", "github")
+ALL_FORMATS = (
+    "text",
+    "json",
+    "sarif",
+    "github",
+    "markdown",
+    "junit",
+    "gitlab-codequality",
+    "compliance",
+    "html",
+)
 
 
-def klint(paths: list[str], fmt: str = "json", jobs: int | None = None, out: str = "") -> list[str]:
+def klint(
+    paths: list[str],
+    fmt: str = "json",
+    jobs: int | None = None,
+    out: str = "",
+    cache: str | None = None,
+) -> list[str]:
+    """The command of one run; without ``cache`` (a folder) the result cache is off."""
     command = [sys.executable, "-m", "klint", "check", "--format", fmt, "-o", out or os.devnull]
+    command += ["--cache-dir", cache] if cache is not None else ["--no-cache"]
     if jobs is not None:
         command += ["--jobs", str(jobs)]
     return [*command, *paths]
@@ -133,6 +163,10 @@ def measure(
     formats: tuple[str, ...] = FORMATS,
     jobs: int | None = None,
     compare: bool = True,
+    cache: str | None = None,
+    cwd: Path | None = None,
+    before: Callable[[], None] | None = None,
+    errors_ok: bool = False,
 ) -> dict[str, tuple[float, float]]:
     """Run klint in each format (and peers) ``runs`` times, alternating; print one row per
     format; return format → (median seconds, peak MiB).
@@ -140,7 +174,7 @@ def measure(
     ``compare`` is off for inputs the peers cannot take (charts need their own helm) or take
     minutes on (the synthetic inputs: Checkov needs about 2 minutes per 5,000 documents).
     """
-    commands = {fmt: klint(paths, fmt, jobs) for fmt in formats}
+    commands = {fmt: klint(paths, fmt, jobs, cache=cache) for fmt in formats}
     if compare:
         commands.update(peers(paths))
     times: dict[str, list[float]] = {tool: [] for tool in commands}
@@ -148,7 +182,9 @@ def measure(
     memory: dict[str, int] = dict.fromkeys(commands, 0)
     for _ in range(runs):
         for tool, command in commands.items():
-            seconds, used, rss = timed(command)
+            if before is not None:
+                before()  # e.g. touch one file before each cached run
+            seconds, used, rss = timed(command, cwd, errors_ok)
             times[tool].append(seconds)
             cpu[tool].append(used)
             memory[tool] = max(memory[tool], rss)
@@ -159,7 +195,7 @@ def measure(
         peak = memory[tool] / 1024
         found[tool] = (median, peak)
         used = statistics.median(cpu[tool])
-        line = f"| {name:<34} | {tool:<7} | {median:8.3f} | {spread:6.3f} | {used:8.3f} |"
+        line = f"| {name:<34} | {tool:<18} | {median:8.3f} | {spread:6.3f} | {used:8.3f} |"
         line += f" {peak:7.1f} |"
         if "json" in times and tool != "json":
             ratios = [a / b for a, b in zip(times[tool], times["json"], strict=True)]
@@ -167,7 +203,7 @@ def measure(
             line += f" {statistics.median(ratios):5.2f} | {statistics.median(cpu_ratios):5.2f} |"
         else:
             line += "       |       |"
-        if "sarif" in times and tool not in FORMATS:
+        if "sarif" in times and tool not in ALL_FORMATS:
             ratios = [a / b for a, b in zip(times["sarif"], times[tool], strict=True)]
             line += f" klint sarif / {tool}: {statistics.median(ratios):.3f}"
         print(line, flush=True)
@@ -202,6 +238,9 @@ def profile(paths: list[str], fmt: str) -> None:
     pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
 
 
+CASES = ("startup", "corpus", "repeat", "shared", "large")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -209,21 +248,31 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--corpus", type=Path, default=REPO.parent / "shared" / "corpus")
     parser.add_argument("--skip-large", action="store_true", help="skip the 50,000-document case")
+    parser.add_argument("--cases", default=",".join(CASES), help=f"any of {','.join(CASES)}")
     parser.add_argument("--profile", nargs="+", metavar="PATH")
     parser.add_argument("--format", default="sarif", help="format for --profile")
     args = parser.parse_args()
     if args.profile:
         profile(args.profile, args.format)
         return
+    cases = set(args.cases.split(","))
+    if args.skip_large:
+        cases.discard("large")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from repeat import repeat_cases, shared_base_case, startup_case
+
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.runs} runs per case")
     print(
         "| case | format | wall s (median) | spread | CPU s | peak MiB | wall / json | CPU / json |"
     )
     print("|---|---|---|---|---|---|---|---|")
-    measure("one small file", [str(SMALL)], args.runs)
-    if args.corpus.is_dir():
+    if "startup" in cases:
+        startup_case(measure, timed, klint, SMALL, args.runs, ALL_FORMATS)
+    if "corpus" in cases and args.corpus.is_dir():
         paths, files, size = corpus_inputs(args.corpus)
-        measure(f"corpus manifests ({files} files, {size / 1e6:.1f} MB)", paths, args.runs)
+        measure(
+            f"corpus manifests ({files} files, {size / 1e6:.1f} MB)", paths, args.runs, ALL_FORMATS
+        )
         charts = sorted(str(p) for p in (args.corpus / "helm-charts").iterdir() if p.is_dir())
         runs = max(1, args.runs // 2)
         measure(
@@ -235,7 +284,11 @@ def main() -> None:
         )
         total, with_fixes = fixes_on(paths)
         print(f"corpus manifests: {total} SARIF results, {with_fixes} carry fixes (floor: 1,720)")
-    if not args.skip_large:
+    if "repeat" in cases and args.corpus.is_dir():
+        repeat_cases(measure, timed, klint, args.corpus, args.runs, FORMATS)
+    if "shared" in cases:
+        shared_base_case(measure, timed, args.runs)
+    if "large" in cases:
         with tempfile.TemporaryDirectory(prefix="klint-bench-") as scratch:
             small_docs, small_size = synthetic(Path(scratch) / "5k", 500, 10)
             large_docs, large_size = synthetic(Path(scratch) / "50k", 5000, 10)

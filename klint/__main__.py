@@ -1,5 +1,5 @@
 """Entry point for ``python -m klint``."""
 
-from klint.cli import main
+from klint.entry import main
 
 main()

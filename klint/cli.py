@@ -16,12 +16,14 @@ import typer
 from klint import __version__
 from klint import cli_limits as limit
 from klint.cli_catalog import docs, explain, list_rules
-from klint.cli_exit import EXIT_CLEAN, EXIT_ERROR, EXIT_INTERNAL, UsageFailure, exit_code
+from klint.cli_exit import EXIT_CLEAN, EXIT_ERROR, EXIT_INTERNAL, UsageFailure
 from klint.cli_options import (
+    CacheDir,
     ConfigFile,
     Ignores,
     KubeVersion,
     Namespace,
+    NoCache,
     NoConfig,
     Paths,
     Profiles,
@@ -183,13 +185,13 @@ def check(
         str | None,
         typer.Option("--shard", help="Lint only shard I of N (e.g. 2/4): one CI job per shard."),
     ] = None,
+    no_cache: NoCache = False,
+    cache_dir: CacheDir = None,
 ) -> None:
     """Lint PATHS (default: the current directory) and report findings."""
-    import dataclasses
-
-    from klint import console
-    from klint.cli_output import parse_report_spec, pieces_of, write_pieces, write_reports
-    from klint.run import RunOptions, lint_report, parse_shard
+    from klint.cli_check import CheckOutput, run_check
+    from klint.cli_output import parse_report_spec
+    from klint.run import RunOptions, parse_shard
 
     never = fail_on is not None and fail_on.strip().lower() == NEVER
     also = [parse_report_spec(spec) for spec in report_to or ()]
@@ -227,39 +229,20 @@ def check(
         quiet=quiet,
         policies=tuple(policy or ()),
         shard=parse_shard(shard) if shard else None,
+        no_cache=no_cache,
+        cache_dir=cache_dir,
     )
-    cwd = Path.cwd()
-    use_color = console.use_color(color, sys.stdout, to_file=output is not None)
-    if verbose:
-        console.write_stderr([console.config_line(config, no_config, cwd)])
-    progress = None if quiet else console.Progress.on_terminal(sys.stderr)
-    try:
-        report, reporter, context, effective_fail_on = lint_report(
-            options, cwd=cwd, color=use_color, progress=progress
-        )
-    finally:
-        if progress is not None:
-            progress.finish()
-    threshold = None if never else effective_fail_on
-    context = dataclasses.replace(
-        context,
-        fail_on=threshold,
-        extra={**context.extra, **({"show_fixes": "yes"} if show_fixes else {})},
+    shown = CheckOutput(
+        output=output,
+        color=color,
+        verbose=verbose,
+        statistics=statistics,
+        show_fixes=show_fixes,
+        reports=tuple(also),
+        never=never,
+        exit_zero=exit_zero,
     )
-    console.write_stderr(report.warnings)
-    if verbose:
-        console.write_stderr(console.skipped_lines(report))
-    write_reports(also, report, dataclasses.replace(context, color=False))
-    if statistics:
-        write_pieces([console.statistics(report)], output)
-    else:
-        write_pieces(pieces_of(reporter, report, context), output)
-    if output is not None or output_format != "text" or statistics:
-        # the problems are not in what reached the terminal: say them on stderr
-        console.write_stderr(console.problem_lines(report.notifications))
-    if output is not None and not quiet:
-        console.write_stderr([console.summary_line(report)])
-    raise typer.Exit(exit_code(report, threshold, zero=exit_zero))
+    raise typer.Exit(run_check(options, shown))
 
 
 @app.command()

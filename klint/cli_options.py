@@ -49,6 +49,17 @@ SetStrings = Annotated[
 ReleaseName = Annotated[str, typer.Option("--release-name", help="Helm release name.")]
 Namespace = Annotated[str, typer.Option("--namespace", help="Namespace for Helm rendering.")]
 
+NoCache = Annotated[
+    bool, typer.Option("--no-cache", help="Neither read nor write the result cache.")
+]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--cache-dir",
+        help="Result cache folder (default: KLINT_CACHE_DIR, else .klint_cache at the root).",
+    ),
+]
+
 Paths = Annotated[
     list[str] | None,
     typer.Argument(help="Files, directories, charts or overlays (default: '.'); '-' is stdin."),

@@ -14,13 +14,13 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from klint.catalog import Rule
-from klint.checks import REGISTRY, Check, UnitContext, Violation
+from klint.checks import UnitContext, Violation
 from klint.edits import scan_fix
-from klint.errors import KlintError
+from klint.engine_rules import ActiveRule, EngineError, UnitHook, UnitResult, bind_rules
 from klint.findings import (
     Finding,
     Location,
@@ -43,85 +43,15 @@ from klint.unit_budget import (
     unit_problem,
 )
 
-
-class EngineError(KlintError):
-    """A rule refers to an unknown check or carries invalid params."""
-
-
-@dataclass(frozen=True)
-class ActiveRule:
-    """A selected rule bound to its check, params and effective severity."""
-
-    rule: Rule
-    check: Check
-    params: dict[str, Any]
-    severity: Severity | None  # a configured override; None keeps the rule's/violation's
-
-
-@dataclass
-class UnitResult:
-    """What linting one unit produced."""
-
-    findings: list[Finding] = field(default_factory=list)
-    notifications: list[Notification] = field(default_factory=list)
-    files: int = 0
-    objects: int = 0
-    skipped: list[Notification] = field(default_factory=list)
-    file_paths: frozenset[str] | None = None  # the files counted, where the unit knows them
-
-
-def bind_rules(
-    rules: Sequence[Rule],
-    severity_overrides: dict[str, Severity] | None = None,
-    param_overrides: dict[str, dict[str, Any]] | None = None,
-    *,
-    validate_builtin: bool = False,
-) -> list[ActiveRule]:
-    """Attach each rule to its registered check and validate the merged params.
-
-    Built-in rules with their own params are validated by the test suite, so start-up
-    skips them (jsonschema costs ~40 ms to import); custom rules and overrides are always
-    validated.
-    """
-    severity_overrides = severity_overrides or {}
-    param_overrides = param_overrides or {}
-    active = []
-    for rule in rules:
-        check = REGISTRY.get(rule.check)
-        if check is None:
-            raise EngineError(f"{rule.source}: rule {rule.id} uses unknown check {rule.check!r}")
-        params = {**rule.params, **param_overrides.get(rule.id, {})}
-        if validate_builtin or not rule.builtin or rule.id in param_overrides:
-            _validate_params(rule, check, params)
-        active.append(ActiveRule(rule, check, params, severity_overrides.get(rule.id)))
-    return active
-
-
-def _validate_params(rule: Rule, check: Check, params: dict[str, Any]) -> None:
-    if not check.params_schema:
-        if params:
-            raise EngineError(f"{rule.source}: check {check.name!r} takes no params")
-        return
-    import jsonschema
-
-    merged = {**check.defaults, **params}
-    errors = list(jsonschema.Draft202012Validator(check.params_schema).iter_errors(merged))
-    if errors:
-        raise EngineError(f"{rule.source}: params of rule {rule.id}: {errors[0].message}")
-
-
-class UnitHook(Protocol):
-    """Post-processing of one unit's findings while its objects and files are at hand.
-
-    Suppressions use it: they need the object a finding came from and the raw lines.
-    """
-
-    def __call__(
-        self,
-        loaded: LoadedUnit,
-        resources: Sequence[Resource],
-        pairs: Sequence[tuple[Resource, Finding]],
-    ) -> tuple[list[Finding], list[Notification]]: ...
+__all__ = [
+    "ActiveRule",
+    "EngineError",
+    "UnitHook",
+    "UnitResult",
+    "bind_rules",
+    "lint",
+    "lint_unit",
+]
 
 
 def lint_unit(
@@ -422,6 +352,7 @@ def lint(
     jobs: int = 1,
     hook: UnitHook | None = None,
     progress: Callable[[int, int], None] | None = None,
+    cache: ResultCache | None = None,
 ) -> Report:
     """Lint every unit and return the sorted report; ``progress(done, total)`` after each.
 
@@ -435,7 +366,9 @@ def lint(
     report = Report(rule_ids=[active.rule.id for active in rules])
     seen: set[str] = set()  # each file once, however many units read it
     with _collector_paused():
-        for done, result in enumerate(_results(units, rules, settings, kube_version, jobs, hook)):
+        for done, result in enumerate(
+            _cached_results(units, rules, settings, kube_version, jobs, hook, cache)
+        ):
             if progress is not None:
                 progress(done + 1, len(units))
             report.findings.extend(result.findings)
@@ -461,6 +394,36 @@ def _collector_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+class ResultCache(Protocol):
+    """Stored results of units whose inputs did not change (:mod:`klint.result_cache`)."""
+
+    def get(self, unit: LintUnit) -> UnitResult | None: ...
+    def put(self, unit: LintUnit, result: UnitResult) -> None: ...
+
+
+def _cached_results(
+    units: Sequence[LintUnit],
+    rules: Sequence[ActiveRule],
+    settings: LoadSettings,
+    kube_version: tuple[int, int],
+    jobs: int,
+    hook: UnitHook | None,
+    cache: ResultCache | None,
+) -> Iterator[UnitResult]:
+    """Each unit's results in order: stored ones replayed, the others linted (and stored)."""
+    if cache is None:
+        yield from _results(units, rules, settings, kube_version, jobs, hook)
+        return
+    stored = [cache.get(unit) for unit in units]
+    todo = [unit for unit, hit in zip(units, stored, strict=True) if hit is None]
+    fresh = iter(_results(todo, rules, settings, kube_version, jobs, hook))
+    for unit, hit in zip(units, stored, strict=True):
+        if hit is None:
+            hit = next(fresh)
+            cache.put(unit, hit)
+        yield hit
 
 
 _PARALLEL_MIN_UNITS = 16

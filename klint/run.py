@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatch
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from klint.documents import Limits
 from klint.engine import ActiveRule, lint
@@ -18,6 +19,9 @@ from klint.reporters import FORMATS, ReportContext, Reporter, get_reporter
 from klint.sources.base import LintUnit, LoadSettings, display_path, named_folders
 from klint.sources.discover import DiscoverOptions, discover
 from klint.sources.names import MANIFEST_SUFFIXES
+
+if TYPE_CHECKING:
+    from klint.result_cache import ResultCache
 
 DEFAULT_KUBE_VERSION = "1.35"
 
@@ -59,6 +63,8 @@ class RunOptions:
     jobs: int = 0  # 0: one per core
     shard: tuple[int, int] | None = None  # --shard I/N: (I, N), 1-based
     quiet: bool = False  # text: findings only, no summary line
+    no_cache: bool = False  # --no-cache: neither read nor write the result cache
+    cache_dir: Path | None = None  # --cache-dir (else KLINT_CACHE_DIR, else <root>/.klint_cache)
 
 
 def parse_shard(text: str) -> tuple[int, int]:
@@ -218,6 +224,34 @@ def run_stream(
     return report, pieces, fail_on
 
 
+def open_result_cache(
+    options: RunOptions,
+    policy: Policy,
+    settings: LoadSettings,
+    kube: tuple[int, int],
+    cwd: Path,
+    units: Sequence[LintUnit],
+) -> tuple[ResultCache | None, list[str]]:
+    """The result cache keyed by everything that shapes a unit's results, unless disabled."""
+    if options.no_cache:
+        return None, []
+    from klint.result_cache import files_digest, open_cache
+
+    expiring = any(e.expires is not None for e in policy.config.exemptions)
+    parts = [
+        repr(settings),
+        repr(kube),
+        repr(policy.config),
+        policy.suppressor.today.isoformat() if expiring else "",
+        files_digest([*settings.crd_paths, *crd_paths(options.policies, cwd, "--policy")]),
+        *(repr((a.rule, a.params, a.severity)) for a in policy.active),
+    ]
+    cache, warnings = open_cache(options.cache_dir, find_root(cwd), parts)
+    if cache is not None:
+        cache.prepare(units, cwd, settings.helm_values)
+    return cache, warnings
+
+
 def lint_report(
     options: RunOptions,
     *,
@@ -271,7 +305,11 @@ def lint_report(
     )
     jobs = options.jobs or os.cpu_count() or 1
     units = select_shard(policy.units(discovery.units, cwd), options.shard)
-    report = lint(units, active, settings, kube, jobs, policy.suppressor, progress)
+    cache, cache_warnings = open_result_cache(options, policy, settings, kube, cwd, units)
+    report = lint(units, active, settings, kube, jobs, policy.suppressor, progress, cache)
+    report.warnings.extend(cache_warnings)
+    if cache is not None:
+        cache.close()
     report.notifications.extend(discovery.problems)
     report.notifications.extend(nothing_found(options.paths, report))
     report.warnings.extend(version_warnings(kube, active))

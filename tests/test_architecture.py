@@ -57,6 +57,7 @@ LAYERS: dict[str, int] = {
     "klint.sources": 5,
     # 6 engine: units → findings, suppressions
     "klint.engine": 6,
+    "klint.engine_rules": 6,
     "klint.suppress": 6,
     # 7 policy: config + catalogue + engine wired for one run
     "klint.policy": 7,
@@ -74,7 +75,12 @@ LAYERS: dict[str, int] = {
     "klint.cli_exit": 10,
     "klint.cli_catalog": 10,
     "klint.cli_output": 10,
+    "klint.cli_check": 10,
     "klint.console": 10,
+    "klint.entry": 10,
+    "klint.result_cache": 10,
+    "klint.cache_inputs": 10,
+    "klint.cache_codec": 10,
     "klint.__main__": 10,
 }
 

@@ -80,7 +80,7 @@ def test_catalog_cache_matches_the_rule_files(
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     first = load_catalog()  # parses and writes the cache
-    assert list((tmp_path / "klint").glob("catalog-*.pickle"))
+    assert list((tmp_path / "klint").glob("catalog-*.marshal"))
     second = load_catalog()  # reads the cache
     assert first == second == load_catalog(validate_builtin=True)
 

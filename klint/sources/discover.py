@@ -41,7 +41,9 @@ __all__ = [
     "find_kustomization_root",
     "missing_path_problem",
 ]
-_SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__"})
+_SKIP_DIRS = frozenset(
+    {".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__", ".klint_cache"}
+)
 
 
 @dataclass

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from klint.sources.budget import documents_problem
 from klint.sources.confine import unit_root
+from klint.sources.kustomize import shared
 from klint.sources.kustomize.annotations import (
     enable_annotations,
     strip_annotations,
@@ -92,17 +93,30 @@ def build(
                 build_dir,
             )
     tool = find_tool()
-    with tempfile.TemporaryDirectory(prefix="klint-kustomize-") as scratch:
-        scratch_dir = Path(scratch)
-        copy_root = scratch_dir / "tree"
-        home = scratch_dir / "home"
-        home.mkdir()
-        tree.copy_to(copy_root)
-        temp_build = copy_root / build_dir.relative_to(tree.root)
-        enable_annotations(temp_build / root_file.name, tool.version)
-        stdout, stderr = run_tool(
-            tool, temp_build, home, timeout, tree.root, copy_root, build_dir, budget
-        )
+
+    def run_copy(share: bool) -> tuple[str, str, shared.Splice | None]:
+        with tempfile.TemporaryDirectory(prefix="klint-kustomize-") as scratch:
+            scratch_dir = Path(scratch)
+            copy_root = scratch_dir / "tree"
+            home = scratch_dir / "home"
+            home.mkdir()
+            tree.copy_to(copy_root)
+            plan = shared.stub(tree, copy_root, build_dir) if share else None
+            temp_build = copy_root / build_dir.relative_to(tree.root)
+            enable_annotations(temp_build / root_file.name, tool.version)
+            out, err = run_tool(
+                tool, temp_build, home, timeout, tree.root, copy_root, build_dir, budget
+            )
+        return out, err, plan
+
+    def base_text(base: str) -> str:
+        return build(Path(base), timeout=timeout, root=tree.root, budget=budget).text
+
+    stdout, stderr, plan = run_copy(shared.enabled())
+    if plan is not None:  # shared CRD bases: schemas stubbed, spliced back (shared.py)
+        spliced = shared.splice(plan, stdout, tree, tool.label, base_text)
+        stdout, stderr, _ = (spliced, stderr, None) if spliced is not None else run_copy(False)
+    shared.remember_if_base(tree, build_dir, tool.label, stdout)
     documents_out = stdout.count("\n---\n") + 1
     if max_documents is not None and documents_out > max_documents:
         message = documents_problem("the build", documents_out, max_documents)

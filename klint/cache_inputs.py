@@ -1,0 +1,161 @@
+"""What a lint unit reads, found before linting it: the files whose bytes key its cache entry.
+
+Only units whose inputs klint can name exactly are cached: a manifest file or folder, an
+editor buffer, a Helm chart (every file below it plus the values files given), a Kustomize
+overlay (the files its build reads, as :class:`~klint.sources.kustomize.tree.Tree` finds
+them, and the siblings the confined copy takes). Anything else (``helm template`` output
+mapped back into a chart elsewhere, a chart with ``file://`` dependencies, stdin) returns
+None and is always linted.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from klint.policy import ChartUnit
+from klint.sources.base import LintUnit
+from klint.sources.confine import unit_root
+from klint.sources.manifests import STDIN_DISPLAY, ManifestFile, ManifestFolder, StdinBuffer
+
+if TYPE_CHECKING:
+    from klint.sources.kustomize.overlay import KustomizeOverlay
+
+MAX_INPUT_FILES = 20_000
+MAX_READ_BYTES = 256 * 1024 * 1024
+_SIBLING_BYTES = 8 * 1024 * 1024  # what Tree.copy_to takes beside a kustomization
+
+
+@dataclass(frozen=True)
+class UnitInputs:
+    """A unit's identity (kind, display, options) and the absolute paths of what it reads."""
+
+    identity: str
+    files: tuple[str, ...]
+    buffer: bytes | None = None  # an editor buffer's text (read from stdin, not a file)
+    # The unit's suppressions can depend on other units through files they share (a
+    # directive used by one unit is not "unused" in the next): such units are cached only
+    # when no shared file mentions klint; charts are always treated as mentioning it.
+    mentions_klint: bool = False
+    cacheable: bool = True  # False: always linted, but what it reads is known
+
+
+def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> UnitInputs | None:
+    """The inputs of ``unit``, or None when it must always be linted."""
+    options = ""
+    if isinstance(unit, ChartUnit):
+        options = repr(unit.options)
+        helm_values = (*unit.options.values, *helm_values)
+        unit = unit.unit
+    kind = type(unit).__name__
+    if isinstance(unit, StdinBuffer):
+        if unit.display == STDIN_DISPLAY:
+            return UnitInputs(kind, (), unit.data, cacheable=False)  # reads no file
+        return UnitInputs(f"{kind}|{unit.display}", (), unit.data)
+    if isinstance(unit, (ManifestFile, ManifestFolder)):
+        files = [unit] if isinstance(unit, ManifestFile) else list(unit.files)
+        manifests = [f for f in files if isinstance(f, ManifestFile)]
+        if len(manifests) != len(files):
+            return None  # an editor buffer stands in for one of the files
+        shown = "|".join(f"{f.display}={f.path}={f.cwd}" for f in manifests)
+        paths = [str(f.path) for f in manifests]
+        for manifest in manifests:
+            charts = _rendered_charts(manifest)
+            if charts is None:
+                return None
+            for found in charts:
+                shown += f"|chart={found}"  # where `# Source:` lines lead (or None)
+                chart_files = _chart_files(found) if found is not None else ()
+                if chart_files is None:
+                    return None
+                paths += chart_files
+        report_only = sorted(unit.report_only) if isinstance(unit, ManifestFolder) else []
+        return UnitInputs(f"{kind}|{shown}|{report_only}", tuple(paths))
+    # Charts and overlays: their modules are imported only when a run has one.
+    if kind == "HelmChart" and type(unit).__module__ == "klint.sources.helm.chart":
+        from klint.sources.helm.chart import HelmChart
+
+        assert isinstance(unit, HelmChart)
+        chart = _chart_files(unit.path)
+        if chart is None:
+            return None
+        values = tuple(str(v if Path(v).is_absolute() else cwd / v) for v in helm_values)
+        identity = f"{kind}|{unit.display}|{unit.path}|{unit.cwd}|{options}"
+        return UnitInputs(identity, (*chart, *values), mentions_klint=True)
+    if kind == "KustomizeOverlay" and type(unit).__module__ == "klint.sources.kustomize.overlay":
+        from klint.sources.kustomize.overlay import KustomizeOverlay
+
+        assert isinstance(unit, KustomizeOverlay)
+        return _overlay_inputs(unit, f"{kind}|{unit.display}|{unit.path}|{unit.cwd}")
+    return None
+
+
+_SOURCE = re.compile(rb"^#\s*Source:\s*([^/\s]+)/\S*\s*$", re.MULTILINE)
+
+
+def _rendered_charts(manifest: ManifestFile) -> list[Path | None] | None:
+    """The charts ``helm template`` output in ``manifest`` maps back to (None: not found), as
+    its locator finds them; None when the file cannot be read here."""
+    if manifest.rendered is None or manifest.cwd is None:
+        return []
+    try:
+        info = os.stat(manifest.path)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_READ_BYTES:
+            return None
+        data = manifest.path.read_bytes()
+    except OSError:
+        return []  # missing: the unit reports it
+    names = sorted({match.decode(errors="surrogateescape") for match in _SOURCE.findall(data)})
+    if not names:
+        return []
+    from klint.sources.helm.rendered_output import find_chart
+
+    origin = manifest.path.parent
+    root = unit_root(origin, manifest.cwd)
+    return [find_chart(name, origin, manifest.cwd, root) for name in names]
+
+
+def _chart_files(path: Path) -> tuple[str, ...] | None:
+    """Every file of a chart (or the archive); None when it reaches outside itself."""
+    if path.is_file():
+        return (str(path),)
+    files: list[str] = []
+    for directory, _, names in os.walk(path):
+        for name in names:
+            files.append(os.path.join(directory, name))
+            if len(files) > MAX_INPUT_FILES:
+                return None
+    try:
+        if b"file://" in (path / "Chart.yaml").read_bytes():
+            return None  # a dependency elsewhere in the repository
+    except OSError:
+        pass
+    return tuple(sorted(files))
+
+
+def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
+    from klint.sources.kustomize.tree import Tree
+
+    tree = Tree.scan(unit.path, unit_root(unit.path, unit.cwd))
+    wanted = set(tree.files)
+    for directory in tree.kustomizations:
+        try:
+            entries = list(os.scandir(directory))
+        except OSError:
+            return None
+        for entry in entries:
+            try:
+                if entry.is_file() and entry.stat().st_size <= _SIBLING_BYTES:
+                    wanted.add(os.path.normpath(entry.path))
+            except OSError:
+                return None
+    if len(wanted) > MAX_INPUT_FILES:
+        return None
+    if tree.remote or tree.refused:
+        # the build fails before the tool runs (cheap; say it again): it reads no file
+        return UnitInputs(identity, (), cacheable=False)
+    return UnitInputs(identity, tuple(sorted(wanted)))

@@ -1,0 +1,98 @@
+"""The engine's vocabulary: rules bound to their checks, one unit's results, the unit hook.
+
+Kept apart from :mod:`klint.engine` (which re-exports them) so that module stays about
+running units; ``bind_rules`` validates custom rules' and overridden params here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from klint.catalog import Rule
+from klint.checks import REGISTRY, Check
+from klint.errors import KlintError
+from klint.findings import Finding, Notification, Severity
+from klint.model.resource import Resource
+from klint.sources.base import LoadedUnit
+
+
+class EngineError(KlintError):
+    """A rule refers to an unknown check or carries invalid params."""
+
+
+@dataclass(frozen=True)
+class ActiveRule:
+    """A selected rule bound to its check, params and effective severity."""
+
+    rule: Rule
+    check: Check
+    params: dict[str, Any]
+    severity: Severity | None  # a configured override; None keeps the rule's/violation's
+
+
+@dataclass
+class UnitResult:
+    """What linting one unit produced."""
+
+    findings: list[Finding] = field(default_factory=list)
+    notifications: list[Notification] = field(default_factory=list)
+    files: int = 0
+    objects: int = 0
+    skipped: list[Notification] = field(default_factory=list)
+    file_paths: frozenset[str] | None = None  # the files counted, where the unit knows them
+
+
+def bind_rules(
+    rules: Sequence[Rule],
+    severity_overrides: dict[str, Severity] | None = None,
+    param_overrides: dict[str, dict[str, Any]] | None = None,
+    *,
+    validate_builtin: bool = False,
+) -> list[ActiveRule]:
+    """Attach each rule to its registered check and validate the merged params.
+
+    Built-in rules with their own params are validated by the test suite, so start-up
+    skips them (jsonschema costs ~40 ms to import); custom rules and overrides are always
+    validated.
+    """
+    severity_overrides = severity_overrides or {}
+    param_overrides = param_overrides or {}
+    active = []
+    for rule in rules:
+        check = REGISTRY.get(rule.check)
+        if check is None:
+            raise EngineError(f"{rule.source}: rule {rule.id} uses unknown check {rule.check!r}")
+        params = {**rule.params, **param_overrides.get(rule.id, {})}
+        if validate_builtin or not rule.builtin or rule.id in param_overrides:
+            _validate_params(rule, check, params)
+        active.append(ActiveRule(rule, check, params, severity_overrides.get(rule.id)))
+    return active
+
+
+def _validate_params(rule: Rule, check: Check, params: dict[str, Any]) -> None:
+    if not check.params_schema:
+        if params:
+            raise EngineError(f"{rule.source}: check {check.name!r} takes no params")
+        return
+    import jsonschema
+
+    merged = {**check.defaults, **params}
+    errors = list(jsonschema.Draft202012Validator(check.params_schema).iter_errors(merged))
+    if errors:
+        raise EngineError(f"{rule.source}: params of rule {rule.id}: {errors[0].message}")
+
+
+class UnitHook(Protocol):
+    """Post-processing of one unit's findings while its objects and files are at hand.
+
+    Suppressions use it: they need the object a finding came from and the raw lines.
+    """
+
+    def __call__(
+        self,
+        loaded: LoadedUnit,
+        resources: Sequence[Resource],
+        pairs: Sequence[tuple[Resource, Finding]],
+    ) -> tuple[list[Finding], list[Notification]]: ...

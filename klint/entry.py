@@ -1,0 +1,104 @@
+"""The ``klint`` console script: a fast path for ``klint check [--format F] [-o FILE] PATH...``.
+
+Importing typer and click costs ~40 ms, a third of an on-save run. The common invocation is
+parsed here by hand and run exactly as :func:`klint.cli.check` runs it; anything else (another
+command, an option this parser does not know, no path, ``-``) goes to the typer CLI, so new
+options keep working without touching this module. ``tests/test_entry.py`` checks that both
+paths print the same bytes and exit with the same code.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+from klint.cli_exit import EXIT_ERROR, EXIT_INTERNAL, UsageFailure
+
+# Options taking a value, by spelling → RunOptions/CLI field.
+_VALUED = {"--format": "format", "--output": "output", "-o": "output", "--cache-dir": "cache_dir"}
+_FLAGS = {"--quiet": "quiet", "-q": "quiet", "--no-cache": "no_cache"}
+
+
+def parse_check(argv: list[str]) -> dict[str, Any] | None:
+    """The options of a plain ``check`` command line, or None when typer must parse it."""
+    if not argv or argv[0] != "check":
+        return None
+    parsed: dict[str, Any] = {"format": "text", "output": None}
+    paths: list[str] = []
+    words = iter(argv[1:])
+    for word in words:
+        if not word.startswith("-"):
+            paths.append(word)
+            continue
+        name, equals, value = word.partition("=")
+        if equals and not name.startswith("--"):
+            return None  # click reads "-o=x" as the value "=x": leave it to click
+        if name in _VALUED:
+            if not equals:
+                value = next(words, "")
+                if not value or value.startswith("-"):
+                    return None  # let click report the missing value
+            key = _VALUED[name]
+            if key in parsed and parsed[key] not in (None, "text"):
+                return None  # repeated: click's last-wins rule, leave it to click
+            parsed[key] = value
+        elif word in _FLAGS:
+            parsed[_FLAGS[word]] = True
+        else:
+            return None  # "-", "--", --help, or an option only typer knows
+    if not paths:
+        return None
+    parsed["paths"] = paths
+    return parsed
+
+
+def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    from klint.printable import printable
+
+    sys.stderr.write(f"klint: error: {printable(message)}\n")
+    sys.exit(code)
+
+
+def _check(parsed: dict[str, Any]) -> int:
+    """``klint.cli.check`` for the options :func:`parse_check` accepts (the same function)."""
+    from klint.cli_check import CheckOutput, run_check
+    from klint.run import RunOptions
+
+    output = Path(str(parsed["output"])) if parsed["output"] is not None else None
+    options = RunOptions(
+        paths=tuple(parsed["paths"]),
+        output_format=str(parsed["format"]),
+        quiet=bool(parsed.get("quiet")),
+        no_cache=bool(parsed.get("no_cache")),
+        cache_dir=Path(parsed["cache_dir"]) if parsed.get("cache_dir") is not None else None,
+    )
+    return run_check(options, CheckOutput(output=output))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: the fast path when it applies, else :func:`klint.cli.main`."""
+    args = sys.argv[1:] if argv is None else argv
+    parsed = parse_check(args)
+    if parsed is None or os.environ.get("KLINT_NO_FAST_PATH"):
+        from klint.cli import main as typer_main
+
+        typer_main(args)
+        return
+    from klint.errors import KlintError
+
+    code = EXIT_ERROR
+    try:
+        code = _check(parsed)
+    except (UsageFailure, KlintError) as error:
+        _fail(str(error))
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_ERROR)
+    except KeyboardInterrupt:
+        _fail("interrupted")
+    except Exception as error:
+        _fail(f"internal error: {type(error).__name__}: {error}", EXIT_INTERNAL)
+    sys.exit(code)

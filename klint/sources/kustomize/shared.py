@@ -1,0 +1,261 @@
+"""Shared CRD bases built once: the heavy schemas are stubbed in an overlay's copy and spliced back.
+
+argo-workflows-like trees include one base of CRDs (megabytes of OpenAPI schemas) from many
+overlays; kustomize would parse and print those schemas once per overlay. When a base is a
+plain list of resource files and no kustomization on the way can reach inside a CRD's
+schema (no patches, replacements, vars, images, transformers or custom configurations:
+only namespace, name prefix/suffix, labels and annotations, which kustomize applies to
+metadata and to fields outside ``spec.versions[*].schema``), each CRD's schema is replaced
+in the confined copy by a one-line placeholder, the overlay is built, and the schema text
+from one build of the base (kustomize prints it the same way at the same depth) is put back
+where the placeholder came out. Anything unexpected (a placeholder missing, moved or at
+another indentation) returns None, and the caller builds the overlay in full as before.
+``KLINT_KUSTOMIZE_SHARE=0`` turns this off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from klint.sources.kustomize.tree import Tree
+
+# Fields that cannot reach inside a CRD's schema (kustomize's builtin field specs).
+_OVERLAY_KEYS = frozenset(
+    {
+        "apiVersion",
+        "kind",
+        "metadata",
+        "resources",
+        "bases",
+        "namespace",
+        "namePrefix",
+        "nameSuffix",
+        "commonLabels",
+        "labels",
+        "commonAnnotations",
+        "sortOptions",
+        "buildMetadata",
+    }
+)
+_BASE_KEYS = frozenset({"apiVersion", "kind", "metadata", "resources"})
+_MARK = "x-klint-splice"
+_MIN_STUB_BYTES = 4096  # smaller schemas cost kustomize nothing worth the splice
+
+# (base directory, content digest, tool) → the base's build output (this process only)
+_BUILT: dict[tuple[str, str, str], str] = {}
+_BLOCKS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], list[str]]] = {}
+
+
+def enabled() -> bool:
+    return os.environ.get("KLINT_KUSTOMIZE_SHARE", "1") != "0"
+
+
+@dataclass
+class Splice:
+    """Placeholders written into one overlay's copy and the base each came from."""
+
+    tokens: dict[str, tuple[str, str, tuple[str | int, ...]]] = field(default_factory=dict)
+    blocks: dict[str, list[str]] = field(default_factory=dict)  # token → the schema's lines
+
+
+def pure_bases(tree: Tree, build_dir: Path) -> list[str] | None:
+    """The pure resource-list bases of the tree; None when any kustomization could reach
+    inside a base object's schema (then nothing is shared)."""
+    bases = []
+    for directory, kustomization in tree.kustomizations.items():
+        keys = set(kustomization.data)
+        if directory != str(build_dir) and keys <= _BASE_KEYS and _files_only(kustomization.data):
+            bases.append(directory)
+        elif not keys <= _OVERLAY_KEYS:
+            return None
+    return bases
+
+
+def _files_only(data: dict[str, Any]) -> bool:
+    resources = data.get("resources")
+    return isinstance(resources, list) and all(isinstance(r, str) for r in resources)
+
+
+def stub(tree: Tree, copy_root: Path, build_dir: Path) -> Splice | None:
+    """Replace the CRD schemas of pure bases in the copy by placeholders (None: no base)."""
+    bases = pure_bases(tree, build_dir)
+    if not bases:
+        return None
+    splice = Splice()
+    for base in bases:
+        for entry in tree.kustomizations[base].data["resources"]:
+            source = os.path.normpath(os.path.join(base, entry))
+            if not os.path.isfile(source):
+                return None  # a folder or a missing file: not a plain list
+            copied = copy_root / os.path.relpath(source, tree.root)
+            try:
+                text = copied.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                return None
+            edited = _stub_text(text, base, splice)
+            if edited is None:
+                return None
+            if edited != text:
+                copied.write_text(edited, encoding="utf-8")
+    return splice if splice.tokens else None
+
+
+def _schemas(text: str) -> Iterator[tuple[str, tuple[str | int, ...], Any, Any]]:
+    """(CRD name, path, key node, value node) of each schema in a YAML stream."""
+    for document in yaml.compose_all(text, Loader=yaml.CSafeLoader):
+        if not isinstance(document, yaml.MappingNode):
+            continue
+        top = _pairs(document)
+        kind, metadata, spec = top.get("kind"), top.get("metadata"), top.get("spec")
+        if getattr(kind, "value", None) != "CustomResourceDefinition":
+            continue
+        name = getattr(_pairs(metadata).get("name"), "value", None)
+        if not isinstance(name, str) or not isinstance(spec, yaml.MappingNode):
+            continue
+        for key, value in spec.value:
+            if key.value == "validation":
+                yield name, ("validation",), key, value
+            if key.value == "versions" and isinstance(value, yaml.SequenceNode):
+                for index, version in enumerate(value.value):
+                    for vkey, vvalue in (
+                        version.value if isinstance(version, yaml.MappingNode) else ()
+                    ):
+                        if vkey.value == "schema":
+                            yield name, ("versions", index, "schema"), vkey, vvalue
+
+
+def _pairs(node: Any) -> dict[str, Any]:
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+
+
+Stubbed = tuple[str, tuple[tuple[str, tuple[str, str, tuple[str | int, ...]]], ...]]
+_STUBBED: dict[tuple[str, str], Stubbed | None] = {}  # (base, text digest) → edit, per process
+
+
+def _stub_text(text: str, base: str, splice: Splice) -> str | None:
+    """``text`` with each large block-style schema replaced by a placeholder (the same
+    placeholders for the same file in every overlay, computed once per process)."""
+    key = (base, hashlib.sha256(text.encode(errors="surrogatepass")).hexdigest())
+    if key not in _STUBBED:
+        _STUBBED[key] = _stubbed(text, base)
+    found = _STUBBED[key]
+    if found is None:
+        return None
+    edited, tokens = found
+    splice.tokens.update(tokens)
+    return edited
+
+
+def _stubbed(text: str, base: str) -> Stubbed | None:
+    try:
+        found = list(_schemas(text))
+    except yaml.YAMLError:
+        return None
+    edits = []
+    tokens = []
+    for name, path, key, value in found:
+        if not isinstance(value, yaml.MappingNode) or value.flow_style or key.style:
+            return None
+        start, end = key.start_mark.index, value.end_mark.index
+        if end - start < _MIN_STUB_BYTES:
+            continue
+        where = f"{base}|{name}|{path}".encode(errors="surrogatepass")
+        token = f"klint-splice-{hashlib.sha256(where).hexdigest()[:20]}"
+        tokens.append((token, (base, name, path)))
+        placeholder = f"{key.value}: {{openAPIV3Schema: {{{_MARK}: {token}}}}}\n"
+        edits.append((start, end, placeholder + " " * value.end_mark.column))
+    for start, end, replacement in reversed(edits):
+        text = text[:start] + replacement + text[end:]
+    return text, tuple(tokens)
+
+
+def base_key(tree: Tree, base: str, tool: str) -> tuple[str, str, str]:
+    """A base's identity for this process: its folder, its files' content and the tool."""
+    digest = hashlib.sha256()
+    kustomization = tree.kustomizations[base]
+    digest.update(kustomization.file.read_bytes())
+    for entry in kustomization.data["resources"]:
+        source = os.path.normpath(os.path.join(base, entry))
+        digest.update(source.encode(errors="surrogatepass") + b"\0" + Path(source).read_bytes())
+    return base, digest.hexdigest(), tool
+
+
+def remember_if_base(tree: Tree, build_dir: Path, tool: str, text: str) -> None:
+    """Keep the output of a build that is itself a pure base (a unit of its own) for the
+    overlays that include it later in this process."""
+    directory = str(build_dir)
+    data = tree.kustomizations[directory].data if directory in tree.kustomizations else {}
+    pure = len(tree.kustomizations) == 1 and set(data) <= _BASE_KEYS and _files_only(data)
+    if pure and enabled() and "kind: CustomResourceDefinition" in text:
+        with contextlib.suppress(OSError):
+            key = base_key(tree, directory, tool)
+            if key not in _BLOCKS:
+                _BUILT[key] = text
+
+
+def splice(
+    splice: Splice, stdout: str, tree: Tree, tool: str, build_base: Callable[[str], str]
+) -> str | None:
+    """The overlay output with every placeholder replaced by the real schema; None when
+    anything does not line up (the caller then builds the overlay in full)."""
+    texts: dict[str, dict[tuple[str, tuple[str | int, ...]], list[str]]] = {}
+    for base, _, _ in splice.tokens.values():
+        if base not in texts:
+            key = base_key(tree, base, tool)
+            if key not in _BUILT:
+                _BUILT[key] = build_base(base)
+            if key not in _BLOCKS:
+                _BLOCKS[key] = _blocks(_BUILT[key])
+                _BUILT[key] = ""  # the blocks are what is kept
+            texts[base] = _BLOCKS[key]
+    lines = stdout.splitlines(keepends=True)
+    edits = []
+    seen: set[str] = set()
+    for _, _, _, value in _schemas(stdout):
+        token = _placeholder(value)
+        if token is None:
+            continue
+        if token not in splice.tokens or token in seen:
+            return None
+        seen.add(token)
+        base, name, path = splice.tokens[token]
+        block = texts[base].get((name, path))
+        first, last = value.start_mark.line, value.end_mark.line
+        if block is None or _indent(lines[first]) != _indent(block[0]):
+            return None
+        edits.append((first, last, block))
+    if seen != set(splice.tokens):
+        return None
+    for first, last, block in sorted(edits, reverse=True):
+        lines[first:last] = block
+    return "".join(lines)
+
+
+def _placeholder(value: Any) -> str | None:
+    inner = _pairs(_pairs(value).get("openAPIV3Schema"))
+    mark = inner.get(_MARK)
+    return mark.value if isinstance(mark, yaml.ScalarNode) and len(inner) == 1 else None
+
+
+def _blocks(text: str) -> dict[tuple[str, tuple[str | int, ...]], list[str]]:
+    """Each CRD schema of a base's build output as its lines."""
+    lines = text.splitlines(keepends=True)
+    return {
+        (name, path): lines[value.start_mark.line : value.end_mark.line]
+        for name, path, _, value in _schemas(text)
+        if isinstance(value, yaml.MappingNode) and not value.flow_style
+    }
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))

@@ -1,0 +1,115 @@
+"""A CRD base shared by 19 overlays is built once; every overlay's objects stay exactly the same."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from klint.run import RunOptions, run
+from klint.sources.kustomize import shared
+from klint.sources.kustomize.build import build
+from tests.conftest import REPO
+
+TREE = REPO / "fixtures" / "kustomize-shared"
+OVERLAYS = sorted((TREE / "manifests").glob("install-*"))
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("kubectl") is None and shutil.which("kustomize") is None,
+    reason="needs kubectl or kustomize",
+)
+
+
+@pytest.fixture
+def spliced(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each build spliced (True) or fell back (False); the base cache starts empty."""
+    for memo in ("_BUILT", "_BLOCKS", "_STUBBED"):
+        monkeypatch.setattr(shared, memo, {})
+    outcomes: list[bool] = []
+    original = shared.splice
+
+    def record(*args: object, **kwargs: object) -> str | None:
+        result = original(*args, **kwargs)  # type: ignore[arg-type]
+        outcomes.append(result is not None)
+        return result
+
+    monkeypatch.setattr(shared, "splice", record)
+    return outcomes
+
+
+def test_the_fixture_is_argo_workflows_shaped() -> None:
+    assert len(OVERLAYS) == 19
+    for overlay in OVERLAYS:
+        assert "../base/crds/full" in (overlay / "kustomization.yaml").read_text()
+
+
+def test_every_overlay_builds_the_same_objects_and_origins(
+    spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for overlay in OVERLAYS:
+        monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "0")
+        full = build(overlay, root=REPO)
+        monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "1")
+        shared_build = build(overlay, root=REPO)
+        assert shared_build.text == full.text
+        assert shared_build.objects == full.objects  # kinds, names, origin files and lines
+        assert shared_build.warnings == full.warnings
+    assert spliced == [True] * len(OVERLAYS)
+    assert len(shared._BUILT) == 1  # the base was built once for all 19
+
+
+def test_findings_are_identical_in_every_format(
+    spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outputs = {}
+    for flag in ("0", "1"):
+        monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", flag)
+        for fmt in ("json", "sarif", "text"):
+            options = RunOptions(paths=(str(TREE),), output_format=fmt, jobs=1, no_cache=True)
+            outputs[flag, fmt] = run(options, cwd=REPO)[1]
+    for fmt in ("json", "sarif", "text"):
+        assert outputs["0", fmt] == outputs["1", fmt]
+    assert "KL" in outputs["1", "text"]  # the overlays do have findings
+    assert spliced and all(spliced)
+
+
+def test_a_patch_in_the_overlay_falls_back_to_a_full_build(
+    tmp_path: Path, spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree)
+    (tree / ".git").mkdir()
+    overlay = tree / "manifests" / "install-00"
+    text = (overlay / "kustomization.yaml").read_text()
+    patch = """patches:
+  - target: {kind: CustomResourceDefinition, name: things0.example.io}
+    patch: |-
+      - op: replace
+        path: /spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/field0/type
+        value: integer
+"""
+    (overlay / "kustomization.yaml").write_text(text + patch)
+    monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "0")
+    full = build(overlay, root=tree)
+    monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "1")
+    assert build(overlay, root=tree).text == full.text
+    assert "type: integer" in full.text
+    assert spliced == []  # never stubbed: a patch can reach into the schema
+
+
+def test_a_base_that_changes_is_built_again(
+    tmp_path: Path, spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree)
+    (tree / ".git").mkdir()
+    monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "1")
+    overlay = tree / "manifests" / "install-03"
+    build(overlay, root=tree)
+    crd = tree / "manifests" / "base" / "crds" / "full" / "thing1.yaml"
+    crd.write_text(crd.read_text().replace("field7:", "renamed7:"))
+    again = build(overlay, root=tree)
+    assert again.text.count("renamed7:") == 1 and again.text.count("field7:") == 1
+    assert len(shared._BUILT) == 2
+    assert spliced == [True, True]

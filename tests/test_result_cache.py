@@ -1,0 +1,397 @@
+"""The result cache replays unchanged units byte for byte, and a forged entry changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import klint
+from klint import result_cache
+from klint.run import RunOptions, run
+from tests.conftest import REPO
+
+POD = """apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  hostNetwork: true
+  containers:
+    - name: app
+      image: nginx:1.27
+"""
+QUIET = POD.replace("hostNetwork: true", "hostNetwork: false")
+
+
+@pytest.fixture(autouse=True)
+def own_secret(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test gets its own per-user key (never the developer's)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "user-cache"))
+    monkeypatch.delenv("KLINT_CACHE_DIR", raising=False)
+
+
+def lint(paths: tuple[str, ...], cwd: Path, fmt: str = "json", **options: object) -> str:
+    return run(RunOptions(paths=paths, output_format=fmt, jobs=1, **options), cwd=cwd)[1]  # type: ignore[arg-type]
+
+
+def counting(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, int]]:
+    """(hits, units keyed) of every run from now on."""
+    seen: list[tuple[int, int]] = []
+    close = result_cache.ResultCache.close
+
+    def record(self: result_cache.ResultCache) -> None:
+        seen.append((self.hits, len(self.keys)))
+        close(self)
+
+    monkeypatch.setattr(result_cache.ResultCache, "close", record)
+    return seen
+
+
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    (root / "apps").mkdir()
+    (root / "apps" / "pod.yaml").write_text(POD)
+    (root / "apps" / "other.yaml").write_text(QUIET.replace("name: web", "name: other"))
+    shutil.copytree(REPO / "fixtures" / "kustomize", root / "kustomize")
+    shutil.copytree(REPO / "fixtures" / "examples", root / "examples")
+    return root
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "text", "github", "junit"])
+def test_cached_output_is_the_uncached_output(
+    fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    seen = counting(monkeypatch)
+    fresh = lint((".",), root, fmt, no_cache=True)
+    first = lint((".",), root, fmt)
+    second = lint((".",), root, fmt)
+    assert fresh == first == second
+    # the second run replayed every unit but kustomize/broken (a failed build is not stored)
+    assert seen[0][0] == 0 and seen[1][0] == seen[1][1] - 1 >= 3
+    assert (root / ".klint_cache" / "CACHEDIR.TAG").is_file()
+
+
+def test_cache_dir_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = repo(tmp_path)
+    lint(("apps",), root, cache_dir=tmp_path / "given")
+    assert (tmp_path / "given" / result_cache.FORMAT).is_dir()
+    monkeypatch.setenv("KLINT_CACHE_DIR", str(tmp_path / "from-env"))
+    lint(("apps",), root)
+    assert (tmp_path / "from-env" / result_cache.FORMAT).is_dir()
+    assert not (root / ".klint_cache").exists()
+    lint(("apps",), root, no_cache=True, cache_dir=tmp_path / "unused")
+    assert not (tmp_path / "unused").exists()
+
+
+def entries(directory: Path) -> list[Path]:
+    return sorted(p for p in (directory / result_cache.FORMAT).rglob("*") if p.is_file())
+
+
+def test_a_forged_entry_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = repo(tmp_path)
+    expected = lint(("apps/pod.yaml",), root, no_cache=True)
+    assert "KL102" in expected
+    lint(("apps/pod.yaml",), root)
+    (entry,) = entries(root / ".klint_cache")
+    head, _, body = entry.read_bytes().partition(b"\n")
+    payload = json.loads(body)
+    payload["result"]["findings"] = []  # what a pull request would like the run to say
+    forged = json.dumps(payload).encode()
+    seen = counting(monkeypatch)
+    # the old MAC over a new body
+    entry.write_bytes(head + b"\n" + forged)
+    assert lint(("apps/pod.yaml",), root) == expected
+    # a MAC made with another key (the attacker's own machine)
+    other = result_cache.ResultCache(root, "", b"0" * 64, 1 << 30)
+    mac = other._mac(entry.name, forged).encode()
+    entry.write_bytes(b"KLINT1 " + mac + b"\n" + forged)
+    assert lint(("apps/pod.yaml",), root) == expected
+    # garbage
+    entry.write_bytes(b"\x00" * 100)
+    assert lint(("apps/pod.yaml",), root) == expected
+    assert [hits for hits, _ in seen] == [0, 0, 0]
+    assert lint(("apps/pod.yaml",), root) == expected  # rewritten honestly, then used
+    assert seen[-1][0] == 1
+
+
+def test_a_valid_entry_under_another_key_is_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    lint(("apps/other.yaml",), root)
+    (quiet,) = entries(root / ".klint_cache")
+    expected = lint(("apps/pod.yaml",), root, no_cache=True)
+    lint(("apps/pod.yaml",), root)
+    loud = next(e for e in entries(root / ".klint_cache") if e != quiet)
+    loud.write_bytes(quiet.read_bytes())  # authentic, but for another unit
+    seen = counting(monkeypatch)
+    assert lint(("apps/pod.yaml",), root) == expected
+    assert seen[0][0] == 0
+
+
+def test_invalidated_by_a_file_a_config_and_the_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    seen = counting(monkeypatch)
+    first = lint((".",), root)
+    (root / "apps" / "pod.yaml").write_text(QUIET)
+    touched = lint((".",), root)
+    assert touched == lint((".",), root, no_cache=True)
+    assert touched != first  # the hostNetwork finding is gone, not replayed
+    assert seen[1][0] == seen[1][1] - 2  # all but the changed one (and the broken overlay)
+    (root / ".klint.yaml").write_text("ignore: [KL301]\n")
+    configured = lint((".",), root)
+    assert configured == lint((".",), root, no_cache=True)
+    assert seen[2][0] == 0
+    monkeypatch.setattr(klint, "__version__", "99.0.0")
+    lint((".",), root)
+    assert seen[3][0] == 0
+
+
+def test_invalidated_by_a_kustomize_base_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    overlays = ("kustomize/overlays",)
+    seen = counting(monkeypatch)
+    lint(overlays, root)
+    base = root / "kustomize" / "base" / "deployment.yaml"
+    base.write_text(base.read_text().replace("image: ", "image: registry.example/"))
+    after = lint(overlays, root)
+    assert after == lint(overlays, root, no_cache=True)
+    assert seen[1][1] > 0 and seen[1][0] == 0  # every overlay reads the base: none replayed
+    lint(overlays, root)
+    assert seen[-1][0] == seen[-1][1] > 0
+
+
+def test_invalidated_by_a_helm_values_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = repo(tmp_path)
+    shutil.copytree(REPO / "fixtures" / "helm" / "web", root / "chart")
+    values = root / "values.yaml"
+    values.write_text("securityContext:\n  privileged: true\n")
+    seen = counting(monkeypatch)
+    first = lint(("chart",), root, helm_values=(str(values),))
+    assert first == lint(("chart",), root, helm_values=(str(values),))
+    assert seen[1][0] == 1
+    values.write_text("securityContext:\n  privileged: false\n")
+    second = lint(("chart",), root, helm_values=(str(values),))
+    assert seen[2][0] == 0
+    assert second == lint(("chart",), root, helm_values=(str(values),), no_cache=True)
+    assert first != second
+
+
+def test_two_processes_share_a_cache_safely(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "user-cache")}
+    command = [sys.executable, "-m", "klint", "check", "--format", "sarif", "."]
+    expected = subprocess.run(
+        [*command, "--no-cache"], cwd=root, env=env, capture_output=True, check=False
+    ).stdout
+    for _ in range(2):
+        both = [
+            subprocess.Popen(command, cwd=root, env=env, stdout=subprocess.PIPE) for _ in range(2)
+        ]
+        outputs = [process.communicate()[0] for process in both]
+        assert outputs == [expected, expected]
+    assert not list((root / ".klint_cache").rglob("*.tmp"))
+
+
+def test_a_linked_cache_folder_is_refused(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / ".klint_cache").symlink_to(outside)
+    report, text, _ = run(RunOptions(paths=("apps",), output_format="json", jobs=1), cwd=root)
+    assert text == lint(("apps",), root, no_cache=True)
+    assert any("not a folder" in w for w in report.warnings)
+    assert list(outside.iterdir()) == []
+
+
+def test_a_linked_folder_inside_the_cache_is_not_written_through(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    lint(("apps/pod.yaml",), root)
+    (entry,) = entries(root / ".klint_cache")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    shutil.rmtree(entry.parent)
+    entry.parent.symlink_to(outside)
+    assert lint(("apps/pod.yaml",), root) == lint(("apps/pod.yaml",), root, no_cache=True)
+    assert list(outside.iterdir()) == []
+
+
+def test_the_cache_folder_is_not_linted(tmp_path: Path) -> None:
+    root = repo(tmp_path)
+    lint(("apps",), root)
+    (root / ".klint_cache" / "evil.yaml").write_text(POD)
+    assert "klint_cache" not in lint((".",), root)
+
+
+def test_the_cache_stays_within_its_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = repo(tmp_path)
+    monkeypatch.setenv("KLINT_CACHE_MAX_MB", "0")
+    lint((".",), root)
+    assert entries(root / ".klint_cache") == []
+
+
+def test_the_secret_is_private(tmp_path: Path) -> None:
+    secret = result_cache.secret_key()
+    key = tmp_path / "user-cache" / "klint" / "result-cache.key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert result_cache.secret_key() == secret
+    key.chmod(0o644)
+    with pytest.raises(result_cache.CacheUnavailable):
+        result_cache.secret_key()
+
+
+def test_a_committed_link_inside_the_cache_is_never_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    outside = tmp_path / "outside"
+    (outside / "ab").mkdir(parents=True)
+    (outside / "ab" / "precious").write_text("keep me")
+    (root / ".klint_cache").mkdir()
+    (root / ".klint_cache" / result_cache.FORMAT).symlink_to(outside)
+    monkeypatch.setenv("KLINT_CACHE_MAX_MB", "0")  # eviction would delete everything it sees
+    assert lint(("apps",), root) == lint(("apps",), root, no_cache=True)
+    assert (outside / "ab" / "precious").read_text() == "keep me"
+    assert sorted(p.name for p in outside.rglob("*")) == ["ab", "precious"]
+
+
+def test_the_cache_reads_no_fifo_and_nothing_outside_the_repository(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    shutil.copytree(REPO / "fixtures" / "helm" / "web", root / "chart")
+    outside = tmp_path / "outside.txt"
+    outside.write_text("secret")
+    (root / "chart" / "link.txt").symlink_to(outside)
+    os.mkfifo(root / "chart" / "pipe")
+    opened: list[str] = []
+
+    def spy(name: str, *args: object, **kwargs: object) -> object:
+        opened.append(str(name))
+        return open(name, *args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(result_cache, "open", spy, raising=False)
+    seen = counting(monkeypatch)
+    lint(("chart", "apps"), root)
+    assert opened and not [n for n in opened if n.endswith(("outside.txt", "link.txt", "pipe"))]
+    assert seen[0][1] == 1  # apps is cached, the chart (a FIFO, a link out) is not
+
+
+def test_helm_template_output_is_keyed_by_the_chart_it_maps_into(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    shutil.copytree(REPO / "fixtures" / "helm" / "web", root / "charts" / "web")
+    (root / "rendered").mkdir()
+    shutil.copy(REPO / "fixtures" / "helm" / "web-rendered.yaml", root / "rendered" / "out.yaml")
+    seen = counting(monkeypatch)
+    first = lint(("rendered",), root, "sarif")
+    assert "charts/web/templates/" in first  # findings point into the chart
+    assert lint(("rendered",), root, "sarif") == first
+    assert seen[1] == (1, 1)
+    template = root / "charts" / "web" / "templates" / "deployment.yaml"
+    template.write_text("\n\n" + template.read_text())  # every template line moves down
+    moved = lint(("rendered",), root, "sarif")
+    assert seen[2][0] == 0
+    assert moved == lint(("rendered",), root, "sarif", no_cache=True) != first
+
+
+@pytest.mark.parametrize("directive", [False, True])
+def test_units_sharing_a_suppressed_file_are_replayed_together(
+    directive: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    kustomize = root / "kustomize"
+    shutil.rmtree(kustomize / "broken")
+    shutil.rmtree(kustomize / "remote")
+    shutil.copytree(kustomize / "overlays" / "prod", kustomize / "overlays" / "staging")
+    base = kustomize / "base" / "deployment.yaml"
+    if directive:  # a directive one overlay's findings may use and the other's not
+        base.write_text(
+            base.read_text().replace(
+                "runAsUser: 0", "runAsUser: 0  # klint: ignore[KL205] tested elsewhere"
+            )
+        )
+    seen = counting(monkeypatch)
+    lint(("kustomize",), root)
+    staging = kustomize / "overlays" / "staging" / "kustomization.yaml"
+    staging.write_text(staging.read_text().replace("namespace: prod", "namespace: staging"))
+    again = lint(("kustomize",), root)
+    assert again == lint(("kustomize",), root, no_cache=True)
+    keyed = seen[1][1]
+    # base and prod replayed unless the shared base holds a directive: then all three again
+    assert seen[1][0] == (0 if directive else keyed - 1)
+
+
+def test_a_unit_that_failed_or_ran_out_of_budget_is_not_stored(tmp_path: Path) -> None:
+    from klint.engine import UnitResult
+    from klint.findings import Notification
+
+    cache = result_cache.ResultCache(tmp_path / "c", "run", b"k" * 64, 1 << 30)
+    unit = object()
+    cache.keys[id(unit)] = "ab" * 32
+    for code, fatal in [
+        ("helm-render", True),
+        ("unit-timeout", False),
+        ("internal-check-error", False),
+    ]:
+        cache.put(unit, UnitResult(notifications=[Notification(code, "x", None, fatal=fatal)]))  # type: ignore[arg-type]
+        assert cache.written == 0
+    cache.put(unit, UnitResult(notifications=[Notification("too-many-findings", "x", None)]))  # type: ignore[arg-type]
+    assert cache.written > 0
+    assert cache.get(unit) is not None  # type: ignore[arg-type]
+
+
+def test_the_codec_keeps_every_field_of_a_finding() -> None:
+    from klint.cache_codec import CURRENT, decode_result, encode_result
+    from klint.engine import UnitResult
+    from klint.findings import (
+        Applicability,
+        Finding,
+        Fix,
+        Location,
+        Notification,
+        ObjectRef,
+        RelatedLocation,
+        Severity,
+        Span,
+        Suppression,
+        TextEdit,
+    )
+
+    assert CURRENT, "a result type gained a field: teach klint/cache_codec.py about it"
+    where = Location("a\udcff/b.yaml", Span(1, 2, 3, 4))
+    finding = Finding(
+        rule_id="KL1",
+        rule_name="one",
+        severity=Severity.NOTE,
+        message="m \u202e",
+        location=where,
+        object_ref=ObjectRef("v1", "Pod", "ns", "p"),
+        field_path=("spec", "containers", 0, "image"),
+        related=(RelatedLocation(Location("values.yaml", Span(5, 6, 7, 8)), "set here"),),
+        properties=(("k", "v"), ("pss-also-violates", "x")),
+        suppression=Suppression("inSource", "why", "comment"),
+        source_identity="chart#Pod#0",
+        fix=Fix("d", Applicability.NEEDS_REVIEW, (TextEdit(Span(1, 1, 1, 2), "x"),)),
+    )
+    result = UnitResult(
+        findings=[finding, Finding("KL2", "two", Severity.ERROR, "m", where, None, ())],
+        notifications=[Notification("c", "m", None, Severity.WARNING, True)],
+        skipped=[Notification("s", "m", where, Severity.NOTE)],
+        files=2,
+        objects=3,
+    )
+    assert decode_result(json.loads(json.dumps(encode_result(result)))) == result
