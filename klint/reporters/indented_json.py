@@ -7,7 +7,7 @@ SARIF rule descriptors and the JSON report's findings are most of a small run's 
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring as _string  # type: ignore[attr-defined]
+from json.encoder import encode_basestring as _string
 from typing import Any
 
 
