@@ -69,3 +69,19 @@ def test_a_plain_manifest_imports_no_unit_machinery(tmp_path: Path, output_forma
     assert not loaded, f"imported for one plain manifest: {loaded}"
     others = {name for fmt, name in REPORTERS.items() if fmt not in (output_format, "text")}
     assert not others & modules, "reporters of other formats are imported"
+
+
+def test_the_fast_path_leaves_the_collector_on(tmp_path: Path) -> None:
+    """The collector is off only while the fast path imports the checks."""
+    (tmp_path / "pod.yaml").write_text(POD)
+    script = (
+        "import gc, sys\n"
+        "from klint.entry import _check\n"
+        "code = _check({'format': 'json', 'output': 'out.json', 'paths': ['pod.yaml']})\n"
+        "print(code, gc.isenabled(), gc.get_freeze_count() > 10000)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.stdout.split() == ["1", "True", "True"], done.stderr[-2000:]
