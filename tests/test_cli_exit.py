@@ -142,6 +142,7 @@ def test_kl000_has_a_page_that_exists_and_explain_shows_it() -> None:
 def test_a_bug_in_klint_exits_3_with_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    import klint.cli_check
     import klint.run
     from klint.cli import main
 
@@ -149,6 +150,7 @@ def test_a_bug_in_klint_exits_3_with_one_line(
         raise RuntimeError("boom")
 
     monkeypatch.setattr(klint.run, "lint_report", broken)
+    monkeypatch.setattr(klint.cli_check, "lint_report", broken)  # bound at its import
     with pytest.raises(SystemExit) as exit_info:
         main(["check", "--exit-zero", INSECURE])  # --exit-zero never hides a bug
     assert exit_info.value.code == EXIT_INTERNAL

@@ -12,6 +12,7 @@ from typing import Any
 
 from klint.findings import Finding, Location, Notification, Report, field_path_text
 from klint.reporters.base import ReportContext
+from klint.reporters.indented_json import dump_indented
 
 SCHEMA_VERSION = 1
 
@@ -102,7 +103,7 @@ class JsonReporter:
 
 
 def _dump(value: Any, indent: str) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + indent)
+    return dump_indented(value, indent)
 
 
 def _member(key: str, value: Any) -> str:

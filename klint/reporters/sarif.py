@@ -25,6 +25,7 @@ from klint.catalog import Rule, rule_order
 from klint.docs import rule_help_markdown, rule_help_text
 from klint.findings import Finding, Fix, Location, Notification, Report, Span, field_path_text
 from klint.reporters.base import ReportContext
+from klint.reporters.indented_json import dump_indented
 from klint.sources.confine import is_inside
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -387,4 +388,4 @@ def artifact_location(path: str, context: ReportContext) -> dict[str, str]:
 
 
 def _dump(value: Any, indent: str) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n" + indent)
+    return dump_indented(value, indent)

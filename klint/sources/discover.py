@@ -284,14 +284,14 @@ def _unit_for_file(path: Path, options: DiscoverOptions, cwd: Path) -> tuple[str
         chart = find_chart_root(path.parent)
         if chart is not None:
             return "chart", chart
-        from klint.sources.confine import repository_root
-        from klint.sources.kustomize.reach import (
-            is_component,
-            is_kustomization_file,
-            owning_overlay,
-        )
-
         if find_kustomization_root(path.parent) is not None:
+            from klint.sources.confine import repository_root
+            from klint.sources.kustomize.reach import (
+                is_component,
+                is_kustomization_file,
+                owning_overlay,
+            )
+
             if is_kustomization_file(path) and is_component(path.parent):
                 shown = display_path(path.parent, cwd)
                 return f"skip:Kustomize Component {shown}: linted with the overlays using it", path
