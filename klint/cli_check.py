@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from klint import console
+from klint import run as lint_run
 from klint.cli_exit import exit_code
 from klint.cli_output import pieces_of, write_pieces, write_reports
-from klint.run import RunOptions, lint_report
+from klint.run import RunOptions
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ def run_check(options: RunOptions, shown: CheckOutput) -> int:
         console.write_stderr([console.config_line(options.config, options.no_config, cwd)])
     progress = None if options.quiet else console.Progress.on_terminal(sys.stderr)
     try:
-        report, reporter, context, effective_fail_on = lint_report(
+        report, reporter, context, effective_fail_on = lint_run.lint_report(
             options, cwd=cwd, color=use_color, progress=progress
         )
     finally:

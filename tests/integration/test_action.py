@@ -338,7 +338,8 @@ def test_one_chart_that_fails_to_render_keeps_every_other_result(runner: Runner)
     """The outputs name the SARIF file klint wrote, the summary is written, the step fails
     (exit 2), and klint ran once for both."""
     add(runner, "k8s/insecure.yaml", FIXTURES / "examples" / "insecure-deployment.yaml")
-    shutil.copytree(FIXTURES / "helm" / "missing-dep", runner.workspace / "charts" / "broken")
+    # a required value is missing: the chart cannot render at all
+    shutil.copytree(FIXTURES / "helm" / "broken", runner.workspace / "charts" / "broken")
     klint_calls(runner)
     _, lint = runner.run(install="false")
     assert lint.returncode == 2, lint.stdout + lint.stderr
@@ -355,7 +356,8 @@ def test_one_chart_that_fails_to_render_keeps_every_other_result(runner: Runner)
         r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
     ]
     assert uris.count("k8s/insecure.yaml") > 10  # every finding of the good file is kept
-    assert set(uris) == {"k8s/insecure.yaml", "charts/broken/Chart.yaml"}  # + the render problem
+    # + the render problem, on the template line that failed
+    assert set(uris) == {"k8s/insecure.yaml", "charts/broken/templates/configmap.yaml"}
     summary = runner.files["summary"].read_text()
     assert summary.startswith(f"## klint: {uris.count('k8s/insecure.yaml')} findings"), summary
     assert "failed to render" in summary
