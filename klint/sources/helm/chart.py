@@ -68,6 +68,7 @@ class HelmChart:
         values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
         locator = HelmLocator(self.cwd, root, frozenset(user_values))
         documents: list[Document] = []
+        listed: list[str] = []  # the display of each file read, for -v and --show-files
         for template in rendered:
             # templates inside a packaged chart have no file of their own: report the archive
             display = (
@@ -79,6 +80,7 @@ class HelmChart:
             if archived is not None:
                 shown = display_path(archived.archive, self.cwd)
                 display = f"{shown}{ARCHIVE_SEPARATOR}{archived.member}"
+            listed.append(display)
             parsed = parse_stream(template.text, display, settings.limits)
             problems.extend(parsed.problems)
             source_text = archived.text if archived is not None else self._text(template.file)
@@ -99,8 +101,10 @@ class HelmChart:
                 # Rendered names may be random (randAlphaNum): fingerprint by template.
                 document.identity = f"{template.source}#{section}"
                 documents.append(document)
-        crds = self._crds(settings, root, documents, problems)
-        return LoadedUnit(documents, problems, locator, files=len(rendered) + crds)
+        listed += self._crds(settings, root, documents, problems)
+        # a packaged chart shows every template as the archive: then only the count is known
+        paths = frozenset(listed) if len(set(listed)) == len(listed) else None
+        return LoadedUnit(documents, problems, locator, files=len(listed), file_paths=paths)
 
     def _crds(
         self,
@@ -108,11 +112,11 @@ class HelmChart:
         root: Path,
         documents: list[Document],
         problems: list[Notification],
-    ) -> int:
+    ) -> list[str]:
         """Load the chart's ``crds/`` files (Helm installs them as they are, never templated)
         as documents of the unit, so rules see the chart's own CustomResourceDefinitions and
-        findings in them land on their own lines. Returns how many files were read."""
-        count = 0
+        findings in them land on their own lines. Returns the displays of the files read."""
+        read: list[str] = []
         for path in crd_files(self.path, root):
             display = display_path(path, self.cwd)
             data = read_inside(path, root, settings.limits.max_file_bytes)
@@ -130,8 +134,8 @@ class HelmChart:
             parsed = parse_stream(data.decode("utf-8", errors="replace"), display, settings.limits)
             problems.extend(parsed.problems)
             documents.extend(parsed.documents)  # no template origin: located as plain YAML
-            count += 1
-        return count
+            read.append(display)
+        return read
 
     def _render(
         self, settings: LoadSettings, values_files: list[Path], root: Path
