@@ -39,3 +39,13 @@ def test_a_fragment_is_read_within_a_size_bound(tmp_path: Path) -> None:
     big = tmp_path / "big.yaml"
     big.write_text((MANAGER / "env_override.yaml").read_text() + "#" * 300_000 + "\n")
     assert is_fragment(big) is False  # over the bound: not read, linted as usual
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["kind: {a: 1}\n", "- 1\n- 2\n", "kind: Deployment\nspec: [1]\n", "a: [\n", "{? [1]: 2}\n"],
+)
+def test_any_yaml_is_read_without_error(tmp_path: Path, text: str) -> None:
+    odd = tmp_path / "odd.yaml"
+    odd.write_text(text)
+    assert is_fragment(odd) is False

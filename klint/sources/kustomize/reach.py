@@ -130,16 +130,19 @@ def is_fragment(path: Path) -> bool:
         return False
     try:
         documents = [d for d in yaml.load_all(data, Loader=_LOADER) if d is not None]
-    except (yaml.YAMLError, ValueError, RecursionError):
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
         return False
     return bool(documents) and all(_workload_fragment(d) for d in documents)
 
 
 def _workload_fragment(document: object) -> bool:
-    if not isinstance(document, dict) or document.get("kind") not in _WORKLOADS:
+    if not isinstance(document, dict):
+        return False
+    kind = document.get("kind")
+    if not isinstance(kind, str) or kind not in _WORKLOADS:
         return False
     spec = document.get("spec")
-    if not isinstance(spec, dict) or (document["kind"] != "Job" and "selector" in spec):
+    if not isinstance(spec, dict) or (kind != "Job" and "selector" in spec):
         return False
     pod = spec.get("template")
     pod_spec = pod.get("spec") if isinstance(pod, dict) else None
