@@ -118,7 +118,18 @@ def check(
     verbose: Annotated[
         bool,
         typer.Option(
-            "--verbose", "-v", help="Also say on stderr which config is used and what was skipped."
+            "--verbose",
+            "-v",
+            help="Also say on stderr which config is used, every file linted and every file "
+            "skipped (with why).",
+        ),
+    ] = False,
+    show_files: Annotated[
+        bool,
+        typer.Option(
+            "--show-files",
+            help="Print the files linted, one per line, instead of the findings (skipped ones, "
+            "with why, on stderr); exit as check would.",
         ),
     ] = False,
     statistics: Annotated[
@@ -236,6 +247,7 @@ def check(
         output=output,
         color=color,
         verbose=verbose,
+        show_files=show_files,
         statistics=statistics,
         show_fixes=show_fixes,
         reports=tuple(also),

@@ -16,6 +16,7 @@ from klint import console
 from klint import run as lint_run
 from klint.cli_exit import exit_code
 from klint.cli_output import pieces_of, write_pieces, write_reports
+from klint.printable import printable
 from klint.run import RunOptions
 
 
@@ -27,6 +28,7 @@ class CheckOutput:
     color: bool | None = None  # None: on a terminal (NO_COLOR, FORCE_COLOR, TERM=dumb)
     verbose: bool = False
     statistics: bool = False
+    show_files: bool = False  # --show-files: the files linted on stdout instead of the report
     show_fixes: bool = False
     reports: tuple[tuple[str, Path], ...] = ()  # --report FORMAT:FILE
     never: bool = False  # --fail-on never
@@ -54,8 +56,13 @@ def run_check(options: RunOptions, shown: CheckOutput) -> int:
         extra={**context.extra, **({"show_fixes": "yes"} if shown.show_fixes else {})},
     )
     console.write_stderr(report.warnings)
-    if shown.verbose:
+    if shown.show_files:
+        # as ruff's --show-files: one file per line; what was skipped, with why, on stderr
+        write_pieces(["".join(f"{printable(path)}\n" for path in report.linted)], shown.output)
         console.write_stderr(console.skipped_lines(report))
+        return exit_code(report, threshold, zero=shown.exit_zero)
+    if shown.verbose:
+        console.write_stderr(console.linted_lines(report) + console.skipped_lines(report))
     write_reports(list(shown.reports), report, dataclasses.replace(context, color=False))
     if shown.statistics:
         write_pieces([console.statistics(report)], shown.output)

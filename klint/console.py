@@ -18,6 +18,7 @@ from klint.reporters.base import printable, printable_lines
 from klint.reporters.text import summary_line
 
 __all__ = [
+    "linted_lines",
     "problem_lines",
     "skipped_lines",
     "statistics",
@@ -135,8 +136,13 @@ def problem_lines(notifications: Sequence[Notification]) -> list[str]:
     return lines
 
 
+def linted_lines(report: Report) -> list[str]:
+    """``--verbose``: every file linted, one ``klint: linted <file>`` line each."""
+    return [f"klint: linted {printable(path)}" for path in report.linted]
+
+
 def skipped_lines(report: Report) -> list[str]:
-    """``--verbose``: the inputs skipped because they are not Kubernetes."""
+    """``--verbose``: the inputs skipped, with the reason (not Kubernetes, part of a unit)."""
     lines = []
     for note in report.skipped:
         where = "<input>"

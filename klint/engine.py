@@ -365,6 +365,7 @@ def lint(
     """
     report = Report(rule_ids=[active.rule.id for active in rules])
     seen: set[str] = set()  # each file once, however many units read it
+    unlisted: set[str] = set()
     with _collector_paused():
         for done, result in enumerate(
             _cached_results(units, rules, settings, kube_version, jobs, hook, cache)
@@ -376,10 +377,13 @@ def lint(
             report.skipped.extend(result.skipped)
             if result.file_paths is None:
                 report.files_scanned += result.files
+                if result.files:  # a unit that counts its files without naming them
+                    unlisted.add(units[done].display)
             else:
                 seen.update(result.file_paths)
             report.objects_scanned += result.objects
     report.files_scanned += len(seen)
+    report.linted = sorted(seen | unlisted)
     report.findings = once_per_location(report.findings)
     report.sort()
     return report

@@ -222,6 +222,7 @@ class Report:
     objects_scanned: int = 0
     baseline: BaselineSummary | None = None
     skipped: list[Notification] = field(default_factory=list)  # not Kubernetes (--verbose)
+    linted: list[str] = field(default_factory=list)  # the files read, sorted (--show-files)
     warnings: list[str] = field(default_factory=list)  # about the run itself, for stderr
 
     @property

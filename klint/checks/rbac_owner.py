@@ -166,3 +166,48 @@ def _reads_tls_source(rule: dict[str, Any]) -> bool:
     if not verbs & {"get", "list", "watch", "*"}:
         return False
     return any(g in groups and resources & kinds for g, kinds in _TLS_RESOURCES.items())
+
+
+def workloads_job(resource: Resource, context: UnitContext) -> str:
+    """Why creating pods or pod controllers is the role's job ("" if nothing says so): the
+    controller of its own resources, which runs the workloads they describe (an operator)."""
+    own = own_groups(resource, context)
+    if not own:
+        return ""
+    return (
+        f"the controller of its own resources ({', '.join(own[:2])}), which runs the "
+        "workloads they describe"
+    )
+
+
+# The permissions a component's job can explain (PERMISSIONS keys), and how.
+_JOBS = {
+    "secrets-read": secrets_job,
+    "manage-bindings": bindings_job,
+    "manage-webhooks": webhooks_job,
+    "create-pods": workloads_job,
+}
+
+
+def role_job(resource: Resource, context: UnitContext, keys: set[str]) -> str:
+    """Why every permission in ``keys`` the role grants is its component's job ("" when one
+    is not, or when a grant comes from a wildcard resource or group: a role that allows
+    everything is never a note)."""
+    reasons: list[str] = []
+    for key in sorted(keys):
+        job_of = _JOBS.get(key)
+        if job_of is None:
+            return ""
+        for _, rule in role_rules(resource):
+            hit = match_rule(rule, PERMISSIONS[key])
+            if hit is not None and (hit[2] == "*" or "*" in _groups(rule)):
+                return ""
+        reason = job_of(resource, context)
+        if not reason:
+            return ""
+        reasons.append(reason)
+    return "; ".join(dict.fromkeys(reasons))
+
+
+def _groups(rule: dict[str, Any]) -> set[str]:
+    return {g for _, g in strings(rule.get("apiGroups"))}

@@ -14,6 +14,7 @@ from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
 from klint.checks.rbac import roles_named, same_namespace
+from klint.checks.rbac_owner import role_job
 from klint.checks.rbac_rules import (
     BINDING_KINDS,
     PERMISSIONS,
@@ -100,7 +101,8 @@ def automount_token(resource: Resource, context: UnitContext, _: Params) -> Iter
     """Pods that mount a service account token without needing the API: neither the pod nor
     its ServiceAccount turns automounting off, and no binding in the unit grants the
     (non-default) account anything. An explicit ``true`` counts as intent only with such a
-    binding."""
+    binding. A non-default account that the unit does not define is a note: its bindings
+    live where it does (another folder, chart or overlay), so naming it is intent."""
     pod = pod_view(resource)
     if pod is None or not pod.declared:
         return
@@ -111,6 +113,19 @@ def automount_token(resource: Resource, context: UnitContext, _: Params) -> Iter
     name = service_account_name(pod)
     if name != "default" and is_bound(context, name, resource.namespace):
         return  # RBAC in the same unit grants the account something: the pod uses the API
+    if name != "default" and find_service_account(context, name, resource.namespace) is None:
+        # the account (and so its bindings) is defined outside this input: naming it is
+        # intent klint cannot check, a note that says so
+        yield Violation(
+            path,
+            f'the pod mounts the token of service account "{name}", which is defined outside '
+            "this input with whatever RBAC it has (expected for a pod that names its own "
+            "service account; kept as a note): if it does not call the API, set "
+            f"{AUTOMOUNT} to false.",
+            severity=Severity.NOTE,
+            properties=(("expected-for", "account-defined-elsewhere"),),
+        )
+        return
     if value is True:
         yield Violation(
             path,
@@ -241,23 +256,47 @@ def _rule_grants(rule: dict[str, Any], wanted: list[str]) -> list[tuple[str, str
     return grants
 
 
-def _granted(context: UnitContext, binding: Resource, wanted: list[str]) -> list[tuple[str, str]]:
-    """What dangerous permissions a binding grants, from the role it names (if known)."""
+def _bound_roles(context: UnitContext, binding: Resource) -> Iterator[Resource]:
+    """The roles (of this unit) a binding's roleRef names."""
     ref = binding.data.get("roleRef")
     if not isinstance(ref, dict):
-        return []
+        return
     kind, role_name = str(ref.get("kind") or ""), str(ref.get("name") or "")
-    if kind == "ClusterRole" and role_name == "cluster-admin":
-        return [("cluster-admin", "full control of the cluster (cluster-admin)")]
-    grants: list[tuple[str, str]] = []
     for role in roles_named(context, kind, role_name):
         if not is_rbac(role, ROLE_KINDS) or role.name != role_name:
             continue
         if kind == "Role" and not same_namespace(role.namespace, binding.namespace):
             continue
+        yield role
+
+
+def _granted(context: UnitContext, binding: Resource, wanted: list[str]) -> list[tuple[str, str]]:
+    """What dangerous permissions a binding grants, from the role it names (if known)."""
+    ref = binding.data.get("roleRef")
+    if not isinstance(ref, dict):
+        return []
+    if ref.get("kind") == "ClusterRole" and ref.get("name") == "cluster-admin":
+        return [("cluster-admin", "full control of the cluster (cluster-admin)")]
+    grants: list[tuple[str, str]] = []
+    for role in _bound_roles(context, binding):
         for _, rule in role_rules(role):
             grants.extend(g for g in _rule_grants(rule, wanted) if g not in grants)
     return grants
+
+
+def _controller_job(context: UnitContext, binding: Resource, wanted: list[str]) -> str:
+    """Why every dangerous grant of a binding is its controller's job (the reasons of
+    :mod:`klint.checks.rbac_owner` on each bound role), "" when one is not."""
+    reasons: list[str] = []
+    for role in _bound_roles(context, binding):
+        keys = {key for _, rule in role_rules(role) for key, _ in _rule_grants(rule, wanted)}
+        if not keys:
+            continue
+        reason = role_job(role, context, keys) if "wildcard" not in keys else ""
+        if not reason:
+            return ""
+        reasons.append(reason)
+    return "; ".join(dict.fromkeys(reasons))
 
 
 def privileged_service_account(
@@ -283,10 +322,12 @@ def privileged_service_account(
         if not grants:
             continue
         keys = {key for key, _ in grants}
-        severity = None
+        severity, job = None, ""
         if "cluster-admin" in keys:
             severity = Severity.ERROR
-        elif binding.kind == "RoleBinding" and keys <= NAMESPACE_ROUTINE:
+        elif (binding.kind == "RoleBinding" and keys <= NAMESPACE_ROUTINE) or (
+            job := _controller_job(context, binding, list(params["permissions"]))
+        ):
             severity = Severity.NOTE
         scope = ""
         if binding.kind == "RoleBinding":
@@ -300,8 +341,10 @@ def privileged_service_account(
             path,
             f'the pods run as service account "{name}" with its token mounted, and '
             f'{binding.kind} "{binding.name}" grants it {", ".join(label for _, label in grants)}'
-            f"{scope}: a compromised container can use them.",
+            f"{scope}: a compromised container can use them"
+            + (f" (expected for {job}; kept as a note)." if job else "."),
             severity=severity,
+            properties=(("expected-for", "controller-token"),) if job else (),
         )
 
 

@@ -89,6 +89,9 @@ def summary_line(report: Report) -> str:
         extra += f", {report.baseline.matched} baselined, {plural(fixed, 'baseline entry')} fixed"
     if report.notifications:
         extra += f", {plural(len(report.notifications), 'input problem')}"
+    skipped = {n.location.path if n.location else "" for n in report.skipped}
+    if skipped:
+        extra += f", {plural(len(skipped), 'file')} skipped (-v lists them)"
     return (
         f"klint: {plural(len(report.active), 'finding')} ({', '.join(parts)}{extra}) in "
         f"{plural(report.objects_scanned, 'object')} from {plural(report.files_scanned, 'file')}"

@@ -17,7 +17,7 @@ from klint.documents import Document, parse_stream
 from klint.findings import Location, Notification, Severity, Span
 from klint.not_kubernetes import PART_OF_UNIT
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
-from klint.sources.confine import is_inside, unit_root
+from klint.sources.confine import is_inside, read_inside, unit_root
 from klint.sources.helm.archived import ARCHIVE_SEPARATOR, archived_template
 from klint.sources.helm.chart_files import missing_dependencies, read_yaml_mapping
 from klint.sources.helm.dependencies import MissingDependency, merged_values, plan_missing
@@ -68,6 +68,7 @@ class HelmChart:
         values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
         locator = HelmLocator(self.cwd, root, frozenset(user_values))
         documents: list[Document] = []
+        listed: list[str] = []  # the display of each file read, for -v and --show-files
         for template in rendered:
             # templates inside a packaged chart have no file of their own: report the archive
             display = (
@@ -79,6 +80,7 @@ class HelmChart:
             if archived is not None:
                 shown = display_path(archived.archive, self.cwd)
                 display = f"{shown}{ARCHIVE_SEPARATOR}{archived.member}"
+            listed.append(display)
             parsed = parse_stream(template.text, display, settings.limits)
             problems.extend(parsed.problems)
             source_text = archived.text if archived is not None else self._text(template.file)
@@ -99,7 +101,41 @@ class HelmChart:
                 # Rendered names may be random (randAlphaNum): fingerprint by template.
                 document.identity = f"{template.source}#{section}"
                 documents.append(document)
-        return LoadedUnit(documents, problems, locator, files=len(rendered))
+        listed += self._crds(settings, root, documents, problems)
+        # a packaged chart shows every template as the archive: then only the count is known
+        paths = frozenset(listed) if len(set(listed)) == len(listed) else None
+        return LoadedUnit(documents, problems, locator, files=len(listed), file_paths=paths)
+
+    def _crds(
+        self,
+        settings: LoadSettings,
+        root: Path,
+        documents: list[Document],
+        problems: list[Notification],
+    ) -> list[str]:
+        """Load the chart's ``crds/`` files (Helm installs them as they are, never templated)
+        as documents of the unit, so rules see the chart's own CustomResourceDefinitions and
+        findings in them land on their own lines. Returns the displays of the files read."""
+        read: list[str] = []
+        for path in crd_files(self.path, root):
+            display = display_path(path, self.cwd)
+            data = read_inside(path, root, settings.limits.max_file_bytes)
+            if data is None:
+                problems.append(
+                    Notification(
+                        "file-too-large",
+                        "a CRD file of the chart that is unreadable or over the "
+                        f"{settings.limits.max_file_bytes // (1024 * 1024)} MiB limit "
+                        "(--max-file-size); skipped",
+                        Location(display, Span.line(1)),
+                    )
+                )
+                continue
+            parsed = parse_stream(data.decode("utf-8", errors="replace"), display, settings.limits)
+            problems.extend(parsed.problems)
+            documents.extend(parsed.documents)  # no template origin: located as plain YAML
+            read.append(display)
+        return read
 
     def _render(
         self, settings: LoadSettings, values_files: list[Path], root: Path
@@ -254,3 +290,20 @@ def ci_values_files(chart: Path, root: Path) -> list[Path]:
         and path.is_file()
         and is_inside(path, root)
     ]
+
+
+def crd_files(chart: Path, root: Path) -> list[Path]:
+    """The YAML files under a chart directory's ``crds/`` (as Helm reads them: every file,
+    nested folders too), sorted; symbolic links and files outside ``root`` are left out."""
+    folder = chart / "crds"
+    if not chart.is_dir() or not folder.is_dir() or folder.is_symlink():
+        return []
+    found: list[Path] = []
+    for directory, folders, names in os.walk(folder):
+        base = Path(directory)
+        folders[:] = sorted(f for f in folders if not (base / f).is_symlink())
+        for name in names:
+            path = base / name
+            if name.endswith((".yaml", ".yml")) and not path.is_symlink() and is_inside(path, root):
+                found.append(path)
+    return sorted(found)

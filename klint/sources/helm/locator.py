@@ -10,7 +10,7 @@ from pathlib import Path
 
 from klint.findings import FieldPath, Location, RelatedLocation, Span
 from klint.model.resource import Resource
-from klint.sources.base import display_path
+from klint.sources.base import DocumentLocator, display_path
 from klint.sources.confine import read_inside
 from klint.sources.helm.chart_files import find_chart_root
 from klint.sources.helm.helpers import Defines, chart_defines, follow_include
@@ -62,9 +62,10 @@ class HelmLocator:
             text = origin.text
         elif origin is not None and origin.template is not None:
             text = self._read(origin.template)
+        elif origin is None:  # a file of the chart's crds/: plain YAML, never templated
+            return DocumentLocator().locate(resource, path)
         else:
-            display = origin.display if origin else resource.document.path
-            return Location(display, Span.line(1)), ()
+            return Location(origin.display, Span.line(1)), ()
         full = (*resource.base, *path)
         names = _item_names(resource.document.data, full)
         match = locate_field(text, full, origin.section, names) if text else None

@@ -16,7 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
+
 from klint.sources.base import display_path
+from klint.sources.confine import read_inside
 from klint.sources.kustomize.build import lexical_root
 from klint.sources.kustomize.files import (
     as_strings,
@@ -95,7 +98,9 @@ def plan_reach(
     known_dirs = [str(d) for d in directories]
     for walked in files:
         name = os.path.normpath(walked)
-        if name in plan.reached or name in plan.skipped or not _patch_name(Path(name)):
+        if name in plan.reached or name in plan.skipped:
+            continue
+        if not _patch_name(Path(name)) and not is_fragment(Path(name)):
             continue
         owner = next((d for d in known_dirs if name.startswith(d + os.sep)), None)
         if owner is not None:
@@ -109,6 +114,44 @@ def plan_reach(
 def _patch_name(path: Path) -> bool:
     """Named as a patch: in a ``patches`` folder or with ``patch`` in its name."""
     return "patch" in path.name.lower() or "patches" in path.parent.parts[-2:]
+
+
+_WORKLOADS = frozenset({"Deployment", "DaemonSet", "StatefulSet", "ReplicaSet", "Job"})
+_FRAGMENT_MAX_BYTES = 256 * 1024
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def is_fragment(path: Path) -> bool:
+    """A strategic-merge patch however it is named (``kustomize edit add patch`` in a
+    Makefile): every document is a workload with no ``spec.selector`` (Jobs aside) whose
+    containers name no image, which the API server would refuse as an object."""
+    data = read_inside(path, None, _FRAGMENT_MAX_BYTES)
+    if data is None:
+        return False
+    try:
+        documents = [d for d in yaml.load_all(data, Loader=_LOADER) if d is not None]
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
+        return False
+    return bool(documents) and all(_workload_fragment(d) for d in documents)
+
+
+def _workload_fragment(document: object) -> bool:
+    if not isinstance(document, dict):
+        return False
+    kind = document.get("kind")
+    if not isinstance(kind, str) or kind not in _WORKLOADS:
+        return False
+    spec = document.get("spec")
+    if not isinstance(spec, dict) or (kind != "Job" and "selector" in spec):
+        return False
+    pod = spec.get("template")
+    pod_spec = pod.get("spec") if isinstance(pod, dict) else None
+    containers = pod_spec.get("containers") if isinstance(pod_spec, dict) else None
+    return (
+        isinstance(containers, list)
+        and bool(containers)
+        and all(isinstance(c, dict) and "image" not in c for c in containers)
+    )
 
 
 def owning_overlay(path: Path, top: Path, cwd: Path) -> Path | str | None:
@@ -133,6 +176,9 @@ def owning_overlay(path: Path, top: Path, cwd: Path) -> Path | str | None:
             return directory
         if target in patch_files(loaded):
             return directory
+        if is_fragment(Path(target)):
+            shown = display_path(directory, cwd)
+            return f"a Kustomize patch that no build under {shown} applies: not linted alone"
     return None
 
 
