@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from klint.sources.helm.backends import merge_values
 from klint.sources.helm.chart_files import read_text, read_yaml_mapping
 
 
@@ -47,7 +48,9 @@ def plan_missing(
         directory, scope = chart_dir, dict(values)
         for parent in parents:
             directory = directory / "charts" / parent
-            scope = _merge(read_yaml_mapping(directory / "values.yaml"), _mapping(scope, parent))
+            scope = merge_values(
+                read_yaml_mapping(directory / "values.yaml"), _mapping(scope, parent)
+            )
         file, line, entry = _entry(directory, own)
         enabled, reason = dependency_enabled(entry, scope)
         result.append(MissingDependency(name, file, line, enabled, reason))
@@ -106,9 +109,9 @@ def merged_values(
         except yaml.YAMLError:
             data = None
         if isinstance(data, dict):
-            merged = _merge(merged, data)
+            merged = merge_values(merged, data)
     for expression in set_values:
-        merged = _merge(merged, _parse_set(expression))
+        merged = merge_values(merged, _parse_set(expression))
     return merged
 
 
@@ -160,17 +163,6 @@ def _lookup(values: Mapping[str, Any], path: str) -> Any:
 def _mapping(values: Mapping[str, Any], key: str) -> dict[str, Any]:
     found = values.get(key)
     return dict(found) if isinstance(found, Mapping) else {}
-
-
-def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
-    merged = dict(base)
-    for key, value in override.items():
-        current = merged.get(key)
-        if isinstance(value, Mapping) and isinstance(current, Mapping):
-            merged[key] = _merge(current, value)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _parse_set(expression: str) -> dict[str, Any]:
