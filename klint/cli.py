@@ -6,17 +6,16 @@ could not be linted, 3 internal error).
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated
 
 import typer
 
 from klint import __version__
 from klint import cli_limits as limit
 from klint.cli_catalog import docs, explain, list_rules
-from klint.cli_exit import EXIT_CLEAN, EXIT_ERROR, EXIT_INTERNAL, UsageFailure
+from klint.cli_exit import EXIT_CLEAN, EXIT_ERROR, UsageFailure, exit_on_error, fail
 from klint.cli_options import (
     CacheDir,
     ConfigFile,
@@ -37,10 +36,6 @@ from klint.cli_options import (
 )
 from klint.cli_output import write_text
 from klint.findings import Severity
-from klint.printable import printable
-
-if TYPE_CHECKING:
-    pass
 
 app = typer.Typer(
     add_completion=True,  # --install-completion / --show-completion (bash, zsh, fish, pwsh)
@@ -387,11 +382,6 @@ def _level(text: str) -> Severity:
         raise UsageFailure(str(error)) from None
 
 
-def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    sys.stderr.write(f"klint: error: {printable(message)}\n")  # names cannot forge log lines
-    sys.exit(code)
-
-
 def _once(message: str) -> str:
     """Click and typer both add "Did you mean ...?" to an unknown command: keep one."""
     import re
@@ -403,8 +393,6 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: one-line errors and stable exit codes, never a traceback."""
     import click
 
-    from klint.errors import KlintError
-
     try:
         result = app(args=argv, prog_name="klint", standalone_mode=False)
     except typer.Exit as done:
@@ -413,18 +401,10 @@ def main(argv: list[str] | None = None) -> None:
         # help was printed: the bare program is a request for it; a bare group lacks a command
         sys.exit(EXIT_CLEAN if shown.ctx.parent is None else EXIT_ERROR)
     except typer.Abort:
-        _fail("aborted")
-    except (UsageFailure, KlintError) as error:
-        _fail(str(error))
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(EXIT_ERROR)
-    except KeyboardInterrupt:
-        _fail("interrupted")
-    except Exception as error:
+        fail("aborted")
+    except (Exception, KeyboardInterrupt) as error:
         if hasattr(error, "format_message"):  # click's usage and parameter errors
             lines = str(error.format_message()).splitlines() or [type(error).__name__]
-            _fail(_once(lines[0]))
-        _fail(f"internal error: {type(error).__name__}: {error}", EXIT_INTERNAL)
+            fail(_once(lines[0]))
+        exit_on_error(error)
     sys.exit(result if isinstance(result, int) else EXIT_CLEAN)

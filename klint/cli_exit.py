@@ -9,7 +9,13 @@ and an internal error are never turned into 0.
 
 from __future__ import annotations
 
+import os
+import sys
+from typing import NoReturn
+
+from klint.errors import KlintError
 from klint.findings import Report, Severity
+from klint.printable import printable
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR, EXIT_INTERNAL = 0, 1, 2, 3
 
@@ -41,3 +47,23 @@ def exit_code(report: Report, fail_on: Severity | None, *, zero: bool = False) -
     if any(n.level is Severity.ERROR for n in report.notifications):
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    """One ``klint: error:`` line on stderr (names cannot forge log lines), then exit."""
+    sys.stderr.write(f"klint: error: {printable(message)}\n")
+    sys.exit(code)
+
+
+def exit_on_error(error: BaseException) -> NoReturn:
+    """How a command that raised ends, on every CLI path: a usage or input error is one line
+    and exit 2, a closed pipe is quiet, an interrupt says so, anything else is a bug (3)."""
+    if isinstance(error, (UsageFailure, KlintError)):
+        fail(str(error))
+    if isinstance(error, BrokenPipeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_ERROR)
+    if isinstance(error, KeyboardInterrupt):
+        fail("interrupted")
+    fail(f"internal error: {type(error).__name__}: {error}", EXIT_INTERNAL)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from klint.cli_exit import EXIT_ERROR, EXIT_INTERNAL, UsageFailure
+from klint.cli_exit import EXIT_ERROR, exit_on_error
 
 # Options taking a value, by spelling → RunOptions/CLI field.
 _VALUED = {"--format": "format", "--output": "output", "-o": "output", "--cache-dir": "cache_dir"}
@@ -54,13 +54,6 @@ def parse_check(argv: list[str]) -> dict[str, Any] | None:
     return parsed
 
 
-def _fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    from klint.printable import printable
-
-    sys.stderr.write(f"klint: error: {printable(message)}\n")
-    sys.exit(code)
-
-
 def _check(parsed: dict[str, Any]) -> int:
     """``klint.cli.check`` for the options :func:`parse_check` accepts (the same function)."""
     import gc
@@ -95,19 +88,9 @@ def main(argv: list[str] | None = None) -> None:
 
         typer_main(args)
         return
-    from klint.errors import KlintError
-
     code = EXIT_ERROR
     try:
         code = _check(parsed)
-    except (UsageFailure, KlintError) as error:
-        _fail(str(error))
-    except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(EXIT_ERROR)
-    except KeyboardInterrupt:
-        _fail("interrupted")
-    except Exception as error:
-        _fail(f"internal error: {type(error).__name__}: {error}", EXIT_INTERNAL)
+    except (Exception, KeyboardInterrupt) as error:
+        exit_on_error(error)
     sys.exit(code)
