@@ -22,7 +22,9 @@ Kinds told from where the input lives, for every rule not tagged ``never-downgra
 
 - ``not-deployed``: a file under a folder of tests, examples, samples, docs or development
   scripts (``tests/``, ``testdata/``, ``e2e/``, ``examples/``, ``samples/``, ``docs/``,
-  ``hack/``, Go's ``fake/`` packages, ...);
+  ``hack/``, Go's ``fake/`` packages, ...), or under a hidden folder (``.local/``,
+  ``.dev/``: developer-local, not deployed; ``.github/`` and ``.tekton/`` hold CI, which
+  runs, and a folder named on the command line is what the user means to lint);
 - ``vendored``: a copy of another project's manifests (``third_party/``, ``vendor/``),
   changed upstream rather than here;
 - ``published``: release bundles built from the repository's sources (``releases/``,
@@ -83,6 +85,8 @@ NOT_DEPLOYED_FOLDERS = frozenset(
 VENDORED_FOLDERS = frozenset({"third_party", "third-party", "vendor"})
 PUBLISHED_FOLDERS = frozenset({"releases", "dist"})
 OPENSHIFT_FOLDERS = frozenset({"openshift", "ocp", "okd"})
+# Hidden folders that hold what CI runs, not developer-local files.
+CI_HIDDEN_FOLDERS = frozenset({".github", ".tekton"})
 _TEMPLATE_SOURCES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
@@ -158,7 +162,16 @@ def path_context(path: str) -> Expectation | None:
         folder = next((f for f in folders if f in names), None)
         if folder is not None:
             return Expectation(kind, f"in {folder}/: {what}", from_path=True)
+    hidden = next((f for f in folders if _hidden(f)), None)
+    if hidden is not None:
+        what = "a hidden, developer-local folder, not deployed"
+        return Expectation("not-deployed", f"in {hidden}/: {what}", from_path=True)
     return None
+
+
+def _hidden(folder: str) -> bool:
+    """A hidden folder (``.local``) other than ``.``, ``..`` and the CI folders."""
+    return folder.startswith(".") and folder.strip(".") != "" and folder not in CI_HIDDEN_FOLDERS
 
 
 def expectation(
