@@ -386,3 +386,17 @@ def test_findings_under_a_hidden_folder_are_notes_unless_it_is_named(tmp_path: P
     named = findings(".local")
     assert named[("KL201", "sidecar")]["severity"] == "error"
     assert named.keys() == walked.keys()  # nothing hidden either way
+
+
+def test_capabilities_not_dropped_on_a_privileged_container_is_a_note_privileged_an_error() -> None:
+    # Upstream: longhorn's privileged engine-image containers (sample item 2)
+    report = lint_text(HIDDEN_POD, path="deploy/driver.yaml")
+    capabilities = {f.message.split('"')[1]: f for f in report.active if f.rule_id == "KL206"}
+    lowered = capabilities["driver"]
+    assert lowered.severity is Severity.NOTE
+    assert "it is privileged, which grants every capability" in lowered.message
+    assert "KL101" in lowered.message and "until privileged is removed" in lowered.message
+    assert ("expected-for", "privileged-container") in lowered.properties
+    assert capabilities["sidecar"].severity is Severity.WARNING  # not privileged: unchanged
+    (privileged,) = [f for f in report.active if f.rule_id == "KL101"]
+    assert privileged.severity is Severity.ERROR
