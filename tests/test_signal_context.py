@@ -96,6 +96,10 @@ def test_requests_without_limits_is_a_note_no_requests_stays_a_warning() -> None
         ("../repo/deploy/app.yaml", None),  # a path above the working directory
         ("./deploy/app.yaml", None),
         (".hidden.yaml", None),  # a hidden file, not folder
+        # a packaged chart release (a Helm repository kept in git), not a chart dependency
+        ("helm-releases/operator-4.0.7.tgz!/operator/templates/x.yaml", "published"),
+        ("charts/v4.1.0/nfs-v4.1.0.tgz", "published"),
+        ("web/charts/redis-1.2.3.tgz!/redis/templates/x.yaml", None),
     ],
 )
 def test_path_context_from_folder_names(path: str, kind: str | None) -> None:

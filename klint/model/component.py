@@ -28,7 +28,9 @@ Kinds told from where the input lives, for every rule not tagged ``never-downgra
 - ``vendored``: a copy of another project's manifests (``third_party/``, ``vendor/``),
   changed upstream rather than here;
 - ``published``: release bundles built from the repository's sources (``releases/``,
-  ``dist/``), fixed in those sources;
+  ``dist/``, and packaged chart releases: a ``.tgz`` chart that is not a dependency in a
+  chart's ``charts/`` folder, as Helm repositories committed to git hold one per version),
+  fixed in those sources;
 - ``template-source``: a document with unquoted Go template actions (``namespace: {{
   .Namespace }}``, a line starting ``{{``): a template some tool renders, which YAML reads
   as something else, so what the rules see is not what is applied.
@@ -87,6 +89,8 @@ PUBLISHED_FOLDERS = frozenset({"releases", "dist"})
 OPENSHIFT_FOLDERS = frozenset({"openshift", "ocp", "okd"})
 # Hidden folders that hold what CI runs, not developer-local files.
 CI_HIDDEN_FOLDERS = frozenset({".github", ".tekton"})
+# How a file inside a chart archive is shown: ``charts/dep-1.2.3.tgz!/dep/templates/x.yaml``.
+ARCHIVE_MEMBER = (".tgz!", ".tar.gz!")
 _TEMPLATE_SOURCES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
@@ -153,7 +157,13 @@ def below_named_folder(path: str, folders: Sequence[str]) -> str:
 
 def path_context(path: str) -> Expectation | None:
     """The context of an input file at ``path`` (relative, ``/``-separated), if any."""
-    folders = [part.lower() for part in path.split("/")[:-1]]
+    parts = path.lower().split("/")
+    folders = parts[:-1]
+    archive = _release_archive([*folders, parts[-1] + "!"])
+    if archive is not None:
+        return Expectation(
+            "published", f"in {archive}: a packaged chart release, fixed in its chart sources", True
+        )
     for names, kind, what in (
         (VENDORED_FOLDERS, "vendored", "a vendored copy, changed upstream"),
         (NOT_DEPLOYED_FOLDERS, "not-deployed", "a test, example or docs input, not deployed"),
@@ -172,6 +182,18 @@ def path_context(path: str) -> Expectation | None:
 def _hidden(folder: str) -> bool:
     """A hidden folder (``.local``) other than ``.``, ``..`` and the CI folders."""
     return folder.startswith(".") and folder.strip(".") != "" and folder not in CI_HIDDEN_FOLDERS
+
+
+def _release_archive(folders: list[str]) -> str | None:
+    """The packaged chart (``op-4.0.7.tgz``) holding a file, when it is a release archive: a
+    chart archive that is not a dependency vendored in a chart's ``charts/`` folder (those
+    are the chart's own dependencies, located in the archive like any subchart)."""
+    for index, folder in enumerate(folders):
+        if folder.endswith(ARCHIVE_MEMBER):
+            if index == 0 or folders[index - 1] != "charts":
+                return folder[: -len("!")]
+            return None
+    return None
 
 
 def expectation(
