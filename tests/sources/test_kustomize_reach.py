@@ -112,9 +112,10 @@ def test_no_machine_path_in_the_remote_base_message() -> None:
 def test_files_linted_before_are_unchanged_for_the_classic_fixtures(tmp_path: Path) -> None:
     data, _ = check("fixtures/kustomize")
     # overlays/prod, broken and remote: base is read by overlays/prod, so it is linted only
-    # through that build (no file beside them goes unread)
-    assert data["summary"]["objects"] == objects_of_kubectl("fixtures/kustomize/overlays/prod")
-    assert data["summary"]["objects"] == 4
+    # through that build (no file beside them goes unread); broken fails to build, so its
+    # deployment.yaml is linted as a plain manifest (1 object)
+    assert data["summary"]["objects"] == objects_of_kubectl("fixtures/kustomize/overlays/prod") + 1
+    assert data["summary"]["objects"] == 5
 
 
 SIBLING = "fixtures/kustomize-reach-sibling/config"
@@ -151,3 +152,29 @@ def test_a_named_file_of_a_sibling_base_is_linted_through_its_nearest_kustomizat
     data, _ = check(f"{SIBLING}/components/manager/manager.yaml")
     assert data["summary"]["objects"] == 1
     assert {f["object"]["name"] for f in data["findings"]} == {"controller-manager"}
+
+
+def test_an_overlay_that_fails_when_built_lints_its_resource_files_on_their_own(
+    tmp_path: Path,
+) -> None:
+    # as an operator's config/: the manager's generator reads a .env the Makefile writes
+    manager = tmp_path / "config" / "manager"
+    default = tmp_path / "config" / "default"
+    manager.mkdir(parents=True)
+    default.mkdir(parents=True)
+    shutil.copy(REPO / "fixtures/kustomize/broken/deployment.yaml", manager / "manager.yaml")
+    (manager / "kustomization.yaml").write_text(
+        "resources:\n- manager.yaml\nconfigMapGenerator:\n- name: env\n  envs:\n  - .env\n"
+    )
+    (default / "kustomization.yaml").write_text("namePrefix: op-\nresources:\n- ../manager\n")
+    result = run_cli("check", "--no-cache", "--format", "json", "-v", ".", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    assert result.returncode == 2  # the build failure is still an input problem
+    failed = [n for n in data["notifications"] if n["code"] == "kustomize-build"]
+    assert [n["path"] for n in failed] == ["config/default/kustomization.yaml"]
+    assert failed[0]["message"].endswith(
+        "; its local resource files (1) were linted as plain manifests"
+    )
+    root = [f for f in data["findings"] if f["rule_id"] == "KL203"]  # runAsUser: 0
+    assert [f["path"] for f in root] == ["config/manager/manager.yaml"]  # once
+    assert "klint: linted config/manager/manager.yaml" in result.stderr

@@ -5,8 +5,10 @@ on its own. A kustomization is built unless it is a ``kind: Component`` (linted 
 overlays that use it) or sits inside another kustomization's folder and is read by some build
 (then it is linted through that build). An overlay that cannot be built (a remote base that
 klint will not fetch, a link out of the repository) still reports why, and its local resource
-files are linted on their own; its patches, and those of a Component that no overlay uses,
-are fragments of objects and are skipped with the reason (``--verbose`` lists them).
+files are linted on their own (one whose build fails only when it runs, say a generator's
+missing ``.env``, lints them in its own unit: :func:`local_resources`); its patches, and those
+of a Component that no overlay uses, are fragments of objects and are skipped with the reason
+(``--verbose`` lists them).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from klint.sources.base import display_path
-from klint.sources.confine import read_inside
+from klint.sources.confine import is_inside, read_inside
 from klint.sources.kustomize.build import lexical_root
 from klint.sources.kustomize.files import (
     as_strings,
@@ -92,7 +94,7 @@ def plan_reach(
             )
         else:
             continue
-        resources = _resource_files(tree)
+        resources = resource_files(tree)
         for file in sorted(tree.files):
             name = os.path.normpath(file)
             if name not in plan.reached and name not in resources:
@@ -215,7 +217,17 @@ def _clean(tree: Tree) -> bool:
     return not tree.remote and not tree.refused
 
 
-def _resource_files(tree: Tree) -> set[str]:
+def local_resources(directory: Path, root: Path) -> list[Path]:
+    """The resource files of the overlay at ``directory`` and every kustomization it reads,
+    sorted, when the planner counted them as reached by its build (it reads nothing remote
+    and nothing refused); else none, because they are already linted on their own."""
+    tree = Tree.scan(directory, lexical_root(directory, root))
+    if not _clean(tree):
+        return []
+    return [Path(name) for name in sorted(resource_files(tree)) if is_inside(Path(name), root)]
+
+
+def resource_files(tree: Tree) -> set[str]:
     """Files named as resources (objects) by the tree's kustomizations."""
     found: set[str] = set()
     for directory, kustomization in tree.kustomizations.items():
