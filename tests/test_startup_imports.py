@@ -30,6 +30,11 @@ NEVER = (
     "typer",
     "click",
     "subprocess",
+    # only for a suggestion, a copied tree or a debug traceback
+    "difflib",
+    "shutil",
+    "traceback",
+    "tempfile",
 )
 REPORTERS = {
     "text": "klint.reporters.text",
