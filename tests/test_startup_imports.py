@@ -18,10 +18,7 @@ from tests.conftest import REPO
 
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: a\n"
 NEVER = (
-    "klint.sources.kustomize.reach",
-    "klint.sources.kustomize.build",
-    "klint.sources.kustomize.tool",
-    "klint.sources.kustomize.overlay",
+    "klint.sources.kustomize",  # no kustomization above the file: not even its reader
     "klint.sources.helm",
     "klint.cel",
     "klint.result_cache",
