@@ -21,6 +21,7 @@ NEVER = (
     "klint.sources.kustomize",  # no kustomization above the file: not even its reader
     "klint.sources.helm",
     "klint.cel",
+    "klint.untrusted",  # custom rules' schemas and message templates
     "klint.result_cache",
     "klint.cli",
     "jsonschema",
