@@ -46,7 +46,7 @@ class DataclassCode:
     one ``compile`` made for exactly that text (same filename, flags and optimisation, so
     the functions are the ones ``dataclasses`` would make). The table lives beside the
     catalogue index in ``$XDG_CACHE_HOME/klint``, one file per Python build, written only
-    by us (0600, owned by the user, never through a link, never group- or other-writable;
+    by us (0600, owned by the user, never through a link, under an absolute cache folder;
     anything else is ignored), as Python's own ``__pycache__`` holds code. It keeps the
     texts runs used, and starts again from one run's texts past ``_MAX_CODES`` entries.
     """
@@ -120,12 +120,16 @@ def _code_table_path() -> str | None:
     if not hasattr(os, "getuid"):
         return None
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if not os.path.isabs(base):  # no home: never a path inside the folder being linted
+        return None
     build = f"{sys.implementation.cache_tag}-{sys.hexversion:x}-{MAGIC_NUMBER.hex()}"
     return os.path.join(base, "klint", f"dataclass-code-{build}.marshal")
 
 
 def _ours(info: os.stat_result) -> bool:
-    return info.st_uid == os.getuid() and not info.st_mode & 0o022
+    """Written by klint for this user: owned by them, readable by no one else (a checked-out
+    or copied file is not 0600)."""
+    return info.st_uid == os.getuid() and not info.st_mode & 0o077
 
 
 def _code_table(value: object) -> dict[str, CodeType]:

@@ -144,7 +144,7 @@ def test_the_table_is_private_and_written_only_when_something_was_compiled(
 
 @pytest.mark.parametrize(
     "damage",
-    ["group-writable", "garbage", "not-a-table", "wrong-values", "link", "empty"],
+    ["group-writable", "readable", "garbage", "not-a-table", "wrong-values", "link", "empty"],
 )
 def test_a_table_that_is_damaged_or_not_ours_is_ignored(cache_home: Path, damage: str) -> None:
     _define(DataclassCode.load())
@@ -152,6 +152,8 @@ def test_a_table_that_is_damaged_or_not_ours_is_ignored(cache_home: Path, damage
     good = path.read_bytes()
     if damage == "group-writable":
         path.chmod(0o620)
+    elif damage == "readable":  # as a checked-out or copied file is
+        path.chmod(0o644)
     elif damage == "garbage":
         path.write_bytes(b"\x00garbage" * 10)
     elif damage == "not-a-table":
@@ -195,3 +197,15 @@ def test_the_fast_path_prints_the_same_with_a_new_and_a_kept_table(tmp_path: Pat
             typer.stderr,
             typer.returncode,
         )
+
+
+def test_no_table_under_a_relative_cache_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Without a home, a relative folder would be inside the repository being linted.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative-cache")
+    table = DataclassCode.load()
+    assert table.path is None and table.codes == {}
+    _define(table)
+    assert not (tmp_path / "relative-cache").exists()
