@@ -310,6 +310,8 @@ def _unit_for_file(path: Path, options: DiscoverOptions, cwd: Path) -> tuple[str
 
 def _overlay_patching(path: Path, cwd: Path) -> Path | None:
     """The overlay (in the repository) that applies ``path`` as a patch, if any."""
+    if find_kustomization_root(Path(os.path.abspath(path)).parent) is None:
+        return None  # no kustomization above the file: nothing to read (or import)
     from klint.sources.confine import repository_root
     from klint.sources.kustomize.files import overlay_patching
 
