@@ -184,15 +184,16 @@ def _cached_builtin_rules() -> list[Rule]:
 
     Parsing the rule files costs 60-80 ms on every run and unpickling the rules ~20 ms; the
     index holds them as plain values (``marshal``: strings, numbers, tuples and dicts only,
-    nothing that runs code) and loads in a few milliseconds. It lives in
-    ``$XDG_CACHE_HOME/klint`` (or ``~/.cache/klint``), outside any repository; a missing,
-    stale, unreadable or unwritable index just means parsing the files again. Custom rules
+    nothing that runs code) and loads in a few milliseconds. It lives in the user's cache
+    folder (:mod:`klint.user_cache`: only a 0600 file of the user's is read); a missing,
+    stale, untrusted or unwritable index just means parsing the files again. Custom rules
     (from the repository) are never indexed.
     """
     import hashlib
     import marshal
 
     from klint import __version__
+    from klint.user_cache import cache_file, read_private, write_private
 
     directory = builtin_rules_dir()
     key = hashlib.sha256(f"{__version__}|{_INDEX_FORMAT}".encode())
@@ -200,21 +201,15 @@ def _cached_builtin_rules() -> list[Rule]:
         info = os.stat(path)
         key.update(f"{path}|{info.st_size}|{info.st_mtime_ns}\n".encode(errors="surrogatepass"))
     _index_key[:] = [key.hexdigest()]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    cache = Path(base) / "klint" / f"catalog-{key.hexdigest()[:24]}.marshal"
-    try:
-        return [_rule_from_index(entry) for entry in marshal.loads(cache.read_bytes())]
-    except (OSError, EOFError, ValueError, TypeError, IndexError, KeyError):
-        pass
+    cache = cache_file(f"catalog-{key.hexdigest()[:24]}.marshal")
+    data = read_private(cache)
+    if data is not None:
+        try:
+            return [_rule_from_index(entry) for entry in marshal.loads(data)]
+        except (EOFError, ValueError, TypeError, IndexError, KeyError):
+            pass
     rules = load_rule_files(directory, builtin=True, validate=False)
-    try:
-        data = marshal.dumps([_rule_to_index(rule) for rule in rules])
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        temporary = cache.with_suffix(f".{os.getpid()}.tmp")
-        temporary.write_bytes(data)
-        temporary.replace(cache)
-    except (OSError, ValueError):  # ValueError: a value marshal cannot hold
-        pass
+    write_private(cache, lambda: marshal.dumps([_rule_to_index(rule) for rule in rules]))
     return rules
 
 

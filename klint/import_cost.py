@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import builtins
 import marshal
-import os
 import re
-import stat
 import sys
 from importlib._bootstrap_external import MAGIC_NUMBER
 from types import CodeType, ModuleType
 from typing import Any
+
+from klint.user_cache import cache_file, read_private, write_private
 
 # yaml/reader.py (PyYAML 3.x-6.x): Reader.NON_PRINTABLE, character for character
 YAML_NON_PRINTABLE = "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
@@ -62,14 +62,11 @@ class DataclassCode:
         """The table of this Python build, empty when it is missing or not trustworthy."""
         path = _code_table_path()
         codes: dict[str, CodeType] = {}
-        if path is not None:
+        data = read_private(path)
+        if data is not None:
             try:
-                handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-                with os.fdopen(handle, "rb") as source:
-                    info = os.fstat(source.fileno())
-                    if stat.S_ISREG(info.st_mode) and _ours(info):
-                        codes = _code_table(marshal.loads(source.read()))
-            except (OSError, EOFError, ValueError, TypeError):
+                codes = _code_table(marshal.loads(data))
+            except (EOFError, ValueError, TypeError):
                 codes = {}
         return cls(path, codes)
 
@@ -99,17 +96,7 @@ class DataclassCode:
         if self.path is None or self.used.keys() <= self.codes.keys():
             return  # nothing new compiled
         table = {**self.codes, **self.used} if len(self.codes) < _MAX_CODES else self.used
-        try:
-            data = marshal.dumps(table)
-            folder = os.path.dirname(self.path)
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-            temporary = f"{self.path}.{os.getpid()}.tmp"
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-            with os.fdopen(os.open(temporary, flags, 0o600), "wb") as out:
-                out.write(data)
-            os.replace(temporary, self.path)
-        except (OSError, ValueError):
-            pass
+        write_private(self.path, lambda: marshal.dumps(table))
 
 
 _MAX_CODES = 4000
@@ -117,19 +104,8 @@ _MAX_CODES = 4000
 
 def _code_table_path() -> str | None:
     """Where this Python build's table lives (None where file ownership cannot be checked)."""
-    if not hasattr(os, "getuid"):
-        return None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if not os.path.isabs(base):  # no home: never a path inside the folder being linted
-        return None
     build = f"{sys.implementation.cache_tag}-{sys.hexversion:x}-{MAGIC_NUMBER.hex()}"
-    return os.path.join(base, "klint", f"dataclass-code-{build}.marshal")
-
-
-def _ours(info: os.stat_result) -> bool:
-    """Written by klint for this user: owned by them, readable by no one else (a checked-out
-    or copied file is not 0600)."""
-    return info.st_uid == os.getuid() and not info.st_mode & 0o077
+    return cache_file(f"dataclass-code-{build}.marshal")
 
 
 def _code_table(value: object) -> dict[str, CodeType]:

@@ -163,15 +163,16 @@ def _read_gzip_json(name: str) -> Any:
 
     Decompressing and decoding the shared definitions costs ~8 ms on every run that checks
     a schema; the copy loads in under one. It lives next to the catalogue index
-    (``$XDG_CACHE_HOME/klint``, outside any repository), is keyed by klint's version and the
-    bundled file's path, size and mtime, and holds plain values only (nothing that runs
-    code); a missing, stale or unreadable copy just means reading the bundle again.
+    (:mod:`klint.user_cache`: only a 0600 file of the user's is read), is keyed by klint's
+    version and the bundled file's path, size and mtime, and holds plain values only
+    (nothing that runs code); a missing, stale or unreadable copy means reading the bundle.
     """
     import hashlib
     import marshal
     import os
 
     from klint import __version__
+    from klint.user_cache import cache_file, read_private, write_private
 
     path = data_path("schemas", "kubernetes", name)
     copy = None
@@ -179,10 +180,9 @@ def _read_gzip_json(name: str) -> Any:
         info = os.stat(path)
         key = f"{__version__}|{path}|{info.st_size}|{info.st_mtime_ns}"
         digest = hashlib.sha256(key.encode(errors="surrogatepass")).hexdigest()[:24]
-        base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        copy = os.path.join(base, "klint", f"schema-{digest}.marshal")
-        with open(copy, "rb") as handle:
-            cached = marshal.loads(handle.read())
+        copy = cache_file(f"schema-{digest}.marshal")
+        data = read_private(copy)
+        cached = marshal.loads(data) if data is not None else None
         if isinstance(cached, dict):  # every bundled file is one JSON object
             return cached
     except (OSError, EOFError, ValueError, TypeError):
@@ -191,15 +191,7 @@ def _read_gzip_json(name: str) -> Any:
 
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         loaded = json.load(handle)
-    if copy is not None:
-        try:
-            os.makedirs(os.path.dirname(copy), exist_ok=True)
-            temporary = f"{copy}.{os.getpid()}.tmp"
-            with open(temporary, "wb") as handle:
-                handle.write(marshal.dumps(loaded))
-            os.replace(temporary, copy)
-        except (OSError, ValueError):
-            pass
+    write_private(copy, lambda: marshal.dumps(loaded))
     return loaded
 
 

@@ -27,6 +27,7 @@ from klint.cache_codec import CodecError, decode_result, encode_result
 from klint.engine import UnitResult
 from klint.findings import Notification
 from klint.sources.base import LintUnit
+from klint.user_cache import is_private, user_cache_folder
 
 if TYPE_CHECKING:
     from klint.cache_inputs import UnitInputs
@@ -48,8 +49,12 @@ class CacheUnavailable(Exception):
 
 def secret_key() -> bytes:
     """The per-user HMAC key, created on first use (0600, outside any repository)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    folder = Path(base) / "klint"
+    found = user_cache_folder()
+    if found is None:
+        raise CacheUnavailable(
+            "no absolute user cache folder (no home directory): the cache is off"
+        )
+    folder = Path(found)
     path = folder / "result-cache.key"
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -66,7 +71,7 @@ def secret_key() -> bytes:
             secret = source.read(256)
     except OSError as error:
         raise CacheUnavailable(f"no result cache key in {folder}: {error.strerror}") from None
-    if info.st_mode & 0o077 or info.st_uid != os.getuid() or len(secret) < 32:
+    if not is_private(info) or len(secret) < 32:
         raise CacheUnavailable(f"{path} is readable by others or damaged: the cache is off")
     return secret
 
