@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
+from klint.findings import ARCHIVE_MEMBER
 from klint.sources.helm.chart_files import read_yaml_mapping
 
-ARCHIVE_SEPARATOR = "!/"
+ARCHIVE_SEPARATOR = ARCHIVE_MEMBER
 _MAX_MEMBER_BYTES = 5 * 1024 * 1024  # Helm's own limit per chart file
 _MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
 
@@ -43,7 +44,7 @@ def archived_template(chart_dir: Path, source: str) -> ArchivedTemplate | None:
         return None
     path, top = archive
     member = f"{top}/{rest}"
-    text = _read_member(path, member)
+    text = read_member(path, member)
     if text is None:
         return None
     return ArchivedTemplate(path, member, text, shown)
@@ -101,7 +102,8 @@ def _read_first(archive: Path, name: str) -> tuple[str, str] | None:
     return None
 
 
-def _read_member(archive: Path, name: str) -> str | None:
+def read_member(archive: Path, name: str) -> str | None:
+    """The text of one member of a chart archive (read once per archive, bounded), or None."""
     try:
         stat = archive.stat()
     except OSError:
