@@ -305,3 +305,17 @@ def test_archive_member_paths_are_told_apart_from_other_paths() -> None:
     )
     for other in ("deploy/pod.yaml", "odd!/name.yaml", "c/dep.tgz!/", "c/dep.zip!/x.yaml"):
         assert archive_member(other) is None
+
+
+@needs_helm_sdk
+def test_a_crd_inside_a_subchart_archive_is_a_nested_artifact_too() -> None:
+    run = sarif("fixtures/helm/subchart-crds")["runs"][0]
+    archive = "fixtures/helm/subchart-crds/charts/packed-0.1.0.tgz"
+    assert run["artifacts"] == [
+        {"location": {"uri": archive, "uriBaseId": "%SRCROOT%"}, "mimeType": "application/gzip"},
+        {"location": {"uri": "packed/crds/things.yaml"}, "parentIndex": 0},
+    ]
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
+    }
+    assert f"{archive}%21/packed/crds/things.yaml" in uris

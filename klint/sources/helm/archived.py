@@ -10,6 +10,7 @@ values files.
 from __future__ import annotations
 
 import tarfile
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
@@ -74,6 +75,36 @@ def _archives(chart_dir: Path) -> dict[str, tuple[Path, str]]:
     return found
 
 
+def archive_chart(archive: Path) -> tuple[str, str] | None:
+    """(top folder, chart name) of a chart archive; None when it holds no named chart."""
+    return _chart_name(archive)
+
+
+def crd_members(archive: Path, top: str) -> list[tuple[str, int]]:
+    """The regular files under ``<top>/crds/`` of a chart archive that Helm installs as CRDs
+    (``.yaml``, ``.yml``, ``.json``), with their sizes, in archive order."""
+    found: list[tuple[str, int]] = []
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                parts = PurePosixPath(member.name).parts
+                if (
+                    len(parts) > 2
+                    and parts[:2] == (top, "crds")
+                    and member.isfile()
+                    and is_manifest_name(member.name)
+                ):
+                    found.append((member.name, member.size))
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
+        return found
+    return found
+
+
+def is_manifest_name(name: str) -> bool:
+    """Whether Helm reads a ``crds/`` file of this name (``hasManifestExtension``)."""
+    return name.lower().endswith((".yaml", ".yml", ".json"))
+
+
 def _chart_name(archive: Path) -> tuple[str, str] | None:
     """(top folder, chart name) of a chart archive."""
     text = _read_first(archive, "Chart.yaml")
@@ -97,7 +128,7 @@ def _read_first(archive: Path, name: str) -> tuple[str, str] | None:
                 parts = PurePosixPath(member.name).parts
                 if len(parts) == 2 and parts[1] == name and member.isfile():
                     return parts[0], _extract(tar, member) or ""
-    except (tarfile.TarError, OSError, EOFError):
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
         return None
     return None
 
@@ -127,7 +158,7 @@ def _members(archive: str, _mtime: int, _size: int) -> dict[str, str]:
                 text = _extract(tar, member)
                 if text is not None:
                     texts[member.name] = text
-    except (tarfile.TarError, OSError, EOFError):
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
         return texts
     return texts
 
