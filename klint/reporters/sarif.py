@@ -24,6 +24,7 @@ from urllib.parse import quote
 from klint.catalog import Rule, rule_order
 from klint.docs import rule_help_markdown, rule_help_text
 from klint.findings import (
+    ARCHIVE_MEMBER,
     Finding,
     Fix,
     Location,
@@ -381,7 +382,8 @@ def _physical(
     span = location.span
     if lines is not None:
         span = lines.clamp(location)
-        lines.artifacts.note(location.path, lambda archive: artifact_location(archive, context))
+        if ARCHIVE_MEMBER in location.path:  # a file inside a chart archive
+            lines.artifacts.note(location.path, lambda archive: artifact_location(archive, context))
     return {
         "artifactLocation": artifact_location(location.path, context),
         "region": {
