@@ -121,10 +121,11 @@ class HelmChart:
         the displays of the files read."""
         limit = settings.limits.max_file_bytes
         read: list[str] = []
-        values = merged_values(self.path, values_files, settings.helm_set)
         found = [SubchartCrd(path) for path in crd_paths(self.path, root)]
         if self.path.is_dir():
-            found += subchart_crds(self.path, root, values)
+            found += subchart_crds(
+                self.path, root, lambda: merged_values(self.path, values_files, settings.helm_set)
+            )
         for crd in found:
             if crd.member is None:
                 display = display_path(crd.path, self.cwd)

@@ -17,7 +17,7 @@ file: it only says which files are CRDs to load.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,12 +52,30 @@ class _Vendored:
     top: str | None  # an archive's top folder; None for a folder
 
 
-def subchart_crds(chart: Path, root: Path, values: Mapping[str, Any]) -> list[SubchartCrd]:
+def subchart_crds(
+    chart: Path, root: Path, values: Callable[[], Mapping[str, Any]]
+) -> list[SubchartCrd]:
     """The CRD files of ``chart``'s enabled subcharts, in a stable order: each subchart's,
-    depth first, subcharts sorted by their place under ``charts/``."""
-    tags = values.get("tags")
+    depth first, subcharts sorted by their place under ``charts/``. ``values`` (the chart's
+    merged values) is only asked for when some subchart has CRDs: most have none, and
+    parsing a large values.yaml costs more than the rest."""
+    if not any(_has_crds(sub, root, 0) for sub in _vendored(chart, root)):
+        return []
+    merged = values()
+    tags = merged.get("tags")
     top_tags = dict(tags) if isinstance(tags, Mapping) else {}
-    return list(_walk(chart, root, dict(values), top_tags, 0))
+    return list(_walk(chart, root, dict(merged), top_tags, 0))
+
+
+def _has_crds(sub: _Vendored, root: Path, depth: int) -> bool:
+    """Whether a vendored chart, or one vendored in it, holds CRD files."""
+    if sub.top is not None:
+        return bool(crd_members(sub.path, sub.top))
+    if crd_paths(sub.path, root):
+        return True
+    return depth + 1 < _MAX_DEPTH and any(
+        _has_crds(inner, root, depth + 1) for inner in _vendored(sub.path, root)
+    )
 
 
 def _walk(
@@ -68,6 +86,8 @@ def _walk(
     vendored = _vendored(chart, root)
     entries = dependency_entries(chart)
     for sub in vendored:
+        if not _has_crds(sub, root, depth):
+            continue
         declared = [e for e in entries if str(e.get("name")) == sub.name]
         keys = [str(e.get("alias") or sub.name) for e in declared] or [sub.name]
         own = _own_values(sub)
