@@ -118,3 +118,10 @@ def test_links_in_subcharts_are_not_followed(tmp_path: Path) -> None:
     (chart / "charts/extras").symlink_to(outside)
     data = _check(tmp_path, "--set", "extras.enabled=true")
     assert set(_crd_findings(data)) == {OPERATOR, WEBHOOKS, PACKED}
+
+
+def test_text_output_names_the_file_inside_the_archive() -> None:
+    result = run_cli("check", "subchart-crds", cwd=CHART.parent)
+    lines = [line for line in result.stdout.splitlines() if "[KL903" in line]
+    # path:line:col as editors and terminals read it, the member after the archive's `!/`
+    assert any(line.startswith(f"{PACKED}:11:7: error: ") for line in lines), lines
