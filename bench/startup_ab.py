@@ -4,6 +4,8 @@ Other processes share the machine, so absolute times drift; runs of the two tree
 and the ratio of their medians is what to compare. Each tree runs as
 ``PYTHONPATH=TREE python -m klint check --no-cache --format F FILE -o /dev/null`` from the
 file's folder (put the file alone in a folder: a plain file is linted with its siblings).
+``--cache`` drops ``--no-cache`` (the command line a user types); ``--script`` starts the
+way the ``klint`` console script does (``klint.entry.main``, no ``runpy``).
 Compile both trees first (``python -m compileall -q TREE/klint``) when
 ``PYTHONDONTWRITEBYTECODE`` is set, or every run compiles every module.
 
@@ -24,10 +26,17 @@ from pathlib import Path
 FORMATS = ("text", "json", "sarif", "github")
 
 
-def _once(tree: str, fmt: str, path: Path) -> tuple[float, float]:
+# What the ``klint`` console script runs (``[project.scripts]``), without an installed script.
+SCRIPT = "import sys; from klint.entry import main; sys.exit(main())"
+
+
+def _once(
+    tree: str, fmt: str, path: Path, *, cache: bool = False, script: bool = False
+) -> tuple[float, float]:
     """Wall and CPU milliseconds of one run."""
     env = dict(os.environ, PYTHONPATH=tree)
-    command = [sys.executable, "-m", "klint", "check", "--no-cache", "--format", fmt]
+    command = [sys.executable, *(["-c", SCRIPT] if script else ["-m", "klint"]), "check"]
+    command += ([] if cache else ["--no-cache"]) + ["--format", fmt]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
@@ -50,6 +59,12 @@ def main() -> None:
     parser.add_argument("file", type=Path)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--formats", default=",".join(FORMATS))
+    parser.add_argument(
+        "--cache", action="store_true", help="the default command line: result cache on"
+    )
+    parser.add_argument(
+        "--script", action="store_true", help="start as the console script, not python -m"
+    )
     args = parser.parse_args()
     formats = args.formats.split(",")
     trees = {"before": args.before, "after": args.after}
@@ -59,7 +74,9 @@ def main() -> None:
     for _ in range(args.runs):
         for fmt in formats:
             for name, tree in trees.items():
-                times[(name, fmt)].append(_once(tree, fmt, args.file.absolute()))
+                times[(name, fmt)].append(
+                    _once(tree, fmt, args.file.absolute(), cache=args.cache, script=args.script)
+                )
     print(f"median of {args.runs} interleaved runs, ms (wall | cpu)")
     for fmt in formats:
         row = []

@@ -159,6 +159,7 @@ def load_catalog(extra_dirs: Iterable[Path] = (), *, validate_builtin: bool = Fa
     custom rules are always validated.
     """
     if validate_builtin:
+        _index_key.clear()  # these rules were not read under an index key
         rules = load_rule_files(builtin_rules_dir(), builtin=True, validate=True)
     else:
         rules = list(_cached_builtin_rules())
@@ -198,6 +199,7 @@ def _cached_builtin_rules() -> list[Rule]:
     for path in _rule_file_names(directory):  # os.walk: a third of rglob's cost
         info = os.stat(path)
         key.update(f"{path}|{info.st_size}|{info.st_mtime_ns}\n".encode(errors="surrogatepass"))
+    _index_key[:] = [key.hexdigest()]
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     cache = Path(base) / "klint" / f"catalog-{key.hexdigest()[:24]}.marshal"
     try:
@@ -214,6 +216,16 @@ def _cached_builtin_rules() -> list[Rule]:
     except (OSError, ValueError):  # ValueError: a value marshal cannot hold
         pass
     return rules
+
+
+_index_key: list[str] = []  # the key the built-in rules were last read under
+
+
+def builtin_rules_key() -> str | None:
+    """What the built-in rules this process read from the index are a function of (klint's
+    version and every rule file's path, size and mtime), or None when it did not read them
+    that way. The result cache keys built-in rules by it instead of their whole text."""
+    return _index_key[0] if _index_key else None
 
 
 def _rule_file_names(directory: Path) -> list[str]:

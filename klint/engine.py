@@ -12,7 +12,6 @@ import gc
 import itertools
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
@@ -80,6 +79,8 @@ def lint_unit(
         return _unit_problem(unit, loaded, "unit-budget", over.reason)
     except Exception as error:  # a bug reached through this unit's input: its problem only
         if os.environ.get(DEBUG_ENV):
+            import traceback
+
             traceback.print_exc()
         reason = (
             f"could not be linted ({type(error).__name__}: {error}); "
@@ -277,6 +278,8 @@ def _run(
         raise
     except Exception as error:  # a check's bug stays a problem of this object and rule
         if os.environ.get(DEBUG_ENV):
+            import traceback
+
             traceback.print_exc()
         location, _ = _locate_root(resource)
         result.notifications.append(

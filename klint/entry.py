@@ -14,8 +14,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from klint.cli_exit import EXIT_ERROR, exit_on_error
-
 # Options taking a value, by spelling → RunOptions/CLI field.
 _VALUED = {"--format": "format", "--output": "output", "-o": "output", "--cache-dir": "cache_dir"}
 _FLAGS = {"--quiet": "quiet", "-q": "quiet", "--no-cache": "no_cache"}
@@ -58,13 +56,18 @@ def _check(parsed: dict[str, Any]) -> int:
     """``klint.cli.check`` for the options :func:`parse_check` accepts (the same function)."""
     import gc
 
+    from klint.import_cost import DataclassCode
+
     # Importing the checks allocates ~100,000 long-lived objects; the collector would walk
     # them some 40 times (~5% of a one-file run) and find nothing to free.
     gc.disable()
+    code = DataclassCode.load()
+    code.install()
     try:
         from klint.cli_check import CheckOutput, run_check
         from klint.run import RunOptions
     finally:
+        code.uninstall()
         gc.freeze()  # what the modules hold stays: later collections skip it
         gc.enable()
 
@@ -88,9 +91,10 @@ def main(argv: list[str] | None = None) -> None:
 
         typer_main(args)
         return
-    code = EXIT_ERROR
     try:
         code = _check(parsed)
     except (Exception, KeyboardInterrupt) as error:
+        from klint.cli_exit import exit_on_error
+
         exit_on_error(error)
     sys.exit(code)

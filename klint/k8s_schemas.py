@@ -167,7 +167,6 @@ def _read_gzip_json(name: str) -> Any:
     bundled file's path, size and mtime, and holds plain values only (nothing that runs
     code); a missing, stale or unreadable copy just means reading the bundle again.
     """
-    import gzip
     import hashlib
     import marshal
     import os
@@ -188,6 +187,8 @@ def _read_gzip_json(name: str) -> Any:
             return cached
     except (OSError, EOFError, ValueError, TypeError):
         pass
+    import gzip
+
     with gzip.open(path, "rt", encoding="utf-8") as handle:
         loaded = json.load(handle)
     if copy is not None:

@@ -10,6 +10,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from klint.catalog import builtin_rules_key
 from klint.documents import Limits
 from klint.engine import ActiveRule, lint
 from klint.errors import KlintError
@@ -238,18 +239,28 @@ def open_result_cache(
     from klint.result_cache import files_digest, open_cache
 
     expiring = any(e.expires is not None for e in policy.config.exemptions)
+    builtin = builtin_rules_key()
     parts = [
         repr(settings),
         repr(kube),
         repr(policy.config),
         policy.suppressor.today.isoformat() if expiring else "",
         files_digest([*settings.crd_paths, *crd_paths(options.policies, cwd, "--policy")]),
-        *(repr((a.rule, a.params, a.severity)) for a in policy.active),
+        *(_rule_key(a, builtin) for a in policy.active),
     ]
     cache, warnings = open_cache(options.cache_dir, find_root(cwd), parts)
     if cache is not None:
         cache.prepare(units, cwd, settings.helm_values)
     return cache, warnings
+
+
+def _rule_key(active: ActiveRule, builtin: str | None) -> str:
+    """An active rule in the result cache's key: a built-in rule read from the catalogue
+    index is its id under the index's key (its text is a function of it), any other rule
+    its whole text; then its params and severity."""
+    if builtin is not None and active.rule.builtin:
+        return repr((active.rule.id, builtin, active.params, active.severity))
+    return repr((active.rule, active.params, active.severity))
 
 
 def lint_report(

@@ -6,7 +6,6 @@ is an error that suggests the nearest known id or name.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 
 from klint.catalog import PROFILES, Rule, rule_order
@@ -41,6 +40,8 @@ class RuleIndex:
 
     def unknown(self, reference: str) -> str:
         """The message for an unknown reference, with a suggestion when one is close."""
+        import difflib  # only for a reference that names no rule
+
         lookalike = _digits_for_lookalikes(reference.strip().lower())
         close = (
             [lookalike]

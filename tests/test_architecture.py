@@ -31,6 +31,8 @@ LAYERS: dict[str, int] = {
     # the sandbox of every child that touches repository content (imports nothing)
     "klint.sandbox": 0,
     "klint.unit_budget": 0,
+    # what importing dependencies costs for nothing, avoided (imports nothing of klint)
+    "klint.import_cost": 0,
     # confinement of paths (used by config, fix and every source) imports only errors
     "klint.sources.confine": 0,
     # 1 documents: YAML streams with positions, bundled Kubernetes schemas

@@ -122,7 +122,7 @@ def test_rendered_output_without_its_chart_stays_on_the_rendered_file(tmp_path: 
     assert lines == [("out.yaml", line, 25)]
 
 
-def test_packaged_chart_is_rendered_and_reported_on_the_archive(tmp_path: Path) -> None:
+def test_packaged_chart_is_rendered_and_reported_in_the_archive(tmp_path: Path) -> None:
     import tarfile
 
     archive = tmp_path / "web-0.1.0.tgz"
@@ -131,8 +131,9 @@ def test_packaged_chart_is_rendered_and_reported_on_the_archive(tmp_path: Path) 
     result = run_cli("check", "--format", "json", "web-0.1.0.tgz", cwd=tmp_path)
     data = json.loads(result.stdout)
     assert result.returncode == 1
+    # on the template line inside the archive, as for a vendored subchart archive
     assert {(f["path"], f["line"]) for f in data["findings"] if f["rule_id"] == "KL101"} == {
-        ("web-0.1.0.tgz", 1)
+        ("web-0.1.0.tgz!/web/templates/deployment.yaml", 27)
     }
 
 

@@ -395,3 +395,41 @@ def test_the_codec_keeps_every_field_of_a_finding() -> None:
         objects=3,
     )
     assert decode_result(json.loads(json.dumps(encode_result(result)))) == result
+
+
+def test_invalidated_by_a_built_in_rule_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Built-in rules are keyed by the catalogue index key (every rule file's name, size and
+    # mtime), not by their whole text: an edited rule file must still miss.
+    from klint import catalog
+
+    rules = tmp_path / "rules"
+    shutil.copytree(catalog.builtin_rules_dir(), rules)
+    monkeypatch.setattr(catalog, "builtin_rules_dir", lambda: rules)
+    root = repo(tmp_path)
+    seen = counting(monkeypatch)
+    first = lint(("apps",), root)
+    assert lint(("apps",), root) == first
+    assert seen[1][0] == seen[1][1] > 0  # replayed
+    rule = rules / "pod-security" / "host-network.yaml"
+    rule.write_text(rule.read_text().replace("severity: error", "severity: note", 1))
+    edited = lint(("apps",), root)
+    assert seen[2][0] == 0  # nothing replayed from before the edit
+    assert edited == lint(("apps",), root, no_cache=True) != first
+    assert '"rule_id": "KL102"' in edited and '"severity": "note"' in edited
+
+
+def test_invalidated_by_a_custom_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = repo(tmp_path)
+    custom = root / "custom-rules"
+    shutil.copytree(REPO / "fixtures" / "custom-rules" / "rules", custom)
+    seen = counting(monkeypatch)
+    first = lint(("apps",), root, rules_dirs=(custom,))
+    assert lint(("apps",), root, rules_dirs=(custom,)) == first
+    assert seen[1][0] == seen[1][1] > 0  # replayed
+    rule = custom / "memory-limit-missing.yaml"  # in the default profile
+    rule.write_text(rule.read_text().replace("summary: ", "summary: Edited. ", 1))
+    edited = lint(("apps",), root, rules_dirs=(custom,))
+    assert seen[2][0] == 0  # a custom rule is keyed by its whole text
+    assert edited == lint(("apps",), root, rules_dirs=(custom,), no_cache=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,6 +89,17 @@ def test_requests_without_limits_is_a_note_no_requests_stays_a_warning() -> None
         ("deploy/app.yaml", None),
         ("tests.yaml", None),  # the file's own name is not a folder
         ("latest-tests/app.yaml", None),  # only whole folder names count
+        (".local/csi-driver.yaml", "not-deployed"),  # hidden: developer-local
+        ("deploy/.dev/app.yaml", "not-deployed"),
+        (".github/workflows/kind-config.yaml", None),  # CI, which runs
+        (".tekton/pipeline-run.yaml", None),
+        ("../repo/deploy/app.yaml", None),  # a path above the working directory
+        ("./deploy/app.yaml", None),
+        (".hidden.yaml", None),  # a hidden file, not folder
+        # a packaged chart release (a Helm repository kept in git), not a chart dependency
+        ("helm-releases/operator-4.0.7.tgz!/operator/templates/x.yaml", "published"),
+        ("charts/v4.1.0/nfs-v4.1.0.tgz", "published"),
+        ("web/charts/redis-1.2.3.tgz!/redis/templates/x.yaml", None),
     ],
 )
 def test_path_context_from_folder_names(path: str, kind: str | None) -> None:
@@ -137,7 +149,9 @@ subjects:
 """
 
 
-@pytest.mark.parametrize("path", ["test/perf/builder.yaml", "third_party/x/builder.yaml"])
+@pytest.mark.parametrize(
+    "path", ["test/perf/builder.yaml", "third_party/x/builder.yaml", ".local/builder.yaml"]
+)
 def test_runtime_socket_and_cluster_admin_keep_their_level_in_any_folder(path: str) -> None:
     here = {f.rule_id: f for f in lint_text(RUNTIME_SOCKET_ADMIN, path=path).active}
     there = {f.rule_id: f for f in lint_text(RUNTIME_SOCKET_ADMIN, path="deploy/b.yaml").active}
@@ -339,3 +353,54 @@ def test_a_folder_named_on_the_command_line_is_linted_as_deployed(tmp_path: Path
     assert named["examples/tests/app.yaml"] == {"note"}  # tests/ below the named folder
     whole = levels(".")
     assert whole["examples/app.yaml"] == {"note"}  # examples/ below the named `.`
+
+
+HIDDEN_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: driver}
+spec:
+  containers:
+    - name: driver
+      image: registry.example.com/driver:v1.0.0
+      securityContext: {privileged: true}
+    - name: sidecar
+      image: registry.example.com/sidecar:v1.0.0
+      securityContext: {allowPrivilegeEscalation: true}
+"""
+
+
+def test_findings_under_a_hidden_folder_are_notes_unless_it_is_named(tmp_path: Path) -> None:
+    # Upstream: secrets-store-csi-driver's .local/ developer manifests
+    (tmp_path / ".local").mkdir()
+    (tmp_path / ".local" / "driver.yaml").write_text(HIDDEN_POD, encoding="utf-8")
+
+    def findings(target: str) -> dict[tuple[str, str], dict[str, Any]]:
+        result = run_cli("check", target, "--format", "json", "--no-cache", cwd=tmp_path)
+        data = json.loads(result.stdout)
+        return {(f["rule_id"], f["message"].split('"')[1]): f for f in data["findings"]}
+
+    walked = findings(".")
+    assert walked[("KL101", "driver")]["severity"] == "error"  # privileged: never lowered
+    escalation = walked[("KL201", "sidecar")]
+    assert escalation["severity"] == "note"
+    assert "(in .local/: a hidden, developer-local folder, not deployed" in escalation["message"]
+    assert escalation["properties"]["expected-for"] == "not-deployed"
+    # the folder named on the command line is what the user means to lint
+    named = findings(".local")
+    assert named[("KL201", "sidecar")]["severity"] == "error"
+    assert named.keys() == walked.keys()  # nothing hidden either way
+
+
+def test_capabilities_not_dropped_on_a_privileged_container_is_a_note_privileged_an_error() -> None:
+    # Upstream: longhorn's privileged engine-image containers (sample item 2)
+    report = lint_text(HIDDEN_POD, path="deploy/driver.yaml")
+    capabilities = {f.message.split('"')[1]: f for f in report.active if f.rule_id == "KL206"}
+    lowered = capabilities["driver"]
+    assert lowered.severity is Severity.NOTE
+    assert "it is privileged, which grants every capability" in lowered.message
+    assert "KL101" in lowered.message and "until privileged is removed" in lowered.message
+    assert ("expected-for", "privileged-container") in lowered.properties
+    assert capabilities["sidecar"].severity is Severity.WARNING  # not privileged: unchanged
+    (privileged,) = [f for f in report.active if f.rule_id == "KL101"]
+    assert privileged.severity is Severity.ERROR

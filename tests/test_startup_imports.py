@@ -18,18 +18,21 @@ from tests.conftest import REPO
 
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\nspec:\n  containers:\n  - name: a\n"
 NEVER = (
-    "klint.sources.kustomize.reach",
-    "klint.sources.kustomize.build",
-    "klint.sources.kustomize.tool",
-    "klint.sources.kustomize.overlay",
+    "klint.sources.kustomize",  # no kustomization above the file: not even its reader
     "klint.sources.helm",
     "klint.cel",
+    "klint.untrusted",  # custom rules' schemas and message templates
     "klint.result_cache",
     "klint.cli",
     "jsonschema",
     "typer",
     "click",
     "subprocess",
+    # only for a suggestion, a copied tree or a debug traceback
+    "difflib",
+    "shutil",
+    "traceback",
+    "tempfile",
 )
 REPORTERS = {
     "text": "klint.reporters.text",

@@ -20,8 +20,6 @@ from klint.checks.cel_checks import CEL_CHECK
 from klint.findings import FieldPath
 from klint.model import containers, pod_view
 from klint.model.resource import Resource
-from klint.untrusted.schema import safe_validator, schema_problems
-from klint.untrusted.template import render
 
 METASCHEMA = "https://json-schema.org/draft/2020-12/schema"
 DEFAULT_MESSAGE = "{target}: {error}."
@@ -33,6 +31,8 @@ def json_schema(resource: Resource, _: UnitContext, params: Params) -> Iterator[
     kinds = params.get("kinds") or ()
     if kinds and resource.kind not in kinds:
         return
+    from klint.untrusted.template import render  # custom rules only: not for built-in ones
+
     validator = _validator(json.dumps(params["schema"], sort_keys=True))
     template = str(params.get("message") or DEFAULT_MESSAGE)
     for instance, base, label in _targets(resource, str(params["target"])):
@@ -83,6 +83,8 @@ def _clip(text: str) -> str:
 @lru_cache(maxsize=64)
 def _validator(schema_text: str) -> Any:
     """The confined validator; a schema with refused parts fails here, not per field."""
+    from klint.untrusted.schema import safe_validator, schema_problems
+
     schema = json.loads(schema_text)
     problems = schema_problems(schema)
     if problems:

@@ -88,11 +88,13 @@ class Control:
         text: str,
         severity: Severity | None = None,
         also: Control | None = None,
+        extra: tuple[tuple[str, str], ...] = (),
     ) -> Violation:
         """A violation whose message ends with ``(Pod Security Standards <level>: <title>).``
 
         ``also`` names the baseline control the same field violates, where this restricted
-        control replaces it (compliance reports count the finding for both).
+        control replaces it (compliance reports count the finding for both); ``extra``
+        properties follow (``expected-for`` where the check lowers it with a reason).
         """
         message = f"{text} (Pod Security Standards {self.level}: {self.title})."
         properties: tuple[tuple[str, str], ...] = (
@@ -101,7 +103,7 @@ class Control:
         )
         if also is not None:
             properties += (("pss-also-violates", also.check_id),)
-        return Violation(path, message, severity, properties)
+        return Violation(path, message, severity, properties + extra)
 
 
 PRIVILEGED = Control("baseline", "privileged", "Privileged Containers")

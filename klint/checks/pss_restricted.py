@@ -223,6 +223,17 @@ def _restricted_capabilities(container: ContainerView) -> Iterator[Violation]:
             'admission compares literally and rejects it; write "ALL"',
             severity=Severity.NOTE,
         )
+    elif not literal_all and container.security_context.get("privileged") is True:
+        # privileged-container (KL101, never lowered) reports the container as an error
+        yield CAPS_RESTRICTED.violation(
+            (*path, "drop"),
+            f"{container.label} does not drop all capabilities, but it is privileged, which "
+            "grants every capability whatever it drops (KL101 privileged-container reports it): "
+            'dropping does nothing until privileged is removed; then add "ALL" to '
+            "securityContext.capabilities.drop",
+            severity=Severity.NOTE,
+            extra=(("expected-for", "privileged-container"),),
+        )
     elif not literal_all:
         yield CAPS_RESTRICTED.violation(
             (*path, "drop"),

@@ -22,11 +22,15 @@ Kinds told from where the input lives, for every rule not tagged ``never-downgra
 
 - ``not-deployed``: a file under a folder of tests, examples, samples, docs or development
   scripts (``tests/``, ``testdata/``, ``e2e/``, ``examples/``, ``samples/``, ``docs/``,
-  ``hack/``, Go's ``fake/`` packages, ...);
+  ``hack/``, Go's ``fake/`` packages, ...), or under a hidden folder (``.local/``,
+  ``.dev/``: developer-local, not deployed; ``.github/`` and ``.tekton/`` hold CI, which
+  runs, and a folder named on the command line is what the user means to lint);
 - ``vendored``: a copy of another project's manifests (``third_party/``, ``vendor/``),
   changed upstream rather than here;
 - ``published``: release bundles built from the repository's sources (``releases/``,
-  ``dist/``), fixed in those sources;
+  ``dist/``, and packaged chart releases: a ``.tgz`` chart that is not a dependency in a
+  chart's ``charts/`` folder, as Helm repositories committed to git hold one per version),
+  fixed in those sources;
 - ``template-source``: a document with unquoted Go template actions (``namespace: {{
   .Namespace }}``, a line starting ``{{``): a template some tool renders, which YAML reads
   as something else, so what the rules see is not what is applied.
@@ -83,6 +87,10 @@ NOT_DEPLOYED_FOLDERS = frozenset(
 VENDORED_FOLDERS = frozenset({"third_party", "third-party", "vendor"})
 PUBLISHED_FOLDERS = frozenset({"releases", "dist"})
 OPENSHIFT_FOLDERS = frozenset({"openshift", "ocp", "okd"})
+# Hidden folders that hold what CI runs, not developer-local files.
+CI_HIDDEN_FOLDERS = frozenset({".github", ".tekton"})
+# How a file inside a chart archive is shown: ``charts/dep-1.2.3.tgz!/dep/templates/x.yaml``.
+ARCHIVE_MEMBER = (".tgz!", ".tar.gz!")
 _TEMPLATE_SOURCES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
@@ -149,7 +157,13 @@ def below_named_folder(path: str, folders: Sequence[str]) -> str:
 
 def path_context(path: str) -> Expectation | None:
     """The context of an input file at ``path`` (relative, ``/``-separated), if any."""
-    folders = [part.lower() for part in path.split("/")[:-1]]
+    parts = path.lower().split("/")
+    folders = parts[:-1]
+    archive = _release_archive([*folders, parts[-1] + "!"])
+    if archive is not None:
+        return Expectation(
+            "published", f"in {archive}: a packaged chart release, fixed in its chart sources", True
+        )
     for names, kind, what in (
         (VENDORED_FOLDERS, "vendored", "a vendored copy, changed upstream"),
         (NOT_DEPLOYED_FOLDERS, "not-deployed", "a test, example or docs input, not deployed"),
@@ -158,6 +172,27 @@ def path_context(path: str) -> Expectation | None:
         folder = next((f for f in folders if f in names), None)
         if folder is not None:
             return Expectation(kind, f"in {folder}/: {what}", from_path=True)
+    hidden = next((f for f in folders if _hidden(f)), None)
+    if hidden is not None:
+        what = "a hidden, developer-local folder, not deployed"
+        return Expectation("not-deployed", f"in {hidden}/: {what}", from_path=True)
+    return None
+
+
+def _hidden(folder: str) -> bool:
+    """A hidden folder (``.local``) other than ``.``, ``..`` and the CI folders."""
+    return folder.startswith(".") and folder.strip(".") != "" and folder not in CI_HIDDEN_FOLDERS
+
+
+def _release_archive(folders: list[str]) -> str | None:
+    """The packaged chart (``op-4.0.7.tgz``) holding a file, when it is a release archive: a
+    chart archive that is not a dependency vendored in a chart's ``charts/`` folder (those
+    are the chart's own dependencies, located in the archive like any subchart)."""
+    for index, folder in enumerate(folders):
+        if folder.endswith(ARCHIVE_MEMBER):
+            if index == 0 or folders[index - 1] != "charts":
+                return folder[: -len("!")]
+            return None
     return None
 
 

@@ -15,6 +15,7 @@ from klint.documents import Document, Limits
 from klint.findings import FieldPath, Location, Notification, RelatedLocation
 from klint.model.resource import Resource
 from klint.sources.budget import default_render_memory
+from klint.sources.names import CHART_ARCHIVES
 
 
 class Locator(Protocol):
@@ -95,16 +96,21 @@ class LintUnit(Protocol):
 
 
 def named_folders(paths: Sequence[str], cwd: Path) -> tuple[str, ...]:
-    """Display paths of the folders among ``paths`` (longest first; ``.`` is no prefix)."""
+    """Display paths of the folders among ``paths`` (longest first; ``.`` is no prefix), and
+    of the chart archives among them as the folder their members are shown under
+    (``op-1.0.tgz!``): what the user names is what they mean to lint."""
     found = set()
     for path in paths:
         if path == "-":
             continue
         try:
             is_folder = (cwd / path).is_dir()
+            is_archive = not is_folder and path.endswith(CHART_ARCHIVES) and (cwd / path).is_file()
         except OSError:  # a name too long for the system is no folder
-            is_folder = False
-        shown = display_path(Path(path), cwd) if is_folder else ""
+            is_folder = is_archive = False
+        shown = display_path(Path(path), cwd) if is_folder or is_archive else ""
+        if is_archive:
+            shown += "!"
         if shown not in ("", "."):
             found.add(shown.rstrip("/"))
     return tuple(sorted(found, key=lambda f: (-len(f), f)))

@@ -9,7 +9,6 @@ passes a path through :func:`confine` before touching it; a refusal is an input 
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -152,6 +151,8 @@ def copy_confined(
     skipped. A tool that then reads ``destination`` cannot be led outside ``root``.
     Raises :class:`TreeTooLarge` when ``limits`` are exceeded.
     """
+    import shutil  # only where a tree is copied (Kustomize, Helm), not for a plain file
+
     limits = limits or CopyLimits()
     refused: list[OutsideRoot] = []
     totals = [0, 0]  # files, bytes

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from klint.documents import Document
 from klint.findings import Location, Notification, Span
-from klint.sources.base import LintUnit, Locator, display_path
+from klint.sources.base import LintUnit, LoadedUnit, LoadSettings, Locator, display_path
 from klint.sources.confine import is_inside, unit_root
 from klint.sources.manifests import ManifestFile, ManifestFolder, SkippedBuffer, StdinBuffer
 from klint.sources.names import (
@@ -310,6 +310,8 @@ def _unit_for_file(path: Path, options: DiscoverOptions, cwd: Path) -> tuple[str
 
 def _overlay_patching(path: Path, cwd: Path) -> Path | None:
     """The overlay (in the repository) that applies ``path`` as a patch, if any."""
+    if find_kustomization_root(Path(os.path.abspath(path)).parent) is None:
+        return None  # no kustomization above the file: nothing to read (or import)
     from klint.sources.confine import repository_root
     from klint.sources.kustomize.files import overlay_patching
 
@@ -394,8 +396,16 @@ def _make_unit(kind: str, target: Path, cwd: Path) -> LintUnit:
     if kind == "kustomize":
         from klint.sources.kustomize.overlay import KustomizeOverlay
 
-        return KustomizeOverlay(target, display, cwd)
+        return KustomizeOverlay(target, display, cwd, _own_files)
     return ManifestFile(target, display, cwd, _rendered_output)
+
+
+def _own_files(files: Sequence[Path], settings: LoadSettings, cwd: Path) -> LoadedUnit:
+    """The resource files of an overlay that failed to build, linted on their own."""
+    folder = ManifestFolder(
+        tuple(ManifestFile(f, display_path(f, cwd), cwd, _rendered_output) for f in files)
+    )
+    return folder.load(settings)
 
 
 def _rendered_output(documents: list[Document], origin_dir: Path, cwd: Path) -> Locator | None:

@@ -53,6 +53,25 @@ def test_disabled_missing_dependencies_do_not_stop_the_chart() -> None:
     ]
 
 
+def test_two_aliases_of_one_missing_chart_are_reported_each_on_its_entry(tmp_path: Path) -> None:
+    chart = tmp_path / "ingress"
+    shutil.copytree(HELM_FIXTURES / "optional-deps", chart)
+    (chart / "Chart.yaml").write_text(
+        "apiVersion: v2\nname: ingress\nversion: 0.1.0\ndependencies:\n"
+        "  - name: kong\n    alias: controller\n    version: 1.x.x\n"
+        "    repository: https://charts.example.invalid\n    condition: controller.enabled\n"
+        "  - name: kong\n    alias: gateway\n    version: 1.x.x\n"
+        "    repository: https://charts.example.invalid\n    condition: gateway.enabled\n"
+    )
+    (chart / "values.yaml").write_text("controller:\n  enabled: true\ngateway:\n  enabled: true\n")
+    data, code = check(str(chart))
+    assert code == 2
+    problems = [(n["line"], n["message"]) for n in data["notifications"]]
+    assert [line for line, _ in problems] == [5, 10]
+    assert "dependency kong (alias controller) (condition controller.enabled" in problems[0][1]
+    assert "dependency kong (alias gateway) (condition gateway.enabled" in problems[1][1]
+
+
 def test_values_that_enable_a_missing_dependency_report_it(tmp_path: Path) -> None:
     values = tmp_path / "on.yaml"
     values.write_text("redis-ha:\n  enabled: true\nglobal:\n  cache:\n    enabled: false\n")

@@ -43,9 +43,14 @@ def test_every_manifest_file_of_the_tree_is_linted_once() -> None:
     assert {"base/apply-me.yaml", "components/unused/unused-pod.yaml", "remote/local.yaml"} <= (
         finding_files(data)
     )
-    built = sum(objects_of_kubectl(f"{TREE}/{d}") for d in ("base", "base/extra", "overlays/dev"))
-    assert built == 6
+    # base is read by overlays/dev (which builds): linted only through it, not also alone;
+    # base/extra is read by no build: its own unit
+    built = sum(objects_of_kubectl(f"{TREE}/{d}") for d in ("base/extra", "overlays/dev"))
+    assert built == 4
     assert data["summary"]["objects"] == built + 3  # + the three files linted on their own
+    # the base's files are listed as linted (through the overlay)
+    assert f"linted {TREE}/base/deployment.yaml" in stderr
+    assert f"linted {TREE}/base/used/svc.yaml" in stderr
     # only the overlay with a remote base could not be linted; no Component was built
     assert [(n["code"], n["path"]) for n in data["notifications"]] == [
         ("kustomize-build", f"{TREE}/remote/kustomization.yaml")
@@ -106,5 +111,70 @@ def test_no_machine_path_in_the_remote_base_message() -> None:
 
 def test_files_linted_before_are_unchanged_for_the_classic_fixtures(tmp_path: Path) -> None:
     data, _ = check("fixtures/kustomize")
-    # base, overlays/prod, broken and remote: as before (no file beside them goes unread)
-    assert data["summary"]["objects"] == 6
+    # overlays/prod, broken and remote: base is read by overlays/prod, so it is linted only
+    # through that build (no file beside them goes unread); broken fails to build, so its
+    # deployment.yaml is linted as a plain manifest (1 object)
+    assert data["summary"]["objects"] == objects_of_kubectl("fixtures/kustomize/overlays/prod") + 1
+    assert data["summary"]["objects"] == 5
+
+
+SIBLING = "fixtures/kustomize-reach-sibling/config"
+
+
+def test_a_sibling_base_is_linted_only_through_the_overlay_that_reads_it() -> None:
+    data, stderr = check(SIBLING, verbose=True)
+    manager = f"{SIBLING}/components/manager/manager.yaml"
+    findings = [f for f in data["findings"] if f["path"] == manager]
+    # the overlay's includeSelectors labels give the Deployment its selector: no KL903
+    assert "KL903" not in {f["rule_id"] for f in findings}
+    assert "KL201" in {f["rule_id"] for f in findings}
+    # one finding per location and rule, on the overlay's object (its name prefix)
+    places = [(f["rule_id"], f["line"], f["column"]) for f in findings]
+    assert len(places) == len(set(places))
+    assert {f["object"]["name"] for f in findings} == {"acme-controller-manager"}
+    assert f"linted {manager}" in stderr
+
+
+def test_a_base_whose_only_reader_cannot_build_is_built_alone() -> None:
+    data, _ = check(SIBLING)
+    # components/shared is read only by remote-only (a remote base klint will not fetch)
+    assert objects_of_kubectl(f"{SIBLING}/components/shared") == 1
+    built = objects_of_kubectl(f"{SIBLING}/default") + 1
+    assert data["summary"]["objects"] == built
+    assert [(n["code"], n["path"]) for n in data["notifications"]] == [
+        ("kustomize-build", f"{SIBLING}/remote-only/kustomization.yaml")
+    ]
+
+
+def test_a_named_file_of_a_sibling_base_is_linted_through_its_nearest_kustomization() -> None:
+    # as pre-commit names it: the base's own build (what `klint check <base folder>` builds);
+    # overlays elsewhere in the tree are not searched
+    data, _ = check(f"{SIBLING}/components/manager/manager.yaml")
+    assert data["summary"]["objects"] == 1
+    assert {f["object"]["name"] for f in data["findings"]} == {"controller-manager"}
+
+
+def test_an_overlay_that_fails_when_built_lints_its_resource_files_on_their_own(
+    tmp_path: Path,
+) -> None:
+    # as an operator's config/: the manager's generator reads a .env the Makefile writes
+    manager = tmp_path / "config" / "manager"
+    default = tmp_path / "config" / "default"
+    manager.mkdir(parents=True)
+    default.mkdir(parents=True)
+    shutil.copy(REPO / "fixtures/kustomize/broken/deployment.yaml", manager / "manager.yaml")
+    (manager / "kustomization.yaml").write_text(
+        "resources:\n- manager.yaml\nconfigMapGenerator:\n- name: env\n  envs:\n  - .env\n"
+    )
+    (default / "kustomization.yaml").write_text("namePrefix: op-\nresources:\n- ../manager\n")
+    result = run_cli("check", "--no-cache", "--format", "json", "-v", ".", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    assert result.returncode == 2  # the build failure is still an input problem
+    failed = [n for n in data["notifications"] if n["code"] == "kustomize-build"]
+    assert [n["path"] for n in failed] == ["config/default/kustomization.yaml"]
+    assert failed[0]["message"].endswith(
+        "; its local resource files (1) were linted as plain manifests"
+    )
+    root = [f for f in data["findings"] if f["rule_id"] == "KL203"]  # runAsUser: 0
+    assert [f["path"] for f in root] == ["config/manager/manager.yaml"]  # once
+    assert "klint: linted config/manager/manager.yaml" in result.stderr

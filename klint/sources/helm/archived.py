@@ -1,4 +1,5 @@
-"""Templates of subcharts vendored as archives (``charts/dep-1.2.3.tgz``): where they are.
+"""Templates of subcharts vendored as archives (``charts/dep-1.2.3.tgz``), and of packaged
+charts: where they are.
 
 ``helm dependency build`` leaves dependencies packed; their templates have no file on disk.
 A finding in one is reported at ``<chart>/charts/dep-1.2.3.tgz!/dep/templates/x.yaml`` (the
@@ -49,6 +50,17 @@ def archived_template(chart_dir: Path, source: str) -> ArchivedTemplate | None:
     if text is None:
         return None
     return ArchivedTemplate(path, member, text, shown)
+
+
+def packaged_template(archive: Path, source: str, values_prefix: str) -> ArchivedTemplate | None:
+    """The template behind a rendered ``source`` (``web/templates/x.yaml``) of a chart that
+    is itself packaged (``klint check web-1.0.tgz``, or a Helm repository's archives)."""
+    named = _chart_name(archive)
+    if named is None:
+        return None
+    member = "/".join((named[0], *PurePosixPath(source).parts[1:]))
+    text = read_member(archive, member)
+    return None if text is None else ArchivedTemplate(archive, member, text, values_prefix)
 
 
 def _archives(chart_dir: Path) -> dict[str, tuple[Path, str]]:

@@ -18,7 +18,12 @@ from klint.findings import Location, Notification, Severity, Span
 from klint.not_kubernetes import PART_OF_UNIT
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import is_inside, read_inside, unit_root
-from klint.sources.helm.archived import ARCHIVE_SEPARATOR, archived_template, read_member
+from klint.sources.helm.archived import (
+    ARCHIVE_SEPARATOR,
+    archived_template,
+    packaged_template,
+    read_member,
+)
 from klint.sources.helm.chart_files import missing_dependencies, read_yaml_mapping
 from klint.sources.helm.dependencies import MissingDependency, merged_values, plan_missing
 from klint.sources.helm.isolation import render_isolated
@@ -75,9 +80,12 @@ class HelmChart:
             display = (
                 display_path(template.file, self.cwd) if template.file is not None else self.display
             )
+            scope = subchart_scope(template.source, template.file)
             archived = None
             if template.file is None and self.path.is_dir():
                 archived = archived_template(self.path, template.source)
+            elif template.file is None:
+                archived = packaged_template(self.path, template.source, scope[0])
             if archived is not None:
                 shown = display_path(archived.archive, self.cwd)
                 display = f"{shown}{ARCHIVE_SEPARATOR}{archived.member}"
@@ -85,7 +93,6 @@ class HelmChart:
             parsed = parse_stream(template.text, display, settings.limits)
             problems.extend(parsed.problems)
             source_text = archived.text if archived is not None else self._text(template.file)
-            scope = subchart_scope(template.source, template.file)
             sections = self._sections(source_text, template.text)
             for document in parsed.documents:
                 known = sections[document.index] if document.index < len(sections) else None
@@ -186,7 +193,7 @@ class HelmChart:
         return [
             Notification(
                 "helm-dependency",
-                f"chart {self.display}: dependency {m.name} ({m.reason}) is not vendored in "
+                f"chart {self.display}: dependency {m.shown} ({m.reason}) is not vendored in "
                 "charts/, so its templates were not linted (the chart's own templates were). "
                 "Run `helm dependency build` to vendor it; klint renders offline and never "
                 "fetches charts.",

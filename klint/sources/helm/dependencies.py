@@ -28,7 +28,8 @@ class MissingDependency:
 
     ``name`` is as :func:`~klint.sources.helm.chart_files.missing_dependencies` spells it
     (``dep``, ``sub/dep`` for a subchart's), ``line`` its entry in ``file`` (1-based), and
-    ``enabled`` whether the values turn it on (its templates are then not linted).
+    ``enabled`` whether the values turn it on (its templates are then not linted), and
+    ``alias`` the entry's alias, if any (two entries may name the same chart).
     """
 
     name: str
@@ -36,6 +37,12 @@ class MissingDependency:
     line: int
     enabled: bool
     reason: str
+    alias: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The dependency as a user finds it in ``Chart.yaml``: name, and alias when set."""
+        return f"{self.name} (alias {self.alias})" if self.alias else self.name
 
 
 def plan_missing(
@@ -43,7 +50,9 @@ def plan_missing(
 ) -> list[MissingDependency]:
     """Describe each missing dependency of ``chart_dir`` under the merged ``values``."""
     result: list[MissingDependency] = []
+    seen: dict[str, int] = {}
     for name in missing:
+        occurrence = seen[name] = seen.get(name, -1) + 1
         *parents, own = name.split("/")
         directory, scope = chart_dir, dict(values)
         for parent in parents:
@@ -51,9 +60,11 @@ def plan_missing(
             scope = merge_values(
                 read_yaml_mapping(directory / "values.yaml"), _mapping(scope, parent)
             )
-        file, line, entry = _entry(directory, own)
+        file, line, entry = _entry(directory, own, occurrence)
         enabled, reason = dependency_enabled(entry, scope)
-        result.append(MissingDependency(name, file, line, enabled, reason))
+        alias = entry.get("alias")
+        shown_alias = str(alias) if isinstance(alias, str) and alias else None
+        result.append(MissingDependency(name, file, line, enabled, reason, shown_alias))
     return result
 
 
@@ -115,8 +126,9 @@ def merged_values(
     return merged
 
 
-def _entry(directory: Path, name: str) -> tuple[Path, int, Mapping[str, Any]]:
-    """The dependency entry named ``name``: its file, 1-based line and mapping."""
+def _entry(directory: Path, name: str, occurrence: int) -> tuple[Path, int, Mapping[str, Any]]:
+    """The ``occurrence``-th (0-based) dependency entry named ``name`` (several entries may
+    name one chart under different aliases): its file, 1-based line and mapping."""
     for file in (directory / "Chart.yaml", directory / "requirements.yaml"):
         text = read_text(file)
         if not text:
@@ -130,15 +142,13 @@ def _entry(directory: Path, name: str) -> tuple[Path, int, Mapping[str, Any]]:
         for key, value in root.value:
             if key.value != "dependencies" or not isinstance(value, yaml.SequenceNode):
                 continue
-            for item in value.value:
-                data = _node_name(item)
-                if data == name:
-                    entry = read_yaml_mapping(file).get("dependencies") or []
-                    found = next(
-                        (e for e in entry if isinstance(e, dict) and str(e.get("name")) == name),
-                        {},
-                    )
-                    return file, item.start_mark.line + 1, found
+            items = [item for item in value.value if _node_name(item) == name]
+            if len(items) <= occurrence:
+                continue
+            entries = read_yaml_mapping(file).get("dependencies") or []
+            named = [e for e in entries if isinstance(e, dict) and str(e.get("name")) == name]
+            found = named[occurrence] if len(named) > occurrence else {}
+            return file, items[occurrence].start_mark.line + 1, found
     return directory / "Chart.yaml", 1, {}
 
 

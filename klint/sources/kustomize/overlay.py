@@ -8,6 +8,7 @@ declared them; generated objects map to their generator in the kustomization.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import unit_root
 from klint.sources.kustomize.build import build
 from klint.sources.kustomize.locate import locate_span
+from klint.sources.kustomize.reach import local_resources
 from klint.sources.kustomize.sandbox import KustomizeBuildError
 from klint.sources.kustomize.tool import ToolBudget
 from klint.sources.kustomize.trace import BuiltObject
@@ -52,13 +54,22 @@ def repository_relative(message: str, cwd: Path, root: Path) -> str:
     return message
 
 
+# Loads files as plain manifests (given by discovery: a source does not import another).
+OwnFilesLoader = Callable[[Sequence[Path], LoadSettings, Path], LoadedUnit]
+
+
 @dataclass(frozen=True)
 class KustomizeOverlay:
-    """A directory with a kustomization file, built with kustomize or kubectl kustomize."""
+    """A directory with a kustomization file, built with kustomize or kubectl kustomize.
+
+    When the build fails, ``own_files`` (if given) lints the overlay's local resource files
+    on their own, so a failure does not hide them (they are linted nowhere else).
+    """
 
     path: Path
     display: str
     cwd: Path
+    own_files: OwnFilesLoader | None = field(default=None, compare=False, repr=False)
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
         kustomization = kustomization_file(self.path) or self.path / "kustomization.yaml"
@@ -73,20 +84,31 @@ class KustomizeOverlay:
             )
         except KustomizeBuildError as error:
             message = repository_relative(error.message, self.cwd, unit_root(self.path, self.cwd))
+            root = unit_root(self.path, self.cwd)
+            files = local_resources(self.path, root) if self.own_files is not None else []
+            linted = (
+                f"; its local resource files ({len(files)}) were linted as plain manifests"
+                if files
+                else ""
+            )
             problem = Notification(
                 "kustomize-build",
-                f"kustomization {self.display} failed to build: {message}",
+                f"kustomization {self.display} failed to build: {message}{linted}",
                 Location(fallback, Span.line(1)),
                 fatal=True,
             )
-            return LoadedUnit([], [problem], files=0)
+            if not files or self.own_files is None:
+                return LoadedUnit([], [problem], files=0)
+            own = self.own_files(files, settings, self.cwd)
+            own.problems.insert(0, problem)
+            return own
         parsed = parse_stream(built.text, fallback, settings.limits)
         locator = OverlayLocator(self.cwd, fallback)
         for document in parsed.documents:
             if 0 <= document.index < len(built.objects):
                 locator.objects[id(document)] = built.objects[document.index]
-        files = {o.origin_file for o in built.objects if o.origin_file is not None}
-        shown = frozenset(display_path(file, self.cwd) for file in files) or None
+        origins = {o.origin_file for o in built.objects if o.origin_file is not None}
+        shown = frozenset(display_path(file, self.cwd) for file in origins) or None
         return LoadedUnit(
-            parsed.documents, parsed.problems, locator, files=max(1, len(files)), file_paths=shown
+            parsed.documents, parsed.problems, locator, files=max(1, len(origins)), file_paths=shown
         )

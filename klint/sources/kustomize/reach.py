@@ -5,8 +5,10 @@ on its own. A kustomization is built unless it is a ``kind: Component`` (linted 
 overlays that use it) or sits inside another kustomization's folder and is read by some build
 (then it is linted through that build). An overlay that cannot be built (a remote base that
 klint will not fetch, a link out of the repository) still reports why, and its local resource
-files are linted on their own; its patches, and those of a Component that no overlay uses,
-are fragments of objects and are skipped with the reason (``--verbose`` lists them).
+files are linted on their own (one whose build fails only when it runs, say a generator's
+missing ``.env``, lints them in its own unit: :func:`local_resources`); its patches, and those
+of a Component that no overlay uses, are fragments of objects and are skipped with the reason
+(``--verbose`` lists them).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from klint.sources.base import display_path
-from klint.sources.confine import read_inside
+from klint.sources.confine import is_inside, read_inside
 from klint.sources.kustomize.build import lexical_root
 from klint.sources.kustomize.files import (
     as_strings,
@@ -66,14 +68,16 @@ def plan_reach(
     trees = {d: Tree.scan(d, lexical_root(d, root)) for d in directories}
     components = {d for d in directories if is_component(d)}
     overlays = [d for d in directories if d not in components]
-    used = _used(trees, [d for d in overlays if _clean(trees[d])])
+    readers = _readers(trees, [d for d in overlays if _clean(trees[d])])
     used_at_all = _used(trees, overlays)
     for directory in overlays:
         name = os.path.normpath(directory)
+        if _folded(directory, readers.get(name, ()), trees):
+            continue  # linted through a clean build that reads it, wherever it sits
         nested = any(str(parent) in known for parent in directory.parents)
-        if nested and (name in used or (name in used_at_all and not _clean(trees[directory]))):
-            # linted through the build that reads it; when that build cannot run either, its
-            # files are handled with that build's (resources on their own, patches skipped)
+        if nested and name in used_at_all and not _clean(trees[directory]):
+            # read by a build that cannot run either: its files are handled with that
+            # build's (resources on their own, patches skipped)
             continue
         plan.overlays.append(directory)
         if _clean(trees[directory]):
@@ -90,7 +94,7 @@ def plan_reach(
             )
         else:
             continue
-        resources = _resource_files(tree)
+        resources = resource_files(tree)
         for file in sorted(tree.files):
             name = os.path.normpath(file)
             if name not in plan.reached and name not in resources:
@@ -157,7 +161,12 @@ def _workload_fragment(document: object) -> bool:
 def owning_overlay(path: Path, top: Path, cwd: Path) -> Path | str | None:
     """For a file named on the command line: the nearest enclosing kustomization whose build
     reads it (its unit), a reason to skip it (a patch of a Component), or None (lint it on its
-    own). Folders above ``top`` are not looked at."""
+    own). Folders above ``top`` are not looked at.
+
+    A base read by an overlay beside it (``../base``) is linted, for a named file, through its
+    own nearest build, as ``klint check <that folder>`` would: the walk folds a base into its
+    readers only among the kustomizations it walks, and a named file's walk is its folders
+    up to its nearest kustomization; overlays elsewhere in the tree are not searched."""
     target = os.path.normpath(os.path.abspath(path))
     start = Path(os.path.abspath(path)).parent
     for directory in [start, *start.parents]:
@@ -187,11 +196,38 @@ def _used(trees: dict[Path, Tree], users: Sequence[Path]) -> set[str]:
     return {os.path.normpath(k) for d in users for k in trees[d].kustomizations if Path(k) != d}
 
 
+def _readers(trees: dict[Path, Tree], users: Sequence[Path]) -> dict[str, list[Path]]:
+    """For each kustomization folder, the builds of ``users`` that read it (not itself)."""
+    found: dict[str, list[Path]] = {}
+    for user in users:
+        for read in trees[user].kustomizations:
+            if Path(read) != user:
+                found.setdefault(os.path.normpath(read), []).append(user)
+    return found
+
+
+def _folded(directory: Path, readers: Sequence[Path], trees: dict[Path, Tree]) -> bool:
+    """Linted only through a reader's build: one reader builds cleanly and is not read back
+    by ``directory`` (a cycle, which kustomize refuses, leaves both to build alone)."""
+    own = {os.path.normpath(k) for k in trees[directory].kustomizations}
+    return any(os.path.normpath(reader) not in own for reader in readers)
+
+
 def _clean(tree: Tree) -> bool:
     return not tree.remote and not tree.refused
 
 
-def _resource_files(tree: Tree) -> set[str]:
+def local_resources(directory: Path, root: Path) -> list[Path]:
+    """The resource files of the overlay at ``directory`` and every kustomization it reads,
+    sorted, when the planner counted them as reached by its build (it reads nothing remote
+    and nothing refused); else none, because they are already linted on their own."""
+    tree = Tree.scan(directory, lexical_root(directory, root))
+    if not _clean(tree):
+        return []
+    return [Path(name) for name in sorted(resource_files(tree)) if is_inside(Path(name), root)]
+
+
+def resource_files(tree: Tree) -> set[str]:
     """Files named as resources (objects) by the tree's kustomizations."""
     found: set[str] = set()
     for directory, kustomization in tree.kustomizations.items():
