@@ -53,6 +53,24 @@ class Span:
         return cls(number, 1, number, 1)
 
 
+ARCHIVE_MEMBER = (
+    "!/"  # ``charts/dep-1.2.3.tgz!/dep/templates/x.yaml``: a file inside a chart archive
+)
+_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
+
+
+def archive_member(path: str) -> tuple[str, str] | None:
+    """``(archive, member)`` of a location inside a chart archive, else None.
+
+    ``charts/dep-1.2.3.tgz!/dep/templates/x.yaml`` → ``("charts/dep-1.2.3.tgz",
+    "dep/templates/x.yaml")``: the archive's path, then the member's path as ``tar`` lists it.
+    """
+    archive, separator, member = path.partition(ARCHIVE_MEMBER)
+    if not separator or not member or not archive.endswith(_ARCHIVE_SUFFIXES):
+        return None
+    return archive, member
+
+
 @dataclass(frozen=True, order=True, slots=True)
 class Location:
     """A place in a file; ``path`` is as displayed (relative to the root, ``/``-separated)."""

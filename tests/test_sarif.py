@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
+import tarfile
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
-from tests.conftest import REPO, run_cli
+from klint.findings import archive_member
+from tests.conftest import REPO, needs_helm_sdk, run_cli
 
 INSECURE = "fixtures/examples/insecure-deployment.yaml"
 
@@ -248,3 +251,71 @@ def test_shards_do_not_move_when_units_are_added_and_bad_shards_are_usage_errors
     for bad in ("0/3", "4/3", "x", "1/0"):
         result = run_cli("check", "--shard", bad, INSECURE)
         assert result.returncode == 2 and "--shard" in result.stderr, bad
+
+
+ARCHIVE = "fixtures/helm/vendored-tgz/charts/exporter-1.2.3.tgz"
+
+
+@needs_helm_sdk
+def test_a_template_inside_a_chart_archive_is_a_nested_artifact() -> None:
+    run = sarif("fixtures/helm/vendored-tgz")["runs"][0]
+    # the archive is a top-level artifact, the template a nested one (SARIF §3.24.2/§3.24.3)
+    assert run["artifacts"] == [
+        {"location": {"uri": ARCHIVE, "uriBaseId": "%SRCROOT%"}, "mimeType": "application/gzip"},
+        {"location": {"uri": "exporter/templates/deployment.yaml"}, "parentIndex": 0},
+    ]
+    inside = [
+        r
+        for r in run["results"]
+        if r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].startswith(ARCHIVE)
+    ]
+    assert {r["ruleId"] for r in inside} >= {"KL101", "KL401"}
+    with tarfile.open(REPO / ARCHIVE) as tar:
+        handle = tar.extractfile("exporter/templates/deployment.yaml")
+        assert handle is not None
+        template = handle.read().decode().splitlines()
+    for result in inside:
+        physical = result["locations"][0]["physicalLocation"]
+        # GitHub reads only this uri (relative to the repository root): archive, !/, member
+        assert physical["artifactLocation"] == {
+            "uri": f"{ARCHIVE}%21/exporter/templates/deployment.yaml",
+            "uriBaseId": "%SRCROOT%",
+        }
+        # the line hash GitHub tracks alerts by comes from the template's own line
+        line = " ".join(template[physical["region"]["startLine"] - 1].split())
+        digest = hashlib.sha256(line.encode()).hexdigest()[:16]
+        assert result["partialFingerprints"]["primaryLocationLineHash"].startswith(digest + ":")
+        assert (
+            physical["region"]["endColumn"] <= len(template[physical["region"]["endLine"] - 1]) + 1
+        )
+
+
+def test_a_run_without_archives_has_no_artifacts_table() -> None:
+    assert "artifacts" not in sarif(INSECURE)["runs"][0]
+
+
+def test_archive_member_paths_are_told_apart_from_other_paths() -> None:
+    assert archive_member("c/charts/dep-1.2.3.tgz!/dep/templates/x.yaml") == (
+        "c/charts/dep-1.2.3.tgz",
+        "dep/templates/x.yaml",
+    )
+    assert archive_member("c/charts/dep.tar.gz!/dep/values.yaml") == (
+        "c/charts/dep.tar.gz",
+        "dep/values.yaml",
+    )
+    for other in ("deploy/pod.yaml", "odd!/name.yaml", "c/dep.tgz!/", "c/dep.zip!/x.yaml"):
+        assert archive_member(other) is None
+
+
+@needs_helm_sdk
+def test_a_crd_inside_a_subchart_archive_is_a_nested_artifact_too() -> None:
+    run = sarif("fixtures/helm/subchart-crds")["runs"][0]
+    archive = "fixtures/helm/subchart-crds/charts/packed-0.1.0.tgz"
+    assert run["artifacts"] == [
+        {"location": {"uri": archive, "uriBaseId": "%SRCROOT%"}, "mimeType": "application/gzip"},
+        {"location": {"uri": "packed/crds/things.yaml"}, "parentIndex": 0},
+    ]
+    uris = {
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in run["results"]
+    }
+    assert f"{archive}%21/packed/crds/things.yaml" in uris

@@ -23,9 +23,20 @@ from urllib.parse import quote
 
 from klint.catalog import Rule, rule_order
 from klint.docs import rule_help_markdown, rule_help_text
-from klint.findings import Finding, Fix, Location, Notification, Report, Span, field_path_text
+from klint.findings import (
+    ARCHIVE_MEMBER,
+    Finding,
+    Fix,
+    Location,
+    Notification,
+    Report,
+    Span,
+    archive_member,
+    field_path_text,
+)
 from klint.reporters.base import ReportContext
 from klint.reporters.indented_json import dump_indented
+from klint.reporters.sarif_artifacts import ArchiveArtifacts
 from klint.sources.confine import is_inside
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -75,6 +86,8 @@ class SarifReporter:
             )
             first = False
         yield "]" if first else "\n      ]"
+        if lines.artifacts.entries:  # files inside chart archives (see sarif_artifacts)
+            yield f',\n      "artifacts": {_dump(lines.artifacts.entries, "      ")}'
         fatal = any(n.fatal for n in report.notifications)
         invocation: dict[str, Any] = {"executionSuccessful": not fatal}
         notes = [_notification(n, context) for n in report.notifications]
@@ -121,6 +134,7 @@ class _SourceLines:
         self.cache: dict[str, list[str] | None] = {}
         self.primary = ""
         self.seen: dict[str, list[int]] = {}
+        self.artifacts = ArchiveArtifacts()
 
     def of(self, path: str) -> list[str] | None:
         if path not in self.cache:
@@ -132,9 +146,16 @@ class _SourceLines:
     def _read(self, path: str) -> list[str] | None:
         if path == self.context.extra.get("stdin_filename") or path.startswith("<"):
             return None  # an editor buffer or stdin: the file on disk is not what was read
-        file = Path(path) if Path(path).is_absolute() else self.context.cwd / path
+        member = archive_member(path)
+        file = Path(member[0] if member else path)
+        file = file if file.is_absolute() else self.context.cwd / file
         if not is_inside(file, self.context.root) and not is_inside(file, self.context.cwd):
             return None
+        if member is not None:  # a template inside a chart archive: its text, from the archive
+            from klint.sources.helm.archived import read_member
+
+            text = read_member(file, member[1])
+            return None if text is None else text.splitlines()
         try:
             return file.read_bytes().decode("utf-8-sig").splitlines()
         except (OSError, UnicodeDecodeError):
@@ -358,7 +379,11 @@ def _notification(notification: Notification, context: ReportContext) -> dict[st
 def _physical(
     location: Location, context: ReportContext, lines: _SourceLines | None = None
 ) -> dict[str, Any]:
-    span = lines.clamp(location) if lines is not None else location.span
+    span = location.span
+    if lines is not None:
+        span = lines.clamp(location)
+        if ARCHIVE_MEMBER in location.path:  # a file inside a chart archive
+            lines.artifacts.note(location.path, lambda archive: artifact_location(archive, context))
     return {
         "artifactLocation": artifact_location(location.path, context),
         "region": {

@@ -11,13 +11,15 @@ values files.
 from __future__ import annotations
 
 import tarfile
+import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
+from klint.findings import ARCHIVE_MEMBER
 from klint.sources.helm.chart_files import read_yaml_mapping
 
-ARCHIVE_SEPARATOR = "!/"
+ARCHIVE_SEPARATOR = ARCHIVE_MEMBER
 _MAX_MEMBER_BYTES = 5 * 1024 * 1024  # Helm's own limit per chart file
 _MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
 
@@ -44,7 +46,7 @@ def archived_template(chart_dir: Path, source: str) -> ArchivedTemplate | None:
         return None
     path, top = archive
     member = f"{top}/{rest}"
-    text = _read_member(path, member)
+    text = read_member(path, member)
     if text is None:
         return None
     return ArchivedTemplate(path, member, text, shown)
@@ -57,7 +59,7 @@ def packaged_template(archive: Path, source: str, values_prefix: str) -> Archive
     if named is None:
         return None
     member = "/".join((named[0], *PurePosixPath(source).parts[1:]))
-    text = _read_member(archive, member)
+    text = read_member(archive, member)
     return None if text is None else ArchivedTemplate(archive, member, text, values_prefix)
 
 
@@ -85,6 +87,36 @@ def _archives(chart_dir: Path) -> dict[str, tuple[Path, str]]:
     return found
 
 
+def archive_chart(archive: Path) -> tuple[str, str] | None:
+    """(top folder, chart name) of a chart archive; None when it holds no named chart."""
+    return _chart_name(archive)
+
+
+def crd_members(archive: Path, top: str) -> list[tuple[str, int]]:
+    """The regular files under ``<top>/crds/`` of a chart archive that Helm installs as CRDs
+    (``.yaml``, ``.yml``, ``.json``), with their sizes, in archive order."""
+    found: list[tuple[str, int]] = []
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for member in tar:
+                parts = PurePosixPath(member.name).parts
+                if (
+                    len(parts) > 2
+                    and parts[:2] == (top, "crds")
+                    and member.isfile()
+                    and is_manifest_name(member.name)
+                ):
+                    found.append((member.name, member.size))
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
+        return found
+    return found
+
+
+def is_manifest_name(name: str) -> bool:
+    """Whether Helm reads a ``crds/`` file of this name (``hasManifestExtension``)."""
+    return name.lower().endswith((".yaml", ".yml", ".json"))
+
+
 def _chart_name(archive: Path) -> tuple[str, str] | None:
     """(top folder, chart name) of a chart archive."""
     text = _read_first(archive, "Chart.yaml")
@@ -108,12 +140,13 @@ def _read_first(archive: Path, name: str) -> tuple[str, str] | None:
                 parts = PurePosixPath(member.name).parts
                 if len(parts) == 2 and parts[1] == name and member.isfile():
                     return parts[0], _extract(tar, member) or ""
-    except (tarfile.TarError, OSError, EOFError):
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
         return None
     return None
 
 
-def _read_member(archive: Path, name: str) -> str | None:
+def read_member(archive: Path, name: str) -> str | None:
+    """The text of one member of a chart archive (read once per archive, bounded), or None."""
     try:
         stat = archive.stat()
     except OSError:
@@ -137,7 +170,7 @@ def _members(archive: str, _mtime: int, _size: int) -> dict[str, str]:
                 text = _extract(tar, member)
                 if text is not None:
                     texts[member.name] = text
-    except (tarfile.TarError, OSError, EOFError):
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
         return texts
     return texts
 

@@ -22,12 +22,14 @@ from klint.sources.helm.archived import (
     ARCHIVE_SEPARATOR,
     archived_template,
     packaged_template,
+    read_member,
 )
 from klint.sources.helm.chart_files import missing_dependencies, read_yaml_mapping
 from klint.sources.helm.dependencies import MissingDependency, merged_values, plan_missing
 from klint.sources.helm.isolation import render_isolated
 from klint.sources.helm.locator import HelmLocator, TemplateOrigin
 from klint.sources.helm.output import HelmRenderError, RenderedTemplate
+from klint.sources.helm.subchart_crds import SubchartCrd, crd_paths, subchart_crds
 from klint.sources.helm.template_map import section_indexes
 
 
@@ -107,7 +109,7 @@ class HelmChart:
                 # Rendered names may be random (randAlphaNum): fingerprint by template.
                 document.identity = f"{template.source}#{section}"
                 documents.append(document)
-        listed += self._crds(settings, root, documents, problems)
+        listed += self._crds(settings, root, user_values, documents, problems)
         # a packaged chart shows every template as the archive: then only the count is known
         paths = frozenset(listed) if len(set(listed)) == len(listed) else None
         return LoadedUnit(documents, problems, locator, files=len(listed), file_paths=paths)
@@ -116,28 +118,40 @@ class HelmChart:
         self,
         settings: LoadSettings,
         root: Path,
+        values_files: list[Path],
         documents: list[Document],
         problems: list[Notification],
     ) -> list[str]:
-        """Load the chart's ``crds/`` files (Helm installs them as they are, never templated)
-        as documents of the unit, so rules see the chart's own CustomResourceDefinitions and
-        findings in them land on their own lines. Returns the displays of the files read."""
+        """Load the ``crds/`` files of the chart and of its enabled subcharts (Helm installs
+        them as they are, never templated) as documents of the unit, so rules see the chart's
+        own CustomResourceDefinitions and findings in them land on their own lines. Returns
+        the displays of the files read."""
+        limit = settings.limits.max_file_bytes
         read: list[str] = []
-        for path in crd_files(self.path, root):
-            display = display_path(path, self.cwd)
-            data = read_inside(path, root, settings.limits.max_file_bytes)
-            if data is None:
+        found = [SubchartCrd(path) for path in crd_paths(self.path, root)]
+        if self.path.is_dir():
+            found += subchart_crds(
+                self.path, root, lambda: merged_values(self.path, values_files, settings.helm_set)
+            )
+        for crd in found:
+            if crd.member is None:
+                display = display_path(crd.path, self.cwd)
+                data = read_inside(crd.path, root, limit)
+                text = None if data is None else data.decode("utf-8", errors="replace")
+            else:
+                display = display_path(crd.path, self.cwd) + ARCHIVE_SEPARATOR + crd.member
+                text = read_member(crd.path, crd.member) if crd.size <= limit else None
+            if text is None:
                 problems.append(
                     Notification(
                         "file-too-large",
                         "a CRD file of the chart that is unreadable or over the "
-                        f"{settings.limits.max_file_bytes // (1024 * 1024)} MiB limit "
-                        "(--max-file-size); skipped",
+                        f"{limit // (1024 * 1024)} MiB limit (--max-file-size); skipped",
                         Location(display, Span.line(1)),
                     )
                 )
                 continue
-            parsed = parse_stream(data.decode("utf-8", errors="replace"), display, settings.limits)
+            parsed = parse_stream(text, display, settings.limits)
             problems.extend(parsed.problems)
             documents.extend(parsed.documents)  # no template origin: located as plain YAML
             read.append(display)
@@ -296,20 +310,3 @@ def ci_values_files(chart: Path, root: Path) -> list[Path]:
         and path.is_file()
         and is_inside(path, root)
     ]
-
-
-def crd_files(chart: Path, root: Path) -> list[Path]:
-    """The YAML files under a chart directory's ``crds/`` (as Helm reads them: every file,
-    nested folders too), sorted; symbolic links and files outside ``root`` are left out."""
-    folder = chart / "crds"
-    if not chart.is_dir() or not folder.is_dir() or folder.is_symlink():
-        return []
-    found: list[Path] = []
-    for directory, folders, names in os.walk(folder):
-        base = Path(directory)
-        folders[:] = sorted(f for f in folders if not (base / f).is_symlink())
-        for name in names:
-            path = base / name
-            if name.endswith((".yaml", ".yml")) and not path.is_symlink() and is_inside(path, root):
-                found.append(path)
-    return sorted(found)

@@ -135,6 +135,11 @@ def _declared_dependencies(chart_dir: Path, metadata: Mapping[str, Any]) -> list
     return [str(d["name"]) for d in _dependency_entries(chart_dir, metadata) if d.get("name")]
 
 
+def dependency_entries(chart_dir: Path) -> list[dict[str, Any]]:
+    """The ``dependencies`` entries of a chart directory (``requirements.yaml`` for v1)."""
+    return _dependency_entries(chart_dir, read_yaml_mapping(chart_dir / "Chart.yaml"))
+
+
 def _dependency_entries(chart_dir: Path, metadata: Mapping[str, Any]) -> list[dict[str, Any]]:
     entries: Any = metadata.get("dependencies")
     if not entries and str(metadata.get("apiVersion", "")) == "v1":
