@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,9 +21,16 @@ from typing import TYPE_CHECKING
 from klint.policy import ChartUnit
 from klint.sources.base import LintUnit
 from klint.sources.confine import unit_root
-from klint.sources.manifests import STDIN_DISPLAY, ManifestFile, ManifestFolder, StdinBuffer
+from klint.sources.manifests import (
+    STDIN_DISPLAY,
+    ManifestFile,
+    ManifestFolder,
+    SkippedBuffer,
+    StdinBuffer,
+)
 
 if TYPE_CHECKING:
+    from klint.sources.kustomize.files import Kustomization
     from klint.sources.kustomize.overlay import KustomizeOverlay
 
 MAX_INPUT_FILES = 20_000
@@ -52,6 +60,8 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
         helm_values = (*unit.options.values, *helm_values)
         unit = unit.unit
     kind = type(unit).__name__
+    if isinstance(unit, SkippedBuffer):  # says why it is not linted alone: reads no file
+        return UnitInputs(f"{kind}|{unit.display}|{unit.reason}", (), cacheable=False)
     if isinstance(unit, StdinBuffer):
         if unit.display == STDIN_DISPLAY:
             return UnitInputs(kind, (), unit.data, cacheable=False)  # reads no file
@@ -155,7 +165,55 @@ def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
                 return None
     if len(wanted) > MAX_INPUT_FILES:
         return None
-    if tree.remote or tree.refused:
-        # the build fails before the tool runs (cheap; say it again): it reads no file
-        return UnitInputs(identity, (), cacheable=False)
-    return UnitInputs(identity, tuple(sorted(wanted)))
+    # A refused or remote reference, or a missing resource, fails the build until a file or
+    # folder appears where an entry points: what is there is part of the key.
+    places = _places(tree.kustomizations.values())
+    if places is None:
+        return None
+    return UnitInputs(f"{identity}|{places}", tuple(sorted(wanted)))
+
+
+_MAX_ENTRIES = 20_000
+
+
+def _places(kustomizations: Iterable[Kustomization]) -> str | None:
+    """What is at every place a kustomization's strings could name (a file, a folder, a
+    link and where it leads, or nothing); None when there are too many to look at."""
+    from klint.sources.kustomize.files import join_entry
+
+    targets: set[str] = set()
+    for kustomization in kustomizations:
+        for text in _strings(kustomization.data):
+            if "\n" in text or len(text) > 1024:
+                continue  # an inline patch or resource, not a path
+            for entry in {text.strip(), text.split("=", 1)[-1].strip()}:
+                if entry:
+                    targets.add(join_entry(kustomization.directory, entry))
+            if len(targets) > _MAX_ENTRIES:
+                return None
+    return ";".join(f"{target}>{_what(target)}" for target in sorted(targets))
+
+
+def _strings(value: object, depth: int = 0) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif depth < 32 and isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, depth + 1)
+            yield from _strings(item, depth + 1)
+    elif depth < 32 and isinstance(value, list):
+        for item in value:
+            yield from _strings(item, depth + 1)
+
+
+def _what(path: str) -> str:
+    try:
+        info = os.lstat(path)
+    except (OSError, ValueError):
+        return "-"
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            return f"link:{os.readlink(path)}"
+        except OSError:
+            return "link"
+    return "dir" if stat.S_ISDIR(info.st_mode) else "file" if stat.S_ISREG(info.st_mode) else "?"

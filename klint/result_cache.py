@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 
 from klint.cache_codec import CodecError, decode_result, encode_result
 from klint.engine import UnitResult
-from klint.findings import Notification
 from klint.sources.base import LintUnit
 
 if TYPE_CHECKING:
@@ -108,42 +107,44 @@ class ResultCache:
     def prepare(self, units: Sequence[LintUnit], cwd: Path, helm_values: tuple[str, ...]) -> None:
         """Key every unit whose inputs are known.
 
-        Suppressions connect units that read the same file (a comment directive used by one
-        unit is not "unused" in the next; a note is reported once): units joined by shared
-        files form a group, and where a file of the group mentions klint (or a chart, whose
-        templates may write it), every unit of the group is keyed by the whole group, so
-        they are replayed or linted together, never half and half.
+        Suppressions connect units through the files where their directives are (a comment
+        directive used by one unit is not "unused" in the next; a note is reported once).
+        A file links the units that read it when it mentions klint or a chart reads it (a
+        chart's templates may write a directive anywhere in it); units joined by links form
+        a group, keyed by the whole group, so they are replayed or linted together, never
+        half and half (if one of them cannot be keyed, none is). A unit whose inputs are
+        unknown may read any file: then every unit a link could reach is linted.
         """
         from klint.cache_inputs import unit_inputs
 
         found = [unit_inputs(unit, cwd, helm_values) for unit in units]
-        unknown = any(inputs is None for inputs in found)
         own = [self._key(inputs) if inputs is not None else None for inputs in found]
-        groups = _groups([inputs.files if inputs else () for inputs in found])
+        unknown = any(inputs is None for inputs in found)
+        chart = [inputs is not None and inputs.mentions_klint for inputs in found]
+        charted = {n for i in found if i is not None and i.mentions_klint for n in i.files}
+        links = [
+            [n for n in inputs.files if n in charted or self._mentions(n)] if inputs else []
+            for inputs in found
+        ]
+        groups = _groups(links)
         members: dict[int, list[int]] = {}
         for index, group in enumerate(groups):
             members.setdefault(group, []).append(index)
         for indexes in members.values():
-            sensitive = any(self._sensitive(found[i]) for i in indexes)
-            if sensitive and (len(indexes) > 1 or unknown):
-                cacheable = [own[i] is not None and _cacheable(found[i]) for i in indexes]
-                if unknown or not all(cacheable):
-                    continue  # linted every time, together
-                whole = hashlib.sha256("\n".join(str(own[i]) for i in indexes).encode())
-                for i in indexes:
-                    key = hashlib.sha256(f"{whole.hexdigest()}|{own[i]}".encode()).hexdigest()
-                    self.keys[id(units[i])] = key
+            reached = any(links[i] or chart[i] for i in indexes)
+            keys = [own[i] if _cacheable(found[i]) else None for i in indexes]
+            if (unknown and reached) or None in keys:
+                continue  # linted every time, together
+            if len(indexes) == 1:
+                self.keys[id(units[indexes[0]])] = str(keys[0])
                 continue
-            for i in indexes:
-                alone = own[i]
-                if alone is not None and _cacheable(found[i]):
-                    self.keys[id(units[i])] = alone
+            whole = hashlib.sha256("\n".join(str(key) for key in keys).encode()).hexdigest()
+            for i, key in zip(indexes, keys, strict=True):
+                self.keys[id(units[i])] = hashlib.sha256(f"{whole}|{key}".encode()).hexdigest()
 
-    def _sensitive(self, inputs: UnitInputs | None) -> bool:
-        """Whether a unit's suppressions may read klint directives from its files."""
-        if inputs is None or inputs.mentions_klint:
-            return True
-        return any((self._digests.get(name) or ("", True))[1] for name in inputs.files)
+    def _mentions(self, name: str) -> bool:
+        """Whether a file may hold a klint directive (True when it could not be read)."""
+        return (self._digests.get(name) or ("", True))[1]
 
     def _key(self, inputs: UnitInputs) -> str | None:
         digest = hashlib.sha256(
@@ -222,9 +223,13 @@ class ResultCache:
         return result
 
     def put(self, unit: LintUnit, result: UnitResult) -> None:
-        """Store the results of a keyed unit (not ones that failed: a render may time out)."""
+        """Store the results of a keyed unit, unless a problem of it depends on the machine or
+        the moment (a time or memory limit, a child killed, an internal error): such a unit
+        is linted again next time. Input problems (a YAML error, a chart that does not
+        render, a refused base) are results of the unit's inputs: stored like findings."""
         key = self.keys.get(id(unit))
-        if key is None or any(_unrepeatable(n) for n in result.notifications):
+        notes = (*result.notifications, *result.skipped)
+        if key is None or not all(n.repeatable for n in notes):
             return
         try:
             payload = {"key": key, "result": encode_result(result)}
@@ -292,15 +297,6 @@ class ResultCache:
             except OSError:
                 continue
             total -= size
-
-
-# A unit that failed, ran out of time or memory, or crashed is linted again next time:
-# how far it got depends on the machine, not on its inputs.
-_UNREPEATABLE = ("timeout", "budget", "memory", "internal", "crash", "interrupt")
-
-
-def _unrepeatable(note: Notification) -> bool:
-    return note.fatal or any(word in note.code for word in _UNREPEATABLE)
 
 
 def _cacheable(inputs: UnitInputs | None) -> bool:

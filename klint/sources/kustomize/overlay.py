@@ -78,6 +78,7 @@ class KustomizeOverlay:
                 f"kustomization {self.display} failed to build: {message}",
                 Location(fallback, Span.line(1)),
                 fatal=True,
+                repeatable=error.repeatable,
             )
             return LoadedUnit([], [problem], files=0)
         parsed = parse_stream(built.text, fallback, settings.limits)
