@@ -148,9 +148,12 @@ def _chart_files(path: Path) -> tuple[str, ...] | None:
 
 
 def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
+    from klint.sources.kustomize.build import lexical_root
     from klint.sources.kustomize.tree import Tree
 
-    tree = Tree.scan(unit.path, unit_root(unit.path, unit.cwd))
+    # the scan the build makes (and discovery made: shared within a run)
+    build_dir = Path(os.path.normpath(unit.path.absolute()))
+    tree = Tree.scan(build_dir, lexical_root(build_dir, unit_root(unit.path, unit.cwd)))
     wanted = set(tree.files)
     for directory in tree.kustomizations:
         try:

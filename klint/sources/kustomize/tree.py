@@ -20,6 +20,7 @@ from klint.sources.kustomize.files import (
     load_kustomization,
 )
 from klint.sources.kustomize.plugin_configs import UnreadableConfig, config_references
+from klint.sources.kustomize.scans import remembered
 from klint.sources.names import kustomization_file
 
 _MAX_SIBLING_BYTES = 8 * 1024 * 1024
@@ -106,16 +107,30 @@ class Tree:
     files: set[str]
     remote: list[tuple[Path, str]]
     refused: list[tuple[Path, str, str]] = field(default_factory=list)
+    _real_root: Path | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def scan(cls, build_dir: Path, root: Path | None = None) -> Tree:
+        """The tree of the kustomization in ``build_dir``, confined to ``root``."""
+        shared = remembered()
+        key = (str(build_dir), str(root))
+        if shared is not None and key in shared:
+            found: Tree = shared[key]
+            return found
+        tree = cls._scan(build_dir, root)
+        if shared is not None:
+            shared[key] = tree
+        return tree
+
+    @classmethod
+    def _scan(cls, build_dir: Path, root: Path | None) -> Tree:
         tree = cls(root if root is not None else build_dir, {}, set(), [])
         pending = [str(build_dir)]
         while pending:
             directory = pending.pop()
             if directory in tree.kustomizations:
                 continue
-            if not is_inside(Path(directory), tree.root):
+            if tree._real_inside(directory) is None:
                 continue  # refused where it was referenced
             own = kustomization_file(Path(directory))
             if own is not None and not tree._allowed_file(own):
@@ -205,12 +220,15 @@ class Tree:
         kustomization's directory) when it is reached through a symbolic link: kustomize
         refuses that itself, and the copy (which holds no links) must not lift the limit.
         """
-        try:
-            confine(Path(target), self.root)
-        except OutsideRoot as error:
-            self.refused.append((kustomization.file, entry, error.reason))
-            return False
-        linked = os.path.realpath(target) != os.path.abspath(target)
+        real = self._real_inside(target) if os.path.isabs(target) and "\x00" not in target else None
+        if real is None:  # outside (confine says why), or a path confine reads otherwise
+            try:
+                confine(Path(target), self.root)
+            except OutsideRoot as error:
+                self.refused.append((kustomization.file, entry, error.reason))
+                return False
+            real = os.path.realpath(target)
+        linked = real != os.path.abspath(target)
         if within is not None and linked and not is_inside(Path(target), Path(within)):
             reason = (
                 "is a symbolic link that leads outside the kustomization's directory, "
@@ -219,6 +237,17 @@ class Tree:
             self.refused.append((kustomization.file, entry, reason))
             return False
         return True
+
+    def _real_inside(self, path: str) -> str | None:
+        """``path`` with every link followed when that lies within the root, else None
+        (:func:`~klint.sources.confine.is_inside`, the root resolved once per tree)."""
+        try:
+            real = os.path.realpath(path)
+            if self._real_root is None:
+                self._real_root = Path(os.path.realpath(self.root))
+        except (OSError, ValueError):
+            return None
+        return real if Path(real).is_relative_to(self._real_root) else None
 
     def copy_to(self, destination: Path) -> None:
         """Copy the tree under ``destination`` with the same layout (content only, no modes).
