@@ -13,8 +13,9 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -119,6 +120,8 @@ def _rendered_charts(manifest: ManifestFile) -> list[Path | None] | None:
         data = manifest.path.read_bytes()
     except OSError:
         return []  # missing: the unit reports it
+    if b"Source:" not in data:
+        return []
     names = sorted({match.decode(errors="surrogateescape") for match in _SOURCE.findall(data)})
     if not names:
         return []
@@ -149,6 +152,7 @@ def _chart_files(path: Path) -> tuple[str, ...] | None:
 
 def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
     from klint.sources.kustomize.build import lexical_root
+    from klint.sources.kustomize.scans import once
     from klint.sources.kustomize.tree import Tree
 
     # the scan the build makes (and discovery made: shared within a run)
@@ -170,31 +174,34 @@ def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
         return None
     # A refused or remote reference, or a missing resource, fails the build until a file or
     # folder appears where an entry points: what is there is part of the key.
-    places = _places(tree.kustomizations.values())
-    if places is None:
-        return None
-    return UnitInputs(f"{identity}|{places}", tuple(sorted(wanted)))
+    places: set[str] = set()
+    for kustomization in tree.kustomizations.values():
+        # bases are shared by overlays: looked at once per run (scans_shared)
+        found = once("places", kustomization.directory, partial(_places, kustomization))
+        if found is None or len(places) > _MAX_ENTRIES:
+            return None
+        places.update(found)
+    return UnitInputs(f"{identity}|{';'.join(sorted(places))}", tuple(sorted(wanted)))
 
 
 _MAX_ENTRIES = 20_000
 
 
-def _places(kustomizations: Iterable[Kustomization]) -> str | None:
+def _places(kustomization: Kustomization) -> frozenset[str] | None:
     """What is at every place a kustomization's strings could name (a file, a folder, a
     link and where it leads, or nothing); None when there are too many to look at."""
     from klint.sources.kustomize.files import join_entry
 
     targets: set[str] = set()
-    for kustomization in kustomizations:
-        for text in _strings(kustomization.data):
-            if "\n" in text or len(text) > 1024:
-                continue  # an inline patch or resource, not a path
-            for entry in {text.strip(), text.split("=", 1)[-1].strip()}:
-                if entry:
-                    targets.add(join_entry(kustomization.directory, entry))
-            if len(targets) > _MAX_ENTRIES:
-                return None
-    return ";".join(f"{target}>{_what(target)}" for target in sorted(targets))
+    for text in _strings(kustomization.data):
+        if "\n" in text or len(text) > 1024:
+            continue  # an inline patch or resource, not a path
+        for entry in {text.strip(), text.split("=", 1)[-1].strip()}:
+            if entry:
+                targets.add(join_entry(kustomization.directory, entry))
+        if len(targets) > _MAX_ENTRIES:
+            return None
+    return frozenset(f"{target}>{_what(target)}" for target in targets)
 
 
 def _strings(value: object, depth: int = 0) -> Iterator[str]:

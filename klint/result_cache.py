@@ -38,7 +38,8 @@ MAX_INPUT_BYTES = 256 * 1024 * 1024  # a larger file is not hashed: its unit is 
 _MAGIC = b"KLINT1 "
 # What suppressions react to: ``# klint:`` comments and ``klint.dev/`` annotations (or an
 # escape in a quoted string, which could spell one).
-_DIRECTIVE = re.compile(rb"klint:|klint\.dev|\\[uUx/]")
+_KLINT = re.compile(rb"klint:|klint\.dev")
+_ESCAPE = re.compile(rb"\\[uUx/]")
 
 
 class CacheUnavailable(Exception):
@@ -101,6 +102,7 @@ class ResultCache:
         self.written = 0
         self.hits = 0
         self._digests: dict[str, tuple[str, bool]] = {}
+        self._folders: dict[str, str] = {}  # folder → its real path, for _readable
 
     # -- keys --------------------------------------------------------------------------
 
@@ -165,7 +167,7 @@ class ResultCache:
         """A file's content hash and whether it mentions klint; None: too large to key."""
         if name not in self._digests:
             try:
-                if not _readable(name):
+                if not _readable(name, self._folders):
                     return None  # a FIFO, a device or a link out of the repository
                 with open(name, "rb") as handle:
                     data = handle.read(MAX_INPUT_BYTES + 1)
@@ -176,7 +178,7 @@ class ResultCache:
                 return None
             if len(data) > MAX_INPUT_BYTES:
                 return None
-            mentions = _DIRECTIVE.search(data) is not None
+            mentions = _mentions_klint(data)
             self._digests[name] = (hashlib.sha256(data).hexdigest(), mentions)
         return self._digests[name]
 
@@ -299,6 +301,13 @@ class ResultCache:
             total -= size
 
 
+def _mentions_klint(data: bytes) -> bool:
+    """Whether a file's bytes may hold a directive (``in`` first: it is many times faster)."""
+    return (b"klint" in data and _KLINT.search(data) is not None) or (
+        b"\\" in data and _ESCAPE.search(data) is not None
+    )
+
+
 def _cacheable(inputs: UnitInputs | None) -> bool:
     return inputs is not None and inputs.cacheable
 
@@ -323,18 +332,28 @@ def _groups(files: Sequence[Sequence[str]]) -> list[int]:
     return [find(i) for i in range(len(files))]
 
 
-def _readable(name: str) -> bool:
+def _readable(name: str, folders: dict[str, str]) -> bool:
     """Whether the cache may read ``name`` to key a unit: a regular file that a link does not
-    take out of its repository (the unit's own confinement root)."""
+    take out of its repository (the unit's own confinement root). ``folders`` remembers the
+    real path of each folder (this run's files share them)."""
     from klint.sources.confine import unit_root
 
-    if not stat.S_ISREG(os.stat(name).st_mode):
-        return False
     absolute = os.path.abspath(name)
+    mode = os.lstat(name).st_mode
+    if stat.S_ISLNK(mode):
+        mode = os.stat(name).st_mode
+    elif stat.S_ISREG(mode):
+        folder = os.path.dirname(absolute)
+        if folder not in folders:
+            folders[folder] = os.path.realpath(folder)
+        if folders[folder] == folder:
+            return True  # no link on the way
+    if not stat.S_ISREG(mode):
+        return False
     if os.path.realpath(absolute) == absolute:
         return True
-    folder = Path(os.path.dirname(absolute))
-    return Path(os.path.realpath(absolute)).is_relative_to(os.path.realpath(unit_root(folder)))
+    root = unit_root(Path(os.path.dirname(absolute)))
+    return Path(os.path.realpath(absolute)).is_relative_to(os.path.realpath(root))
 
 
 def _real_folders(*folders: Path) -> bool:

@@ -7,6 +7,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from klint.sources.kustomize.files import (
     load_kustomization,
 )
 from klint.sources.kustomize.plugin_configs import UnreadableConfig, config_references
-from klint.sources.kustomize.scans import remembered
+from klint.sources.kustomize.scans import once
 from klint.sources.names import kustomization_file
 
 _MAX_SIBLING_BYTES = 8 * 1024 * 1024
@@ -112,15 +113,7 @@ class Tree:
     @classmethod
     def scan(cls, build_dir: Path, root: Path | None = None) -> Tree:
         """The tree of the kustomization in ``build_dir``, confined to ``root``."""
-        shared = remembered()
-        key = (str(build_dir), str(root))
-        if shared is not None and key in shared:
-            found: Tree = shared[key]
-            return found
-        tree = cls._scan(build_dir, root)
-        if shared is not None:
-            shared[key] = tree
-        return tree
+        return once("tree", f"{build_dir}\0{root}", lambda: cls._scan(build_dir, root))
 
     @classmethod
     def _scan(cls, build_dir: Path, root: Path | None) -> Tree:
@@ -135,7 +128,7 @@ class Tree:
             own = kustomization_file(Path(directory))
             if own is not None and not tree._allowed_file(own):
                 continue  # a link out of the root: never read
-            loaded = load_kustomization(directory)
+            loaded = once("kustomization", directory, partial(load_kustomization, directory))
             if loaded is None:
                 continue
             tree.kustomizations[directory] = loaded
@@ -242,7 +235,7 @@ class Tree:
         """``path`` with every link followed when that lies within the root, else None
         (:func:`~klint.sources.confine.is_inside`, the root resolved once per tree)."""
         try:
-            real = os.path.realpath(path)
+            real = once("real", path, partial(os.path.realpath, path))
             if self._real_root is None:
                 self._real_root = Path(os.path.realpath(self.root))
         except (OSError, ValueError):
