@@ -1,11 +1,14 @@
 """What a lint unit reads, found before linting it: the files whose bytes key its cache entry.
 
-Only units whose inputs klint can name exactly are cached: a manifest file or folder, an
-editor buffer, a Helm chart (every file below it plus the values files given), a Kustomize
-overlay (the files its build reads, as :class:`~klint.sources.kustomize.tree.Tree` finds
-them, and the siblings the confined copy takes). Anything else (``helm template`` output
-mapped back into a chart elsewhere, a chart with ``file://`` dependencies, stdin) returns
-None and is always linted.
+Only units whose inputs klint can name exactly are cached: a manifest file or folder (and,
+for committed ``helm template`` output, every file of the chart it maps into), an editor
+buffer, a Helm chart (every file below it plus the values files given: klint renders from a
+copy of the chart folder, dependencies only from its ``charts/``), a Kustomize overlay (the
+files its build reads, as :class:`~klint.sources.kustomize.tree.Tree` finds them, the
+siblings the confined copy takes, and what is at each place its kustomizations name). A
+unit that reads no file (stdin, a file skipped as part of another unit) is known but always
+linted; anything else returns None: it is always linted, and so is every unit whose
+suppressions it could touch (:meth:`klint.result_cache.ResultCache.prepare`).
 """
 
 from __future__ import annotations
@@ -133,7 +136,7 @@ def _rendered_charts(manifest: ManifestFile) -> list[Path | None] | None:
 
 
 def _chart_files(path: Path) -> tuple[str, ...] | None:
-    """Every file of a chart (or the archive); None when it reaches outside itself."""
+    """Every file of a chart (or the archive); None when there are too many to key it."""
     if path.is_file():
         return (str(path),)
     files: list[str] = []
@@ -142,11 +145,6 @@ def _chart_files(path: Path) -> tuple[str, ...] | None:
             files.append(os.path.join(directory, name))
             if len(files) > MAX_INPUT_FILES:
                 return None
-    try:
-        if b"file://" in (path / "Chart.yaml").read_bytes():
-            return None  # a dependency elsewhere in the repository
-    except OSError:
-        pass
     return tuple(sorted(files))
 
 

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -333,6 +334,58 @@ def test_units_sharing_a_suppressed_file_are_replayed_together(
     keyed = seen[1][1]
     # base and prod replayed unless the shared base holds a directive: then all three again
     assert seen[1][0] == (0 if directive else keyed - 1)
+
+
+def keyed_units(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The displays of the units each run from now on keys."""
+    runs: list[list[str]] = []
+    prepare = result_cache.ResultCache.prepare
+
+    def record(self: result_cache.ResultCache, units: Any, *rest: Any) -> None:
+        prepare(self, units, *rest)
+        runs.append(sorted(u.display for u in units if id(u) in self.keys))
+
+    monkeypatch.setattr(result_cache.ResultCache, "prepare", record)
+    return runs
+
+
+def test_a_directive_links_only_the_units_that_read_its_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    kustomize = root / "kustomize"
+    shutil.rmtree(kustomize / "broken")
+    shutil.copytree(kustomize / "overlays" / "prod", kustomize / "overlays" / "staging")
+    privileged = kustomize / "overlays" / "prod" / "privileged.yaml"
+    privileged.write_text(  # prod's own file: no other unit reads it
+        privileged.read_text() + "# klint: ignore[KL205] tested elsewhere\n"
+    )
+    seen = counting(monkeypatch)
+    lint(("kustomize",), root)
+    staging = kustomize / "overlays" / "staging" / "kustomization.yaml"
+    staging.write_text(staging.read_text().replace("namespace: prod", "namespace: staging"))
+    again = lint(("kustomize",), root)
+    assert again == lint(("kustomize",), root, no_cache=True)
+    assert seen[1][0] == seen[1][1] - 1 >= 2  # prod and the base replayed, staging linted
+
+
+def test_skipped_files_and_local_chart_dependencies_leave_charts_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    shutil.copytree(REPO / "fixtures" / "helm" / "missing-dep", root / "chart")
+    chart = root / "chart" / "Chart.yaml"
+    chart.write_text(
+        chart.read_text().replace("oci://registry.example.invalid/charts", "file://../x")
+    )
+    # a patch no build applies: reported as part of its overlay, never linted alone
+    (root / "kustomize" / "overlays" / "prod" / "unused-patch.yaml").write_text(POD)
+    keyed = keyed_units(monkeypatch)
+    seen = counting(monkeypatch)
+    first = lint((".",), root)
+    assert "postgresql" in first and "unused-patch.yaml" not in first
+    assert lint((".",), root) == first == lint((".",), root, no_cache=True)
+    assert "chart" in keyed[1] and seen[1][0] == seen[1][1]
 
 
 def test_only_repeatable_problems_are_stored(tmp_path: Path) -> None:
