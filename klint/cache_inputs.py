@@ -6,9 +6,10 @@ buffer, a Helm chart (every file below it plus the values files given: klint ren
 copy of the chart folder, dependencies only from its ``charts/``), a Kustomize overlay (the
 files its build reads, as :class:`~klint.sources.kustomize.tree.Tree` finds them, the
 siblings the confined copy takes, and what is at each place its kustomizations name). A
-unit that reads no file (stdin, a file skipped as part of another unit) is known but always
-linted; anything else returns None: it is always linted, and so is every unit whose
-suppressions it could touch (:meth:`klint.result_cache.ResultCache.prepare`).
+file skipped as part of another unit reads no file: it is keyed by what it says. Standard
+input is known but always linted; for anything else ``unit_inputs`` returns None: it is
+always linted, and so is every unit whose suppressions it could touch
+(:meth:`klint.result_cache.ResultCache.prepare`).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class UnitInputs:
     # when no shared file mentions klint; charts are always treated as mentioning it.
     mentions_klint: bool = False
     cacheable: bool = True  # False: always linted, but what it reads is known
+    reads_nothing: bool = False  # True: its identity alone decides its results
 
 
 def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> UnitInputs | None:
@@ -65,7 +67,7 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
         unit = unit.unit
     kind = type(unit).__name__
     if isinstance(unit, SkippedBuffer):  # says why it is not linted alone: reads no file
-        return UnitInputs(f"{kind}|{unit.display}|{unit.reason}", (), cacheable=False)
+        return UnitInputs(f"{kind}|{unit.display}|{unit.reason}", (), reads_nothing=True)
     if isinstance(unit, StdinBuffer):
         if unit.display == STDIN_DISPLAY:
             return UnitInputs(kind, (), unit.data, cacheable=False)  # reads no file

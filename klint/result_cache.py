@@ -159,8 +159,8 @@ class ResultCache:
             digest.update(f"{name}\0{found[0]}\n".encode(errors="surrogatepass"))
         if inputs.buffer is not None:
             digest.update(hashlib.sha256(inputs.buffer).hexdigest().encode())
-        elif not inputs.files:
-            return None
+        elif not inputs.files and not inputs.reads_nothing:
+            return None  # a unit that reads no file it names (a chart path that is gone)
         return digest.hexdigest()
 
     def _digest(self, name: str) -> tuple[str, bool] | None:

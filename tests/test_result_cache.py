@@ -386,6 +386,7 @@ def test_skipped_files_and_local_chart_dependencies_leave_charts_cached(
     assert "postgresql" in first and "unused-patch.yaml" not in first
     assert lint((".",), root) == first == lint((".",), root, no_cache=True)
     assert "chart" in keyed[1] and seen[1][0] == seen[1][1]
+    assert "kustomize/overlays/prod/unused-patch.yaml" in keyed[1]  # keyed by what it says
 
 
 def test_only_repeatable_problems_are_stored(tmp_path: Path) -> None:
