@@ -109,33 +109,35 @@ class ResultCache:
     def prepare(self, units: Sequence[LintUnit], cwd: Path, helm_values: tuple[str, ...]) -> None:
         """Key every unit whose inputs are known.
 
-        Suppressions connect units through the files where their directives are (a comment
-        directive used by one unit is not "unused" in the next; a note is reported once).
-        A file links the units that read it when it mentions klint or a chart reads it (a
-        chart's templates may write a directive anywhere in it); units joined by links form
-        a group, keyed by the whole group, so they are replayed or linted together, never
-        half and half (if one of them cannot be keyed, none is). A unit whose inputs are
-        unknown may read any file: then every unit a link could reach is linted.
+        Suppressions connect units through files (a comment directive used by one unit is
+        not "unused" in the next; a note is reported once, wherever it is located). Only a
+        unit that may have a directive takes part: one that reads a file mentioning klint, a
+        chart (its templates may write one anywhere) or a file of a chart. Such units that
+        share any file form a group, keyed by the whole group, so they are replayed or
+        linted together, never half and half (if one of them cannot be keyed, none is); the
+        others are keyed alone. A unit whose inputs are unknown may read any file: then
+        every unit that may have a directive is linted.
         """
         from klint.cache_inputs import unit_inputs
 
         found = [unit_inputs(unit, cwd, helm_values) for unit in units]
         own = [self._key(inputs) if inputs is not None else None for inputs in found]
         unknown = any(inputs is None for inputs in found)
-        chart = [inputs is not None and inputs.mentions_klint for inputs in found]
         charted = {n for i in found if i is not None and i.mentions_klint for n in i.files}
-        links = [
-            [n for n in inputs.files if n in charted or self._mentions(n)] if inputs else []
-            for inputs in found
+        exposed = [
+            i is not None
+            and (i.mentions_klint or any(n in charted or self._mentions(n) for n in i.files))
+            for i in found
         ]
-        groups = _groups(links)
+        groups = _groups(
+            [i.files if i is not None and up else () for i, up in zip(found, exposed, strict=True)]
+        )
         members: dict[int, list[int]] = {}
         for index, group in enumerate(groups):
             members.setdefault(group, []).append(index)
         for indexes in members.values():
-            reached = any(links[i] or chart[i] for i in indexes)
             keys = [own[i] if _cacheable(found[i]) else None for i in indexes]
-            if (unknown and reached) or None in keys:
+            if (unknown and any(exposed[i] for i in indexes)) or None in keys:
                 continue  # linted every time, together
             if len(indexes) == 1:
                 self.keys[id(units[indexes[0]])] = str(keys[0])
