@@ -43,7 +43,7 @@ EXPECTED_FIELDS: dict[type, tuple[str, ...]] = {
         "source_identity",
         "fix",
     ),
-    Notification: ("code", "message", "location", "level", "fatal"),
+    Notification: ("code", "message", "location", "level", "fatal", "repeatable"),
     Location: ("path", "span"),
     Span: ("start_line", "start_column", "end_line", "end_column"),
     ObjectRef: ("api_version", "kind", "namespace", "name"),
@@ -139,7 +139,7 @@ def _span(span: Span) -> list[int]:
 
 def _notification(n: Notification) -> list[Any]:
     where = None if n.location is None else _location(n.location)
-    return [n.code, n.message, where, n.level.value, n.fatal]
+    return [n.code, n.message, where, n.level.value, n.fatal, n.repeatable]
 
 
 def _str(value: Any) -> str:
@@ -192,8 +192,8 @@ def _to_fix(values: Any) -> Fix:
 
 
 def _to_notification(values: Any) -> Notification:
-    code, message, where, level, fatal = values
-    if not isinstance(fatal, bool):
-        raise TypeError("expected a boolean")
+    code, message, where, level, fatal, repeatable = values
+    if not isinstance(fatal, bool) or repeatable is not True:
+        raise TypeError("expected a boolean (and only repeatable problems are stored)")
     location = None if where is None else _to_location(where)
-    return Notification(_str(code), _str(message), location, Severity(level), fatal)
+    return Notification(_str(code), _str(message), location, Severity(level), fatal, repeatable)

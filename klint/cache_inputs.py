@@ -1,11 +1,15 @@
 """What a lint unit reads, found before linting it: the files whose bytes key its cache entry.
 
-Only units whose inputs klint can name exactly are cached: a manifest file or folder, an
-editor buffer, a Helm chart (every file below it plus the values files given), a Kustomize
-overlay (the files its build reads, as :class:`~klint.sources.kustomize.tree.Tree` finds
-them, and the siblings the confined copy takes). Anything else (``helm template`` output
-mapped back into a chart elsewhere, a chart with ``file://`` dependencies, stdin) returns
-None and is always linted.
+Only units whose inputs klint can name exactly are cached: a manifest file or folder (and,
+for committed ``helm template`` output, every file of the chart it maps into), an editor
+buffer, a Helm chart (every file below it plus the values files given: klint renders from a
+copy of the chart folder, dependencies only from its ``charts/``), a Kustomize overlay (the
+files its build reads, as :class:`~klint.sources.kustomize.tree.Tree` finds them, the
+siblings the confined copy takes, and what is at each place its kustomizations name). A
+file skipped as part of another unit reads no file: it is keyed by what it says. Standard
+input is known but always linted; for anything else ``unit_inputs`` returns None: it is
+always linted, and so is every unit whose suppressions it could touch
+(:meth:`klint.result_cache.ResultCache.prepare`).
 """
 
 from __future__ import annotations
@@ -13,16 +17,25 @@ from __future__ import annotations
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from klint.policy import ChartUnit
 from klint.sources.base import LintUnit
 from klint.sources.confine import unit_root
-from klint.sources.manifests import STDIN_DISPLAY, ManifestFile, ManifestFolder, StdinBuffer
+from klint.sources.manifests import (
+    STDIN_DISPLAY,
+    ManifestFile,
+    ManifestFolder,
+    SkippedBuffer,
+    StdinBuffer,
+)
 
 if TYPE_CHECKING:
+    from klint.sources.kustomize.files import Kustomization
     from klint.sources.kustomize.overlay import KustomizeOverlay
 
 MAX_INPUT_FILES = 20_000
@@ -42,6 +55,7 @@ class UnitInputs:
     # when no shared file mentions klint; charts are always treated as mentioning it.
     mentions_klint: bool = False
     cacheable: bool = True  # False: always linted, but what it reads is known
+    reads_nothing: bool = False  # True: its identity alone decides its results
 
 
 def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> UnitInputs | None:
@@ -52,6 +66,8 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
         helm_values = (*unit.options.values, *helm_values)
         unit = unit.unit
     kind = type(unit).__name__
+    if isinstance(unit, SkippedBuffer):  # says why it is not linted alone: reads no file
+        return UnitInputs(f"{kind}|{unit.display}|{unit.reason}", (), reads_nothing=True)
     if isinstance(unit, StdinBuffer):
         if unit.display == STDIN_DISPLAY:
             return UnitInputs(kind, (), unit.data, cacheable=False)  # reads no file
@@ -109,6 +125,8 @@ def _rendered_charts(manifest: ManifestFile) -> list[Path | None] | None:
         data = manifest.path.read_bytes()
     except OSError:
         return []  # missing: the unit reports it
+    if b"Source:" not in data:
+        return []
     names = sorted({match.decode(errors="surrogateescape") for match in _SOURCE.findall(data)})
     if not names:
         return []
@@ -120,7 +138,7 @@ def _rendered_charts(manifest: ManifestFile) -> list[Path | None] | None:
 
 
 def _chart_files(path: Path) -> tuple[str, ...] | None:
-    """Every file of a chart (or the archive); None when it reaches outside itself."""
+    """Every file of a chart (or the archive); None when there are too many to key it."""
     if path.is_file():
         return (str(path),)
     files: list[str] = []
@@ -129,18 +147,17 @@ def _chart_files(path: Path) -> tuple[str, ...] | None:
             files.append(os.path.join(directory, name))
             if len(files) > MAX_INPUT_FILES:
                 return None
-    try:
-        if b"file://" in (path / "Chart.yaml").read_bytes():
-            return None  # a dependency elsewhere in the repository
-    except OSError:
-        pass
     return tuple(sorted(files))
 
 
 def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
+    from klint.sources.kustomize.build import lexical_root
+    from klint.sources.kustomize.scans import once
     from klint.sources.kustomize.tree import Tree
 
-    tree = Tree.scan(unit.path, unit_root(unit.path, unit.cwd))
+    # the scan the build makes (and discovery made: shared within a run)
+    build_dir = Path(os.path.normpath(unit.path.absolute()))
+    tree = Tree.scan(build_dir, lexical_root(build_dir, unit_root(unit.path, unit.cwd)))
     wanted = set(tree.files)
     for directory in tree.kustomizations:
         try:
@@ -155,7 +172,58 @@ def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
                 return None
     if len(wanted) > MAX_INPUT_FILES:
         return None
-    if tree.remote or tree.refused:
-        # the build fails before the tool runs (cheap; say it again): it reads no file
-        return UnitInputs(identity, (), cacheable=False)
-    return UnitInputs(identity, tuple(sorted(wanted)))
+    # A refused or remote reference, or a missing resource, fails the build until a file or
+    # folder appears where an entry points: what is there is part of the key.
+    places: set[str] = set()
+    for kustomization in tree.kustomizations.values():
+        # bases are shared by overlays: looked at once per run (scans_shared)
+        found = once("places", kustomization.directory, partial(_places, kustomization))
+        if found is None or len(places) > _MAX_ENTRIES:
+            return None
+        places.update(found)
+    return UnitInputs(f"{identity}|{';'.join(sorted(places))}", tuple(sorted(wanted)))
+
+
+_MAX_ENTRIES = 20_000
+
+
+def _places(kustomization: Kustomization) -> frozenset[str] | None:
+    """What is at every place a kustomization's strings could name (a file, a folder, a
+    link and where it leads, or nothing); None when there are too many to look at."""
+    from klint.sources.kustomize.files import join_entry
+
+    targets: set[str] = set()
+    for text in _strings(kustomization.data):
+        if "\n" in text or len(text) > 1024:
+            continue  # an inline patch or resource, not a path
+        for entry in {text.strip(), text.split("=", 1)[-1].strip()}:
+            if entry:
+                targets.add(join_entry(kustomization.directory, entry))
+        if len(targets) > _MAX_ENTRIES:
+            return None
+    return frozenset(f"{target}>{_what(target)}" for target in targets)
+
+
+def _strings(value: object, depth: int = 0) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif depth < 32 and isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(key, depth + 1)
+            yield from _strings(item, depth + 1)
+    elif depth < 32 and isinstance(value, list):
+        for item in value:
+            yield from _strings(item, depth + 1)
+
+
+def _what(path: str) -> str:
+    try:
+        info = os.lstat(path)
+    except (OSError, ValueError):
+        return "-"
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            return f"link:{os.readlink(path)}"
+        except OSError:
+            return "link"
+    return "dir" if stat.S_ISDIR(info.st_mode) else "file" if stat.S_ISREG(info.st_mode) else "?"

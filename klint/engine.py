@@ -288,6 +288,7 @@ def _run(
                 f"rule {active.rule.id} failed on {resource.ref.describe()}: "
                 f"{type(error).__name__}: {error}",
                 location,
+                repeatable=False,  # a bug may depend on more than the input: never cached
             )
         )
         return []

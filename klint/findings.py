@@ -192,7 +192,10 @@ class Notification:
     """A problem with the input or the run itself (bad YAML, render failure): not a rule result.
 
     ``fatal`` marks problems that make the run's exit code 2, such as a chart that fails to
-    render: silently passing it would hide every finding in it.
+    render: silently passing it would hide every finding in it. ``repeatable`` is False for
+    problems that depend on the machine or the moment rather than on the input (a time or
+    memory limit reached, a child killed, a tool missing, an internal error): a unit with
+    one is never stored in the result cache; every other problem is replayed like a finding.
     """
 
     code: str
@@ -200,6 +203,7 @@ class Notification:
     location: Location | None
     level: Severity = Severity.ERROR
     fatal: bool = False
+    repeatable: bool = True
 
     def sort_key(self) -> tuple[str, int, int, str]:
         """Deterministic order: file, line, column, code."""

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING
 
 from klint.cache_codec import CodecError, decode_result, encode_result
 from klint.engine import UnitResult
-from klint.findings import Notification
 from klint.sources.base import LintUnit
 from klint.user_cache import is_private, user_cache_folder
 
@@ -40,7 +39,8 @@ MAX_INPUT_BYTES = 256 * 1024 * 1024  # a larger file is not hashed: its unit is 
 _MAGIC = b"KLINT1 "
 # What suppressions react to: ``# klint:`` comments and ``klint.dev/`` annotations (or an
 # escape in a quoted string, which could spell one).
-_DIRECTIVE = re.compile(rb"klint:|klint\.dev|\\[uUx/]")
+_KLINT = re.compile(rb"klint:|klint\.dev")
+_ESCAPE = re.compile(rb"\\[uUx/]")
 
 
 class CacheUnavailable(Exception):
@@ -107,48 +107,53 @@ class ResultCache:
         self.written = 0
         self.hits = 0
         self._digests: dict[str, tuple[str, bool]] = {}
+        self._folders: dict[str, str] = {}  # folder → its real path, for _readable
 
     # -- keys --------------------------------------------------------------------------
 
     def prepare(self, units: Sequence[LintUnit], cwd: Path, helm_values: tuple[str, ...]) -> None:
         """Key every unit whose inputs are known.
 
-        Suppressions connect units that read the same file (a comment directive used by one
-        unit is not "unused" in the next; a note is reported once): units joined by shared
-        files form a group, and where a file of the group mentions klint (or a chart, whose
-        templates may write it), every unit of the group is keyed by the whole group, so
-        they are replayed or linted together, never half and half.
+        Suppressions connect units through files (a comment directive used by one unit is
+        not "unused" in the next; a note is reported once, wherever it is located). Only a
+        unit that may have a directive takes part: one that reads a file mentioning klint, a
+        chart (its templates may write one anywhere) or a file of a chart. Such units that
+        share any file form a group, keyed by the whole group, so they are replayed or
+        linted together, never half and half (if one of them cannot be keyed, none is); the
+        others are keyed alone. A unit whose inputs are unknown may read any file: then
+        every unit that may have a directive is linted.
         """
         from klint.cache_inputs import unit_inputs
 
         found = [unit_inputs(unit, cwd, helm_values) for unit in units]
-        unknown = any(inputs is None for inputs in found)
         own = [self._key(inputs) if inputs is not None else None for inputs in found]
-        groups = _groups([inputs.files if inputs else () for inputs in found])
+        unknown = any(inputs is None for inputs in found)
+        charted = {n for i in found if i is not None and i.mentions_klint for n in i.files}
+        exposed = [
+            i is not None
+            and (i.mentions_klint or any(n in charted or self._mentions(n) for n in i.files))
+            for i in found
+        ]
+        groups = _groups(
+            [i.files if i is not None and up else () for i, up in zip(found, exposed, strict=True)]
+        )
         members: dict[int, list[int]] = {}
         for index, group in enumerate(groups):
             members.setdefault(group, []).append(index)
         for indexes in members.values():
-            sensitive = any(self._sensitive(found[i]) for i in indexes)
-            if sensitive and (len(indexes) > 1 or unknown):
-                cacheable = [own[i] is not None and _cacheable(found[i]) for i in indexes]
-                if unknown or not all(cacheable):
-                    continue  # linted every time, together
-                whole = hashlib.sha256("\n".join(str(own[i]) for i in indexes).encode())
-                for i in indexes:
-                    key = hashlib.sha256(f"{whole.hexdigest()}|{own[i]}".encode()).hexdigest()
-                    self.keys[id(units[i])] = key
+            keys = [own[i] if _cacheable(found[i]) else None for i in indexes]
+            if (unknown and any(exposed[i] for i in indexes)) or None in keys:
+                continue  # linted every time, together
+            if len(indexes) == 1:
+                self.keys[id(units[indexes[0]])] = str(keys[0])
                 continue
-            for i in indexes:
-                alone = own[i]
-                if alone is not None and _cacheable(found[i]):
-                    self.keys[id(units[i])] = alone
+            whole = hashlib.sha256("\n".join(str(key) for key in keys).encode()).hexdigest()
+            for i, key in zip(indexes, keys, strict=True):
+                self.keys[id(units[i])] = hashlib.sha256(f"{whole}|{key}".encode()).hexdigest()
 
-    def _sensitive(self, inputs: UnitInputs | None) -> bool:
-        """Whether a unit's suppressions may read klint directives from its files."""
-        if inputs is None or inputs.mentions_klint:
-            return True
-        return any((self._digests.get(name) or ("", True))[1] for name in inputs.files)
+    def _mentions(self, name: str) -> bool:
+        """Whether a file may hold a klint directive (True when it could not be read)."""
+        return (self._digests.get(name) or ("", True))[1]
 
     def _key(self, inputs: UnitInputs) -> str | None:
         digest = hashlib.sha256(
@@ -161,15 +166,15 @@ class ResultCache:
             digest.update(f"{name}\0{found[0]}\n".encode(errors="surrogatepass"))
         if inputs.buffer is not None:
             digest.update(hashlib.sha256(inputs.buffer).hexdigest().encode())
-        elif not inputs.files:
-            return None
+        elif not inputs.files and not inputs.reads_nothing:
+            return None  # a unit that reads no file it names (a chart path that is gone)
         return digest.hexdigest()
 
     def _digest(self, name: str) -> tuple[str, bool] | None:
         """A file's content hash and whether it mentions klint; None: too large to key."""
         if name not in self._digests:
             try:
-                if not _readable(name):
+                if not _readable(name, self._folders):
                     return None  # a FIFO, a device or a link out of the repository
                 with open(name, "rb") as handle:
                     data = handle.read(MAX_INPUT_BYTES + 1)
@@ -180,7 +185,7 @@ class ResultCache:
                 return None
             if len(data) > MAX_INPUT_BYTES:
                 return None
-            mentions = _DIRECTIVE.search(data) is not None
+            mentions = _mentions_klint(data)
             self._digests[name] = (hashlib.sha256(data).hexdigest(), mentions)
         return self._digests[name]
 
@@ -227,9 +232,13 @@ class ResultCache:
         return result
 
     def put(self, unit: LintUnit, result: UnitResult) -> None:
-        """Store the results of a keyed unit (not ones that failed: a render may time out)."""
+        """Store the results of a keyed unit, unless a problem of it depends on the machine or
+        the moment (a time or memory limit, a child killed, an internal error): such a unit
+        is linted again next time. Input problems (a YAML error, a chart that does not
+        render, a refused base) are results of the unit's inputs: stored like findings."""
         key = self.keys.get(id(unit))
-        if key is None or any(_unrepeatable(n) for n in result.notifications):
+        notes = (*result.notifications, *result.skipped)
+        if key is None or not all(n.repeatable for n in notes):
             return
         try:
             payload = {"key": key, "result": encode_result(result)}
@@ -299,13 +308,11 @@ class ResultCache:
             total -= size
 
 
-# A unit that failed, ran out of time or memory, or crashed is linted again next time:
-# how far it got depends on the machine, not on its inputs.
-_UNREPEATABLE = ("timeout", "budget", "memory", "internal", "crash", "interrupt")
-
-
-def _unrepeatable(note: Notification) -> bool:
-    return note.fatal or any(word in note.code for word in _UNREPEATABLE)
+def _mentions_klint(data: bytes) -> bool:
+    """Whether a file's bytes may hold a directive (``in`` first: it is many times faster)."""
+    return (b"klint" in data and _KLINT.search(data) is not None) or (
+        b"\\" in data and _ESCAPE.search(data) is not None
+    )
 
 
 def _cacheable(inputs: UnitInputs | None) -> bool:
@@ -332,18 +339,28 @@ def _groups(files: Sequence[Sequence[str]]) -> list[int]:
     return [find(i) for i in range(len(files))]
 
 
-def _readable(name: str) -> bool:
+def _readable(name: str, folders: dict[str, str]) -> bool:
     """Whether the cache may read ``name`` to key a unit: a regular file that a link does not
-    take out of its repository (the unit's own confinement root)."""
+    take out of its repository (the unit's own confinement root). ``folders`` remembers the
+    real path of each folder (this run's files share them)."""
     from klint.sources.confine import unit_root
 
-    if not stat.S_ISREG(os.stat(name).st_mode):
-        return False
     absolute = os.path.abspath(name)
+    mode = os.lstat(name).st_mode
+    if stat.S_ISLNK(mode):
+        mode = os.stat(name).st_mode
+    elif stat.S_ISREG(mode):
+        folder = os.path.dirname(absolute)
+        if folder not in folders:
+            folders[folder] = os.path.realpath(folder)
+        if folders[folder] == folder:
+            return True  # no link on the way
+    if not stat.S_ISREG(mode):
+        return False
     if os.path.realpath(absolute) == absolute:
         return True
-    folder = Path(os.path.dirname(absolute))
-    return Path(os.path.realpath(absolute)).is_relative_to(os.path.realpath(unit_root(folder)))
+    root = unit_root(Path(os.path.dirname(absolute)))
+    return Path(os.path.realpath(absolute)).is_relative_to(os.path.realpath(root))
 
 
 def _real_folders(*folders: Path) -> bool:

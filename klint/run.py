@@ -19,6 +19,7 @@ from klint.policy import Policy, PolicyInput, build_policy
 from klint.reporters import FORMATS, ReportContext, Reporter, get_reporter
 from klint.sources.base import LintUnit, LoadSettings, display_path, named_folders
 from klint.sources.discover import DiscoverOptions, discover
+from klint.sources.kustomize.scans import scans_shared
 from klint.sources.names import MANIFEST_SUFFIXES
 
 if TYPE_CHECKING:
@@ -286,13 +287,6 @@ def lint_report(
 
         # One byte past the limit is enough to refuse it (endless input: /dev/zero).
         stdin = sys.stdin.buffer.read(options.max_file_bytes + 1)
-    discovery = discover(
-        options.paths,
-        cwd=cwd,
-        stdin=stdin,
-        stdin_filename=options.stdin_filename,
-        options=DiscoverOptions(exclude=policy.exclude(cwd)),
-    )
     settings = LoadSettings(
         limits=Limits(
             max_file_bytes=options.max_file_bytes,
@@ -315,8 +309,16 @@ def lint_report(
         named_folders=named_folders(options.paths, cwd),
     )
     jobs = options.jobs or os.cpu_count() or 1
-    units = select_shard(policy.units(discovery.units, cwd), options.shard)
-    cache, cache_warnings = open_result_cache(options, policy, settings, kube, cwd, units)
+    with scans_shared():  # discovery and the result cache scan each overlay once
+        discovery = discover(
+            options.paths,
+            cwd=cwd,
+            stdin=stdin,
+            stdin_filename=options.stdin_filename,
+            options=DiscoverOptions(exclude=policy.exclude(cwd)),
+        )
+        units = select_shard(policy.units(discovery.units, cwd), options.shard)
+        cache, cache_warnings = open_result_cache(options, policy, settings, kube, cwd, units)
     report = lint(units, active, settings, kube, jobs, policy.suppressor, progress, cache)
     report.warnings.extend(cache_warnings)
     if cache is not None:

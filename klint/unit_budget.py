@@ -101,8 +101,11 @@ def unlimited() -> UnitBudget:
 
 
 def unit_problem(display: str, path: str, code: str, reason: str) -> Notification:
-    """The one input problem of a unit that failed or went over its budget, on ``path``."""
-    return Notification(code, f"{display}: {reason}", Location(path, Span.line(1)))
+    """The one input problem of a unit that failed or went over its budget, on ``path``
+    (never cached: how far a unit gets depends on the machine and the moment)."""
+    return Notification(
+        code, f"{display}: {reason}", Location(path, Span.line(1)), repeatable=False
+    )
 
 
 def too_many_documents(display: str, path: str, limit: int) -> Notification:

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -74,8 +75,8 @@ def test_cached_output_is_the_uncached_output(
     first = lint((".",), root, fmt)
     second = lint((".",), root, fmt)
     assert fresh == first == second
-    # the second run replayed every unit but kustomize/broken (a failed build is not stored)
-    assert seen[0][0] == 0 and seen[1][0] == seen[1][1] - 1 >= 3
+    # the second run replayed every unit, kustomize/broken and remote (refused) included
+    assert seen[0][0] == 0 and seen[1][0] == seen[1][1] >= 5
     assert (root / ".klint_cache" / "CACHEDIR.TAG").is_file()
 
 
@@ -147,7 +148,7 @@ def test_invalidated_by_a_file_a_config_and_the_version(
     touched = lint((".",), root)
     assert touched == lint((".",), root, no_cache=True)
     assert touched != first  # the hostNetwork finding is gone, not replayed
-    assert seen[1][0] == seen[1][1] - 2  # all but the changed one (and the broken overlay)
+    assert seen[1][0] == seen[1][1] - 1  # all but the changed one
     (root / ".klint.yaml").write_text("ignore: [KL301]\n")
     configured = lint((".",), root)
     assert configured == lint((".",), root, no_cache=True)
@@ -335,23 +336,186 @@ def test_units_sharing_a_suppressed_file_are_replayed_together(
     assert seen[1][0] == (0 if directive else keyed - 1)
 
 
-def test_a_unit_that_failed_or_ran_out_of_budget_is_not_stored(tmp_path: Path) -> None:
+def keyed_units(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """The displays of the units each run from now on keys."""
+    runs: list[list[str]] = []
+    prepare = result_cache.ResultCache.prepare
+
+    def record(self: result_cache.ResultCache, units: Any, *rest: Any) -> None:
+        prepare(self, units, *rest)
+        runs.append(sorted(u.display for u in units if id(u) in self.keys))
+
+    monkeypatch.setattr(result_cache.ResultCache, "prepare", record)
+    return runs
+
+
+@pytest.mark.parametrize("both", [False, True])
+def test_only_units_that_may_have_a_directive_are_replayed_together(
+    both: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    kustomize = root / "kustomize"
+    shutil.rmtree(kustomize / "broken")
+    shutil.copytree(kustomize / "overlays" / "prod", kustomize / "overlays" / "staging")
+    for name in ("prod", "staging") if both else ("prod",):
+        privileged = kustomize / "overlays" / name / "privileged.yaml"
+        privileged.write_text(  # the overlay's own file: no other unit reads it
+            privileged.read_text() + "# klint: ignore[KL205] tested elsewhere\n"
+        )
+    seen = counting(monkeypatch)
+    lint(("kustomize",), root)
+    staging = kustomize / "overlays" / "staging" / "kustomization.yaml"
+    staging.write_text(staging.read_text().replace("namespace: prod", "namespace: staging"))
+    again = lint(("kustomize",), root)
+    assert again == lint(("kustomize",), root, no_cache=True)
+    hits, keyed = seen[1]
+    # two overlays with directives that share a base (a note located there is reported
+    # once) go together; an overlay without one shares nothing that matters
+    assert hits == keyed - (2 if both else 1) >= 1
+
+
+def test_skipped_files_and_local_chart_dependencies_leave_charts_cached(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    shutil.copytree(REPO / "fixtures" / "helm" / "missing-dep", root / "chart")
+    chart = root / "chart" / "Chart.yaml"
+    chart.write_text(
+        chart.read_text().replace("oci://registry.example.invalid/charts", "file://../x")
+    )
+    # a patch no build applies: reported as part of its overlay, never linted alone
+    (root / "kustomize" / "overlays" / "prod" / "unused-patch.yaml").write_text(POD)
+    keyed = keyed_units(monkeypatch)
+    seen = counting(monkeypatch)
+    first = lint((".",), root)
+    assert "postgresql" in first and "unused-patch.yaml" not in first
+    assert lint((".",), root) == first == lint((".",), root, no_cache=True)
+    assert "chart" in keyed[1] and seen[1][0] == seen[1][1]
+    assert "kustomize/overlays/prod/unused-patch.yaml" in keyed[1]  # keyed by what it says
+
+
+def test_a_chart_render_that_timed_out_is_never_stored(tmp_path: Path) -> None:
+    # a new process: the render runs in its child, with the time limit (in this process an
+    # earlier test may have loaded the Helm SDK, which then renders in-process)
+    root = repo(tmp_path)
+    shutil.copytree(REPO / "fixtures" / "helm" / "web", root / "chart")
+    cache = tmp_path / "cache"
+    arguments = ("--format", "json", "--render-timeout", "0.0001", "--cache-dir", str(cache))
+    first = klint_cli(root, *arguments, "chart")
+    assert first[0] == 2 and b"took longer" in first[1]
+    assert klint_cli(root, *arguments, "chart") == first
+    assert not cache.exists() or not entries(cache)
+
+
+def test_only_repeatable_problems_are_stored(tmp_path: Path) -> None:
     from klint.engine import UnitResult
     from klint.findings import Notification
 
     cache = result_cache.ResultCache(tmp_path / "c", "run", b"k" * 64, 1 << 30)
     unit = object()
     cache.keys[id(unit)] = "ab" * 32
-    for code, fatal in [
-        ("helm-render", True),
-        ("unit-timeout", False),
-        ("internal-check-error", False),
+    moment = Notification("unit-budget", "x", None, repeatable=False)
+    for result in [
+        UnitResult(notifications=[moment]),
+        UnitResult(notifications=[Notification("helm-render", "x", None, fatal=True), moment]),
+        UnitResult(skipped=[moment]),
     ]:
-        cache.put(unit, UnitResult(notifications=[Notification(code, "x", None, fatal=fatal)]))  # type: ignore[arg-type]
+        cache.put(unit, result)  # type: ignore[arg-type]
         assert cache.written == 0
-    cache.put(unit, UnitResult(notifications=[Notification("too-many-findings", "x", None)]))  # type: ignore[arg-type]
+    # an input problem, fatal or not, is a result of the inputs: stored and replayed as is
+    stored = UnitResult(
+        notifications=[
+            Notification("helm-render", "x", None, fatal=True),
+            Notification("too-many-findings", "y", None),
+        ]
+    )
+    cache.put(unit, stored)  # type: ignore[arg-type]
     assert cache.written > 0
-    assert cache.get(unit) is not None  # type: ignore[arg-type]
+    assert cache.get(unit) == stored  # type: ignore[arg-type]
+
+
+def problems_repo(tmp_path: Path) -> Path:
+    """A repository whose units fail for reasons that are their inputs' alone."""
+    root = repo(tmp_path)
+    (root / "apps" / "bad.yaml").write_text("kind: Pod\nmetadata: [unclosed\n")
+    for chart in ("missing-dep", "broken"):
+        shutil.copytree(REPO / "fixtures" / "helm" / chart, root / "charts" / chart)
+    return root
+
+
+def klint_cli(root: Path, *arguments: str) -> tuple[int, bytes, bytes]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "KLINT_NO_FAST_PATH": ""}
+    command = [sys.executable, "-m", "klint", "check", *arguments]
+    done = subprocess.run(command, cwd=root, env=env, capture_output=True, check=False)
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "text"])
+def test_a_repeatable_fatal_problem_is_replayed_byte_for_byte(
+    fmt: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = problems_repo(tmp_path)
+    arguments = ("--format", fmt, ".")
+    fresh = klint_cli(root, *arguments, "--no-cache")
+    assert fresh[0] == 2
+    first = klint_cli(root, *arguments)
+    second = klint_cli(root, *arguments)
+    assert fresh == first == second  # exit code, stdout and stderr
+    for problem in ("missing.yaml", "remote resource", "missing-dep", "charts/broken"):
+        assert problem.encode() in fresh[1] + fresh[2]
+    seen = counting(monkeypatch)
+    lint((".",), root, fmt)
+    hits, keyed = seen[0]
+    assert hits == keyed >= 8  # the failed units were stored and replayed too
+
+
+def test_a_failed_build_is_linted_again_once_what_it_names_appears(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    broken = root / "kustomize" / "broken"
+    kustomization = broken / "kustomization.yaml"
+    text = kustomization.read_text().replace("missing.yaml", "../gone/missing.yaml")
+    kustomization.write_text(text + "  - example.com/base\n")
+    seen = counting(monkeypatch)
+    failed = lint(("kustomize/broken",), root)
+    assert "remote resource 'example.com/base'" in failed
+    assert lint(("kustomize/broken",), root) == failed
+    assert seen[1][0] == seen[1][1] == 2  # the overlay and its folder's file
+    # a folder where the entry points (none of the build's files): kustomize would read it
+    # as a remote name all the same, and klint says so instead
+    (broken / "example.com" / "base").mkdir(parents=True)
+    named = lint(("kustomize/broken",), root)
+    assert seen[2][0] == 1  # the file alone
+    assert named == lint(("kustomize/broken",), root, no_cache=True) != failed
+    (broken / "example.com" / "base").rmdir()
+    kustomization.write_text(text)
+    missing = lint(("kustomize/broken",), root)
+    assert "no such file or directory" in missing
+    (root / "kustomize" / "gone").mkdir()  # in no folder the build reads until now
+    shutil.copy(broken / "deployment.yaml", root / "kustomize" / "gone" / "missing.yaml")
+    built = lint(("kustomize/broken",), root)
+    assert built == lint(("kustomize/broken",), root, no_cache=True) != missing
+
+
+@pytest.mark.parametrize(
+    ("target", "limit"),
+    [
+        ("kustomize/overlays/prod", {"render_timeout": 0.0001}),
+        ("apps", {"unit_timeout": 0.000001}),
+    ],
+)
+def test_a_timed_out_unit_is_never_stored(
+    target: str, limit: dict[str, float], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = repo(tmp_path)
+    shutil.copytree(REPO / "fixtures" / "helm" / "web", root / "chart")
+    seen = counting(monkeypatch)
+    first = lint((target,), root, **limit)
+    assert "took longer" in first or "did not finish" in first
+    assert lint((target,), root, **limit) == first
+    assert [hits for hits, _ in seen] == [0, 0] and seen[0][1] > 0
+    assert not (root / ".klint_cache").exists() or not entries(root / ".klint_cache")
 
 
 def test_the_codec_keeps_every_field_of_a_finding() -> None:

@@ -88,6 +88,17 @@ def ran_out_of_memory(text: str) -> bool:
     return _OUT_OF_MEMORY.search(text) is not None
 
 
+_CRASHED = re.compile(
+    r"^[ \t]*(?:panic: |fatal error: |runtime: |SIG[A-Z]+: |goroutine \d+ \[)", re.MULTILINE
+)
+
+
+def crashed(text: str) -> bool:
+    """Whether a child's error text is a Go runtime crash (a panic, a fatal runtime error):
+    the machine's trouble or a bug, not a problem of the input."""
+    return _CRASHED.search(text) is not None
+
+
 def memory_problem(what: str, budget: int, *, certain: bool = True) -> str:
     """The message for a child stopped by (``certain``) or maybe by its memory budget."""
     verb = "needed" if certain else "may have needed"

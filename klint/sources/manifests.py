@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from klint.documents import decode, parse_stream
@@ -176,7 +176,8 @@ def read_file(path: Path, display: str, max_bytes: int) -> tuple[bytes | None, N
         with open(path, "rb") as handle:
             return handle.read(max_bytes + 1), None
     except OSError as error:
-        return None, _file_problem(display, "unreadable", f"cannot read file: {error.strerror}")
+        problem = _file_problem(display, "unreadable", f"cannot read file: {error.strerror}")
+        return None, replace(problem, repeatable=False)  # an I/O error: not the file's content
 
 
 def too_large(display: str, max_bytes: int) -> Notification:

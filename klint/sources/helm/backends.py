@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from klint.sandbox import child_env, preexec
+from klint.sources.budget import crashed, ran_out_of_memory
 from klint.sources.helm.chart_files import (
     read_text,
     resolve_source,
@@ -49,7 +50,8 @@ def render_with_sdk(chart_dir: Path, options: RenderOptions) -> dict[str, str]:
         from helm_python import _native
     except ImportError:
         raise HelmRenderError(
-            f"rendering a Helm chart needs the helm binary on PATH or the Helm SDK: {INSTALL_HINT}"
+            f"rendering a Helm chart needs the helm binary on PATH or the Helm SDK: {INSTALL_HINT}",
+            repeatable=False,
         ) from None
     values: dict[str, Any] = {}
     layers: list[tuple[str, Callable[[str], dict[str, Any]], str]] = []
@@ -57,7 +59,10 @@ def render_with_sdk(chart_dir: Path, options: RenderOptions) -> dict[str, str]:
         try:
             text = values_file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
-            raise HelmRenderError(f"{values_file}: cannot read values: {error}") from error
+            raise HelmRenderError(
+                f"{values_file}: cannot read values: {error}",
+                repeatable=isinstance(error, UnicodeDecodeError),  # not an I/O error
+            ) from error
         layers.append((str(values_file), helm_python.values_from_yaml, text))
     layers += [(f"--set {e}", helm_python.parse_set_string, e) for e in options.set_values]
     layers += [
@@ -142,12 +147,15 @@ def render_with_binary(helm: str, chart_dir: Path, options: RenderOptions) -> di
             )
     except subprocess.TimeoutExpired:
         raise HelmRenderError(
-            f"{chart_dir}: helm template took longer than {HELM_TIMEOUT_SECONDS}s"
+            f"{chart_dir}: helm template took longer than {HELM_TIMEOUT_SECONDS}s",
+            repeatable=False,
         ) from None
     except OSError as error:
-        raise HelmRenderError(f"cannot run {helm}: {error}") from error
+        raise HelmRenderError(f"cannot run {helm}: {error}", repeatable=False) from error
     if completed.returncode != 0:
-        raise HelmRenderError.from_helm(completed.stderr or completed.stdout)
+        text = completed.stderr or completed.stdout
+        repeatable = completed.returncode > 0 and not crashed(text)
+        raise HelmRenderError.from_helm(text, repeatable=repeatable and not ran_out_of_memory(text))
     grouped: dict[str, list[str]] = {}
     for source, _, document in split_helm_output(completed.stdout):
         if source is not None:

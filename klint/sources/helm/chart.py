@@ -60,15 +60,17 @@ class HelmChart:
             rendered, missing = self._render(settings, user_values, root)
         except HelmRenderError as error:
             fallback = None
+            failures = [error]  # which ci/ values file renders can depend on the moment too
             if not (user_values or settings.helm_set or settings.helm_set_string):
-                fallback = self._render_with_ci_values(settings, root)
+                fallback = self._render_with_ci_values(settings, root, failures)
+            repeatable = all(failure.repeatable for failure in failures)
             if fallback is None:
                 missing = self._missing(settings, user_values)
-                failed = self._render_problem(error, hint=True)
+                failed = self._render_problem(error, hint=True, repeatable=repeatable)
                 return LoadedUnit([], [*self._missing_problems(missing), failed], files=0)
             ci_values, rendered, missing = fallback
             user_values = [ci_values]
-            problems.append(self._ci_values_note(ci_values, error))
+            problems.append(self._ci_values_note(ci_values, error, repeatable))
         problems.extend(self._missing_problems(missing))
         chart_values = self.path / "values.yaml"
         values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
@@ -205,19 +207,22 @@ class HelmChart:
         ]
 
     def _render_with_ci_values(
-        self, settings: LoadSettings, root: Path
+        self, settings: LoadSettings, root: Path, failures: list[HelmRenderError]
     ) -> tuple[Path, list[RenderedTemplate], list[MissingDependency]] | None:
         """The first of the chart's ``ci/*.yaml`` values files (chart-testing's convention),
-        in sorted order, that renders; None when none does."""
+        in sorted order, that renders; None when none does (``failures`` gets the errors)."""
         for candidate in ci_values_files(self.path, root):
             try:
                 rendered, missing = self._render(settings, [candidate], root)
-            except HelmRenderError:
+            except HelmRenderError as error:
+                failures.append(error)
                 continue
             return candidate, rendered, missing
         return None
 
-    def _ci_values_note(self, values_file: Path, error: HelmRenderError) -> Notification:
+    def _ci_values_note(
+        self, values_file: Path, error: HelmRenderError, repeatable: bool
+    ) -> Notification:
         shown = display_path(values_file, self.cwd)
         return Notification(
             "helm-values",
@@ -227,6 +232,7 @@ class HelmChart:
             ".klint.yaml (helm.charts) or pass -f to choose.",
             Location(shown, Span.line(1)),
             level=Severity.NOTE,
+            repeatable=repeatable,
         )
 
     @staticmethod
@@ -247,7 +253,9 @@ class HelmChart:
         path = Path(value)
         return path if path.is_absolute() else self.cwd / path
 
-    def _render_problem(self, error: Exception, hint: bool = False) -> Notification:
+    def _render_problem(
+        self, error: HelmRenderError, hint: bool = False, repeatable: bool = True
+    ) -> Notification:
         template = getattr(error, "template", None)
         line = getattr(error, "line", None) or 1
         where = self.display + "/Chart.yaml" if self.path.is_dir() else self.display
@@ -269,6 +277,7 @@ class HelmChart:
             f"chart {self.display} failed to render: {message}",
             Location(where, Span.line(line)),
             fatal=True,
+            repeatable=repeatable and error.repeatable,
         )
 
     def _clean(self, message: str) -> str:

@@ -51,16 +51,18 @@ class _RenderServer:
         if not self.connection.poll(timeout):
             self.stop()
             raise HelmRenderError(
-                f"rendering took longer than {timeout:g} s and was stopped (--render-timeout)"
+                f"rendering took longer than {timeout:g} s and was stopped (--render-timeout)",
+                repeatable=False,
             )
         ok, payload = self.connection.recv()
         if ok:
             rendered: list[RenderedTemplate] = payload
             return rendered
-        message, template, line, column = payload
+        message, template, line, column, repeatable = payload
         if self.memory is not None and ran_out_of_memory(message):
             message = memory_problem("rendering the chart", self.memory)
-        raise HelmRenderError(message, template, line, column)
+            repeatable = False
+        raise HelmRenderError(message, template, line, column, repeatable=repeatable)
 
     def alive(self) -> bool:
         return self.process.is_alive()
@@ -93,11 +95,12 @@ def _serve(connection: Connection, memory: int | None, parent: int, home: Path) 
         try:
             connection.send((True, render_chart(**request)))
         except HelmRenderError as error:
-            connection.send((False, (error.message, error.template, error.line, error.column)))
+            where = (error.template, error.line, error.column)
+            connection.send((False, (error.message, *where, error.repeatable)))
         except MemoryError:
-            connection.send((False, ("MemoryError", None, None, None)))
-        except Exception as error:  # report, never crash the server
-            connection.send((False, (f"{type(error).__name__}: {error}", None, None, None)))
+            connection.send((False, ("MemoryError", None, None, None, False)))
+        except Exception as error:  # report, never crash the server (a bug: not cached)
+            connection.send((False, (f"{type(error).__name__}: {error}", None, None, None, False)))
 
 
 def _quiet_stderr() -> None:
@@ -135,9 +138,10 @@ def render_isolated(
         if memory is not None:
             raise HelmRenderError(
                 f"the Helm renderer stopped (exit code {code}): "
-                + memory_problem("rendering the chart", memory, certain=False)
+                + memory_problem("rendering the chart", memory, certain=False),
+                repeatable=False,
             ) from None
-        raise HelmRenderError("the Helm renderer stopped unexpectedly") from None
+        raise HelmRenderError("the Helm renderer stopped unexpectedly", repeatable=False) from None
     finally:
         if _server is not None and not _server.alive():
             _server = None

@@ -40,15 +40,19 @@ class HelmRenderError(Exception):
         template: str | None = None,
         line: int | None = None,
         column: int | None = None,
+        *,
+        repeatable: bool = True,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.template = template
         self.line = line
         self.column = column
+        # False: a time or memory limit, a renderer killed or missing, not the chart's doing
+        self.repeatable = repeatable
 
     @classmethod
-    def from_helm(cls, text: str) -> HelmRenderError:
+    def from_helm(cls, text: str, *, repeatable: bool = True) -> HelmRenderError:
         """Build the error from Helm's text, reading the first ``template:line:col`` in it.
 
         Only what follows the last ``Error: `` counts: the helm binary prints warnings first.
@@ -58,9 +62,11 @@ class HelmRenderError(Exception):
         location = _ERROR_LOCATION.search(text)
         if location is not None:
             column = int(location.group(3)) if location.group(3) else None
-            return cls(text, location.group(1), int(location.group(2)), column)
+            return cls(
+                text, location.group(1), int(location.group(2)), column, repeatable=repeatable
+            )
         yaml_error = _YAML_ERROR.search(text)
-        return cls(text, yaml_error.group(1) if yaml_error else None)
+        return cls(text, yaml_error.group(1) if yaml_error else None, repeatable=repeatable)
 
 
 def split_sections(text: str) -> list[tuple[int, str]]:

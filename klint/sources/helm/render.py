@@ -118,7 +118,9 @@ def _copy_chart(chart: Path, copy: Path, root: Path, max_bytes: int | None) -> N
     except TreeTooLarge as error:
         raise HelmRenderError(f"{error} (--max-file-size)") from None
     except OSError as error:
-        raise HelmRenderError(f"{chart}: cannot read the chart: {error.strerror}") from None
+        raise HelmRenderError(
+            f"{chart}: cannot read the chart: {error.strerror}", repeatable=False
+        ) from None
     if refused:
         link = Path(refused[0].path)
         relative = os.path.relpath(link, chart)
@@ -152,7 +154,7 @@ def _render_dir(
             raise HelmRenderError(f"{values_file}: values file not found")
     helm = shutil.which("helm") if backend in ("auto", "binary") else None
     if backend == "binary" and helm is None:
-        raise HelmRenderError("the helm binary is not on PATH")
+        raise HelmRenderError("the helm binary is not on PATH", repeatable=False)
     files = template_files(chart_dir)
     try:
         if helm is not None:

@@ -96,6 +96,7 @@ class KustomizeOverlay:
                 f"kustomization {self.display} failed to build: {message}{linted}",
                 Location(fallback, Span.line(1)),
                 fatal=True,
+                repeatable=error.repeatable,
             )
             if not files or self.own_files is None:
                 return LoadedUnit([], [problem], files=0)

@@ -13,12 +13,19 @@ from klint.sandbox import child_env, preexec
 
 
 class KustomizeBuildError(Exception):
-    """A kustomization could not be built; ``message`` says why (the tool's stderr, trimmed)."""
+    """A kustomization could not be built; ``message`` says why (the tool's stderr, trimmed).
 
-    def __init__(self, message: str, directory: Path | None = None) -> None:
+    ``repeatable`` is False when the failure depends on the machine or the moment (a time or
+    memory limit, the tool missing, killed or crashing), not on the kustomization itself.
+    """
+
+    def __init__(
+        self, message: str, directory: Path | None = None, *, repeatable: bool = True
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.directory = directory
+        self.repeatable = repeatable
 
 
 def run_quietly(argv: list[str]) -> str:

@@ -12,7 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from klint.sandbox import preexec
-from klint.sources.budget import memory_limiter, memory_problem, output_problem, ran_out_of_memory
+from klint.sources.budget import (
+    crashed,
+    memory_limiter,
+    memory_problem,
+    output_problem,
+    ran_out_of_memory,
+)
 from klint.sources.kustomize.sandbox import (
     KustomizeBuildError,
     OutputTooLarge,
@@ -59,7 +65,8 @@ def find_tool() -> KustomizeTool:
         kubectl = shutil.which("kubectl")
         if kubectl is None:
             raise KustomizeBuildError(
-                "neither kustomize nor kubectl is on PATH: install one to lint kustomizations"
+                "neither kustomize nor kubectl is on PATH: install one to lint kustomizations",
+                repeatable=False,
             )
         version = _kubectl_kustomize_version(kubectl)
         tool = KustomizeTool(
@@ -68,7 +75,8 @@ def find_tool() -> KustomizeTool:
     if version is not None and version < MIN_VERSION:
         raise KustomizeBuildError(
             f"{tool.label} is too old: klint needs kustomize >= v4.3.0 (kubectl >= 1.23) "
-            "for origin annotations; install a newer kustomize or kubectl"
+            "for origin annotations; install a newer kustomize or kubectl",
+            repeatable=False,
         )
     return tool
 
@@ -144,13 +152,15 @@ def run_tool(
             preexec_fn=preexec(limiter),
         )
     except OSError as error:
-        raise KustomizeBuildError(f"cannot run {tool.label}: {error}", build_dir) from None
+        raise KustomizeBuildError(
+            f"cannot run {tool.label}: {error}", build_dir, repeatable=False
+        ) from None
     try:
         out, err = bounded_communicate(process, timeout, budget.max_bytes)
     except subprocess.TimeoutExpired:
         kill_group(process)
         raise KustomizeBuildError(
-            f"{tool.label} did not finish within {timeout:g} s", build_dir
+            f"{tool.label} did not finish within {timeout:g} s", build_dir, repeatable=False
         ) from None
     except OutputTooLarge as error:
         kill_group(process)
@@ -160,14 +170,19 @@ def run_tool(
         message = _clean_stderr(err.decode("utf-8", "replace"))
         for temporary in {os.path.realpath(temp_root), str(temp_root)}:
             message = message.replace(temporary, str(real_root))
+        # killed, out of memory or a Go runtime crash: the machine's doing, not the input's
+        repeatable = process.returncode > 0 and not crashed(err.decode("utf-8", "replace"))
         if budget.memory is not None and ran_out_of_memory(message):
             message = memory_problem(tool.label, budget.memory)
+            repeatable = False
         if "buildMetadata" in message and "unknown field" in message:
             message = (
                 f"{tool.label} does not support origin annotations (needs kustomize "
                 f">= v4.3.0 / kubectl >= 1.23): {message}"
             )
-        raise KustomizeBuildError(message or f"{tool.label} failed", build_dir)
+        raise KustomizeBuildError(
+            message or f"{tool.label} failed", build_dir, repeatable=repeatable
+        )
     return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 

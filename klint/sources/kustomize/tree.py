@@ -7,6 +7,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from klint.sources.kustomize.files import (
     load_kustomization,
 )
 from klint.sources.kustomize.plugin_configs import UnreadableConfig, config_references
+from klint.sources.kustomize.scans import once
 from klint.sources.names import kustomization_file
 
 _MAX_SIBLING_BYTES = 8 * 1024 * 1024
@@ -106,21 +108,27 @@ class Tree:
     files: set[str]
     remote: list[tuple[Path, str]]
     refused: list[tuple[Path, str, str]] = field(default_factory=list)
+    _real_root: Path | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def scan(cls, build_dir: Path, root: Path | None = None) -> Tree:
+        """The tree of the kustomization in ``build_dir``, confined to ``root``."""
+        return once("tree", f"{build_dir}\0{root}", lambda: cls._scan(build_dir, root))
+
+    @classmethod
+    def _scan(cls, build_dir: Path, root: Path | None) -> Tree:
         tree = cls(root if root is not None else build_dir, {}, set(), [])
         pending = [str(build_dir)]
         while pending:
             directory = pending.pop()
             if directory in tree.kustomizations:
                 continue
-            if not is_inside(Path(directory), tree.root):
+            if tree._real_inside(directory) is None:
                 continue  # refused where it was referenced
             own = kustomization_file(Path(directory))
             if own is not None and not tree._allowed_file(own):
                 continue  # a link out of the root: never read
-            loaded = load_kustomization(directory)
+            loaded = once("kustomization", directory, partial(load_kustomization, directory))
             if loaded is None:
                 continue
             tree.kustomizations[directory] = loaded
@@ -205,12 +213,15 @@ class Tree:
         kustomization's directory) when it is reached through a symbolic link: kustomize
         refuses that itself, and the copy (which holds no links) must not lift the limit.
         """
-        try:
-            confine(Path(target), self.root)
-        except OutsideRoot as error:
-            self.refused.append((kustomization.file, entry, error.reason))
-            return False
-        linked = os.path.realpath(target) != os.path.abspath(target)
+        real = self._real_inside(target) if os.path.isabs(target) and "\x00" not in target else None
+        if real is None:  # outside (confine says why), or a path confine reads otherwise
+            try:
+                confine(Path(target), self.root)
+            except OutsideRoot as error:
+                self.refused.append((kustomization.file, entry, error.reason))
+                return False
+            real = os.path.realpath(target)
+        linked = real != os.path.abspath(target)
         if within is not None and linked and not is_inside(Path(target), Path(within)):
             reason = (
                 "is a symbolic link that leads outside the kustomization's directory, "
@@ -219,6 +230,17 @@ class Tree:
             self.refused.append((kustomization.file, entry, reason))
             return False
         return True
+
+    def _real_inside(self, path: str) -> str | None:
+        """``path`` with every link followed when that lies within the root, else None
+        (:func:`~klint.sources.confine.is_inside`, the root resolved once per tree)."""
+        try:
+            real = once("real", path, partial(os.path.realpath, path))
+            if self._real_root is None:
+                self._real_root = Path(os.path.realpath(self.root))
+        except (OSError, ValueError):
+            return None
+        return real if Path(real).is_relative_to(self._real_root) else None
 
     def copy_to(self, destination: Path) -> None:
         """Copy the tree under ``destination`` with the same layout (content only, no modes).
