@@ -466,7 +466,9 @@ def test_a_repeatable_fatal_problem_is_replayed_byte_for_byte(
     seen = counting(monkeypatch)
     lint((".",), root, fmt)
     hits, keyed = seen[0]
-    assert hits == keyed >= 8  # the failed units were stored and replayed too
+    # every unit (apps, examples, the overlays, both charts) was stored and replayed, the failed
+    # ones too (kustomize/base is linted through overlays/prod, not as a unit of its own)
+    assert hits == keyed >= 7
 
 
 def test_a_failed_build_is_linted_again_once_what_it_names_appears(
