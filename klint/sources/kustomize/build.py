@@ -14,7 +14,9 @@ from klint.sources.kustomize import shared
 from klint.sources.kustomize.annotations import (
     enable_annotations,
     strip_annotations,
+    strip_exactly,
 )
+from klint.sources.kustomize.graft import Graft, graft_values
 from klint.sources.kustomize.sandbox import (
     KustomizeBuildError,
 )
@@ -43,6 +45,9 @@ class KustomizeBuild:
     seconds: float
     warnings: tuple[str, ...] = ()
     """The tool's warnings, such as deprecated kustomization fields."""
+    stub: str | None = None
+    """``text`` with shared CRD schemas as placeholders, which ``grafts`` fill (graft.py)."""
+    grafts: tuple[Graft, ...] = ()
 
 
 def lexical_root(build_dir: Path, root: Path) -> Path:
@@ -113,15 +118,30 @@ def build(
         return build(Path(base), timeout=timeout, root=tree.root, budget=budget).text
 
     stdout, stderr, plan = run_copy(shared.enabled())
-    if plan is not None:  # shared CRD bases: schemas stubbed, spliced back (shared.py)
-        spliced = shared.splice(plan, stdout, tree, tool.label, base_text)
-        stdout, stderr, _ = (spliced, stderr, None) if spliced is not None else run_copy(False)
-    shared.remember_if_base(tree, build_dir, tool.label, stdout)
     documents_out = stdout.count("\n---\n") + 1
     if max_documents is not None and documents_out > max_documents:
         message = documents_problem("the build", documents_out, max_documents)
         raise KustomizeBuildError(message, build_dir)
-    text, documents, annotations = strip_annotations(stdout)
+    stub: str | None = None
+    grafts: tuple[Graft, ...] = ()
+    if plan is not None:  # shared CRD bases: schemas stubbed, spliced back (shared.py)
+        stripped = strip_exactly(stdout)  # the small stubbed output, annotations removed
+        spliced = None
+        if stripped is not None:
+            spliced = shared.splice(plan, stripped[0], tree, tool.label, base_text)
+        if stripped is not None and spliced is not None:
+            text, documents, annotations = spliced.text, stripped[1], stripped[2]
+            if spliced.grafts and graft_values(documents, spliced.grafts):
+                stub, grafts = stripped[0], spliced.grafts
+            else:
+                documents = strip_annotations(text)[1]
+        else:
+            raw = shared.splice(plan, stdout, tree, tool.label, base_text)
+            stdout, stderr, _ = (raw.text, stderr, None) if raw is not None else run_copy(False)
+            text, documents, annotations = strip_annotations(stdout)
+    else:
+        shared.remember_if_base(tree, build_dir, tool.label, stdout)
+        text, documents, annotations = strip_annotations(stdout)
     context = BuildContext(build_dir, tree)
     objects = [
         context.describe_safely(data, origin, transformations)
@@ -134,6 +154,7 @@ def build(
             if line.strip().startswith("# Warning:")
         )
     )
+    seconds = time.monotonic() - started
     return KustomizeBuild(
-        text, objects, build_dir, root_file, tool.label, time.monotonic() - started, warnings
+        text, objects, build_dir, root_file, tool.label, seconds, warnings, stub, grafts
     )

@@ -17,6 +17,7 @@ from klint.model.resource import Resource
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import unit_root
 from klint.sources.kustomize.build import build
+from klint.sources.kustomize.graft import grafted
 from klint.sources.kustomize.locate import locate_span
 from klint.sources.kustomize.sandbox import KustomizeBuildError
 from klint.sources.kustomize.tool import ToolBudget
@@ -80,7 +81,11 @@ class KustomizeOverlay:
                 fatal=True,
             )
             return LoadedUnit([], [problem], files=0)
-        parsed = parse_stream(built.text, fallback, settings.limits)
+        parsed = None
+        if built.stub is not None:  # shared CRD schemas, parsed once (graft.py)
+            parsed = grafted(built.text, built.stub, built.grafts, fallback, settings.limits)
+        if parsed is None:
+            parsed = parse_stream(built.text, fallback, settings.limits)
         locator = OverlayLocator(self.cwd, fallback)
         for document in parsed.documents:
             if 0 <= document.index < len(built.objects):

@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from klint.sources.kustomize.graft import Graft, Schema, parse_schemas
 from klint.sources.kustomize.tree import Tree
 
 # Fields that cannot reach inside a CRD's schema (kustomize's builtin field specs).
@@ -52,6 +53,7 @@ _MIN_STUB_BYTES = 4096  # smaller schemas cost kustomize nothing worth the splic
 # (base directory, content digest, tool) → the base's build output (this process only)
 _BUILT: dict[tuple[str, str, str], str] = {}
 _BLOCKS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], list[str]]] = {}
+_SCHEMAS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], Schema]] = {}
 
 
 def enabled() -> bool:
@@ -64,6 +66,14 @@ class Splice:
 
     tokens: dict[str, tuple[str, str, tuple[str | int, ...]]] = field(default_factory=dict)
     blocks: dict[str, list[str]] = field(default_factory=dict)  # token → the schema's lines
+
+
+@dataclass(frozen=True)
+class Spliced:
+    """An overlay's output with the schemas put back, and where each one went."""
+
+    text: str
+    grafts: tuple[Graft, ...]  # empty when the base's schemas could not be parsed alone
 
 
 def pure_bases(tree: Tree, build_dir: Path) -> list[str] | None:
@@ -110,7 +120,13 @@ def stub(tree: Tree, copy_root: Path, build_dir: Path) -> Splice | None:
 
 def _schemas(text: str) -> Iterator[tuple[str, tuple[str | int, ...], Any, Any]]:
     """(CRD name, path, key node, value node) of each schema in a YAML stream."""
-    for document in yaml.compose_all(text, Loader=yaml.CSafeLoader):
+    for _, name, path, key, value in _indexed_schemas(text):
+        yield name, path, key, value
+
+
+def _indexed_schemas(text: str) -> Iterator[tuple[int, str, tuple[str | int, ...], Any, Any]]:
+    """(document index, CRD name, path, key node, value node) of each schema in a stream."""
+    for index, document in enumerate(yaml.compose_all(text, Loader=yaml.CSafeLoader)):
         if not isinstance(document, yaml.MappingNode):
             continue
         top = _pairs(document)
@@ -122,14 +138,14 @@ def _schemas(text: str) -> Iterator[tuple[str, tuple[str | int, ...], Any, Any]]
             continue
         for key, value in spec.value:
             if key.value == "validation":
-                yield name, ("validation",), key, value
+                yield index, name, ("validation",), key, value
             if key.value == "versions" and isinstance(value, yaml.SequenceNode):
-                for index, version in enumerate(value.value):
+                for number, version in enumerate(value.value):
                     for vkey, vvalue in (
                         version.value if isinstance(version, yaml.MappingNode) else ()
                     ):
                         if vkey.value == "schema":
-                            yield name, ("versions", index, "schema"), vkey, vvalue
+                            yield index, name, ("versions", number, "schema"), vkey, vvalue
 
 
 def _pairs(node: Any) -> dict[str, Any]:
@@ -205,10 +221,11 @@ def remember_if_base(tree: Tree, build_dir: Path, tool: str, text: str) -> None:
 
 def splice(
     splice: Splice, stdout: str, tree: Tree, tool: str, build_base: Callable[[str], str]
-) -> str | None:
+) -> Spliced | None:
     """The overlay output with every placeholder replaced by the real schema; None when
     anything does not line up (the caller then builds the overlay in full)."""
     texts: dict[str, dict[tuple[str, tuple[str | int, ...]], list[str]]] = {}
+    schemas: dict[str, dict[tuple[str, tuple[str | int, ...]], Schema]] = {}
     for base, _, _ in splice.tokens.values():
         if base not in texts:
             key = base_key(tree, base, tool)
@@ -216,12 +233,15 @@ def splice(
                 _BUILT[key] = build_base(base)
             if key not in _BLOCKS:
                 _BLOCKS[key] = _blocks(_BUILT[key])
+                _SCHEMAS[key] = parse_schemas(_BUILT[key])
                 _BUILT[key] = ""  # the blocks are what is kept
             texts[base] = _BLOCKS[key]
+            schemas[base] = _SCHEMAS[key]
     lines = stdout.splitlines(keepends=True)
     edits = []
+    grafts: list[Graft] | None = []
     seen: set[str] = set()
-    for _, _, _, value in _schemas(stdout):
+    for document, _, _, _, value in _indexed_schemas(stdout):
         token = _placeholder(value)
         if token is None:
             continue
@@ -234,11 +254,16 @@ def splice(
         if block is None or _indent(lines[first]) != _indent(block[0]):
             return None
         edits.append((first, last, block))
+        schema = schemas[base].get((name, path))
+        if schema is None or grafts is None:
+            grafts = None
+        else:
+            grafts.append(Graft(document, path, schema))
     if seen != set(splice.tokens):
         return None
     for first, last, block in sorted(edits, reverse=True):
         lines[first:last] = block
-    return "".join(lines)
+    return Spliced("".join(lines), tuple(grafts or ()))
 
 
 def _placeholder(value: Any) -> str | None:
