@@ -19,16 +19,49 @@ positions of an overlay's built documents (findings are located in the origin fi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
 from klint.documents import Limits, ParsedStream, parse_stream
+from klint.k8s_schemas import share
 from klint.yaml_budget import node_bound, overrun
 
 SchemaPath = tuple[str | int, ...]
+
+try:
+    from yaml import CBaseLoader as _Loader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import BaseLoader as _Loader  # type: ignore[assignment]
+
+
+class _Composer(_Loader):
+    """libyaml without resolvers: every scalar untyped (only the structure is read)."""
+
+    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
+        if kind is yaml.ScalarNode:
+            return "tag:yaml.org,2002:str"
+        return "tag:yaml.org,2002:seq" if kind is yaml.SequenceNode else "tag:yaml.org,2002:map"
+
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+def compose_all(text: str) -> Iterator[yaml.Node]:
+    """The node tree of each document (faster than ``yaml.compose_all`` with a resolver)."""
+    loader = _Composer(text)
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if node is not None:
+                yield node
+    finally:
+        loader.dispose()
 
 
 @dataclass(frozen=True)
@@ -78,6 +111,7 @@ def parse_schemas(text: str) -> dict[tuple[str, SchemaPath], Schema]:
             node = _node_at(document.root, ("spec", *path))
             if node is not None:
                 value = _value_at(data, ("spec", *path))
+                share(value)  # checks validate it once (k8s_schemas, crd_validation)
                 found[name, path] = Schema(value, node, _depth(node))
     return found
 
@@ -87,10 +121,10 @@ def grafted(
 ) -> ParsedStream | None:
     """``parse_stream(text, path, limits)`` computed from ``stub`` (``text`` with each
     graft's schema as a placeholder) and the grafts; None when that is not certain."""
-    if overrun(text, limits.max_documents, limits.max_nodes_per_document) is not None:
-        return None
     if node_bound(text) > limits.max_nodes_per_document:
         return None  # only an exact count could tell: parse the full text
+    if overrun(text, limits.max_documents, 2**62) is not None:  # (nodes: bounded above)
+        return None
     parsed = parse_stream(stub, path, limits)
     if parsed.problems or any(d.line_offset for d in parsed.documents):
         return None

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from klint.sources.kustomize.graft import Graft, Schema, parse_schemas
+from klint.sources.kustomize.graft import Graft, Schema, compose_all, parse_schemas
 from klint.sources.kustomize.tree import Tree
 
 # Fields that cannot reach inside a CRD's schema (kustomize's builtin field specs).
@@ -126,7 +126,7 @@ def _schemas(text: str) -> Iterator[tuple[str, tuple[str | int, ...], Any, Any]]
 
 def _indexed_schemas(text: str) -> Iterator[tuple[int, str, tuple[str | int, ...], Any, Any]]:
     """(document index, CRD name, path, key node, value node) of each schema in a stream."""
-    for index, document in enumerate(yaml.compose_all(text, Loader=yaml.CSafeLoader)):
+    for index, document in enumerate(compose_all(text)):
         if not isinstance(document, yaml.MappingNode):
             continue
         top = _pairs(document)
@@ -232,8 +232,8 @@ def splice(
             if key not in _BUILT:
                 _BUILT[key] = build_base(base)
             if key not in _BLOCKS:
-                _BLOCKS[key] = _blocks(_BUILT[key])
                 _SCHEMAS[key] = parse_schemas(_BUILT[key])
+                _BLOCKS[key] = _blocks(_BUILT[key], _SCHEMAS[key])
                 _BUILT[key] = ""  # the blocks are what is kept
             texts[base] = _BLOCKS[key]
             schemas[base] = _SCHEMAS[key]
@@ -272,9 +272,18 @@ def _placeholder(value: Any) -> str | None:
     return mark.value if isinstance(mark, yaml.ScalarNode) and len(inner) == 1 else None
 
 
-def _blocks(text: str) -> dict[tuple[str, tuple[str | int, ...]], list[str]]:
-    """Each CRD schema of a base's build output as its lines."""
+def _blocks(
+    text: str, parsed: dict[tuple[str, tuple[str | int, ...]], Schema]
+) -> dict[tuple[str, tuple[str | int, ...]], list[str]]:
+    """Each CRD schema of a base's build output as its lines (from its parsed schemas when
+    there are some, else composed again)."""
     lines = text.splitlines(keepends=True)
+    if parsed:
+        return {
+            where: lines[schema.node.start_mark.line : schema.node.end_mark.line]
+            for where, schema in parsed.items()
+            if isinstance(schema.node, yaml.MappingNode) and not schema.node.flow_style
+        }
     return {
         (name, path): lines[value.start_mark.line : value.end_mark.line]
         for name, path, _, value in _schemas(text)
