@@ -27,7 +27,7 @@ import yaml
 
 from klint.documents import Limits, ParsedStream, parse_stream
 from klint.k8s_schemas import share
-from klint.yaml_budget import node_bound, overrun
+from klint.yaml_budget import document_count, node_bound
 
 SchemaPath = tuple[str | int, ...]
 
@@ -121,22 +121,25 @@ def grafted(
 ) -> ParsedStream | None:
     """``parse_stream(text, path, limits)`` computed from ``stub`` (``text`` with each
     graft's schema as a placeholder) and the grafts; None when that is not certain."""
+    # what yaml_budget.overrun refuses: nodes over the bound need an exact count (then the
+    # full text is parsed as before), documents counted as it does
     if node_bound(text) > limits.max_nodes_per_document:
-        return None  # only an exact count could tell: parse the full text
-    if overrun(text, limits.max_documents, 2**62) is not None:  # (nodes: bounded above)
+        return None
+    if text.count("---") > limits.max_documents and document_count(text) > limits.max_documents:
         return None
     parsed = parse_stream(stub, path, limits)
     if parsed.problems or any(d.line_offset for d in parsed.documents):
         return None
     documents = parsed.documents
+    targets = {graft.document for graft in grafts}
+    if not all(0 <= index < len(documents) for index in targets):
+        return None
+    if any(_shared_nodes(documents[index].root) for index in targets):
+        return None
     for graft in grafts:
-        if not 0 <= graft.document < len(documents):
-            return None
         document = documents[graft.document]
         full = ("spec", *graft.path)
         if document.index != graft.document or len(full) + graft.schema.depth > limits.max_depth:
-            return None
-        if _shared_nodes(document.root):
             return None
         if not _replace(document.data, document.root, full, graft.schema):
             return None
