@@ -10,10 +10,13 @@ import pytest
 from klint import k8s_schemas
 from klint.documents import Limits, parse_stream
 from klint.run import RunOptions, run
+from klint.sources.base import LoadSettings
+from klint.sources.kustomize import build as build_module
 from klint.sources.kustomize import overlay as overlay_module
 from klint.sources.kustomize import shared
 from klint.sources.kustomize.build import build
 from klint.sources.kustomize.graft import grafted
+from klint.sources.kustomize.overlay import KustomizeOverlay
 from tests.conftest import REPO
 
 TREE = REPO / "fixtures" / "kustomize-shared"
@@ -207,3 +210,36 @@ def test_a_shared_schema_is_validated_once_with_the_same_issues() -> None:
         del k8s_schemas._SHARED[id(value)]
     assert first == alone and [i.path for i in alone] == [("spec", 0, "b")]
     assert [i.path for i in again] == [("other", "b")]
+
+
+def test_prepared_bases_are_never_built_again(
+    spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before workers fork, the parent builds each shared base once; the overlays and the
+    base's own unit then reuse that build (same output as building it)."""
+    monkeypatch.setattr(shared, "_RAW", {})
+    monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "0")
+    base = TREE / "manifests" / "base" / "crds" / "full"
+    alone = build(base, root=REPO)
+    monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "1")
+    settings = LoadSettings()
+    for overlay in OVERLAYS:
+        KustomizeOverlay(overlay, overlay.name, REPO).prepare(settings)
+    assert len(shared._RAW) == 1 and len(shared._SCHEMAS) == 1
+    built: list[Path] = []
+    original = build_module.run_tool
+
+    def record(tool: object, directory: Path, *args: object) -> tuple[str, str]:
+        built.append(directory)
+        return original(tool, directory, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build_module, "run_tool", record)
+    again = build(base, root=REPO)
+    assert (again.text, again.objects, again.warnings) == (
+        alone.text,
+        alone.objects,
+        alone.warnings,
+    )
+    for overlay in OVERLAYS[:3]:
+        build(overlay, root=REPO)
+    assert [directory.name for directory in built] == [o.name for o in OVERLAYS[:3]]

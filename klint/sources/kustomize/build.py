@@ -59,21 +59,9 @@ def lexical_root(build_dir: Path, root: Path) -> Path:
     return root
 
 
-def build(
-    directory: Path,
-    *,
-    timeout: float = 120,
-    root: Path | None = None,
-    budget: ToolBudget | None = None,
-    max_documents: int | None = None,
-) -> KustomizeBuild:
-    """Render the kustomization in ``directory`` offline and map every object to its files.
-
-    Nothing outside ``root`` (default: :func:`~klint.sources.confine.unit_root` of the
-    directory, from the working directory) is read, copied or handed to the tool; the tool
-    runs within ``budget`` and may yield at most ``max_documents`` objects.
-    """
-    started = time.monotonic()
+def _scan(directory: Path, root: Path | None) -> tuple[Path, Path, Tree]:
+    """The build folder, its kustomization file and the tree a build reads (refused
+    trees raise :class:`KustomizeBuildError`)."""
     build_dir = Path(os.path.normpath(Path(directory).absolute()))
     root_file = kustomization_file(build_dir)
     if root_file is None:
@@ -97,6 +85,45 @@ def build(
                 "directory itself instead",
                 build_dir,
             )
+    return build_dir, root_file, tree
+
+
+def prepare(
+    directory: Path,
+    *,
+    timeout: float = 120,
+    root: Path | None = None,
+    budget: ToolBudget | None = None,
+) -> None:
+    """Build and parse once the pure CRD bases this overlay shares (before worker
+    processes fork, so they all inherit them; shared.py). Best effort: any failure is
+    left to :func:`build`."""
+    if not shared.enabled():
+        return
+    build_dir, _, tree = _scan(directory, root)
+
+    def base_text(base: str) -> str:
+        return build(Path(base), timeout=timeout, root=tree.root, budget=budget).text
+
+    shared.warm(tree, build_dir, find_tool().label, base_text)
+
+
+def build(
+    directory: Path,
+    *,
+    timeout: float = 120,
+    root: Path | None = None,
+    budget: ToolBudget | None = None,
+    max_documents: int | None = None,
+) -> KustomizeBuild:
+    """Render the kustomization in ``directory`` offline and map every object to its files.
+
+    Nothing outside ``root`` (default: :func:`~klint.sources.confine.unit_root` of the
+    directory, from the working directory) is read, copied or handed to the tool; the tool
+    runs within ``budget`` and may yield at most ``max_documents`` objects.
+    """
+    started = time.monotonic()
+    build_dir, root_file, tree = _scan(directory, root)
     tool = find_tool()
 
     def run_copy(share: bool) -> tuple[str, str, shared.Splice | None]:
@@ -117,7 +144,8 @@ def build(
     def base_text(base: str) -> str:
         return build(Path(base), timeout=timeout, root=tree.root, budget=budget).text
 
-    stdout, stderr, plan = run_copy(shared.enabled())
+    reused = shared.reused(tree, build_dir, tool.label)  # a pure base built before
+    stdout, stderr, plan = (*reused, None) if reused is not None else run_copy(shared.enabled())
     documents_out = stdout.count("\n---\n") + 1
     if max_documents is not None and documents_out > max_documents:
         message = documents_problem("the build", documents_out, max_documents)
@@ -140,7 +168,7 @@ def build(
             stdout, stderr, _ = (raw.text, stderr, None) if raw is not None else run_copy(False)
             text, documents, annotations = strip_annotations(stdout)
     else:
-        shared.remember_if_base(tree, build_dir, tool.label, stdout)
+        shared.remember_if_base(tree, build_dir, tool.label, stdout, stderr)
         text, documents, annotations = strip_annotations(stdout)
     context = BuildContext(build_dir, tree)
     objects = [

@@ -17,6 +17,7 @@ from klint.model.resource import Resource
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import unit_root
 from klint.sources.kustomize.build import build
+from klint.sources.kustomize.build import prepare as prepare_build
 from klint.sources.kustomize.graft import grafted
 from klint.sources.kustomize.locate import locate_span
 from klint.sources.kustomize.sandbox import KustomizeBuildError
@@ -60,6 +61,19 @@ class KustomizeOverlay:
     path: Path
     display: str
     cwd: Path
+
+    def prepare(self, settings: LoadSettings) -> None:
+        """Build the shared CRD bases of this overlay now, in the process that forks the
+        workers (best effort: :meth:`load` reports whatever goes wrong)."""
+        try:
+            prepare_build(
+                self.path,
+                timeout=settings.render_timeout,
+                root=unit_root(self.path, self.cwd),
+                budget=ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes),
+            )
+        except Exception:  # an optimisation only: load() does it again and reports it
+            return
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
         kustomization = kustomization_file(self.path) or self.path / "kustomization.yaml"

@@ -25,6 +25,7 @@ from typing import Any
 
 import yaml
 
+from klint.sources.confine import read_inside
 from klint.sources.kustomize.graft import Graft, Schema, compose_all, parse_schemas
 from klint.sources.kustomize.tree import Tree
 
@@ -54,6 +55,7 @@ _MIN_STUB_BYTES = 4096  # smaller schemas cost kustomize nothing worth the splic
 _BUILT: dict[tuple[str, str, str], str] = {}
 _BLOCKS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], list[str]]] = {}
 _SCHEMAS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], Schema]] = {}
+_RAW: dict[tuple[str, str, str], tuple[str, str]] = {}  # a pure base's own build (out, err)
 
 
 def enabled() -> bool:
@@ -206,17 +208,66 @@ def base_key(tree: Tree, base: str, tool: str) -> tuple[str, str, str]:
     return base, digest.hexdigest(), tool
 
 
-def remember_if_base(tree: Tree, build_dir: Path, tool: str, text: str) -> None:
-    """Keep the output of a build that is itself a pure base (a unit of its own) for the
-    overlays that include it later in this process."""
+def _pure(tree: Tree, build_dir: Path) -> bool:
     directory = str(build_dir)
     data = tree.kustomizations[directory].data if directory in tree.kustomizations else {}
-    pure = len(tree.kustomizations) == 1 and set(data) <= _BASE_KEYS and _files_only(data)
-    if pure and enabled() and "kind: CustomResourceDefinition" in text:
+    return len(tree.kustomizations) == 1 and set(data) <= _BASE_KEYS and _files_only(data)
+
+
+def remember_if_base(tree: Tree, build_dir: Path, tool: str, text: str, stderr: str) -> None:
+    """Keep the output of a build that is itself a pure base (a unit of its own) for the
+    overlays that include it, and for building it again, later in this process."""
+    if _pure(tree, build_dir) and enabled() and "kind: CustomResourceDefinition" in text:
         with contextlib.suppress(OSError):
-            key = base_key(tree, directory, tool)
+            key = base_key(tree, str(build_dir), tool)
             if key not in _BLOCKS:
                 _BUILT[key] = text
+            _RAW[key] = (text, stderr)
+
+
+def reused(tree: Tree, build_dir: Path, tool: str) -> tuple[str, str] | None:
+    """The tool's output and warnings of an earlier build of this same pure base (same
+    folder, same bytes in every file it lists, same tool: kustomize prints the same)."""
+    if not enabled() or not _RAW or not _pure(tree, build_dir):
+        return None
+    try:
+        return _RAW.get(base_key(tree, str(build_dir), tool))
+    except OSError:
+        return None
+
+
+def warm(tree: Tree, build_dir: Path, tool: str, build_base: Callable[[str], str]) -> None:
+    """Compute now what :func:`stub` and :func:`splice` need for the pure bases of this
+    tree (its placeholders, one build of each base, its parsed schemas)."""
+    for base in pure_bases(tree, build_dir) or ():
+        tokens = Splice()
+        for entry in tree.kustomizations[base].data["resources"]:
+            source = Path(os.path.normpath(os.path.join(base, entry)))
+            raw = read_inside(source, tree.root) if source.is_file() else None
+            if raw is None:
+                break
+            try:  # as stub() reads the copy (Path.read_text: universal newlines)
+                text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+            except UnicodeDecodeError:
+                break
+            if _stub_text(text, base, tokens) is None:
+                break
+        else:
+            if tokens.tokens:
+                _parsed_base(base_key(tree, base, tool), base, build_base)
+
+
+def _parsed_base(
+    key: tuple[str, str, str], base: str, build_base: Callable[[str], str]
+) -> tuple[dict[tuple[str, tuple[str | int, ...]], list[str]], dict[Any, Schema]]:
+    """A base's schema blocks and parsed schemas, built and parsed once per process."""
+    if key not in _BLOCKS:
+        if key not in _BUILT:
+            _BUILT[key] = build_base(base)
+        _SCHEMAS[key] = parse_schemas(_BUILT[key])
+        _BLOCKS[key] = _blocks(_BUILT[key], _SCHEMAS[key])
+        _BUILT[key] = ""  # the blocks are what is kept
+    return _BLOCKS[key], _SCHEMAS[key]
 
 
 def splice(
@@ -228,15 +279,7 @@ def splice(
     schemas: dict[str, dict[tuple[str, tuple[str | int, ...]], Schema]] = {}
     for base, _, _ in splice.tokens.values():
         if base not in texts:
-            key = base_key(tree, base, tool)
-            if key not in _BUILT:
-                _BUILT[key] = build_base(base)
-            if key not in _BLOCKS:
-                _SCHEMAS[key] = parse_schemas(_BUILT[key])
-                _BLOCKS[key] = _blocks(_BUILT[key], _SCHEMAS[key])
-                _BUILT[key] = ""  # the blocks are what is kept
-            texts[base] = _BLOCKS[key]
-            schemas[base] = _SCHEMAS[key]
+            texts[base], schemas[base] = _parsed_base(base_key(tree, base, tool), base, build_base)
     lines = stdout.splitlines(keepends=True)
     edits = []
     grafts: list[Graft] | None = []
