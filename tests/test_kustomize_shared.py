@@ -31,7 +31,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def spliced(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each build spliced (True) or fell back (False); the base cache starts empty."""
-    for memo in ("_BUILT", "_BLOCKS", "_STUBBED", "_SCHEMAS"):
+    for memo in ("_BUILT", "_BLOCKS", "_STUBBED", "_SCHEMAS", "_MARKED", "_RAW"):
         monkeypatch.setattr(shared, memo, {})
     outcomes: list[bool] = []
     original = shared.splice
@@ -243,3 +243,22 @@ def test_prepared_bases_are_never_built_again(
     for overlay in OVERLAYS[:3]:
         build(overlay, root=REPO)
     assert [directory.name for directory in built] == [o.name for o in OVERLAYS[:3]]
+
+
+def test_the_base_unit_itself_is_parsed_from_its_shared_schemas(
+    spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = TREE / "manifests" / "base" / "crds" / "full"
+    monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "0")
+    alone = build(base, root=REPO)
+    monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "1")
+    for _ in range(2):  # built (schemas parsed once), then reused
+        own = build(base, root=REPO)
+        assert own.stub is not None and len(own.grafts) == 2
+        assert (own.text, own.objects, own.warnings) == (alone.text, alone.objects, alone.warnings)
+        assert [o.data for o in own.objects] == [o.data for o in alone.objects]
+        parsed = grafted(own.text, own.stub, own.grafts, "k.yaml", Limits())
+        assert parsed is not None
+        full = parse_stream(alone.text, "k.yaml")
+        assert [d.data for d in parsed.documents] == [d.data for d in full.documents]
+    assert len(shared._SCHEMAS) == 1

@@ -21,6 +21,7 @@ from klint.sources.kustomize.sandbox import (
     KustomizeBuildError,
 )
 from klint.sources.kustomize.tool import (
+    KustomizeTool,
     ToolBudget,
     find_tool,
     run_tool,
@@ -103,9 +104,47 @@ def prepare(
     build_dir, _, tree = _scan(directory, root)
 
     def base_text(base: str) -> str:
-        return build(Path(base), timeout=timeout, root=tree.root, budget=budget).text
+        return base_output(Path(base), timeout=timeout, root=tree.root, budget=budget)
 
     shared.warm(tree, build_dir, find_tool().label, base_text)
+
+
+def base_output(directory: Path, *, timeout: float, root: Path, budget: ToolBudget | None) -> str:
+    """The tool's output for a pure base (annotations on, as :func:`build` runs it), kept
+    for its own unit and the overlays that include it (shared.py)."""
+    build_dir, root_file, tree = _scan(directory, root)
+    tool = find_tool()
+    reused = shared.reused(tree, build_dir, tool.label)
+    if reused is not None:
+        return reused[0]
+    out, err, _ = _run_copy(tree, build_dir, root_file, tool, timeout, budget, False)
+    shared.remember_if_base(tree, build_dir, tool.label, out, err)
+    return out
+
+
+def _run_copy(
+    tree: Tree,
+    build_dir: Path,
+    root_file: Path,
+    tool: KustomizeTool,
+    timeout: float,
+    budget: ToolBudget | None,
+    share: bool,
+) -> tuple[str, str, shared.Splice | None]:
+    """Run the tool on a confined copy of the tree (shared CRD schemas stubbed if ``share``)."""
+    with tempfile.TemporaryDirectory(prefix="klint-kustomize-") as scratch:
+        scratch_dir = Path(scratch)
+        copy_root = scratch_dir / "tree"
+        home = scratch_dir / "home"
+        home.mkdir()
+        tree.copy_to(copy_root)
+        plan = shared.stub(tree, copy_root, build_dir) if share else None
+        temp_build = copy_root / build_dir.relative_to(tree.root)
+        enable_annotations(temp_build / root_file.name, tool.version)
+        out, err = run_tool(
+            tool, temp_build, home, timeout, tree.root, copy_root, build_dir, budget
+        )
+    return out, err, plan
 
 
 def build(
@@ -127,22 +166,10 @@ def build(
     tool = find_tool()
 
     def run_copy(share: bool) -> tuple[str, str, shared.Splice | None]:
-        with tempfile.TemporaryDirectory(prefix="klint-kustomize-") as scratch:
-            scratch_dir = Path(scratch)
-            copy_root = scratch_dir / "tree"
-            home = scratch_dir / "home"
-            home.mkdir()
-            tree.copy_to(copy_root)
-            plan = shared.stub(tree, copy_root, build_dir) if share else None
-            temp_build = copy_root / build_dir.relative_to(tree.root)
-            enable_annotations(temp_build / root_file.name, tool.version)
-            out, err = run_tool(
-                tool, temp_build, home, timeout, tree.root, copy_root, build_dir, budget
-            )
-        return out, err, plan
+        return _run_copy(tree, build_dir, root_file, tool, timeout, budget, share)
 
     def base_text(base: str) -> str:
-        return build(Path(base), timeout=timeout, root=tree.root, budget=budget).text
+        return base_output(Path(base), timeout=timeout, root=tree.root, budget=budget)
 
     reused = shared.reused(tree, build_dir, tool.label)  # a pure base built before
     stdout, stderr, plan = (*reused, None) if reused is not None else run_copy(shared.enabled())
@@ -152,6 +179,12 @@ def build(
         raise KustomizeBuildError(message, build_dir)
     stub: str | None = None
     grafts: tuple[Graft, ...] = ()
+    full: str | None = None  # the tool's output when ``stdout`` is stubbed here
+    if plan is None:
+        shared.remember_if_base(tree, build_dir, tool.label, stdout, stderr)
+        own = shared.own_stub(tree, build_dir, tool.label, stdout)  # a base parsed before
+        if own is not None:
+            full, (stdout, plan) = stdout, own
     if plan is not None:  # shared CRD bases: schemas stubbed, spliced back (shared.py)
         stripped = strip_exactly(stdout)  # the small stubbed output, annotations removed
         spliced = None
@@ -163,12 +196,13 @@ def build(
                 stub, grafts = stripped[0], spliced.grafts
             else:
                 documents = strip_annotations(text)[1]
+        elif full is not None:
+            text, documents, annotations = strip_annotations(full)
         else:
             raw = shared.splice(plan, stdout, tree, tool.label, base_text)
             stdout, stderr, _ = (raw.text, stderr, None) if raw is not None else run_copy(False)
             text, documents, annotations = strip_annotations(stdout)
     else:
-        shared.remember_if_base(tree, build_dir, tool.label, stdout, stderr)
         text, documents, annotations = strip_annotations(stdout)
     context = BuildContext(build_dir, tree)
     objects = [

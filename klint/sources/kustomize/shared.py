@@ -55,6 +55,7 @@ _MIN_STUB_BYTES = 4096  # smaller schemas cost kustomize nothing worth the splic
 _BUILT: dict[tuple[str, str, str], str] = {}
 _BLOCKS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], list[str]]] = {}
 _SCHEMAS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], Schema]] = {}
+_MARKED: dict[tuple[str, str, str], str] = {}  # the base output _SCHEMAS was parsed from
 _RAW: dict[tuple[str, str, str], tuple[str, str]] = {}  # a pure base's own build (out, err)
 
 
@@ -264,10 +265,51 @@ def _parsed_base(
     if key not in _BLOCKS:
         if key not in _BUILT:
             _BUILT[key] = build_base(base)
-        _SCHEMAS[key] = parse_schemas(_BUILT[key])
-        _BLOCKS[key] = _blocks(_BUILT[key], _SCHEMAS[key])
+        text = _BUILT[key]
+        _SCHEMAS[key] = parse_schemas(text)
+        _BLOCKS[key] = _blocks(text, _SCHEMAS[key])
+        _MARKED[key] = text  # the text the schemas' positions point into
         _BUILT[key] = ""  # the blocks are what is kept
     return _BLOCKS[key], _SCHEMAS[key]
+
+
+def own_stub(tree: Tree, build_dir: Path, tool: str, stdout: str) -> tuple[str, Splice] | None:
+    """A pure base's own output with its schemas as placeholders (its schemas parsed once,
+    then its unit is parsed and linted like an overlay's: graft.py); None when the output
+    is not the one whose schemas were parsed."""
+    if (
+        not enabled()
+        or not _pure(tree, build_dir)
+        or "kind: CustomResourceDefinition" not in stdout
+    ):
+        return None
+    try:
+        key = base_key(tree, str(build_dir), tool)
+    except OSError:
+        return None
+    if key not in _MARKED and _BUILT.get(key) == stdout:  # just built: parse it once now
+        _parsed_base(key, key[0], lambda _: stdout)
+    if _MARKED.get(key) != stdout or not _SCHEMAS.get(key):
+        return None
+    plan = Splice()
+    lines = stdout.splitlines(keepends=True)
+    edits = []
+    for (name, path), schema in _SCHEMAS[key].items():
+        node = schema.node
+        first, last = node.start_mark.line, node.end_mark.line
+        if not isinstance(node, yaml.MappingNode) or node.flow_style or first >= last:
+            return None
+        ends = lines[last][: node.end_mark.column] if last < len(lines) else ""
+        if lines[first][: node.start_mark.column].strip() or ends.strip():
+            return None  # the block must be whole lines
+        where = f"{key[0]}|{name}|{path}".encode(errors="surrogatepass")
+        token = f"klint-splice-{hashlib.sha256(where).hexdigest()[:20]}"
+        plan.tokens[token] = (key[0], name, path)
+        indent = " " * node.start_mark.column
+        edits.append((first, last, f"{indent}openAPIV3Schema: {{{_MARK}: {token}}}\n"))
+    for first, last, line in sorted(edits, reverse=True):
+        lines[first:last] = [line]
+    return "".join(lines), plan
 
 
 def splice(
