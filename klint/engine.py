@@ -454,6 +454,10 @@ def _results(
 
     global _WORKER_STATE
     _WORKER_STATE = (rules, settings, kube_version, hook)  # inherited by the forked workers
+    for unit in units:  # work that units share, done once before the workers fork
+        prepare = getattr(unit, "prepare", None)
+        if prepare is not None:
+            prepare(settings)
     context = multiprocessing.get_context("fork")
     chunk = max(1, len(units) // (jobs * 8))
     with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:

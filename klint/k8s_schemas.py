@@ -17,7 +17,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -101,7 +101,38 @@ def _type_ok(types: frozenset[str], value: Any) -> bool:
     return actual == "number" and "integer" in types and float(value).is_integer()
 
 
+# Values that many objects hold (the schemas of a CRD base included by many Kustomize
+# overlays, parsed once: sources/kustomize/graft.py), kept alive here so their ids stay
+# theirs; validating one against a node is done once and its issues replayed.
+_SHARED: dict[int, Any] = {}
+_SHARED_ISSUES: dict[tuple[int, int], tuple[Node, list[Issue]]] = {}
+
+
+def share(value: Any) -> None:
+    """Mark ``value`` as held unchanged by many objects (nothing may mutate it)."""
+    _SHARED[id(value)] = value
+
+
+def shared(value: Any) -> bool:
+    """Whether ``value`` was marked with :func:`share`."""
+    return bool(_SHARED) and _SHARED.get(id(value)) is value
+
+
 def validate(node: Node, value: Any, path: FieldPath = ()) -> Iterator[Issue]:
+    """Every issue of ``value`` against ``node``, depth first in document order."""
+    if not shared(value):
+        yield from _validate(node, value, path)
+        return
+    key = (id(node), id(value))
+    found = _SHARED_ISSUES.get(key)
+    if found is None or found[0] is not node:
+        found = (node, list(_validate(node, value, ())))
+        _SHARED_ISSUES[key] = found
+    for issue in found[1]:
+        yield replace(issue, path=(*path, *issue.path)) if path else issue
+
+
+def _validate(node: Node, value: Any, path: FieldPath) -> Iterator[Issue]:
     """Every issue of ``value`` against ``node``, depth first in document order."""
     node = node.resolved()
     if not _type_ok(node.types, value):

@@ -7,9 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from klint import k8s_schemas
+from klint.documents import Limits, parse_stream
 from klint.run import RunOptions, run
+from klint.sources.base import LoadSettings
+from klint.sources.kustomize import build as build_module
+from klint.sources.kustomize import overlay as overlay_module
 from klint.sources.kustomize import shared
 from klint.sources.kustomize.build import build
+from klint.sources.kustomize.graft import grafted
+from klint.sources.kustomize.overlay import KustomizeOverlay
 from tests.conftest import REPO
 
 TREE = REPO / "fixtures" / "kustomize-shared"
@@ -24,7 +31,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def spliced(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each build spliced (True) or fell back (False); the base cache starts empty."""
-    for memo in ("_BUILT", "_BLOCKS", "_STUBBED"):
+    for memo in ("_BUILT", "_BLOCKS", "_STUBBED", "_SCHEMAS", "_MARKED", "_RAW"):
         monkeypatch.setattr(shared, memo, {})
     outcomes: list[bool] = []
     original = shared.splice
@@ -113,3 +120,145 @@ def test_a_base_that_changes_is_built_again(
     assert again.text.count("renamed7:") == 1 and again.text.count("field7:") == 1
     assert len(shared._BUILT) == 2
     assert spliced == [True, True]
+
+
+def _overlay_variants(tmp_path: Path) -> Path:
+    """The fixture with schema findings in the base and overlays that name, label and
+    annotate differently (what a pure base still shares)."""
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree)
+    (tree / ".git").mkdir()
+    crd = tree / "manifests" / "base" / "crds" / "full" / "thing0.yaml"
+    crd.write_text(
+        crd.read_text().replace(
+            "        openAPIV3Schema:\n          type: object\n",
+            "        openAPIV3Schema:\n          type: object\n          descripton: typo\n"
+            "          x-kubernetes-validations:\n            - rule: self.spec ==\n",
+        )
+    )
+    settings = [
+        "namePrefix: p1-\n",
+        "nameSuffix: -s2\ncommonLabels: {team: two}\n",
+        "commonAnnotations: {owner: three}\nnamespace: other\n",
+        "namePrefix: p4-\nnameSuffix: -s4\nlabels:\n  - pairs: {tier: four}\n",
+    ]
+    for index, extra in enumerate(settings):
+        kustomization = tree / "manifests" / f"install-{index:02d}" / "kustomization.yaml"
+        text = kustomization.read_text()
+        if "namespace:" in extra:
+            text = "".join(line for line in text.splitlines(True) if "namespace:" not in line)
+        kustomization.write_text(text + extra)
+    return tree
+
+
+def test_overlays_that_differ_report_the_same_in_every_format(
+    tmp_path: Path, spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = _overlay_variants(tmp_path)
+    attached: list[bool] = []
+    original = overlay_module.grafted
+
+    def record(*args: object, **kwargs: object) -> object:
+        result = original(*args, **kwargs)  # type: ignore[arg-type]
+        attached.append(result is not None)
+        return result
+
+    monkeypatch.setattr(overlay_module, "grafted", record)
+    outputs = {}
+    for flag in ("0", "1"):
+        monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", flag)
+        for fmt in ("json", "sarif", "text"):
+            options = RunOptions(paths=(str(tree),), output_format=fmt, jobs=1, no_cache=True)
+            outputs[flag, fmt] = run(options, cwd=tree)[1]
+    for fmt in ("json", "sarif", "text"):
+        assert outputs["0", fmt] == outputs["1", fmt]
+    text = outputs["1", "text"]
+    assert "descripton" in text and "thing0.yaml" in text  # located in the base file
+    assert "does not compile" in text
+    assert spliced and all(spliced)
+    assert len(attached) >= len(OVERLAYS) and all(attached)  # every overlay's schemas attached
+
+
+def test_attached_schemas_parse_as_the_full_text(spliced: list[bool]) -> None:
+    for overlay in OVERLAYS[:3]:
+        built = build(overlay, root=REPO)
+        assert built.stub is not None and built.grafts
+        full = parse_stream(built.text, "k.yaml")
+        parsed = grafted(built.text, built.stub, built.grafts, "k.yaml", Limits())
+        assert parsed is not None
+        assert [d.data for d in parsed.documents] == [d.data for d in full.documents]
+        assert [d.index for d in parsed.documents] == [d.index for d in full.documents]
+        assert parsed.documents[0].text_lines == full.documents[0].text_lines
+        assert parsed.problems == full.problems == []
+        # limits the full parse would hit are never skipped: the full text is parsed
+        for limits in (Limits(max_depth=8), Limits(max_nodes_per_document=200)):
+            assert parse_stream(built.text, "k.yaml", limits).problems
+            assert grafted(built.text, built.stub, built.grafts, "k.yaml", limits) is None
+
+
+def test_a_shared_schema_is_validated_once_with_the_same_issues() -> None:
+    node = k8s_schemas.Node(
+        types=frozenset({"object"}), properties={"a": k8s_schemas.Node()}, additional=False
+    )
+    value = {"a": 1, "b": 2}
+    alone = list(k8s_schemas.validate(node, value, ("spec", 0)))
+    k8s_schemas.share(value)
+    try:
+        first = list(k8s_schemas.validate(node, value, ("spec", 0)))
+        again = list(k8s_schemas.validate(node, value, ("other",)))
+    finally:
+        del k8s_schemas._SHARED[id(value)]
+    assert first == alone and [i.path for i in alone] == [("spec", 0, "b")]
+    assert [i.path for i in again] == [("other", "b")]
+
+
+def test_prepared_bases_are_never_built_again(
+    spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before workers fork, the parent builds each shared base once; the overlays and the
+    base's own unit then reuse that build (same output as building it)."""
+    monkeypatch.setattr(shared, "_RAW", {})
+    monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "0")
+    base = TREE / "manifests" / "base" / "crds" / "full"
+    alone = build(base, root=REPO)
+    monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "1")
+    settings = LoadSettings()
+    for overlay in OVERLAYS:
+        KustomizeOverlay(overlay, overlay.name, REPO).prepare(settings)
+    assert len(shared._RAW) == 1 and len(shared._SCHEMAS) == 1
+    built: list[Path] = []
+    original = build_module.run_tool
+
+    def record(tool: object, directory: Path, *args: object) -> tuple[str, str]:
+        built.append(directory)
+        return original(tool, directory, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build_module, "run_tool", record)
+    again = build(base, root=REPO)
+    assert (again.text, again.objects, again.warnings) == (
+        alone.text,
+        alone.objects,
+        alone.warnings,
+    )
+    for overlay in OVERLAYS[:3]:
+        build(overlay, root=REPO)
+    assert [directory.name for directory in built] == [o.name for o in OVERLAYS[:3]]
+
+
+def test_the_base_unit_itself_is_parsed_from_its_shared_schemas(
+    spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    base = TREE / "manifests" / "base" / "crds" / "full"
+    monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "0")
+    alone = build(base, root=REPO)
+    monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "1")
+    for _ in range(2):  # built (schemas parsed once), then reused
+        own = build(base, root=REPO)
+        assert own.stub is not None and len(own.grafts) == 2
+        assert (own.text, own.objects, own.warnings) == (alone.text, alone.objects, alone.warnings)
+        assert [o.data for o in own.objects] == [o.data for o in alone.objects]
+        parsed = grafted(own.text, own.stub, own.grafts, "k.yaml", Limits())
+        assert parsed is not None
+        full = parse_stream(alone.text, "k.yaml")
+        assert [d.data for d in parsed.documents] == [d.data for d in full.documents]
+    assert len(shared._SCHEMAS) == 1

@@ -25,6 +25,7 @@ from klint.cel.plan import Plan, Step
 from klint.checks.base import UnitContext, Violation
 from klint.checks.schema import crd_schemas
 from klint.findings import FieldPath, field_path_text
+from klint.k8s_schemas import shared
 from klint.model.resource import Resource
 
 MAX_RULE_VALUES = 5_000  # (rule, value) pairs per object; the rest are not evaluated
@@ -281,7 +282,22 @@ def _type_problem(crd: Any, path: FieldPath, rule: dict[str, Any], text: str) ->
     return type_problem(text, dig(crd, node_path), root=root, optional_old_self=optional)
 
 
+_SHARED_RULES: dict[int, tuple[Any, list[tuple[FieldPath, dict[str, Any]]]]] = {}
+
+
 def _crd_rules(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
+    if shared(value):  # a schema many overlays hold: walked once
+        found = _SHARED_RULES.get(id(value))
+        if found is None or found[0] is not value:
+            found = (value, list(_walk_rules(value, ())))
+            _SHARED_RULES[id(value)] = found
+        for where, rule in found[1]:
+            yield (*path, *where), rule
+        return
+    yield from _walk_rules(value, path)
+
+
+def _walk_rules(value: Any, path: FieldPath) -> Iterator[tuple[FieldPath, dict[str, Any]]]:
     if isinstance(value, dict):
         for key, item in value.items():
             if key == "x-kubernetes-validations" and isinstance(item, list):

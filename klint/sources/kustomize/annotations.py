@@ -52,7 +52,10 @@ def enable_annotations(path: Path, version: Version | None) -> None:
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
 
 
-def strip_annotations(text: str) -> tuple[str, list[Any], list[tuple[Any, Any]]]:
+Stripped = tuple[str, list[Any], list[tuple[Any, Any]]]
+
+
+def strip_annotations(text: str) -> Stripped:
     """Remove klint's annotations.
 
     Returns the text, each document's data and each document's (origin, transformations).
@@ -60,6 +63,22 @@ def strip_annotations(text: str) -> tuple[str, list[Any], list[tuple[Any, Any]]]
     Lines are cut out of the tool's output so everything else stays byte-identical; an
     ``annotations`` mapping left empty goes too.
     """
+    stripped, expected, found, exact = _strip(text)
+    if not exact:
+        # Unusual layout: fall back to re-serialising the documents.
+        stripped = "---\n".join(
+            yaml.safe_dump(data, sort_keys=False, default_flow_style=False) for data in expected
+        )
+    return stripped, expected, found
+
+
+def strip_exactly(text: str) -> Stripped | None:
+    """:func:`strip_annotations` when cutting lines is enough (None: it re-serialises)."""
+    stripped, expected, found, exact = _strip(text)
+    return (stripped, expected, found) if exact else None
+
+
+def _strip(text: str) -> tuple[str, list[Any], list[tuple[Any, Any]], bool]:
     parsed = parse_stream(text, "<kustomize output>")
     lines = text.splitlines(keepends=True)
     drop: set[int] = set()
@@ -92,12 +111,7 @@ def strip_annotations(text: str) -> tuple[str, list[Any], list[tuple[Any, Any]]]
         expected.append(_without_klint_annotations(document.data))
     stripped = "".join(line for number, line in enumerate(lines) if number not in drop)
     check = parse_stream(stripped, "<kustomize output>")
-    if [document.data for document in check.documents] != expected:
-        # Unusual layout: fall back to re-serialising the documents.
-        stripped = "---\n".join(
-            yaml.safe_dump(data, sort_keys=False, default_flow_style=False) for data in expected
-        )
-    return stripped, expected, found
+    return stripped, expected, found, [d.data for d in check.documents] == expected
 
 
 def _end_line(node: yaml.Node, lines: list[str], offset: int) -> int:

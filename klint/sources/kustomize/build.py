@@ -14,11 +14,14 @@ from klint.sources.kustomize import shared
 from klint.sources.kustomize.annotations import (
     enable_annotations,
     strip_annotations,
+    strip_exactly,
 )
+from klint.sources.kustomize.graft import Graft, graft_values
 from klint.sources.kustomize.sandbox import (
     KustomizeBuildError,
 )
 from klint.sources.kustomize.tool import (
+    KustomizeTool,
     ToolBudget,
     find_tool,
     run_tool,
@@ -43,6 +46,9 @@ class KustomizeBuild:
     seconds: float
     warnings: tuple[str, ...] = ()
     """The tool's warnings, such as deprecated kustomization fields."""
+    stub: str | None = None
+    """``text`` with shared CRD schemas as placeholders, which ``grafts`` fill (graft.py)."""
+    grafts: tuple[Graft, ...] = ()
 
 
 def lexical_root(build_dir: Path, root: Path) -> Path:
@@ -54,21 +60,9 @@ def lexical_root(build_dir: Path, root: Path) -> Path:
     return root
 
 
-def build(
-    directory: Path,
-    *,
-    timeout: float = 120,
-    root: Path | None = None,
-    budget: ToolBudget | None = None,
-    max_documents: int | None = None,
-) -> KustomizeBuild:
-    """Render the kustomization in ``directory`` offline and map every object to its files.
-
-    Nothing outside ``root`` (default: :func:`~klint.sources.confine.unit_root` of the
-    directory, from the working directory) is read, copied or handed to the tool; the tool
-    runs within ``budget`` and may yield at most ``max_documents`` objects.
-    """
-    started = time.monotonic()
+def _scan(directory: Path, root: Path | None) -> tuple[Path, Path, Tree]:
+    """The build folder, its kustomization file and the tree a build reads (refused
+    trees raise :class:`KustomizeBuildError`)."""
     build_dir = Path(os.path.normpath(Path(directory).absolute()))
     root_file = kustomization_file(build_dir)
     if root_file is None:
@@ -92,36 +86,124 @@ def build(
                 "directory itself instead",
                 build_dir,
             )
+    return build_dir, root_file, tree
+
+
+def prepare(
+    directory: Path,
+    *,
+    timeout: float = 120,
+    root: Path | None = None,
+    budget: ToolBudget | None = None,
+) -> None:
+    """Build and parse once the pure CRD bases this overlay shares (before worker
+    processes fork, so they all inherit them; shared.py). Best effort: any failure is
+    left to :func:`build`."""
+    if not shared.enabled():
+        return
+    build_dir, _, tree = _scan(directory, root)
+
+    def base_text(base: str) -> str:
+        return base_output(Path(base), timeout=timeout, root=tree.root, budget=budget)
+
+    shared.warm(tree, build_dir, find_tool().label, base_text)
+
+
+def base_output(directory: Path, *, timeout: float, root: Path, budget: ToolBudget | None) -> str:
+    """The tool's output for a pure base (annotations on, as :func:`build` runs it), kept
+    for its own unit and the overlays that include it (shared.py)."""
+    build_dir, root_file, tree = _scan(directory, root)
+    tool = find_tool()
+    reused = shared.reused(tree, build_dir, tool.label)
+    if reused is not None:
+        return reused[0]
+    out, err, _ = _run_copy(tree, build_dir, root_file, tool, timeout, budget, False)
+    shared.remember_if_base(tree, build_dir, tool.label, out, err)
+    return out
+
+
+def _run_copy(
+    tree: Tree,
+    build_dir: Path,
+    root_file: Path,
+    tool: KustomizeTool,
+    timeout: float,
+    budget: ToolBudget | None,
+    share: bool,
+) -> tuple[str, str, shared.Splice | None]:
+    """Run the tool on a confined copy of the tree (shared CRD schemas stubbed if ``share``)."""
+    with tempfile.TemporaryDirectory(prefix="klint-kustomize-") as scratch:
+        scratch_dir = Path(scratch)
+        copy_root = scratch_dir / "tree"
+        home = scratch_dir / "home"
+        home.mkdir()
+        tree.copy_to(copy_root)
+        plan = shared.stub(tree, copy_root, build_dir) if share else None
+        temp_build = copy_root / build_dir.relative_to(tree.root)
+        enable_annotations(temp_build / root_file.name, tool.version)
+        out, err = run_tool(
+            tool, temp_build, home, timeout, tree.root, copy_root, build_dir, budget
+        )
+    return out, err, plan
+
+
+def build(
+    directory: Path,
+    *,
+    timeout: float = 120,
+    root: Path | None = None,
+    budget: ToolBudget | None = None,
+    max_documents: int | None = None,
+) -> KustomizeBuild:
+    """Render the kustomization in ``directory`` offline and map every object to its files.
+
+    Nothing outside ``root`` (default: :func:`~klint.sources.confine.unit_root` of the
+    directory, from the working directory) is read, copied or handed to the tool; the tool
+    runs within ``budget`` and may yield at most ``max_documents`` objects.
+    """
+    started = time.monotonic()
+    build_dir, root_file, tree = _scan(directory, root)
     tool = find_tool()
 
     def run_copy(share: bool) -> tuple[str, str, shared.Splice | None]:
-        with tempfile.TemporaryDirectory(prefix="klint-kustomize-") as scratch:
-            scratch_dir = Path(scratch)
-            copy_root = scratch_dir / "tree"
-            home = scratch_dir / "home"
-            home.mkdir()
-            tree.copy_to(copy_root)
-            plan = shared.stub(tree, copy_root, build_dir) if share else None
-            temp_build = copy_root / build_dir.relative_to(tree.root)
-            enable_annotations(temp_build / root_file.name, tool.version)
-            out, err = run_tool(
-                tool, temp_build, home, timeout, tree.root, copy_root, build_dir, budget
-            )
-        return out, err, plan
+        return _run_copy(tree, build_dir, root_file, tool, timeout, budget, share)
 
     def base_text(base: str) -> str:
-        return build(Path(base), timeout=timeout, root=tree.root, budget=budget).text
+        return base_output(Path(base), timeout=timeout, root=tree.root, budget=budget)
 
-    stdout, stderr, plan = run_copy(shared.enabled())
-    if plan is not None:  # shared CRD bases: schemas stubbed, spliced back (shared.py)
-        spliced = shared.splice(plan, stdout, tree, tool.label, base_text)
-        stdout, stderr, _ = (spliced, stderr, None) if spliced is not None else run_copy(False)
-    shared.remember_if_base(tree, build_dir, tool.label, stdout)
+    reused = shared.reused(tree, build_dir, tool.label)  # a pure base built before
+    stdout, stderr, plan = (*reused, None) if reused is not None else run_copy(shared.enabled())
     documents_out = stdout.count("\n---\n") + 1
     if max_documents is not None and documents_out > max_documents:
         message = documents_problem("the build", documents_out, max_documents)
         raise KustomizeBuildError(message, build_dir)
-    text, documents, annotations = strip_annotations(stdout)
+    stub: str | None = None
+    grafts: tuple[Graft, ...] = ()
+    full: str | None = None  # the tool's output when ``stdout`` is stubbed here
+    if plan is None:
+        shared.remember_if_base(tree, build_dir, tool.label, stdout, stderr)
+        own = shared.own_stub(tree, build_dir, tool.label, stdout)  # a base parsed before
+        if own is not None:
+            full, (stdout, plan) = stdout, own
+    if plan is not None:  # shared CRD bases: schemas stubbed, spliced back (shared.py)
+        stripped = strip_exactly(stdout)  # the small stubbed output, annotations removed
+        spliced = None
+        if stripped is not None:
+            spliced = shared.splice(plan, stripped[0], tree, tool.label, base_text)
+        if stripped is not None and spliced is not None:
+            text, documents, annotations = spliced.text, stripped[1], stripped[2]
+            if spliced.grafts and graft_values(documents, spliced.grafts):
+                stub, grafts = stripped[0], spliced.grafts
+            else:
+                documents = strip_annotations(text)[1]
+        elif full is not None:
+            text, documents, annotations = strip_annotations(full)
+        else:
+            raw = shared.splice(plan, stdout, tree, tool.label, base_text)
+            stdout, stderr, _ = (raw.text, stderr, None) if raw is not None else run_copy(False)
+            text, documents, annotations = strip_annotations(stdout)
+    else:
+        text, documents, annotations = strip_annotations(stdout)
     context = BuildContext(build_dir, tree)
     objects = [
         context.describe_safely(data, origin, transformations)
@@ -134,6 +216,7 @@ def build(
             if line.strip().startswith("# Warning:")
         )
     )
+    seconds = time.monotonic() - started
     return KustomizeBuild(
-        text, objects, build_dir, root_file, tool.label, time.monotonic() - started, warnings
+        text, objects, build_dir, root_file, tool.label, seconds, warnings, stub, grafts
     )

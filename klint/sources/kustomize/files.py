@@ -63,6 +63,32 @@ def read_stream(path: Path, root: Path | None = None) -> ParsedStream | None:
     return parse_stream(text, str(path)) if text is not None else None
 
 
+_SHARED_MIN_BYTES = 64 * 1024
+_SHARED_MAX_BYTES = 16 * 1024 * 1024
+_SHARED: dict[str, tuple[bytes, ParsedStream | None]] = {}
+
+
+def read_shared_stream(path: Path, root: Path | None = None) -> ParsedStream | None:
+    """:func:`read_stream` for origin files, which callers only read: a large file whose
+    bytes are unchanged since an earlier build of this process (a base that many overlays
+    include) is parsed once."""
+    raw = read_inside(path, root)
+    if raw is None:
+        return None
+    if len(raw) < _SHARED_MIN_BYTES:
+        text, _ = decode(raw, str(path))
+        return parse_stream(text, str(path)) if text is not None else None
+    key = str(path)
+    hit = _SHARED.get(key)
+    if hit is not None and hit[0] == raw:
+        return hit[1]
+    text, _ = decode(raw, str(path))
+    parsed = parse_stream(text, key) if text is not None else None
+    if sum(len(held) for held, _ in _SHARED.values()) + len(raw) <= _SHARED_MAX_BYTES:
+        _SHARED[key] = (raw, parsed)
+    return parsed
+
+
 def join_entry(directory: str, entry: str) -> str:
     return os.path.normpath(os.path.join(directory, entry))
 

@@ -18,6 +18,8 @@ from klint.model.resource import Resource
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import unit_root
 from klint.sources.kustomize.build import build
+from klint.sources.kustomize.build import prepare as prepare_build
+from klint.sources.kustomize.graft import grafted
 from klint.sources.kustomize.locate import locate_span
 from klint.sources.kustomize.reach import local_resources
 from klint.sources.kustomize.sandbox import KustomizeBuildError
@@ -71,6 +73,19 @@ class KustomizeOverlay:
     cwd: Path
     own_files: OwnFilesLoader | None = field(default=None, compare=False, repr=False)
 
+    def prepare(self, settings: LoadSettings) -> None:
+        """Build the shared CRD bases of this overlay now, in the process that forks the
+        workers (best effort: :meth:`load` reports whatever goes wrong)."""
+        try:
+            prepare_build(
+                self.path,
+                timeout=settings.render_timeout,
+                root=unit_root(self.path, self.cwd),
+                budget=ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes),
+            )
+        except Exception:  # an optimisation only: load() does it again and reports it
+            return
+
     def load(self, settings: LoadSettings) -> LoadedUnit:
         kustomization = kustomization_file(self.path) or self.path / "kustomization.yaml"
         fallback = display_path(kustomization, self.cwd)
@@ -103,7 +118,11 @@ class KustomizeOverlay:
             own = self.own_files(files, settings, self.cwd)
             own.problems.insert(0, problem)
             return own
-        parsed = parse_stream(built.text, fallback, settings.limits)
+        parsed = None
+        if built.stub is not None:  # shared CRD schemas, parsed once (graft.py)
+            parsed = grafted(built.text, built.stub, built.grafts, fallback, settings.limits)
+        if parsed is None:
+            parsed = parse_stream(built.text, fallback, settings.limits)
         locator = OverlayLocator(self.cwd, fallback)
         for document in parsed.documents:
             if 0 <= document.index < len(built.objects):

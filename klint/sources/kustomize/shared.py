@@ -25,6 +25,8 @@ from typing import Any
 
 import yaml
 
+from klint.sources.confine import read_inside
+from klint.sources.kustomize.graft import Graft, Schema, compose_all, parse_schemas
 from klint.sources.kustomize.tree import Tree
 
 # Fields that cannot reach inside a CRD's schema (kustomize's builtin field specs).
@@ -52,6 +54,9 @@ _MIN_STUB_BYTES = 4096  # smaller schemas cost kustomize nothing worth the splic
 # (base directory, content digest, tool) → the base's build output (this process only)
 _BUILT: dict[tuple[str, str, str], str] = {}
 _BLOCKS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], list[str]]] = {}
+_SCHEMAS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], Schema]] = {}
+_MARKED: dict[tuple[str, str, str], str] = {}  # the base output _SCHEMAS was parsed from
+_RAW: dict[tuple[str, str, str], tuple[str, str]] = {}  # a pure base's own build (out, err)
 
 
 def enabled() -> bool:
@@ -64,6 +69,14 @@ class Splice:
 
     tokens: dict[str, tuple[str, str, tuple[str | int, ...]]] = field(default_factory=dict)
     blocks: dict[str, list[str]] = field(default_factory=dict)  # token → the schema's lines
+
+
+@dataclass(frozen=True)
+class Spliced:
+    """An overlay's output with the schemas put back, and where each one went."""
+
+    text: str
+    grafts: tuple[Graft, ...]  # empty when the base's schemas could not be parsed alone
 
 
 def pure_bases(tree: Tree, build_dir: Path) -> list[str] | None:
@@ -110,7 +123,13 @@ def stub(tree: Tree, copy_root: Path, build_dir: Path) -> Splice | None:
 
 def _schemas(text: str) -> Iterator[tuple[str, tuple[str | int, ...], Any, Any]]:
     """(CRD name, path, key node, value node) of each schema in a YAML stream."""
-    for document in yaml.compose_all(text, Loader=yaml.CSafeLoader):
+    for _, name, path, key, value in _indexed_schemas(text):
+        yield name, path, key, value
+
+
+def _indexed_schemas(text: str) -> Iterator[tuple[int, str, tuple[str | int, ...], Any, Any]]:
+    """(document index, CRD name, path, key node, value node) of each schema in a stream."""
+    for index, document in enumerate(compose_all(text)):
         if not isinstance(document, yaml.MappingNode):
             continue
         top = _pairs(document)
@@ -122,14 +141,14 @@ def _schemas(text: str) -> Iterator[tuple[str, tuple[str | int, ...], Any, Any]]
             continue
         for key, value in spec.value:
             if key.value == "validation":
-                yield name, ("validation",), key, value
+                yield index, name, ("validation",), key, value
             if key.value == "versions" and isinstance(value, yaml.SequenceNode):
-                for index, version in enumerate(value.value):
+                for number, version in enumerate(value.value):
                     for vkey, vvalue in (
                         version.value if isinstance(version, yaml.MappingNode) else ()
                     ):
                         if vkey.value == "schema":
-                            yield name, ("versions", index, "schema"), vkey, vvalue
+                            yield index, name, ("versions", number, "schema"), vkey, vvalue
 
 
 def _pairs(node: Any) -> dict[str, Any]:
@@ -190,38 +209,124 @@ def base_key(tree: Tree, base: str, tool: str) -> tuple[str, str, str]:
     return base, digest.hexdigest(), tool
 
 
-def remember_if_base(tree: Tree, build_dir: Path, tool: str, text: str) -> None:
-    """Keep the output of a build that is itself a pure base (a unit of its own) for the
-    overlays that include it later in this process."""
+def _pure(tree: Tree, build_dir: Path) -> bool:
     directory = str(build_dir)
     data = tree.kustomizations[directory].data if directory in tree.kustomizations else {}
-    pure = len(tree.kustomizations) == 1 and set(data) <= _BASE_KEYS and _files_only(data)
-    if pure and enabled() and "kind: CustomResourceDefinition" in text:
+    return len(tree.kustomizations) == 1 and set(data) <= _BASE_KEYS and _files_only(data)
+
+
+def remember_if_base(tree: Tree, build_dir: Path, tool: str, text: str, stderr: str) -> None:
+    """Keep the output of a build that is itself a pure base (a unit of its own) for the
+    overlays that include it, and for building it again, later in this process."""
+    if _pure(tree, build_dir) and enabled() and "kind: CustomResourceDefinition" in text:
         with contextlib.suppress(OSError):
-            key = base_key(tree, directory, tool)
+            key = base_key(tree, str(build_dir), tool)
             if key not in _BLOCKS:
                 _BUILT[key] = text
+            _RAW[key] = (text, stderr)
+
+
+def reused(tree: Tree, build_dir: Path, tool: str) -> tuple[str, str] | None:
+    """The tool's output and warnings of an earlier build of this same pure base (same
+    folder, same bytes in every file it lists, same tool: kustomize prints the same)."""
+    if not enabled() or not _RAW or not _pure(tree, build_dir):
+        return None
+    try:
+        return _RAW.get(base_key(tree, str(build_dir), tool))
+    except OSError:
+        return None
+
+
+def warm(tree: Tree, build_dir: Path, tool: str, build_base: Callable[[str], str]) -> None:
+    """Compute now what :func:`stub` and :func:`splice` need for the pure bases of this
+    tree (its placeholders, one build of each base, its parsed schemas)."""
+    for base in pure_bases(tree, build_dir) or ():
+        tokens = Splice()
+        for entry in tree.kustomizations[base].data["resources"]:
+            source = Path(os.path.normpath(os.path.join(base, entry)))
+            raw = read_inside(source, tree.root) if source.is_file() else None
+            if raw is None:
+                break
+            try:  # as stub() reads the copy (Path.read_text: universal newlines)
+                text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+            except UnicodeDecodeError:
+                break
+            if _stub_text(text, base, tokens) is None:
+                break
+        else:
+            if tokens.tokens:
+                _parsed_base(base_key(tree, base, tool), base, build_base)
+
+
+def _parsed_base(
+    key: tuple[str, str, str], base: str, build_base: Callable[[str], str]
+) -> tuple[dict[tuple[str, tuple[str | int, ...]], list[str]], dict[Any, Schema]]:
+    """A base's schema blocks and parsed schemas, built and parsed once per process."""
+    if key not in _BLOCKS:
+        if key not in _BUILT:
+            _BUILT[key] = build_base(base)
+        text = _BUILT[key]
+        _SCHEMAS[key] = parse_schemas(text)
+        _BLOCKS[key] = _blocks(text, _SCHEMAS[key])
+        _MARKED[key] = text  # the text the schemas' positions point into
+        _BUILT[key] = ""  # the blocks are what is kept
+    return _BLOCKS[key], _SCHEMAS[key]
+
+
+def own_stub(tree: Tree, build_dir: Path, tool: str, stdout: str) -> tuple[str, Splice] | None:
+    """A pure base's own output with its schemas as placeholders (its schemas parsed once,
+    then its unit is parsed and linted like an overlay's: graft.py); None when the output
+    is not the one whose schemas were parsed."""
+    if (
+        not enabled()
+        or not _pure(tree, build_dir)
+        or "kind: CustomResourceDefinition" not in stdout
+    ):
+        return None
+    try:
+        key = base_key(tree, str(build_dir), tool)
+    except OSError:
+        return None
+    if key not in _MARKED and _BUILT.get(key) == stdout:  # just built: parse it once now
+        _parsed_base(key, key[0], lambda _: stdout)
+    if _MARKED.get(key) != stdout or not _SCHEMAS.get(key):
+        return None
+    plan = Splice()
+    lines = stdout.splitlines(keepends=True)
+    edits = []
+    for (name, path), schema in _SCHEMAS[key].items():
+        node = schema.node
+        first, last = node.start_mark.line, node.end_mark.line
+        if not isinstance(node, yaml.MappingNode) or node.flow_style or first >= last:
+            return None
+        ends = lines[last][: node.end_mark.column] if last < len(lines) else ""
+        if lines[first][: node.start_mark.column].strip() or ends.strip():
+            return None  # the block must be whole lines
+        where = f"{key[0]}|{name}|{path}".encode(errors="surrogatepass")
+        token = f"klint-splice-{hashlib.sha256(where).hexdigest()[:20]}"
+        plan.tokens[token] = (key[0], name, path)
+        indent = " " * node.start_mark.column
+        edits.append((first, last, f"{indent}openAPIV3Schema: {{{_MARK}: {token}}}\n"))
+    for first, last, line in sorted(edits, reverse=True):
+        lines[first:last] = [line]
+    return "".join(lines), plan
 
 
 def splice(
     splice: Splice, stdout: str, tree: Tree, tool: str, build_base: Callable[[str], str]
-) -> str | None:
+) -> Spliced | None:
     """The overlay output with every placeholder replaced by the real schema; None when
     anything does not line up (the caller then builds the overlay in full)."""
     texts: dict[str, dict[tuple[str, tuple[str | int, ...]], list[str]]] = {}
+    schemas: dict[str, dict[tuple[str, tuple[str | int, ...]], Schema]] = {}
     for base, _, _ in splice.tokens.values():
         if base not in texts:
-            key = base_key(tree, base, tool)
-            if key not in _BUILT:
-                _BUILT[key] = build_base(base)
-            if key not in _BLOCKS:
-                _BLOCKS[key] = _blocks(_BUILT[key])
-                _BUILT[key] = ""  # the blocks are what is kept
-            texts[base] = _BLOCKS[key]
+            texts[base], schemas[base] = _parsed_base(base_key(tree, base, tool), base, build_base)
     lines = stdout.splitlines(keepends=True)
     edits = []
+    grafts: list[Graft] | None = []
     seen: set[str] = set()
-    for _, _, _, value in _schemas(stdout):
+    for document, _, _, _, value in _indexed_schemas(stdout):
         token = _placeholder(value)
         if token is None:
             continue
@@ -234,11 +339,16 @@ def splice(
         if block is None or _indent(lines[first]) != _indent(block[0]):
             return None
         edits.append((first, last, block))
+        schema = schemas[base].get((name, path))
+        if schema is None or grafts is None:
+            grafts = None
+        else:
+            grafts.append(Graft(document, path, schema))
     if seen != set(splice.tokens):
         return None
     for first, last, block in sorted(edits, reverse=True):
         lines[first:last] = block
-    return "".join(lines)
+    return Spliced("".join(lines), tuple(grafts or ()))
 
 
 def _placeholder(value: Any) -> str | None:
@@ -247,9 +357,18 @@ def _placeholder(value: Any) -> str | None:
     return mark.value if isinstance(mark, yaml.ScalarNode) and len(inner) == 1 else None
 
 
-def _blocks(text: str) -> dict[tuple[str, tuple[str | int, ...]], list[str]]:
-    """Each CRD schema of a base's build output as its lines."""
+def _blocks(
+    text: str, parsed: dict[tuple[str, tuple[str | int, ...]], Schema]
+) -> dict[tuple[str, tuple[str | int, ...]], list[str]]:
+    """Each CRD schema of a base's build output as its lines (from its parsed schemas when
+    there are some, else composed again)."""
     lines = text.splitlines(keepends=True)
+    if parsed:
+        return {
+            where: lines[schema.node.start_mark.line : schema.node.end_mark.line]
+            for where, schema in parsed.items()
+            if isinstance(schema.node, yaml.MappingNode) and not schema.node.flow_style
+        }
     return {
         (name, path): lines[value.start_mark.line : value.end_mark.line]
         for name, path, _, value in _schemas(text)

@@ -14,7 +14,7 @@ from klint.sources.kustomize.files import (
     Kustomization,
     as_mapping,
     join_entry,
-    read_stream,
+    read_shared_stream,
 )
 from klint.sources.kustomize.paths import (
     value_at,
@@ -68,7 +68,7 @@ class BuildContext:
     def stream(self, path: Path) -> ParsedStream | None:
         key = str(path)
         if key not in self.streams:
-            self.streams[key] = read_stream(path, self.tree.root)  # origins name files
+            self.streams[key] = read_shared_stream(path, self.tree.root)  # origins name files
         return self.streams[key]
 
     def root_file(self) -> Path | None:
