@@ -497,3 +497,42 @@ def test_a_chart_copy_under_a_release_version_folder_reports_notes_that_say_so(
     assert "(in v4.0.0/: a release copy, fixed in its sources; kept as a note)" in copy["message"]
     assert copy["properties"]["expected-for"] == "published"
     assert {rule for rule, _ in found if _ == "latest"} == {r for r, v in found if v == "v4.0.0"}
+
+
+WILDCARD_ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: velero, namespace: velero}
+rules:
+  - apiGroups: ["*"]
+    resources: ["*"]
+    verbs: ["*"]
+  - apiGroups: [""]
+    resources: ["pods/portforward"]
+    verbs: ["create"]
+  - apiGroups: ["*"]
+    resources: ["pods/portforward", "serviceaccounts/token"]
+    verbs: ["create"]
+"""
+
+
+def test_permissions_implied_by_an_all_wildcard_rule_are_notes_pointing_to_it() -> None:
+    # Upstream: velero's namespace Role, one `*`/`*`/`*` rule yielding 13 findings
+    found: dict[tuple[str, int], list[Finding]] = {}
+    for f in lint_text(WILDCARD_ROLE, path="charts/velero/templates/role.yaml").active:
+        found.setdefault((f.rule_id, int(f.field_path[1])), []).append(f)
+    wildcard = found[("KL501", 0)]
+    assert {f.severity for f in wildcard} == {Severity.WARNING}  # the wildcard itself stays
+    for rule in ("KL505", "KL514"):  # warnings, as severe as the wildcard: notes
+        (implied,) = found[(rule, 0)]
+        assert implied.severity is Severity.NOTE
+        assert implied.message.endswith(
+            "(implied by the wildcard rule reported as KL501; kept as a note)."
+        )
+        assert ("expected-for", "wildcard-rule") in implied.properties
+    for rule in ("KL504", "KL508"):  # errors, more severe than the wildcard: kept
+        assert [f.severity for f in found[(rule, 0)]] == [Severity.ERROR]
+    # a grant that names the permission, or a rule that is not all-wildcard: kept
+    assert [f.severity for f in found[("KL505", 1)]] == [Severity.WARNING]
+    assert [f.severity for f in found[("KL505", 2)]] == [Severity.WARNING]
+    assert [f.severity for f in found[("KL514", 2)]] == [Severity.WARNING]
