@@ -82,7 +82,7 @@ def test_requests_without_limits_is_a_note_no_requests_stays_a_warning() -> None
         ("test/e2e/app.yaml", "not-deployed"),
         ("cli/cmd/testdata/inject.golden.yml", "test-data"),
         ("internal/state/testdata/golden/driver.yaml", "test-data"),
-        ("pkg/fixtures/pod.yaml", "test-data"),
+        ("pkg/fixtures/pod.yaml", "not-deployed"),
         ("test/e2e/testdata/pod.yaml", "test-data"),  # test data wherever it lives
         ("testing/dev/tenant.yaml", "not-deployed"),
         ("controller/proxy-injector/fake/data/pod.yaml", "not-deployed"),
@@ -192,7 +192,7 @@ def test_runtime_socket_and_cluster_admin_keep_their_level_where_users_copy_or_r
         ("third_party/x/builder.yaml", "vendored", "in third_party/: a vendored copy"),
         ("vendor/k8s.io/kubernetes/test/e2e/b.yaml", "vendored", "in vendor/: a vendored copy"),
         ("internal/state/testdata/golden/b.yaml", "test-data", "in testdata/: a unit test's"),
-        ("pkg/fixtures/b.yaml", "test-data", "in fixtures/: a unit test's input"),
+        ("pkg/golden/b.yaml", "test-data", "in golden/: a unit test's input"),
         ("deploy/v4.2.0/b.yaml", "published", "in v4.2.0/: a release copy, fixed in its sources"),
         ("releases/b.yaml", "published", "in releases/: a published release bundle"),
     ],

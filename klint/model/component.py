@@ -24,7 +24,8 @@ level on the source the copy is made from, or upstream):
 - ``vendored``: a copy of another project's manifests (``third_party/``, ``vendor/``),
   changed upstream rather than here;
 - ``test-data``: a unit test's input or golden file (``testdata/``, ``_testdata/``,
-  ``test-data/``, ``fixtures/``, ``golden/``), read by a test and never applied;
+  ``test-data/``, ``golden/``), read by a test and never applied (``fixtures/`` stays
+  not-deployed: linters' own fixtures are named on the command line to be linted);
 - ``published``: release bundles built from the repository's sources (``releases/``,
   ``dist/``; a folder named as a release version, at least major.minor.patch: ``v4.2.0/``,
   ``1.2.3/``, ``v1.2.3-rc.1/``, not ``v1/`` or ``v1beta1/``; and packaged chart releases: a
@@ -79,6 +80,7 @@ NOT_DEPLOYED_FOLDERS = frozenset(
         "testing",
         "e2e",
         "systemtest",
+        "fixtures",
         "fake",
         "fakes",
         "mocks",
@@ -92,7 +94,7 @@ NOT_DEPLOYED_FOLDERS = frozenset(
     }
 )
 # Folder names of unit-test data: inputs and golden files a test reads, never applied.
-TEST_DATA_FOLDERS = frozenset({"testdata", "_testdata", "test-data", "fixtures", "golden"})
+TEST_DATA_FOLDERS = frozenset({"testdata", "_testdata", "test-data", "golden"})
 VENDORED_FOLDERS = frozenset({"third_party", "third-party", "vendor"})
 PUBLISHED_FOLDERS = frozenset({"releases", "dist"})
 # A folder named as a release version, at least major.minor.patch (``v4.2.0``, ``1.2.3``,
