@@ -19,7 +19,14 @@ from typing import Any, Protocol
 from klint.catalog import Rule
 from klint.checks import UnitContext, Violation
 from klint.edits import scan_fix
-from klint.engine_rules import ActiveRule, EngineError, UnitHook, UnitResult, bind_rules
+from klint.engine_rules import (
+    ActiveRule,
+    EngineError,
+    UnitHook,
+    UnitResult,
+    bind_rules,
+    implied_by_wildcard,
+)
 from klint.findings import (
     Finding,
     Location,
@@ -133,7 +140,7 @@ def _lint_loaded(
             del pairs[limit:]
             result.notifications.append(too_many_findings(unit.display, limit))
             break
-    pairs = _without_replaced(pairs, rules)
+    pairs = implied_by_wildcard(_without_replaced(pairs, rules))
     # By the file the object was read from: rendered output maps findings into its chart.
     pairs = [(r, f) for r, f in pairs if _reported(loaded, r.document.path)]
     if hook is None:

@@ -7,11 +7,12 @@ running units; ``bind_rules`` validates custom rules' and overridden params here
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from klint.catalog import Rule
 from klint.checks import REGISTRY, Check
+from klint.checks.rbac_rules import grants_everything
 from klint.errors import KlintError
 from klint.findings import Finding, Notification, Severity
 from klint.model.resource import Resource
@@ -96,3 +97,48 @@ class UnitHook(Protocol):
         resources: Sequence[Resource],
         pairs: Sequence[tuple[Resource, Finding]],
     ) -> tuple[list[Finding], list[Notification]]: ...
+
+
+WILDCARD_RULE = "KL501"
+# Rules that report a permission a role rule grants (KL502-KL514): all implied by `*`/`*`/`*`.
+PERMISSION_RULES = frozenset(f"KL{n}" for n in range(502, 515))
+
+
+def implied_by_wildcard(
+    pairs: list[tuple[Resource, Finding]],
+) -> list[tuple[Resource, Finding]]:
+    """Permission findings on a role rule that grants everything (``*`` groups, resources
+    and verbs) are notes that point to the wildcard finding on the same rule, when that
+    finding is at least as severe: one finding says the rule allows everything, and the
+    permissions it implies add nothing (a more severe permission keeps its level)."""
+    wildcards: dict[tuple[int, Any], int] = {}
+    for resource, finding in pairs:
+        path = finding.field_path
+        if finding.rule_id == WILDCARD_RULE and len(path) > 1 and isinstance(path[1], int):
+            rules = resource.data.get("rules")
+            rule = rules[path[1]] if isinstance(rules, list) and len(rules) > path[1] else None
+            if isinstance(rule, dict) and grants_everything(rule):
+                key = (id(resource), path[1])
+                wildcards[key] = max(wildcards.get(key, 0), finding.severity.rank)
+    if not wildcards:
+        return pairs
+    return [(resource, _implied(resource, f, wildcards)) for resource, f in pairs]
+
+
+def _implied(
+    resource: Resource, finding: Finding, wildcards: dict[tuple[int, Any], int]
+) -> Finding:
+    path = finding.field_path
+    if finding.rule_id not in PERMISSION_RULES or len(path) < 2 or path[0] != "rules":
+        return finding
+    rank = wildcards.get((id(resource), path[1]))
+    if rank is None or finding.severity is Severity.NOTE or rank < finding.severity.rank:
+        return finding
+    message = finding.message.rstrip(".")
+    return replace(
+        finding,
+        severity=Severity.NOTE,
+        message=f"{message} (implied by the wildcard rule reported as {WILDCARD_RULE}; "
+        "kept as a note).",
+        properties=(*finding.properties, ("expected-for", "wildcard-rule")),
+    )

@@ -80,7 +80,11 @@ def test_requests_without_limits_is_a_note_no_requests_stays_a_warning() -> None
     ("path", "kind"),
     [
         ("test/e2e/app.yaml", "not-deployed"),
-        ("cli/cmd/testdata/inject.golden.yml", "not-deployed"),
+        ("cli/cmd/testdata/inject.golden.yml", "test-data"),
+        ("internal/state/testdata/golden/driver.yaml", "test-data"),
+        ("pkg/fixtures/pod.yaml", "not-deployed"),
+        ("test/e2e/testdata/pod.yaml", "test-data"),  # test data wherever it lives
+        ("testing/dev/tenant.yaml", "not-deployed"),
         ("controller/proxy-injector/fake/data/pod.yaml", "not-deployed"),
         ("examples/block/pod.yaml", "not-deployed"),
         ("Docs/guide/pod.yaml", "not-deployed"),
@@ -99,6 +103,17 @@ def test_requests_without_limits_is_a_note_no_requests_stays_a_warning() -> None
         # a packaged chart release (a Helm repository kept in git), not a chart dependency
         ("helm-releases/operator-4.0.7.tgz!/operator/templates/x.yaml", "published"),
         ("charts/v4.1.0/nfs-v4.1.0.tgz", "published"),
+        # a folder named as a release version (major.minor.patch at least): a release copy
+        ("deploy/v4.2.0/csi-nfs-node.yaml", "published"),
+        ("charts/v4.0.0/csi-driver-nfs/templates/csi-nfs-node.yaml", "published"),
+        ("manifests/1.2.3/app.yaml", "published"),
+        ("deploy/v1.2.3-rc.1/app.yaml", "published"),
+        ("charts/latest/nfs-v0.0.0.tgz!/nfs/templates/x.yaml", "published"),
+        ("api/v1/app.yaml", None),  # API versions are no releases
+        ("config/v1beta1/app.yaml", None),
+        ("deploy/v1.2/app.yaml", None),
+        ("deploy/v1.2.3.yaml", None),  # the file's own name is not a folder
+        ("vendor/k8s.io/kubernetes/test/e2e/gpu/pod.yaml", "vendored"),
         ("web/charts/redis-1.2.3.tgz!/redis/templates/x.yaml", None),
     ],
 )
@@ -150,14 +165,50 @@ subjects:
 
 
 @pytest.mark.parametrize(
-    "path", ["test/perf/builder.yaml", "third_party/x/builder.yaml", ".local/builder.yaml"]
+    "path",
+    [
+        "test/perf/builder.yaml",  # applied to test clusters
+        "e2e/builder.yaml",
+        "examples/builder.yaml",  # users copy it
+        "docs/builder.yaml",
+        "hack/builder.yaml",
+        ".local/builder.yaml",
+        "testing/builder.yaml",
+    ],
 )
-def test_runtime_socket_and_cluster_admin_keep_their_level_in_any_folder(path: str) -> None:
+def test_runtime_socket_and_cluster_admin_keep_their_level_where_users_copy_or_run_them(
+    path: str,
+) -> None:
     here = {f.rule_id: f for f in lint_text(RUNTIME_SOCKET_ADMIN, path=path).active}
     there = {f.rule_id: f for f in lint_text(RUNTIME_SOCKET_ADMIN, path="deploy/b.yaml").active}
     for rule in ("KL154", "KL515"):
         assert here[rule].severity is there[rule].severity is Severity.ERROR
         assert here[rule].message == there[rule].message
+
+
+@pytest.mark.parametrize(
+    ("path", "kind", "reason"),
+    [
+        ("third_party/x/builder.yaml", "vendored", "in third_party/: a vendored copy"),
+        ("vendor/k8s.io/kubernetes/test/e2e/b.yaml", "vendored", "in vendor/: a vendored copy"),
+        ("internal/state/testdata/golden/b.yaml", "test-data", "in testdata/: a unit test's"),
+        ("pkg/golden/b.yaml", "test-data", "in golden/: a unit test's input"),
+        ("deploy/v4.2.0/b.yaml", "published", "in v4.2.0/: a release copy, fixed in its sources"),
+        ("releases/b.yaml", "published", "in releases/: a published release bundle"),
+    ],
+)
+def test_runtime_socket_and_cluster_admin_in_a_copy_fixed_elsewhere_are_notes_that_say_so(
+    path: str, kind: str, reason: str
+) -> None:
+    here = {f.rule_id: f for f in lint_text(RUNTIME_SOCKET_ADMIN, path=path).active}
+    there = {f.rule_id: f for f in lint_text(RUNTIME_SOCKET_ADMIN, path="deploy/b.yaml").active}
+    assert here.keys() == there.keys()  # nothing hidden
+    for rule in ("KL154", "KL515"):
+        assert there[rule].severity is Severity.ERROR
+        assert here[rule].severity is Severity.NOTE
+        assert f"({reason}" in here[rule].message
+        assert here[rule].message.startswith(there[rule].message.rstrip("."))
+        assert ("expected-for", kind) in here[rule].properties
 
 
 @needs_helm_sdk
@@ -404,3 +455,84 @@ def test_capabilities_not_dropped_on_a_privileged_container_is_a_note_privileged
     assert capabilities["sidecar"].severity is Severity.WARNING  # not privileged: unchanged
     (privileged,) = [f for f in report.active if f.rule_id == "KL101"]
     assert privileged.severity is Severity.ERROR
+
+
+RELEASED_TEMPLATE = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: {{ .Release.Name }}-node}
+spec:
+  selector: {matchLabels: {app: node}}
+  template:
+    metadata: {labels: {app: node}}
+    spec:
+      containers:
+        - name: nfs
+          image: "registry.k8s.io/sig-storage/nfsplugin:{{ .Values.tag }}"
+          securityContext: {privileged: true}
+"""
+
+
+@needs_helm_sdk
+def test_a_chart_copy_under_a_release_version_folder_reports_notes_that_say_so(
+    tmp_path: Path,
+) -> None:
+    # Upstream: csi-driver-nfs keeps charts/v4.0.0/csi-driver-nfs/ beside charts/latest/
+    for version in ("v4.0.0", "latest"):
+        chart = tmp_path / "charts" / version / "csi-driver-nfs"
+        (chart / "templates").mkdir(parents=True)
+        (chart / "Chart.yaml").write_text(
+            "apiVersion: v2\nname: csi-driver-nfs\nversion: 4.0.0\n", encoding="utf-8"
+        )
+        (chart / "values.yaml").write_text("tag: v4.0.0\n", encoding="utf-8")
+        (chart / "templates" / "node.yaml").write_text(RELEASED_TEMPLATE, encoding="utf-8")
+    result = run_cli("check", ".", "--format", "json", "--no-cache", cwd=tmp_path)
+    found = {
+        (f["rule_id"], f["path"].split("/")[1]): f for f in json.loads(result.stdout)["findings"]
+    }
+    latest = found[("KL101", "latest")]
+    copy = found[("KL101", "v4.0.0")]
+    assert latest["severity"] == "error"
+    assert copy["severity"] == "note"
+    assert "(in v4.0.0/: a release copy, fixed in its sources; kept as a note)" in copy["message"]
+    assert copy["properties"]["expected-for"] == "published"
+    assert {rule for rule, _ in found if _ == "latest"} == {r for r, v in found if v == "v4.0.0"}
+
+
+WILDCARD_ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: velero, namespace: velero}
+rules:
+  - apiGroups: ["*"]
+    resources: ["*"]
+    verbs: ["*"]
+  - apiGroups: [""]
+    resources: ["pods/portforward"]
+    verbs: ["create"]
+  - apiGroups: ["*"]
+    resources: ["pods/portforward", "serviceaccounts/token"]
+    verbs: ["create"]
+"""
+
+
+def test_permissions_implied_by_an_all_wildcard_rule_are_notes_pointing_to_it() -> None:
+    # Upstream: velero's namespace Role, one `*`/`*`/`*` rule yielding 13 findings
+    found: dict[tuple[str, int], list[Finding]] = {}
+    for f in lint_text(WILDCARD_ROLE, path="charts/velero/templates/role.yaml").active:
+        found.setdefault((f.rule_id, int(f.field_path[1])), []).append(f)
+    wildcard = found[("KL501", 0)]
+    assert {f.severity for f in wildcard} == {Severity.WARNING}  # the wildcard itself stays
+    for rule in ("KL505", "KL514"):  # warnings, as severe as the wildcard: notes
+        (implied,) = found[(rule, 0)]
+        assert implied.severity is Severity.NOTE
+        assert implied.message.endswith(
+            "(implied by the wildcard rule reported as KL501; kept as a note)."
+        )
+        assert ("expected-for", "wildcard-rule") in implied.properties
+    for rule in ("KL504", "KL508"):  # errors, more severe than the wildcard: kept
+        assert [f.severity for f in found[(rule, 0)]] == [Severity.ERROR]
+    # a grant that names the permission, or a rule that is not all-wildcard: kept
+    assert [f.severity for f in found[("KL505", 1)]] == [Severity.WARNING]
+    assert [f.severity for f in found[("KL505", 2)]] == [Severity.WARNING]
+    assert [f.severity for f in found[("KL514", 2)]] == [Severity.WARNING]

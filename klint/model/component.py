@@ -17,20 +17,29 @@ a note):
   them from values.yaml (``resources: {}``, the ``helm create`` default): the chart leaves
   sizing to the installer, and values are where it is set.
 
-Kinds told from where the input lives, for every rule not tagged ``never-downgraded``
-(reported as a note too):
+Kinds told from where the input lives (reported as a note too). Copies *fixed elsewhere*,
+for every rule, ``never-downgraded`` ones included (the same finding is reported at its
+level on the source the copy is made from, or upstream):
 
-- ``not-deployed``: a file under a folder of tests, examples, samples, docs or development
-  scripts (``tests/``, ``testdata/``, ``e2e/``, ``examples/``, ``samples/``, ``docs/``,
-  ``hack/``, Go's ``fake/`` packages, ...), or under a hidden folder (``.local/``,
-  ``.dev/``: developer-local, not deployed; ``.github/`` and ``.tekton/`` hold CI, which
-  runs, and a folder named on the command line is what the user means to lint);
 - ``vendored``: a copy of another project's manifests (``third_party/``, ``vendor/``),
   changed upstream rather than here;
+- ``test-data``: a unit test's input or golden file (``testdata/``, ``_testdata/``,
+  ``test-data/``, ``golden/``), read by a test and never applied (``fixtures/`` stays
+  not-deployed: linters' own fixtures are named on the command line to be linted);
 - ``published``: release bundles built from the repository's sources (``releases/``,
-  ``dist/``, and packaged chart releases: a ``.tgz`` chart that is not a dependency in a
-  chart's ``charts/`` folder, as Helm repositories committed to git hold one per version),
-  fixed in those sources;
+  ``dist/``; a folder named as a release version, at least major.minor.patch: ``v4.2.0/``,
+  ``1.2.3/``, ``v1.2.3-rc.1/``, not ``v1/`` or ``v1beta1/``; and packaged chart releases: a
+  ``.tgz`` chart that is not a dependency in a chart's ``charts/`` folder, as Helm
+  repositories committed to git hold one per version), fixed in those sources.
+
+Inputs *users copy or run*, for every rule not tagged ``never-downgraded``:
+
+- ``not-deployed``: a file under a folder of tests, examples, samples, docs or development
+  scripts (``tests/``, ``testing/``, ``e2e/``, ``examples/``, ``samples/``, ``docs/``,
+  ``hack/``, Go's ``fake/`` packages, ...): applied to test clusters or copied by users;
+  or under a hidden folder (``.local/``, ``.dev/``: developer-local, not deployed;
+  ``.github/`` and ``.tekton/`` hold CI, which runs, and a folder named on the command line
+  is what the user means to lint);
 - ``template-source``: a document with unquoted Go template actions (``namespace: {{
   .Namespace }}``, a line starting ``{{``): a template some tool renders, which YAML reads
   as something else, so what the rules see is not what is applied.
@@ -40,13 +49,15 @@ on 9 repositories (published chart archives under ``docs/``, injector golden fil
 ``testdata/``) that no reviewer acts on. Every such finding stays in the report, with its
 reason, for ``--fail-on note`` or a reviewer who wants them.
 
-The settings that are dangerous in any component and any folder (a privileged container,
-the container runtime socket, cluster-admin and bindings to everyone) are tagged
-``never-downgraded`` and keep their level everywhere.
+The settings that are dangerous in any component (a privileged container, the container
+runtime socket, cluster-admin and bindings to everyone) are tagged ``never-downgraded``: they
+keep their level in every component and in inputs users copy or run, and are notes only in
+copies fixed elsewhere.
 """
 
 from __future__ import annotations
 
+import re
 import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,9 +77,7 @@ NOT_DEPLOYED_FOLDERS = frozenset(
     {
         "test",
         "tests",
-        "testdata",
-        "_testdata",
-        "test-data",
+        "testing",
         "e2e",
         "systemtest",
         "fixtures",
@@ -84,8 +93,13 @@ NOT_DEPLOYED_FOLDERS = frozenset(
         "hack",
     }
 )
+# Folder names of unit-test data: inputs and golden files a test reads, never applied.
+TEST_DATA_FOLDERS = frozenset({"testdata", "_testdata", "test-data", "golden"})
 VENDORED_FOLDERS = frozenset({"third_party", "third-party", "vendor"})
 PUBLISHED_FOLDERS = frozenset({"releases", "dist"})
+# A folder named as a release version, at least major.minor.patch (``v4.2.0``, ``1.2.3``,
+# ``v1.2.3-rc.1``): a frozen copy of that release (``api/v1/`` and ``v1beta1/`` are not).
+RELEASE_VERSION = re.compile(r"v?\d+\.\d+\.\d+(?:[-+][0-9a-z.+-]*)?")
 OPENSHIFT_FOLDERS = frozenset({"openshift", "ocp", "okd"})
 # Hidden folders that hold what CI runs, not developer-local files.
 CI_HIDDEN_FOLDERS = frozenset({".github", ".tekton"})
@@ -102,6 +116,7 @@ class Expectation:
     kind: str
     reason: str
     from_path: bool = False
+    fixed_elsewhere: bool = False
 
     def message(self, message: str) -> str:
         """The finding's message with the reason it is a note."""
@@ -156,27 +171,37 @@ def below_named_folder(path: str, folders: Sequence[str]) -> str:
 
 
 def path_context(path: str) -> Expectation | None:
-    """The context of an input file at ``path`` (relative, ``/``-separated), if any."""
+    """The context of an input file at ``path`` (relative, ``/``-separated), if any: a copy
+    fixed elsewhere (vendored, published, test data) before an input users copy or run."""
     parts = path.lower().split("/")
     folders = parts[:-1]
     archive = _release_archive([*folders, parts[-1] + "!"])
     if archive is not None:
-        return Expectation(
-            "published", f"in {archive}: a packaged chart release, fixed in its chart sources", True
-        )
-    for names, kind, what in (
-        (VENDORED_FOLDERS, "vendored", "a vendored copy, changed upstream"),
-        (NOT_DEPLOYED_FOLDERS, "not-deployed", "a test, example or docs input, not deployed"),
-        (PUBLISHED_FOLDERS, "published", "a published release bundle, fixed in its sources"),
-    ):
+        what = "a packaged chart release, fixed in its chart sources"
+        return Expectation("published", f"in {archive}: {what}", True, True)
+    for names, kind, what, elsewhere in _FOLDER_CONTEXTS:
         folder = next((f for f in folders if f in names), None)
         if folder is not None:
-            return Expectation(kind, f"in {folder}/: {what}", from_path=True)
+            return Expectation(kind, f"in {folder}/: {what}", True, elsewhere)
+    release = next((f for f in folders if RELEASE_VERSION.fullmatch(f)), None)
+    if release is not None:
+        what = "a release copy, fixed in its sources"
+        return Expectation("published", f"in {release}/: {what}", True, True)
     hidden = next((f for f in folders if _hidden(f)), None)
     if hidden is not None:
         what = "a hidden, developer-local folder, not deployed"
         return Expectation("not-deployed", f"in {hidden}/: {what}", from_path=True)
     return None
+
+
+# Folder names, their context kind, the words that explain it, and whether the input is a
+# copy fixed elsewhere (checked in this order: the first that names a folder of the path).
+_FOLDER_CONTEXTS = (
+    (VENDORED_FOLDERS, "vendored", "a vendored copy, changed upstream", True),
+    (TEST_DATA_FOLDERS, "test-data", "a unit test's input, never applied", True),
+    (NOT_DEPLOYED_FOLDERS, "not-deployed", "a test, example or docs input, not deployed", False),
+    (PUBLISHED_FOLDERS, "published", "a published release bundle, fixed in its sources", True),
+)
 
 
 def _hidden(folder: str) -> bool:
@@ -213,7 +238,8 @@ def expectation(
         if found is not None:
             return found
     if NEVER_DOWNGRADED in tags:
-        return None
+        context = path_context(path)
+        return context if context is not None and context.fixed_elsewhere else None
     if _template_source(resource):
         return Expectation(
             "template-source",
