@@ -13,12 +13,14 @@ import itertools
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from klint.catalog import Rule
 from klint.checks import UnitContext, Violation
+from klint.checks.base import CheckFunction
 from klint.edits import scan_fix
 from klint.engine_rules import ActiveRule, EngineError, UnitHook, UnitResult, bind_rules
 from klint.findings import (
@@ -117,11 +119,14 @@ def _lint_loaded(
     pairs: list[tuple[Resource, Finding]] = []
     shared: dict[Any, Any] = {}  # equal field paths and properties stored once per unit
     limit = settings.limits.max_findings
+    bound = _bound_checks(rules)
     for resource in resources:
         budget.check()
         ref = resource.ref
-        for active in rules:
-            for violation in _run(active, resource, context, result, limit + 1 - len(pairs)):
+        for active, function, params in bound:
+            for violation in _run(
+                active, function, params, resource, context, result, limit + 1 - len(pairs)
+            ):
                 finding = _finding(
                     active, resource, ref, violation, loaded, shared, settings.named_folders
                 )
@@ -262,8 +267,25 @@ def _skip_non_kubernetes(loaded: LoadedUnit, resources: Sequence[Resource]) -> U
     return result
 
 
+def _bound_checks(
+    rules: Sequence[ActiveRule],
+) -> list[tuple[ActiveRule, CheckFunction, Mapping[str, Any]]]:
+    """Each rule with its check function and its params merged over the check's defaults
+    once (what ``Check.run`` does per call), read-only as every call gets the same ones."""
+    return [
+        (active, active.check.function, MappingProxyType(_merged_params(active)))
+        for active in rules
+    ]
+
+
+def _merged_params(active: ActiveRule) -> dict[str, Any]:
+    return {**active.check.defaults, **active.params}
+
+
 def _run(
     active: ActiveRule,
+    function: CheckFunction,
+    params: Mapping[str, Any],
     resource: Resource,
     context: UnitContext,
     result: UnitResult,
@@ -272,7 +294,7 @@ def _run(
     """Run a check (at most ``limit`` violations), turning an unexpected exception into a
     notification, never a crash."""
     try:
-        return list(itertools.islice(active.check.run(resource, context, active.params), limit))
+        return list(itertools.islice(function(resource, context, params), limit))
     except UnitBudgetExceeded:
         raise
     except Exception as error:  # a check's bug stays a problem of this object and rule
