@@ -6,12 +6,14 @@ running units; ``bind_rules`` validates custom rules' and overridden params here
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from klint.catalog import Rule
 from klint.checks import REGISTRY, Check
+from klint.checks.base import CheckFunction
 from klint.errors import KlintError
 from klint.findings import Finding, Notification, Severity
 from klint.model.resource import Resource
@@ -69,6 +71,21 @@ def bind_rules(
             _validate_params(rule, check, params)
         active.append(ActiveRule(rule, check, params, severity_overrides.get(rule.id)))
     return active
+
+
+def bound_checks(
+    rules: Sequence[ActiveRule],
+) -> list[tuple[ActiveRule, CheckFunction, Mapping[str, Any]]]:
+    """Each rule with its check function and its params merged over the check's defaults
+    once (what ``Check.run`` does per call), read-only as every call gets the same ones."""
+    return [
+        (active, active.check.function, MappingProxyType(_merged_params(active)))
+        for active in rules
+    ]
+
+
+def _merged_params(active: ActiveRule) -> dict[str, Any]:
+    return {**active.check.defaults, **active.params}
 
 
 def _validate_params(rule: Rule, check: Check, params: dict[str, Any]) -> None:
