@@ -37,7 +37,7 @@ from klint.findings import (
     Report,
     Severity,
     Span,
-    once_per_location,
+    sorted_once_per_location,
 )
 from klint.model.component import below_named_folder, expectation
 from klint.model.resource import Resource, resources_from_document
@@ -339,7 +339,7 @@ def _finding(
         rule_name=active.rule.name,
         severity=severity,
         message=sys.intern(message),
-        location=location,
+        location=shared.setdefault(location, location),  # rules that flag one field
         object_ref=ref,
         field_path=shared.setdefault(violation.path, violation.path),
         related=related,
@@ -399,8 +399,8 @@ def lint(
     report.notifications = once_across_units(report.notifications)
     report.files_scanned += len(seen)
     report.linted = sorted(seen | unlisted)
-    report.findings = once_per_location(report.findings)
-    report.sort()
+    report.findings = sorted_once_per_location(report.findings)
+    report.notifications.sort(key=Notification.sort_key)
     return report
 
 

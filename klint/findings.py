@@ -260,3 +260,26 @@ def once_per_location(findings: Sequence[Finding]) -> list[Finding]:
         elif result[index].suppression is not None and finding.suppression is None:
             result[index] = finding
     return result
+
+
+def sorted_once_per_location(findings: list[Finding]) -> list[Finding]:
+    """``sorted(once_per_location(findings), key=Finding.sort_key)`` without a dictionary
+    of every finding: ``findings`` is sorted in place (stably), then each run of equal sort
+    keys (every copy of a finding has the same one) keeps its first copy of each place."""
+    findings.sort(key=Finding.sort_key)
+    result: list[Finding] = []
+    run: dict[tuple[object, ...], int] = {}
+    previous: tuple[str, int, int, str, str] | None = None
+    for finding in findings:
+        sort_key = finding.sort_key()
+        if sort_key != previous:
+            run.clear()
+            previous = sort_key
+        key = (finding.location.span, finding.message)  # path, rule: in the sort key
+        index = run.get(key)
+        if index is None:
+            run[key] = len(result)
+            result.append(finding)
+        elif result[index].suppression is not None and finding.suppression is None:
+            result[index] = finding
+    return result
