@@ -380,13 +380,14 @@ def lint(
     report = Report(rule_ids=[active.rule.id for active in rules])
     seen: set[str] = set()  # each file once, however many units read it
     unlisted: set[str] = set()
+    runs: list[list[Finding]] = []  # each unit's findings
     with _collector_paused():
         for done, result in enumerate(
             _cached_results(units, rules, settings, kube_version, jobs, hook, cache)
         ):
             if progress is not None:
                 progress(done + 1, len(units))
-            report.findings.extend(result.findings)
+            runs.append(list(result.findings))  # sorted and merged at the end
             report.notifications.extend(result.notifications)
             report.skipped.extend(result.skipped)
             if result.file_paths is None:
@@ -399,7 +400,8 @@ def lint(
     report.notifications = once_across_units(report.notifications)
     report.files_scanned += len(seen)
     report.linted = sorted(seen | unlisted)
-    report.findings = sorted_once_per_location(report.findings)
+    report.findings = sorted_once_per_location(runs)
+    del runs
     report.notifications.sort(key=Notification.sort_key)
     return report
 

@@ -34,8 +34,11 @@ def findings(draw: st.DrawFn) -> Finding:
     )
 
 
-@given(st.lists(findings(), max_size=40))
-def test_sorted_once_per_location_is_dedup_then_sort(items: list[Finding]) -> None:
+@given(st.lists(st.lists(findings(), max_size=12), max_size=5))
+def test_sorted_once_per_location_is_dedup_then_sort(runs: list[list[Finding]]) -> None:
+    """Units' findings merged: the same findings (the same objects) in the same order as
+    de-duplicating all of them in unit order, then sorting."""
+    items = [finding for run in runs for finding in run]
     expected = sorted(once_per_location(items), key=Finding.sort_key)
-    got = sorted_once_per_location(list(items))
+    got = sorted_once_per_location([list(run) for run in runs])
     assert [id(f) for f in got] == [id(f) for f in expected]
