@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-from klint.catalog import Rule
 from klint.checks import UnitContext, Violation
 from klint.checks.base import CheckFunction
 from klint.edits import scan_fix
@@ -28,6 +27,7 @@ from klint.engine_rules import (
     UnitResult,
     bind_rules,
     bound_checks,
+    without_replaced,
 )
 from klint.findings import (
     Finding,
@@ -144,7 +144,7 @@ def _lint_loaded(
             del pairs[limit:]
             result.notifications.append(too_many_findings(unit.display, limit))
             break
-    pairs = _without_replaced(pairs, rules)
+    pairs = without_replaced(pairs, rules)
     # By the file the object was read from: rendered output maps findings into its chart.
     pairs = [(r, f) for r, f in pairs if _reported(loaded, r.document.path)]
     if hook is None:
@@ -207,38 +207,6 @@ def _unnamed_files(loaded: LoadedUnit) -> set[str]:
     files = {d.path for d in loaded.documents}
     files.update(n.location.path for n in loaded.problems if n.location is not None)
     return files - loaded.report_only
-
-
-def _without_replaced(
-    pairs: list[tuple[Resource, Finding]], rules: Sequence[ActiveRule]
-) -> list[tuple[Resource, Finding]]:
-    """Each PSS violation once, under the most basic rule that reports it.
-
-    A restricted PSS rule that ``overrides`` a baseline one finds what it finds and more.
-    Where the baseline rule ran too and reported the same field of the same object, and the
-    restricted violation says it violates that baseline control (``pss-also-violates``),
-    the baseline finding stands (its id, wording and severity, so suppressions and
-    configuration by its id act on it) and the restricted rule reports only what it adds.
-    """
-    controls = {a.rule.id: _pss_control(a.rule) for a in rules}
-    replaced = {a.rule.id: a.rule.overrides for a in rules if a.rule.overrides}
-    if not replaced:
-        return pairs
-    reported = {(id(resource), f.rule_id, f.field_path) for resource, f in pairs}
-
-    def duplicate(resource: Resource, finding: Finding) -> bool:
-        also = dict(finding.properties).get("pss-also-violates")
-        return also is not None and any(
-            controls.get(base) == also and (id(resource), base, finding.field_path) in reported
-            for base in replaced.get(finding.rule_id, ())
-        )
-
-    return [(resource, f) for resource, f in pairs if not duplicate(resource, f)]
-
-
-def _pss_control(rule: Rule) -> str | None:
-    pss = rule.references.get("pss")
-    return str(pss.get("check")) if isinstance(pss, dict) and pss.get("check") else None
 
 
 def _skip_non_kubernetes(loaded: LoadedUnit, resources: Sequence[Resource]) -> UnitResult:

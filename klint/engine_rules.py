@@ -88,6 +88,38 @@ def _merged_params(active: ActiveRule) -> dict[str, Any]:
     return {**active.check.defaults, **active.params}
 
 
+def without_replaced(
+    pairs: list[tuple[Resource, Finding]], rules: Sequence[ActiveRule]
+) -> list[tuple[Resource, Finding]]:
+    """Each PSS violation once, under the most basic rule that reports it.
+
+    A restricted PSS rule that ``overrides`` a baseline one finds what it finds and more.
+    Where the baseline rule ran too and reported the same field of the same object, and the
+    restricted violation says it violates that baseline control (``pss-also-violates``),
+    the baseline finding stands (its id, wording and severity, so suppressions and
+    configuration by its id act on it) and the restricted rule reports only what it adds.
+    """
+    controls = {a.rule.id: _pss_control(a.rule) for a in rules}
+    replaced = {a.rule.id: a.rule.overrides for a in rules if a.rule.overrides}
+    if not replaced:
+        return pairs
+    reported = {(id(resource), f.rule_id, f.field_path) for resource, f in pairs}
+
+    def duplicate(resource: Resource, finding: Finding) -> bool:
+        also = dict(finding.properties).get("pss-also-violates")
+        return also is not None and any(
+            controls.get(base) == also and (id(resource), base, finding.field_path) in reported
+            for base in replaced.get(finding.rule_id, ())
+        )
+
+    return [(resource, f) for resource, f in pairs if not duplicate(resource, f)]
+
+
+def _pss_control(rule: Rule) -> str | None:
+    pss = rule.references.get("pss")
+    return str(pss.get("check")) if isinstance(pss, dict) and pss.get("check") else None
+
+
 def _validate_params(rule: Rule, check: Check, params: dict[str, Any]) -> None:
     if not check.params_schema:
         if params:
