@@ -138,8 +138,9 @@ class Document:
             # A block node ends at the start of the next line: keep it on its own line.
             end_line -= 1
             end_col = start_col if end_line == start_line else 1
-        if end_line == start_line and end_col < start_col:
-            end_col = start_col
+        if end_line == start_line:  # one int object for both (110,000 findings hold spans)
+            end_line = start_line
+            end_col = max(end_col, start_col)
         return Span(start_line, start_col, end_line, end_col)
 
 

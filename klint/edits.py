@@ -160,7 +160,9 @@ class _Writer:
 
     # positions are 0-based (line in the document's text, column); spans are 1-based
     def span(self, start: tuple[int, int], end: tuple[int, int]) -> Span:
-        return Span(start[0] + 1 + self.offset, start[1] + 1, end[0] + 1 + self.offset, end[1] + 1)
+        line = start[0] + 1 + self.offset
+        end_line = line if end[0] == start[0] else end[0] + 1 + self.offset  # one int object
+        return Span(line, start[1] + 1, end_line, end[1] + 1)
 
     def line_text(self, line: int) -> str:
         index = line + self.offset

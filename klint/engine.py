@@ -12,12 +12,12 @@ import gc
 import itertools
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-from klint.catalog import Rule
 from klint.checks import UnitContext, Violation
+from klint.checks.base import CheckFunction
 from klint.edits import scan_fix
 from klint.engine_rules import (
     ActiveRule,
@@ -25,7 +25,9 @@ from klint.engine_rules import (
     UnitHook,
     UnitResult,
     bind_rules,
+    bound_checks,
     implied_by_wildcard,
+    without_replaced,
 )
 from klint.findings import (
     Finding,
@@ -35,12 +37,13 @@ from klint.findings import (
     Report,
     Severity,
     Span,
-    once_per_location,
+    sorted_once_per_location,
 )
 from klint.model.component import below_named_folder, expectation
 from klint.model.resource import Resource, resources_from_document
 from klint.not_kubernetes import NOT_KUBERNETES, SKIPPED
 from klint.sources.base import DocumentLocator, LintUnit, LoadedUnit, LoadSettings
+from klint.suppress import once_across_units
 from klint.unit_budget import (
     UnitBudget,
     UnitBudgetExceeded,
@@ -125,11 +128,14 @@ def _lint_loaded(
     pairs: list[tuple[Resource, Finding]] = []
     shared: dict[Any, Any] = {}  # equal field paths and properties stored once per unit
     limit = settings.limits.max_findings
+    bound = bound_checks(rules)
     for resource in resources:
         budget.check()
         ref = resource.ref
-        for active in rules:
-            for violation in _run(active, resource, context, result, limit + 1 - len(pairs)):
+        for active, function, params in bound:
+            for violation in _run(
+                active, function, params, resource, context, result, limit + 1 - len(pairs)
+            ):
                 finding = _finding(
                     active, resource, ref, violation, loaded, shared, settings.named_folders
                 )
@@ -140,7 +146,7 @@ def _lint_loaded(
             del pairs[limit:]
             result.notifications.append(too_many_findings(unit.display, limit))
             break
-    pairs = implied_by_wildcard(_without_replaced(pairs, rules))
+    pairs = implied_by_wildcard(without_replaced(pairs, rules))
     # By the file the object was read from: rendered output maps findings into its chart.
     pairs = [(r, f) for r, f in pairs if _reported(loaded, r.document.path)]
     if hook is None:
@@ -205,38 +211,6 @@ def _unnamed_files(loaded: LoadedUnit) -> set[str]:
     return files - loaded.report_only
 
 
-def _without_replaced(
-    pairs: list[tuple[Resource, Finding]], rules: Sequence[ActiveRule]
-) -> list[tuple[Resource, Finding]]:
-    """Each PSS violation once, under the most basic rule that reports it.
-
-    A restricted PSS rule that ``overrides`` a baseline one finds what it finds and more.
-    Where the baseline rule ran too and reported the same field of the same object, and the
-    restricted violation says it violates that baseline control (``pss-also-violates``),
-    the baseline finding stands (its id, wording and severity, so suppressions and
-    configuration by its id act on it) and the restricted rule reports only what it adds.
-    """
-    controls = {a.rule.id: _pss_control(a.rule) for a in rules}
-    replaced = {a.rule.id: a.rule.overrides for a in rules if a.rule.overrides}
-    if not replaced:
-        return pairs
-    reported = {(id(resource), f.rule_id, f.field_path) for resource, f in pairs}
-
-    def duplicate(resource: Resource, finding: Finding) -> bool:
-        also = dict(finding.properties).get("pss-also-violates")
-        return also is not None and any(
-            controls.get(base) == also and (id(resource), base, finding.field_path) in reported
-            for base in replaced.get(finding.rule_id, ())
-        )
-
-    return [(resource, f) for resource, f in pairs if not duplicate(resource, f)]
-
-
-def _pss_control(rule: Rule) -> str | None:
-    pss = rule.references.get("pss")
-    return str(pss.get("check")) if isinstance(pss, dict) and pss.get("check") else None
-
-
 def _skip_non_kubernetes(loaded: LoadedUnit, resources: Sequence[Resource]) -> UnitResult:
     """Set aside input that is not Kubernetes; it does not count as a linted file.
 
@@ -272,6 +246,8 @@ def _skip_non_kubernetes(loaded: LoadedUnit, resources: Sequence[Resource]) -> U
 
 def _run(
     active: ActiveRule,
+    function: CheckFunction,
+    params: Mapping[str, Any],
     resource: Resource,
     context: UnitContext,
     result: UnitResult,
@@ -280,7 +256,7 @@ def _run(
     """Run a check (at most ``limit`` violations), turning an unexpected exception into a
     notification, never a crash."""
     try:
-        return list(itertools.islice(active.check.run(resource, context, active.params), limit))
+        return list(itertools.islice(function(resource, context, params), limit))
     except UnitBudgetExceeded:
         raise
     except Exception as error:  # a check's bug stays a problem of this object and rule
@@ -336,7 +312,7 @@ def _finding(
         rule_name=active.rule.name,
         severity=severity,
         message=sys.intern(message),
-        location=location,
+        location=shared.setdefault(location, location),  # rules that flag one field
         object_ref=ref,
         field_path=shared.setdefault(violation.path, violation.path),
         related=related,
@@ -377,13 +353,14 @@ def lint(
     report = Report(rule_ids=[active.rule.id for active in rules])
     seen: set[str] = set()  # each file once, however many units read it
     unlisted: set[str] = set()
+    runs: list[list[Finding]] = []  # each unit's findings
     with _collector_paused():
         for done, result in enumerate(
             _cached_results(units, rules, settings, kube_version, jobs, hook, cache)
         ):
             if progress is not None:
                 progress(done + 1, len(units))
-            report.findings.extend(result.findings)
+            runs.append(list(result.findings))  # sorted and merged at the end
             report.notifications.extend(result.notifications)
             report.skipped.extend(result.skipped)
             if result.file_paths is None:
@@ -393,10 +370,12 @@ def lint(
             else:
                 seen.update(result.file_paths)
             report.objects_scanned += result.objects
+    report.notifications = once_across_units(report.notifications)
     report.files_scanned += len(seen)
     report.linted = sorted(seen | unlisted)
-    report.findings = once_per_location(report.findings)
-    report.sort()
+    report.findings = sorted_once_per_location(runs)
+    del runs
+    report.notifications.sort(key=Notification.sort_key)
     return report
 
 
@@ -442,6 +421,24 @@ def _cached_results(
 
 
 _PARALLEL_MIN_UNITS = 16
+# Fewer units are linted in workers too when they are big plain-manifest folders (a folder
+# of 50,000 documents is 9 units of 2 MiB, ~3 s each): forking costs ~0.1 s.
+_PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+
+
+def _parallel(units: Sequence[LintUnit], jobs: int) -> bool:
+    """Whether to lint in worker processes: enough units, or a few heavy ones."""
+    if jobs <= 1 or len(units) < 2:
+        return False
+    if len(units) >= _PARALLEL_MIN_UNITS:
+        return True
+    total = 0
+    for unit in units:
+        size = getattr(unit, "input_bytes", None)
+        if size is None:  # a chart or overlay: its cost is unknown
+            return False
+        total += int(size())
+    return total >= _PARALLEL_MIN_BYTES
 
 
 def _results(
@@ -452,7 +449,7 @@ def _results(
     jobs: int,
     hook: UnitHook | None = None,
 ) -> Iterable[UnitResult]:
-    if jobs <= 1 or len(units) < _PARALLEL_MIN_UNITS:
+    if not _parallel(units, jobs):
         for unit in units:
             yield lint_unit(unit, rules, settings, kube_version, hook)
         return

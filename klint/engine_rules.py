@@ -6,12 +6,14 @@ running units; ``bind_rules`` validates custom rules' and overridden params here
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, Protocol
 
 from klint.catalog import Rule
 from klint.checks import REGISTRY, Check
+from klint.checks.base import CheckFunction
 from klint.checks.rbac_rules import grants_everything
 from klint.errors import KlintError
 from klint.findings import Finding, Notification, Severity
@@ -70,6 +72,53 @@ def bind_rules(
             _validate_params(rule, check, params)
         active.append(ActiveRule(rule, check, params, severity_overrides.get(rule.id)))
     return active
+
+
+def bound_checks(
+    rules: Sequence[ActiveRule],
+) -> list[tuple[ActiveRule, CheckFunction, Mapping[str, Any]]]:
+    """Each rule with its check function and its params merged over the check's defaults
+    once (what ``Check.run`` does per call), read-only as every call gets the same ones."""
+    return [
+        (active, active.check.function, MappingProxyType(_merged_params(active)))
+        for active in rules
+    ]
+
+
+def _merged_params(active: ActiveRule) -> dict[str, Any]:
+    return {**active.check.defaults, **active.params}
+
+
+def without_replaced(
+    pairs: list[tuple[Resource, Finding]], rules: Sequence[ActiveRule]
+) -> list[tuple[Resource, Finding]]:
+    """Each PSS violation once, under the most basic rule that reports it.
+
+    A restricted PSS rule that ``overrides`` a baseline one finds what it finds and more.
+    Where the baseline rule ran too and reported the same field of the same object, and the
+    restricted violation says it violates that baseline control (``pss-also-violates``),
+    the baseline finding stands (its id, wording and severity, so suppressions and
+    configuration by its id act on it) and the restricted rule reports only what it adds.
+    """
+    controls = {a.rule.id: _pss_control(a.rule) for a in rules}
+    replaced = {a.rule.id: a.rule.overrides for a in rules if a.rule.overrides}
+    if not replaced:
+        return pairs
+    reported = {(id(resource), f.rule_id, f.field_path) for resource, f in pairs}
+
+    def duplicate(resource: Resource, finding: Finding) -> bool:
+        also = dict(finding.properties).get("pss-also-violates")
+        return also is not None and any(
+            controls.get(base) == also and (id(resource), base, finding.field_path) in reported
+            for base in replaced.get(finding.rule_id, ())
+        )
+
+    return [(resource, f) for resource, f in pairs if not duplicate(resource, f)]
+
+
+def _pss_control(rule: Rule) -> str | None:
+    pss = rule.references.get("pss")
+    return str(pss.get("check")) if isinstance(pss, dict) and pss.get("check") else None
 
 
 def _validate_params(rule: Rule, check: Check, params: dict[str, Any]) -> None:

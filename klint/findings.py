@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+import heapq
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 FieldPath = tuple[str | int, ...]
@@ -275,6 +276,34 @@ def once_per_location(findings: Sequence[Finding]) -> list[Finding]:
     for finding in findings:
         span = finding.location.span
         key = (finding.rule_id, finding.location.path, span, finding.message)
+        index = kept.get(key)
+        if index is None:
+            kept[key] = len(result)
+            result.append(finding)
+        elif result[index].suppression is not None and finding.suppression is None:
+            result[index] = finding
+    return result
+
+
+def sorted_once_per_location(runs: Iterable[list[Finding]]) -> list[Finding]:
+    """``sorted(once_per_location(chain(*runs)), key=Finding.sort_key)``, one run (a unit's
+    findings) sorted at a time and the runs merged: no sort key of every finding at once
+    (110,000 findings: 11 MiB), no dictionary of every finding. Each run of equal sort keys
+    (every copy of a finding has the same one) keeps its first copy of each place."""
+    sorted_runs = []
+    for run in runs:
+        run.sort(key=Finding.sort_key)
+        sorted_runs.append(run)
+    result: list[Finding] = []
+    kept: dict[tuple[object, ...], int] = {}
+    previous: tuple[str, int, int, str, str] | None = None
+    # heapq.merge is stable: equal keys come in the order of the runs, as a stable sort
+    for finding in heapq.merge(*sorted_runs, key=Finding.sort_key):
+        sort_key = finding.sort_key()
+        if sort_key != previous:
+            kept.clear()
+            previous = sort_key
+        key = (finding.location.span, finding.message)  # path, rule: in the sort key
         index = kept.get(key)
         if index is None:
             kept[key] = len(result)

@@ -336,7 +336,7 @@ def lint_report(
     editor = editor_mode(options)
     if editor:
         only_stdin_path(report, options.stdin_filename or "", policy.exclude(cwd), cwd)
-    report.sort()
+    report.notifications.sort(key=Notification.sort_key)  # findings: sorted by lint
     context = ReportContext(
         rules=rules,
         cwd=cwd,

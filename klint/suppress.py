@@ -383,5 +383,28 @@ def _exempts(
     )
 
 
+# The notes the hook gives about suppressions; a file that several units read gives them once.
+HOOK_NOTE_CODES = frozenset(
+    {"invalid-suppression", "suppression-without-reason", "unused-suppression"}
+)
+
+
+def once_across_units(notes: Iterable[Notification]) -> list[Notification]:
+    """``notes`` of every unit in unit order, each suppression note once (as
+    :meth:`Suppressor._once` keeps them within one process: workers keep their own)."""
+    seen: set[tuple[str, int, int, str]] = set()
+    result = []
+    for note in notes:
+        if note.code in HOOK_NOTE_CODES:
+            span = note.location.span if note.location else Span.line(0)
+            path = note.location.path if note.location else ""
+            key = (path, span.start_line, span.start_column, note.message)
+            if key in seen:
+                continue
+            seen.add(key)
+        result.append(note)
+    return result
+
+
 def _note(code: str, message: str, location: Location | None) -> Notification:
     return Notification(code, message, location, level=Severity.NOTE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+import http
 import json
 import random
 from typing import Any
@@ -9,6 +11,11 @@ from typing import Any
 import pytest
 
 from klint.reporters.indented_json import dump_indented
+
+
+class _Flag(enum.IntEnum):  # an int subclass: the stdlib decides how it looks
+    ON = 1
+
 
 SAMPLES: list[Any] = [
     {},
@@ -19,6 +26,7 @@ SAMPLES: list[Any] = [
     {"nested": [{"x": [[], [{}], {"y": "z"}]}], "n": float("inf")},
     [("tuple", 1), {1: "int key", "s": "str key"}, {None: 1, True: 2}],
     {"é": {"☃": ["é"]}},
+    {"flag": _Flag.ON, "code": http.HTTPStatus.OK, "count": 0, "big": -(2**70)},
 ]
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from klint.documents import Document
@@ -17,19 +17,17 @@ class Resource:
     data: dict[str, Any]
     document: Document
     base: FieldPath = ()
+    # Read by nearly every check (111 rules x 50,000 objects): computed once per object.
+    api_version: str = field(init=False, repr=False, compare=False)
+    kind: str = field(init=False, repr=False, compare=False)
+    group: str = field(init=False, repr=False, compare=False)  # "" for the core group
 
-    @property
-    def api_version(self) -> str:
-        return _text(self.data.get("apiVersion"))
-
-    @property
-    def kind(self) -> str:
-        return _text(self.data.get("kind"))
-
-    @property
-    def group(self) -> str:
-        """API group ("" for the core group)."""
-        return self.api_version.rpartition("/")[0] if "/" in self.api_version else ""
+    def __post_init__(self) -> None:
+        api_version = _text(self.data.get("apiVersion"))
+        object.__setattr__(self, "api_version", api_version)
+        object.__setattr__(self, "kind", _text(self.data.get("kind")))
+        group = api_version.rpartition("/")[0] if "/" in api_version else ""
+        object.__setattr__(self, "group", group)
 
     @property
     def metadata(self) -> dict[str, Any]:

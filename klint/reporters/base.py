@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,8 +90,13 @@ def visible_report(report: Report) -> Report:
 
 def repo_path(path: str, context: ReportContext) -> str:
     """A report path relative to the repository root, ``/``-separated (CI annotations)."""
-    absolute = Path(path) if Path(path).is_absolute() else context.cwd / path
+    return _repo_path(path, context.cwd, context.root)
+
+
+@functools.lru_cache(maxsize=4096)
+def _repo_path(path: str, cwd: Path, root: Path) -> str:
+    absolute = Path(path) if Path(path).is_absolute() else cwd / path
     try:
-        return absolute.relative_to(context.root).as_posix()
+        return absolute.relative_to(root).as_posix()
     except ValueError:
         return path

@@ -40,5 +40,13 @@ def _write(value: Any, newline: str, parts: list[str]) -> None:
             _write(item, inner, parts)
             separator = "," + inner
         parts.append(newline + "]")
-    else:  # numbers, booleans, null, empty containers, anything unusual: the stdlib itself
+    elif kind is int:  # exactly int (not bool, not a subclass): its digits, as the stdlib
+        parts.append(int.__repr__(value))
+    elif value is None:
+        parts.append("null")
+    elif value is True:
+        parts.append("true")
+    elif value is False:
+        parts.append("false")
+    else:  # floats, empty containers, anything unusual: the stdlib itself
         parts.append(json.dumps(value, indent=2, ensure_ascii=False).replace("\n", newline))

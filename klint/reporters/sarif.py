@@ -14,6 +14,7 @@ tool notifications, so that code scanning shows them on their line.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Iterator
@@ -399,17 +400,26 @@ def artifact_location(path: str, context: ReportContext) -> dict[str, str]:
     """A root-relative, percent-encoded URI with ``%SRCROOT%``; absolute ``file:`` outside.
 
     For ``--stdin-filename PATH`` an absolute PATH stays an absolute ``file:`` URI (editors
-    such as nvim-lint match results to the buffer by it).
+    such as nvim-lint match results to the buffer by it). Computed once per path and run
+    (50,000 documents give 110,000 results in 5,000 files).
     """
-    absolute = Path(path) if Path(path).is_absolute() else context.cwd / path
-    if path == context.extra.get("stdin_filename") and Path(path).is_absolute():
-        return {"uri": absolute.as_uri()}
+    stdin = context.extra.get("stdin_filename")
+    return dict(_artifact_location(path, context.cwd, context.root, stdin))
+
+
+@functools.lru_cache(maxsize=4096)
+def _artifact_location(
+    path: str, cwd: Path, root: Path, stdin: str | None
+) -> tuple[tuple[str, str], ...]:
+    absolute = Path(path) if Path(path).is_absolute() else cwd / path
+    if path == stdin and Path(path).is_absolute():
+        return (("uri", absolute.as_uri()),)
     try:
-        relative = PurePosixPath(absolute.relative_to(context.root).as_posix())
+        relative = PurePosixPath(absolute.relative_to(root).as_posix())
     except ValueError:
-        return {"uri": "file://" + quote(absolute.as_posix(), errors="surrogateescape")}
+        return (("uri", "file://" + quote(absolute.as_posix(), errors="surrogateescape")),)
     # A name that is not UTF-8 keeps its bytes (``\udcff`` → ``%FF``), as the file system has it.
-    return {"uri": quote(str(relative), errors="surrogateescape"), "uriBaseId": "%SRCROOT%"}
+    return (("uri", quote(str(relative), errors="surrogateescape")), ("uriBaseId", "%SRCROOT%"))
 
 
 def _dump(value: Any, indent: str) -> str:

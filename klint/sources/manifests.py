@@ -61,6 +61,17 @@ class ManifestFolder:
     def display(self) -> str:
         return self.files[0].display.rpartition("/")[0] or "."
 
+    def input_bytes(self) -> int:
+        """The size of the unit's files (how much work it is, before reading them)."""
+        total = 0
+        for manifest in self.files:
+            if isinstance(manifest, ManifestFile):
+                try:
+                    total += manifest.path.stat().st_size
+                except OSError:
+                    continue
+        return total
+
     def load(self, settings: LoadSettings) -> LoadedUnit:
         unit = LoadedUnit([], [], files=0, report_only=self.report_only)
         counted: set[str] = set()

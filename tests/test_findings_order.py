@@ -1,0 +1,44 @@
+"""The report's findings: one per place, in the deterministic order, however they came in."""
+
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from klint.findings import (
+    Finding,
+    Location,
+    Severity,
+    Span,
+    Suppression,
+    once_per_location,
+    sorted_once_per_location,
+)
+
+_SUPPRESSED = Suppression("inSource", "why", "comment")
+
+
+@st.composite
+def findings(draw: st.DrawFn) -> Finding:
+    line = draw(st.integers(1, 3))
+    end = draw(st.integers(1, 2))  # same start, other end: equal sort keys, other places
+    return Finding(
+        rule_id=draw(st.sampled_from(["KL1", "KL2"])),
+        rule_name="name",
+        severity=draw(st.sampled_from(list(Severity))),
+        message=draw(st.sampled_from(["a", "b"])),
+        location=Location(draw(st.sampled_from(["a.yaml", "b.yaml"])), Span(line, 1, line, end)),
+        object_ref=None,
+        field_path=(draw(st.sampled_from(["x", "y"])),),  # copies differ in what is kept
+        suppression=draw(st.sampled_from([None, _SUPPRESSED])),
+    )
+
+
+@given(st.lists(st.lists(findings(), max_size=12), max_size=5))
+def test_sorted_once_per_location_is_dedup_then_sort(runs: list[list[Finding]]) -> None:
+    """Units' findings merged: the same findings (the same objects) in the same order as
+    de-duplicating all of them in unit order, then sorting."""
+    items = [finding for run in runs for finding in run]
+    expected = sorted(once_per_location(items), key=Finding.sort_key)
+    got = sorted_once_per_location([list(run) for run in runs])
+    assert [id(f) for f in got] == [id(f) for f in expected]
