@@ -416,6 +416,38 @@ spec:
     ]
 
 
+def test_crd_nulls_on_non_nullable_fields_are_pruned_like_the_api_server() -> None:
+    # apiextensions PruneNonNullableNullsWithoutDefaults: a null on a non-nullable field is
+    # deleted (or defaulted) before validation; a required field is then missing.
+    crd = CRD.replace(
+        "                free: {type: object}\n",
+        "                free: {type: object}\n"
+        "                level: {type: string, default: low}\n"
+        "                list: {type: array, items: {type: string}}\n",
+    )
+    text = (
+        crd
+        + """\
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: nulls}
+spec:
+  size:
+  mode:
+  note: null
+  free: ~
+  level: null
+  tags: {team: null}
+  list: [a, null]
+"""
+    )
+    lines = crd.count("\n")
+    assert schema_hits(text) == [(lines + 6, 8, "KL903"), (lines + 12, 13, "KL902")]
+    assert messages(text)[1] == "spec.list[1] must be a string, not null."
+    assert "size" in messages(text)[0]
+
+
 def test_crd_versions_without_schema_and_v1beta1_crds() -> None:
     text = """\
 apiVersion: apiextensions.k8s.io/v1beta1
