@@ -37,6 +37,9 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 _STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
+# Plain scalars written without a tag: the only ones resolved implicitly (an explicit
+# ``!!str 8080`` stays a string, as in PyYAML's SafeLoader and go-yaml).
+_PLAIN_TAG = "tag:klint,2026:plain"
 
 
 class _Composer(_Loader):
@@ -44,7 +47,7 @@ class _Composer(_Loader):
 
     def resolve(self, kind: type, value: Any, implicit: Any) -> str:
         if kind is yaml.ScalarNode:
-            return _STR_TAG
+            return _PLAIN_TAG if implicit and implicit[0] else _STR_TAG
         return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
 
     def descend_resolver(self, current_node: Any, current_index: Any) -> None:
@@ -419,7 +422,7 @@ def _is_merge_key(node: yaml.Node) -> bool:
 def _key_text(node: yaml.ScalarNode) -> str:
     """Mapping keys become strings, as in the JSON that Kubernetes converts YAML to."""
     value = str(node.value)
-    if not node.style and node.tag == _STR_TAG:
+    if not node.style and node.tag == _PLAIN_TAG:
         if value in _TRUE:
             return "true"
         if value in _FALSE:
@@ -431,7 +434,7 @@ def _scalar(node: yaml.ScalarNode) -> Any:
     """YAML 1.1 value of a scalar; quoted and block scalars and unknown tags keep the text."""
     tag = node.tag
     value: str = node.value
-    if not node.style and tag == _STR_TAG:  # plain: resolve implicitly
+    if not node.style and tag == _PLAIN_TAG:  # untagged plain: resolve implicitly
         if value in _TRUE:
             return True
         if value in _FALSE:

@@ -57,6 +57,9 @@ class Node:
     items: Node | None = None
     required: tuple[str, ...] = ()
     enum: tuple[Any, ...] | None = None
+    # A custom-resource field that is not ``nullable``: a null there is pruned before
+    # validation ("prune"), or replaced by the field's ``default`` ("default").
+    on_null: str = ""
     ref: Callable[[], Node] | None = field(default=None, repr=False)
 
     def resolved(self) -> Node:
@@ -156,11 +159,14 @@ def _in_enum(value: Any, allowed: tuple[Any, ...]) -> bool:
 
 def _validate_object(node: Node, value: dict[str, Any], path: FieldPath) -> Iterator[Issue]:
     properties = node.properties or {}
+    nulls = _handled_nulls(node, value) if None in value.values() else {}
     for name in node.required:
-        if name not in value:
+        if name not in value or nulls.get(name) == "prune":
             yield Issue(IssueKind.REQUIRED, (*path, name), name)
     for key, item in value.items():
         child = properties.get(key)
+        if key in nulls:
+            continue
         if child is not None:
             yield from validate(child, item, (*path, key))
         elif isinstance(node.additional, Node):
@@ -172,6 +178,28 @@ def _validate_object(node: Node, value: dict[str, Any], path: FieldPath) -> Iter
                 key,
                 suggestion=_suggest(key, list(properties)),
             )
+
+
+def _handled_nulls(node: Node, value: dict[str, Any]) -> dict[str, str]:
+    """The null fields of a custom resource the API server prunes or defaults, by name.
+
+    apiextensions-apiserver runs ``PruneNonNullableNullsWithoutDefaults`` (schema/defaulting/
+    prunenulls.go) before validating: a null under a property (or ``additionalProperties``)
+    whose schema is not ``nullable: true`` is deleted, or set to its ``default``. The CRD
+    docs ("Defaulting and Nullable"): null values for fields that don't specify the nullable
+    flag, or give it a false value, will be pruned before defaulting happens.
+    """
+    properties = node.properties or {}
+    result: dict[str, str] = {}
+    for key, item in value.items():
+        if item is not None:
+            continue
+        child = properties.get(key)
+        if child is None and isinstance(node.additional, Node):
+            child = node.additional
+        if child is not None and child.on_null:
+            result[key] = child.on_null
+    return result
 
 
 def _suggest(word: str, candidates: list[str]) -> str | None:
@@ -379,6 +407,8 @@ def _compile_crd(schema: Any, open_all: bool) -> Node:
     if types and nullable:
         types.add("null")
     node = Node(types=frozenset(types))
+    if not nullable:
+        node.on_null = "default" if "default" in schema else "prune"
     properties = schema.get("properties")
     preserve = schema.get("x-kubernetes-preserve-unknown-fields") is True
     if isinstance(properties, Mapping):

@@ -39,6 +39,30 @@ def test_scalars_follow_yaml_1_1_like_kubernetes(literal: str, value: object) ->
     assert parsed.documents[0].data == {"key": value}
 
 
+@pytest.mark.parametrize(
+    ("literal", "value"),
+    [
+        ("!!str 8080", "8080"),
+        ("!!str yes", "yes"),
+        ("!!str ~", "~"),
+        ("!<tag:yaml.org,2002:str> 31766", "31766"),
+        ('!!int "9"', 9),
+        ("!!float 1", 1.0),
+        ("!!bool true", True),
+        ("!!null ''", None),
+    ],
+)
+def test_explicit_standard_tags_are_honoured_like_safe_loader(literal: str, value: object) -> None:
+    parsed = parse_stream(f"key: {literal}\nlist: [a, {literal}]\n", "f.yaml")
+    assert parsed.documents[0].data == {"key": value, "list": ["a", value]}
+
+
+def test_tagged_scalar_keys_and_spans() -> None:
+    doc = parse_stream("!!str yes: 1\nport: !!str 8080\n", "f.yaml").documents[0]
+    assert doc.data == {"yes": 1, "port": "8080"}
+    assert doc.span_of(("port",)) == Span(2, 7, 2, 17)
+
+
 def test_span_of_value_key_and_missing_field() -> None:
     text = (
         "spec:\n  containers:\n    - name: app\n      securityContext:\n        privileged: true\n"

@@ -276,3 +276,83 @@ spec:
 """
     assert hits(lint_text(text, rules=["KL530"])) == []
     assert hits(lint_text(text, rules=["KL531"])) == [(4, 31, "KL531")]
+
+
+ROLE_OF_EVERYTHING = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: {kind}
+metadata: {{name: r, namespace: ns}}
+rules:
+  - apiGroups: ["*"]
+    resources: ["*"]
+    verbs: ["*"]
+  - apiGroups: ["", admissionregistration.k8s.io, certificates.k8s.io, rbac.authorization.k8s.io]
+    resources: [nodes/proxy, validatingwebhookconfigurations,
+                certificatesigningrequests/approval, clusterroles]
+    verbs: [get, create, update, patch, bind, escalate]
+"""
+
+
+def test_a_role_cannot_grant_cluster_scoped_resources() -> None:
+    rules = ["KL502", "KL506", "KL507", "KL508", "KL511", "KL512"]
+    role = {
+        (r, line)
+        for line, _, r in hits(lint_text(ROLE_OF_EVERYTHING.format(kind="Role"), rules=rules))
+    }
+    cluster = ROLE_OF_EVERYTHING.format(kind="ClusterRole")
+    cluster_role = {(r, line) for line, _, r in hits(lint_text(cluster, rules=rules))}
+    # the wildcard in a Role still reaches every namespaced resource (secrets, roles), and
+    # bind on a ClusterRole is checked in the RoleBinding's namespace
+    assert role == {("KL502", 6), ("KL507", 7), ("KL508", 7), ("KL508", 11)}
+    assert cluster_role == role | {
+        ("KL506", 6),
+        ("KL506", 9),
+        ("KL507", 11),
+        ("KL511", 6),
+        ("KL511", 9),
+        ("KL512", 6),
+        ("KL512", 10),
+    }
+
+
+@pytest.mark.parametrize(
+    ("resource", "namespaced", "granted"),
+    [
+        ("nodes/proxy", True, False),
+        ("nodes/proxy", False, True),
+        ("*", True, False),
+        ("pods/exec", True, True),
+    ],
+)
+def test_match_rule_in_a_namespace(resource: str, namespaced: bool, granted: bool) -> None:
+    rule = {"apiGroups": [""], "resources": [resource], "verbs": ["get", "create"]}
+    key = "pod-exec-attach" if resource.startswith("pods") else "nodes-proxy"
+    assert (match_rule(rule, PERMISSIONS[key], namespaced) is not None) is granted
+
+
+def test_a_cluster_role_bound_in_a_namespace_grants_no_cluster_scoped_resource() -> None:
+    text = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  template:
+    spec:
+      serviceAccountName: web
+      containers: [{name: app, image: "web:1.0"}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: proxy}
+rules: [{apiGroups: [""], resources: [nodes/proxy], verbs: [get]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: BINDING
+metadata: {name: web-proxy, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: proxy}
+subjects: [{kind: ServiceAccount, name: web, namespace: shop}]
+"""
+    bound_in_namespace = lint_text(text.replace("BINDING", "RoleBinding"), rules=["KL536"])
+    bound_cluster_wide = lint_text(text.replace("BINDING", "ClusterRoleBinding"), rules=["KL536"])
+    assert hits(bound_in_namespace) == []
+    assert [f.message.count("nodes/proxy") for f in bound_cluster_wide.active] == [1]

@@ -416,6 +416,38 @@ spec:
     ]
 
 
+def test_crd_nulls_on_non_nullable_fields_are_pruned_like_the_api_server() -> None:
+    # apiextensions PruneNonNullableNullsWithoutDefaults: a null on a non-nullable field is
+    # deleted (or defaulted) before validation; a required field is then missing.
+    crd = CRD.replace(
+        "                free: {type: object}\n",
+        "                free: {type: object}\n"
+        "                level: {type: string, default: low}\n"
+        "                list: {type: array, items: {type: string}}\n",
+    )
+    text = (
+        crd
+        + """\
+---
+apiVersion: example.com/v1
+kind: Widget
+metadata: {name: nulls}
+spec:
+  size:
+  mode:
+  note: null
+  free: ~
+  level: null
+  tags: {team: null}
+  list: [a, null]
+"""
+    )
+    lines = crd.count("\n")
+    assert schema_hits(text) == [(lines + 6, 8, "KL903"), (lines + 12, 13, "KL902")]
+    assert messages(text)[1] == "spec.list[1] must be a string, not null."
+    assert "size" in messages(text)[0]
+
+
 def test_crd_versions_without_schema_and_v1beta1_crds() -> None:
     text = """\
 apiVersion: apiextensions.k8s.io/v1beta1
@@ -584,3 +616,35 @@ def test_chart_findings_point_at_template_lines(tmp_path: Path) -> None:
         ("KL901", "web/templates/deployment.yaml", 14),
         ("KL902", "web/templates/deployment.yaml", 16),
     ]
+
+
+def test_explicit_str_tag_makes_a_number_a_string() -> None:
+    text = (
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "    - name: a\n      image: a\n      command: [a, !!str 1, 2]\n"
+        "      env: [{name: P, value: !!str 8080}, {name: Q, value: 8080}]\n"
+    )
+    assert schema_hits(text) == [(8, 29, "KL902"), (9, 60, "KL902")]
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("helm_python") is None and shutil.which("helm") is None,
+    reason="needs helm-python-sdk or a helm binary",
+)
+def test_chart_str_tag_on_a_rendered_number_is_a_string(tmp_path: Path) -> None:
+    chart = tmp_path / "web"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("port: 31766\n")
+    (chart / "templates" / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "    - name: a\n      image: a\n      command:\n"
+        "        - !!str {{ .Values.port }}\n        - {{ .Values.port }}\n"
+    )
+    result = run_cli("check", "--format", "json", "--no-config", str(chart), cwd=tmp_path)
+    found = [
+        (f["rule_id"], f["line"])
+        for f in json.loads(result.stdout)["findings"]
+        if f["rule_id"] == "KL902"
+    ]
+    assert found == [("KL902", 10)]

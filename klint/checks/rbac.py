@@ -72,7 +72,7 @@ def dangerous_permission(
     elif key == "manage-webhooks":
         job = webhooks_job(resource, context)
     for index, rule in role_rules(resource):
-        hit = match_rule(rule, permission)
+        hit = match_rule(rule, permission, namespaced=resource.kind == "Role")
         if hit is None:
             continue
         list_name, item_index, item = hit

@@ -8,7 +8,10 @@ Matching follows ``pkg/apis/rbac/v1/evaluation_helpers.go`` of kubernetes exactl
   resource and grants nothing (the wildcard rule reports it as a mistake);
 - a rule with ``resourceNames`` only matches requests that carry an object name, so it
   never grants ``create`` of a new object or ``deletecollection``;
-- ``nonResourceURLs`` rules grant no resource access.
+- ``nonResourceURLs`` rules grant no resource access;
+- a namespaced grant (a Role, or any role bound by a RoleBinding) covers only requests
+  inside its namespace: cluster-scoped resources (:data:`CLUSTER_SCOPED_RESOURCES`) carry
+  no namespace, so no ``*`` and no name in a Role reaches them.
 
 The dangerous permissions the rules look for are listed once in :data:`PERMISSIONS`.
 """
@@ -29,6 +32,52 @@ ADMISSION_GROUP = "admissionregistration.k8s.io"
 READ_ONLY_GROUPS = frozenset({"metrics.k8s.io", "custom.metrics.k8s.io", "external.metrics.k8s.io"})
 # Verbs that need an object name in the request, so resourceNames can never match them.
 _UNNAMED_VERBS = frozenset({"create", "deletecollection"})
+# Resources whose API requests carry no namespace (cluster-scoped kinds, and the virtual
+# resources checked cluster-wide: impersonated users/groups/extras/uids, CSR signers).
+# ``namespaces`` is not one: ``GET /api/v1/namespaces/foo`` is authorized in namespace foo.
+CLUSTER_SCOPED_RESOURCES = frozenset(
+    {
+        "nodes",
+        "persistentvolumes",
+        "componentstatuses",
+        "clusterroles",
+        "clusterrolebindings",
+        "certificatesigningrequests",
+        "clustertrustbundles",
+        "signers",
+        "storageclasses",
+        "csidrivers",
+        "csinodes",
+        "volumeattachments",
+        "customresourcedefinitions",
+        "apiservices",
+        "mutatingwebhookconfigurations",
+        "validatingwebhookconfigurations",
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicybindings",
+        "mutatingadmissionpolicies",
+        "mutatingadmissionpolicybindings",
+        "priorityclasses",
+        "runtimeclasses",
+        "ingressclasses",
+        "ipaddresses",
+        "servicecidrs",
+        "flowschemas",
+        "prioritylevelconfigurations",
+        "tokenreviews",
+        "selfsubjectreviews",
+        "selfsubjectaccessreviews",
+        "selfsubjectrulesreviews",
+        "subjectaccessreviews",
+        "users",
+        "groups",
+        "userextras",
+        "uids",
+    }
+)
+# Checks made in a namespace on a cluster-scoped resource: a RoleBinding that references a
+# ClusterRole needs ``bind`` on that ClusterRole in the binding's namespace.
+_NAMESPACED_CHECKS: Mapping[str, frozenset[str]] = {"clusterroles": frozenset({"bind"})}
 
 
 @dataclass(frozen=True)
@@ -176,11 +225,15 @@ def resource_matches(item: str, wanted: str) -> bool:
     return bool(slash) and item == f"*/{sub}"
 
 
-def match_rule(rule: dict[str, Any], permission: Permission) -> tuple[str, int, str] | None:
+def match_rule(
+    rule: dict[str, Any], permission: Permission, namespaced: bool = False
+) -> tuple[str, int, str] | None:
     """Where a role rule grants ``permission``: (list name, index, matched item), or None.
 
     The finding points at the matched resource entry, or at the matched verb for
-    verb-anchored permissions (escalate, bind, impersonate).
+    verb-anchored permissions (escalate, bind, impersonate). ``namespaced``: the rule is
+    granted within one namespace (a Role, or a role bound by a RoleBinding), where
+    cluster-scoped resources are out of reach.
     """
     named = bool(rule.get("resourceNames"))
     if permission.scoped_ok and named:
@@ -195,6 +248,11 @@ def match_rule(rule: dict[str, Any], permission: Permission) -> tuple[str, int, 
             if not resource_matches(item, wanted):
                 continue
             wanted_verbs = permission.verbs_on(wanted)
+            base = wanted.partition("/")[0]
+            if namespaced and base in CLUSTER_SCOPED_RESOURCES:
+                wanted_verbs = wanted_verbs & _NAMESPACED_CHECKS.get(base, frozenset())
+                if not wanted_verbs:
+                    continue
             if named and "/" not in wanted:
                 wanted_verbs = wanted_verbs - _UNNAMED_VERBS
             for v_index, verb in verbs:

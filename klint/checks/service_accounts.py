@@ -243,15 +243,18 @@ def _all_verbs_on_all_resources(rule: dict[str, Any]) -> bool:
 NAMESPACE_ROUTINE = frozenset({"secrets-read", "create-pods"})
 
 
-def _rule_grants(rule: dict[str, Any], wanted: list[str]) -> list[tuple[str, str]]:
+def _rule_grants(
+    rule: dict[str, Any], wanted: list[str], binding: Resource
+) -> list[tuple[str, str]]:
     """(key, label) of the ``wanted`` permissions (PERMISSIONS keys or ``wildcard``) a rule
-    grants."""
+    grants through ``binding`` (a RoleBinding grants within its namespace only)."""
+    namespaced = binding.kind == "RoleBinding"
     grants = []
     for key in wanted:
         if key == "wildcard":
             if _all_verbs_on_all_resources(rule):
                 grants.append((key, "every verb on every resource (wildcards)"))
-        elif match_rule(rule, PERMISSIONS[key]) is not None:
+        elif match_rule(rule, PERMISSIONS[key], namespaced) is not None:
             grants.append((key, PERMISSIONS[key].label))
     return grants
 
@@ -280,7 +283,7 @@ def _granted(context: UnitContext, binding: Resource, wanted: list[str]) -> list
     grants: list[tuple[str, str]] = []
     for role in _bound_roles(context, binding):
         for _, rule in role_rules(role):
-            grants.extend(g for g in _rule_grants(rule, wanted) if g not in grants)
+            grants.extend(g for g in _rule_grants(rule, wanted, binding) if g not in grants)
     return grants
 
 
@@ -289,7 +292,9 @@ def _controller_job(context: UnitContext, binding: Resource, wanted: list[str]) 
     :mod:`klint.checks.rbac_owner` on each bound role), "" when one is not."""
     reasons: list[str] = []
     for role in _bound_roles(context, binding):
-        keys = {key for _, rule in role_rules(role) for key, _ in _rule_grants(rule, wanted)}
+        keys = {
+            key for _, rule in role_rules(role) for key, _ in _rule_grants(rule, wanted, binding)
+        }
         if not keys:
             continue
         reason = role_job(role, context, keys) if "wildcard" not in keys else ""
