@@ -37,8 +37,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 _STR_TAG = "tag:yaml.org,2002:str"
 _SEQ_TAG = "tag:yaml.org,2002:seq"
 _MAP_TAG = "tag:yaml.org,2002:map"
-# Plain scalars written without a tag: the only ones resolved implicitly (an explicit
-# ``!!str 8080`` stays a string, as in PyYAML's SafeLoader and go-yaml).
+# Untagged plain scalars, the only ones resolved implicitly (``!!str 8080`` stays a string)
 _PLAIN_TAG = "tag:klint,2026:plain"
 
 
