@@ -152,8 +152,8 @@ def _chart_files(path: Path) -> tuple[str, ...] | None:
 
 def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
     from klint.sources.kustomize.build import lexical_root
-    from klint.sources.kustomize.scans import once
     from klint.sources.kustomize.tree import Tree
+    from klint.sources.scans import once
 
     # the scan the build makes (and discovery made: shared within a run)
     build_dir = Path(os.path.normpath(unit.path.absolute()))

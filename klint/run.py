@@ -19,8 +19,8 @@ from klint.policy import Policy, PolicyInput, build_policy
 from klint.reporters import FORMATS, ReportContext, Reporter, get_reporter
 from klint.sources.base import LintUnit, LoadSettings, display_path, named_folders
 from klint.sources.discover import DiscoverOptions, discover
-from klint.sources.kustomize.scans import scans_shared
 from klint.sources.names import MANIFEST_SUFFIXES
+from klint.sources.scans import scans_shared
 
 if TYPE_CHECKING:
     from klint.result_cache import ResultCache

@@ -96,6 +96,7 @@ SOURCE_BASE = frozenset(
         "klint.sources.names",
         "klint.sources.confine",
         "klint.sources.budget",
+        "klint.sources.scans",
     }
 )
 SOURCE_PACKAGES = ("klint.sources.manifests", "klint.sources.helm", "klint.sources.kustomize")

@@ -21,8 +21,8 @@ from klint.sources.kustomize.files import (
     load_kustomization,
 )
 from klint.sources.kustomize.plugin_configs import UnreadableConfig, config_references
-from klint.sources.kustomize.scans import once
 from klint.sources.names import kustomization_file
+from klint.sources.scans import once
 
 _MAX_SIBLING_BYTES = 8 * 1024 * 1024
 _GIT_NAMED = (
