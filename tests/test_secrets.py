@@ -103,6 +103,28 @@ def test_random_looking_values() -> None:
     assert not looks_random("no digits in here at all")
 
 
+def test_names_of_secret_objects_are_not_credentials() -> None:
+    text = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+    - name: app
+      image: app:1
+      args: ["--agent-tls-secret=agent-tls", "--password=hunter2"]
+      env:
+        - {name: WEBHOOK_SECRET, value: elastic-webhook-server-cert}
+        - {name: MINIO_ACCESS_KEY, value: minio}
+        - {name: API_SECRET, value: Zx81kLq0mB7wTr2}
+        - {name: DB_PASSWORD, value: hunter2}
+"""
+    report = lint_text(text, rules=["KL601"])
+    # a Secret's name under a *secret* flag or variable is a reference; a definite credential
+    # name with any literal, or a random-looking value, is still a credential
+    assert [line for line, _, _ in hits(report)] == [8, 11, 12, 13]  # one hit in args: --password
+
+
 def test_messages_never_repeat_the_secret() -> None:
     text = """\
 apiVersion: v1

@@ -170,6 +170,21 @@ def _credential_value(name: str, value: str) -> bool:
     return looks_random(value) or (definite_credential_name(name) and literal_value(value))
 
 
+def _literal_credential(name: str, value: str) -> bool:
+    """An env var or flag set to a credential: any literal under a credential name, except
+    where ``secret`` is its only credential word (``--tls-secret=agent-tls``,
+    ``WEBHOOK_SECRET=webhook-cert``: in Kubernetes usually the name of a Secret object),
+    which needs a definite name (``client_secret``) or a random-looking value."""
+    if not credential_name(name) or not literal_value(value):
+        return False
+    if credential_name(_SECRET_WORD.sub("", name)):
+        return True
+    return _credential_value(name, value)
+
+
+_SECRET_WORD = re.compile(r"(?i)secret")
+
+
 def literal_value(value: str) -> bool:
     """Whether a value is a literal (not a reference, placeholder, flag, number or path)."""
     text = value.strip()
@@ -209,7 +224,7 @@ def _env_findings(env: Any) -> Iterator[tuple[int, str, str]]:
         label = token_format(value)
         if label is not None:
             yield index, name, f"contains what looks like {label}"
-        elif credential_name(name) and literal_value(value):
+        elif _literal_credential(name, value):
             yield index, name, "is set to a literal credential"
 
 
@@ -219,7 +234,7 @@ def _argument_finding(argument: str) -> str | None:
     if label is not None:
         return f"contains what looks like {label}"
     match = _FLAG.match(argument)
-    if match and credential_name(match.group(1)) and literal_value(match.group(2)):
+    if match and _literal_credential(match.group(1), match.group(2)):
         return f"passes a literal credential to {match.group(1)}"
     return None
 
