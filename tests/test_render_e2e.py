@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,19 @@ def test_fingerprints_of_charts_do_not_depend_on_random_rendered_names(tmp_path:
         )
 
     assert prints() == prints()
+
+
+def test_committed_output_in_test_data_stays_on_its_own_lines(tmp_path: Path) -> None:
+    # an old release's `helm template` output kept as test data may not match today's chart:
+    # it is reported on its own lines (a note there), not mapped onto today's templates
+    repo = tmp_path / "repo"
+    shutil.copytree(REPO / "fixtures/helm/web", repo / "web")
+    for folder in ("deploy", "testdata"):
+        (repo / folder).mkdir()
+        shutil.copy(REPO / "fixtures/helm/web-rendered.yaml", repo / folder / "out.yaml")
+    result = run_cli("check", "--no-cache", "--format", "json", ".", cwd=repo)
+    privileged = [f for f in json.loads(result.stdout)["findings"] if f["rule_id"] == "KL101"]
+    assert sorted((f["path"], f["severity"]) for f in privileged) == [
+        ("testdata/out.yaml", "note"),
+        ("web/templates/deployment.yaml", "error"),  # the chart and deploy/out.yaml, once
+    ]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from klint.documents import Document
 from klint.findings import Location, Notification, Span
+from klint.model.component import path_context
 from klint.sources.base import LintUnit, LoadedUnit, LoadSettings, Locator, display_path
 from klint.sources.confine import is_inside, unit_root
 from klint.sources.manifests import ManifestFile, ManifestFolder, SkippedBuffer, StdinBuffer
@@ -409,7 +410,12 @@ def _own_files(files: Sequence[Path], settings: LoadSettings, cwd: Path) -> Load
 
 
 def _rendered_output(documents: list[Document], origin_dir: Path, cwd: Path) -> Locator | None:
-    """Helm's mapping for committed ``helm template`` output (loaded only when met)."""
+    """Helm's mapping for committed ``helm template`` output (loaded only when met); none
+    for a copy fixed elsewhere (test data, a release copy, a vendored file): it may be the
+    output of an older chart, so it is reported on its own lines, not on today's templates."""
+    context = path_context(documents[0].path) if documents else None
+    if context is not None and context.fixed_elsewhere:
+        return None
     from klint.sources.helm.rendered_output import rendered_output_locator
 
     return rendered_output_locator(documents, origin_dir, cwd)
