@@ -264,32 +264,16 @@ class Report:
         self.notifications.sort(key=Notification.sort_key)
 
 
-def once_per_location(findings: Sequence[Finding]) -> list[Finding]:
-    """One finding per rule, place and message, whichever units reached it.
+def sorted_once_per_location(runs: Iterable[list[Finding]]) -> list[Finding]:
+    """Units' findings (``runs``), one per rule, place and message, in the report's order.
 
     A base linted on its own and through the overlay that uses it, or a chart beside its
     committed ``helm template`` output, map the same violation to the same line of the
-    same file twice; a person fixes it once. An unsuppressed copy wins over a suppressed one.
-    """
-    kept: dict[tuple[object, ...], int] = {}
-    result: list[Finding] = []
-    for finding in findings:
-        span = finding.location.span
-        key = (finding.rule_id, finding.location.path, span, finding.message)
-        index = kept.get(key)
-        if index is None:
-            kept[key] = len(result)
-            result.append(finding)
-        elif result[index].suppression is not None and finding.suppression is None:
-            result[index] = finding
-    return result
-
-
-def sorted_once_per_location(runs: Iterable[list[Finding]]) -> list[Finding]:
-    """``sorted(once_per_location(chain(*runs)), key=Finding.sort_key)``, one run (a unit's
-    findings) sorted at a time and the runs merged: no sort key of every finding at once
-    (110,000 findings: 11 MiB), no dictionary of every finding. Each run of equal sort keys
-    (every copy of a finding has the same one) keeps its first copy of each place."""
+    same file twice; a person fixes it once. The first copy is kept, unless it is suppressed
+    and a later one is not. One run (a unit's findings) is sorted at a time and the runs
+    merged: no sort key of every finding at once (110,000 findings: 11 MiB), no dictionary
+    of every finding; every copy of a finding has the same sort key, so each run of equal
+    keys is de-duplicated on its own."""
     sorted_runs = []
     for run in runs:
         run.sort(key=Finding.sort_key)

@@ -11,11 +11,26 @@ from klint.findings import (
     Severity,
     Span,
     Suppression,
-    once_per_location,
     sorted_once_per_location,
 )
 
 _SUPPRESSED = Suppression("inSource", "why", "comment")
+
+
+def once_per_location(findings: list[Finding]) -> list[Finding]:
+    """The plain definition: one finding per rule, path, span and message, the first copy
+    kept unless it is suppressed and a later one is not."""
+    kept: dict[tuple[object, ...], int] = {}
+    result: list[Finding] = []
+    for finding in findings:
+        key = (finding.rule_id, finding.location.path, finding.location.span, finding.message)
+        index = kept.get(key)
+        if index is None:
+            kept[key] = len(result)
+            result.append(finding)
+        elif result[index].suppression is not None and finding.suppression is None:
+            result[index] = finding
+    return result
 
 
 @st.composite
