@@ -57,7 +57,7 @@ class Span:
 ARCHIVE_MEMBER = (
     "!/"  # ``charts/dep-1.2.3.tgz!/dep/templates/x.yaml``: a file inside a chart archive
 )
-_ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
+ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")  # packaged charts
 
 
 def archive_member(path: str) -> tuple[str, str] | None:
@@ -67,7 +67,7 @@ def archive_member(path: str) -> tuple[str, str] | None:
     "dep/templates/x.yaml")``: the archive's path, then the member's path as ``tar`` lists it.
     """
     archive, separator, member = path.partition(ARCHIVE_MEMBER)
-    if not separator or not member or not archive.endswith(_ARCHIVE_SUFFIXES):
+    if not separator or not member or not archive.endswith(ARCHIVE_SUFFIXES):
         return None
     return archive, member
 

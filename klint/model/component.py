@@ -65,6 +65,7 @@ from typing import Any
 
 import yaml
 
+from klint.findings import ARCHIVE_SUFFIXES, archive_member
 from klint.model.resource import Resource, dig
 from klint.model.workload import containers, pod_view
 
@@ -103,8 +104,6 @@ RELEASE_VERSION = re.compile(r"v?\d+\.\d+\.\d+(?:[-+][0-9a-z.+-]*)?")
 OPENSHIFT_FOLDERS = frozenset({"openshift", "ocp", "okd"})
 # Hidden folders that hold what CI runs, not developer-local files.
 CI_HIDDEN_FOLDERS = frozenset({".github", ".tekton"})
-# How a file inside a chart archive is shown: ``charts/dep-1.2.3.tgz!/dep/templates/x.yaml``.
-ARCHIVE_MEMBER = (".tgz!", ".tar.gz!")
 _TEMPLATE_SOURCES: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
@@ -175,7 +174,7 @@ def path_context(path: str) -> Expectation | None:
     fixed elsewhere (vendored, published, test data) before an input users copy or run."""
     parts = path.lower().split("/")
     folders = parts[:-1]
-    archive = _release_archive([*folders, parts[-1] + "!"])
+    archive = _release_archive(path.lower())
     if archive is not None:
         what = "a packaged chart release, fixed in its chart sources"
         return Expectation("published", f"in {archive}: {what}", True, True)
@@ -209,16 +208,17 @@ def _hidden(folder: str) -> bool:
     return folder.startswith(".") and folder.strip(".") != "" and folder not in CI_HIDDEN_FOLDERS
 
 
-def _release_archive(folders: list[str]) -> str | None:
-    """The packaged chart (``op-4.0.7.tgz``) holding a file, when it is a release archive: a
-    chart archive that is not a dependency vendored in a chart's ``charts/`` folder (those
-    are the chart's own dependencies, located in the archive like any subchart)."""
-    for index, folder in enumerate(folders):
-        if folder.endswith(ARCHIVE_MEMBER):
-            if index == 0 or folders[index - 1] != "charts":
-                return folder[: -len("!")]
-            return None
-    return None
+def _release_archive(path: str) -> str | None:
+    """The packaged chart (``op-4.0.7.tgz``) that is, or holds, the file at ``path``, when it
+    is a release archive: a chart archive that is not a dependency vendored in a chart's
+    ``charts/`` folder (those are the chart's own dependencies, located in the archive like
+    any subchart)."""
+    split = archive_member(path)
+    archive = split[0] if split is not None else path
+    if not archive.endswith(ARCHIVE_SUFFIXES):
+        return None
+    folder, _, name = archive.rpartition("/")
+    return None if folder.rpartition("/")[2] == "charts" else name
 
 
 def expectation(
