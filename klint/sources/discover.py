@@ -144,14 +144,7 @@ def discover(
                 fresh = [f for f in files if ("file", str(f.resolve())) not in seen]
                 seen.update(("file", str(f.resolve())) for f in fresh)
                 for chunk in _chunks(fresh):
-                    result.units.append(
-                        ManifestFolder(
-                            tuple(
-                                ManifestFile(f, display_path(f, cwd), cwd, _rendered_output)
-                                for f in chunk
-                            )
-                        )
-                    )
+                    result.units.append(ManifestFolder(tuple(_manifest(f, cwd) for f in chunk)))
         else:
             kind, target = _unit_for_file(absolute, options, cwd)
             if kind == "file" and _folder_member(absolute):
@@ -180,7 +173,7 @@ def _buffer_with_folder(
         return None
     if sum(_size(m) for m in members) > EDITOR_FOLDER_BYTES:
         return None
-    siblings = tuple(ManifestFile(m, display_path(m, cwd), cwd, _rendered_output) for m in members)
+    siblings = tuple(_manifest(m, cwd) for m in members)
     return ManifestFolder((*siblings, buffer), frozenset({buffer.display}))
 
 
@@ -230,9 +223,7 @@ def _named_in_folder(
         if not reported:
             continue
         seen.update(("file", str(f.resolve())) for f in chunk if str(f.resolve()) in wanted)
-        manifests = tuple(
-            ManifestFile(f, display_path(f, cwd), cwd, _rendered_output) for f in chunk
-        )
+        manifests = tuple(_manifest(f, cwd) for f in chunk)
         units.append(ManifestFolder(manifests, reported))
     return units
 
@@ -398,15 +389,17 @@ def _make_unit(kind: str, target: Path, cwd: Path) -> LintUnit:
         from klint.sources.kustomize.overlay import KustomizeOverlay
 
         return KustomizeOverlay(target, display, cwd, _own_files)
-    return ManifestFile(target, display, cwd, _rendered_output)
+    return _manifest(target, cwd)
 
 
 def _own_files(files: Sequence[Path], settings: LoadSettings, cwd: Path) -> LoadedUnit:
     """The resource files of an overlay that failed to build, linted on their own."""
-    folder = ManifestFolder(
-        tuple(ManifestFile(f, display_path(f, cwd), cwd, _rendered_output) for f in files)
-    )
-    return folder.load(settings)
+    return ManifestFolder(tuple(_manifest(f, cwd) for f in files)).load(settings)
+
+
+def _manifest(path: Path, cwd: Path) -> ManifestFile:
+    """A plain manifest file of the walk, with Helm's mapping for committed output."""
+    return ManifestFile(path, display_path(path, cwd), cwd, _rendered_output)
 
 
 def _rendered_output(documents: list[Document], origin_dir: Path, cwd: Path) -> Locator | None:

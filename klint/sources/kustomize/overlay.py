@@ -89,17 +89,17 @@ class KustomizeOverlay:
     def load(self, settings: LoadSettings) -> LoadedUnit:
         kustomization = kustomization_file(self.path) or self.path / "kustomization.yaml"
         fallback = display_path(kustomization, self.cwd)
+        root = unit_root(self.path, self.cwd)
         try:
             built = build(
                 self.path,
                 timeout=settings.render_timeout,
-                root=unit_root(self.path, self.cwd),
+                root=root,
                 budget=ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes),
                 max_documents=settings.limits.max_documents,
             )
         except KustomizeBuildError as error:
-            message = repository_relative(error.message, self.cwd, unit_root(self.path, self.cwd))
-            root = unit_root(self.path, self.cwd)
+            message = repository_relative(error.message, self.cwd, root)
             files = local_resources(self.path, root) if self.own_files is not None else []
             linted = (
                 f"; its local resource files ({len(files)}) were linted as plain manifests"
