@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import contextlib
 import os
-import stat
 from collections.abc import Callable
+
+from klint.sources.confine import read_regular
 
 PRIVATE_MODE = 0o600
 
@@ -38,18 +39,7 @@ def read_private(path: str | None, max_bytes: int = 256 * 1024 * 1024) -> bytes 
     """The bytes of a cache file klint wrote for this user, else None."""
     if path is None:
         return None
-    try:
-        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return None
-    with os.fdopen(handle, "rb") as source:
-        try:
-            info = os.fstat(source.fileno())
-            if not stat.S_ISREG(info.st_mode) or not is_private(info):
-                return None
-            return source.read(max_bytes + 1) if info.st_size <= max_bytes else None
-        except OSError:
-            return None
+    return read_regular(path, max_bytes, follow_links=False, accept=is_private)
 
 
 def write_private(path: str | None, make: Callable[[], bytes]) -> None:

@@ -55,3 +55,9 @@ def test_a_planted_catalogue_index_does_not_change_the_rules(tmp_path: Path) -> 
         index.write_bytes(marshal.dumps([]))
         index.chmod(0o644)
     assert run_cli("rules", "--format", "json", env=env).stdout == before
+
+
+def test_a_fifo_in_place_of_a_cache_file_is_not_waited_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "catalog.marshal"
+    os.mkfifo(fifo, 0o600)
+    assert read_private(str(fifo)) is None  # returns at once: no writer is waited for

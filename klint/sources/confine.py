@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,15 +109,33 @@ def read_inside(path: Path, root: Path | None, max_bytes: int = 32 * 1024 * 1024
     too large, unreadable). For reads whose failure only costs a location."""
     if root is not None and not is_inside(path, root):
         return None
+    return read_regular(path, max_bytes)
+
+
+def read_regular(
+    path: str | Path,
+    max_bytes: int,
+    *,
+    follow_links: bool = True,
+    accept: Callable[[os.stat_result], bool] | None = None,
+) -> bytes | None:
+    """The bytes of a regular file of at most ``max_bytes`` that ``accept`` (given its
+    ``fstat``) takes; None for anything else: unreadable, a FIFO or device (opening one never
+    waits for a writer), too large, or a link when ``follow_links`` is false."""
+    # O_NONBLOCK: opening a FIFO must not wait for a writer
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    if not follow_links:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
     try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        descriptor = os.open(path, flags)
     except OSError:
         return None
     with os.fdopen(descriptor, "rb") as handle:
         try:
             info = os.fstat(descriptor)
             if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
+                return None
+            if accept is not None and not accept(info):
                 return None
             return handle.read(max_bytes + 1)
         except OSError:
