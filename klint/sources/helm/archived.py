@@ -118,8 +118,18 @@ def is_manifest_name(name: str) -> bool:
 
 
 def _chart_name(archive: Path) -> tuple[str, str] | None:
-    """(top folder, chart name) of a chart archive."""
-    text = _read_first(archive, "Chart.yaml")
+    """(top folder, chart name) of a chart archive (read once per archive and version: it is
+    asked for every template a chart renders)."""
+    try:
+        stat = archive.stat()
+    except OSError:
+        return None
+    return _chart_name_of(str(archive), stat.st_mtime_ns, stat.st_size)
+
+
+@lru_cache(maxsize=256)
+def _chart_name_of(archive: str, _mtime: int, _size: int) -> tuple[str, str] | None:
+    text = _read_first(Path(archive), "Chart.yaml")
     if text is None:
         return None
     import yaml
