@@ -5,6 +5,7 @@ says when something was skipped (issue 23 §1)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -66,4 +67,20 @@ def test_show_files_lists_a_charts_templates_and_its_crds() -> None:
         "chart-with-crds/crds/extra/gadgets.yaml",
         "chart-with-crds/crds/widgets.yaml",
         "chart-with-crds/templates/clusterrole.yaml",
+    ]
+
+
+def test_show_files_lists_what_an_overlay_build_read_patches_included() -> None:
+    if shutil.which("kustomize") is None and shutil.which("kubectl") is None:
+        pytest.skip("needs kustomize or kubectl")
+    shown = run_cli(
+        "check", "--show-files", "--no-cache", "overlays/prod", cwd=FIXTURES / "kustomize"
+    )
+    assert shown.stdout.splitlines() == [
+        "base/deployment.yaml",
+        "base/kustomization.yaml",
+        "base/service.yaml",
+        "overlays/prod/escalation.json.yaml",  # a JSON 6902 patch
+        "overlays/prod/kustomization.yaml",
+        "overlays/prod/privileged.yaml",  # a strategic-merge patch
     ]

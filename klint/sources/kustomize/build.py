@@ -49,6 +49,8 @@ class KustomizeBuild:
     stub: str | None = None
     """``text`` with shared CRD schemas as placeholders, which ``grafts`` fill (graft.py)."""
     grafts: tuple[Graft, ...] = ()
+    inputs: tuple[Path, ...] = ()
+    """Every file the build read: kustomizations, resources, patches, generator inputs."""
 
 
 def lexical_root(build_dir: Path, root: Path) -> Path:
@@ -217,6 +219,16 @@ def build(
         )
     )
     seconds = time.monotonic() - started
+    inputs = {k.file for k in tree.kustomizations.values()} | {Path(f) for f in tree.files}
     return KustomizeBuild(
-        text, objects, build_dir, root_file, tool.label, seconds, warnings, stub, grafts
+        text,
+        objects,
+        build_dir,
+        root_file,
+        tool.label,
+        seconds,
+        warnings,
+        stub,
+        grafts,
+        tuple(sorted(inputs)),
     )
