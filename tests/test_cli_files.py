@@ -84,3 +84,18 @@ def test_show_files_lists_what_an_overlay_build_read_patches_included() -> None:
         "overlays/prod/kustomization.yaml",
         "overlays/prod/privileged.yaml",  # a strategic-merge patch
     ]
+
+
+@pytest.mark.parametrize("form", [["--format", "json"], ["-o", "report.txt"]])
+def test_warning_level_input_problems_are_said_on_stderr_too(
+    tmp_path: Path, form: list[str]
+) -> None:
+    (tmp_path / "cm.yaml").write_text(
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\ndata: {x: "1"}\n'
+    )
+    result = run_cli("check", "--no-cache", *form, "cm.yaml", cwd=tmp_path)
+    assert result.returncode == 0  # a warning does not fail the run
+    assert any(
+        line.startswith("cm.yaml:5:3: warning: duplicate key")
+        for line in result.stderr.splitlines()
+    )
