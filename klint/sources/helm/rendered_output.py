@@ -2,7 +2,8 @@
 
 When the chart named in ``# Source: <chart>/templates/x.yaml`` is found on disk (beside or
 above the rendered file, or under the working directory), findings point at the template
-line and the values.yaml line, as for charts klint renders itself; otherwise they stay on
+line and the values.yaml line, as for charts klint renders itself; otherwise (and when the
+output is in another folder context than the chart: a test's golden output) they stay on
 the rendered file.
 """
 
@@ -18,8 +19,9 @@ import yaml
 
 from klint.documents import Document
 from klint.findings import FieldPath, Location, RelatedLocation
+from klint.model.component import path_context
 from klint.model.resource import Resource
-from klint.sources.base import DocumentLocator, Locator
+from klint.sources.base import DocumentLocator, Locator, display_path
 from klint.sources.confine import is_inside, read_inside, unit_root
 from klint.sources.helm.locator import HelmLocator, template_origin
 from klint.sources.helm.template_map import section_indexes
@@ -145,6 +147,8 @@ def rendered_output_locator(
         template = chart / inner
         if not os.path.isfile(template) or not is_inside(template, root):
             continue
+        if _context_kind(group[0].path) != _context_kind(display_path(template, cwd)):
+            continue
         if helm is None:
             helm = HelmLocator(cwd, root)
         values = chart / "values.yaml"
@@ -158,6 +162,14 @@ def rendered_output_locator(
     if helm is None:
         return None
     return RenderedOutputLocator(helm, DocumentLocator())
+
+
+def _context_kind(path: str) -> str | None:
+    """The kind of folder context of ``path`` (``not-deployed`` for ``test/``): output in a
+    test folder (golden output rendered from test values) is not mapped onto a deployed
+    chart's templates, where its findings would lose that context; it stays on its lines."""
+    context = path_context(path)
+    return context.kind if context is not None else None
 
 
 def _sections(template: Path, documents: list[Document]) -> list[int | None]:
