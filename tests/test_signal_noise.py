@@ -186,8 +186,10 @@ spec:
 """
 
 
-def _repo(tmp_path: Path, output: str, text: str = RENDERED) -> Path:
-    chart = tmp_path / "charts" / "demo"
+def _repo(
+    tmp_path: Path, output: str, text: str = RENDERED, chart_folder: str = "charts/demo"
+) -> Path:
+    chart = tmp_path / chart_folder
     (chart / "templates").mkdir(parents=True)
     (chart / "Chart.yaml").write_text(CHART_YAML)
     (chart / "values.yaml").write_text(VALUES)
@@ -222,3 +224,19 @@ def test_deployed_helm_output_is_still_mapped_onto_the_template(tmp_path: Path) 
     (latest,) = [f for f in _findings(repo, "deploy/demo.yaml") if f["rule_id"] == "KL301"]
     assert latest["path"] == "charts/demo/templates/deployment.yaml"
     assert latest["severity"] == "warning"
+
+
+def test_helm_output_of_a_chart_kept_deep_in_the_repository_gets_its_installer_context(
+    tmp_path: Path,
+) -> None:
+    """volcano installer/volcano-development.yaml, rendered from installer/helm/chart/volcano
+    (four levels down, beyond the nearby folders looked at first)."""
+    repo = _repo(
+        tmp_path, "installer/demo-development.yaml", chart_folder="installer/helm/chart/demo"
+    )
+    (limits,) = [f for f in _findings(repo, ".") if f["rule_id"] == "KL401"]
+    assert limits["path"] == "installer/helm/chart/demo/templates/deployment.yaml"
+    assert limits["severity"] == "note"
+    assert (
+        "a chart that leaves resources to the installer (set from values.yaml)" in limits["message"]
+    )

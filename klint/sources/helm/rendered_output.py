@@ -71,6 +71,13 @@ def find_chart(name: str, start: Path, cwd: Path, root: Path | None = None) -> P
         if base in (cwd, root):
             break
     candidates += _charts_under(cwd)
+    found = _named_chart(name, candidates, root)
+    if found is None:  # a chart kept deeper in the repository (installer/helm/chart/<name>)
+        found = _named_chart(name, _charts_below(root or cwd), root)
+    return found
+
+
+def _named_chart(name: str, candidates: list[Path], root: Path | None) -> Path | None:
     for candidate in candidates:
         chart_file = candidate / "Chart.yaml"
         if root is not None and not is_inside(chart_file, root):
@@ -78,6 +85,33 @@ def find_chart(name: str, start: Path, cwd: Path, root: Path | None = None) -> P
         if os.path.isfile(chart_file) and _chart_name(chart_file) == name:
             return candidate
     return None
+
+
+_DEEP_CHART_LEVELS = 6
+_DEEP_CHART_FOLDERS = 4096  # folders looked at, at most: a bounded walk on any repository
+_NOT_CHART_HOMES = frozenset({"node_modules", "vendor", "third_party", "testdata", "charts"})
+
+
+@functools.lru_cache(maxsize=16)
+def _charts_below(root: Path) -> list[Path]:
+    """Chart directories up to six levels below ``root``, breadth first in name order,
+    passing over hidden and vendored folders and charts' own ``charts/`` dependencies."""
+    found: list[Path] = []
+    level, looked = [root], 0
+    for _ in range(_DEEP_CHART_LEVELS):
+        below: list[Path] = []
+        for parent in level:
+            for folder in sorted(_folders(parent)):
+                looked += 1
+                if looked > _DEEP_CHART_FOLDERS:
+                    return found
+                if folder.name.startswith(".") or folder.name in _NOT_CHART_HOMES:
+                    continue
+                if (folder / "Chart.yaml").is_file():
+                    found.append(folder)
+                below.append(folder)
+        level = below
+    return found
 
 
 @functools.lru_cache(maxsize=16)
