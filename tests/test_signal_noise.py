@@ -240,3 +240,33 @@ def test_helm_output_of_a_chart_kept_deep_in_the_repository_gets_its_installer_c
     assert (
         "a chart that leaves resources to the installer (set from values.yaml)" in limits["message"]
     )
+
+
+DEVICE_PLUGIN = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: device-plugin}
+spec:
+  selector: {matchLabels: {app: dp}}
+  template:
+    metadata: {labels: {app: dp}}
+    spec:
+      containers:
+        - name: plugin
+          image: nvcr.io/nvidia/k8s-device-plugin:v0.17.0
+          volumeMounts:
+            - {name: dp, mountPath: /var/lib/kubelet/device-plugins}
+            - {name: state, mountPath: /var/lib/kubelet/pod-resources}
+      volumes:
+        - {name: dp, hostPath: {path: /var/lib/kubelet/device-plugins}}
+        - {name: state, hostPath: {path: /var/lib/kubelet}}
+"""
+
+
+def test_the_kubelets_device_plugin_folder_is_no_sensitive_mount_the_kubelet_folder_is() -> None:
+    """gpu-operator assets/state-sandbox-device-plugin: a device plugin's socket folder."""
+    report = lint_text(DEVICE_PLUGIN, rules=("KL154",))
+    assert [f.message for f in report.active] == [
+        'container "plugin" mounts host path /var/lib/kubelet writable at '
+        "/var/lib/kubelet/pod-resources."
+    ]
