@@ -14,6 +14,7 @@ import pytest
 
 from klint.findings import Severity
 from klint.model.component import path_context
+from klint.sources.helm.values_map import values_reference
 from tests.conftest import lint_text, run_cli
 
 
@@ -270,3 +271,53 @@ def test_the_kubelets_device_plugin_folder_is_no_sensitive_mount_the_kubelet_fol
         'container "plugin" mounts host path /var/lib/kubelet writable at '
         "/var/lib/kubelet/pod-resources."
     ]
+
+
+HELPER = """\
+{{- define "demo.sidecar" -}}
+{{- $root := index . 0 -}}
+- name: reload
+  image: {{ $root.Values.sidecar.image }}
+  resources:
+{{ toYaml $root.Values.sidecar.resources | indent 4 }}
+  env:
+    - name: X
+      value: {{ index . 1 | quote }}
+{{- end }}
+"""
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [(4, "sidecar.image"), (6, "sidecar.resources"), (9, None)],
+)
+def test_a_helper_reads_values_through_the_root_context_it_is_given(
+    line: int, expected: str | None
+) -> None:
+    """jenkins _helpers.tpl: ``$root := index . 0`` then ``$root.Values.…``: only the top
+    context has ``.Values``, so the key is known."""
+    assert values_reference(HELPER, line) == expected
+
+
+def test_a_sidecar_rendered_by_a_helper_gets_the_installer_resources_note(
+    tmp_path: Path,
+) -> None:
+    chart = tmp_path
+    (chart / "templates").mkdir()
+    (chart / "Chart.yaml").write_text(CHART_YAML)
+    (chart / "values.yaml").write_text(
+        "image: registry.example/demo:1.0.0\nresources: {}\n"
+        "sidecar:\n  image: registry.example/reload:1.0.0\n  resources: {}\n"
+    )
+    (chart / "templates" / "_helpers.tpl").write_text(HELPER)
+    (chart / "templates" / "deployment.yaml").write_text(
+        TEMPLATE + '{{ include "demo.sidecar" (list $ "x") | indent 8 }}\n'
+    )
+    found = {
+        f["message"].split('"')[1]: f for f in _findings(chart, ".") if f["rule_id"] == "KL401"
+    }
+    reload = found["reload"]
+    assert reload["path"] == "templates/_helpers.tpl"
+    assert reload["severity"] == "note"
+    assert [(r["path"], r["line"]) for r in reload["related"]] == [("values.yaml", 5)]
+    assert found["app"]["severity"] == "note"
