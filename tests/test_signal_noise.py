@@ -227,16 +227,15 @@ def test_deployed_helm_output_is_still_mapped_onto_the_template(tmp_path: Path) 
     assert latest["severity"] == "warning"
 
 
+@pytest.mark.parametrize("chart_folder", ["installer/helm/chart/demo", "deploy/helm/charts/demo"])
 def test_helm_output_of_a_chart_kept_deep_in_the_repository_gets_its_installer_context(
-    tmp_path: Path,
+    tmp_path: Path, chart_folder: str
 ) -> None:
     """volcano installer/volcano-development.yaml, rendered from installer/helm/chart/volcano
     (four levels down, beyond the nearby folders looked at first)."""
-    repo = _repo(
-        tmp_path, "installer/demo-development.yaml", chart_folder="installer/helm/chart/demo"
-    )
+    repo = _repo(tmp_path, "installer/demo-development.yaml", chart_folder=chart_folder)
     (limits,) = [f for f in _findings(repo, ".") if f["rule_id"] == "KL401"]
-    assert limits["path"] == "installer/helm/chart/demo/templates/deployment.yaml"
+    assert limits["path"] == f"{chart_folder}/templates/deployment.yaml"
     assert limits["severity"] == "note"
     assert (
         "a chart that leaves resources to the installer (set from values.yaml)" in limits["message"]

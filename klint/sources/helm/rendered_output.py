@@ -89,13 +89,13 @@ def _named_chart(name: str, candidates: list[Path], root: Path | None) -> Path |
 
 _DEEP_CHART_LEVELS = 6
 _DEEP_CHART_FOLDERS = 4096  # folders looked at, at most: a bounded walk on any repository
-_NOT_CHART_HOMES = frozenset({"node_modules", "vendor", "third_party", "testdata", "charts"})
+_NOT_CHART_HOMES = frozenset({"node_modules", "vendor", "third_party", "testdata"})
 
 
 @functools.lru_cache(maxsize=16)
 def _charts_below(root: Path) -> list[Path]:
     """Chart directories up to six levels below ``root``, breadth first in name order,
-    passing over hidden and vendored folders and charts' own ``charts/`` dependencies."""
+    passing over hidden and vendored folders and what is inside a chart (its dependencies)."""
     found: list[Path] = []
     level, looked = [root], 0
     for _ in range(_DEEP_CHART_LEVELS):
@@ -109,7 +109,8 @@ def _charts_below(root: Path) -> list[Path]:
                     continue
                 if (folder / "Chart.yaml").is_file():
                     found.append(folder)
-                below.append(folder)
+                else:
+                    below.append(folder)
         level = below
     return found
 
