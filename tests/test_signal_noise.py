@@ -6,7 +6,9 @@ that says why; a privileged container keeps its level."""
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -320,3 +322,40 @@ def test_a_sidecar_rendered_by_a_helper_gets_the_installer_resources_note(
     assert reload["severity"] == "note"
     assert [(r["path"], r["line"]) for r in reload["related"]] == [("values.yaml", 5)]
     assert found["app"]["severity"] == "note"
+
+
+def _pack(archive: Path, files: dict[str, str]) -> None:
+    with tarfile.open(archive, "w:gz") as tar:
+        for name, text in sorted(files.items()):
+            data = text.encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(data))
+
+
+def test_a_packaged_subchart_that_leaves_resources_to_the_installer_gets_the_note(
+    tmp_path: Path,
+) -> None:
+    """metallb charts/frr-k8s-0.0.25.tgz: ``frrk8s.resources: {}`` in the archive's own
+    values.yaml; the finding cites that line inside the archive."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "Chart.yaml").write_text(
+        CHART_YAML + "dependencies:\n  - name: sub\n    version: 0.1.0\n"
+    )
+    (tmp_path / "values.yaml").write_text("sub:\n  image: registry.example/sub:1.0.0\n")
+    (tmp_path / "charts").mkdir()
+    _pack(
+        tmp_path / "charts" / "sub-0.1.0.tgz",
+        {
+            "sub/Chart.yaml": "apiVersion: v2\nname: sub\nversion: 0.1.0\n",
+            "sub/values.yaml": "image: registry.example/sub:0.9.0\nresources: {}\n",
+            "sub/templates/deployment.yaml": TEMPLATE,
+        },
+    )
+    (limits,) = [f for f in _findings(tmp_path, ".") if f["rule_id"] == "KL401"]
+    assert limits["path"] == "charts/sub-0.1.0.tgz!/sub/templates/deployment.yaml"
+    assert limits["severity"] == "note"
+    assert [(r["path"], r["line"]) for r in limits["related"]] == [
+        ("charts/sub-0.1.0.tgz!/sub/values.yaml", 2)
+    ]
