@@ -35,8 +35,12 @@ level on the source the copy is made from, or upstream):
 Inputs *users copy or run*, for every rule not tagged ``never-downgraded``:
 
 - ``not-deployed``: a file under a folder of tests, examples, samples, docs or development
-  scripts (``tests/``, ``testing/``, ``e2e/``, ``examples/``, ``samples/``, ``docs/``,
-  ``hack/``, Go's ``fake/`` packages, ...): applied to test clusters or copied by users;
+  scripts (``tests/``, ``testing/``, ``e2e/``, ``examples/``, ``samples/``, ``recipes/``,
+  ``docs/``, ``hack/``, Go's ``fake/`` packages, ...; a folder with a word of its name that
+  is or ends with sample(s)/example(s): ``configsamples/``, ``example-apps/``; development
+  environments: ``dev-env/``, ``devenv/``, ``local-dev/``, ``config/dev/`` beside a
+  kubebuilder tree's deployed config, not ``overlays/dev/``): applied to test clusters or
+  copied by users;
   or under a hidden folder (``.local/``, ``.dev/``: developer-local, not deployed;
   ``.github/`` and ``.tekton/`` hold CI, which runs, and a folder named on the command line
   is what the user means to lint);
