@@ -96,9 +96,14 @@ class HelmChart:
                 archived = archived_template(self.path, template.source)
             elif template.file is None:
                 archived = packaged_template(self.path, template.source, scope[0])
+            archived_values: tuple[tuple[str, str], ...] = ()
             if archived is not None:
                 shown = display_path(archived.archive, self.cwd)
                 display = f"{shown}{ARCHIVE_SEPARATOR}{archived.member}"
+                archived_values = tuple(
+                    (f"{shown}{ARCHIVE_SEPARATOR}{member}", text)
+                    for member, text in archived.values
+                )
             listed.append(display)
             parsed = parse_stream(template.text, display, settings.limits)
             problems.extend(parsed.problems)
@@ -115,6 +120,7 @@ class HelmChart:
                     archived.text if archived is not None else None,
                     archived.values_prefix if archived is not None else scope[0],
                     scope[1],
+                    archived_values,
                 )
                 # Rendered names may be random (randAlphaNum): fingerprint by template.
                 document.identity = f"{template.source}#{section}"
