@@ -156,3 +156,40 @@ def test_workers_send_findings_packed_and_the_cache_stores_them_unpacked(
     result = worker(discover(["f0"], cwd=root).units[0])
     assert isinstance(result, engine.PackedResult) and result.findings == []
     assert engine.unpacked(result).findings, "the packed findings were lost"
+
+
+def test_a_finding_with_every_part_survives_the_trip_from_a_worker() -> None:
+    """Findings are pickled field by field (faster than a slotted dataclass's state)."""
+    import pickle
+
+    from klint.findings import (
+        Applicability,
+        Finding,
+        Fix,
+        Location,
+        ObjectRef,
+        RelatedLocation,
+        Severity,
+        Span,
+        Suppression,
+        TextEdit,
+    )
+
+    where = Location("a/b.yaml", Span(3, 5, 3, 9))
+    finding = Finding(
+        "KL001",
+        "privileged-container",
+        Severity.ERROR,
+        'container "app" is privileged.',
+        where,
+        ObjectRef("apps/v1", "Deployment", "team", "web"),
+        ("spec", "template", "spec", "containers", 0, "securityContext", "privileged"),
+        (RelatedLocation(Location("values.yaml", Span(7, 1, 8, 2)), "set here"),),
+        (("expected-for", "component"),),
+        Suppression("inSource", "pinned by the release job", "comment"),
+        "chart/templates/d.yaml#Deployment#",
+        Fix("Remove it.", Applicability.SAFE, (TextEdit(Span(9, 1, 10, 1), ""),)),
+    )
+    again = pickle.loads(pickle.dumps([finding, finding], pickle.HIGHEST_PROTOCOL))
+    assert again == [finding, finding] and again[0] is again[1]
+    assert again[0].fix == finding.fix and again[0].related == finding.related
