@@ -3,8 +3,10 @@
 Cases: one small file (pre-commit / on save) and the shared corpus manifests in text, json,
 sarif and github; the corpus Helm charts rendered by klint; synthetic inputs of 5,000 and
 50,000 documents (500 / 5,000 files) in json and sarif. Each row gives the median wall time,
-the peak RSS of the klint process (``wait4`` rusage of the child) and the ratio to the json
-run of the same case. The corpus SARIF log is kept once to count the results that carry
+the peak RSS of the biggest klint process (``wait4`` rusage: the parent or one --jobs worker,
+not their sum), for the corpus and synthetic cases the run's total memory (the peak of the
+PSS summed over klint's process tree, sampled every 50 ms: bench/treemem.py) and the ratio to
+the json run of the same case. The corpus SARIF log is kept once to count the results that carry
 ``fixes``. When Checkov or Trivy are on PATH they run alternately with klint's SARIF run on
 the same inputs and the ratios are printed.
 
@@ -34,6 +36,8 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+from treemem import TreeSampler  # bench/ is the script's folder, first on sys.path
 
 from klint.reporters import FORMATS as REPORT_FORMATS
 
@@ -102,15 +106,24 @@ def timed(
 
     CPU time is what to compare on a shared machine: other load stretches wall time.
     """
+    return timed_tree(command, cwd, errors_ok, sample=False)[:3]
+
+
+def timed_tree(
+    command: list[str], cwd: Path | None = None, errors_ok: bool = False, sample: bool = True
+) -> tuple[float, float, int, int]:
+    """:func:`timed` plus the peak total PSS (KiB) of the run's process tree (0 unsampled)."""
     start = time.perf_counter()
     process = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=cwd
     )
-    _, status, usage = os.wait4(process.pid, 0)
+    with TreeSampler(process.pid) if sample else contextlib.nullcontext() as sampler:
+        _, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) not in ((0, 1, 2) if errors_ok else (0, 1)):
         raise SystemExit(f"command failed: {' '.join(command)}")
-    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+    total = sampler.peak_kib if sampler is not None else 0
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, total
 
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -159,9 +172,11 @@ def measure(
     cwd: Path | None = None,
     before: Callable[[], None] | None = None,
     errors_ok: bool = False,
+    tree: bool = False,
 ) -> dict[str, tuple[float, float]]:
     """Run klint in each format (and peers) ``runs`` times, alternating; print one row per
-    format; return format → (median seconds, peak MiB).
+    format; return format → (median seconds, peak MiB). With ``tree``, the total PSS of
+    each run's process tree is sampled too (a thread reading /proc: off for short runs).
 
     ``compare`` is off for inputs the peers cannot take (charts need their own helm) or take
     minutes on (the synthetic inputs: Checkov needs about 2 minutes per 5,000 documents).
@@ -172,14 +187,16 @@ def measure(
     times: dict[str, list[float]] = {tool: [] for tool in commands}
     cpu: dict[str, list[float]] = {tool: [] for tool in commands}
     memory: dict[str, int] = dict.fromkeys(commands, 0)
+    total: dict[str, int] = dict.fromkeys(commands, 0)
     for _ in range(runs):
         for tool, command in commands.items():
             if before is not None:
                 before()  # e.g. touch one file before each cached run
-            seconds, used, rss = timed(command, cwd, errors_ok)
+            seconds, used, rss, pss = timed_tree(command, cwd, errors_ok, tree)
             times[tool].append(seconds)
             cpu[tool].append(used)
             memory[tool] = max(memory[tool], rss)
+            total[tool] = max(total[tool], pss)
     found = {}
     for tool in commands:
         median = statistics.median(times[tool])
@@ -188,7 +205,7 @@ def measure(
         found[tool] = (median, peak)
         used = statistics.median(cpu[tool])
         line = f"| {name:<34} | {tool:<18} | {median:8.3f} | {spread:6.3f} | {used:8.3f} |"
-        line += f" {peak:7.1f} |"
+        line += f" {peak:7.1f} |" + (f" {total[tool] / 1024:7.1f} |" if tree else "       - |")
         if "json" in times and tool != "json":
             ratios = [a / b for a, b in zip(times[tool], times["json"], strict=True)]
             cpu_ratios = [a / b for a, b in zip(cpu[tool], cpu["json"], strict=True)]
@@ -255,15 +272,20 @@ def main() -> None:
 
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, {args.runs} runs per case")
     print(
-        "| case | format | wall s (median) | spread | CPU s | peak MiB | wall / json | CPU / json |"
+        "| case | format | wall s (median) | spread | CPU s | peak MiB (one process) "
+        "| total PSS MiB (all processes) | wall / json | CPU / json |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|")
     if "startup" in cases:
         startup_case(measure, timed, klint, SMALL, args.runs, ALL_FORMATS)
     if "corpus" in cases and args.corpus.is_dir():
         paths, files, size = corpus_inputs(args.corpus)
         measure(
-            f"corpus manifests ({files} files, {size / 1e6:.1f} MB)", paths, args.runs, ALL_FORMATS
+            f"corpus manifests ({files} files, {size / 1e6:.1f} MB)",
+            paths,
+            args.runs,
+            ALL_FORMATS,
+            tree=True,
         )
         charts = sorted(str(p) for p in (args.corpus / "helm-charts").iterdir() if p.is_dir())
         runs = max(1, args.runs // 2)
@@ -273,6 +295,7 @@ def main() -> None:
             runs,
             ("json", "sarif"),
             compare=False,
+            tree=True,
         )
         total, with_fixes = fixes_on(paths)
         print(f"corpus manifests: {total} SARIF results, {with_fixes} carry fixes (floor: 1,720)")
@@ -290,6 +313,7 @@ def main() -> None:
                 max(1, args.runs // 2),
                 ("json", "sarif"),
                 compare=False,
+                tree=True,
             )
             t50 = measure(
                 f"synthetic {large_docs:,} docs ({large_size / 1e6:.1f} MB)",
@@ -297,6 +321,7 @@ def main() -> None:
                 1,
                 ("json", "sarif"),
                 compare=False,
+                tree=True,
             )
             for fmt in ("json", "sarif"):
                 print(f"{fmt}: 50k / 5k time ratio {t50[fmt][0] / t5[fmt][0]:.2f} (linear is 10)")

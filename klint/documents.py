@@ -19,42 +19,13 @@ from typing import Any
 import yaml
 
 from klint import not_kubernetes
+from klint.document_trees import FAST_PARSER as FAST_PARSER
+from klint.document_trees import PLAIN_TAG as _PLAIN_TAG
+from klint.document_trees import Composer as _Composer
+from klint.document_trees import recomposed
 from klint.embedded_yaml import embedded_span
 from klint.findings import FieldPath, Location, Notification, Severity, Span
 from klint.yaml_budget import overrun
-
-# The base loader leaves plain scalars untyped (no regex per scalar in Python); klint types
-# them itself with the YAML 1.1 rules go-yaml v2 (and so Kubernetes) applies.
-try:
-    from yaml import CBaseLoader as _Loader
-
-    FAST_PARSER = True
-except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import BaseLoader as _Loader  # type: ignore[assignment]
-
-    FAST_PARSER = False
-
-_STR_TAG = "tag:yaml.org,2002:str"
-_SEQ_TAG = "tag:yaml.org,2002:seq"
-_MAP_TAG = "tag:yaml.org,2002:map"
-# Untagged plain scalars, the only ones resolved implicitly (``!!str 8080`` stays a string)
-_PLAIN_TAG = "tag:klint,2026:plain"
-
-
-class _Composer(_Loader):
-    """The base loader with a resolver that does nothing per node (klint types scalars)."""
-
-    def resolve(self, kind: type, value: Any, implicit: Any) -> str:
-        if kind is yaml.ScalarNode:
-            return _PLAIN_TAG if implicit and implicit[0] else _STR_TAG
-        return _SEQ_TAG if kind is yaml.SequenceNode else _MAP_TAG
-
-    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
-        return None
-
-    def ascend_resolver(self) -> None:
-        return None
-
 
 _TRUE = frozenset(["y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"])
 _FALSE = frozenset(["n", "N", "no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"])
@@ -107,10 +78,16 @@ class Document:
     path: str
     index: int
     data: Any
-    root: yaml.Node
+    tree: yaml.Node | None  # None once released (document_trees): ``root`` composes ``source``
     line_offset: int = 0
     text_lines: list[str] = field(default_factory=list, repr=False)
     identity: str = ""  # a stable name for the document's source (set for rendered charts)
+    source: str = field(default="", repr=False)  # the document's own text, once released
+
+    @property
+    def root(self) -> yaml.Node:
+        """The document's root node (composed again from its text if it was released)."""
+        return self.tree if self.tree is not None else recomposed(self)
 
     def span_of(self, field_path: FieldPath) -> Span:
         """Span of the node at ``field_path``, or of its nearest existing ancestor."""

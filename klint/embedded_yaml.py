@@ -22,7 +22,9 @@ Resolver = Callable[[yaml.Node, FieldPath, bool], tuple[Any, "yaml.Node | None",
 class Positioned(Protocol):
     """What is needed of a document: its node tree, raw lines and line offset."""
 
-    root: yaml.Node
+    @property
+    def root(self) -> yaml.Node: ...
+
     text_lines: list[str]
     line_offset: int
 

@@ -11,6 +11,7 @@ import contextlib
 import gc
 import itertools
 import os
+import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -22,11 +23,14 @@ from klint.edits import scan_fix
 from klint.engine_rules import (
     ActiveRule,
     EngineError,
+    PackedResult,
     UnitHook,
     UnitResult,
     bind_rules,
     bound_checks,
     implied_by_wildcard,
+    packed,
+    unpacked,
     without_replaced,
 )
 from klint.findings import (
@@ -353,14 +357,17 @@ def lint(
     report = Report(rule_ids=[active.rule.id for active in rules])
     seen: set[str] = set()  # each file once, however many units read it
     unlisted: set[str] = set()
-    runs: list[list[Finding]] = []  # each unit's findings
+    runs: list[list[Finding] | bytes] = []  # each unit's findings (packed by a worker)
     with _collector_paused():
         for done, result in enumerate(
             _cached_results(units, rules, settings, kube_version, jobs, hook, cache)
         ):
             if progress is not None:
                 progress(done + 1, len(units))
-            runs.append(list(result.findings))  # sorted and merged at the end
+            if isinstance(result, PackedResult):
+                runs.append(result.packed)  # merged below
+            else:
+                runs.append(list(result.findings))
             report.notifications.extend(result.notifications)
             report.skipped.extend(result.skipped)
             if result.file_paths is None:
@@ -373,7 +380,12 @@ def lint(
     report.notifications = once_across_units(report.notifications)
     report.files_scanned += len(seen)
     report.linted = sorted(seen | unlisted)
-    report.findings = sorted_once_per_location(runs)
+    # unpacked once the workers are gone: the parent never holds every unit's finding
+    # objects while workers hold their units (50,000 documents: ~53 MiB against ~12 packed)
+    for index, run in enumerate(runs):
+        if isinstance(run, bytes):
+            runs[index] = pickle.loads(run)
+    report.findings = sorted_once_per_location([r for r in runs if not isinstance(r, bytes)])
     del runs
     report.notifications.sort(key=Notification.sort_key)
     return report
@@ -416,8 +428,9 @@ def _cached_results(
     for unit, hit in zip(units, stored, strict=True):
         if hit is None:
             hit = next(fresh)
-            cache.put(unit, hit)
+            cache.put(unit, unpacked(hit))
         yield hit
+    next(fresh, None)  # the workers exit before the run is merged
 
 
 _PARALLEL_MIN_UNITS = 16
@@ -476,4 +489,5 @@ _WORKER_STATE: (
 def _lint_in_worker(unit: LintUnit) -> UnitResult:
     assert _WORKER_STATE is not None
     rules, settings, kube_version, hook = _WORKER_STATE
-    return lint_unit(unit, rules, settings, kube_version, hook)
+    result = lint_unit(unit, rules, settings, kube_version, hook)
+    return packed(result)

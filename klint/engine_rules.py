@@ -6,8 +6,9 @@ running units; ``bind_rules`` validates custom rules' and overridden params here
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
 from typing import Any, Protocol
 
@@ -45,6 +46,28 @@ class UnitResult:
     objects: int = 0
     skipped: list[Notification] = field(default_factory=list)
     file_paths: frozenset[str] | None = None  # the files counted, where the unit knows them
+
+
+@dataclass
+class PackedResult(UnitResult):
+    """A worker's result with its findings pickled (~110 B each instead of ~480 as objects):
+    they wait packed in the parent until the workers are gone."""
+
+    packed: bytes = b""
+
+
+def packed(result: UnitResult) -> PackedResult:
+    """``result`` with its findings packed (by a worker, for the parent)."""
+    kept = {f.name: getattr(result, f.name) for f in fields(UnitResult) if f.name != "findings"}
+    return PackedResult(packed=pickle.dumps(result.findings, pickle.HIGHEST_PROTOCOL), **kept)
+
+
+def unpacked(result: UnitResult) -> UnitResult:
+    """``result`` with its findings as objects (a worker sends them packed)."""
+    if not isinstance(result, PackedResult):
+        return result
+    kept = {f.name: getattr(result, f.name) for f in fields(UnitResult) if f.name != "findings"}
+    return UnitResult(findings=pickle.loads(result.packed), **kept)
 
 
 def bind_rules(

@@ -38,6 +38,7 @@ LAYERS: dict[str, int] = {
     "klint.sources.confine": 0,
     # 1 documents: YAML streams with positions, bundled Kubernetes schemas
     "klint.documents": 1,
+    "klint.document_trees": 1,
     "klint.embedded_yaml": 1,
     "klint.yaml_budget": 1,
     "klint.k8s_schemas": 1,

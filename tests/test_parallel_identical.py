@@ -131,3 +131,65 @@ def test_heavy_plain_folders_are_linted_in_workers(tmp_path: Path) -> None:
         display = "overlay"
 
     assert not engine._parallel([*units, Overlay()], 2)  # type: ignore[list-item]
+
+
+def test_workers_send_findings_packed_and_the_cache_stores_them_unpacked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's findings travel (and wait in the parent) pickled; the result cache still
+    stores them as findings, so a cached re-run of a worker run gives the same output."""
+    root = tmp_path / "repo"
+    (root / ".git").mkdir(parents=True)
+    for index in range(4):
+        folder = root / f"f{index}"
+        folder.mkdir()
+        (folder / "d.yaml").write_text(DEPLOYMENT.format(name=f"app-{index}", comment=""))
+    serial = run(RunOptions(paths=(".",), output_format="json", no_cache=True), cwd=root)[1]
+    assert serial.count('"rule_id"') >= 8
+    worker = engine._lint_in_worker
+    monkeypatch.setattr(engine, "_PARALLEL_MIN_UNITS", 2)
+    cache = RunOptions(paths=(".",), output_format="json", cache_dir=tmp_path / "c", jobs=2)
+    assert run(cache, cwd=root)[1] == serial  # workers; their results stored in the cache
+    assert list((tmp_path / "c").rglob("*")), "nothing was cached"
+    assert run(cache, cwd=root)[1] == serial  # every unit replayed from the cache
+    # what a worker sends (the state the workers inherited is still the parent's)
+    result = worker(discover(["f0"], cwd=root).units[0])
+    assert isinstance(result, engine.PackedResult) and result.findings == []
+    assert engine.unpacked(result).findings, "the packed findings were lost"
+
+
+def test_a_finding_with_every_part_survives_the_trip_from_a_worker() -> None:
+    """Findings are pickled field by field (faster than a slotted dataclass's state)."""
+    import pickle
+
+    from klint.findings import (
+        Applicability,
+        Finding,
+        Fix,
+        Location,
+        ObjectRef,
+        RelatedLocation,
+        Severity,
+        Span,
+        Suppression,
+        TextEdit,
+    )
+
+    where = Location("a/b.yaml", Span(3, 5, 3, 9))
+    finding = Finding(
+        "KL001",
+        "privileged-container",
+        Severity.ERROR,
+        'container "app" is privileged.',
+        where,
+        ObjectRef("apps/v1", "Deployment", "team", "web"),
+        ("spec", "template", "spec", "containers", 0, "securityContext", "privileged"),
+        (RelatedLocation(Location("values.yaml", Span(7, 1, 8, 2)), "set here"),),
+        (("expected-for", "component"),),
+        Suppression("inSource", "pinned by the release job", "comment"),
+        "chart/templates/d.yaml#Deployment#",
+        Fix("Remove it.", Applicability.SAFE, (TextEdit(Span(9, 1, 10, 1), ""),)),
+    )
+    again = pickle.loads(pickle.dumps([finding, finding], pickle.HIGHEST_PROTOCOL))
+    assert again == [finding, finding] and again[0] is again[1]
+    assert again[0].fix == finding.fix and again[0].related == finding.related

@@ -11,6 +11,7 @@ import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from klint.document_trees import release
 from klint.documents import decode, parse_stream
 from klint.findings import FieldPath, Location, Notification, RelatedLocation, Severity, Span
 from klint.model.resource import Resource
@@ -173,6 +174,8 @@ def load_bytes(
         locator = rendered(parsed.documents, directory or cwd, cwd)
         if locator is not None:
             unit.locator = locator
+            return unit
+    release(parsed.documents, text)  # plain manifests: each tree composed again when needed
     return unit
 
 
