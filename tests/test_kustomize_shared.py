@@ -17,6 +17,7 @@ from klint.sources.kustomize import shared
 from klint.sources.kustomize.build import build
 from klint.sources.kustomize.graft import grafted
 from klint.sources.kustomize.overlay import KustomizeOverlay
+from klint.yaml_budget import node_bound
 from tests.conftest import REPO
 
 TREE = REPO / "fixtures" / "kustomize-shared"
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def spliced(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each build spliced (True) or fell back (False); the base cache starts empty."""
-    for memo in ("_BUILT", "_BLOCKS", "_STUBBED", "_SCHEMAS", "_MARKED", "_RAW"):
+    for memo in ("_BUILT", "_BLOCKS", "_STUBBED", "_SCHEMAS", "_MARKED", "_RAW", "_MEASURED"):
         monkeypatch.setattr(shared, memo, {})
     outcomes: list[bool] = []
     original = shared.splice
@@ -183,8 +184,12 @@ def test_attached_schemas_parse_as_the_full_text(spliced: list[bool]) -> None:
     for overlay in OVERLAYS[:3]:
         built = build(overlay, root=REPO)
         assert built.stub is not None and built.grafts
+        # the lines and node bound of the spliced text, composed without reading it again
+        assert built.lines == built.text.splitlines()
+        assert built.node_bound == node_bound(built.text)
         full = parse_stream(built.text, "k.yaml")
-        parsed = grafted(built.text, built.stub, built.grafts, "k.yaml", Limits())
+        known = (built.lines, built.node_bound)
+        parsed = grafted(built.text, built.stub, built.grafts, "k.yaml", Limits(), *known)
         assert parsed is not None
         assert [d.data for d in parsed.documents] == [d.data for d in full.documents]
         assert [d.index for d in parsed.documents] == [d.index for d in full.documents]
@@ -194,6 +199,7 @@ def test_attached_schemas_parse_as_the_full_text(spliced: list[bool]) -> None:
         for limits in (Limits(max_depth=8), Limits(max_nodes_per_document=200)):
             assert parse_stream(built.text, "k.yaml", limits).problems
             assert grafted(built.text, built.stub, built.grafts, "k.yaml", limits) is None
+            assert grafted(built.text, built.stub, built.grafts, "k.yaml", limits, *known) is None
 
 
 def test_a_shared_schema_is_validated_once_with_the_same_issues() -> None:

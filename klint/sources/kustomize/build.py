@@ -49,6 +49,9 @@ class KustomizeBuild:
     stub: str | None = None
     """``text`` with shared CRD schemas as placeholders, which ``grafts`` fill (graft.py)."""
     grafts: tuple[Graft, ...] = ()
+    lines: list[str] | None = None
+    """``text.splitlines()`` and ``node_bound(text)``, when a stubbed build knows them."""
+    node_bound: int | None = None
 
 
 def lexical_root(build_dir: Path, root: Path) -> Path:
@@ -137,8 +140,9 @@ def _run_copy(
         copy_root = scratch_dir / "tree"
         home = scratch_dir / "home"
         home.mkdir()
-        tree.copy_to(copy_root)
-        plan = shared.stub(tree, copy_root, build_dir) if share else None
+        stubbed = shared.stub(tree, build_dir) if share else None
+        plan, texts = stubbed if stubbed is not None else (None, None)
+        tree.copy_to(copy_root, texts)
         temp_build = copy_root / build_dir.relative_to(tree.root)
         enable_annotations(temp_build / root_file.name, tool.version)
         out, err = run_tool(
@@ -179,6 +183,8 @@ def build(
         raise KustomizeBuildError(message, build_dir)
     stub: str | None = None
     grafts: tuple[Graft, ...] = ()
+    lines: list[str] | None = None
+    bound: int | None = None
     full: str | None = None  # the tool's output when ``stdout`` is stubbed here
     if plan is None:
         shared.remember_if_base(tree, build_dir, tool.label, stdout, stderr)
@@ -194,6 +200,7 @@ def build(
             text, documents, annotations = spliced.text, stripped[1], stripped[2]
             if spliced.grafts and graft_values(documents, spliced.grafts):
                 stub, grafts = stripped[0], spliced.grafts
+                lines, bound = spliced.lines, spliced.node_bound
             else:
                 documents = strip_annotations(text)[1]
         elif full is not None:
@@ -218,5 +225,15 @@ def build(
     )
     seconds = time.monotonic() - started
     return KustomizeBuild(
-        text, objects, build_dir, root_file, tool.label, seconds, warnings, stub, grafts
+        text,
+        objects,
+        build_dir,
+        root_file,
+        tool.label,
+        seconds,
+        warnings,
+        stub,
+        grafts,
+        lines,
+        bound,
     )

@@ -120,7 +120,15 @@ class KustomizeOverlay:
             return own
         parsed = None
         if built.stub is not None:  # shared CRD schemas, parsed once (graft.py)
-            parsed = grafted(built.text, built.stub, built.grafts, fallback, settings.limits)
+            parsed = grafted(
+                built.text,
+                built.stub,
+                built.grafts,
+                fallback,
+                settings.limits,
+                built.lines,
+                built.node_bound,
+            )
         if parsed is None:
             parsed = parse_stream(built.text, fallback, settings.limits)
         locator = OverlayLocator(self.cwd, fallback)

@@ -28,6 +28,7 @@ import yaml
 from klint.sources.confine import read_inside
 from klint.sources.kustomize.graft import Graft, Schema, compose_all, parse_schemas
 from klint.sources.kustomize.tree import Tree
+from klint.yaml_budget import NODE_MARKERS, document_starts, node_bound
 
 # Fields that cannot reach inside a CRD's schema (kustomize's builtin field specs).
 _OVERLAY_KEYS = frozenset(
@@ -57,6 +58,11 @@ _BLOCKS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], list
 _SCHEMAS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], Schema]] = {}
 _MARKED: dict[tuple[str, str, str], str] = {}  # the base output _SCHEMAS was parsed from
 _RAW: dict[tuple[str, str, str], tuple[str, str]] = {}  # a pure base's own build (out, err)
+# (base key, CRD name, path) → a schema block's lines without line ends and its share of
+# yaml_budget.node_bound (None when it holds a document start), computed once per process
+_MEASURED: dict[
+    tuple[tuple[str, str, str], str, tuple[str | int, ...]], tuple[list[str], int | None]
+] = {}
 
 
 def enabled() -> bool:
@@ -77,6 +83,8 @@ class Spliced:
 
     text: str
     grafts: tuple[Graft, ...]  # empty when the base's schemas could not be parsed alone
+    lines: list[str]  # text.splitlines(), composed from the stub's and the blocks' lines
+    node_bound: int | None  # yaml_budget.node_bound(text) when it is known without counting
 
 
 def pure_bases(tree: Tree, build_dir: Path) -> list[str] | None:
@@ -97,28 +105,38 @@ def _files_only(data: dict[str, Any]) -> bool:
     return isinstance(resources, list) and all(isinstance(r, str) for r in resources)
 
 
-def stub(tree: Tree, copy_root: Path, build_dir: Path) -> Splice | None:
-    """Replace the CRD schemas of pure bases in the copy by placeholders (None: no base)."""
+def stub(tree: Tree, build_dir: Path) -> tuple[Splice, dict[str, str]] | None:
+    """The placeholders for the CRD schemas of pure bases and the stubbed text of each base
+    file that has some, by path relative to the tree's root (written into the confined copy
+    instead of the file: :meth:`Tree.copy_to`); None when there is no base to share."""
     bases = pure_bases(tree, build_dir)
     if not bases:
         return None
     splice = Splice()
+    texts: dict[str, str] = {}
     for base in bases:
         for entry in tree.kustomizations[base].data["resources"]:
             source = os.path.normpath(os.path.join(base, entry))
-            if not os.path.isfile(source):
-                return None  # a folder or a missing file: not a plain list
-            copied = copy_root / os.path.relpath(source, tree.root)
-            try:
-                text = copied.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
-                return None
+            text = _source_text(source, tree.root)
+            if text is None:
+                return None  # a folder, a missing or unreadable file: not a plain list
             edited = _stub_text(text, base, splice)
             if edited is None:
                 return None
             if edited != text:
-                copied.write_text(edited, encoding="utf-8")
-    return splice if splice.tokens else None
+                texts[os.path.relpath(source, tree.root)] = edited
+    return (splice, texts) if splice.tokens else None
+
+
+def _source_text(source: str, root: Path) -> str | None:
+    """A base file's text as it reads in a copy (``Path.read_text``: universal newlines)."""
+    raw = read_inside(Path(source), root) if os.path.isfile(source) else None
+    if raw is None:
+        return None
+    try:
+        return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError:
+        return None
 
 
 def _schemas(text: str) -> Iterator[tuple[str, tuple[str | int, ...], Any, Any]]:
@@ -243,15 +261,8 @@ def warm(tree: Tree, build_dir: Path, tool: str, build_base: Callable[[str], str
     for base in pure_bases(tree, build_dir) or ():
         tokens = Splice()
         for entry in tree.kustomizations[base].data["resources"]:
-            source = Path(os.path.normpath(os.path.join(base, entry)))
-            raw = read_inside(source, tree.root) if source.is_file() else None
-            if raw is None:
-                break
-            try:  # as stub() reads the copy (Path.read_text: universal newlines)
-                text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-            except UnicodeDecodeError:
-                break
-            if _stub_text(text, base, tokens) is None:
+            text = _source_text(os.path.normpath(os.path.join(base, entry)), tree.root)
+            if text is None or _stub_text(text, base, tokens) is None:
                 break
         else:
             if tokens.tokens:
@@ -319,9 +330,11 @@ def splice(
     anything does not line up (the caller then builds the overlay in full)."""
     texts: dict[str, dict[tuple[str, tuple[str | int, ...]], list[str]]] = {}
     schemas: dict[str, dict[tuple[str, tuple[str | int, ...]], Schema]] = {}
+    keys: dict[str, tuple[str, str, str]] = {}
     for base, _, _ in splice.tokens.values():
         if base not in texts:
-            texts[base], schemas[base] = _parsed_base(base_key(tree, base, tool), base, build_base)
+            keys[base] = base_key(tree, base, tool)
+            texts[base], schemas[base] = _parsed_base(keys[base], base, build_base)
     lines = stdout.splitlines(keepends=True)
     edits = []
     grafts: list[Graft] | None = []
@@ -338,7 +351,7 @@ def splice(
         first, last = value.start_mark.line, value.end_mark.line
         if block is None or _indent(lines[first]) != _indent(block[0]):
             return None
-        edits.append((first, last, block))
+        edits.append((first, last, block, _measured(keys[base], name, path, block)))
         schema = schemas[base].get((name, path))
         if schema is None or grafts is None:
             grafts = None
@@ -346,9 +359,34 @@ def splice(
             grafts.append(Graft(document, path, schema))
     if seen != set(splice.tokens):
         return None
-    for first, last, block in sorted(edits, reverse=True):
+    plain = stdout.splitlines()  # the same pieces as ``lines``, without their line ends
+    bound: int | None = node_bound(stdout)
+    for first, last, block, (block_plain, block_bound) in sorted(edits, reverse=True):
+        replaced = "".join(lines[first:last])
+        if bound is None or block_bound is None or document_starts(replaced):
+            bound = None  # the documents counted differ: count the full text
+        else:  # the same documents; the markers of the block instead of the placeholder's
+            bound += block_bound - 2 * _markers(replaced)
         lines[first:last] = block
-    return Spliced("".join(lines), tuple(grafts or ()))
+        plain[first:last] = block_plain
+    return Spliced("".join(lines), tuple(grafts or ()), plain, bound)
+
+
+def _measured(
+    key: tuple[str, str, str], name: str, path: tuple[str | int, ...], block: list[str]
+) -> tuple[list[str], int | None]:
+    """A block's lines without their ends and its share of the node bound, once."""
+    where = (key, name, path)
+    if where not in _MEASURED:
+        text = "".join(block)
+        bound = None if document_starts(text) else 2 * _markers(text)
+        _MEASURED[where] = (text.splitlines(), bound)
+    return _MEASURED[where]
+
+
+def _markers(text: str) -> int:
+    """The characters :func:`yaml_budget.node_bound` counts (it doubles their sum)."""
+    return sum(text.count(marker) for marker in NODE_MARKERS)
 
 
 def _placeholder(value: Any) -> str | None:

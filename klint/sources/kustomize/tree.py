@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -242,8 +242,9 @@ class Tree:
             return None
         return real if Path(real).is_relative_to(self._real_root) else None
 
-    def copy_to(self, destination: Path) -> None:
-        """Copy the tree under ``destination`` with the same layout (content only, no modes).
+    def copy_to(self, destination: Path, texts: Mapping[str, str] | None = None) -> None:
+        """Copy the tree under ``destination`` with the same layout (content only, no modes);
+        a file whose root-relative path is in ``texts`` is written with that text instead.
 
         Kustomization directories are copied shallowly (their regular files) so that
         references klint does not know about still resolve. Nothing outside the root is
@@ -275,7 +276,10 @@ class Tree:
             target = destination / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
-                shutil.copyfile(real, target)
+                if texts is not None and relative in texts:
+                    target.write_text(texts[relative], encoding="utf-8")
+                else:
+                    shutil.copyfile(real, target)
             except OSError:
                 continue
 
