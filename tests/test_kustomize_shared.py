@@ -13,10 +13,12 @@ from klint.run import RunOptions, run
 from klint.sources.base import LoadSettings
 from klint.sources.kustomize import build as build_module
 from klint.sources.kustomize import overlay as overlay_module
-from klint.sources.kustomize import shared
+from klint.sources.kustomize import prebuild, shared
 from klint.sources.kustomize.build import build
 from klint.sources.kustomize.graft import grafted
 from klint.sources.kustomize.overlay import KustomizeOverlay
+from klint.sources.kustomize.sandbox import KustomizeBuildError
+from klint.sources.kustomize.tool import ToolBudget
 from klint.yaml_budget import node_bound
 from tests.conftest import REPO
 
@@ -32,8 +34,20 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def spliced(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each build spliced (True) or fell back (False); the base cache starts empty."""
-    for memo in ("_BUILT", "_BLOCKS", "_STUBBED", "_SCHEMAS", "_MARKED", "_RAW", "_MEASURED"):
+    for memo in (
+        "_BUILT",
+        "_BLOCKS",
+        "_STUBBED",
+        "_SCHEMAS",
+        "_MARKED",
+        "_RAW",
+        "_MEASURED",
+        "_DIGESTS",
+        "_STARTED",
+    ):
         monkeypatch.setattr(shared, memo, {})
+    monkeypatch.setattr(prebuild, "_KEPT", {})
+    monkeypatch.setattr(prebuild, "_KEPT_BYTES", 0)
     outcomes: list[bool] = []
     original = shared.splice
 
@@ -221,17 +235,24 @@ def test_a_shared_schema_is_validated_once_with_the_same_issues() -> None:
 def test_prepared_bases_are_never_built_again(
     spliced: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Before workers fork, the parent builds each shared base once; the overlays and the
-    base's own unit then reuse that build (same output as building it)."""
+    """Before workers fork, the parent builds each shared base once and every overlay's
+    stubbed build beside it; the base's own unit and the overlays then reuse those builds
+    (the same outputs as building them), each overlay's once."""
     monkeypatch.setattr(shared, "_RAW", {})
     monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "0")
     base = TREE / "manifests" / "base" / "crds" / "full"
     alone = build(base, root=REPO)
+    full = [build(overlay, root=REPO) for overlay in OVERLAYS[:3]]
     monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "1")
     settings = LoadSettings()
-    for overlay in OVERLAYS:
-        KustomizeOverlay(overlay, overlay.name, REPO).prepare(settings)
+    waits = [KustomizeOverlay(o, o.name, REPO).prepare(settings) for o in OVERLAYS]
+    assert len(shared._RAW) <= 1  # started, maybe not finished: nothing waited for yet
+    for wait in waits:
+        assert wait is not None
+        wait()
+    assert prebuild._POOL is None  # no thread is left when the workers fork
     assert len(shared._RAW) == 1 and len(shared._SCHEMAS) == 1
+    assert len(prebuild._KEPT) == len(OVERLAYS)
     built: list[Path] = []
     original = build_module.run_tool
 
@@ -246,9 +267,63 @@ def test_prepared_bases_are_never_built_again(
         alone.objects,
         alone.warnings,
     )
-    for overlay in OVERLAYS[:3]:
-        build(overlay, root=REPO)
-    assert [directory.name for directory in built] == [o.name for o in OVERLAYS[:3]]
+    for overlay, expected in zip(OVERLAYS[:3], full, strict=True):
+        prepared = _as_load(overlay, REPO)
+        assert (prepared.text, prepared.objects, prepared.warnings) == (
+            expected.text,
+            expected.objects,
+            expected.warnings,
+        )
+    assert built == []  # neither the base nor a prepared overlay ran the tool again
+    build(OVERLAYS[1], root=REPO)  # other limits: not the build prepared
+    _as_load(OVERLAYS[0], REPO)  # an outcome is taken once
+    assert [directory.name for directory in built] == [OVERLAYS[1].name, OVERLAYS[0].name]
+
+
+def _as_load(overlay: Path, root: Path) -> build_module.KustomizeBuild:
+    """The build KustomizeOverlay.load runs (the limits its prepare ran it with)."""
+    settings = LoadSettings()
+    budget = ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes)
+    return build(overlay, timeout=settings.render_timeout, root=root, budget=budget)
+
+
+def test_a_prepared_build_is_not_used_once_a_file_changed(
+    tmp_path: Path, spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree)
+    (tree / ".git").mkdir()
+    overlay = tree / "manifests" / "install-02"
+    wait = KustomizeOverlay(overlay, overlay.name, tree).prepare(LoadSettings())
+    assert wait is not None
+    wait()
+    assert len(prebuild._KEPT) == 1
+    deployment = overlay / "deployment.yaml"
+    deployment.write_text(deployment.read_text().replace("name: controller", "name: renamed-2", 1))
+    built = _as_load(overlay, tree)
+    assert "renamed-2" in built.text
+    assert len(prebuild._KEPT) == 1  # the stale outcome stays unused
+
+
+def test_a_prepared_build_that_failed_reports_the_same_error(
+    tmp_path: Path, spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree)
+    (tree / ".git").mkdir()
+    overlay = tree / "manifests" / "install-01"
+    (overlay / "deployment.yaml").write_text("kind: Deployment\nmetadata: [unclosed\n")
+    with pytest.raises(KustomizeBuildError) as direct:
+        _as_load(overlay, tree)
+    wait = KustomizeOverlay(overlay, overlay.name, tree).prepare(LoadSettings())
+    assert wait is not None
+    wait()
+    assert isinstance(next(iter(prebuild._KEPT.values())), KustomizeBuildError)
+    monkeypatch.setattr(build_module, "run_tool", None)  # the tool does not run again
+    with pytest.raises(KustomizeBuildError) as prepared:
+        _as_load(overlay, tree)
+    assert prepared.value.message == direct.value.message
+    assert prepared.value.repeatable == direct.value.repeatable
 
 
 def test_the_base_unit_itself_is_parsed_from_its_shared_schemas(

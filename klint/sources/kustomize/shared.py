@@ -18,7 +18,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 import yaml
 
 from klint.sources.confine import read_inside
+from klint.sources.kustomize.files import SHARED_MIN_BYTES, shared_parse
 from klint.sources.kustomize.graft import Graft, Schema, compose_all, parse_schemas
 from klint.sources.kustomize.tree import Tree
 from klint.yaml_budget import NODE_MARKERS, document_starts, node_bound
@@ -117,26 +119,52 @@ def stub(tree: Tree, build_dir: Path) -> tuple[Splice, dict[str, str]] | None:
     for base in bases:
         for entry in tree.kustomizations[base].data["resources"]:
             source = os.path.normpath(os.path.join(base, entry))
-            text = _source_text(source, tree.root)
-            if text is None:
-                return None  # a folder, a missing or unreadable file: not a plain list
-            edited = _stub_text(text, base, splice)
-            if edited is None:
+            usable, edited = _stub_source(source, tree.root, base, splice)
+            if not usable:  # a folder, a missing or unreadable file, or a layout refused
                 return None
-            if edited != text:
+            if edited is not None:
                 texts[os.path.relpath(source, tree.root)] = edited
     return (splice, texts) if splice.tokens else None
 
 
-def _source_text(source: str, root: Path) -> str | None:
-    """A base file's text as it reads in a copy (``Path.read_text``: universal newlines)."""
+# (file, base) → the file's bytes and its edit (None: refused), computed once per process
+_STUBBED: dict[tuple[str, str], tuple[bytes, Stubbed | None]] = {}
+
+
+def _stub_source(source: str, root: Path, base: str, splice: Splice) -> tuple[bool, str | None]:
+    """Whether a base file can be stubbed, and its stubbed text as it reads in a copy
+    (``Path.read_text``: universal newlines) when it differs from the file's (the same
+    placeholders for the same bytes in every overlay, added to ``splice``)."""
     raw = read_inside(Path(source), root) if os.path.isfile(source) else None
     if raw is None:
-        return None
+        return False, None
+    held = _STUBBED.get((source, base))
+    if held is None or held[0] != raw:
+        held = raw, _stub_file(raw, source, base)
+        _STUBBED[source, base] = held
+    found = held[1]
+    if found is None:
+        return False, None
+    edited, tokens = found
+    splice.tokens.update(tokens)
+    return True, edited if tokens else None
+
+
+def _stub_file(raw: bytes, source: str, base: str) -> Stubbed | None:
+    """A base file's text with each large block-style schema replaced by a placeholder;
+    its schemas are found in its one parse of this process (files.shared_parse, which
+    tracing origins reuses) when that parse is of the same text, else composed here."""
     try:
-        return raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
     except UnicodeDecodeError:
         return None
+    parsed = None  # parsed from the same text: large, no byte order mark, no carriage return
+    if len(raw) >= SHARED_MIN_BYTES and not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw:
+        parsed = shared_parse(Path(source), raw)
+    whole = parsed is not None and not parsed.problems
+    if parsed is None or not whole or any(d.line_offset for d in parsed.documents):
+        return _stubbed(text, base, None)
+    return _stubbed(text, base, [document.root for document in parsed.documents])
 
 
 def _schemas(text: str) -> Iterator[tuple[str, tuple[str | int, ...], Any, Any]]:
@@ -145,9 +173,12 @@ def _schemas(text: str) -> Iterator[tuple[str, tuple[str | int, ...], Any, Any]]
         yield name, path, key, value
 
 
-def _indexed_schemas(text: str) -> Iterator[tuple[int, str, tuple[str | int, ...], Any, Any]]:
-    """(document index, CRD name, path, key node, value node) of each schema in a stream."""
-    for index, document in enumerate(compose_all(text)):
+def _indexed_schemas(
+    text: str, roots: Iterable[yaml.Node] | None = None
+) -> Iterator[tuple[int, str, tuple[str | int, ...], Any, Any]]:
+    """(document index, CRD name, path, key node, value node) of each schema in a stream
+    (``roots``: its documents' nodes, if already composed)."""
+    for index, document in enumerate(compose_all(text) if roots is None else roots):
         if not isinstance(document, yaml.MappingNode):
             continue
         top = _pairs(document)
@@ -176,26 +207,11 @@ def _pairs(node: Any) -> dict[str, Any]:
 
 
 Stubbed = tuple[str, tuple[tuple[str, tuple[str, str, tuple[str | int, ...]]], ...]]
-_STUBBED: dict[tuple[str, str], Stubbed | None] = {}  # (base, text digest) → edit, per process
 
 
-def _stub_text(text: str, base: str, splice: Splice) -> str | None:
-    """``text`` with each large block-style schema replaced by a placeholder (the same
-    placeholders for the same file in every overlay, computed once per process)."""
-    key = (base, hashlib.sha256(text.encode(errors="surrogatepass")).hexdigest())
-    if key not in _STUBBED:
-        _STUBBED[key] = _stubbed(text, base)
-    found = _STUBBED[key]
-    if found is None:
-        return None
-    edited, tokens = found
-    splice.tokens.update(tokens)
-    return edited
-
-
-def _stubbed(text: str, base: str) -> Stubbed | None:
+def _stubbed(text: str, base: str, roots: list[yaml.Node] | None) -> Stubbed | None:
     try:
-        found = list(_schemas(text))
+        found = [(n, p, k, v) for _, n, p, k, v in _indexed_schemas(text, roots)]
     except yaml.YAMLError:
         return None
     edits = []
@@ -218,13 +234,21 @@ def _stubbed(text: str, base: str) -> Stubbed | None:
 
 def base_key(tree: Tree, base: str, tool: str) -> tuple[str, str, str]:
     """A base's identity for this process: its folder, its files' content and the tool."""
-    digest = hashlib.sha256()
     kustomization = tree.kustomizations[base]
-    digest.update(kustomization.file.read_bytes())
+    contents = [kustomization.file.read_bytes()]
     for entry in kustomization.data["resources"]:
         source = os.path.normpath(os.path.join(base, entry))
-        digest.update(source.encode(errors="surrogatepass") + b"\0" + Path(source).read_bytes())
-    return base, digest.hexdigest(), tool
+        contents.append(source.encode(errors="surrogatepass") + b"\0" + Path(source).read_bytes())
+    held = _DIGESTS.get(base)
+    if held is None or held[0] != contents:  # the same bytes: the digest computed before
+        digest = hashlib.sha256()
+        for content in contents:
+            digest.update(content)
+        held = _DIGESTS[base] = (contents, digest.hexdigest())
+    return base, held[1], tool
+
+
+_DIGESTS: dict[str, tuple[list[bytes], str]] = {}  # base → its files' bytes and digest
 
 
 def _pure(tree: Tree, build_dir: Path) -> bool:
@@ -255,18 +279,60 @@ def reused(tree: Tree, build_dir: Path, tool: str) -> tuple[str, str] | None:
         return None
 
 
-def warm(tree: Tree, build_dir: Path, tool: str, build_base: Callable[[str], str]) -> None:
-    """Compute now what :func:`stub` and :func:`splice` need for the pure bases of this
-    tree (its placeholders, one build of each base, its parsed schemas)."""
+Started = list[tuple[tuple[str, str, str], str, "Future[str]"]]
+_STARTED: dict[tuple[str, str, str], Future[str]] = {}  # base builds under way (prebuild.py)
+
+
+def start(
+    tree: Tree,
+    build_dir: Path,
+    tool: str,
+    build_base: Callable[[str], str],
+    submit: Callable[[Callable[[str], str], str], Future[str]],
+) -> Started:
+    """Start (``submit``) one build of each pure base of this tree that may hold schemas
+    worth sharing, unless one was started or parsed before; :func:`finish` parses them."""
+    started: Started = []
     for base in pure_bases(tree, build_dir) or ():
-        tokens = Splice()
-        for entry in tree.kustomizations[base].data["resources"]:
-            text = _source_text(os.path.normpath(os.path.join(base, entry)), tree.root)
-            if text is None or _stub_text(text, base, tokens) is None:
-                break
-        else:
-            if tokens.tokens:
-                _parsed_base(base_key(tree, base, tool), base, build_base)
+        try:
+            key = base_key(tree, base, tool)
+        except OSError:
+            continue
+        if key in _BLOCKS or not (key in _STARTED or _may_share(tree, base)):
+            continue
+        if key not in _STARTED:
+            _STARTED[key] = submit(build_base, base)
+        started.append((key, base, _STARTED[key]))
+    return started
+
+
+def _may_share(tree: Tree, base: str) -> bool:
+    """Whether a file of the base is large enough to hold a schema worth stubbing."""
+    for entry in tree.kustomizations[base].data["resources"]:
+        source = Path(os.path.normpath(os.path.join(base, entry)))
+        raw = read_inside(source, tree.root) if source.is_file() else None
+        if raw is not None and len(raw) >= _MIN_STUB_BYTES and b"CustomResourceDefinition" in raw:
+            return True
+    return False
+
+
+def finish(started: Started, splice: Splice | None) -> None:
+    """Parse once each started base build that ``splice`` has placeholders for (a build
+    that failed is left to the overlay's own build, which reports it)."""
+    wanted = {base for base, _, _ in splice.tokens.values()} if splice is not None else set()
+    for key, base, future in started:
+        if key in _BLOCKS or base not in wanted:
+            continue
+        try:
+            text = future.result()
+        except Exception:  # an optimisation only: the overlay builds it again
+            continue
+        _parsed_base(key, base, _given(text))
+
+
+def _given(text: str) -> Callable[[str], str]:
+    """A base build that returns ``text`` (already built)."""
+    return lambda _: text
 
 
 def _parsed_base(

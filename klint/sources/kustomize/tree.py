@@ -252,27 +252,10 @@ class Tree:
         a regular file (referenced ones were refused by :meth:`scan`).
         """
         destination.mkdir(parents=True)
-        wanted = set(self.files)
-        for directory in self.kustomizations:
-            try:
-                entries = list(os.scandir(directory))
-            except OSError:
-                continue
-            for entry in entries:
-                try:
-                    if entry.is_file() and entry.stat().st_size <= _MAX_SIBLING_BYTES:
-                        wanted.add(os.path.normpath(entry.path))
-                except OSError:
-                    continue
+        folders, files = self._copied()
+        for directory in folders:
             (destination / os.path.relpath(directory, self.root)).mkdir(parents=True, exist_ok=True)
-        for name in sorted(wanted):
-            try:
-                real = confine(Path(name), self.root)
-            except OutsideRoot:
-                continue
-            relative = os.path.relpath(os.path.abspath(name), self.root)
-            if relative.startswith(".."):
-                continue  # reached through a link from outside: not part of the copy
+        for real, relative in files:
             target = destination / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -282,6 +265,47 @@ class Tree:
                     shutil.copyfile(real, target)
             except OSError:
                 continue
+
+    def stamp(self) -> tuple[tuple[str, int, int, int], ...]:
+        """Path, size, modification time and inode of each file :meth:`copy_to` copies:
+        a copy made earlier is of the same files while the stamp is the same."""
+        stamps = []
+        for real, relative in self._copied()[1]:
+            try:
+                info = os.stat(real)
+            except OSError:
+                continue
+            stamps.append((relative, info.st_size, info.st_mtime_ns, info.st_ino))
+        return tuple(stamps)
+
+    def _copied(self) -> tuple[list[str], list[tuple[Path, str]]]:
+        """The kustomization folders a copy makes, and (the file read, its path relative
+        to the root) of each file it holds."""
+        wanted = set(self.files)
+        folders = []
+        for directory in self.kustomizations:
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:
+                continue
+            folders.append(directory)
+            for entry in entries:
+                try:
+                    if entry.is_file() and entry.stat().st_size <= _MAX_SIBLING_BYTES:
+                        wanted.add(os.path.normpath(entry.path))
+                except OSError:
+                    continue
+        copied = []
+        for name in sorted(wanted):
+            try:
+                real = confine(Path(name), self.root)
+            except OutsideRoot:
+                continue
+            relative = os.path.relpath(os.path.abspath(name), self.root)
+            if relative.startswith(".."):
+                continue  # reached through a link from outside: not part of the copy
+            copied.append((real, relative))
+        return folders, copied
 
 
 def _shown(entry: str) -> str:
