@@ -462,7 +462,12 @@ def _results(
     for unit in units:
         prepare = getattr(unit, "prepare", None)
         waits.append(prepare(settings) if prepare is not None else None)
-    for wait in waits:  # what a prepare started (in threads) ends before the fork
+    first = 0
+    if waits[0] is not None:  # the first unit is ready: linted here while others build,
+        waits[0]()  # and what it warms (shared schemas validated, imports) is inherited
+        yield lint_unit(units[0], rules, settings, kube_version, hook)
+        first = 1
+    for wait in waits[first:]:  # what a prepare started (in threads) ends before the fork
         if wait is not None:
             wait()
     context = multiprocessing.get_context("fork")
@@ -470,7 +475,7 @@ def _results(
     gc.freeze()  # what prepare built is shared: no collector walks it (nor copies its pages)
     try:
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            yield from pool.map(_lint_in_worker, units, chunksize=chunk)
+            yield from pool.map(_lint_in_worker, units[first:], chunksize=chunk)
     finally:
         gc.unfreeze()
 

@@ -96,6 +96,38 @@ def test_findings_are_identical_in_every_format(
     assert spliced and all(spliced)
 
 
+def test_prepared_builds_in_parallel_report_as_serial_unshared_runs(
+    spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With workers, the overlays' builds run in the parent's threads before the fork and
+    the first unit is linted in the parent: the reports equal a serial unshared run."""
+    import os
+
+    from klint import engine
+
+    parent = os.getpid()
+    linted_here: list[str] = []
+    original = engine.lint_unit
+
+    def record(unit: object, *args: object, **kwargs: object) -> object:
+        if os.getpid() == parent:
+            linted_here.append(str(getattr(unit, "path", unit)))
+        return original(unit, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "lint_unit", record)
+    outputs = {}
+    for flag, jobs in (("0", 1), ("1", 2)):
+        monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", flag)
+        for fmt in ("json", "sarif"):
+            linted_here.clear()
+            options = RunOptions(paths=(str(TREE),), output_format=fmt, jobs=jobs, no_cache=True)
+            outputs[flag, fmt] = run(options, cwd=REPO)[1]
+            assert len(linted_here) == (len(OVERLAYS) if jobs == 1 else 1)
+    for fmt in ("json", "sarif"):
+        assert outputs["0", fmt] == outputs["1", fmt]
+    assert prebuild._POOL is None and not prebuild._HELD
+
+
 def test_a_patch_in_the_overlay_falls_back_to_a_full_build(
     tmp_path: Path, spliced: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:

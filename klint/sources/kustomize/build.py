@@ -113,18 +113,27 @@ def prepare(
     def base_text(base: str) -> str:
         return base_output(Path(base), timeout=timeout, root=tree.root, budget=budget)
 
-    bases = shared.start(tree, build_dir, tool.label, base_text, prebuild.submit)
-    stubbed = shared.stub(tree, build_dir)
-    own = None
-    if stubbed is not None:
-        own = prebuild.submit(_run_copy, tree, build_dir, root_file, tool, timeout, budget, stubbed)
-    key = _prebuilt_key(build_dir, tree, tool, timeout, budget)
+    prebuild.hold()  # the threads stop once every wait has run (the last releases them)
+    try:
+        bases = shared.start(tree, build_dir, tool.label, base_text, prebuild.submit)
+        stubbed = shared.stub(tree, build_dir)
+        own = None
+        if stubbed is not None:
+            own = prebuild.submit(
+                _run_copy, tree, build_dir, root_file, tool, timeout, budget, stubbed
+            )
+        key = _prebuilt_key(build_dir, tree, tool, timeout, budget)
+    except BaseException:
+        prebuild.release()
+        raise
 
     def wait() -> None:
-        shared.finish(bases, stubbed[0] if stubbed is not None else None)
-        if own is not None:
-            prebuild.keep(key, own)
-        prebuild.settle()  # every build started has ended: no thread is left at the fork
+        try:
+            shared.finish(bases, stubbed[0] if stubbed is not None else None)
+            if own is not None:
+                prebuild.keep(key, own)
+        finally:
+            prebuild.release()  # after the last wait no thread is left at the fork
 
     return wait
 

@@ -26,21 +26,36 @@ Outcome = tuple[str, str, "Splice | None"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_MAX_THREADS = 4
+_MAX_THREADS = 4  # builds at once: one more than the cores, while the base builds
 _MAX_KEPT_BYTES = 64 * 1024 * 1024  # outputs held until the workers take them
 
 _POOL: ThreadPoolExecutor | None = None
 _KEPT: dict[Hashable, Outcome | KustomizeBuildError] = {}
 _KEPT_BYTES = 0
+_HELD = 0  # waits still to come (hold/release): the threads stop after the last one
 
 
 def submit(function: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> Future[R]:
     """Run ``function`` in a thread of the parent (:func:`settle` waits for it)."""
     global _POOL
     if _POOL is None:
-        threads = max(1, min(_MAX_THREADS, os.cpu_count() or 1))
+        threads = max(2, min(_MAX_THREADS, (os.cpu_count() or 1) + 1))
         _POOL = ThreadPoolExecutor(threads, thread_name_prefix="klint-kustomize")
     return _POOL.submit(function, *args, **kwargs)
+
+
+def hold() -> None:
+    """One more wait will be called (:func:`release`) before workers fork."""
+    global _HELD
+    _HELD += 1
+
+
+def release() -> None:
+    """A wait has run; after the last one every build has ended and the threads stop."""
+    global _HELD
+    _HELD = max(0, _HELD - 1)
+    if _HELD == 0:
+        settle()
 
 
 def settle() -> None:
