@@ -337,6 +337,17 @@ def test_a_prepared_build_is_not_used_once_a_file_changed(
     assert len(prebuild._KEPT) == 1  # the stale outcome stays unused
 
 
+def test_a_prepared_build_takes_no_longer_than_its_unit_may(
+    spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = LoadSettings(limits=Limits(unit_timeout=5.0))
+    wait = KustomizeOverlay(OVERLAYS[0], OVERLAYS[0].name, REPO).prepare(settings)
+    assert wait is not None
+    wait()
+    (key,) = prebuild._KEPT
+    assert isinstance(key, tuple) and key[3] == 5.0  # the build's timeout: the unit's budget
+
+
 def test_a_prepared_build_that_failed_reports_the_same_error(
     tmp_path: Path, spliced: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -77,10 +77,12 @@ class KustomizeOverlay:
         """Start the builds of this overlay and of its shared CRD bases now, in the process
         that forks the workers; the returned wait must be called before the fork (best
         effort: :meth:`load` builds again and reports whatever went wrong)."""
+        unit_seconds = settings.limits.unit_timeout  # a build may take what a unit may
+        timeout = min(settings.render_timeout, unit_seconds or settings.render_timeout)
         try:
             wait = prepare_build(
                 self.path,
-                timeout=settings.render_timeout,
+                timeout=timeout,
                 root=unit_root(self.path, self.cwd),
                 budget=ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes),
             )
