@@ -123,10 +123,11 @@ def rules_json(rules: Sequence[Rule]) -> str:
 
 
 def problem_lines(notifications: Sequence[Notification]) -> list[str]:
-    """Input problems that fail the run, one ``path:line:col: level: message`` line each."""
+    """Input problems (errors and warnings; notes stay in the report), one ``path:line:col:
+    level: message`` line each."""
     lines = []
     for note in notifications:
-        if note.level is not Severity.ERROR and not note.fatal:
+        if note.level is Severity.NOTE and not note.fatal:
             continue
         where = "klint"
         if note.location is not None:

@@ -240,13 +240,12 @@ def parse_stream(text: str, path: str, limits: Limits | None = None) -> ParsedSt
         # libyaml cannot resume after a syntax error: parse the stream again one
         # document at a time so the documents around the broken one still count.
         result = ParsedStream([], [])
-        kubernetes = not_kubernetes.mentions_kubernetes(text)
         for offset, chunk in _split_documents(text):
             try:
                 _parse_into(chunk, path, offset, len(result.documents), limits, lines, result)
             except yaml.YAMLError as error:
                 problem = _syntax_problem(path, error, offset)
-                result.problems.append(problem if kubernetes else not_kubernetes.skipped(problem))
+                result.problems.append(not_kubernetes.syntax_problem(problem, text))
     return result
 
 

@@ -17,6 +17,9 @@ PART_OF_UNIT = "part-of-unit"  # an editor buffer that is a chart template or ov
 SKIPPED = frozenset({NOT_KUBERNETES, PART_OF_UNIT})
 # An ``apiVersion`` or ``kind`` key anywhere in the text (YAML block or flow style, JSON).
 _KUBERNETES_KEY = re.compile(r"""(?:^|[\s{,])["']?(?:apiVersion|kind)["']?[ \t]*:""", re.M)
+# A Go template action on a line of its own (``{{- if .Values.x }}``, ``{{ end }}``): the
+# text is a template some tool renders (gomplate, envsubst-like scripts), not YAML yet.
+_TEMPLATE_LINE = re.compile(r"^[ \t]*\{\{.*\}\}[ \t]*$", re.M)
 
 
 def mentions_kubernetes(text: str) -> bool:
@@ -27,6 +30,20 @@ def mentions_kubernetes(text: str) -> bool:
 def is_object(data: object) -> bool:
     """Whether a document's value is a Kubernetes object (a mapping with both keys)."""
     return isinstance(data, dict) and "apiVersion" in data and "kind" in data
+
+
+def syntax_problem(problem: Notification, text: str) -> Notification:
+    """A syntax problem as reported for ``text``: a broken manifest's stays a problem; in
+    text that is no manifest, or a template not rendered yet, it becomes a skipped note."""
+    if _TEMPLATE_LINE.search(text) is not None:
+        return Notification(
+            NOT_KUBERNETES,
+            "a template with {{ }} actions on their own lines, not YAML until a tool renders "
+            f"it ({problem.message})",
+            problem.location,
+            Severity.NOTE,
+        )
+    return problem if mentions_kubernetes(text) else skipped(problem)
 
 
 def skipped(problem: Notification) -> Notification:

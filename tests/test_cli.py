@@ -247,6 +247,11 @@ NOT_KUBERNETES = {
     ".eslintrc.json": '{\n  /* lint */ "root": true\n}\n',
     ".github/workflows/ci.yml": "on: push\non: pull_request\njobs: {}\n",
     ".klint.yaml": "fail-on: error\n",
+    # a gomplate template (aws-ebs-csi-driver hack/e2e): YAML only once a tool renders it
+    "hack/e2e/cluster.yaml": (
+        "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: e2e}\n"
+        '{{- if env.Getenv "USE_IRSA" }}\niam:\n  withOIDC: true\n{{- end }}\n'
+    ),
 }
 
 

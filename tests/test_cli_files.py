@@ -5,6 +5,7 @@ says when something was skipped (issue 23 §1)."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,34 @@ def test_show_files_lists_a_charts_templates_and_its_crds() -> None:
         "chart-with-crds/crds/widgets.yaml",
         "chart-with-crds/templates/clusterrole.yaml",
     ]
+
+
+def test_show_files_lists_what_an_overlay_build_read_patches_included() -> None:
+    if shutil.which("kustomize") is None and shutil.which("kubectl") is None:
+        pytest.skip("needs kustomize or kubectl")
+    shown = run_cli(
+        "check", "--show-files", "--no-cache", "overlays/prod", cwd=FIXTURES / "kustomize"
+    )
+    assert shown.stdout.splitlines() == [
+        "base/deployment.yaml",
+        "base/kustomization.yaml",
+        "base/service.yaml",
+        "overlays/prod/escalation.json.yaml",  # a JSON 6902 patch
+        "overlays/prod/kustomization.yaml",
+        "overlays/prod/privileged.yaml",  # a strategic-merge patch
+    ]
+
+
+@pytest.mark.parametrize("form", [["--format", "json"], ["-o", "report.txt"]])
+def test_warning_level_input_problems_are_said_on_stderr_too(
+    tmp_path: Path, form: list[str]
+) -> None:
+    (tmp_path / "cm.yaml").write_text(
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  name: b\ndata: {x: "1"}\n'
+    )
+    result = run_cli("check", "--no-cache", *form, "cm.yaml", cwd=tmp_path)
+    assert result.returncode == 0  # a warning does not fail the run
+    assert any(
+        line.startswith("cm.yaml:5:3: warning: duplicate key")
+        for line in result.stderr.splitlines()
+    )

@@ -32,8 +32,14 @@ RUNTIME_SOCKETS = frozenset(
         "/var/run/dockershim.sock",
     }
 )
-# Below sensitive paths but harmless or needed by every CSI node plugin.
-HARMLESS_HOST_PATHS = ("/dev/log", "/var/lib/kubelet/plugins", "/var/lib/kubelet/plugins_registry")
+# Below sensitive paths but harmless or needed by every CSI node plugin, and the kubelet's
+# device plugin folder, where every device plugin (GPUs, SR-IOV) creates its socket.
+HARMLESS_HOST_PATHS = (
+    "/dev/log",
+    "/var/lib/kubelet/plugins",
+    "/var/lib/kubelet/plugins_registry",
+    "/var/lib/kubelet/device-plugins",
+)
 SENSITIVE_HOST_PATHS = (
     "/boot",
     "/dev",

@@ -10,6 +10,7 @@ properties. The restricted controls are in :mod:`klint.checks.pss_restricted`.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
@@ -143,6 +144,7 @@ def host_probes(resource: Resource, _: UnitContext, __: Params) -> Iterator[Viol
     pod = pod_view(resource)
     if pod is None:
         return
+    host_network = pod.spec.get("hostNetwork") is True
     for container in containers(pod):
         handlers: list[tuple[Any, FieldPath, str]] = [
             (container.data.get(probe), (*container.path, probe), probe) for probe in PROBES
@@ -161,12 +163,35 @@ def host_probes(resource: Resource, _: UnitContext, __: Params) -> Iterator[Viol
             for action in ("httpGet", "tcpSocket"):
                 spec = handler.get(action)
                 host = scalar_text(spec.get("host")) if isinstance(spec, dict) else ""
-                if host:
+                if host and host_network and _loopback(host):
+                    # host-namespaces (KL102) reports hostNetwork; the loopback is the pod's own
+                    yield HOST_PROBES.violation(
+                        (*path, action, "host"),
+                        f"{container.label} sets {label}.{action}.host to {shown(host)}, but "
+                        "the pod uses hostNetwork (KL102 host-namespaces reports it), where "
+                        "the node's loopback is the pod itself: the kubelet reaches only the "
+                        "pod; Pod Security admission still rejects the field, so remove it "
+                        "when hostNetwork goes",
+                        severity=Severity.NOTE,
+                        extra=(("expected-for", "host-network"),),
+                    )
+                elif host:
                     yield HOST_PROBES.violation(
                         (*path, action, "host"),
                         f"{container.label} sets {label}.{action}.host to {shown(host)}; "
                         "remove it so the kubelet targets the pod",
                     )
+
+
+def _loopback(host: str) -> bool:
+    """``host`` names the loopback interface (``127.0.0.0/8``, ``::1``, ``localhost``)."""
+    name = host.strip().strip("[]").lower()
+    if name in ("localhost", "::1") or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def apparmor(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:

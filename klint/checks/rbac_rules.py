@@ -148,9 +148,11 @@ PERMISSIONS: Mapping[str, Permission] = {
         "exec/attach into pods", "create get", "pods/exec pods/attach", "core"
     ),
     "pod-portforward": _perm("port-forwarding to pods", "create get", "pods/portforward", "core"),
+    # a proxy request's verb is its HTTP method's (GET: get, POST: create, ...): list and
+    # watch on nodes/proxy authorise no request
     "nodes-proxy": _perm(
         "access to the kubelet API through nodes/proxy",
-        "get create update patch delete list watch",
+        "get create update patch delete",
         "nodes/proxy",
         "core",
     ),

@@ -35,8 +35,12 @@ level on the source the copy is made from, or upstream):
 Inputs *users copy or run*, for every rule not tagged ``never-downgraded``:
 
 - ``not-deployed``: a file under a folder of tests, examples, samples, docs or development
-  scripts (``tests/``, ``testing/``, ``e2e/``, ``examples/``, ``samples/``, ``docs/``,
-  ``hack/``, Go's ``fake/`` packages, ...): applied to test clusters or copied by users;
+  scripts (``tests/``, ``testing/``, ``e2e/``, ``examples/``, ``samples/``, ``recipes/``,
+  ``docs/``, ``hack/``, Go's ``fake/`` packages, ...; a folder with a word of its name that
+  is or ends with sample(s)/example(s): ``configsamples/``, ``example-apps/``; development
+  environments: ``dev-env/``, ``devenv/``, ``local-dev/``, ``config/dev/`` beside a
+  kubebuilder tree's deployed config, not ``overlays/dev/``): applied to test clusters or
+  copied by users;
   or under a hidden folder (``.local/``, ``.dev/``: developer-local, not deployed;
   ``.github/`` and ``.tekton/`` hold CI, which runs, and a folder named on the command line
   is what the user means to lint);
@@ -92,8 +96,20 @@ NOT_DEPLOYED_FOLDERS = frozenset(
         "docs",
         "doc",
         "hack",
+        "recipes",
+        # development environments and tools (``dev/`` alone may be a deployed environment
+        # overlay: only ``config/dev/``, beside a kubebuilder tree's deployed config, counts)
+        "dev-env",
+        "devenv",
+        "local-dev",
+        "dev-tools",
+        "devtools",
     }
 )
+# A folder name with a word part that is, or ends with, ``sample(s)``/``example(s)``
+# (``configsamples``, ``config-examples``, ``example-apps``, ``exampleSite``); not
+# ``sampler``, ``sampling`` or ``downsample``.
+_SAMPLE_WORD = re.compile(r"(?<!down)(?<!re)(?<!up)(?<!sub)(?:sample|example)s?$|^examples?")
 # Folder names of unit-test data: inputs and golden files a test reads, never applied.
 TEST_DATA_FOLDERS = frozenset({"testdata", "_testdata", "test-data", "golden"})
 VENDORED_FOLDERS = frozenset({"third_party", "third-party", "vendor"})
@@ -179,7 +195,7 @@ def path_context(path: str) -> Expectation | None:
         what = "a packaged chart release, fixed in its chart sources"
         return Expectation("published", f"in {archive}: {what}", True, True)
     for names, kind, what, elsewhere in _FOLDER_CONTEXTS:
-        folder = next((f for f in folders if f in names), None)
+        folder = next((f for i, f in enumerate(folders) if _named(f, names, folders[:i])), None)
         if folder is not None:
             return Expectation(kind, f"in {folder}/: {what}", True, elsewhere)
     release = next((f for f in folders if RELEASE_VERSION.fullmatch(f)), None)
@@ -201,6 +217,18 @@ _FOLDER_CONTEXTS = (
     (NOT_DEPLOYED_FOLDERS, "not-deployed", "a test, example or docs input, not deployed", False),
     (PUBLISHED_FOLDERS, "published", "a published release bundle, fixed in its sources", True),
 )
+
+
+def _named(folder: str, names: frozenset[str], above: list[str]) -> bool:
+    """``folder`` (below the folders ``above``) is one of ``names``; for the not-deployed
+    names, also a sample or example folder by a word of its name and ``config/dev/``."""
+    if folder in names:
+        return True
+    if names is not NOT_DEPLOYED_FOLDERS:
+        return False
+    if folder == "dev" and above[-1:] == ["config"]:
+        return True
+    return any(_SAMPLE_WORD.search(word) for word in re.split(r"[-_.]", folder))
 
 
 def _hidden(folder: str) -> bool:

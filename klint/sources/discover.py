@@ -374,7 +374,17 @@ def _walk(root: Path, options: DiscoverOptions) -> Iterable[tuple[str, Path]]:
             if entry.name.endswith(MANIFEST_SUFFIXES):
                 yield "file", Path(entry.path)
             elif options.render_units and entry.name.endswith(CHART_ARCHIVES):
-                yield "chart", Path(entry.path)
+                yield _archive(Path(entry.path))
+
+
+def _archive(path: Path) -> tuple[str, Path]:
+    """A ``.tgz`` met in a walk: a chart, or skipped when it holds none (test data, an empty
+    placeholder); one named on the command line is always rendered, and says why it fails."""
+    from klint.sources.helm.archive import is_chart_archive
+
+    if is_chart_archive(path):
+        return "chart", path
+    return "skip:not a Helm chart archive (no Chart.yaml in it)", path
 
 
 def _make_unit(kind: str, target: Path, cwd: Path) -> LintUnit:

@@ -31,6 +31,8 @@ def extract_chart_archive(archive: Path, destination: Path) -> Path:
                 if count >= _MAX_ARCHIVE_MEMBERS:
                     raise HelmRenderError(f"{archive}: more than {_MAX_ARCHIVE_MEMBERS} entries")
                 parts = PurePosixPath(member.name.replace("\\", "/")).parts
+                if not parts and member.isdir():
+                    continue  # "./", as `tar -C dir .` writes it
                 if not parts or member.name.startswith("/") or ".." in parts:
                     raise HelmRenderError(f"{archive}: unsafe path in archive: {member.name!r}")
                 if not member.isfile():
@@ -55,6 +57,23 @@ def extract_chart_archive(archive: Path, destination: Path) -> Path:
     if len(roots) != 1:
         raise HelmRenderError(f"{archive}: expected one chart directory in the archive")
     return roots[0]
+
+
+def is_chart_archive(archive: Path) -> bool:
+    """Whether a ``.tgz`` found in a tree may be a packaged chart: a tar archive with a
+    ``Chart.yaml`` at its top or one folder down (test data, empty placeholders and other
+    tarballs are not). Reads member names only, at most as many as an unpack would."""
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for count, member in enumerate(tar):
+                if count >= _MAX_ARCHIVE_MEMBERS:
+                    return True  # the render says what is wrong with it
+                parts = PurePosixPath(member.name.replace("\\", "/")).parts
+                if parts and parts[-1] == "Chart.yaml" and len(parts) <= 2:
+                    return True
+    except (tarfile.TarError, OSError, EOFError):
+        return False
+    return False
 
 
 def _children(directory: Path) -> Iterable[Path]:

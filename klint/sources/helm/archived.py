@@ -4,8 +4,8 @@ charts: where they are.
 ``helm dependency build`` leaves dependencies packed; their templates have no file on disk.
 A finding in one is reported at ``<chart>/charts/dep-1.2.3.tgz!/dep/templates/x.yaml`` (the
 archive, ``!/``, the member's path inside it, as ``tar tzf`` lists it) on the template line,
-and its values line is looked up under the dependency's key (``dep.x``) in the parent's
-values files.
+and its values line is looked up in the dependency's own values.yaml in the archive, then
+under the dependency's key (``dep.x``) in the parent's values files.
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ class ArchivedTemplate:
     member: str
     text: str
     values_prefix: str
+    values: tuple[tuple[str, str], ...] = ()
+    """The subchart's own values.yaml in the archive: (member path, text), when it has one."""
 
 
 def archived_template(chart_dir: Path, source: str) -> ArchivedTemplate | None:
@@ -49,7 +51,9 @@ def archived_template(chart_dir: Path, source: str) -> ArchivedTemplate | None:
     text = read_member(path, member)
     if text is None:
         return None
-    return ArchivedTemplate(path, member, text, shown)
+    values = read_member(path, f"{top}/values.yaml")
+    own = ((f"{top}/values.yaml", values),) if values is not None else ()
+    return ArchivedTemplate(path, member, text, shown, own)
 
 
 def packaged_template(archive: Path, source: str, values_prefix: str) -> ArchivedTemplate | None:

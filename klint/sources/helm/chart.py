@@ -71,6 +71,14 @@ class HelmChart:
             ci_values, rendered, missing = fallback
             user_values = [ci_values]
             problems.append(self._ci_values_note(ci_values, error, repeatable))
+        else:
+            chosen = user_values or settings.helm_set or settings.helm_set_string
+            if not rendered and not chosen and not (self.path / "crds").is_dir():
+                empty = self._render_with_ci_values(settings, root, [], objects=True)
+                if empty is not None:
+                    user_values = [empty[0]]
+                    rendered, missing = empty[1], empty[2]
+                problems.append(self._empty_render_note(empty[0] if empty else None))
         problems.extend(self._missing_problems(missing))
         chart_values = self.path / "values.yaml"
         values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
@@ -88,9 +96,14 @@ class HelmChart:
                 archived = archived_template(self.path, template.source)
             elif template.file is None:
                 archived = packaged_template(self.path, template.source, scope[0])
+            archived_values: tuple[tuple[str, str], ...] = ()
             if archived is not None:
                 shown = display_path(archived.archive, self.cwd)
                 display = f"{shown}{ARCHIVE_SEPARATOR}{archived.member}"
+                archived_values = tuple(
+                    (f"{shown}{ARCHIVE_SEPARATOR}{member}", text)
+                    for member, text in archived.values
+                )
             listed.append(display)
             parsed = parse_stream(template.text, display, settings.limits)
             problems.extend(parsed.problems)
@@ -107,6 +120,7 @@ class HelmChart:
                     archived.text if archived is not None else None,
                     archived.values_prefix if archived is not None else scope[0],
                     scope[1],
+                    archived_values,
                 )
                 # Rendered names may be random (randAlphaNum): fingerprint by template.
                 document.identity = f"{template.source}#{section}"
@@ -207,18 +221,46 @@ class HelmChart:
         ]
 
     def _render_with_ci_values(
-        self, settings: LoadSettings, root: Path, failures: list[HelmRenderError]
+        self,
+        settings: LoadSettings,
+        root: Path,
+        failures: list[HelmRenderError],
+        objects: bool = False,
     ) -> tuple[Path, list[RenderedTemplate], list[MissingDependency]] | None:
         """The first of the chart's ``ci/*.yaml`` values files (chart-testing's convention),
-        in sorted order, that renders; None when none does (``failures`` gets the errors)."""
+        in sorted order, that renders (some output, with ``objects``); None when none does
+        (``failures`` gets the errors)."""
         for candidate in ci_values_files(self.path, root):
             try:
                 rendered, missing = self._render(settings, [candidate], root)
             except HelmRenderError as error:
                 failures.append(error)
                 continue
-            return candidate, rendered, missing
+            if rendered or not objects:
+                return candidate, rendered, missing
         return None
+
+    def _empty_render_note(self, ci_values: Path | None) -> Notification:
+        """Said when the default values render no template: the ci/ values used instead, or
+        a line in ``-v`` that the chart was looked at and had nothing to lint."""
+        where = Location(self.display + "/Chart.yaml", Span.line(1))
+        if ci_values is None:
+            return Notification(
+                PART_OF_UNIT,
+                f"chart {self.display} renders no object with its default values; set values "
+                "in .klint.yaml (helm.charts) or pass -f to lint what it can render",
+                where,
+                Severity.NOTE,
+            )
+        shown = display_path(ci_values, self.cwd)
+        return Notification(
+            "helm-values",
+            f"chart {self.display}: its default values render no object; linted with {shown} "
+            "(chart-testing's ci/ values), so its findings come from that file. Set values in "
+            ".klint.yaml (helm.charts) or pass -f to choose.",
+            Location(shown, Span.line(1)),
+            level=Severity.NOTE,
+        )
 
     def _ci_values_note(
         self, values_file: Path, error: HelmRenderError, repeatable: bool

@@ -32,6 +32,8 @@ class TemplateOrigin:
     """The key its values sit under in ``values_files`` (a subchart's name or alias)."""
     subchart_values: tuple[Path, ...] = ()
     """A subchart's own values.yaml, read without the prefix (before ``values_files``)."""
+    archived_values: tuple[tuple[str, str], ...] = ()
+    """An archived subchart's own values.yaml: (display, text), read as ``subchart_values``."""
 
 
 def template_origin(
@@ -84,6 +86,7 @@ class HelmLocator:
                     None,
                     origin.values_prefix,
                     origin.subchart_values,
+                    origin.archived_values,
                 )
         end = max(len(_line(text, match.line).rstrip()) + 1, match.column)
         location = Location(origin.display, Span(match.line, match.column, match.line, end))
@@ -93,18 +96,23 @@ class HelmLocator:
         # a subchart's own values.yaml first, then the parent's files under its key
         skip = len(origin.values_prefix.split(".")) if origin.values_prefix else 0
         prefixed = f"{origin.values_prefix}.{dotted}" if skip else dotted
-        keys = [(file, dotted, 0) for file in origin.subchart_values]
+        keys: list[tuple[Path | tuple[str, str], str, int]] = [
+            (shown_text, dotted, 0) for shown_text in origin.archived_values
+        ]
+        keys += [(file, dotted, 0) for file in origin.subchart_values]
         keys += [(file, prefixed, skip) for file in origin.values_files]
         return location, self._values_location(keys)
 
-    def _values_location(self, keys: list[tuple[Path, str, int]]) -> tuple[RelatedLocation, ...]:
+    def _values_location(
+        self, keys: list[tuple[Path | tuple[str, str], str, int]]
+    ) -> tuple[RelatedLocation, ...]:
         """The values line that set a key: ``keys`` are (file, dotted key in it, how many of
         its leading parts are the subchart's key), lowest precedence first."""
         # The last file that sets the whole key supplied it (Helm merges -f files in order
         # over the chart's values.yaml); a file with only a parent of the key did not.
-        best: tuple[int, int, Path, int, int, str, int] | None = None
+        best: tuple[int, int, Path | tuple[str, str], int, int, str, int] | None = None
         for order, (values_file, dotted, skip) in enumerate(keys):
-            text = self._read(values_file)
+            text = values_file[1] if isinstance(values_file, tuple) else self._read(values_file)
             found = values_key(text, dotted) if text else None
             if found is None or found[2] <= skip:
                 continue  # only the subchart's section, not the key
@@ -115,7 +123,10 @@ class HelmLocator:
             return ()
         _, _, values_file, line, column, dotted, depth = best
         key = dotted.split(".")[depth - 1]
-        display = display_path(values_file, self.cwd)
+        if isinstance(values_file, tuple):
+            display = values_file[0]
+        else:
+            display = display_path(values_file, self.cwd)
         span = Span(line, column, line, column + len(key))
         return (RelatedLocation(Location(display, span), "set in"),)
 

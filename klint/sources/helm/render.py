@@ -39,6 +39,7 @@ from klint.sources.helm.output import (
     normalise_output,
     split_sections,
 )
+from klint.sources.helm.repeatable import make_repeatable
 from klint.sources.helm.schemas import confine_schemas
 
 Backend = Literal["auto", "binary", "sdk"]
@@ -86,6 +87,7 @@ def render_chart(
         with tempfile.TemporaryDirectory(prefix="klint-chart-") as scratch:
             extracted = extract_chart_archive(chart, Path(scratch))
             drop_dependencies(extracted, without_dependencies)
+            make_repeatable(extracted)
             rendered = _render_dir(extracted, options, backend, chart, limits)
             return [RenderedTemplate(r.source, None, r.text) for r in rendered]
     if not is_chart_dir(chart):
@@ -94,6 +96,7 @@ def render_chart(
         copy = Path(scratch) / (chart.absolute().name or "chart")
         _copy_chart(chart, copy, root or unit_root(chart), max_bytes)
         drop_dependencies(copy, without_dependencies)
+        make_repeatable(copy)
         try:
             rendered = _render_dir(copy, options, backend, chart, limits)
         except HelmRenderError as error:

@@ -2,7 +2,8 @@
 
 When the chart named in ``# Source: <chart>/templates/x.yaml`` is found on disk (beside or
 above the rendered file, or under the working directory), findings point at the template
-line and the values.yaml line, as for charts klint renders itself; otherwise they stay on
+line and the values.yaml line, as for charts klint renders itself; otherwise (and when the
+output is in another folder context than the chart: a test's golden output) they stay on
 the rendered file.
 """
 
@@ -18,8 +19,9 @@ import yaml
 
 from klint.documents import Document
 from klint.findings import FieldPath, Location, RelatedLocation
+from klint.model.component import path_context
 from klint.model.resource import Resource
-from klint.sources.base import DocumentLocator, Locator
+from klint.sources.base import DocumentLocator, Locator, display_path
 from klint.sources.confine import is_inside, read_inside, unit_root
 from klint.sources.helm.locator import HelmLocator, template_origin
 from klint.sources.helm.template_map import section_indexes
@@ -69,6 +71,13 @@ def find_chart(name: str, start: Path, cwd: Path, root: Path | None = None) -> P
         if base in (cwd, root):
             break
     candidates += _charts_under(cwd)
+    found = _named_chart(name, candidates, root)
+    if found is None:  # a chart kept deeper in the repository (installer/helm/chart/<name>)
+        found = _named_chart(name, _charts_below(root or cwd), root)
+    return found
+
+
+def _named_chart(name: str, candidates: list[Path], root: Path | None) -> Path | None:
     for candidate in candidates:
         chart_file = candidate / "Chart.yaml"
         if root is not None and not is_inside(chart_file, root):
@@ -76,6 +85,34 @@ def find_chart(name: str, start: Path, cwd: Path, root: Path | None = None) -> P
         if os.path.isfile(chart_file) and _chart_name(chart_file) == name:
             return candidate
     return None
+
+
+_DEEP_CHART_LEVELS = 6
+_DEEP_CHART_FOLDERS = 4096  # folders looked at, at most: a bounded walk on any repository
+_NOT_CHART_HOMES = frozenset({"node_modules", "vendor", "third_party", "testdata"})
+
+
+@functools.lru_cache(maxsize=16)
+def _charts_below(root: Path) -> list[Path]:
+    """Chart directories up to six levels below ``root``, breadth first in name order,
+    passing over hidden and vendored folders and what is inside a chart (its dependencies)."""
+    found: list[Path] = []
+    level, looked = [root], 0
+    for _ in range(_DEEP_CHART_LEVELS):
+        below: list[Path] = []
+        for parent in level:
+            for folder in sorted(_folders(parent)):
+                looked += 1
+                if looked > _DEEP_CHART_FOLDERS:
+                    return found
+                if folder.name.startswith(".") or folder.name in _NOT_CHART_HOMES:
+                    continue
+                if (folder / "Chart.yaml").is_file():
+                    found.append(folder)
+                else:
+                    below.append(folder)
+        level = below
+    return found
 
 
 @functools.lru_cache(maxsize=16)
@@ -145,6 +182,8 @@ def rendered_output_locator(
         template = chart / inner
         if not os.path.isfile(template) or not is_inside(template, root):
             continue
+        if _context_kind(group[0].path) != _context_kind(display_path(template, cwd)):
+            continue
         if helm is None:
             helm = HelmLocator(cwd, root)
         values = chart / "values.yaml"
@@ -158,6 +197,14 @@ def rendered_output_locator(
     if helm is None:
         return None
     return RenderedOutputLocator(helm, DocumentLocator())
+
+
+def _context_kind(path: str) -> str | None:
+    """The kind of folder context of ``path`` (``not-deployed`` for ``test/``): output in a
+    test folder (golden output rendered from test values) is not mapped onto a deployed
+    chart's templates, where its findings would lose that context; it stays on its lines."""
+    context = path_context(path)
+    return context.kind if context is not None else None
 
 
 def _sections(template: Path, documents: list[Document]) -> list[int | None]:

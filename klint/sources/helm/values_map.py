@@ -171,10 +171,14 @@ def _references(body: str, dot: _Dot, variables: dict[str, _Dot]) -> list[tuple[
             found.append(resolved)
     for match in _VARIABLE.finditer(body):
         bound = variables.get(match.group(1))
+        chain = tuple(p for p in match.group(2).split(".") if p)
         if bound is not None:
-            resolved = _cut((*bound, *(p for p in match.group(2).split(".") if p)))
+            resolved = _cut((*bound, *chain))
             if resolved:
                 found.append(resolved)
+        elif chain[:1] == ("Values",) and len(chain) > 1:
+            # only the top context has .Values: ``$root.Values.a`` in a helper given it
+            found.append(chain[1:])
     return found
 
 

@@ -50,6 +50,8 @@ class KustomizeBuild:
     stub: str | None = None
     """``text`` with shared CRD schemas as placeholders, which ``grafts`` fill (graft.py)."""
     grafts: tuple[Graft, ...] = ()
+    inputs: tuple[Path, ...] = ()
+    """Every file the build read: kustomizations, resources, patches, generator inputs."""
     lines: list[str] | None = None
     """``text.splitlines()`` and ``node_bound(text)``, when a stubbed build knows them."""
     node_bound: int | None = None
@@ -263,6 +265,7 @@ def build(
         )
     )
     seconds = time.monotonic() - started
+    inputs = {k.file for k in tree.kustomizations.values()} | {Path(f) for f in tree.files}
     return KustomizeBuild(
         text,
         objects,
@@ -273,6 +276,7 @@ def build(
         warnings,
         stub,
         grafts,
+        tuple(sorted(inputs)),
         lines,
         bound,
     )

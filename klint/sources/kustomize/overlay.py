@@ -149,7 +149,8 @@ class KustomizeOverlay:
             if 0 <= document.index < len(built.objects):
                 locator.objects[id(document)] = built.objects[document.index]
         origins = {o.origin_file for o in built.objects if o.origin_file is not None}
-        shown = frozenset(display_path(file, self.cwd) for file in origins) or None
+        read = origins.union(built.inputs)  # patches and generator inputs are linted too
+        shown = frozenset(display_path(file, self.cwd) for file in read) or None
         return LoadedUnit(
-            parsed.documents, parsed.problems, locator, files=max(1, len(origins)), file_paths=shown
+            parsed.documents, parsed.problems, locator, files=max(1, len(read)), file_paths=shown
         )

@@ -1,0 +1,169 @@
+"""Repeatable renders: template functions that differ on every call get fixed stand-ins.
+
+Sprig's ``randAlphaNum``, ``uuidv4``, ``now``, ``genCA``, ``htpasswd`` ... give a new value
+each time a chart is rendered (``name: {{ .Release.Name }}-test-{{ randAlphaNum 5 }}``), so
+the same chart would give different objects, messages and reports on every run. In klint's
+copy of the chart (never the user's files) each call is replaced by a deterministic function
+of the same arity, inside template actions only: the lines of every template stay where they
+are, so every finding keeps its location. The stand-ins are plain, short values
+(``randAlphaNum 22`` renders ``22``): a generated password is not a credential written in
+the repository, and no rule should see it as one.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tarfile
+from pathlib import Path
+
+# function → what replaces its name (same arguments, same kind of result)
+_STAND_INS = {
+    "randAlphaNum": "toString",
+    "randAlpha": "toString",
+    "randNumeric": "toString",
+    "randAscii": "toString",
+    "randBytes": "toString",
+    "randInt": "min",
+    "shuffle": "toString",
+    "uuidv4": '(print "00000000-0000-4000-8000-000000000000")',
+    "now": '(toDate "2006-01-02" "2000-01-01")',
+    "bcrypt": "toString",
+    "htpasswd": "print",
+    "encryptAES": "print",
+    "genPrivateKey": "toString",
+}
+# certificate generators: the whole call (name and arguments) becomes an empty certificate
+_CERTIFICATES = frozenset(
+    {
+        "genCA",
+        "genCAWithKey",
+        "genSelfSignedCert",
+        "genSelfSignedCertWithKey",
+        "genSignedCert",
+        "genSignedCertWithKey",
+    }
+)
+_EMPTY_CERTIFICATE = '(dict "Cert" "" "Key" "")'
+_NAMES = re.compile(
+    rb"\b(?:" + b"|".join(n.encode() for n in [*_STAND_INS, *_CERTIFICATES]) + rb")\b"
+)
+# inside an action: a comment, a string, a raw string, a character, or a bare word
+_ACTION_TOKEN = re.compile(
+    r'/\*.*?\*/|"(?:[^"\\\n]|\\.)*"|`[^`]*`|\'(?:[^\'\\\n]|\\.)*\'|[.$]?[A-Za-z_][A-Za-z0-9_]*',
+    re.S,
+)
+_ACTION = re.compile(r"\{\{(.*?)\}\}", re.S)
+_MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
+
+
+def repeatable_source(text: str) -> str:
+    """``text`` with every nondeterministic function call in its actions replaced."""
+    return _ACTION.sub(lambda m: "{{" + _rewrite_action(m.group(1)) + "}}", text)
+
+
+def _rewrite_action(body: str) -> str:
+    """One action's text with its calls replaced; newlines are kept, so lines stay."""
+    out: list[str] = []
+    position = 0
+    while (match := _ACTION_TOKEN.search(body, position)) is not None:
+        word = match.group(0)
+        out.append(body[position : match.start()])
+        position = match.end()
+        if word in _CERTIFICATES:
+            end = _command_end(body, position)
+            while end > position and body[end - 1] in " \t\r\n":
+                end -= 1  # the space before ``}}``, ``|`` or ``)`` stays
+            out.append(_EMPTY_CERTIFICATE + "\n" * body.count("\n", position, end))
+            position = end
+        else:
+            out.append(_STAND_INS.get(word, word))
+    out.append(body[position:])
+    return "".join(out)
+
+
+def _command_end(body: str, position: int) -> int:
+    """Where the command whose arguments start at ``position`` ends: a ``|`` or an unmatched
+    ``)`` outside strings, or the end of the action."""
+    depth = 0
+    while position < len(body):
+        match = _ACTION_TOKEN.match(body, position)
+        if match is not None:
+            position = match.end()
+            continue
+        char = body[position]
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            if depth == 0:
+                return position
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return position
+        position += 1
+    return position
+
+
+def make_repeatable(chart_copy: Path) -> None:
+    """Rewrite, in klint's copy of a chart, every template that calls such a function: the
+    chart's own, its unpacked subcharts' and those in subchart archives under ``charts/``."""
+    for directory, folders, files in os.walk(chart_copy):
+        folders.sort()
+        here = Path(directory)
+        in_templates = "templates" in here.relative_to(chart_copy).parts
+        for name in sorted(files):
+            path = here / name
+            if path.is_symlink():
+                continue  # the copy holds none; never write through one
+            if in_templates:
+                _rewrite_file(path)
+            elif here.name == "charts" and name.endswith((".tgz", ".tar.gz")):
+                _rewrite_archive(path)
+
+
+def _rewrite_file(path: Path) -> None:
+    data = path.read_bytes()
+    if _NAMES.search(data) is None:
+        return
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return  # Helm fails on it with its own message
+    path.write_text(repeatable_source(text), encoding="utf-8")
+
+
+def _rewrite_archive(path: Path) -> None:
+    """Repack a subchart archive with its templates rewritten, only when one needs it."""
+    try:
+        if path.stat().st_size > _MAX_ARCHIVE_BYTES:
+            return
+        with tarfile.open(path, "r:*") as tar:
+            members = [(m, _member_bytes(tar, m)) for m in tar.getmembers()]
+    except (tarfile.TarError, OSError, EOFError):
+        return  # the render reports an unreadable archive
+    changed = False
+    rewritten: list[tuple[tarfile.TarInfo, bytes | None]] = []
+    for member, data in members:
+        if data is not None and "/templates/" in member.name and _NAMES.search(data):
+            try:
+                data = repeatable_source(data.decode("utf-8")).encode("utf-8")
+                member.size = len(data)
+                changed = True
+            except UnicodeDecodeError:
+                pass
+        rewritten.append((member, data))
+    if not changed:
+        return
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as out:
+        for member, data in rewritten:
+            out.addfile(member, io.BytesIO(data) if data is not None else None)
+    path.write_bytes(buffer.getvalue())
+
+
+def _member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes | None:
+    if not member.isfile():
+        return None
+    handle = tar.extractfile(member)
+    return handle.read() if handle is not None else None
