@@ -471,14 +471,26 @@ def _results(
 
     global _WORKER_STATE
     _WORKER_STATE = (rules, settings, kube_version, hook)  # inherited by the forked workers
-    for unit in units:  # work that units share, done once before the workers fork
+    waits = []  # work that units share, done once before the workers fork
+    for unit in units:
         prepare = getattr(unit, "prepare", None)
-        if prepare is not None:
-            prepare(settings)
+        waits.append(prepare(settings) if prepare is not None else None)
+    first = 0
+    if waits[0] is not None:  # the first unit is ready: linted here while others build,
+        waits[0]()  # and what it warms (shared schemas validated, imports) is inherited
+        yield lint_unit(units[0], rules, settings, kube_version, hook)
+        first = 1
+    for wait in waits[first:]:  # what a prepare started (in threads) ends before the fork
+        if wait is not None:
+            wait()
     context = multiprocessing.get_context("fork")
     chunk = max(1, len(units) // (jobs * 8))
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        yield from pool.map(_lint_in_worker, units, chunksize=chunk)
+    gc.freeze()  # what prepare built is shared: no collector walks it (nor copies its pages)
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            yield from pool.map(_lint_in_worker, units[first:], chunksize=chunk)
+    finally:
+        gc.unfreeze()
 
 
 _WORKER_STATE: (

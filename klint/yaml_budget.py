@@ -22,7 +22,7 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 _DOCUMENT_START = re.compile(r"^---(?:[ \t]|$)", re.MULTILINE)
 # Every node libyaml composes (beyond a document's root) follows one of these characters:
 # a block sequence dash, a mapping colon or question mark, a flow comma or bracket.
-_NODE_MARKERS = ":-?,[{"
+NODE_MARKERS = ":-?,[{"
 _NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent)
 
 
@@ -43,9 +43,14 @@ def document_count(text: str) -> int:
     return count + any(line and not line.startswith(("#", "%")) for line in content)
 
 
+def document_starts(text: str) -> int:
+    """The ``---`` lines of ``text``."""
+    return sum(1 for _ in _DOCUMENT_START.finditer(text))
+
+
 def node_bound(text: str) -> int:
     """A cheap upper bound on the nodes libyaml composes from ``text``."""
-    return 2 * sum(text.count(marker) for marker in _NODE_MARKERS) + document_count(text)
+    return 2 * sum(text.count(marker) for marker in NODE_MARKERS) + document_count(text)
 
 
 def node_count_exceeds(text: str, limit: int) -> bool:

@@ -13,10 +13,13 @@ from klint.run import RunOptions, run
 from klint.sources.base import LoadSettings
 from klint.sources.kustomize import build as build_module
 from klint.sources.kustomize import overlay as overlay_module
-from klint.sources.kustomize import shared
+from klint.sources.kustomize import prebuild, shared
 from klint.sources.kustomize.build import build
 from klint.sources.kustomize.graft import grafted
 from klint.sources.kustomize.overlay import KustomizeOverlay
+from klint.sources.kustomize.sandbox import KustomizeBuildError
+from klint.sources.kustomize.tool import ToolBudget
+from klint.yaml_budget import node_bound
 from tests.conftest import REPO
 
 TREE = REPO / "fixtures" / "kustomize-shared"
@@ -31,8 +34,20 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def spliced(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each build spliced (True) or fell back (False); the base cache starts empty."""
-    for memo in ("_BUILT", "_BLOCKS", "_STUBBED", "_SCHEMAS", "_MARKED", "_RAW"):
+    for memo in (
+        "_BUILT",
+        "_BLOCKS",
+        "_STUBBED",
+        "_SCHEMAS",
+        "_MARKED",
+        "_RAW",
+        "_MEASURED",
+        "_DIGESTS",
+        "_STARTED",
+    ):
         monkeypatch.setattr(shared, memo, {})
+    monkeypatch.setattr(prebuild, "_KEPT", {})
+    monkeypatch.setattr(prebuild, "_KEPT_BYTES", 0)
     outcomes: list[bool] = []
     original = shared.splice
 
@@ -79,6 +94,38 @@ def test_findings_are_identical_in_every_format(
         assert outputs["0", fmt] == outputs["1", fmt]
     assert "KL" in outputs["1", "text"]  # the overlays do have findings
     assert spliced and all(spliced)
+
+
+def test_prepared_builds_in_parallel_report_as_serial_unshared_runs(
+    spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With workers, the overlays' builds run in the parent's threads before the fork and
+    the first unit is linted in the parent: the reports equal a serial unshared run."""
+    import os
+
+    from klint import engine
+
+    parent = os.getpid()
+    linted_here: list[str] = []
+    original = engine.lint_unit
+
+    def record(unit: object, *args: object, **kwargs: object) -> object:
+        if os.getpid() == parent:
+            linted_here.append(str(getattr(unit, "path", unit)))
+        return original(unit, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(engine, "lint_unit", record)
+    outputs = {}
+    for flag, jobs in (("0", 1), ("1", 2)):
+        monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", flag)
+        for fmt in ("json", "sarif"):
+            linted_here.clear()
+            options = RunOptions(paths=(str(TREE),), output_format=fmt, jobs=jobs, no_cache=True)
+            outputs[flag, fmt] = run(options, cwd=REPO)[1]
+            assert len(linted_here) == (len(OVERLAYS) if jobs == 1 else 1)
+    for fmt in ("json", "sarif"):
+        assert outputs["0", fmt] == outputs["1", fmt]
+    assert prebuild._POOL is None and not prebuild._HELD
 
 
 def test_a_patch_in_the_overlay_falls_back_to_a_full_build(
@@ -183,8 +230,12 @@ def test_attached_schemas_parse_as_the_full_text(spliced: list[bool]) -> None:
     for overlay in OVERLAYS[:3]:
         built = build(overlay, root=REPO)
         assert built.stub is not None and built.grafts
+        # the lines and node bound of the spliced text, composed without reading it again
+        assert built.lines == built.text.splitlines()
+        assert built.node_bound == node_bound(built.text)
         full = parse_stream(built.text, "k.yaml")
-        parsed = grafted(built.text, built.stub, built.grafts, "k.yaml", Limits())
+        known = (built.lines, built.node_bound)
+        parsed = grafted(built.text, built.stub, built.grafts, "k.yaml", Limits(), *known)
         assert parsed is not None
         assert [d.data for d in parsed.documents] == [d.data for d in full.documents]
         assert [d.index for d in parsed.documents] == [d.index for d in full.documents]
@@ -194,6 +245,7 @@ def test_attached_schemas_parse_as_the_full_text(spliced: list[bool]) -> None:
         for limits in (Limits(max_depth=8), Limits(max_nodes_per_document=200)):
             assert parse_stream(built.text, "k.yaml", limits).problems
             assert grafted(built.text, built.stub, built.grafts, "k.yaml", limits) is None
+            assert grafted(built.text, built.stub, built.grafts, "k.yaml", limits, *known) is None
 
 
 def test_a_shared_schema_is_validated_once_with_the_same_issues() -> None:
@@ -215,17 +267,24 @@ def test_a_shared_schema_is_validated_once_with_the_same_issues() -> None:
 def test_prepared_bases_are_never_built_again(
     spliced: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Before workers fork, the parent builds each shared base once; the overlays and the
-    base's own unit then reuse that build (same output as building it)."""
+    """Before workers fork, the parent builds each shared base once and every overlay's
+    stubbed build beside it; the base's own unit and the overlays then reuse those builds
+    (the same outputs as building them), each overlay's once."""
     monkeypatch.setattr(shared, "_RAW", {})
     monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "0")
     base = TREE / "manifests" / "base" / "crds" / "full"
     alone = build(base, root=REPO)
+    full = [build(overlay, root=REPO) for overlay in OVERLAYS[:3]]
     monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "1")
     settings = LoadSettings()
-    for overlay in OVERLAYS:
-        KustomizeOverlay(overlay, overlay.name, REPO).prepare(settings)
+    waits = [KustomizeOverlay(o, o.name, REPO).prepare(settings) for o in OVERLAYS]
+    assert len(shared._RAW) <= 1  # started, maybe not finished: nothing waited for yet
+    for wait in waits:
+        assert wait is not None
+        wait()
+    assert prebuild._POOL is None  # no thread is left when the workers fork
     assert len(shared._RAW) == 1 and len(shared._SCHEMAS) == 1
+    assert len(prebuild._KEPT) == len(OVERLAYS)
     built: list[Path] = []
     original = build_module.run_tool
 
@@ -240,9 +299,74 @@ def test_prepared_bases_are_never_built_again(
         alone.objects,
         alone.warnings,
     )
-    for overlay in OVERLAYS[:3]:
-        build(overlay, root=REPO)
-    assert [directory.name for directory in built] == [o.name for o in OVERLAYS[:3]]
+    for overlay, expected in zip(OVERLAYS[:3], full, strict=True):
+        prepared = _as_load(overlay, REPO)
+        assert (prepared.text, prepared.objects, prepared.warnings) == (
+            expected.text,
+            expected.objects,
+            expected.warnings,
+        )
+    assert built == []  # neither the base nor a prepared overlay ran the tool again
+    build(OVERLAYS[1], root=REPO)  # other limits: not the build prepared
+    _as_load(OVERLAYS[0], REPO)  # an outcome is taken once
+    assert [directory.name for directory in built] == [OVERLAYS[1].name, OVERLAYS[0].name]
+
+
+def _as_load(overlay: Path, root: Path) -> build_module.KustomizeBuild:
+    """The build KustomizeOverlay.load runs (the limits its prepare ran it with)."""
+    settings = LoadSettings()
+    budget = ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes)
+    return build(overlay, timeout=settings.render_timeout, root=root, budget=budget)
+
+
+def test_a_prepared_build_is_not_used_once_a_file_changed(
+    tmp_path: Path, spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree)
+    (tree / ".git").mkdir()
+    overlay = tree / "manifests" / "install-02"
+    wait = KustomizeOverlay(overlay, overlay.name, tree).prepare(LoadSettings())
+    assert wait is not None
+    wait()
+    assert len(prebuild._KEPT) == 1
+    deployment = overlay / "deployment.yaml"
+    deployment.write_text(deployment.read_text().replace("name: controller", "name: renamed-2", 1))
+    built = _as_load(overlay, tree)
+    assert "renamed-2" in built.text
+    assert len(prebuild._KEPT) == 1  # the stale outcome stays unused
+
+
+def test_a_prepared_build_takes_no_longer_than_its_unit_may(
+    spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = LoadSettings(limits=Limits(unit_timeout=5.0))
+    wait = KustomizeOverlay(OVERLAYS[0], OVERLAYS[0].name, REPO).prepare(settings)
+    assert wait is not None
+    wait()
+    (key,) = prebuild._KEPT
+    assert isinstance(key, tuple) and key[3] == 5.0  # the build's timeout: the unit's budget
+
+
+def test_a_prepared_build_that_failed_reports_the_same_error(
+    tmp_path: Path, spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree)
+    (tree / ".git").mkdir()
+    overlay = tree / "manifests" / "install-01"
+    (overlay / "deployment.yaml").write_text("kind: Deployment\nmetadata: [unclosed\n")
+    with pytest.raises(KustomizeBuildError) as direct:
+        _as_load(overlay, tree)
+    wait = KustomizeOverlay(overlay, overlay.name, tree).prepare(LoadSettings())
+    assert wait is not None
+    wait()
+    assert isinstance(next(iter(prebuild._KEPT.values())), KustomizeBuildError)
+    monkeypatch.setattr(build_module, "run_tool", None)  # the tool does not run again
+    with pytest.raises(KustomizeBuildError) as prepared:
+        _as_load(overlay, tree)
+    assert prepared.value.message == direct.value.message
+    assert prepared.value.repeatable == direct.value.repeatable
 
 
 def test_the_base_unit_itself_is_parsed_from_its_shared_schemas(

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from klint.sources.budget import documents_problem
 from klint.sources.confine import unit_root
-from klint.sources.kustomize import shared
+from klint.sources.kustomize import prebuild, shared
 from klint.sources.kustomize.annotations import (
     enable_annotations,
     strip_annotations,
@@ -51,6 +52,9 @@ class KustomizeBuild:
     grafts: tuple[Graft, ...] = ()
     inputs: tuple[Path, ...] = ()
     """Every file the build read: kustomizations, resources, patches, generator inputs."""
+    lines: list[str] | None = None
+    """``text.splitlines()`` and ``node_bound(text)``, when a stubbed build knows them."""
+    node_bound: int | None = None
 
 
 def lexical_root(build_dir: Path, root: Path) -> Path:
@@ -97,18 +101,51 @@ def prepare(
     timeout: float = 120,
     root: Path | None = None,
     budget: ToolBudget | None = None,
-) -> None:
-    """Build and parse once the pure CRD bases this overlay shares (before worker
-    processes fork, so they all inherit them; shared.py). Best effort: any failure is
-    left to :func:`build`."""
+) -> Callable[[], None] | None:
+    """Start, in background threads, the builds this overlay shares (each pure CRD base
+    once) and its own stubbed build, so that they run side by side (shared.py); the
+    returned wait, called before worker processes fork, parses the bases once and keeps
+    the overlay's outcome for :func:`build`. Best effort: a failure is left to
+    :func:`build`."""
     if not shared.enabled():
-        return
-    build_dir, _, tree = _scan(directory, root)
+        return None
+    build_dir, root_file, tree = _scan(directory, root)
+    tool = find_tool()
 
     def base_text(base: str) -> str:
         return base_output(Path(base), timeout=timeout, root=tree.root, budget=budget)
 
-    shared.warm(tree, build_dir, find_tool().label, base_text)
+    prebuild.hold()  # the threads stop once every wait has run (the last releases them)
+    try:
+        bases = shared.start(tree, build_dir, tool.label, base_text, prebuild.submit)
+        stubbed = shared.stub(tree, build_dir)
+        own = None
+        if stubbed is not None:
+            own = prebuild.submit(
+                _run_copy, tree, build_dir, root_file, tool, timeout, budget, stubbed
+            )
+        key = _prebuilt_key(build_dir, tree, tool, timeout, budget)
+    except BaseException:
+        prebuild.release()
+        raise
+
+    def wait() -> None:
+        try:
+            shared.finish(bases, stubbed[0] if stubbed is not None else None)
+            if own is not None:
+                prebuild.keep(key, own)
+        finally:
+            prebuild.release()  # after the last wait no thread is left at the fork
+
+    return wait
+
+
+def _prebuilt_key(
+    build_dir: Path, tree: Tree, tool: KustomizeTool, timeout: float, budget: ToolBudget | None
+) -> tuple[object, ...]:
+    """What the outcome of a build depends on: the folder, the tool and its limits, and
+    the files the confined copy holds (as they were when it was made: Tree.stamp)."""
+    return (str(build_dir), str(tree.root), tool.label, timeout, budget, tree.stamp())
 
 
 def base_output(directory: Path, *, timeout: float, root: Path, budget: ToolBudget | None) -> str:
@@ -119,7 +156,7 @@ def base_output(directory: Path, *, timeout: float, root: Path, budget: ToolBudg
     reused = shared.reused(tree, build_dir, tool.label)
     if reused is not None:
         return reused[0]
-    out, err, _ = _run_copy(tree, build_dir, root_file, tool, timeout, budget, False)
+    out, err, _ = _run_copy(tree, build_dir, root_file, tool, timeout, budget, None)
     shared.remember_if_base(tree, build_dir, tool.label, out, err)
     return out
 
@@ -131,16 +168,17 @@ def _run_copy(
     tool: KustomizeTool,
     timeout: float,
     budget: ToolBudget | None,
-    share: bool,
+    stubbed: tuple[shared.Splice, dict[str, str]] | None,
 ) -> tuple[str, str, shared.Splice | None]:
-    """Run the tool on a confined copy of the tree (shared CRD schemas stubbed if ``share``)."""
+    """Run the tool on a confined copy of the tree (with the stubbed texts of shared CRD
+    base files, shared.stub, in place of the files)."""
     with tempfile.TemporaryDirectory(prefix="klint-kustomize-") as scratch:
         scratch_dir = Path(scratch)
         copy_root = scratch_dir / "tree"
         home = scratch_dir / "home"
         home.mkdir()
-        tree.copy_to(copy_root)
-        plan = shared.stub(tree, copy_root, build_dir) if share else None
+        plan, texts = stubbed if stubbed is not None else (None, None)
+        tree.copy_to(copy_root, texts)
         temp_build = copy_root / build_dir.relative_to(tree.root)
         enable_annotations(temp_build / root_file.name, tool.version)
         out, err = run_tool(
@@ -168,19 +206,26 @@ def build(
     tool = find_tool()
 
     def run_copy(share: bool) -> tuple[str, str, shared.Splice | None]:
-        return _run_copy(tree, build_dir, root_file, tool, timeout, budget, share)
+        stubbed = shared.stub(tree, build_dir) if share else None
+        return _run_copy(tree, build_dir, root_file, tool, timeout, budget, stubbed)
 
     def base_text(base: str) -> str:
         return base_output(Path(base), timeout=timeout, root=tree.root, budget=budget)
 
     reused = shared.reused(tree, build_dir, tool.label)  # a pure base built before
-    stdout, stderr, plan = (*reused, None) if reused is not None else run_copy(shared.enabled())
+    if reused is not None:
+        stdout, stderr, plan = (*reused, None)
+    else:  # built by prepare() (the same copy and tool run, earlier), else now
+        done = prebuild.take(_prebuilt_key(build_dir, tree, tool, timeout, budget))
+        stdout, stderr, plan = done if done is not None else run_copy(shared.enabled())
     documents_out = stdout.count("\n---\n") + 1
     if max_documents is not None and documents_out > max_documents:
         message = documents_problem("the build", documents_out, max_documents)
         raise KustomizeBuildError(message, build_dir)
     stub: str | None = None
     grafts: tuple[Graft, ...] = ()
+    lines: list[str] | None = None
+    bound: int | None = None
     full: str | None = None  # the tool's output when ``stdout`` is stubbed here
     if plan is None:
         shared.remember_if_base(tree, build_dir, tool.label, stdout, stderr)
@@ -196,6 +241,7 @@ def build(
             text, documents, annotations = spliced.text, stripped[1], stripped[2]
             if spliced.grafts and graft_values(documents, spliced.grafts):
                 stub, grafts = stripped[0], spliced.grafts
+                lines, bound = spliced.lines, spliced.node_bound
             else:
                 documents = strip_annotations(text)[1]
         elif full is not None:
@@ -231,4 +277,6 @@ def build(
         stub,
         grafts,
         tuple(sorted(inputs)),
+        lines,
+        bound,
     )

@@ -63,7 +63,7 @@ def read_stream(path: Path, root: Path | None = None) -> ParsedStream | None:
     return parse_stream(text, str(path)) if text is not None else None
 
 
-_SHARED_MIN_BYTES = 64 * 1024
+SHARED_MIN_BYTES = 64 * 1024
 _SHARED_MAX_BYTES = 16 * 1024 * 1024
 _SHARED: dict[str, tuple[bytes, ParsedStream | None]] = {}
 
@@ -75,9 +75,15 @@ def read_shared_stream(path: Path, root: Path | None = None) -> ParsedStream | N
     raw = read_inside(path, root)
     if raw is None:
         return None
-    if len(raw) < _SHARED_MIN_BYTES:
+    if len(raw) < SHARED_MIN_BYTES:
         text, _ = decode(raw, str(path))
         return parse_stream(text, str(path)) if text is not None else None
+    return shared_parse(path, raw)
+
+
+def shared_parse(path: Path, raw: bytes) -> ParsedStream | None:
+    """The parse of ``raw``, the bytes just read from ``path`` (at least
+    ``SHARED_MIN_BYTES``), done once per process while they stay the same."""
     key = str(path)
     hit = _SHARED.get(key)
     if hit is not None and hit[0] == raw:

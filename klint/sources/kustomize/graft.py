@@ -117,13 +117,20 @@ def parse_schemas(text: str) -> dict[tuple[str, SchemaPath], Schema]:
 
 
 def grafted(
-    text: str, stub: str, grafts: Sequence[Graft], path: str, limits: Limits
+    text: str,
+    stub: str,
+    grafts: Sequence[Graft],
+    path: str,
+    limits: Limits,
+    lines: list[str] | None = None,
+    bound: int | None = None,
 ) -> ParsedStream | None:
     """``parse_stream(text, path, limits)`` computed from ``stub`` (``text`` with each
-    graft's schema as a placeholder) and the grafts; None when that is not certain."""
+    graft's schema as a placeholder) and the grafts; None when that is not certain.
+    ``lines`` and ``bound`` are ``text.splitlines()`` and ``node_bound(text)`` if known."""
     # what yaml_budget.overrun refuses: nodes over the bound need an exact count (then the
     # full text is parsed as before), documents counted as it does
-    if node_bound(text) > limits.max_nodes_per_document:
+    if (node_bound(text) if bound is None else bound) > limits.max_nodes_per_document:
         return None
     if text.count("---") > limits.max_documents and document_count(text) > limits.max_documents:
         return None
@@ -143,9 +150,9 @@ def grafted(
             return None
         if not _replace(document.data, document.root, full, graft.schema):
             return None
-    lines = text.splitlines()
+    text_lines = text.splitlines() if lines is None else lines
     for document in documents:
-        document.text_lines = lines
+        document.text_lines = text_lines
     return parsed
 
 

@@ -73,18 +73,31 @@ class KustomizeOverlay:
     cwd: Path
     own_files: OwnFilesLoader | None = field(default=None, compare=False, repr=False)
 
-    def prepare(self, settings: LoadSettings) -> None:
-        """Build the shared CRD bases of this overlay now, in the process that forks the
-        workers (best effort: :meth:`load` reports whatever goes wrong)."""
+    def prepare(self, settings: LoadSettings) -> Callable[[], None] | None:
+        """Start the builds of this overlay and of its shared CRD bases now, in the process
+        that forks the workers; the returned wait must be called before the fork (best
+        effort: :meth:`load` builds again and reports whatever went wrong)."""
+        unit_seconds = settings.limits.unit_timeout  # a build may take what a unit may
+        timeout = min(settings.render_timeout, unit_seconds or settings.render_timeout)
         try:
-            prepare_build(
+            wait = prepare_build(
                 self.path,
-                timeout=settings.render_timeout,
+                timeout=timeout,
                 root=unit_root(self.path, self.cwd),
                 budget=ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes),
             )
         except Exception:  # an optimisation only: load() does it again and reports it
-            return
+            return None
+        if wait is None:
+            return None
+
+        def settled() -> None:
+            try:
+                wait()
+            except Exception:  # as above
+                return
+
+        return settled
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
         kustomization = kustomization_file(self.path) or self.path / "kustomization.yaml"
@@ -120,7 +133,15 @@ class KustomizeOverlay:
             return own
         parsed = None
         if built.stub is not None:  # shared CRD schemas, parsed once (graft.py)
-            parsed = grafted(built.text, built.stub, built.grafts, fallback, settings.limits)
+            parsed = grafted(
+                built.text,
+                built.stub,
+                built.grafts,
+                fallback,
+                settings.limits,
+                built.lines,
+                built.node_bound,
+            )
         if parsed is None:
             parsed = parse_stream(built.text, fallback, settings.limits)
         locator = OverlayLocator(self.cwd, fallback)

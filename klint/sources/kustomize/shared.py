@@ -18,7 +18,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,10 @@ from typing import Any
 import yaml
 
 from klint.sources.confine import read_inside
+from klint.sources.kustomize.files import SHARED_MIN_BYTES, shared_parse
 from klint.sources.kustomize.graft import Graft, Schema, compose_all, parse_schemas
 from klint.sources.kustomize.tree import Tree
+from klint.yaml_budget import NODE_MARKERS, document_starts, node_bound
 
 # Fields that cannot reach inside a CRD's schema (kustomize's builtin field specs).
 _OVERLAY_KEYS = frozenset(
@@ -57,6 +60,11 @@ _BLOCKS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], list
 _SCHEMAS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], Schema]] = {}
 _MARKED: dict[tuple[str, str, str], str] = {}  # the base output _SCHEMAS was parsed from
 _RAW: dict[tuple[str, str, str], tuple[str, str]] = {}  # a pure base's own build (out, err)
+# (base key, CRD name, path) → a schema block's lines without line ends and its share of
+# yaml_budget.node_bound (None when it holds a document start), computed once per process
+_MEASURED: dict[
+    tuple[tuple[str, str, str], str, tuple[str | int, ...]], tuple[list[str], int | None]
+] = {}
 
 
 def enabled() -> bool:
@@ -77,6 +85,8 @@ class Spliced:
 
     text: str
     grafts: tuple[Graft, ...]  # empty when the base's schemas could not be parsed alone
+    lines: list[str]  # text.splitlines(), composed from the stub's and the blocks' lines
+    node_bound: int | None  # yaml_budget.node_bound(text) when it is known without counting
 
 
 def pure_bases(tree: Tree, build_dir: Path) -> list[str] | None:
@@ -97,28 +107,64 @@ def _files_only(data: dict[str, Any]) -> bool:
     return isinstance(resources, list) and all(isinstance(r, str) for r in resources)
 
 
-def stub(tree: Tree, copy_root: Path, build_dir: Path) -> Splice | None:
-    """Replace the CRD schemas of pure bases in the copy by placeholders (None: no base)."""
+def stub(tree: Tree, build_dir: Path) -> tuple[Splice, dict[str, str]] | None:
+    """The placeholders for the CRD schemas of pure bases and the stubbed text of each base
+    file that has some, by path relative to the tree's root (written into the confined copy
+    instead of the file: :meth:`Tree.copy_to`); None when there is no base to share."""
     bases = pure_bases(tree, build_dir)
     if not bases:
         return None
     splice = Splice()
+    texts: dict[str, str] = {}
     for base in bases:
         for entry in tree.kustomizations[base].data["resources"]:
             source = os.path.normpath(os.path.join(base, entry))
-            if not os.path.isfile(source):
-                return None  # a folder or a missing file: not a plain list
-            copied = copy_root / os.path.relpath(source, tree.root)
-            try:
-                text = copied.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError):
+            usable, edited = _stub_source(source, tree.root, base, splice)
+            if not usable:  # a folder, a missing or unreadable file, or a layout refused
                 return None
-            edited = _stub_text(text, base, splice)
-            if edited is None:
-                return None
-            if edited != text:
-                copied.write_text(edited, encoding="utf-8")
-    return splice if splice.tokens else None
+            if edited is not None:
+                texts[os.path.relpath(source, tree.root)] = edited
+    return (splice, texts) if splice.tokens else None
+
+
+# (file, base) → the file's bytes and its edit (None: refused), computed once per process
+_STUBBED: dict[tuple[str, str], tuple[bytes, Stubbed | None]] = {}
+
+
+def _stub_source(source: str, root: Path, base: str, splice: Splice) -> tuple[bool, str | None]:
+    """Whether a base file can be stubbed, and its stubbed text as it reads in a copy
+    (``Path.read_text``: universal newlines) when it differs from the file's (the same
+    placeholders for the same bytes in every overlay, added to ``splice``)."""
+    raw = read_inside(Path(source), root) if os.path.isfile(source) else None
+    if raw is None:
+        return False, None
+    held = _STUBBED.get((source, base))
+    if held is None or held[0] != raw:
+        held = raw, _stub_file(raw, source, base)
+        _STUBBED[source, base] = held
+    found = held[1]
+    if found is None:
+        return False, None
+    edited, tokens = found
+    splice.tokens.update(tokens)
+    return True, edited if tokens else None
+
+
+def _stub_file(raw: bytes, source: str, base: str) -> Stubbed | None:
+    """A base file's text with each large block-style schema replaced by a placeholder;
+    its schemas are found in its one parse of this process (files.shared_parse, which
+    tracing origins reuses) when that parse is of the same text, else composed here."""
+    try:
+        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
+    except UnicodeDecodeError:
+        return None
+    parsed = None  # parsed from the same text: large, no byte order mark, no carriage return
+    if len(raw) >= SHARED_MIN_BYTES and not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw:
+        parsed = shared_parse(Path(source), raw)
+    whole = parsed is not None and not parsed.problems
+    if parsed is None or not whole or any(d.line_offset for d in parsed.documents):
+        return _stubbed(text, base, None)
+    return _stubbed(text, base, [document.root for document in parsed.documents])
 
 
 def _schemas(text: str) -> Iterator[tuple[str, tuple[str | int, ...], Any, Any]]:
@@ -127,9 +173,12 @@ def _schemas(text: str) -> Iterator[tuple[str, tuple[str | int, ...], Any, Any]]
         yield name, path, key, value
 
 
-def _indexed_schemas(text: str) -> Iterator[tuple[int, str, tuple[str | int, ...], Any, Any]]:
-    """(document index, CRD name, path, key node, value node) of each schema in a stream."""
-    for index, document in enumerate(compose_all(text)):
+def _indexed_schemas(
+    text: str, roots: Iterable[yaml.Node] | None = None
+) -> Iterator[tuple[int, str, tuple[str | int, ...], Any, Any]]:
+    """(document index, CRD name, path, key node, value node) of each schema in a stream
+    (``roots``: its documents' nodes, if already composed)."""
+    for index, document in enumerate(compose_all(text) if roots is None else roots):
         if not isinstance(document, yaml.MappingNode):
             continue
         top = _pairs(document)
@@ -158,26 +207,11 @@ def _pairs(node: Any) -> dict[str, Any]:
 
 
 Stubbed = tuple[str, tuple[tuple[str, tuple[str, str, tuple[str | int, ...]]], ...]]
-_STUBBED: dict[tuple[str, str], Stubbed | None] = {}  # (base, text digest) → edit, per process
 
 
-def _stub_text(text: str, base: str, splice: Splice) -> str | None:
-    """``text`` with each large block-style schema replaced by a placeholder (the same
-    placeholders for the same file in every overlay, computed once per process)."""
-    key = (base, hashlib.sha256(text.encode(errors="surrogatepass")).hexdigest())
-    if key not in _STUBBED:
-        _STUBBED[key] = _stubbed(text, base)
-    found = _STUBBED[key]
-    if found is None:
-        return None
-    edited, tokens = found
-    splice.tokens.update(tokens)
-    return edited
-
-
-def _stubbed(text: str, base: str) -> Stubbed | None:
+def _stubbed(text: str, base: str, roots: list[yaml.Node] | None) -> Stubbed | None:
     try:
-        found = list(_schemas(text))
+        found = [(n, p, k, v) for _, n, p, k, v in _indexed_schemas(text, roots)]
     except yaml.YAMLError:
         return None
     edits = []
@@ -200,13 +234,21 @@ def _stubbed(text: str, base: str) -> Stubbed | None:
 
 def base_key(tree: Tree, base: str, tool: str) -> tuple[str, str, str]:
     """A base's identity for this process: its folder, its files' content and the tool."""
-    digest = hashlib.sha256()
     kustomization = tree.kustomizations[base]
-    digest.update(kustomization.file.read_bytes())
+    contents = [kustomization.file.read_bytes()]
     for entry in kustomization.data["resources"]:
         source = os.path.normpath(os.path.join(base, entry))
-        digest.update(source.encode(errors="surrogatepass") + b"\0" + Path(source).read_bytes())
-    return base, digest.hexdigest(), tool
+        contents.append(source.encode(errors="surrogatepass") + b"\0" + Path(source).read_bytes())
+    held = _DIGESTS.get(base)
+    if held is None or held[0] != contents:  # the same bytes: the digest computed before
+        digest = hashlib.sha256()
+        for content in contents:
+            digest.update(content)
+        held = _DIGESTS[base] = (contents, digest.hexdigest())
+    return base, held[1], tool
+
+
+_DIGESTS: dict[str, tuple[list[bytes], str]] = {}  # base → its files' bytes and digest
 
 
 def _pure(tree: Tree, build_dir: Path) -> bool:
@@ -237,25 +279,60 @@ def reused(tree: Tree, build_dir: Path, tool: str) -> tuple[str, str] | None:
         return None
 
 
-def warm(tree: Tree, build_dir: Path, tool: str, build_base: Callable[[str], str]) -> None:
-    """Compute now what :func:`stub` and :func:`splice` need for the pure bases of this
-    tree (its placeholders, one build of each base, its parsed schemas)."""
+Started = list[tuple[tuple[str, str, str], str, "Future[str]"]]
+_STARTED: dict[tuple[str, str, str], Future[str]] = {}  # base builds under way (prebuild.py)
+
+
+def start(
+    tree: Tree,
+    build_dir: Path,
+    tool: str,
+    build_base: Callable[[str], str],
+    submit: Callable[[Callable[[str], str], str], Future[str]],
+) -> Started:
+    """Start (``submit``) one build of each pure base of this tree that may hold schemas
+    worth sharing, unless one was started or parsed before; :func:`finish` parses them."""
+    started: Started = []
     for base in pure_bases(tree, build_dir) or ():
-        tokens = Splice()
-        for entry in tree.kustomizations[base].data["resources"]:
-            source = Path(os.path.normpath(os.path.join(base, entry)))
-            raw = read_inside(source, tree.root) if source.is_file() else None
-            if raw is None:
-                break
-            try:  # as stub() reads the copy (Path.read_text: universal newlines)
-                text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-            except UnicodeDecodeError:
-                break
-            if _stub_text(text, base, tokens) is None:
-                break
-        else:
-            if tokens.tokens:
-                _parsed_base(base_key(tree, base, tool), base, build_base)
+        try:
+            key = base_key(tree, base, tool)
+        except OSError:
+            continue
+        if key in _BLOCKS or not (key in _STARTED or _may_share(tree, base)):
+            continue
+        if key not in _STARTED:
+            _STARTED[key] = submit(build_base, base)
+        started.append((key, base, _STARTED[key]))
+    return started
+
+
+def _may_share(tree: Tree, base: str) -> bool:
+    """Whether a file of the base is large enough to hold a schema worth stubbing."""
+    for entry in tree.kustomizations[base].data["resources"]:
+        source = Path(os.path.normpath(os.path.join(base, entry)))
+        raw = read_inside(source, tree.root) if source.is_file() else None
+        if raw is not None and len(raw) >= _MIN_STUB_BYTES and b"CustomResourceDefinition" in raw:
+            return True
+    return False
+
+
+def finish(started: Started, splice: Splice | None) -> None:
+    """Parse once each started base build that ``splice`` has placeholders for (a build
+    that failed is left to the overlay's own build, which reports it)."""
+    wanted = {base for base, _, _ in splice.tokens.values()} if splice is not None else set()
+    for key, base, future in started:
+        if key in _BLOCKS or base not in wanted:
+            continue
+        try:
+            text = future.result()
+        except Exception:  # an optimisation only: the overlay builds it again
+            continue
+        _parsed_base(key, base, _given(text))
+
+
+def _given(text: str) -> Callable[[str], str]:
+    """A base build that returns ``text`` (already built)."""
+    return lambda _: text
 
 
 def _parsed_base(
@@ -319,9 +396,11 @@ def splice(
     anything does not line up (the caller then builds the overlay in full)."""
     texts: dict[str, dict[tuple[str, tuple[str | int, ...]], list[str]]] = {}
     schemas: dict[str, dict[tuple[str, tuple[str | int, ...]], Schema]] = {}
+    keys: dict[str, tuple[str, str, str]] = {}
     for base, _, _ in splice.tokens.values():
         if base not in texts:
-            texts[base], schemas[base] = _parsed_base(base_key(tree, base, tool), base, build_base)
+            keys[base] = base_key(tree, base, tool)
+            texts[base], schemas[base] = _parsed_base(keys[base], base, build_base)
     lines = stdout.splitlines(keepends=True)
     edits = []
     grafts: list[Graft] | None = []
@@ -338,7 +417,7 @@ def splice(
         first, last = value.start_mark.line, value.end_mark.line
         if block is None or _indent(lines[first]) != _indent(block[0]):
             return None
-        edits.append((first, last, block))
+        edits.append((first, last, block, _measured(keys[base], name, path, block)))
         schema = schemas[base].get((name, path))
         if schema is None or grafts is None:
             grafts = None
@@ -346,9 +425,34 @@ def splice(
             grafts.append(Graft(document, path, schema))
     if seen != set(splice.tokens):
         return None
-    for first, last, block in sorted(edits, reverse=True):
+    plain = stdout.splitlines()  # the same pieces as ``lines``, without their line ends
+    bound: int | None = node_bound(stdout)
+    for first, last, block, (block_plain, block_bound) in sorted(edits, reverse=True):
+        replaced = "".join(lines[first:last])
+        if bound is None or block_bound is None or document_starts(replaced):
+            bound = None  # the documents counted differ: count the full text
+        else:  # the same documents; the markers of the block instead of the placeholder's
+            bound += block_bound - 2 * _markers(replaced)
         lines[first:last] = block
-    return Spliced("".join(lines), tuple(grafts or ()))
+        plain[first:last] = block_plain
+    return Spliced("".join(lines), tuple(grafts or ()), plain, bound)
+
+
+def _measured(
+    key: tuple[str, str, str], name: str, path: tuple[str | int, ...], block: list[str]
+) -> tuple[list[str], int | None]:
+    """A block's lines without their ends and its share of the node bound, once."""
+    where = (key, name, path)
+    if where not in _MEASURED:
+        text = "".join(block)
+        bound = None if document_starts(text) else 2 * _markers(text)
+        _MEASURED[where] = (text.splitlines(), bound)
+    return _MEASURED[where]
+
+
+def _markers(text: str) -> int:
+    """The characters :func:`yaml_budget.node_bound` counts (it doubles their sum)."""
+    return sum(text.count(marker) for marker in NODE_MARKERS)
 
 
 def _placeholder(value: Any) -> str | None:

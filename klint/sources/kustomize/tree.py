@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -242,8 +242,9 @@ class Tree:
             return None
         return real if Path(real).is_relative_to(self._real_root) else None
 
-    def copy_to(self, destination: Path) -> None:
-        """Copy the tree under ``destination`` with the same layout (content only, no modes).
+    def copy_to(self, destination: Path, texts: Mapping[str, str] | None = None) -> None:
+        """Copy the tree under ``destination`` with the same layout (content only, no modes);
+        a file whose root-relative path is in ``texts`` is written with that text instead.
 
         Kustomization directories are copied shallowly (their regular files) so that
         references klint does not know about still resolve. Nothing outside the root is
@@ -251,19 +252,50 @@ class Tree:
         a regular file (referenced ones were refused by :meth:`scan`).
         """
         destination.mkdir(parents=True)
+        folders, files = self._copied()
+        for directory in folders:
+            (destination / os.path.relpath(directory, self.root)).mkdir(parents=True, exist_ok=True)
+        for real, relative in files:
+            target = destination / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                if texts is not None and relative in texts:
+                    target.write_text(texts[relative], encoding="utf-8")
+                else:
+                    shutil.copyfile(real, target)
+            except OSError:
+                continue
+
+    def stamp(self) -> tuple[tuple[str, int, int, int], ...]:
+        """Path, size, modification time and inode of each file :meth:`copy_to` copies:
+        a copy made earlier is of the same files while the stamp is the same."""
+        stamps = []
+        for real, relative in self._copied()[1]:
+            try:
+                info = os.stat(real)
+            except OSError:
+                continue
+            stamps.append((relative, info.st_size, info.st_mtime_ns, info.st_ino))
+        return tuple(stamps)
+
+    def _copied(self) -> tuple[list[str], list[tuple[Path, str]]]:
+        """The kustomization folders a copy makes, and (the file read, its path relative
+        to the root) of each file it holds."""
         wanted = set(self.files)
+        folders = []
         for directory in self.kustomizations:
             try:
                 entries = list(os.scandir(directory))
             except OSError:
                 continue
+            folders.append(directory)
             for entry in entries:
                 try:
                     if entry.is_file() and entry.stat().st_size <= _MAX_SIBLING_BYTES:
                         wanted.add(os.path.normpath(entry.path))
                 except OSError:
                     continue
-            (destination / os.path.relpath(directory, self.root)).mkdir(parents=True, exist_ok=True)
+        copied = []
         for name in sorted(wanted):
             try:
                 real = confine(Path(name), self.root)
@@ -272,12 +304,8 @@ class Tree:
             relative = os.path.relpath(os.path.abspath(name), self.root)
             if relative.startswith(".."):
                 continue  # reached through a link from outside: not part of the copy
-            target = destination / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                shutil.copyfile(real, target)
-            except OSError:
-                continue
+            copied.append((real, relative))
+        return folders, copied
 
 
 def _shown(entry: str) -> str:
