@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
+from klint import engine_pool
 from klint.checks import UnitContext, Violation
 from klint.checks.base import CheckFunction
 from klint.edits import scan_fix
@@ -29,7 +30,6 @@ from klint.engine_rules import (
     bind_rules,
     bound_checks,
     implied_by_wildcard,
-    packed,
     unpacked,
     without_replaced,
 )
@@ -433,27 +433,6 @@ def _cached_results(
     next(fresh, None)  # the workers exit before the run is merged
 
 
-_PARALLEL_MIN_UNITS = 16
-# Fewer units are linted in workers too when they are big plain-manifest folders (a folder
-# of 50,000 documents is 9 units of 2 MiB, ~3 s each): forking costs ~0.1 s.
-_PARALLEL_MIN_BYTES = 4 * 1024 * 1024
-
-
-def _parallel(units: Sequence[LintUnit], jobs: int) -> bool:
-    """Whether to lint in worker processes: enough units, or a few heavy ones."""
-    if jobs <= 1 or len(units) < 2:
-        return False
-    if len(units) >= _PARALLEL_MIN_UNITS:
-        return True
-    total = 0
-    for unit in units:
-        size = getattr(unit, "input_bytes", None)
-        if size is None:  # a chart or overlay: its cost is unknown
-            return False
-        total += int(size())
-    return total >= _PARALLEL_MIN_BYTES
-
-
 def _results(
     units: Sequence[LintUnit],
     rules: Sequence[ActiveRule],
@@ -462,44 +441,9 @@ def _results(
     jobs: int,
     hook: UnitHook | None = None,
 ) -> Iterable[UnitResult]:
-    if not _parallel(units, jobs):
-        for unit in units:
-            yield lint_unit(unit, rules, settings, kube_version, hook)
-        return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    """Each unit's results in order, in worker processes when that pays (engine_pool)."""
 
-    global _WORKER_STATE
-    _WORKER_STATE = (rules, settings, kube_version, hook)  # inherited by the forked workers
-    waits = []  # work that units share, done once before the workers fork
-    for unit in units:
-        prepare = getattr(unit, "prepare", None)
-        waits.append(prepare(settings) if prepare is not None else None)
-    first = 0
-    if waits[0] is not None:  # the first unit is ready: linted here while others build,
-        waits[0]()  # and what it warms (shared schemas validated, imports) is inherited
-        yield lint_unit(units[0], rules, settings, kube_version, hook)
-        first = 1
-    for wait in waits[first:]:  # what a prepare started (in threads) ends before the fork
-        if wait is not None:
-            wait()
-    context = multiprocessing.get_context("fork")
-    chunk = max(1, len(units) // (jobs * 8))
-    gc.freeze()  # what prepare built is shared: no collector walks it (nor copies its pages)
-    try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-            yield from pool.map(_lint_in_worker, units[first:], chunksize=chunk)
-    finally:
-        gc.unfreeze()
+    def lint(unit: LintUnit) -> UnitResult:
+        return lint_unit(unit, rules, settings, kube_version, hook)
 
-
-_WORKER_STATE: (
-    tuple[Sequence[ActiveRule], LoadSettings, tuple[int, int], UnitHook | None] | None
-) = None
-
-
-def _lint_in_worker(unit: LintUnit) -> UnitResult:
-    assert _WORKER_STATE is not None
-    rules, settings, kube_version, hook = _WORKER_STATE
-    result = lint_unit(unit, rules, settings, kube_version, hook)
-    return packed(result)
+    return engine_pool.results(units, lint, settings, jobs)

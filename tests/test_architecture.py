@@ -62,6 +62,7 @@ LAYERS: dict[str, int] = {
     # 6 engine: units → findings, suppressions
     "klint.engine": 6,
     "klint.engine_rules": 6,
+    "klint.engine_pool": 6,
     "klint.suppress": 6,
     # 7 policy: config + catalogue + engine wired for one run
     "klint.policy": 7,

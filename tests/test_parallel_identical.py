@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from klint import engine
+from klint import engine, engine_pool
 from klint.baseline import baseline_text
 from klint.reporters import FORMATS
 from klint.run import RunOptions, lint_report, run
@@ -86,17 +86,17 @@ def test_workers_give_the_serial_output(tmp_path: Path, monkeypatch: pytest.Monk
     baseline = root / "baseline.json"
     baseline.write_text(baseline_text(report))
     used: list[bool] = []
-    decide = engine._parallel
+    decide = engine_pool.parallel
 
     def recorded(units: object, jobs: int) -> bool:
         used.append(decide(units, jobs))  # type: ignore[arg-type]
         return used[-1]
 
-    monkeypatch.setattr(engine, "_parallel", recorded)
-    monkeypatch.setattr(engine, "_PARALLEL_MIN_UNITS", 10_000)
+    monkeypatch.setattr(engine_pool, "parallel", recorded)
+    monkeypatch.setattr(engine_pool, "PARALLEL_MIN_UNITS", 10_000)
     serial = _outputs(root, baseline)
     assert used and not any(used)
-    monkeypatch.setattr(engine, "_PARALLEL_MIN_UNITS", 2)
+    monkeypatch.setattr(engine_pool, "PARALLEL_MIN_UNITS", 2)
     used.clear()
     parallel = _outputs(root, baseline)
     assert used and all(used)
@@ -116,21 +116,21 @@ def test_heavy_plain_folders_are_linted_in_workers(tmp_path: Path) -> None:
         ["."], cwd=tmp_path, stdin=None, stdin_filename=None, options=DiscoverOptions()
     ).units
     assert len(units) == 3  # one file over 2 MiB each
-    assert engine._parallel(units, 2)
-    assert not engine._parallel(units, 1)
-    assert not engine._parallel(units[:1], 2)
+    assert engine_pool.parallel(units, 2)
+    assert not engine_pool.parallel(units, 1)
+    assert not engine_pool.parallel(units[:1], 2)
     small = tmp_path / "small"
     small.mkdir()
     (small / "a.yaml").write_text("# x\n")
     few = discover(
         ["small"], cwd=tmp_path, stdin=None, stdin_filename=None, options=DiscoverOptions()
     ).units
-    assert not engine._parallel([*few, *few], 2)  # small: forking costs more than it saves
+    assert not engine_pool.parallel([*few, *few], 2)  # small: forking costs more than it saves
 
     class Overlay:
         display = "overlay"
 
-    assert not engine._parallel([*units, Overlay()], 2)  # type: ignore[list-item]
+    assert not engine_pool.parallel([*units, Overlay()], 2)  # type: ignore[list-item]
 
 
 def test_workers_send_findings_packed_and_the_cache_stores_them_unpacked(
@@ -146,8 +146,8 @@ def test_workers_send_findings_packed_and_the_cache_stores_them_unpacked(
         (folder / "d.yaml").write_text(DEPLOYMENT.format(name=f"app-{index}", comment=""))
     serial = run(RunOptions(paths=(".",), output_format="json", no_cache=True), cwd=root)[1]
     assert serial.count('"rule_id"') >= 8
-    worker = engine._lint_in_worker
-    monkeypatch.setattr(engine, "_PARALLEL_MIN_UNITS", 2)
+    worker = engine_pool.lint_in_worker
+    monkeypatch.setattr(engine_pool, "PARALLEL_MIN_UNITS", 2)
     cache = RunOptions(paths=(".",), output_format="json", cache_dir=tmp_path / "c", jobs=2)
     assert run(cache, cwd=root)[1] == serial  # workers; their results stored in the cache
     assert list((tmp_path / "c").rglob("*")), "nothing was cached"
