@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from klint.cache_codec import CodecError, decode_result, encode_result
 from klint.engine import UnitResult
 from klint.sources.base import LintUnit
+from klint.sources.confine import read_limited
 from klint.user_cache import is_private, user_cache_folder
 
 if TYPE_CHECKING:
@@ -177,7 +178,8 @@ class ResultCache:
                 if not _readable(name, self._folders):
                     return None  # a FIFO, a device or a link out of the repository
                 with open(name, "rb") as handle:
-                    data = handle.read(MAX_INPUT_BYTES + 1)
+                    size = os.fstat(handle.fileno()).st_size
+                    data = read_limited(handle, size, MAX_INPUT_BYTES)
             except FileNotFoundError:
                 self._digests[name] = ("missing", False)
                 return self._digests[name]
@@ -211,7 +213,7 @@ class ResultCache:
                 info = os.fstat(source.fileno())
                 if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
                     return None
-                data = source.read(MAX_ENTRY_BYTES + 1)
+                data = read_limited(source, info.st_size, MAX_ENTRY_BYTES)
         except OSError:
             return None
         head, _, body = data.partition(b"\n")
