@@ -23,9 +23,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from klint.documents import decode
 from klint.policy import ChartUnit
 from klint.sources.base import LintUnit
-from klint.sources.confine import unit_root
+from klint.sources.confine import read_limited, unit_root
 from klint.sources.manifests import (
     STDIN_DISPLAY,
     ManifestFile,
@@ -110,7 +111,8 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
     return None
 
 
-_SOURCE = re.compile(rb"^#\s*Source:\s*([^/\s]+)/\S*\s*$", re.MULTILINE)
+# Every token after ``Source:``, each occurrence on its own (a token never hides the next).
+_SOURCE = re.compile(r"Source:(?=\s*(\S+))")
 
 
 def _rendered_charts(manifest: ManifestFile) -> list[Path | None] | None:
@@ -119,15 +121,14 @@ def _rendered_charts(manifest: ManifestFile) -> list[Path | None] | None:
     if manifest.rendered is None or manifest.cwd is None:
         return []
     try:
-        info = os.stat(manifest.path)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_READ_BYTES:
-            return None
-        data = manifest.path.read_bytes()
+        with open(manifest.path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_READ_BYTES:
+                return None
+            data = read_limited(handle, info.st_size, MAX_READ_BYTES)
     except OSError:
         return []  # missing: the unit reports it
-    if b"Source:" not in data:
-        return []
-    names = sorted({match.decode(errors="surrogateescape") for match in _SOURCE.findall(data)})
+    names = source_charts(data)
     if not names:
         return []
     from klint.sources.helm.rendered_output import find_chart
@@ -135,6 +136,24 @@ def _rendered_charts(manifest: ManifestFile) -> list[Path | None] | None:
     origin = manifest.path.parent
     root = unit_root(origin, manifest.cwd)
     return [find_chart(name, origin, manifest.cwd, root) for name in names]
+
+
+def source_charts(data: bytes) -> list[str]:
+    """The chart names the ``# Source:`` lines of a file may name, read as the loader reads
+    them (its text decoding, every line break ``str.splitlines`` knows, Unicode spaces):
+    every token after a ``Source:`` that holds a slash, a superset of the lines the
+    locator uses (more charts in a key only re-lint more often)."""
+    if b"Source:" not in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return []  # not UTF-16 and no ``Source:`` in UTF-8 either
+    text, _ = decode(data, "")
+    if text is None or "# Source:" not in text:
+        return []  # the loader maps nothing back (manifests.load_bytes)
+    names = set()
+    for match in _SOURCE.finditer(text):
+        chart, slash, _ = match.group(1).partition("/")
+        if slash and chart:
+            names.add(chart)
+    return sorted(names)
 
 
 def _chart_files(path: Path) -> tuple[str, ...] | None:
