@@ -34,6 +34,7 @@ from klint.sources.manifests import (
     SkippedBuffer,
     StdinBuffer,
 )
+from klint.sources.scans import once
 
 if TYPE_CHECKING:
     from klint.sources.kustomize.files import Kustomization
@@ -133,9 +134,17 @@ def _rendered_charts(manifest: ManifestFile) -> list[Path | None] | None:
         return []
     from klint.sources.helm.rendered_output import find_chart
 
-    origin = manifest.path.parent
-    root = unit_root(origin, manifest.cwd)
-    return [find_chart(name, origin, manifest.cwd, root) for name in names]
+    origin, cwd = manifest.path.parent, manifest.cwd
+    root = unit_root(origin, cwd)
+    return [
+        # the rendered files of a folder name the same charts: each found once per run
+        once(
+            "chart",
+            f"{name}\0{origin}\0{cwd}\0{root}",
+            partial(find_chart, name, origin, cwd, root),
+        )
+        for name in names
+    ]
 
 
 def source_charts(data: bytes) -> list[str]:
@@ -157,7 +166,12 @@ def source_charts(data: bytes) -> list[str]:
 
 
 def _chart_files(path: Path) -> tuple[str, ...] | None:
-    """Every file of a chart (or the archive); None when there are too many to key it."""
+    """Every file of a chart (or the archive); None when there are too many to key it (the
+    files of a chart many rendered files map into are listed once per run)."""
+    return once("chart-files", str(path), partial(_list_chart_files, path))
+
+
+def _list_chart_files(path: Path) -> tuple[str, ...] | None:
     if path.is_file():
         return (str(path),)
     files: list[str] = []
@@ -172,23 +186,17 @@ def _chart_files(path: Path) -> tuple[str, ...] | None:
 def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
     from klint.sources.kustomize.build import lexical_root
     from klint.sources.kustomize.tree import Tree
-    from klint.sources.scans import once
 
     # the scan the build makes (and discovery made: shared within a run)
     build_dir = Path(os.path.normpath(unit.path.absolute()))
     tree = Tree.scan(build_dir, lexical_root(build_dir, unit_root(unit.path, unit.cwd)))
     wanted = set(tree.files)
     for directory in tree.kustomizations:
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
+        # a base's folder is shared by overlays: listed once per run
+        siblings = once("siblings", directory, partial(_siblings, directory))
+        if siblings is None:
             return None
-        for entry in entries:
-            try:
-                if entry.is_file() and entry.stat().st_size <= _SIBLING_BYTES:
-                    wanted.add(os.path.normpath(entry.path))
-            except OSError:
-                return None
+        wanted.update(siblings)
     if len(wanted) > MAX_INPUT_FILES:
         return None
     # A refused or remote reference, or a missing resource, fails the build until a file or
@@ -201,6 +209,18 @@ def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
             return None
         places.update(found)
     return UnitInputs(f"{identity}|{';'.join(sorted(places))}", tuple(sorted(wanted)))
+
+
+def _siblings(directory: str) -> frozenset[str] | None:
+    """The regular files beside a kustomization that the confined copy takes."""
+    wanted: set[str] = set()
+    try:
+        for entry in os.scandir(directory):
+            if entry.is_file() and entry.stat().st_size <= _SIBLING_BYTES:
+                wanted.add(os.path.normpath(entry.path))
+    except OSError:
+        return None
+    return frozenset(wanted)
 
 
 _MAX_ENTRIES = 20_000

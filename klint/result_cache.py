@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from klint.cache_codec import CodecError, decode_result, encode_result
 from klint.engine import UnitResult
 from klint.sources.base import LintUnit
-from klint.sources.confine import read_limited
+from klint.sources.confine import read_limited, real_path
 from klint.user_cache import is_private, user_cache_folder
 
 if TYPE_CHECKING:
@@ -108,7 +108,6 @@ class ResultCache:
         self.written = 0
         self.hits = 0
         self._digests: dict[str, tuple[str, bool]] = {}
-        self._folders: dict[str, str] = {}  # folder → its real path, for _readable
 
     # -- keys --------------------------------------------------------------------------
 
@@ -175,7 +174,7 @@ class ResultCache:
         """A file's content hash and whether it mentions klint; None: too large to key."""
         if name not in self._digests:
             try:
-                if not _readable(name, self._folders):
+                if not _readable(name):
                     return None  # a FIFO, a device or a link out of the repository
                 with open(name, "rb") as handle:
                     size = os.fstat(handle.fileno()).st_size
@@ -341,28 +340,22 @@ def _groups(files: Sequence[Sequence[str]]) -> list[int]:
     return [find(i) for i in range(len(files))]
 
 
-def _readable(name: str, folders: dict[str, str]) -> bool:
+def _readable(name: str) -> bool:
     """Whether the cache may read ``name`` to key a unit: a regular file that a link does not
-    take out of its repository (the unit's own confinement root). ``folders`` remembers the
-    real path of each folder (this run's files share them)."""
+    take out of its repository (the unit's own confinement root)."""
     from klint.sources.confine import unit_root
 
     absolute = os.path.abspath(name)
     mode = os.lstat(name).st_mode
     if stat.S_ISLNK(mode):
         mode = os.stat(name).st_mode
-    elif stat.S_ISREG(mode):
-        folder = os.path.dirname(absolute)
-        if folder not in folders:
-            folders[folder] = os.path.realpath(folder)
-        if folders[folder] == folder:
-            return True  # no link on the way
     if not stat.S_ISREG(mode):
         return False
-    if os.path.realpath(absolute) == absolute:
-        return True
+    real = real_path(absolute)  # each folder resolved once (scans_shared)
+    if real == absolute:
+        return True  # no link on the way
     root = unit_root(Path(os.path.dirname(absolute)))
-    return Path(os.path.realpath(absolute)).is_relative_to(os.path.realpath(root))
+    return Path(real).is_relative_to(real_path(root))
 
 
 def _real_folders(*folders: Path) -> bool:

@@ -49,8 +49,18 @@ def unit_root(unit: Path, cwd: Path | None = None) -> Path:
 
     That is the git root at or above ``unit``; outside a git checkout, the working directory
     when the unit lies inside it (and it is not the file system root), else the unit's own
-    folder. Strings inside the unit never widen it.
+    folder. Strings inside the unit never widen it. Within :func:`real_paths_remembered`,
+    found once per unit and working directory.
     """
+    if _roots is None:
+        return _unit_root(unit, cwd)
+    key = (str(unit), str(cwd))
+    if key not in _roots:
+        _roots[key] = _unit_root(unit, cwd)
+    return _roots[key]
+
+
+def _unit_root(unit: Path, cwd: Path | None) -> Path:
     start = unit.resolve()
     folder = start if start.is_dir() else start.parent
     found = repository_root(folder)
@@ -63,20 +73,24 @@ def unit_root(unit: Path, cwd: Path | None = None) -> Path:
     return folder
 
 
-_known: dict[str, str] | None = None  # path → real path, within real_paths_remembered()
+# Within real_paths_remembered(): path → real path, and (unit, cwd) → unit_root.
+_known: dict[str, str] | None = None
+_roots: dict[tuple[str, str], Path] | None = None
 
 
 @contextlib.contextmanager
 def real_paths_remembered() -> Iterator[None]:
-    """Within the block, :func:`real_path` finds each folder's real path once (the
-    repository does not change under one run's discovery)."""
-    global _known
-    outer = _known
-    _known = {} if outer is None else outer
+    """Within the block, :func:`real_path` finds each folder's real path once and
+    :func:`unit_root` each unit's root once (the repository does not change under one run's
+    discovery and cache keying)."""
+    global _known, _roots
+    outer = _known, _roots
+    _known = {} if outer[0] is None else outer[0]
+    _roots = {} if outer[1] is None else outer[1]
     try:
         yield
     finally:
-        _known = outer
+        _known, _roots = outer
 
 
 def real_path(path: str | Path) -> str:
