@@ -5,6 +5,7 @@ repository is found below a folder whose real path is already known."""
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -75,3 +76,31 @@ def test_a_link_out_below_a_folder_already_resolved_is_refused(tmp_path: Path) -
         assert sorted(entry for _, entry, _ in tree.refused) == ["out", "out.yaml"]
         assert not any("outside" in f or "stolen" in f for f in tree.files)
         assert str(repo / "base" / "plain.yaml") in tree.files
+
+
+def test_sarif_reads_no_line_through_a_link_out_of_the_repository(tmp_path: Path) -> None:
+    """SARIF reads the lines results point at (line hashes), each folder resolved once per
+    log: a link out of the repository in a folder already resolved is still not read."""
+    from klint.catalog import load_catalog
+    from klint.findings import Finding, Location, Report, Severity, Span
+    from klint.reporters.base import ReportContext
+    from klint.reporters.sarif import SarifReporter
+
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    outside = tmp_path / "outside.yaml"
+    outside.write_text("kind: Secret # outside\n")
+    write(repo / "a" / "in.yaml", "kind: Pod\n")
+    (repo / "a" / "out.yaml").symlink_to(outside)
+
+    def finding(path: str) -> Finding:
+        where = Location(path, Span(1, 1, 1, 5))
+        return Finding("KL101", "privileged", Severity.ERROR, "m", where, None, ())
+
+    report = Report(findings=[finding("a/in.yaml"), finding("a/out.yaml")])
+    rules = [rule for rule in load_catalog() if rule.id == "KL101"]
+    context = ReportContext(rules=rules, cwd=repo, root=repo)
+    log = json.loads(SarifReporter().render(report, context))
+    prints = [r["partialFingerprints"] for r in log["runs"][0]["results"]]
+    assert "primaryLocationLineHash" in prints[0]  # read: inside
+    assert "primaryLocationLineHash" not in prints[1]  # the link out: never read
