@@ -23,9 +23,10 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from klint.documents import decode
 from klint.policy import ChartUnit
 from klint.sources.base import LintUnit
-from klint.sources.confine import unit_root
+from klint.sources.confine import read_limited, unit_root
 from klint.sources.manifests import (
     STDIN_DISPLAY,
     ManifestFile,
@@ -33,6 +34,7 @@ from klint.sources.manifests import (
     SkippedBuffer,
     StdinBuffer,
 )
+from klint.sources.scans import once
 
 if TYPE_CHECKING:
     from klint.sources.kustomize.files import Kustomization
@@ -110,7 +112,8 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
     return None
 
 
-_SOURCE = re.compile(rb"^#\s*Source:\s*([^/\s]+)/\S*\s*$", re.MULTILINE)
+# Every token after ``Source:``, each occurrence on its own (a token never hides the next).
+_SOURCE = re.compile(r"Source:(?=\s*(\S+))")
 
 
 def _rendered_charts(manifest: ManifestFile) -> list[Path | None] | None:
@@ -119,26 +122,56 @@ def _rendered_charts(manifest: ManifestFile) -> list[Path | None] | None:
     if manifest.rendered is None or manifest.cwd is None:
         return []
     try:
-        info = os.stat(manifest.path)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_READ_BYTES:
-            return None
-        data = manifest.path.read_bytes()
+        with open(manifest.path, "rb") as handle:
+            info = os.fstat(handle.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_READ_BYTES:
+                return None
+            data = read_limited(handle, info.st_size, MAX_READ_BYTES)
     except OSError:
         return []  # missing: the unit reports it
-    if b"Source:" not in data:
-        return []
-    names = sorted({match.decode(errors="surrogateescape") for match in _SOURCE.findall(data)})
+    names = source_charts(data)
     if not names:
         return []
     from klint.sources.helm.rendered_output import find_chart
 
-    origin = manifest.path.parent
-    root = unit_root(origin, manifest.cwd)
-    return [find_chart(name, origin, manifest.cwd, root) for name in names]
+    origin, cwd = manifest.path.parent, manifest.cwd
+    root = unit_root(origin, cwd)
+    return [
+        # the rendered files of a folder name the same charts: each found once per run
+        once(
+            "chart",
+            f"{name}\0{origin}\0{cwd}\0{root}",
+            partial(find_chart, name, origin, cwd, root),
+        )
+        for name in names
+    ]
+
+
+def source_charts(data: bytes) -> list[str]:
+    """The chart names the ``# Source:`` lines of a file may name, read as the loader reads
+    them (its text decoding, every line break ``str.splitlines`` knows, Unicode spaces):
+    every token after a ``Source:`` that holds a slash, a superset of the lines the
+    locator uses (more charts in a key only re-lint more often)."""
+    if b"Source:" not in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return []  # not UTF-16 and no ``Source:`` in UTF-8 either
+    text, _ = decode(data, "")
+    if text is None or "# Source:" not in text:
+        return []  # the loader maps nothing back (manifests.load_bytes)
+    names = set()
+    for match in _SOURCE.finditer(text):
+        chart, slash, _ = match.group(1).partition("/")
+        if slash and chart:
+            names.add(chart)
+    return sorted(names)
 
 
 def _chart_files(path: Path) -> tuple[str, ...] | None:
-    """Every file of a chart (or the archive); None when there are too many to key it."""
+    """Every file of a chart (or the archive); None when there are too many to key it (the
+    files of a chart many rendered files map into are listed once per run)."""
+    return once("chart-files", str(path), partial(_list_chart_files, path))
+
+
+def _list_chart_files(path: Path) -> tuple[str, ...] | None:
     if path.is_file():
         return (str(path),)
     files: list[str] = []
@@ -153,23 +186,17 @@ def _chart_files(path: Path) -> tuple[str, ...] | None:
 def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
     from klint.sources.kustomize.build import lexical_root
     from klint.sources.kustomize.tree import Tree
-    from klint.sources.scans import once
 
     # the scan the build makes (and discovery made: shared within a run)
     build_dir = Path(os.path.normpath(unit.path.absolute()))
     tree = Tree.scan(build_dir, lexical_root(build_dir, unit_root(unit.path, unit.cwd)))
     wanted = set(tree.files)
     for directory in tree.kustomizations:
-        try:
-            entries = list(os.scandir(directory))
-        except OSError:
+        # a base's folder is shared by overlays: listed once per run
+        siblings = once("siblings", directory, partial(_siblings, directory))
+        if siblings is None:
             return None
-        for entry in entries:
-            try:
-                if entry.is_file() and entry.stat().st_size <= _SIBLING_BYTES:
-                    wanted.add(os.path.normpath(entry.path))
-            except OSError:
-                return None
+        wanted.update(siblings)
     if len(wanted) > MAX_INPUT_FILES:
         return None
     # A refused or remote reference, or a missing resource, fails the build until a file or
@@ -182,6 +209,18 @@ def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
             return None
         places.update(found)
     return UnitInputs(f"{identity}|{';'.join(sorted(places))}", tuple(sorted(wanted)))
+
+
+def _siblings(directory: str) -> frozenset[str] | None:
+    """The regular files beside a kustomization that the confined copy takes."""
+    wanted: set[str] = set()
+    try:
+        for entry in os.scandir(directory):
+            if entry.is_file() and entry.stat().st_size <= _SIBLING_BYTES:
+                wanted.add(os.path.normpath(entry.path))
+    except OSError:
+        return None
+    return frozenset(wanted)
 
 
 _MAX_ENTRIES = 20_000

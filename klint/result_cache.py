@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from klint.cache_codec import CodecError, decode_result, encode_result
 from klint.engine import UnitResult
 from klint.sources.base import LintUnit
+from klint.sources.confine import read_limited, real_path
 from klint.user_cache import is_private, user_cache_folder
 
 if TYPE_CHECKING:
@@ -107,7 +108,6 @@ class ResultCache:
         self.written = 0
         self.hits = 0
         self._digests: dict[str, tuple[str, bool]] = {}
-        self._folders: dict[str, str] = {}  # folder → its real path, for _readable
 
     # -- keys --------------------------------------------------------------------------
 
@@ -174,10 +174,11 @@ class ResultCache:
         """A file's content hash and whether it mentions klint; None: too large to key."""
         if name not in self._digests:
             try:
-                if not _readable(name, self._folders):
+                if not _readable(name):
                     return None  # a FIFO, a device or a link out of the repository
                 with open(name, "rb") as handle:
-                    data = handle.read(MAX_INPUT_BYTES + 1)
+                    size = os.fstat(handle.fileno()).st_size
+                    data = read_limited(handle, size, MAX_INPUT_BYTES)
             except FileNotFoundError:
                 self._digests[name] = ("missing", False)
                 return self._digests[name]
@@ -211,7 +212,7 @@ class ResultCache:
                 info = os.fstat(source.fileno())
                 if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
                     return None
-                data = source.read(MAX_ENTRY_BYTES + 1)
+                data = read_limited(source, info.st_size, MAX_ENTRY_BYTES)
         except OSError:
             return None
         head, _, body = data.partition(b"\n")
@@ -339,28 +340,22 @@ def _groups(files: Sequence[Sequence[str]]) -> list[int]:
     return [find(i) for i in range(len(files))]
 
 
-def _readable(name: str, folders: dict[str, str]) -> bool:
+def _readable(name: str) -> bool:
     """Whether the cache may read ``name`` to key a unit: a regular file that a link does not
-    take out of its repository (the unit's own confinement root). ``folders`` remembers the
-    real path of each folder (this run's files share them)."""
+    take out of its repository (the unit's own confinement root)."""
     from klint.sources.confine import unit_root
 
     absolute = os.path.abspath(name)
     mode = os.lstat(name).st_mode
     if stat.S_ISLNK(mode):
         mode = os.stat(name).st_mode
-    elif stat.S_ISREG(mode):
-        folder = os.path.dirname(absolute)
-        if folder not in folders:
-            folders[folder] = os.path.realpath(folder)
-        if folders[folder] == folder:
-            return True  # no link on the way
     if not stat.S_ISREG(mode):
         return False
-    if os.path.realpath(absolute) == absolute:
-        return True
+    real = real_path(absolute)  # each folder resolved once (scans_shared)
+    if real == absolute:
+        return True  # no link on the way
     root = unit_root(Path(os.path.dirname(absolute)))
-    return Path(os.path.realpath(absolute)).is_relative_to(os.path.realpath(root))
+    return Path(real).is_relative_to(real_path(root))
 
 
 def _real_folders(*folders: Path) -> bool:

@@ -42,6 +42,8 @@ def _write(value: Any, newline: str, parts: list[str]) -> None:
         parts.append(newline + "]")
     elif kind is int:  # exactly int (not bool, not a subclass): its digits, as the stdlib
         parts.append(int.__repr__(value))
+    elif (kind is list or kind is dict) and not value:
+        parts.append("[]" if kind is list else "{}")
     elif value is None:
         parts.append("null")
     elif value is True:

@@ -38,7 +38,7 @@ from klint.findings import (
 from klint.reporters.base import ReportContext
 from klint.reporters.indented_json import dump_indented
 from klint.reporters.sarif_artifacts import ArchiveArtifacts
-from klint.sources.confine import is_inside
+from klint.sources.confine import is_inside, real_paths_remembered
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/klint-dev/klint"
@@ -47,6 +47,8 @@ LINE_HASH_KEY = "primaryLocationLineHash"
 INPUT_PROBLEM_ID = "KL000"
 INPUT_PROBLEM_NAME = "input-problem"
 _RESULT_INDENT = " " * 8
+# json.dumps(value, ensure_ascii=False) without making an encoder for each result
+_encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
 class SarifReporter:
@@ -81,11 +83,11 @@ class SarifReporter:
         yield '      "results": ['
         lines = _SourceLines(context)
         first = True
-        for result in self._results(report, context, rule_index, lines):
-            yield (
-                ("\n" if first else ",\n") + _RESULT_INDENT + json.dumps(result, ensure_ascii=False)
-            )
-            first = False
+        # the files results point at are read for their lines: each folder resolved once
+        with real_paths_remembered():
+            for result in self._results(report, context, rule_index, lines):
+                yield ("\n" if first else ",\n") + _RESULT_INDENT + _encode(result)
+                first = False
         yield "]" if first else "\n      ]"
         if lines.artifacts.entries:  # files inside chart archives (see sarif_artifacts)
             yield f',\n      "artifacts": {_dump(lines.artifacts.entries, "      ")}'

@@ -8,11 +8,13 @@ passes a path through :func:`confine` before touching it; a refusal is an input 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from klint.errors import KlintError
 
@@ -47,8 +49,18 @@ def unit_root(unit: Path, cwd: Path | None = None) -> Path:
 
     That is the git root at or above ``unit``; outside a git checkout, the working directory
     when the unit lies inside it (and it is not the file system root), else the unit's own
-    folder. Strings inside the unit never widen it.
+    folder. Strings inside the unit never widen it. Within :func:`real_paths_remembered`,
+    found once per unit and working directory.
     """
+    if _roots is None:
+        return _unit_root(unit, cwd)
+    key = (str(unit), str(cwd))
+    if key not in _roots:
+        _roots[key] = _unit_root(unit, cwd)
+    return _roots[key]
+
+
+def _unit_root(unit: Path, cwd: Path | None) -> Path:
     start = unit.resolve()
     folder = start if start.is_dir() else start.parent
     found = repository_root(folder)
@@ -61,13 +73,63 @@ def unit_root(unit: Path, cwd: Path | None = None) -> Path:
     return folder
 
 
-def is_inside(path: Path, root: Path) -> bool:
+# Within real_paths_remembered(): path → real path, and (unit, cwd) → unit_root.
+_known: dict[str, str] | None = None
+_roots: dict[tuple[str, str], Path] | None = None
+
+
+@contextlib.contextmanager
+def real_paths_remembered() -> Iterator[None]:
+    """Within the block, :func:`real_path` finds each folder's real path once and
+    :func:`unit_root` each unit's root once (the repository does not change under one run's
+    discovery and cache keying)."""
+    global _known, _roots
+    outer = _known, _roots
+    _known = {} if outer[0] is None else outer[0]
+    _roots = {} if outer[1] is None else outer[1]
+    try:
+        yield
+    finally:
+        _known, _roots = outer
+
+
+def real_path(path: str | Path) -> str:
+    """``os.path.realpath(path)``. Within :func:`real_paths_remembered`, an absolute
+    normalised path is resolved from its folder's remembered real path: one ``lstat`` of its
+    last component, and ``realpath`` in full only when that is a link (what ``realpath``
+    does for each component, in the same order)."""
+    name = os.fspath(path)
+    known = _known
+    if known is None or not os.path.isabs(name) or os.path.normpath(name) != name:
+        return os.path.realpath(name)
+    found = known.get(name)
+    if found is not None:
+        return found
+    below: list[tuple[str, str]] = []  # (path, its last component), deepest first
+    here = name
+    while here not in known:
+        parent, leaf = os.path.split(here)
+        if not leaf or parent == here:  # the file system root ("/", "//")
+            known[here] = os.path.realpath(here)
+            break
+        below.append((here, leaf))
+        here = parent
+    real = known[here]
+    for here, leaf in reversed(below):
+        joined = os.path.join(real, leaf)
+        real = os.path.realpath(joined) if os.path.islink(joined) else joined
+        known[here] = real
+    return real
+
+
+def is_inside(path: Path | str, root: Path | str) -> bool:
     """Whether ``path``'s real location (all symlinks followed) lies within ``root``."""
     try:
-        real = Path(os.path.realpath(path))
+        real = real_path(path)
+        top = real_path(root)
     except (OSError, ValueError):
         return False
-    return real.is_relative_to(Path(os.path.realpath(root)))
+    return real == top or real.startswith(top if top.endswith("/") else top + "/")
 
 
 def confine(path: Path, root: Path) -> Path:
@@ -82,7 +144,7 @@ def confine(path: Path, root: Path) -> Path:
     if not is_inside(candidate, root):
         how = "is a symbolic link that leads" if _has_link(candidate, root) else "lies"
         raise OutsideRoot(path, root, f"{how} outside {_shown(root)}; klint reads only there")
-    return Path(os.path.realpath(candidate))
+    return Path(real_path(candidate))
 
 
 def walk_confined(root: Path) -> Iterator[tuple[Path, OutsideRoot | None]]:
@@ -137,9 +199,19 @@ def read_regular(
                 return None
             if accept is not None and not accept(info):
                 return None
-            return handle.read(max_bytes + 1)
+            return read_limited(handle, info.st_size, max_bytes)
         except OSError:
             return None
+
+
+def read_limited(handle: BinaryIO, size: int, max_bytes: int) -> bytes:
+    """What ``handle.read(max_bytes + 1)`` gives (one byte past the limit says the file is
+    over it), asking first for the ``size`` the file had: a read of ``n`` bytes allocates
+    ``n`` bytes before it reads, which for a 32 MiB limit costs more than a small file."""
+    data = handle.read(min(size, max_bytes) + 1)
+    if len(data) <= size or len(data) > max_bytes:
+        return data  # the whole file, or already over the limit
+    return data + handle.read(max_bytes + 1 - len(data))  # it grew since it was measured
 
 
 class TreeTooLarge(KlintError):

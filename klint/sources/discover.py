@@ -16,7 +16,7 @@ from klint.documents import Document
 from klint.findings import Location, Notification, Span
 from klint.model.component import path_context
 from klint.sources.base import LintUnit, LoadedUnit, LoadSettings, Locator, display_path
-from klint.sources.confine import is_inside, unit_root
+from klint.sources.confine import is_inside, real_path, unit_root
 from klint.sources.manifests import ManifestFile, ManifestFolder, SkippedBuffer, StdinBuffer
 from klint.sources.names import (
     CHART_ARCHIVES,
@@ -141,8 +141,10 @@ def discover(
                             add("file", file, SkippedBuffer(shown, reason))
                     folders[folder] = [f for f in files if os.path.normpath(f) not in covered]
             for files in folders.values():
-                fresh = [f for f in files if ("file", str(f.resolve())) not in seen]
-                seen.update(("file", str(f.resolve())) for f in fresh)
+                # walked files are no links: their real paths, each folder resolved once
+                keys = [("file", real_path(f.absolute())) for f in files]
+                fresh = [f for f, key in zip(files, keys, strict=True) if key not in seen]
+                seen.update(keys)
                 for chunk in _chunks(fresh):
                     result.units.append(ManifestFolder(tuple(_manifest(f, cwd) for f in chunk)))
         else:

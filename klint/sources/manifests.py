@@ -23,6 +23,7 @@ from klint.sources.base import (
     Locator,
     RenderedOutputMapper,
 )
+from klint.sources.confine import read_limited
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ def read_file(path: Path, display: str, max_bytes: int) -> tuple[bytes | None, N
         if info.st_size > max_bytes:
             return None, too_large(display, max_bytes)
         with open(path, "rb") as handle:
-            return handle.read(max_bytes + 1), None
+            return read_limited(handle, info.st_size, max_bytes), None
     except OSError as error:
         problem = _file_problem(display, "unreadable", f"cannot read file: {error.strerror}")
         return None, replace(problem, repeatable=False)  # an I/O error: not the file's content

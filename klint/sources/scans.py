@@ -9,18 +9,22 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
+from klint.sources.confine import real_paths_remembered
+
 T = TypeVar("T")
 _remembered: dict[tuple[str, str], Any] | None = None
 
 
 @contextlib.contextmanager
 def scans_shared() -> Iterator[None]:
-    """Within the block, :func:`once` computes each value once."""
+    """Within the block, :func:`once` computes each value once, and
+    :func:`~klint.sources.confine.real_path` resolves each folder once."""
     global _remembered
     outer = _remembered
     _remembered = {} if outer is None else outer
     try:
-        yield
+        with real_paths_remembered():
+            yield
     finally:
         _remembered = outer
 

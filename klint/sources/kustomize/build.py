@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from klint.sources.budget import documents_problem
-from klint.sources.confine import unit_root
+from klint.sources.confine import real_path, unit_root
 from klint.sources.kustomize import prebuild, shared
 from klint.sources.kustomize.annotations import (
     enable_annotations,
@@ -59,9 +59,9 @@ class KustomizeBuild:
 
 def lexical_root(build_dir: Path, root: Path) -> Path:
     """``root`` spelled as an ancestor of ``build_dir`` (whose path may run through links)."""
-    real = os.path.realpath(root)
+    real = real_path(root)
     for candidate in (build_dir, *build_dir.parents):
-        if os.path.realpath(candidate) == real:
+        if real_path(candidate) == real:
             return candidate
     return root
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import yaml
@@ -32,6 +33,7 @@ from klint.sources.kustomize.files import (
 )
 from klint.sources.kustomize.tree import Tree
 from klint.sources.names import KUSTOMIZATION_FILES, kustomization_file
+from klint.sources.scans import once
 
 
 @dataclass
@@ -45,7 +47,7 @@ class KustomizeReach:
 
 def is_component(directory: Path) -> bool:
     """Whether the kustomization in ``directory`` is a ``kind: Component``."""
-    loaded = load_kustomization(str(directory))
+    loaded = once("kustomization", str(directory), partial(load_kustomization, str(directory)))
     return loaded is not None and loaded.data.get("kind") == "Component"
 
 

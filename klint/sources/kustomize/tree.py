@@ -11,7 +11,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from klint.sources.confine import OutsideRoot, confine, is_inside, read_inside
+from klint.sources.confine import OutsideRoot, confine, is_inside, read_inside, real_path
 from klint.sources.kustomize.files import (
     Kustomization,
     as_strings,
@@ -92,6 +92,18 @@ def _git_like(entry: str) -> bool:
     return "/" in entry and "." in first.strip(".") and not first.startswith(".")
 
 
+@dataclass(frozen=True)
+class _Visit:
+    """What one kustomization folder adds to any tree with the same root that reaches it
+    (None: nothing, it is not read); refusals are added even then."""
+
+    kustomization: Kustomization | None
+    files: set[str]
+    remote: list[tuple[Path, str]]
+    refused: list[tuple[Path, str, str]]
+    pending: list[str]
+
+
 @dataclass
 class Tree:
     """Every kustomization and file a build reads, found before building.
@@ -108,7 +120,7 @@ class Tree:
     files: set[str]
     remote: list[tuple[Path, str]]
     refused: list[tuple[Path, str, str]] = field(default_factory=list)
-    _real_root: Path | None = field(default=None, repr=False, compare=False)
+    _real_root: str | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def scan(cls, build_dir: Path, root: Path | None = None) -> Tree:
@@ -123,40 +135,57 @@ class Tree:
             directory = pending.pop()
             if directory in tree.kustomizations:
                 continue
-            if tree._real_inside(directory) is None:
-                continue  # refused where it was referenced
-            own = kustomization_file(Path(directory))
-            if own is not None and not tree._allowed_file(own):
-                continue  # a link out of the root: never read
-            loaded = once("kustomization", directory, partial(load_kustomization, directory))
-            if loaded is None:
+            # a folder adds the same to every tree with this root: looked at once per run
+            part = once("visit", f"{directory}\0{tree.root}", partial(tree._visit, directory))
+            tree.refused.extend(part.refused)
+            if part.kustomization is None:
                 continue
-            tree.kustomizations[directory] = loaded
-            tree.files.add(str(loaded.file))
-            for entry, fetched in _references(loaded):
-                if _is_url(entry) or (fetched and _looks_remote(directory, entry)):
-                    tree.remote.append((loaded.file, entry))
-                    continue
-                target = join_entry(directory, entry.split("=", 1)[-1] if "=" in entry else entry)
-                if not os.path.exists(target):
-                    target = join_entry(directory, entry)
-                if fetched and os.path.isdir(target) and _git_like(entry.strip()):
-                    tree.refused.append(
-                        (loaded.file, entry, _GIT_NAMED.format(entry=entry.strip()))
-                    )
-                    continue
-                if os.path.isdir(target):
-                    is_kustomization = kustomization_file(Path(target)) is not None
-                    if is_kustomization and tree._allowed(loaded, entry, target, within=None):
-                        pending.append(target)
-                elif os.path.isfile(target) and tree._allowed(loaded, entry, target, directory):
-                    tree.files.add(target)
-            tree._scan_plugin_configs(loaded)
-            for entry in _unknown_field_files(loaded):
-                target = join_entry(directory, entry)
-                if is_inside(Path(target), Path(directory)):
-                    tree.files.add(target)  # a guess: copied only when it stays in place
+            tree.kustomizations[directory] = part.kustomization
+            tree.files.update(part.files)
+            tree.remote.extend(part.remote)
+            pending.extend(part.pending)
         return tree
+
+    def _visit(self, directory: str) -> _Visit:
+        """What the kustomization in ``directory`` adds to this tree: itself, the files and
+        folders it names that may be read, and the references that stop the build."""
+        part = Tree(self.root, {}, set(), [], _real_root=self._real_root)
+        pending: list[str] = []
+        loaded = part._read(directory, pending)
+        return _Visit(loaded, part.files, part.remote, part.refused, pending)
+
+    def _read(self, directory: str, pending: list[str]) -> Kustomization | None:
+        if self._real_inside(directory) is None:
+            return None  # refused where it was referenced
+        own = kustomization_file(Path(directory))
+        if own is not None and not self._allowed_file(own):
+            return None  # a link out of the root: never read
+        loaded = once("kustomization", directory, partial(load_kustomization, directory))
+        if loaded is None:
+            return None
+        self.files.add(str(loaded.file))
+        for entry, fetched in _references(loaded):
+            if _is_url(entry) or (fetched and _looks_remote(directory, entry)):
+                self.remote.append((loaded.file, entry))
+                continue
+            target = join_entry(directory, entry.split("=", 1)[-1] if "=" in entry else entry)
+            if not os.path.exists(target):
+                target = join_entry(directory, entry)
+            if fetched and os.path.isdir(target) and _git_like(entry.strip()):
+                self.refused.append((loaded.file, entry, _GIT_NAMED.format(entry=entry.strip())))
+                continue
+            if os.path.isdir(target):
+                is_kustomization = kustomization_file(Path(target)) is not None
+                if is_kustomization and self._allowed(loaded, entry, target, within=None):
+                    pending.append(target)
+            elif os.path.isfile(target) and self._allowed(loaded, entry, target, directory):
+                self.files.add(target)
+        self._scan_plugin_configs(loaded)
+        for entry in _unknown_field_files(loaded):
+            target = join_entry(directory, entry)
+            if is_inside(Path(target), Path(directory)):
+                self.files.add(target)  # a guess: copied only when it stays in place
+        return loaded
 
     def _allowed_file(self, file: Path) -> bool:
         """Whether a kustomization file may be read (a link out of the root is refused)."""
@@ -220,7 +249,7 @@ class Tree:
             except OutsideRoot as error:
                 self.refused.append((kustomization.file, entry, error.reason))
                 return False
-            real = os.path.realpath(target)
+            real = real_path(target)
         linked = real != os.path.abspath(target)
         if within is not None and linked and not is_inside(Path(target), Path(within)):
             reason = (
@@ -235,12 +264,13 @@ class Tree:
         """``path`` with every link followed when that lies within the root, else None
         (:func:`~klint.sources.confine.is_inside`, the root resolved once per tree)."""
         try:
-            real = once("real", path, partial(os.path.realpath, path))
+            real = real_path(path)
             if self._real_root is None:
-                self._real_root = Path(os.path.realpath(self.root))
+                self._real_root = real_path(self.root)
         except (OSError, ValueError):
             return None
-        return real if Path(real).is_relative_to(self._real_root) else None
+        top = self._real_root
+        return real if real == top or real.startswith(top.rstrip("/") + "/") else None
 
     def copy_to(self, destination: Path, texts: Mapping[str, str] | None = None) -> None:
         """Copy the tree under ``destination`` with the same layout (content only, no modes);
