@@ -180,9 +180,10 @@ def implied_by_wildcard(
     pairs: list[tuple[Resource, Finding]],
 ) -> list[tuple[Resource, Finding]]:
     """Permission findings on a role rule that grants everything (``*`` groups, resources
-    and verbs) are notes that point to the wildcard finding on the same rule, when that
-    finding is at least as severe: one finding says the rule allows everything, and the
-    permissions it implies add nothing (a more severe permission keeps its level)."""
+    and verbs) are notes that point to the wildcard finding on the same rule: one finding
+    says the rule allows everything, and the permissions it implies add nothing. A rule more
+    severe than the wildcard finding keeps its level once (the most severe, by rule id), so
+    the rule's severity shows; the other severe ones point to it."""
     wildcards: dict[tuple[int, Any], int] = {}
     for resource, finding in pairs:
         path = finding.field_path
@@ -194,23 +195,45 @@ def implied_by_wildcard(
                 wildcards[key] = max(wildcards.get(key, 0), finding.severity.rank)
     if not wildcards:
         return pairs
-    return [(resource, _implied(resource, f, wildcards)) for resource, f in pairs]
+    kept: dict[tuple[int, Any], tuple[int, str]] = {}  # the severe one that keeps its level
+    for resource, finding in pairs:
+        permission = _permission_key(resource, finding)
+        if permission is None or permission not in wildcards:
+            continue
+        key = permission
+        if finding.severity.rank > wildcards[key]:
+            candidate = (-finding.severity.rank, finding.rule_id)
+            kept[key] = min(kept.get(key, candidate), candidate)
+    return [(resource, _implied(resource, f, wildcards, kept)) for resource, f in pairs]
+
+
+def _permission_key(resource: Resource, finding: Finding) -> tuple[int, Any] | None:
+    path = finding.field_path
+    if finding.rule_id not in PERMISSION_RULES or len(path) < 2 or path[0] != "rules":
+        return None
+    return (id(resource), path[1])
 
 
 def _implied(
-    resource: Resource, finding: Finding, wildcards: dict[tuple[int, Any], int]
+    resource: Resource,
+    finding: Finding,
+    wildcards: dict[tuple[int, Any], int],
+    kept: dict[tuple[int, Any], tuple[int, str]],
 ) -> Finding:
-    path = finding.field_path
-    if finding.rule_id not in PERMISSION_RULES or len(path) < 2 or path[0] != "rules":
+    key = _permission_key(resource, finding)
+    rank = wildcards.get(key) if key is not None else None
+    if key is None or rank is None or finding.severity is Severity.NOTE:
         return finding
-    rank = wildcards.get((id(resource), path[1]))
-    if rank is None or finding.severity is Severity.NOTE or rank < finding.severity.rank:
-        return finding
+    reported = WILDCARD_RULE
+    if rank < finding.severity.rank:
+        keeper = kept[key][1]
+        if finding.rule_id == keeper:
+            return finding
+        reported = f"{WILDCARD_RULE} and {keeper}"
     message = finding.message.rstrip(".")
     return replace(
         finding,
         severity=Severity.NOTE,
-        message=f"{message} (implied by the wildcard rule reported as {WILDCARD_RULE}; "
-        "kept as a note).",
+        message=f"{message} (implied by the wildcard rule reported as {reported}; kept as a note).",
         properties=(*finding.properties, ("expected-for", "wildcard-rule")),
     )

@@ -43,6 +43,11 @@ from tests.conftest import lint_text, run_cli
         ("deploy/sampling/app.yaml", None),
         ("pkg/downsample/app.yaml", None),
         ("deploy/examples.yaml", None),  # the file's own name is not a folder
+        # archived inputs, kept for reference (kubernetes/examples _archived/)
+        ("_archived/volumes/storageos/pod.yaml", "not-deployed"),
+        ("deploy/archive/old.yaml", "not-deployed"),
+        ("attic/app.yaml", "not-deployed"),
+        ("deploy/archiver/app.yaml", None),
     ],
 )
 def test_development_and_sample_folders_by_name(path: str, kind: str | None) -> None:
@@ -359,3 +364,35 @@ def test_a_packaged_subchart_that_leaves_resources_to_the_installer_gets_the_not
     assert [(r["path"], r["line"]) for r in limits["related"]] == [
         ("charts/sub-0.1.0.tgz!/sub/values.yaml", 2)
     ]
+
+
+LOAD_TEST_TEMPLATE = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: load-{{.Replica}}
+  labels: {iteration: "{{.Iteration}}"}
+spec:
+  selector: {matchLabels: {app: load}}
+  template:
+    metadata: {labels: {app: load}}
+    spec:
+      containers:
+        - name: app
+          image: nginx:1.27
+"""
+
+
+def test_a_template_action_inside_a_name_or_label_makes_a_template_source() -> None:
+    # kube-burner templates (vcluster load-test/): the name is rendered per replica
+    report = lint_text(LOAD_TEST_TEMPLATE, path="deploy/load.yaml", profiles=("default",))
+    invalid = [f for f in report.active if f.rule_id in ("KL929", "KL806")]
+    assert {f.rule_id for f in invalid} == {"KL929", "KL806"}
+    assert all(f.severity is Severity.NOTE for f in invalid)
+    assert all("a Go template source" in f.message for f in invalid)
+    plain = lint_text(
+        LOAD_TEST_TEMPLATE.replace("{{.Replica}}", "Bad_Name").replace("{{.Iteration}}", "-x"),
+        path="deploy/load.yaml",
+        profiles=("default",),
+    )
+    assert {f.severity for f in plain.active if f.rule_id in ("KL929", "KL806")} == {Severity.ERROR}

@@ -40,13 +40,14 @@ Inputs *users copy or run*, for every rule not tagged ``never-downgraded``:
   is or ends with sample(s)/example(s): ``configsamples/``, ``example-apps/``; development
   environments: ``dev-env/``, ``devenv/``, ``local-dev/``, ``config/dev/`` beside a
   kubebuilder tree's deployed config, not ``overlays/dev/``): applied to test clusters or
-  copied by users;
-  or under a hidden folder (``.local/``, ``.dev/``: developer-local, not deployed;
-  ``.github/`` and ``.tekton/`` hold CI, which runs, and a folder named on the command line
-  is what the user means to lint);
+  copied by users; an archived folder (``_archived/``, ``archive/``, ``attic/``), kept for
+  reference and no longer maintained; or under a hidden folder (``.local/``, ``.dev/``:
+  developer-local, not deployed; ``.github/`` and ``.tekton/`` hold CI, which runs, and a
+  folder named on the command line is what the user means to lint);
 - ``template-source``: a document with unquoted Go template actions (``namespace: {{
-  .Namespace }}``, a line starting ``{{``): a template some tool renders, which YAML reads
-  as something else, so what the rules see is not what is applied.
+  .Namespace }}``, a line starting ``{{``), or with one inside its name, namespace or a
+  label (``name: load-{{.Replica}}``): a template some tool renders, which YAML reads as
+  something else, so what the rules see is not what is applied.
 
 A level lower was measured as not enough: one level kept 400 test-input errors as warnings
 on 9 repositories (published chart archives under ``docs/``, injector golden files under
@@ -110,6 +111,9 @@ NOT_DEPLOYED_FOLDERS = frozenset(
 # (``configsamples``, ``config-examples``, ``example-apps``, ``exampleSite``); not
 # ``sampler``, ``sampling`` or ``downsample``.
 _SAMPLE_WORD = re.compile(r"(?<!down)(?<!re)(?<!up)(?<!sub)(?:sample|example)s?$|^examples?")
+# Folder names of archived inputs: kept for reference, no longer maintained or deployed
+# (kubernetes/examples ``_archived/``).
+ARCHIVED_FOLDERS = frozenset({"_archived", "archived", "_archive", "archive", "attic"})
 # Folder names of unit-test data: inputs and golden files a test reads, never applied.
 TEST_DATA_FOLDERS = frozenset({"testdata", "_testdata", "test-data", "golden"})
 VENDORED_FOLDERS = frozenset({"third_party", "third-party", "vendor"})
@@ -215,6 +219,7 @@ _FOLDER_CONTEXTS = (
     (VENDORED_FOLDERS, "vendored", "a vendored copy, changed upstream", True),
     (TEST_DATA_FOLDERS, "test-data", "a unit test's input, never applied", True),
     (NOT_DEPLOYED_FOLDERS, "not-deployed", "a test, example or docs input, not deployed", False),
+    (ARCHIVED_FOLDERS, "not-deployed", "archived, no longer maintained or deployed", False),
     (PUBLISHED_FOLDERS, "published", "a published release bundle, fixed in its sources", True),
 )
 
@@ -284,12 +289,26 @@ def _template_source(resource: Resource) -> bool:
     mapping; no Kubernetes object has a mapping as a key, while quoted actions and template
     text in block scalars (alert and dashboard templates) stay strings.
     """
+    if _templated_metadata(resource):
+        return True
     root = resource.document.root
     found = _TEMPLATE_SOURCES.get(root)
     if found is None:
         found = _has_mapping_key(root)
         _TEMPLATE_SOURCES[root] = found
     return found
+
+
+def _templated_metadata(resource: Resource) -> bool:
+    """A name, namespace or label value with a template action inside (``app-{{.Replica}}``,
+    kube-burner and envsubst-like tools): no API server accepts one, a tool renders it."""
+    metadata = resource.data.get("metadata")
+    if not isinstance(metadata, dict):
+        return False
+    labels = metadata.get("labels")
+    values = [metadata.get(k) for k in ("name", "generateName", "namespace")]
+    values += list(labels.values()) if isinstance(labels, dict) else []
+    return any(isinstance(v, str) and "{{" in v and "}}" in v for v in values)
 
 
 def _has_mapping_key(root: yaml.Node) -> bool:
