@@ -17,7 +17,8 @@ from tests.conftest import HELM_FIXTURES, needs_helm_sdk
 @pytest.mark.parametrize(
     ("template", "expected"),
     [
-        ("name: x-{{ randAlphaNum 5 | lower }}", "name: x-{{ toString 5 | lower }}"),
+        ("name: x-{{ randAlphaNum 5 | lower }}", 'name: x-{{ repeat 5 "x" | lower }}'),
+        ("pin: {{ randNumeric 4 | quote }}", 'pin: {{ repeat 4 "0" | quote }}'),
         ("{{- $p := 12 | randAlpha -}}", "{{- $p := 12 | toString -}}"),
         ("id: {{ uuidv4 }}", 'id: {{ (print "00000000-0000-4000-8000-000000000000") }}'),
         (
@@ -90,7 +91,7 @@ def test_a_chart_with_random_names_renders_the_same_twice(tmp_path: Path) -> Non
     second = render_chart(chart, backend="sdk")
     assert [(r.source, r.text) for r in first] == [(r.source, r.text) for r in second]
     texts = "".join(r.text for r in first)
-    assert "name: 8-" in texts  # the test pod's name, its random part a fixed stand-in
+    assert "name: xxxxxxxx-" in texts  # the test pod's name: a stand-in of the same length
     assert "00000000-0000-4000-8000-000000000000" in texts
     assert any(r.source == "web/charts/ca/templates/secret.yaml" for r in first)
     # the user's files are never edited: only klint's copy is rewritten

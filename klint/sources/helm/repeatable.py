@@ -5,9 +5,9 @@ each time a chart is rendered (``name: {{ .Release.Name }}-test-{{ randAlphaNum 
 the same chart would give different objects, messages and reports on every run. In klint's
 copy of the chart (never the user's files) each call is replaced by a deterministic function
 of the same arity, inside template actions only: the lines of every template stay where they
-are, so every finding keeps its location. The stand-ins are plain, short values
-(``randAlphaNum 22`` renders ``22``): a generated password is not a credential written in
-the repository, and no rule should see it as one.
+are, so every finding keeps its location. The stand-ins are plain values (``randAlphaNum
+22`` renders 22 ``x``, of the length asked for when it is a number): a generated password is
+not a credential written in the repository, and no rule should see it as one.
 """
 
 from __future__ import annotations
@@ -46,6 +46,10 @@ _CERTIFICATES = frozenset(
     }
 )
 _EMPTY_CERTIFICATE = '(dict "Cert" "" "Key" "")'
+# random strings of a literal length (``randAlphaNum 5``, the usual form) keep their length:
+# names stay within their limits and templates that check a length still pass
+_SIZED = {"randAlphaNum": "x", "randAlpha": "x", "randNumeric": "0", "randAscii": "x"}
+_LENGTH = re.compile(r"[ \t]+(\d{1,4})(?![\w.])")
 _NAMES = re.compile(
     rb"\b(?:" + b"|".join(n.encode() for n in [*_STAND_INS, *_CERTIFICATES]) + rb")\b"
 )
@@ -71,7 +75,11 @@ def _rewrite_action(body: str) -> str:
         word = match.group(0)
         out.append(body[position : match.start()])
         position = match.end()
-        if word in _CERTIFICATES:
+        sized = _LENGTH.match(body, position) if word in _SIZED else None
+        if sized is not None:
+            out.append(f'repeat {sized.group(1)} "{_SIZED[word]}"')
+            position = sized.end()
+        elif word in _CERTIFICATES:
             end = _command_end(body, position)
             while end > position and body[end - 1] in " \t\r\n":
                 end -= 1  # the space before ``}}``, ``|`` or ``)`` stays
