@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import shutil
 import tarfile
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
+from klint.sources.helm.output import HelmRenderError
 from klint.sources.helm.render import render_chart
 from klint.sources.helm.repeatable import repeatable_source
 from tests.conftest import HELM_FIXTURES, needs_helm_sdk
@@ -96,3 +98,80 @@ def test_a_chart_with_random_names_renders_the_same_twice(tmp_path: Path) -> Non
     assert any(r.source == "web/charts/ca/templates/secret.yaml" for r in first)
     # the user's files are never edited: only klint's copy is rewritten
     assert {p: p.read_bytes() for p in chart.rglob("*") if p.is_file()} == before
+
+
+def _tgz(files: dict[str, bytes | int]) -> bytes:
+    """A packed chart; an int is a member of that many zero bytes (streamed, not held)."""
+
+    class Zeros:
+        def __init__(self, size: int) -> None:
+            self.left = size
+
+        def read(self, size: int = -1) -> bytes:
+            count = self.left if size < 0 else min(size, self.left)
+            self.left -= count
+            return bytes(count)
+
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=packed, mode="w:gz") as tar:
+        for name, body in files.items():
+            info = tarfile.TarInfo(name)
+            if isinstance(body, int):
+                info.size = body
+                tar.addfile(info, Zeros(body))  # type: ignore[arg-type]
+            else:
+                info.size = len(body)
+                tar.addfile(info, io.BytesIO(body))
+    return packed.getvalue()
+
+
+@needs_helm_sdk
+def test_templates_of_nested_packed_subcharts_are_repeatable_too(tmp_path: Path) -> None:
+    chart = tmp_path / "web"
+    shutil.copytree(HELM_FIXTURES / "web", chart)
+    inner = _tgz(
+        {
+            "inner/Chart.yaml": b"apiVersion: v2\nname: inner\nversion: 0.1.0\n",
+            "inner/templates/cm.yaml": (
+                b"apiVersion: v1\nkind: ConfigMap\nmetadata:\n"
+                b"  name: inner-{{ randAlphaNum 6 | lower }}\n"
+            ),
+        }
+    )
+    outer = _tgz(
+        {
+            "outer/Chart.yaml": b"apiVersion: v2\nname: outer\nversion: 0.1.0\n",
+            "outer/charts/inner-0.1.0.tgz": inner,
+        }
+    )
+    (chart / "charts").mkdir(exist_ok=True)
+    (chart / "charts/outer-0.1.0.tgz").write_bytes(outer)
+    rendered = render_chart(chart, backend="sdk")
+    (configmap,) = [r for r in rendered if r.source.endswith("inner/templates/cm.yaml")]
+    assert "name: inner-xxxxxx" in configmap.text
+
+
+def test_a_packed_subchart_is_unpacked_within_the_bound_before_it_is_rewritten(
+    tmp_path: Path,
+) -> None:
+    # 65 MiB of zeros pack into ~65 KiB: the copy's rewrite must not read it whole
+    chart = tmp_path / "web"
+    shutil.copytree(HELM_FIXTURES / "web", chart)
+    (chart / "charts").mkdir(exist_ok=True)
+    bomb = _tgz(
+        {
+            "bomb/Chart.yaml": b"apiVersion: v2\nname: bomb\nversion: 0.1.0\n",
+            "bomb/templates/a.yaml": b"name: {{ randAlphaNum 5 }}\n",
+            "bomb/files/zeros": 65 * 1024 * 1024,
+        }
+    )
+    assert len(bomb) < 1024 * 1024
+    (chart / "charts/bomb-0.1.0.tgz").write_bytes(bomb)
+    tracemalloc.start()
+    try:
+        with pytest.raises(HelmRenderError, match="unpacks to more than 10000 entries or 64 MiB"):
+            render_chart(chart, backend="sdk")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024  # refused from the member's header, not after reading it

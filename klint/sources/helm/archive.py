@@ -14,8 +14,8 @@ from klint.sources.helm.output import (
     HelmRenderError,
 )
 
-_MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
-_MAX_ARCHIVE_MEMBERS = 10_000
+MAX_ARCHIVE_BYTES = 64 * 1024 * 1024  # what a packed chart may unpack to
+MAX_ARCHIVE_MEMBERS = 10_000
 
 
 def extract_chart_archive(archive: Path, destination: Path) -> Path:
@@ -28,8 +28,8 @@ def extract_chart_archive(archive: Path, destination: Path) -> Path:
     try:
         with tarfile.open(archive, "r:*") as tar:
             for count, member in enumerate(tar):
-                if count >= _MAX_ARCHIVE_MEMBERS:
-                    raise HelmRenderError(f"{archive}: more than {_MAX_ARCHIVE_MEMBERS} entries")
+                if count >= MAX_ARCHIVE_MEMBERS:
+                    raise HelmRenderError(f"{archive}: more than {MAX_ARCHIVE_MEMBERS} entries")
                 parts = PurePosixPath(member.name.replace("\\", "/")).parts
                 if not parts and member.isdir():
                     continue  # "./", as `tar -C dir .` writes it
@@ -38,7 +38,7 @@ def extract_chart_archive(archive: Path, destination: Path) -> Path:
                 if not member.isfile():
                     continue  # directories are implied; links and devices are never followed
                 total += member.size
-                if total > _MAX_ARCHIVE_BYTES:
+                if total > MAX_ARCHIVE_BYTES:
                     raise HelmRenderError(f"{archive}: unpacks to more than 64 MiB")
                 target = destination.joinpath(*parts)
                 if not target.resolve().is_relative_to(destination.resolve()):
@@ -66,7 +66,7 @@ def is_chart_archive(archive: Path) -> bool:
     try:
         with tarfile.open(archive, "r:*") as tar:
             for count, member in enumerate(tar):
-                if count >= _MAX_ARCHIVE_MEMBERS:
+                if count >= MAX_ARCHIVE_MEMBERS:
                     return True  # the render says what is wrong with it
                 parts = PurePosixPath(member.name.replace("\\", "/")).parts
                 if parts and parts[-1] == "Chart.yaml" and len(parts) <= 2:

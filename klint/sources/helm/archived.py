@@ -17,11 +17,11 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from klint.findings import ARCHIVE_MEMBER
+from klint.sources.helm.archive import MAX_ARCHIVE_BYTES
 from klint.sources.helm.chart_files import read_yaml_mapping
 
 ARCHIVE_SEPARATOR = ARCHIVE_MEMBER
 _MAX_MEMBER_BYTES = 5 * 1024 * 1024  # Helm's own limit per chart file
-_MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -179,7 +179,7 @@ def _members(archive: str, _mtime: int, _size: int) -> dict[str, str]:
                 if not member.isfile() or member.size > _MAX_MEMBER_BYTES:
                     continue
                 total += member.size
-                if total > _MAX_ARCHIVE_BYTES:
+                if total > MAX_ARCHIVE_BYTES:
                     break
                 text = _extract(tar, member)
                 if text is not None:

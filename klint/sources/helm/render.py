@@ -32,6 +32,7 @@ from klint.sources.helm.chart_files import (
     resolve_source,
     template_files,
 )
+from klint.sources.helm.copy_rewrite import rewrite_chart_copy
 from klint.sources.helm.dependencies import drop_dependencies
 from klint.sources.helm.output import (
     HelmRenderError,
@@ -39,8 +40,8 @@ from klint.sources.helm.output import (
     normalise_output,
     split_sections,
 )
-from klint.sources.helm.repeatable import make_repeatable
-from klint.sources.helm.schemas import confine_schemas
+from klint.sources.helm.repeatable import TEMPLATES
+from klint.sources.helm.schemas import SCHEMAS
 
 Backend = Literal["auto", "binary", "sdk"]
 
@@ -87,7 +88,6 @@ def render_chart(
         with tempfile.TemporaryDirectory(prefix="klint-chart-") as scratch:
             extracted = extract_chart_archive(chart, Path(scratch))
             drop_dependencies(extracted, without_dependencies)
-            make_repeatable(extracted)
             rendered = _render_dir(extracted, options, backend, chart, limits)
             return [RenderedTemplate(r.source, None, r.text) for r in rendered]
     if not is_chart_dir(chart):
@@ -96,7 +96,6 @@ def render_chart(
         copy = Path(scratch) / (chart.absolute().name or "chart")
         _copy_chart(chart, copy, root or unit_root(chart), max_bytes)
         drop_dependencies(copy, without_dependencies)
-        make_repeatable(copy)
         try:
             rendered = _render_dir(copy, options, backend, chart, limits)
         except HelmRenderError as error:
@@ -144,7 +143,9 @@ def _original(file: Path | None, copy: Path, chart: Path) -> Path | None:
 def _render_dir(
     chart_dir: Path, options: RenderOptions, backend: Backend, shown: Path, limits: _Limits
 ) -> list[RenderedTemplate]:
-    confine_schemas(chart_dir)  # chart_dir is klint's copy: rewritten, never the original
+    # chart_dir is klint's copy: rewritten, never the original (schemas confined, templates
+    # made repeatable)
+    rewrite_chart_copy(chart_dir, (SCHEMAS, TEMPLATES))
     missing = missing_dependencies(chart_dir)
     if missing:
         raise HelmRenderError(

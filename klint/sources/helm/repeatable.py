@@ -3,20 +3,19 @@
 Sprig's ``randAlphaNum``, ``uuidv4``, ``now``, ``genCA``, ``htpasswd`` ... give a new value
 each time a chart is rendered (``name: {{ .Release.Name }}-test-{{ randAlphaNum 5 }}``), so
 the same chart would give different objects, messages and reports on every run. In klint's
-copy of the chart (never the user's files) each call is replaced by a deterministic function
-of the same arity, inside template actions only: the lines of every template stay where they
-are, so every finding keeps its location. The stand-ins are plain values (``randAlphaNum
-22`` renders 22 ``x``, of the length asked for when it is a number): a generated password is
-not a credential written in the repository, and no rule should see it as one.
+copy of the chart (never the user's files; every chart of it: copy_rewrite.py) each call
+is replaced by a deterministic function of the same arity, inside template actions only:
+the lines of every template stay where they are, so every finding keeps its location. The
+stand-ins are plain values (``randAlphaNum 22`` renders 22 ``x``, of the length asked for
+when it is a number): a generated password is not a credential written in the repository,
+and no rule should see it as one.
 """
 
 from __future__ import annotations
 
-import io
-import os
 import re
-import tarfile
-from pathlib import Path
+
+from klint.sources.helm.copy_rewrite import FileRewrite
 
 # function → what replaces its name (same arguments, same kind of result)
 _STAND_INS = {
@@ -59,7 +58,6 @@ _ACTION_TOKEN = re.compile(
     re.S,
 )
 _ACTION = re.compile(r"\{\{(.*?)\}\}", re.S)
-_MAX_ARCHIVE_BYTES = 64 * 1024 * 1024
 
 
 def repeatable_source(text: str) -> str:
@@ -113,65 +111,17 @@ def _command_end(body: str, position: int) -> int:
     return position
 
 
-def make_repeatable(chart_copy: Path) -> None:
-    """Rewrite, in klint's copy of a chart, every template that calls such a function: the
-    chart's own, its unpacked subcharts' and those in subchart archives under ``charts/``."""
-    for directory, folders, files in os.walk(chart_copy):
-        folders.sort()
-        here = Path(directory)
-        in_templates = "templates" in here.relative_to(chart_copy).parts
-        for name in sorted(files):
-            path = here / name
-            if path.is_symlink():
-                continue  # the copy holds none; never write through one
-            if in_templates:
-                _rewrite_file(path)
-            elif here.name == "charts" and name.endswith((".tgz", ".tar.gz")):
-                _rewrite_archive(path)
-
-
-def _rewrite_file(path: Path) -> None:
-    data = path.read_bytes()
+def _repeatable_bytes(data: bytes, _shown: str) -> bytes | None:
+    """A template's bytes with its calls replaced; None when it calls none (or is not
+    UTF-8: Helm fails on it with its own message)."""
     if _NAMES.search(data) is None:
-        return
+        return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        return  # Helm fails on it with its own message
-    path.write_text(repeatable_source(text), encoding="utf-8")
-
-
-def _rewrite_archive(path: Path) -> None:
-    """Repack a subchart archive with its templates rewritten, only when one needs it."""
-    try:
-        if path.stat().st_size > _MAX_ARCHIVE_BYTES:
-            return
-        with tarfile.open(path, "r:*") as tar:
-            members = [(m, _member_bytes(tar, m)) for m in tar.getmembers()]
-    except (tarfile.TarError, OSError, EOFError):
-        return  # the render reports an unreadable archive
-    changed = False
-    rewritten: list[tuple[tarfile.TarInfo, bytes | None]] = []
-    for member, data in members:
-        if data is not None and "/templates/" in member.name and _NAMES.search(data):
-            try:
-                data = repeatable_source(data.decode("utf-8")).encode("utf-8")
-                member.size = len(data)
-                changed = True
-            except UnicodeDecodeError:
-                pass
-        rewritten.append((member, data))
-    if not changed:
-        return
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as out:
-        for member, data in rewritten:
-            out.addfile(member, io.BytesIO(data) if data is not None else None)
-    path.write_bytes(buffer.getvalue())
-
-
-def _member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes | None:
-    if not member.isfile():
         return None
-    handle = tar.extractfile(member)
-    return handle.read() if handle is not None else None
+    return repeatable_source(text).encode("utf-8")
+
+
+# the templates of each chart of the copy (rewritten by copy_rewrite.py)
+TEMPLATES = FileRewrite(lambda parts: parts[0] == "templates", _repeatable_bytes)

@@ -4,7 +4,7 @@ Helm validates values against each chart's ``values.schema.json`` with a JSON Sc
 library that loads ``$ref`` and ``$schema`` targets: ``http://…`` is fetched, ``file:///…``,
 absolute and ``../`` paths are read, and what they hold can come back in the error. So
 before Helm runs, every schema of the chart and of its subcharts (directories and packed
-``charts/*.tgz``, nested ones too) in klint's copy is checked:
+``charts/*.tgz``, nested ones too: copy_rewrite.py) in klint's copy is checked:
 
 - a ``$ref``, ``$dynamicRef`` or ``$recursiveRef`` that is not ``#…`` (within the file)
   refuses the chart, naming the file and the key; the target is never read;
@@ -17,16 +17,11 @@ This holds whether or not the render child has a network namespace.
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import re
-import tarfile
-import zlib
-from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
 from typing import Any
 
+from klint.sources.helm.copy_rewrite import FileRewrite
 from klint.sources.helm.output import HelmRenderError
 
 SCHEMA_FILE = "values.schema.json"
@@ -34,9 +29,6 @@ _REFERENCES = ("$ref", "$dynamicRef", "$recursiveRef")
 _METASCHEMA = re.compile(
     r"https?://json-schema\.org/(?:draft-0[3467]/schema|draft/20(?:19-09|20-12)/schema)#?"
 )
-_MAX_NESTING = 8
-_MAX_MEMBERS = 10_000
-_MAX_UNPACKED = 64 * 1024 * 1024  # as klint unpacks a packaged chart (archive.py)
 _SHOWN = 80
 
 
@@ -44,36 +36,6 @@ class _Refused(Exception):
     def __init__(self, key: str, pointer: str, value: str) -> None:
         super().__init__(key)
         self.key, self.pointer, self.value = key, pointer, value
-
-
-def confine_schemas(chart_dir: Path) -> None:
-    """Check and rewrite every values schema in the chart copy ``chart_dir``; a reference
-    that would be loaded from elsewhere raises :class:`HelmRenderError` (file and key)."""
-    for directory in _chart_dirs(chart_dir):
-        schema = directory / SCHEMA_FILE
-        if schema.is_file() and not schema.is_symlink():
-            shown = os.path.relpath(schema, chart_dir)
-            rewritten = _rewrite(schema.read_bytes(), shown)
-            if rewritten is not None:
-                schema.write_bytes(rewritten)
-        charts = directory / "charts"
-        if charts.is_dir():
-            for archive in sorted(charts.iterdir()):
-                if archive.is_file() and archive.name.endswith((".tgz", ".tar.gz")):
-                    shown = os.path.relpath(archive, chart_dir)
-                    repacked = _rewrite_archive(archive.read_bytes(), shown, 0)
-                    if repacked is not None:
-                        archive.write_bytes(repacked)
-
-
-def _chart_dirs(chart_dir: Path) -> Iterator[Path]:
-    """The chart and its unpacked subcharts (``charts/<dir>``, recursively)."""
-    yield chart_dir
-    charts = chart_dir / "charts"
-    if charts.is_dir() and not charts.is_symlink():
-        for entry in sorted(charts.iterdir()):
-            if entry.is_dir() and not entry.is_symlink():
-                yield from _chart_dirs(entry)
 
 
 def _rewrite(data: bytes, shown: str) -> bytes | None:
@@ -129,57 +91,5 @@ def _clean(node: Any, pointer: str) -> tuple[bool, Any]:
     return changed or len(cleaned) != len(node), cleaned
 
 
-def _rewrite_archive(data: bytes, shown: str, depth: int) -> bytes | None:
-    """A packed chart with its schemas (and nested packed charts) rewritten; None when
-    nothing changes."""
-    if depth > _MAX_NESTING:
-        raise HelmRenderError(f"{shown}: packed subcharts nested more than {_MAX_NESTING} deep")
-    members: list[tuple[tarfile.TarInfo, bytes | None]] = []
-    changed = False
-    total = 0
-    try:
-        with tarfile.open(fileobj=io.BytesIO(data), mode="r:*") as tar:
-            for member in tar:
-                total += max(member.size, 0) + 512
-                if len(members) >= _MAX_MEMBERS or total > _MAX_UNPACKED:
-                    raise HelmRenderError(
-                        f"{shown}: unpacks to more than {_MAX_MEMBERS} entries or 64 MiB"
-                    )
-                content = None
-                if member.isfile():
-                    handle = tar.extractfile(member)
-                    content = handle.read() if handle is not None else b""
-                    new = _rewrite_member(member.name, content, f"{shown}: {member.name}", depth)
-                    if new is not None:
-                        content, changed = new, True
-                members.append((member, content))
-    except (tarfile.TarError, OSError, EOFError, zlib.error):
-        raise HelmRenderError(f"{shown}: not a chart archive klint can check") from None
-    if not changed:
-        return None
-    out = io.BytesIO()
-    with tarfile.open(fileobj=out, mode="w:gz") as tar:
-        for member, content in members:
-            if content is None:
-                tar.addfile(member)
-            else:
-                member.size = len(content)
-                tar.addfile(member, io.BytesIO(content))
-    return out.getvalue()
-
-
-def _rewrite_member(name: str, content: bytes, shown: str, depth: int) -> bytes | None:
-    """A member of a packed chart rewritten when it is a chart's schema or a packed
-    subchart; the chart's own root and ``charts/<name>/`` levels count, as in Helm."""
-    parts = PurePosixPath(name.replace("\\", "/")).parts
-    chart_level = len(parts) >= 2 and all(p == "charts" for p in parts[1:-1:2])
-    if parts and parts[-1] == SCHEMA_FILE and len(parts) % 2 == 0 and chart_level:
-        return _rewrite(content, shown)
-    if (
-        len(parts) >= 3
-        and parts[-2] == "charts"
-        and parts[-1].endswith((".tgz", ".tar.gz"))
-        and all(p == "charts" for p in parts[1:-1:2])
-    ):
-        return _rewrite_archive(content, shown, depth + 1)
-    return None
+# the values schema of each chart of the copy (rewritten by copy_rewrite.py)
+SCHEMAS = FileRewrite(lambda parts: parts == (SCHEMA_FILE,), _rewrite)
