@@ -56,12 +56,14 @@ class HelmChart:
         user_values = [self._resolve(v) for v in settings.helm_values]
         root = unit_root(self.path, self.cwd)
         problems: list[Notification] = []
+        # values the user chose (.klint.yaml, -f, --set) are never swapped for ci/ values
+        chosen = bool(user_values or settings.helm_set or settings.helm_set_string)
         try:
             rendered, missing = self._render(settings, user_values, root)
         except HelmRenderError as error:
             fallback = None
             failures = [error]  # which ci/ values file renders can depend on the moment too
-            if not (user_values or settings.helm_set or settings.helm_set_string):
+            if not chosen:
                 fallback = self._render_with_ci_values(settings, root, failures)
             repeatable = all(failure.repeatable for failure in failures)
             if fallback is None:
@@ -70,15 +72,17 @@ class HelmChart:
                 return LoadedUnit([], [*self._missing_problems(missing), failed], files=0)
             ci_values, rendered, missing = fallback
             user_values = [ci_values]
-            problems.append(self._ci_values_note(ci_values, error, repeatable))
+            why = f"do not render ({self._clean(getattr(error, 'message', str(error)))})"
+            problems.append(self._ci_values_note(ci_values, why, repeatable))
         else:
-            chosen = user_values or settings.helm_set or settings.helm_set_string
             if not rendered and not chosen and not (self.path / "crds").is_dir():
                 empty = self._render_with_ci_values(settings, root, [], objects=True)
-                if empty is not None:
-                    user_values = [empty[0]]
-                    rendered, missing = empty[1], empty[2]
-                problems.append(self._empty_render_note(empty[0] if empty else None))
+                if empty is None:
+                    problems.append(self._nothing_rendered_note())
+                else:
+                    ci_values, rendered, missing = empty
+                    user_values = [ci_values]
+                    problems.append(self._ci_values_note(ci_values, "render no object", True))
         problems.extend(self._missing_problems(missing))
         chart_values = self.path / "values.yaml"
         values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
@@ -240,36 +244,22 @@ class HelmChart:
                 return candidate, rendered, missing
         return None
 
-    def _empty_render_note(self, ci_values: Path | None) -> Notification:
-        """Said when the default values render no template: the ci/ values used instead, or
-        a line in ``-v`` that the chart was looked at and had nothing to lint."""
-        where = Location(self.display + "/Chart.yaml", Span.line(1))
-        if ci_values is None:
-            return Notification(
-                PART_OF_UNIT,
-                f"chart {self.display} renders no object with its default values; set values "
-                "in .klint.yaml (helm.charts) or pass -f to lint what it can render",
-                where,
-                Severity.NOTE,
-            )
-        shown = display_path(ci_values, self.cwd)
+    def _nothing_rendered_note(self) -> Notification:
+        """A line in ``-v``: the chart was looked at and its defaults render nothing."""
         return Notification(
-            "helm-values",
-            f"chart {self.display}: its default values render no object; linted with {shown} "
-            "(chart-testing's ci/ values), so its findings come from that file. Set values in "
-            ".klint.yaml (helm.charts) or pass -f to choose.",
-            Location(shown, Span.line(1)),
-            level=Severity.NOTE,
+            PART_OF_UNIT,
+            f"chart {self.display} renders no object with its default values; set values "
+            "in .klint.yaml (helm.charts) or pass -f to lint what it can render",
+            Location(self.display + "/Chart.yaml", Span.line(1)),
+            Severity.NOTE,
         )
 
-    def _ci_values_note(
-        self, values_file: Path, error: HelmRenderError, repeatable: bool
-    ) -> Notification:
+    def _ci_values_note(self, values_file: Path, why: str, repeatable: bool) -> Notification:
+        """Said when the chart is linted with its ci/ values: its defaults ``why`` not."""
         shown = display_path(values_file, self.cwd)
         return Notification(
             "helm-values",
-            f"chart {self.display}: its default values do not render "
-            f"({self._clean(getattr(error, 'message', str(error)))}); linted with {shown} "
+            f"chart {self.display}: its default values {why}; linted with {shown} "
             "(chart-testing's ci/ values), so its findings come from that file. Set values in "
             ".klint.yaml (helm.charts) or pass -f to choose.",
             Location(shown, Span.line(1)),
