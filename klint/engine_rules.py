@@ -197,17 +197,15 @@ def implied_by_wildcard(
         return pairs
     kept: dict[tuple[int, Any], tuple[int, str]] = {}  # the severe one that keeps its level
     for resource, finding in pairs:
-        permission = _permission_key(resource, finding)
-        if permission is None or permission not in wildcards:
-            continue
-        key = permission
-        if finding.severity.rank > wildcards[key]:
+        rule = _permission_key(resource, finding)
+        if rule is not None and rule in wildcards and finding.severity.rank > wildcards[rule]:
             candidate = (-finding.severity.rank, finding.rule_id)
-            kept[key] = min(kept.get(key, candidate), candidate)
+            kept[rule] = min(kept.get(rule, candidate), candidate)
     return [(resource, _implied(resource, f, wildcards, kept)) for resource, f in pairs]
 
 
 def _permission_key(resource: Resource, finding: Finding) -> tuple[int, Any] | None:
+    """The role rule a permission finding is on (object, rule index); None for others."""
     path = finding.field_path
     if finding.rule_id not in PERMISSION_RULES or len(path) < 2 or path[0] != "rules":
         return None
