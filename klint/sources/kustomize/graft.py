@@ -27,6 +27,7 @@ import yaml
 
 from klint.documents import Limits, ParsedStream, parse_stream
 from klint.k8s_schemas import share
+from klint.model.resource import dig
 from klint.yaml_budget import document_count, node_bound
 
 SchemaPath = tuple[str | int, ...]
@@ -110,7 +111,7 @@ def parse_schemas(text: str) -> dict[tuple[str, SchemaPath], Schema]:
         for path in paths:
             node = _node_at(document.root, ("spec", *path))
             if node is not None:
-                value = _value_at(data, ("spec", *path))
+                value = dig(data, ("spec", *path))
                 share(value)  # checks validate it once (k8s_schemas, crd_validation)
                 found[name, path] = Schema(value, node, _depth(node))
     return found
@@ -162,7 +163,7 @@ def graft_values(documents: list[Any], grafts: Sequence[Graft]) -> bool:
     for graft in grafts:
         if not 0 <= graft.document < len(documents):
             return False
-        parent = _value_at(documents[graft.document], ("spec", *graft.path[:-1]))
+        parent = dig(documents[graft.document], ("spec", *graft.path[:-1]))
         key = graft.path[-1]
         if not isinstance(parent, dict) or not isinstance(parent.get(key), dict):
             return False
@@ -173,7 +174,7 @@ def graft_values(documents: list[Any], grafts: Sequence[Graft]) -> bool:
 def _replace(data: Any, root: yaml.Node, path: SchemaPath, schema: Schema) -> bool:
     """Put ``schema`` at ``path`` in a document's value and node tree (placeholder there)."""
     parent_node = _node_at(root, path[:-1])
-    parent = _value_at(data, path[:-1])
+    parent = dig(data, path[:-1])
     key = path[-1]
     if not isinstance(parent_node, yaml.MappingNode) or not isinstance(parent, dict):
         return False
@@ -207,17 +208,6 @@ def _node_at(root: yaml.Node, path: SchemaPath) -> yaml.Node | None:
         else:
             return None
     return node
-
-
-def _value_at(data: Any, path: SchemaPath) -> Any:
-    for part in path:
-        if isinstance(data, dict) and isinstance(part, str):
-            data = data.get(part)
-        elif isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
-            data = data[part]
-        else:
-            return None
-    return data
 
 
 def _children(node: yaml.Node) -> list[yaml.Node]:
