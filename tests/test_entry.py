@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -86,3 +87,45 @@ def test_the_common_invocation_is_parsed() -> None:
         "output": "out.sarif",
         "paths": ["a.yaml", "b"],
     }
+
+
+def test_the_process_runs_exit_handlers_and_writes_the_whole_report() -> None:
+    script = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: sys.stderr.write('handler ran\\n'))\n"
+        f"sys.argv = ['klint', 'check', '--format', 'json', '--no-cache', {EXAMPLE!r}]\n"
+        "from klint.entry import main\n"
+        "main()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "handler ran" in done.stderr
+    assert len(json.loads(done.stdout)["findings"]) == 12
+
+
+def test_exit_now_skips_teardown_only_when_nothing_else_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import atexit
+    import os
+    import threading
+
+    from klint import entry
+
+    events: list[object] = []
+    monkeypatch.setattr(atexit, "_run_exitfuncs", lambda: events.append("handlers"))
+    monkeypatch.setattr(os, "_exit", lambda code: events.append(("exit", code)))
+    monkeypatch.setattr(threading, "active_count", lambda: 2)
+    entry.exit_now(1)
+    assert events == []  # another thread runs: the normal exit joins it
+    monkeypatch.setattr(threading, "active_count", lambda: 1)
+    entry.exit_now(1)
+    assert events == ["handlers", ("exit", 1)]
+
+
+def test_an_in_process_call_exits_normally() -> None:
+    from klint.entry import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["check", "--no-cache", "-q", EXAMPLE])
+    assert done.value.code == 1
