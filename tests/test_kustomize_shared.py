@@ -312,6 +312,37 @@ def test_prepared_bases_are_never_built_again(
     assert [directory.name for directory in built] == [OVERLAYS[1].name, OVERLAYS[0].name]
 
 
+def test_the_base_tool_starts_before_the_overlay_stub_is_parsed(
+    spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The base's build is the longest: prepare lets its tool start before the stub's parse
+    (which holds the interpreter) runs, instead of the thread starting it waiting for that."""
+    events: list[str] = []
+    run_tool, stub = build_module.run_tool, shared.stub
+
+    def record_run(*args: object) -> tuple[str, str]:
+        on_spawn = args[8]
+        is_base = Path(str(args[1])).name == "full"
+
+        def spawned() -> None:
+            events.append("base tool" if is_base else "overlay tool")
+            if callable(on_spawn):
+                on_spawn()
+
+        return run_tool(*args[:8], spawned)  # type: ignore[arg-type]
+
+    def record_stub(*args: object) -> object:
+        events.append("stub")
+        return stub(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(build_module, "run_tool", record_run)
+    monkeypatch.setattr(shared, "stub", record_stub)
+    wait = KustomizeOverlay(OVERLAYS[0], OVERLAYS[0].name, REPO).prepare(LoadSettings())
+    assert wait is not None
+    wait()
+    assert events.index("base tool") < events.index("stub")
+
+
 def _as_load(overlay: Path, root: Path) -> build_module.KustomizeBuild:
     """The build KustomizeOverlay.load runs (the limits its prepare ran it with)."""
     settings = LoadSettings()

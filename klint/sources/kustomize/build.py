@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +32,8 @@ from klint.sources.kustomize.tool import (
 from klint.sources.kustomize.trace import BuildContext, BuiltObject
 from klint.sources.kustomize.tree import Tree
 from klint.sources.names import kustomization_file
+
+_SPAWN_WAIT = 1.0  # seconds prepare lets a shared base's tool start before stubbing
 
 
 @dataclass
@@ -112,12 +116,26 @@ def prepare(
     build_dir, root_file, tree = _scan(directory, root)
     tool = find_tool()
 
+    spawned = threading.Event()
+    submitted: list[str] = []
+
     def base_text(base: str) -> str:
-        return base_output(Path(base), timeout=timeout, root=tree.root, budget=budget)
+        try:
+            return base_output(
+                Path(base), timeout=timeout, root=tree.root, budget=budget, on_spawn=spawned.set
+            )
+        finally:
+            spawned.set()
+
+    def submit(function: Callable[[str], str], base: str) -> Future[str]:
+        submitted.append(base)
+        return prebuild.submit(function, base)
 
     prebuild.hold()  # the threads stop once every wait has run (the last releases them)
     try:
-        bases = shared.start(tree, build_dir, tool.label, base_text, prebuild.submit)
+        bases = shared.start(tree, build_dir, tool.label, base_text, submit)
+        if submitted:  # the base's tool starts before the stub's parse holds the GIL
+            spawned.wait(_SPAWN_WAIT)
         stubbed = shared.stub(tree, build_dir)
         own = None
         if stubbed is not None:
@@ -148,7 +166,14 @@ def _prebuilt_key(
     return (str(build_dir), str(tree.root), tool.label, timeout, budget, tree.stamp())
 
 
-def base_output(directory: Path, *, timeout: float, root: Path, budget: ToolBudget | None) -> str:
+def base_output(
+    directory: Path,
+    *,
+    timeout: float,
+    root: Path,
+    budget: ToolBudget | None,
+    on_spawn: Callable[[], None] | None = None,
+) -> str:
     """The tool's output for a pure base (annotations on, as :func:`build` runs it), kept
     for its own unit and the overlays that include it (shared.py)."""
     build_dir, root_file, tree = _scan(directory, root)
@@ -156,7 +181,7 @@ def base_output(directory: Path, *, timeout: float, root: Path, budget: ToolBudg
     reused = shared.reused(tree, build_dir, tool.label)
     if reused is not None:
         return reused[0]
-    out, err, _ = _run_copy(tree, build_dir, root_file, tool, timeout, budget, None)
+    out, err, _ = _run_copy(tree, build_dir, root_file, tool, timeout, budget, None, on_spawn)
     shared.remember_if_base(tree, build_dir, tool.label, out, err)
     return out
 
@@ -169,6 +194,7 @@ def _run_copy(
     timeout: float,
     budget: ToolBudget | None,
     stubbed: tuple[shared.Splice, dict[str, str]] | None,
+    on_spawn: Callable[[], None] | None = None,
 ) -> tuple[str, str, shared.Splice | None]:
     """Run the tool on a confined copy of the tree (with the stubbed texts of shared CRD
     base files, shared.stub, in place of the files)."""
@@ -182,7 +208,7 @@ def _run_copy(
         temp_build = copy_root / build_dir.relative_to(tree.root)
         enable_annotations(temp_build / root_file.name, tool.version)
         out, err = run_tool(
-            tool, temp_build, home, timeout, tree.root, copy_root, build_dir, budget
+            tool, temp_build, home, timeout, tree.root, copy_root, build_dir, budget, on_spawn
         )
     return out, err, plan
 

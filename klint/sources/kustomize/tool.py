@@ -8,6 +8,7 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,12 +131,13 @@ def run_tool(
     temp_root: Path,
     build_dir: Path,
     budget: ToolBudget | None = None,
+    on_spawn: Callable[[], None] | None = None,
 ) -> tuple[str, str]:
     """Run the tool: (stdout, stderr); errors become :class:`KustomizeBuildError`.
 
     ``budget`` caps the tool's memory (``setrlimit`` before it starts) and how much output
     is read; a tool over either is stopped and the build fails with a message saying which
-    limit and how to raise it.
+    limit and how to raise it. ``on_spawn`` is called once the tool's process exists.
     """
     budget = budget or ToolBudget()
     argv = [*tool.argv, str(temp_build)]
@@ -155,6 +157,8 @@ def run_tool(
         raise KustomizeBuildError(
             f"cannot run {tool.label}: {error}", build_dir, repeatable=False
         ) from None
+    if on_spawn is not None:
+        on_spawn()
     try:
         out, err = bounded_communicate(process, timeout, budget.max_bytes)
     except subprocess.TimeoutExpired:
