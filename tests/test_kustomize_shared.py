@@ -12,6 +12,7 @@ from klint.documents import Limits, parse_stream
 from klint.run import RunOptions, run
 from klint.sources.base import LoadSettings
 from klint.sources.kustomize import build as build_module
+from klint.sources.kustomize import graft as graft_module
 from klint.sources.kustomize import overlay as overlay_module
 from klint.sources.kustomize import prebuild, shared
 from klint.sources.kustomize.build import build
@@ -417,3 +418,24 @@ def test_the_base_unit_itself_is_parsed_from_its_shared_schemas(
         full = parse_stream(alone.text, "k.yaml")
         assert [d.data for d in parsed.documents] == [d.data for d in full.documents]
     assert len(shared._SCHEMAS) == 1
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        "      openAPIV3Schema: &shared {type: object}\n      other: *shared\n",
+        "      openAPIV3Schema:\n        <<: {type: object}\n",
+    ],
+    ids=["alias", "merge-key"],
+)
+def test_a_base_whose_schemas_share_nodes_is_not_grafted(schema: str) -> None:
+    """Aliases and merge keys are found without walking every tree of a base that has no
+    ``&`` and no ``<<`` at all; one that has them is still refused."""
+    text = (
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\n"
+        "metadata:\n  name: things.example.com\nspec:\n  versions:\n  - name: v1\n"
+        "    schema:\n" + schema
+    )
+    plain = text.replace(schema, "      openAPIV3Schema: {type: object}\n")
+    assert graft_module.parse_schemas(plain)
+    assert graft_module.parse_schemas(text) == {}

@@ -91,11 +91,12 @@ def parse_schemas(text: str) -> dict[tuple[str, SchemaPath], Schema]:
         return {}
     found: dict[tuple[str, SchemaPath], Schema] = {}
     names: set[str] = set()
+    may_share = _may_share_nodes(text)
     for document in parsed.documents:
         data = document.data
         if not isinstance(data, dict) or data.get("kind") != "CustomResourceDefinition":
             continue
-        if _shared_nodes(document.root):
+        if may_share and _shared_nodes(document.root):
             return {}
         metadata = data.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None
@@ -142,7 +143,7 @@ def grafted(
     targets = {graft.document for graft in grafts}
     if not all(0 <= index < len(documents) for index in targets):
         return None
-    if any(_shared_nodes(documents[index].root) for index in targets):
+    if _may_share_nodes(stub) and any(_shared_nodes(documents[index].root) for index in targets):
         return None
     for graft in grafts:
         document = documents[graft.document]
@@ -216,6 +217,12 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.SequenceNode):
         return list(node.value)
     return []
+
+
+def _may_share_nodes(text: str) -> bool:
+    """Whether the YAML ``text`` can hold an alias or a merge key: an alias needs an anchor
+    (``&``), a merge key is ``<<`` (without either, :func:`_shared_nodes` is always False)."""
+    return "&" in text or "<<" in text
 
 
 def _shared_nodes(root: yaml.Node) -> bool:
