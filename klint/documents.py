@@ -83,6 +83,9 @@ class Document:
     text_lines: list[str] = field(default_factory=list, repr=False)
     identity: str = ""  # a stable name for the document's source (set for rendered charts)
     source: str = field(default="", repr=False)  # the document's own text, once released
+    # ``text_lines`` are a render's output (a chart template, a Kustomize build), not the
+    # lines of the file at ``path``: comments there are not the file's own
+    rendered: bool = False
 
     @property
     def root(self) -> yaml.Node:

@@ -157,7 +157,10 @@ class Suppressor:
         pairs: Sequence[tuple[Resource, Finding]],
     ) -> tuple[list[Finding], list[Notification]]:
         """Suppress what this unit's comments, annotations and exemptions accept."""
-        lines_of = {d.path: d.text_lines for d in loaded.documents if d.text_lines}
+        # a rendered document's lines are not its file's: that file is read from disk
+        lines_of = {
+            d.path: d.text_lines for d in loaded.documents if d.text_lines and not d.rendered
+        }
         paths = list(dict.fromkeys([*lines_of, *(f.location.path for _, f in pairs)]))
         comments: dict[str, list[Directive]] = {}
         notes: list[Notification] = []

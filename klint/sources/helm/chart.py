@@ -114,6 +114,7 @@ class HelmChart:
             source_text = archived.text if archived is not None else self._text(template.file)
             sections = self._sections(source_text, template.text)
             for document in parsed.documents:
+                document.rendered = True  # the template's output, not the template's lines
                 known = sections[document.index] if document.index < len(sections) else None
                 section = known if known is not None else document.index
                 locator.origins[id(document)] = TemplateOrigin(

@@ -146,6 +146,7 @@ class KustomizeOverlay:
             parsed = parse_stream(built.text, fallback, settings.limits)
         locator = OverlayLocator(self.cwd, fallback)
         for document in parsed.documents:
+            document.rendered = True  # the build's output, not the kustomization's lines
             if 0 <= document.index < len(built.objects):
                 locator.objects[id(document)] = built.objects[document.index]
         origins = {o.origin_file for o in built.objects if o.origin_file is not None}
