@@ -302,7 +302,7 @@ def main() -> None:
     if "repeat" in cases and args.corpus.is_dir():
         repeat_cases(measure, timed, klint, args.corpus, args.runs, FORMATS)
     if "shared" in cases:
-        shared_base_case(measure, timed, args.runs)
+        shared_base_case(measure, timed, klint, args.runs)
     if "large" in cases:
         with tempfile.TemporaryDirectory(prefix="klint-bench-") as scratch:
             small_docs, small_size = synthetic(Path(scratch) / "5k", 500, 10)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from klint.sandbox import child_env, enter_child
-from klint.sources.budget import limit_memory, memory_problem, ran_out_of_memory
+from klint.sources.budget import go_runtime_env, limit_memory, memory_problem, ran_out_of_memory
 from klint.sources.helm.output import HelmRenderError, RenderedTemplate
 from klint.sources.helm.render import render_chart
 
@@ -83,7 +83,7 @@ def _serve(connection: Connection, memory: int | None, parent: int, home: Path) 
     enter_child(parent)
     library = {_LIBRARY_ENV: os.environ[_LIBRARY_ENV]} if _LIBRARY_ENV in os.environ else {}
     os.environ.clear()
-    os.environ.update(child_env(home, library))
+    os.environ.update(child_env(home, {**library, **go_runtime_env(memory)}))
     if memory is not None:
         limit_memory(memory, in_use=True)
     _quiet_stderr()

@@ -15,6 +15,7 @@ from pathlib import Path
 from klint.sandbox import preexec
 from klint.sources.budget import (
     crashed,
+    go_runtime_env,
     memory_limiter,
     memory_problem,
     output_problem,
@@ -146,7 +147,7 @@ def run_tool(
         process = subprocess.Popen(
             argv,
             cwd=temp_root,
-            env=sandbox_env(home),
+            env={**sandbox_env(home), **go_runtime_env(budget.memory)},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
