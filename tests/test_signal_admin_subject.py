@@ -72,3 +72,34 @@ def test_another_subject_or_no_binding_keeps_the_findings() -> None:
         assert found
         assert Severity.WARNING in {f.severity for f in found}
         assert not any("already holds every permission" in f.message for f in found)
+
+
+_POD = """---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: hnc-controller-manager, namespace: hnc-system}
+spec:
+  selector: {matchLabels: {app: hnc}}
+  template:
+    metadata: {labels: {app: hnc}}
+    spec:
+      containers: [{name: manager, image: "gcr.io/k8s-staging-multitenancy/hnc-manager:v1.1.0"}]
+"""
+
+
+def _kl536(text: str) -> dict[str, Finding]:
+    report = lint_text(text, path="config/rbac/all.yaml", rules=["KL536"])
+    return {f.message.split('and ClusterRoleBinding "')[1].split('"')[0]: f for f in report.active}
+
+
+def test_a_token_grant_beside_an_account_that_holds_everything_is_a_note() -> None:
+    found = _kl536(_ADMIN + _POD)
+    assert found["hnc-manager-rolebinding"].severity is Severity.WARNING
+    narrower = found["hnc-resourcelist"]
+    assert narrower.severity is Severity.NOTE
+    assert 'through ClusterRoleBinding "hnc-manager-rolebinding"' in narrower.message
+    assert ("expected-for", "subject-holds-everything") in narrower.properties
+    # without the binding that grants everything, the narrower grant keeps its level
+    head = _ADMIN.split("---\n", 2)[2]
+    (only,) = _kl536("---\n" + head + _POD).values()
+    assert only.severity is Severity.WARNING

@@ -19,6 +19,7 @@ from klint.checks.rbac_rules import (
     BINDING_KINDS,
     PERMISSIONS,
     ROLE_KINDS,
+    grants_everything,
     is_rbac,
     match_rule,
     role_rules,
@@ -361,18 +362,20 @@ def privileged_service_account(
     if not _token_mounted(pod, context, name, resource.namespace):
         return
     path = (*pod.path, "serviceAccountName")
-    for binding in bindings_of(context, name, resource.namespace):
-        if not is_rbac(binding, BINDING_KINDS):
-            continue
-        grants = _granted(context, binding, list(params["permissions"]))
-        if not grants:
-            continue
+    wanted = list(params["permissions"])
+    found = [
+        (binding, grants)
+        for binding in bindings_of(context, name, resource.namespace)
+        if is_rbac(binding, BINDING_KINDS) and (grants := _granted(context, binding, wanted))
+    ]
+    admin = next((b for b, _ in found if _grants_all(context, b)), None)
+    for binding, grants in found:
         keys = {key for key, _ in grants}
         severity, job = None, ""
         if "cluster-admin" in keys:
             severity = Severity.ERROR
         elif (binding.kind == "RoleBinding" and keys <= NAMESPACE_ROUTINE) or (
-            job := _controller_job(context, binding, list(params["permissions"]))
+            job := _controller_job(context, binding, wanted)
         ):
             severity = Severity.NOTE
         scope = ""
@@ -383,15 +386,47 @@ def privileged_service_account(
                 if binding.namespace
                 else " in the namespace it is applied to"
             )
-        yield Violation(
-            path,
+        text = (
             f'the pods run as service account "{name}" with its token mounted, and '
             f'{binding.kind} "{binding.name}" grants it {", ".join(label for _, label in grants)}'
             f"{scope}: a compromised container can use them"
-            + (f" (expected for {job}; kept as a note)." if job else "."),
+        )
+        if admin is not None and binding is not admin:
+            # the account holds everything through another binding, reported on this pod
+            # as well: this one adds nothing, and that one is the line to edit
+            yield Violation(
+                path,
+                f"{text} (the account already holds every permission through "
+                f'ClusterRoleBinding "{admin.name}", reported on this pod too; kept as a note).',
+                severity=Severity.NOTE,
+                properties=(("expected-for", "subject-holds-everything"),),
+            )
+            continue
+        yield Violation(
+            path,
+            text + (f" (expected for {job}; kept as a note)." if job else "."),
             severity=severity,
             properties=(("expected-for", "controller-token"),) if job else (),
         )
+
+
+def _grants_all(context: UnitContext, binding: Resource) -> bool:
+    """A ClusterRoleBinding to cluster-admin or to a role of the unit with a rule that
+    allows everything (``*`` groups, resources and verbs)."""
+    if binding.kind != "ClusterRoleBinding":
+        return False
+    ref = binding.data.get("roleRef")
+    if (
+        isinstance(ref, dict)
+        and ref.get("kind") == "ClusterRole"
+        and ref.get("name") == "cluster-admin"
+    ):
+        return True
+    return any(
+        grants_everything(rule)
+        for role in _bound_roles(context, binding)
+        for _, rule in role_rules(role)
+    )
 
 
 def legacy_token_secret(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
