@@ -21,7 +21,8 @@ _PEER_NAMES = {
 
 
 _EXPECTED_FOR = {
-    "node-agent": "node agents (DaemonSets with host namespaces or hostPath volumes)",
+    "node-agent": "node agents (DaemonSets with host namespaces or hostPath volumes; node "
+    "scanner Jobs with hostPID reading node configuration read-only)",
     "helm-test": "Helm test hooks (`helm.sh/hook: test`)",
     "helm-hook": "other Helm hook Jobs (`pre-install`, `pre-upgrade`, ...)",
     "installer-resources": "chart containers whose resources come from an empty values key",

@@ -29,6 +29,7 @@ from klint.engine_rules import (
     UnitResult,
     bind_rules,
     bound_checks,
+    implied_by_admin_binding,
     implied_by_wildcard,
     unpacked,
     without_replaced,
@@ -151,6 +152,7 @@ def _lint_loaded(
             result.notifications.append(too_many_findings(unit.display, limit))
             break
     pairs = implied_by_wildcard(without_replaced(pairs, rules))
+    pairs = implied_by_admin_binding(pairs, resources)
     # By the file the object was read from: rendered output maps findings into its chart.
     pairs = [(r, f) for r, f in pairs if _reported(loaded, r.document.path)]
     if hook is None:

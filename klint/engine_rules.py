@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from klint.catalog import Rule
 from klint.checks import REGISTRY, Check
 from klint.checks.base import CheckFunction
-from klint.checks.rbac_rules import grants_everything
+from klint.checks.rbac_rules import grants_everything, is_rbac
 from klint.errors import KlintError
 from klint.findings import Finding, Notification, Severity
 from klint.model.resource import Resource
@@ -235,3 +235,96 @@ def _implied(
         message=f"{message} (implied by the wildcard rule reported as {reported}; kept as a note).",
         properties=(*finding.properties, ("expected-for", "wildcard-rule")),
     )
+
+
+ADMIN_BINDING_RULE = "KL515"
+_BINDINGS = ("RoleBinding", "ClusterRoleBinding")
+_ROLE_FINDINGS = PERMISSION_RULES | {WILDCARD_RULE}
+
+
+def implied_by_admin_binding(
+    pairs: list[tuple[Resource, Finding]], resources: Sequence[Resource]
+) -> list[tuple[Resource, Finding]]:
+    """Findings on a role (KL501-KL514) whose every subject already holds every permission
+    through a ClusterRoleBinding reported by KL515 (cluster-admin, or a role that allows
+    everything) are notes that point to that binding: the narrower role adds nothing the
+    subject does not have, and the binding is the line to edit. A role with no binding in
+    the unit, or one subject without such a binding, keeps its findings."""
+    admins: dict[tuple[str, str, str], Resource] = {}
+    for resource, finding in pairs:
+        if finding.rule_id == ADMIN_BINDING_RULE and is_rbac(resource, ("ClusterRoleBinding",)):
+            for subject in _subject_keys(resource):
+                admins.setdefault(subject, resource)
+    if not admins:
+        return pairs
+    by_ref: dict[tuple[str, str], list[Resource]] = {}
+    for binding in resources:
+        ref = binding.data.get("roleRef") if is_rbac(binding, _BINDINGS) else None
+        if isinstance(ref, dict):
+            by_ref.setdefault((str(ref.get("kind")), str(ref.get("name"))), []).append(binding)
+    holders: dict[int, Resource | None] = {}
+
+    def holder(role: Resource) -> Resource | None:
+        if id(role) not in holders:
+            bindings = by_ref.get((role.kind, role.name), [])
+            holders[id(role)] = _admin_holder(role, bindings, admins)
+        return holders[id(role)]
+
+    result = []
+    for resource, finding in pairs:
+        if finding.rule_id in _ROLE_FINDINGS and finding.severity is not Severity.NOTE:
+            admin = holder(resource) if resource.kind in ("Role", "ClusterRole") else None
+            if admin is not None:
+                finding = replace(
+                    finding,
+                    severity=Severity.NOTE,
+                    message=f"{finding.message.rstrip('.')} (every subject bound to this role "
+                    f'already holds every permission through ClusterRoleBinding "{admin.name}", '
+                    f"reported as {ADMIN_BINDING_RULE}; kept as a note).",
+                    properties=(*finding.properties, ("expected-for", "subject-holds-everything")),
+                )
+        result.append((resource, finding))
+    return result
+
+
+def _admin_holder(
+    role: Resource, bindings: Sequence[Resource], admins: dict[tuple[str, str, str], Resource]
+) -> Resource | None:
+    """The admin binding every subject of every binding of ``role`` holds (the first, by
+    binding order), None when the role is unbound or one subject holds none."""
+    found: Resource | None = None
+    bound = False
+    for binding in bindings:
+        if not _names(binding, role):
+            continue
+        bound = True
+        for subject in _subject_keys(binding):
+            admin = admins.get(subject)
+            if admin is None or admin is binding:
+                return None
+            found = found or admin
+    return found if bound else None
+
+
+def _names(binding: Resource, role: Resource) -> bool:
+    """Whether the binding's roleRef is ``role`` (a Role only from its own namespace)."""
+    ref = binding.data.get("roleRef")
+    if not isinstance(ref, dict) or ref.get("kind") != role.kind or ref.get("name") != role.name:
+        return False
+    return role.kind == "ClusterRole" or (binding.namespace or "") == (role.namespace or "")
+
+
+def _subject_keys(binding: Resource) -> list[tuple[str, str, str]]:
+    """(kind, name, namespace) of each subject; a ServiceAccount's namespace defaults to the
+    binding's, other kinds have none."""
+    subjects = binding.data.get("subjects")
+    keys = []
+    for subject in subjects if isinstance(subjects, list) else []:
+        if not isinstance(subject, dict):
+            continue
+        kind, name = str(subject.get("kind") or ""), str(subject.get("name") or "")
+        namespace = ""
+        if kind == "ServiceAccount":
+            namespace = str(subject.get("namespace") or binding.namespace or "")
+        keys.append((kind, name, namespace))
+    return keys

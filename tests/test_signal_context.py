@@ -544,3 +544,46 @@ def test_permissions_implied_by_an_all_wildcard_rule_are_notes_pointing_to_it() 
     assert [f.severity for f in found[("KL505", 1)]] == [Severity.WARNING]
     assert [f.severity for f in found[("KL505", 2)]] == [Severity.WARNING]
     assert [f.severity for f in found[("KL514", 2)]] == [Severity.WARNING]
+
+
+_DEX_ROLE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata:
+  name: {name}
+  namespace: dex
+  labels: {{app.kubernetes.io/name: {app}}}
+rules:
+  - apiGroups: ["{group}"]
+    resources: ["*"]
+    verbs: ["*"]
+"""
+
+
+def test_a_short_component_name_owns_the_group_it_is_the_first_label_of() -> None:
+    # Upstream: dexidp/helm-charts charts/dex rbac.yaml: dex creates the dex.coreos.com
+    # CRDs (its storage) itself at runtime, so no CRD of the input defines the group.
+    text = _DEX_ROLE.format(name="release-dex", app="dex", group="dex.coreos.com")
+    found = [f for f in lint_text(text, rules=["KL501"]).active]
+    assert len(found) == 2
+    for finding in found:
+        assert finding.severity is Severity.NOTE
+        assert "limited to its own API groups" in finding.message
+        assert ("expected-for", "own-api-groups") in finding.properties
+
+
+@pytest.mark.parametrize(
+    ("name", "app", "group"),
+    [
+        ("release-dex", "dex", "coreos.dex.com"),  # a short name only as the first label
+        ("release-dex", "dex", "dexter.example.com"),  # and only exactly
+        ("release-dex", "dex", "*"),  # never the wildcard group
+        ("release-dex", "dex", "rbac.authorization.k8s.io"),  # never a built-in group
+        ("release-web", "web", "dex.coreos.com"),  # another component's group
+    ],
+)
+def test_a_short_component_name_owns_no_other_group(name: str, app: str, group: str) -> None:
+    text = _DEX_ROLE.format(name=name, app=app, group=group)
+    found = [f for f in lint_text(text, rules=["KL501"]).active]
+    assert found
+    assert {f.severity for f in found} == {Severity.WARNING}

@@ -89,10 +89,48 @@ def test_a_pod_naming_an_account_defined_elsewhere_gets_a_note() -> None:
     "text",
     [
         _KL530 % "controller" + _ACCOUNT,  # the account is here, and nothing binds it
-        _KL530 % "default",  # the namespace's default account
+        _KL530 % "default",  # the namespace's default account, bound nowhere in the input
+        (_KL530 % "x").replace("      serviceAccountName: x\n", ""),  # default, unnamed
     ],
 )
-def test_an_unbound_account_of_this_input_or_the_default_one_stays_a_warning(text: str) -> None:
+def test_an_account_no_binding_of_the_input_names_is_a_note(text: str) -> None:
+    # Upstream (issue 23 sample 5, items 19/36): kubernetes/examples guestbook redis
+    # replica (default) and the nats surveyor chart's own account: no Role, no binding.
+    finding = _kl530(text)
+    assert finding.severity is Severity.NOTE
+    assert "no role in this input is bound to it" in finding.message
+    assert ("expected-for", "account-without-binding") in finding.properties
+
+
+_BOUND_DEFAULT = """---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: hnc-manager-rolebinding}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: hnc-manager-role}
+subjects: [{kind: ServiceAccount, name: default, namespace: knative-serving}]
+"""
+
+
+def test_a_pod_naming_its_bound_account_default_included_is_not_reported() -> None:
+    for name in ("default", "controller"):
+        text = _KL530 % name + _BOUND_DEFAULT.replace("name: default,", f"name: {name},")
+        report = lint_text(text, path="config/core/deployments/webhook.yaml")
+        assert [f for f in report.active if f.rule_id == "KL530"] == []
+
+
+def test_a_pod_that_silently_inherits_a_bound_default_account_says_which_role() -> None:
+    # Upstream: kubernetes-sigs/hierarchical-namespaces charts/hnc: the controller names no
+    # account and the chart binds hnc-system's default account to hnc-manager-role.
+    text = (_KL530 % "x").replace("      serviceAccountName: x\n", "") + _BOUND_DEFAULT
     finding = _kl530(text)
     assert finding.severity is Severity.WARNING
+    assert 'ClusterRole "hnc-manager-role"' in finding.message
+    assert 'ClusterRoleBinding "hnc-manager-rolebinding"' in finding.message
+    assert "names no service account" in finding.message
     assert finding.properties == ()
+    # the same pod with automount off on the pod says nothing
+    off = text.replace(
+        "      containers:", "      automountServiceAccountToken: false\n      containers:"
+    )
+    report = lint_text(off, path="config/core/deployments/webhook.yaml")
+    assert [f for f in report.active if f.rule_id == "KL530"] == []

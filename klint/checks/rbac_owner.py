@@ -7,8 +7,10 @@ there is a note that says why, never hidden. A group is the role's own when
 - a CustomResourceDefinition of the same lint unit defines it (an operator's bundle), or
 - it is a custom group (not a built-in ``*.k8s.io`` or unqualified group) with a label
   named after the role's component (``crossplane`` in ``pkg.crossplane.io`` for the role
-  ``crossplane:aggregate-to-edit``; ``keda`` in ``keda.sh``): the CRDs live elsewhere in
-  the repository, as in Helm charts that ship them in a separate chart.
+  ``crossplane:aggregate-to-edit``; ``keda`` in ``keda.sh``; a short name only as the
+  group's first label: ``dex.coreos.com`` for dex): the CRDs live elsewhere in the
+  repository, as in Helm charts that ship them in a separate chart, or the component
+  creates them itself at runtime.
 
 Patching (never creating or deleting) webhook configurations is the job of such a
 controller too: it keeps its own webhook's caBundle current.
@@ -39,6 +41,7 @@ _TOKEN = re.compile(r"[a-z0-9]+")
 # Tokens too generic to name a component.
 _GENERIC = frozenset(
     {"role", "roles", "cluster", "manager", "controller", "operator", "system", "admin", "edit"}
+    | {"app", "api", "k8s", "io", "sa", "ns", "the", "v1", "v2"}
 )
 _SECRET_WORDS = ("secret", "cert", "tls", "vault", "credential", "kms")
 _TLS_RESOURCES = {
@@ -65,22 +68,28 @@ def crd_groups(context: UnitContext) -> frozenset[str]:
 
 
 def identity_tokens(resource: Resource) -> frozenset[str]:
-    """Words naming the role's component: from its name and its app labels."""
+    """Words naming the role's component: from its name and its app labels (short words,
+    two or three letters such as ``dex``, only match a group's first label exactly)."""
     texts = [resource.name, *(resource.labels.get(key, "") for key in _IDENTITY_LABELS)]
     return frozenset(
         token
         for text in texts
         for token in _TOKEN.findall(text.lower())
-        if len(token) >= 4 and token not in _GENERIC
+        if len(token) >= 2 and token not in _GENERIC and not token.isdigit()
     )
 
 
 def named_after(group: str, tokens: frozenset[str]) -> bool:
-    """A custom group with a label (the top-level domain aside) starting with a token."""
+    """A custom group with a label (the top-level domain aside) starting with a token of at
+    least four letters, or whose first label is a shorter token (``dex.coreos.com`` for
+    dex, which creates that storage group itself at runtime)."""
     if builtin_group(group):
         return False
     labels = group.lower().split(".")[:-1]
-    return any(label.startswith(token) for label in labels for token in tokens)
+    long = [token for token in tokens if len(token) >= 4]
+    if any(label.startswith(token) for label in labels for token in long):
+        return True
+    return bool(labels) and labels[0] in tokens
 
 
 def own_group(group: str, resource: Resource, context: UnitContext) -> str:

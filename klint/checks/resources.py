@@ -10,8 +10,40 @@ from klint.model import containers, pod_view
 from klint.model.resource import Resource
 
 
-def missing_limits(resource: Resource, _: UnitContext, params: Params) -> Iterator[Violation]:
-    """Containers without the configured ``resources.limits`` (cpu and memory by default)."""
+def _sizes_nothing(context: UnitContext) -> bool:
+    """Whether the unit has two or more workloads and none of their containers sets any
+    ``resources`` entry: the project leaves sizing to whoever installs it (derived once)."""
+
+    def compute(unit: UnitContext) -> bool:
+        workloads = 0
+        for resource in unit.resources:
+            pod = pod_view(resource)
+            if pod is None:
+                continue
+            workloads += 1
+            for container in containers(pod, ("initContainers", "containers")):
+                for key in ("requests", "limits"):
+                    values = container.get("resources", key)
+                    if isinstance(values, dict) and values:
+                        return False
+        return workloads >= 2
+
+    return context.derived("resources:sizes-nothing", compute)
+
+
+_NO_SIZING = (
+    "no workload in this input sets resources: sizing is left to the installer (kept as a note)"
+)
+_UNSIZED = (("expected-for", "unit-without-resources"),)
+
+
+def missing_limits(resource: Resource, context: UnitContext, params: Params) -> Iterator[Violation]:
+    """Containers without the configured ``resources.limits`` (cpu and memory by default).
+
+    Notes rather than warnings: requests set for every missing limit (Burstable on
+    purpose); only the cpu limit missing beside a memory limit (CPU is compressible and
+    limits throttle: leaving them out is a common deliberate choice); and a unit where no
+    workload sets any resources (sizing left to the installer)."""
     pod = pod_view(resource)
     if pod is None:
         return
@@ -37,12 +69,27 @@ def missing_limits(resource: Resource, _: UnitContext, params: Params) -> Iterat
                 severity=Severity.NOTE,
                 properties=(("expected-for", "requests-without-limits"),),
             )
+        elif missing == ["cpu"] and present.get("memory") not in (None, ""):
+            yield Violation(
+                path,
+                f"{text}, but limits memory: CPU is compressible (a busy container is slowed, "
+                "not killed, and CPU limits throttle), so leaving the cpu limit out is a common "
+                "deliberate choice (kept as a note; set a cpu request so it is scheduled for "
+                "what it uses).",
+                severity=Severity.NOTE,
+                properties=(("expected-for", "memory-limit-without-cpu-limit"),),
+            )
+        elif _sizes_nothing(context):
+            yield Violation(path, f"{text}: {_NO_SIZING}.", Severity.NOTE, _UNSIZED)
         else:
             yield Violation(path, f"{text}.")
 
 
-def missing_requests(resource: Resource, _: UnitContext, params: Params) -> Iterator[Violation]:
-    """Containers with neither a request nor a limit (which requests default to)."""
+def missing_requests(
+    resource: Resource, context: UnitContext, params: Params
+) -> Iterator[Violation]:
+    """Containers with neither a request nor a limit (which requests default to); notes in
+    a unit where no workload sets any resources."""
     pod = pod_view(resource)
     if pod is None:
         return
@@ -58,10 +105,12 @@ def missing_requests(resource: Resource, _: UnitContext, params: Params) -> Iter
             if requested.get(name) in (None, "") and limited.get(name) in (None, "")
         ]
         if missing:
-            yield Violation(
-                (*container.path, "resources", "requests"),
-                f"{container.label} has no {' or '.join(missing)} request in resources.requests.",
-            )
+            path = (*container.path, "resources", "requests")
+            text = f"{container.label} has no {' or '.join(missing)} request in resources.requests"
+            if _sizes_nothing(context):
+                yield Violation(path, f"{text}: {_NO_SIZING}.", Severity.NOTE, _UNSIZED)
+            else:
+                yield Violation(path, f"{text}.")
 
 
 # Workloads whose pods run until stopped (and bare Pods with restartPolicy Always: a failed

@@ -3,8 +3,8 @@
 Token automounting is decided as the kubelet does: the pod's
 ``automountServiceAccountToken`` wins when set, else the ServiceAccount's. The
 ServiceAccount is looked up in the same lint unit (same name; namespaces must agree when
-both are set). A pod whose (non-default) service account is a subject of a binding in the
-unit evidently talks to the API, so it is not asked to drop its token.
+both are set). A pod that names its service account and a binding in the unit names that
+account as a subject evidently talks to the API, so it is not asked to drop its token.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from klint.checks.rbac_rules import (
     BINDING_KINDS,
     PERMISSIONS,
     ROLE_KINDS,
+    grants_everything,
     is_rbac,
     match_rule,
     role_rules,
@@ -29,6 +30,7 @@ from klint.model.resource import Resource
 
 AUTOMOUNT = "automountServiceAccountToken"
 LEGACY_TOKEN_TYPE = "kubernetes.io/service-account-token"
+_ACCOUNT_KEYS = ("serviceAccountName", "serviceAccount")
 
 
 def service_account_name(pod: PodView) -> str:
@@ -97,12 +99,35 @@ def _account_automount(context: UnitContext, name: str, namespace: str) -> Any:
     return not all(value is False for value in values)
 
 
+def _named(pod: PodView) -> bool:
+    """Whether the pod names its service account (``serviceAccountName`` or the alias)."""
+    return any(isinstance(pod.spec.get(k), str) and pod.spec.get(k) for k in _ACCOUNT_KEYS)
+
+
+def _inherited_roles(context: UnitContext, name: str, namespace: str) -> str:
+    """``ClusterRole "x" (ClusterRoleBinding "y")``, ... for the account's bindings in the
+    unit, sorted (deterministic)."""
+    labels = set()
+    for binding in bindings_of(context, name, namespace):
+        ref = binding.data.get("roleRef")
+        ref = ref if isinstance(ref, dict) else {}
+        role = f'{ref.get("kind") or "role"} "{ref.get("name") or "?"}"'
+        labels.add(f'{role} (through {binding.kind} "{binding.name}")')
+    return ", ".join(sorted(labels))
+
+
 def automount_token(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
-    """Pods that mount a service account token without needing the API: neither the pod nor
-    its ServiceAccount turns automounting off, and no binding in the unit grants the
-    (non-default) account anything. An explicit ``true`` counts as intent only with such a
-    binding. A non-default account that the unit does not define is a note: its bindings
-    live where it does (another folder, chart or overlay), so naming it is intent."""
+    """Pods that mount a service account token without needing the API.
+
+    "The input" is the lint unit (the chart, overlay or folder the pod is linted with), as
+    for every RBAC lookup here. A pod that names its account (``default`` included) and a
+    binding in the unit grants that account something evidently uses the API: not
+    reported. A pod that names no account silently gets ``default``; when the unit binds
+    ``default`` to a role the pod inherits it, and the warning says which. An account that
+    no binding in the unit names is a note: its token carries only what every service
+    account has. A non-default account the unit does not define is a note as well (its
+    bindings live where it does). An explicit ``true`` without any binding stays a warning.
+    """
     pod = pod_view(resource)
     if pod is None or not pod.declared:
         return
@@ -111,8 +136,21 @@ def automount_token(resource: Resource, context: UnitContext, _: Params) -> Iter
     if value is False:
         return
     name = service_account_name(pod)
-    if name != "default" and is_bound(context, name, resource.namespace):
-        return  # RBAC in the same unit grants the account something: the pod uses the API
+    if is_bound(context, name, resource.namespace):
+        if name != "default" or _named(pod):
+            return  # RBAC in the same unit grants the named account something: it uses the API
+        if value is None and _account_automount(context, name, resource.namespace) is False:
+            return
+        roles = _inherited_roles(context, name, resource.namespace)
+        yield Violation(
+            path,
+            f'the pod names no service account, so it runs as "default" and mounts its '
+            f"token, which this input binds to {roles}"
+            ": every pod of the namespace that names no account gets these permissions. "
+            "Give the pod that needs them its own service account (serviceAccountName), or "
+            f"set {AUTOMOUNT} to false where the API is not needed.",
+        )
+        return
     if name != "default" and find_service_account(context, name, resource.namespace) is None:
         # the account (and so its bindings) is defined outside this input: naming it is
         # intent klint cannot check, a note that says so
@@ -137,8 +175,12 @@ def automount_token(resource: Resource, context: UnitContext, _: Params) -> Iter
         return
     yield Violation(
         path,
-        f'the pod mounts the token of service account "{name}": set {AUTOMOUNT} to false '
-        "on the pod or its service account.",
+        f'the pod mounts the token of service account "{name}", but no role in this input is '
+        "bound to it: the token carries only what every service account has (kept as a "
+        f"note): set {AUTOMOUNT} to false on the pod or its service account if it does not "
+        "call the API.",
+        severity=Severity.NOTE,
+        properties=(("expected-for", "account-without-binding"),),
     )
 
 
@@ -320,18 +362,20 @@ def privileged_service_account(
     if not _token_mounted(pod, context, name, resource.namespace):
         return
     path = (*pod.path, "serviceAccountName")
-    for binding in bindings_of(context, name, resource.namespace):
-        if not is_rbac(binding, BINDING_KINDS):
-            continue
-        grants = _granted(context, binding, list(params["permissions"]))
-        if not grants:
-            continue
+    wanted = list(params["permissions"])
+    found = [
+        (binding, grants)
+        for binding in bindings_of(context, name, resource.namespace)
+        if is_rbac(binding, BINDING_KINDS) and (grants := _granted(context, binding, wanted))
+    ]
+    admin = next((b for b, _ in found if _grants_all(context, b)), None)
+    for binding, grants in found:
         keys = {key for key, _ in grants}
         severity, job = None, ""
         if "cluster-admin" in keys:
             severity = Severity.ERROR
         elif (binding.kind == "RoleBinding" and keys <= NAMESPACE_ROUTINE) or (
-            job := _controller_job(context, binding, list(params["permissions"]))
+            job := _controller_job(context, binding, wanted)
         ):
             severity = Severity.NOTE
         scope = ""
@@ -342,15 +386,47 @@ def privileged_service_account(
                 if binding.namespace
                 else " in the namespace it is applied to"
             )
-        yield Violation(
-            path,
+        text = (
             f'the pods run as service account "{name}" with its token mounted, and '
             f'{binding.kind} "{binding.name}" grants it {", ".join(label for _, label in grants)}'
             f"{scope}: a compromised container can use them"
-            + (f" (expected for {job}; kept as a note)." if job else "."),
+        )
+        if admin is not None and binding is not admin:
+            # the account holds everything through another binding, reported on this pod
+            # as well: this one adds nothing, and that one is the line to edit
+            yield Violation(
+                path,
+                f"{text} (the account already holds every permission through "
+                f'ClusterRoleBinding "{admin.name}", reported on this pod too; kept as a note).',
+                severity=Severity.NOTE,
+                properties=(("expected-for", "subject-holds-everything"),),
+            )
+            continue
+        yield Violation(
+            path,
+            text + (f" (expected for {job}; kept as a note)." if job else "."),
             severity=severity,
             properties=(("expected-for", "controller-token"),) if job else (),
         )
+
+
+def _grants_all(context: UnitContext, binding: Resource) -> bool:
+    """A ClusterRoleBinding to cluster-admin or to a role of the unit with a rule that
+    allows everything (``*`` groups, resources and verbs)."""
+    if binding.kind != "ClusterRoleBinding":
+        return False
+    ref = binding.data.get("roleRef")
+    if (
+        isinstance(ref, dict)
+        and ref.get("kind") == "ClusterRole"
+        and ref.get("name") == "cluster-admin"
+    ):
+        return True
+    return any(
+        grants_everything(rule)
+        for role in _bound_roles(context, binding)
+        for _, rule in role_rules(role)
+    )
 
 
 def legacy_token_secret(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:

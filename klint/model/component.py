@@ -6,7 +6,10 @@ Kinds told from the object itself, for the rules tagged ``expected-for:<kind>`` 
 a note):
 
 - ``node-agent``: a DaemonSet that reaches into its node (a host namespace or a hostPath
-  volume), as CNI plugins, CSI node plugins, node-exporter and mesh dataplanes do;
+  volume), as CNI plugins, CSI node plugins, node-exporter and mesh dataplanes do; and a
+  Job or CronJob that inspects its node like a CIS scanner (kube-bench): hostPID only, and
+  every hostPath under a node configuration folder (``/etc/kubernetes``,
+  ``/var/lib/kubelet``, ...) mounted read-only;
 - ``helm-test``: a Pod (or Job) annotated ``helm.sh/hook: test``, run only by ``helm test``;
 - ``helm-hook``: a Job run by another Helm hook (``pre-install``, ``pre-upgrade``, ...): it
   runs once per release operation and is deleted by its hook policy;
@@ -351,6 +354,8 @@ def _has_empty_resources(resource: Resource, field_path: tuple[str | int, ...]) 
 
 
 def _node_agent_reason(resource: Resource) -> str:
+    if resource.kind in ("Job", "CronJob"):
+        return _node_scanner_reason(resource)
     if resource.kind != "DaemonSet":
         return ""
     pod = pod_view(resource)
@@ -364,3 +369,57 @@ def _node_agent_reason(resource: Resource) -> str:
         if volume.get("hostPath") is not None:
             return f"a DaemonSet mounting host path {path}" if path else "a DaemonSet with hostPath"
     return ""
+
+
+# Host folders of node configuration a CIS or node scanner (kube-bench) reads: the kubelet's
+# and control plane's config, systemd units, CNI config and the binaries whose flags it checks.
+NODE_CONFIG_FOLDERS = (
+    "/etc/kubernetes",
+    "/var/lib/kubelet",
+    "/var/lib/kube-proxy",
+    "/var/lib/etcd",
+    "/etc/systemd",
+    "/lib/systemd",
+    "/etc/default",
+    "/etc/cni",
+    "/opt/cni",
+    "/srv/kubernetes",
+    "/usr/bin",
+    "/usr/local/bin",
+)
+
+
+def _node_scanner_reason(resource: Resource) -> str:
+    """A Job or CronJob that inspects its node like a CIS scanner: hostPID (and no other host
+    namespace), at least one hostPath, every one under a node configuration folder and
+    mounted read-only by every container that mounts it ("" when it is not)."""
+    pod = pod_view(resource)
+    if pod is None or pod.spec.get("hostPID") is not True:
+        return ""
+    if pod.spec.get("hostNetwork") is True or pod.spec.get("hostIPC") is True:
+        return ""
+    host: dict[Any, str] = {}
+    for volume, _ in pod.volumes():
+        if volume.get("hostPath") is None:
+            continue
+        path = dig(volume, ("hostPath", "path"))
+        if not isinstance(path, str) or not _under_node_config(path):
+            return ""
+        host[volume.get("name")] = path
+    if not host:
+        return ""
+    for container in containers(pod, ("initContainers", "containers", "ephemeralContainers")):
+        mounts = container.data.get("volumeMounts")
+        for mount in mounts if isinstance(mounts, list) else []:
+            named = isinstance(mount, dict) and mount.get("name") in host
+            if named and mount.get("readOnly") is not True:
+                return ""
+    paths = ", ".join(sorted(set(host.values())))
+    return f"a {resource.kind} with hostPID reading node configuration read-only ({paths})"
+
+
+def _under_node_config(path: str) -> bool:
+    clean = "/" + "/".join(p for p in path.split("/") if p not in ("", "."))
+    if ".." in clean.split("/"):
+        return False
+    return any(clean == f or clean.startswith(f + "/") for f in NODE_CONFIG_FOLDERS)
