@@ -29,6 +29,7 @@ from klint.sources.kustomize.sandbox import (
     run_quietly,
     sandbox_env,
 )
+from klint.sources.kustomize.tool_versions import remembered_version
 
 MIN_VERSION = (4, 3, 0)
 """Origin annotations need kustomize v4.3.0 (kubectl 1.23)."""
@@ -97,12 +98,20 @@ def _parse_version(text: str) -> Version | None:
 
 @functools.lru_cache(maxsize=8)
 def _kustomize_version(executable: str) -> Version | None:
+    return remembered_version(executable, "kustomize", _ask_kustomize)
+
+
+def _ask_kustomize(executable: str) -> Version | None:
     output = run_quietly([executable, "version"])
     return _parse_version(output) if output else None
 
 
 @functools.lru_cache(maxsize=8)
 def _kubectl_kustomize_version(executable: str) -> Version | None:
+    return remembered_version(executable, "kubectl", _ask_kubectl)
+
+
+def _ask_kubectl(executable: str) -> Version | None:
     output = run_quietly([executable, "version", "--client", "-o", "json"])
     try:
         info = json.loads(output) if output else {}
