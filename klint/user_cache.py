@@ -2,8 +2,8 @@
 one way its files are read and written.
 
 The catalogue index, the schema copies, the ``dataclasses`` code table, the kustomize
-version of each tool binary and the result
-cache's key live there, outside any repository. A file there is trusted only when klint
+version of each tool binary and the result cache's key live there, outside any
+repository. A file there is trusted only when klint
 wrote it for this user: a regular file (never through a link), owned by the user and
 readable by no one else (0600; a checked-out or copied file is not). A folder that is not
 absolute (no home directory: it would be relative to the folder being linted) is no cache.
