@@ -63,7 +63,7 @@ class HelmChart:
         except HelmRenderError as error:
             fallback = None
             failures = [error]  # which ci/ values file renders can depend on the moment too
-            if not chosen:
+            if not chosen and error.values_can_fix:
                 fallback = self._render_with_ci_values(settings, root, failures)
             repeatable = all(failure.repeatable for failure in failures)
             if fallback is None:
@@ -300,7 +300,7 @@ class HelmChart:
             else:
                 line = 1
         message = self._clean(getattr(error, "message", str(error)))
-        if hint and template:
+        if hint and template and error.values_can_fix:
             message += (
                 ". If it needs values, set them in .klint.yaml (helm.charts: "
                 f"{self.display}: values) or pass -f/--set"

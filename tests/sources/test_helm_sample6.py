@@ -1,0 +1,32 @@
+"""Charts of fresh repositories (sample 6): no machine path in any message, schemas with
+remote references, and the release archives of a Helm repository."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.conftest import needs_helm_sdk, run_cli
+
+pytestmark = needs_helm_sdk
+
+
+def test_a_link_out_of_the_root_names_no_absolute_path_and_no_values_hint(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    chart = repo / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 0.1.0\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+    )
+    (chart / "crds").symlink_to("/etc")
+    runs = [run_cli("check", ".", "--format", form, cwd=repo) for form in ("json", "sarif")]
+    assert [run.returncode for run in runs] == [2, 2]
+    every = "\n".join(run.stdout + run.stderr for run in runs)
+    assert "crds: is a symbolic link that leads outside the root" in every
+    assert str(tmp_path) not in every and "pytest-of-" not in every
+    assert "If it needs values" not in every  # no values file would render it
+    problems = json.loads(runs[0].stdout)["notifications"]
+    assert [p["path"] for p in problems] == ["chart/Chart.yaml"]
