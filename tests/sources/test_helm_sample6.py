@@ -30,3 +30,50 @@ def test_a_link_out_of_the_root_names_no_absolute_path_and_no_values_hint(
     assert "If it needs values" not in every  # no values file would render it
     problems = json.loads(runs[0].stdout)["notifications"]
     assert [p["path"] for p in problems] == ["chart/Chart.yaml"]
+
+
+SCHEMA = """\
+{
+  "type": "object",
+  "properties": {
+    "replicas": {"type": "string"},
+    "affinity": {
+      "$ref": "https://example.invalid/k8s/_definitions.json#/definitions/Affinity"
+    }
+  }
+}
+"""
+
+
+def test_a_schema_with_remote_references_is_left_out_and_the_chart_linted(
+    tmp_path: Path,
+) -> None:
+    chart = tmp_path / "chart"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("replicas: 3\n")  # the schema would refuse it
+    (chart / "values.schema.json").write_text(SCHEMA)
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"
+        "data: {replicas: {{ .Values.replicas | quote }}}\n"
+    )
+    run = run_cli("check", ".", "--format", "json", cwd=tmp_path)
+    report = json.loads(run.stdout)
+    assert report["summary"]["objects"] == 1
+    [warning] = report["notifications"]
+    assert (warning["code"], warning["level"], warning["fatal"]) == (
+        "helm-schema",
+        "warning",
+        False,
+    )
+    assert (warning["path"], warning["line"]) == ("chart/values.schema.json", 6)
+    assert "https://example.invalid/k8s/" in warning["message"]
+    assert run.returncode == 0  # a warning about the input fails nothing by itself
+    # with the privileged pod beside it, the chart's findings are there as before
+    (chart / "templates" / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+        "    - {name: c, image: nginx:1.25, securityContext: {privileged: true}}\n"
+    )
+    run = run_cli("check", ".", "--format", "json", cwd=tmp_path)
+    found = {f["rule_id"] for f in json.loads(run.stdout)["findings"]}
+    assert "KL101" in found and run.returncode == 1

@@ -29,6 +29,7 @@ from klint.sources.helm.dependencies import MissingDependency, merged_values, pl
 from klint.sources.helm.isolation import render_isolated
 from klint.sources.helm.locator import HelmLocator, TemplateOrigin
 from klint.sources.helm.output import HelmRenderError, RenderedTemplate
+from klint.sources.helm.schema_refs import schema_warnings
 from klint.sources.helm.subchart_crds import SubchartCrd, crd_paths, subchart_crds
 from klint.sources.helm.template_map import section_indexes
 
@@ -84,6 +85,7 @@ class HelmChart:
                     user_values = [ci_values]
                     problems.append(self._ci_values_note(ci_values, "render no object", True))
         problems.extend(self._missing_problems(missing))
+        problems.extend(schema_warnings(self.path, self.display, self.cwd, root))
         chart_values = self.path / "values.yaml"
         values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
         locator = HelmLocator(self.cwd, root, frozenset(user_values))
