@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from klint.sources.helm.chart_files import helm_repository_release
 from tests.conftest import needs_helm_sdk, run_cli
 
 pytestmark = needs_helm_sdk
@@ -77,3 +78,74 @@ def test_a_schema_with_remote_references_is_left_out_and_the_chart_linted(
     run = run_cli("check", ".", "--format", "json", cwd=tmp_path)
     found = {f["rule_id"] for f in json.loads(run.stdout)["findings"]}
     assert "KL101" in found and run.returncode == 1
+
+
+PRIVILEGED = (
+    "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n"
+    "    - {name: c, image: nginx:1.25, securityContext: {privileged: true}}\n"
+)
+
+
+def _pack(archive: Path, name: str) -> None:
+    """A packaged chart ``name`` whose one template is a privileged pod."""
+    import io
+    import tarfile
+
+    with tarfile.open(archive, "w:gz") as tar:
+        for member, text in (
+            (f"{name}/Chart.yaml", f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n"),
+            (f"{name}/templates/pod.yaml", PRIVILEGED),
+        ):
+            data = text.encode()
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def _levels(run_dir: Path) -> dict[str, set[str]]:
+    run = run_cli("check", ".", "--format", "json", "--no-cache", cwd=run_dir)
+    levels: dict[str, set[str]] = {}
+    for finding in json.loads(run.stdout)["findings"]:
+        levels.setdefault(finding["path"].split("/")[1], set()).add(finding["severity"])
+    return levels
+
+
+def test_release_archives_of_a_helm_repository_are_published_copies(tmp_path: Path) -> None:
+    charts = tmp_path / "charts"
+    (charts / "chart" / "templates").mkdir(parents=True)
+    (charts / "chart" / "Chart.yaml").write_text("apiVersion: v2\nname: chart\nversion: 0.2.0\n")
+    (charts / "chart" / "templates" / "pod.yaml").write_text(PRIVILEGED)
+    _pack(charts / "chart-0.1.0.tgz", "chart")
+    (charts / "index.yaml").write_text("apiVersion: v1\nentries: {}\n")
+    levels = _levels(tmp_path)
+    assert levels["chart-0.1.0.tgz!"] == {"note"}  # even KL101: fixed in its sources
+    assert "error" in levels["chart"]
+    run = run_cli("check", ".", "--format", "json", "--no-cache", cwd=tmp_path)
+    findings = json.loads(run.stdout)["findings"]
+    failing = {f["rule_id"] for f in findings if f["severity"] != "note"}  # the current chart's
+    lowered = [f for f in findings if ".tgz" in f["path"] and f["rule_id"] in failing]
+    assert lowered and all(
+        "a published chart release in a Helm repository (index.yaml)" in f["message"]
+        for f in lowered
+    )
+    # without index.yaml the archive in charts/ is linted as before (not a published copy)
+    (charts / "index.yaml").unlink()
+    assert "error" in _levels(tmp_path)["chart-0.1.0.tgz!"]
+
+
+def test_a_release_is_an_archive_beside_an_index_not_a_charts_dependency(
+    tmp_path: Path,
+) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    _pack(repo / "web-0.1.0.tgz", "web")
+    assert not helm_repository_release(repo / "web-0.1.0.tgz")  # no index.yaml
+    (repo / "index.yaml").write_text("apiVersion: v1\nentries: {}\n")
+    assert helm_repository_release(repo / "web-0.1.0.tgz")
+    dependencies = tmp_path / "web" / "charts"  # a chart's own charts/ folder
+    dependencies.mkdir(parents=True)
+    (tmp_path / "web" / "Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    _pack(dependencies / "db-0.1.0.tgz", "db")
+    (dependencies / "index.yaml").write_text("apiVersion: v1\nentries: {}\n")
+    assert not helm_repository_release(dependencies / "db-0.1.0.tgz")
+    assert not helm_repository_release(repo / "index.yaml")  # not an archive

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from klint.documents import Document, parse_stream
 from klint.findings import Location, Notification, Severity, Span
+from klint.model.component import Expectation
 from klint.not_kubernetes import PART_OF_UNIT
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import is_inside, read_inside, unit_root
@@ -24,7 +25,11 @@ from klint.sources.helm.archived import (
     packaged_template,
     read_member,
 )
-from klint.sources.helm.chart_files import missing_dependencies, read_yaml_mapping
+from klint.sources.helm.chart_files import (
+    helm_repository_release,
+    missing_dependencies,
+    read_yaml_mapping,
+)
 from klint.sources.helm.dependencies import MissingDependency, merged_values, plan_missing
 from klint.sources.helm.isolation import render_isolated
 from klint.sources.helm.locator import HelmLocator, TemplateOrigin
@@ -135,7 +140,15 @@ class HelmChart:
         listed += self._crds(settings, root, user_values, documents, problems)
         # a packaged chart shows every template as the archive: then only the count is known
         paths = frozenset(listed) if len(set(listed)) == len(listed) else None
-        return LoadedUnit(documents, problems, locator, files=len(listed), file_paths=paths)
+        published = self.published()
+        return LoadedUnit(documents, problems, locator, len(listed), paths, published=published)
+
+    def published(self) -> Expectation | None:
+        """Why the chart is a published copy (a release in a Helm repository), if it is."""
+        if not helm_repository_release(self.path):
+            return None
+        what = "a published chart release in a Helm repository (index.yaml), fixed in its sources"
+        return Expectation("published", f"in {self.path.name}: {what}", True, True)
 
     def _crds(
         self,
