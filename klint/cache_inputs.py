@@ -102,7 +102,8 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
         if chart is None:
             return None
         values = tuple(str(v if Path(v).is_absolute() else cwd / v) for v in helm_values)
-        identity = f"{kind}|{unit.display}|{unit.path}|{unit.cwd}|{options}"
+        published = unit.published()  # decided by files beside the chart (index.yaml)
+        identity = f"{kind}|{unit.display}|{unit.path}|{unit.cwd}|{options}|{published}"
         return UnitInputs(identity, (*chart, *values), mentions_klint=True)
     if kind == "KustomizeOverlay" and type(unit).__module__ == "klint.sources.kustomize.overlay":
         from klint.sources.kustomize.overlay import KustomizeOverlay

@@ -304,7 +304,9 @@ def _finding(
     if active.severity is None and severity is not Severity.NOTE:
         values_set = any(r.location.path.endswith((".yaml", ".yml")) for r in related)
         context_path = below_named_folder(location.path, named_folders)
-        expected = expectation(resource, active.rule.tags, context_path, violation.path, values_set)
+        expected = loaded.published or expectation(
+            resource, active.rule.tags, context_path, violation.path, values_set
+        )
         if expected is not None:  # a component or input context: a note that says why
             severity = Severity.NOTE
             message = expected.message(message)

@@ -33,7 +33,9 @@ level on the source the copy is made from, or upstream):
   ``dist/``; a folder named as a release version, at least major.minor.patch: ``v4.2.0/``,
   ``1.2.3/``, ``v1.2.3-rc.1/``, not ``v1/`` or ``v1beta1/``; and packaged chart releases: a
   ``.tgz`` chart that is not a dependency in a chart's ``charts/`` folder, as Helm
-  repositories committed to git hold one per version), fixed in those sources.
+  repositories committed to git hold one per version; one beside a Helm repository's
+  ``index.yaml`` is a release even in a ``charts/`` folder that belongs to no chart: its
+  unit says so, ``LoadedUnit.published``), fixed in those sources.
 
 Inputs *users copy or run*, for every rule not tagged ``never-downgraded``:
 

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from klint.documents import Document, Limits
 from klint.findings import FieldPath, Location, Notification, RelatedLocation
+from klint.model.component import Expectation
 from klint.model.resource import Resource
 from klint.sources.budget import default_render_memory
 from klint.sources.names import CHART_ARCHIVES
@@ -61,6 +62,9 @@ class LoadedUnit:
     # are linted with their whole folder, so cross-object rules see what a folder run sees,
     # and only the named files are reported.
     report_only: frozenset[str] = frozenset()
+    # The whole unit is a copy fixed elsewhere (a chart release a Helm repository publishes):
+    # every finding is a note that says why.
+    published: Expectation | None = None
 
 
 @dataclass(frozen=True)

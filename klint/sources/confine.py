@@ -299,5 +299,12 @@ def _has_link(candidate: Path, root: Path) -> bool:
 
 
 def _shown(root: Path) -> str:
-    """The root as named in messages."""
-    return f"the root {root.as_posix()}"
+    """The root as named in messages: relative to the working directory, never the
+    machine's absolute path (messages reach reports and CI logs)."""
+    try:
+        relative = os.path.relpath(root, os.getcwd())
+    except (OSError, ValueError):  # no working directory, another drive
+        return "the root"
+    if relative == ".":
+        return "the root (the working directory)"
+    return f"the root {Path(relative).as_posix()}"

@@ -29,20 +29,28 @@ def extract_chart_archive(archive: Path, destination: Path) -> Path:
         with tarfile.open(archive, "r:*") as tar:
             for count, member in enumerate(tar):
                 if count >= MAX_ARCHIVE_MEMBERS:
-                    raise HelmRenderError(f"{archive}: more than {MAX_ARCHIVE_MEMBERS} entries")
+                    raise HelmRenderError(
+                        f"{archive}: more than {MAX_ARCHIVE_MEMBERS} entries", values_can_fix=False
+                    )
                 parts = PurePosixPath(member.name.replace("\\", "/")).parts
                 if not parts and member.isdir():
                     continue  # "./", as `tar -C dir .` writes it
                 if not parts or member.name.startswith("/") or ".." in parts:
-                    raise HelmRenderError(f"{archive}: unsafe path in archive: {member.name!r}")
+                    raise HelmRenderError(
+                        f"{archive}: unsafe path in archive: {member.name!r}", values_can_fix=False
+                    )
                 if not member.isfile():
                     continue  # directories are implied; links and devices are never followed
                 total += member.size
                 if total > MAX_ARCHIVE_BYTES:
-                    raise HelmRenderError(f"{archive}: unpacks to more than 64 MiB")
+                    raise HelmRenderError(
+                        f"{archive}: unpacks to more than 64 MiB", values_can_fix=False
+                    )
                 target = destination.joinpath(*parts)
                 if not target.resolve().is_relative_to(destination.resolve()):
-                    raise HelmRenderError(f"{archive}: unsafe path in archive: {member.name!r}")
+                    raise HelmRenderError(
+                        f"{archive}: unsafe path in archive: {member.name!r}", values_can_fix=False
+                    )
                 handle = tar.extractfile(member)
                 if handle is None:
                     continue
@@ -50,12 +58,16 @@ def extract_chart_archive(archive: Path, destination: Path) -> Path:
                 with handle, target.open("wb") as out:
                     shutil.copyfileobj(handle, out)
     except (tarfile.TarError, OSError, EOFError) as error:
-        raise HelmRenderError(f"{archive}: not a readable chart archive: {error}") from error
+        raise HelmRenderError(
+            f"{archive}: not a readable chart archive: {error}", values_can_fix=False
+        ) from error
     if is_chart_dir(destination):
         return destination
     roots = [d for d in _children(destination) if is_chart_dir(d)]
     if len(roots) != 1:
-        raise HelmRenderError(f"{archive}: expected one chart directory in the archive")
+        raise HelmRenderError(
+            f"{archive}: expected one chart directory in the archive", values_can_fix=False
+        )
     return roots[0]
 
 

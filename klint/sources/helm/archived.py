@@ -161,11 +161,16 @@ def _read_first(archive: Path, name: str) -> tuple[str, str] | None:
 
 def read_member(archive: Path, name: str) -> str | None:
     """The text of one member of a chart archive (read once per archive, bounded), or None."""
+    return archive_members(archive).get(name)
+
+
+def archive_members(archive: Path) -> dict[str, str]:
+    """The text of every template-sized member of a chart archive, by name (read once)."""
     try:
         stat = archive.stat()
     except OSError:
-        return None
-    return _members(str(archive), stat.st_mtime_ns, stat.st_size).get(name)
+        return {}
+    return _members(str(archive), stat.st_mtime_ns, stat.st_size)
 
 
 @lru_cache(maxsize=8)

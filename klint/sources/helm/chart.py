@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 from klint.documents import Document, parse_stream
 from klint.findings import Location, Notification, Severity, Span
+from klint.model.component import Expectation
 from klint.not_kubernetes import PART_OF_UNIT
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import is_inside, read_inside, unit_root
@@ -24,11 +25,16 @@ from klint.sources.helm.archived import (
     packaged_template,
     read_member,
 )
-from klint.sources.helm.chart_files import missing_dependencies, read_yaml_mapping
+from klint.sources.helm.chart_files import (
+    helm_repository_release,
+    missing_dependencies,
+    read_yaml_mapping,
+)
 from klint.sources.helm.dependencies import MissingDependency, merged_values, plan_missing
 from klint.sources.helm.isolation import render_isolated
 from klint.sources.helm.locator import HelmLocator, TemplateOrigin
 from klint.sources.helm.output import HelmRenderError, RenderedTemplate
+from klint.sources.helm.schema_refs import schema_warnings
 from klint.sources.helm.subchart_crds import SubchartCrd, crd_paths, subchart_crds
 from klint.sources.helm.template_map import section_indexes
 
@@ -63,7 +69,7 @@ class HelmChart:
         except HelmRenderError as error:
             fallback = None
             failures = [error]  # which ci/ values file renders can depend on the moment too
-            if not chosen:
+            if not chosen and error.values_can_fix:
                 fallback = self._render_with_ci_values(settings, root, failures)
             repeatable = all(failure.repeatable for failure in failures)
             if fallback is None:
@@ -84,6 +90,7 @@ class HelmChart:
                     user_values = [ci_values]
                     problems.append(self._ci_values_note(ci_values, "render no object", True))
         problems.extend(self._missing_problems(missing))
+        problems.extend(schema_warnings(self.path, self.display, self.cwd, root))
         chart_values = self.path / "values.yaml"
         values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
         locator = HelmLocator(self.cwd, root, frozenset(user_values))
@@ -133,7 +140,15 @@ class HelmChart:
         listed += self._crds(settings, root, user_values, documents, problems)
         # a packaged chart shows every template as the archive: then only the count is known
         paths = frozenset(listed) if len(set(listed)) == len(listed) else None
-        return LoadedUnit(documents, problems, locator, files=len(listed), file_paths=paths)
+        published = self.published()
+        return LoadedUnit(documents, problems, locator, len(listed), paths, published=published)
+
+    def published(self) -> Expectation | None:
+        """Why the chart is a published copy (a release in a Helm repository), if it is."""
+        if not helm_repository_release(self.path):
+            return None
+        what = "a published chart release in a Helm repository (index.yaml), fixed in its sources"
+        return Expectation("published", f"in {self.path.name}: {what}", True, True)
 
     def _crds(
         self,
@@ -300,7 +315,7 @@ class HelmChart:
             else:
                 line = 1
         message = self._clean(getattr(error, "message", str(error)))
-        if hint and template:
+        if hint and template and error.values_can_fix:
             message += (
                 ". If it needs values, set them in .klint.yaml (helm.charts: "
                 f"{self.display}: values) or pass -f/--set"

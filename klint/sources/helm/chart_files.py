@@ -19,6 +19,17 @@ def is_chart_dir(path: Path) -> bool:
     return path.is_dir() and (path / "Chart.yaml").is_file()
 
 
+def helm_repository_release(archive: Path) -> bool:
+    """A packaged chart beside a Helm repository's ``index.yaml`` that is not a dependency
+    in a chart's own ``charts/`` folder: a published release, never the line anyone edits."""
+    folder = archive.parent
+    if not archive.name.endswith((".tgz", ".tar.gz")) or not archive.is_file():
+        return False
+    if not (folder / "index.yaml").is_file():
+        return False
+    return not (folder.name == "charts" and (folder.parent / "Chart.yaml").is_file())
+
+
 def find_chart_root(path: Path) -> Path | None:
     """The chart that owns ``path`` (a file or directory), as an absolute path.
 

@@ -58,11 +58,13 @@ class _RenderServer:
         if ok:
             rendered: list[RenderedTemplate] = payload
             return rendered
-        message, template, line, column, repeatable = payload
+        message, template, line, column, repeatable, values_can_fix = payload
         if self.memory is not None and ran_out_of_memory(message):
             message = memory_problem("rendering the chart", self.memory)
             repeatable = False
-        raise HelmRenderError(message, template, line, column, repeatable=repeatable)
+        raise HelmRenderError(
+            message, template, line, column, repeatable=repeatable, values_can_fix=values_can_fix
+        )
 
     def alive(self) -> bool:
         return self.process.is_alive()
@@ -96,11 +98,13 @@ def _serve(connection: Connection, memory: int | None, parent: int, home: Path) 
             connection.send((True, render_chart(**request)))
         except HelmRenderError as error:
             where = (error.template, error.line, error.column)
-            connection.send((False, (error.message, *where, error.repeatable)))
+            flags = (error.repeatable, error.values_can_fix)
+            connection.send((False, (error.message, *where, *flags)))
         except MemoryError:
-            connection.send((False, ("MemoryError", None, None, None, False)))
+            connection.send((False, ("MemoryError", None, None, None, False, True)))
         except Exception as error:  # report, never crash the server (a bug: not cached)
-            connection.send((False, (f"{type(error).__name__}: {error}", None, None, None, False)))
+            send = (f"{type(error).__name__}: {error}", None, None, None, False, True)
+            connection.send((False, send))
 
 
 def _quiet_stderr() -> None:

@@ -42,6 +42,7 @@ class HelmRenderError(Exception):
         column: int | None = None,
         *,
         repeatable: bool = True,
+        values_can_fix: bool = True,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -50,6 +51,8 @@ class HelmRenderError(Exception):
         self.column = column
         # False: a time or memory limit, a renderer killed or missing, not the chart's doing
         self.repeatable = repeatable
+        # False: a refused link, an unsafe archive: no values file would render the chart
+        self.values_can_fix = values_can_fix
 
     @classmethod
     def from_helm(cls, text: str, *, repeatable: bool = True) -> HelmRenderError:

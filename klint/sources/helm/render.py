@@ -127,7 +127,9 @@ def _copy_chart(chart: Path, copy: Path, root: Path, max_bytes: int | None) -> N
         link = Path(refused[0].path)
         relative = os.path.relpath(link, chart)
         # template names start with the chart's name: HelmChart maps the rest to the file
-        raise HelmRenderError(f"{relative}: {refused[0].reason}", f"chart/{relative}", 1)
+        raise HelmRenderError(
+            f"{relative}: {refused[0].reason}", f"chart/{relative}", 1, values_can_fix=False
+        )
 
 
 def _original(file: Path | None, copy: Path, chart: Path) -> Path | None:

@@ -7,7 +7,9 @@ before Helm runs, every schema of the chart and of its subcharts (directories an
 ``charts/*.tgz``, nested ones too: copy_rewrite.py) in klint's copy is checked:
 
 - a ``$ref``, ``$dynamicRef`` or ``$recursiveRef`` that is not ``#…`` (within the file)
-  refuses the chart, naming the file and the key; the target is never read;
+  leaves the schema out of the copy (an empty schema: values are not validated, as Helm's
+  ``--skip-schema-validation``); the target is never read, and the chart's unit reports it
+  (:func:`remote_reference`, a warning on that line);
 - a ``$schema`` that is not a JSON Schema metaschema, and an ``$id`` that is not ``#…``,
   are removed from the copy (they only name the draft and the base of references; the
   library bundles the metaschemas).
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from klint.sources.helm.copy_rewrite import FileRewrite
@@ -38,22 +41,49 @@ class _Refused(Exception):
         self.key, self.pointer, self.value = key, pointer, value
 
 
-def _rewrite(data: bytes, shown: str) -> bytes | None:
-    """The schema without ``$schema``/``$id`` that lead elsewhere (None: unchanged)."""
+@dataclass(frozen=True)
+class RemoteReference:
+    """The first reference of a schema that leads out of its file."""
+
+    key: str
+    pointer: str
+    value: str
+
+    def describe(self) -> str:
+        """The reference as shown in messages (a long target shortened)."""
+        value = self.value if len(self.value) <= _SHOWN else self.value[:_SHOWN] + "…"
+        return f"{json.dumps(self.key)} at {self.pointer or '/'} refers to {value!r}"
+
+
+def remote_reference(data: bytes) -> RemoteReference | None:
+    """The first reference out of the schema ``data`` (None: none, or not JSON klint reads:
+    the render then refuses it)."""
+    try:
+        _clean(_parse(data, ""), "")
+    except _Refused as refused:
+        return RemoteReference(refused.key, refused.pointer, refused.value)
+    except (HelmRenderError, RecursionError):
+        return None
+    return None
+
+
+def _parse(data: bytes, shown: str) -> Any:
     try:  # Go reads invalid UTF-8 as U+FFFD: so does this, or a stray byte would hide a $ref
         document = json.loads(data.decode("utf-8", "replace"), object_pairs_hook=_Pairs)
     except (ValueError, RecursionError) as error:
         detail = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
         raise HelmRenderError(f"{shown}: not JSON klint can check ({detail})") from None
+    return document
+
+
+def _rewrite(data: bytes, shown: str) -> bytes | None:
+    """The schema without ``$schema``/``$id`` that lead elsewhere (None: unchanged); an
+    empty schema when a reference leads out of the file (never fetched nor read)."""
+    document = _parse(data, shown)
     try:
         changed, cleaned = _clean(document, "")
-    except _Refused as refused:
-        value = refused.value if len(refused.value) <= _SHOWN else refused.value[:_SHOWN] + "…"
-        raise HelmRenderError(
-            f"{shown}: {json.dumps(refused.key)} at {refused.pointer or '/'} refers to "
-            f"{value!r} outside the schema; klint never fetches or reads schema references "
-            '(only "#…" references within the file are allowed)'
-        ) from None
+    except _Refused:
+        return b"{}"
     except RecursionError:
         raise HelmRenderError(f"{shown}: the values schema is nested too deeply") from None
     return json.dumps(cleaned).encode() if changed else None
