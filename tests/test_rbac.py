@@ -356,3 +356,59 @@ subjects: [{kind: ServiceAccount, name: web, namespace: shop}]
     bound_cluster_wide = lint_text(text.replace("BINDING", "ClusterRoleBinding"), rules=["KL536"])
     assert hits(bound_in_namespace) == []
     assert [f.message.count("nodes/proxy") for f in bound_cluster_wide.active] == [1]
+
+
+VERB_ANCHORED = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: klusterlet}
+rules:
+  - apiGroups: [rbac.authorization.k8s.io]
+    resources: [roles, clusterroles, rolebindings]
+    verbs: [get, escalate, bind]
+  - apiGroups: [rbac.authorization.k8s.io]
+    resources: [clusterroles]
+    resourceNames: [admin, edit, view, cluster-admin]
+    verbs: [bind]
+  - apiGroups: [""]
+    resources: [users, groups]
+    verbs: [impersonate]
+"""
+
+
+def test_verb_anchored_messages_name_the_resources_not_the_verb_twice() -> None:
+    # sample6: "(escalate on escalate)", "(bind on bind)" (ocm, consul-k8s)
+    report = lint_text(VERB_ANCHORED, rules=["KL507", "KL508", "KL509"])
+    messages = sorted((f.rule_id, f.message) for f in report.active)
+    assert messages == [
+        (
+            "KL507",
+            "rules[0] grants the escalate verb on roles (escalate on roles, clusterroles).",
+        ),
+        ("KL508", "rules[0] grants the bind verb on roles (bind on roles, clusterroles)."),
+        (
+            "KL508",
+            'rules[1] grants the bind verb on roles (bind on clusterroles named "admin", '
+            '"edit", "view" and 1 more).',
+        ),
+        ("KL509", "rules[2] grants impersonation (impersonate on users, groups)."),
+    ]
+    # still anchored on the verb
+    assert hits(report, "KL507") == [(7, 18, "KL507")]
+
+
+def test_resource_names_are_named_in_resource_anchored_messages() -> None:
+    text = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: debugger}
+rules:
+  - apiGroups: [""]
+    resources: [pods/exec]
+    resourceNames: [toolbox]
+    verbs: [create]
+"""
+    report = lint_text(text, rules=["KL504"])
+    assert [f.message for f in report.active] == [
+        'rules[0] grants exec/attach into pods (create on pods/exec named "toolbox").'
+    ]

@@ -13,6 +13,7 @@ from typing import Any
 
 from klint.checks.api_names import dns1123_subdomain, port_name, port_number, wildcard_host
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.server_defaults import RBAC_GROUP
 from klint.model import pod_view
 from klint.model.resource import Resource
 
@@ -168,6 +169,12 @@ def invalid_rbac_rule(resource: Resource, _: UnitContext, __: Params) -> Iterato
         for index, rule in _items(resource.get("rules")):
             yield from _policy_rule(rule, ("rules", index), resource.kind == "Role")
     elif resource.kind in ("RoleBinding", "ClusterRoleBinding"):
+        group = resource.get("roleRef", "apiGroup")
+        if isinstance(group, str) and group not in ("", RBAC_GROUP):  # "": defaulted
+            yield Violation(
+                ("roleRef", "apiGroup"),
+                f'{resource.kind} roleRef.apiGroup must be "{RBAC_GROUP}", not "{group}".',
+            )
         kind = resource.get("roleRef", "kind")
         allowed = (
             ("ClusterRole",) if resource.kind == "ClusterRoleBinding" else ("Role", "ClusterRole")

@@ -19,6 +19,7 @@ from klint.checks.rbac_rules import (
     PERMISSIONS,
     RBAC_GROUP,
     ROLE_KINDS,
+    granted_on,
     granted_verbs,
     grants_everything,
     is_rbac,
@@ -78,10 +79,14 @@ def dangerous_permission(
         list_name, item_index, item = hit
         where = f' in namespace "{resource.namespace}"' if resource.namespace else ""
         verbs = granted_verbs(rule, permission)
-        granted = f"rules[{index}] grants {permission.label} ({verbs} on {item})"
+        on = granted_on(rule, permission, item)
+        granted = f"rules[{index}] grants {permission.label} ({verbs} on {on})"
         # only a grant that names the resource is the component's job: a wildcard keeps
         # its level (a role that allows everything is never a note)
-        named = item != "*" and "*" not in {g for _, g in strings(rule.get("apiGroups"))}
+        target = item if permission.anchor != "verb" else on
+        named = "*" not in target.split(", ") and "*" not in {
+            g for _, g in strings(rule.get("apiGroups"))
+        }
         if namespaced:
             message = f"{granted}{where}, which components often need in their own namespace."
         elif job and named:

@@ -286,3 +286,22 @@ def granted_verbs(rule: dict[str, Any], permission: Permission) -> str:
     dangerous = permission.verbs.union(*permission.verbs_for.values())
     verbs = [v for _, v in strings(rule.get("verbs")) if v == "*" or v in dangerous]
     return ", ".join(verbs)
+
+
+def granted_on(rule: dict[str, Any], permission: Permission, item: str) -> str:
+    """What a rule grants ``permission`` on, for messages: the matched resource entry, or
+    for verb-anchored permissions (whose matched item is the verb) every resource entry of
+    the rule that the permission covers; then the rule's ``resourceNames``, if any."""
+    on = item
+    if permission.anchor == "verb":
+        matched = [
+            r
+            for _, r in strings(rule.get("resources"))
+            if any(resource_matches(r, wanted) for wanted in permission.resources)
+        ]
+        on = ", ".join(dict.fromkeys(matched)) or item
+    names = [f'"{n}"' for _, n in strings(rule.get("resourceNames"))]
+    if names:
+        more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+        on += f" named {', '.join(names[:3])}{more}"
+    return on

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.server_defaults import with_server_defaults
 from klint.documents import decode, parse_stream
 from klint.findings import FieldPath, field_path_text
 from klint.k8s_schemas import (
@@ -157,7 +158,8 @@ def _analyse(resource: Resource, context: UnitContext) -> Analysis:
     api_version, kind = resource.api_version, resource.kind
     node = builtin.node_for(api_version, kind)
     if node is not None:
-        return Analysis("builtin", version, list(validate(node, resource.data)))
+        data = with_server_defaults(api_version, kind, resource.data)
+        return Analysis("builtin", version, list(validate(node, data)))
     crd = crd_schemas(context).get((api_version, kind))
     if crd is not None:
         if crd.schema is None:

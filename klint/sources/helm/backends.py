@@ -41,6 +41,8 @@ class RenderOptions:
     release_name: str
     namespace: str
     kube_version: str | None
+    # extra .Capabilities.APIVersions entries (``helm template --api-versions``)
+    api_versions: tuple[str, ...] = ()
 
 
 def render_with_sdk(chart_dir: Path, options: RenderOptions) -> dict[str, str]:
@@ -76,20 +78,24 @@ def render_with_sdk(chart_dir: Path, options: RenderOptions) -> dict[str, str]:
             raise HelmRenderError(f"{origin}: {error.detail}") from error
     try:
         with helm_python.Chart.load(chart_dir) as chart:
-            if options.kube_version is None:
+            if options.kube_version is None and not options.api_versions:
                 return chart.render(
                     values or None,
                     name=options.release_name,
                     namespace=options.namespace,
                     is_install=True,
                 )
-            # Chart.render() does not expose the library's kube_version option (0.2.2).
-            render_options = {
+            # Chart.render() does not expose the library's kube_version and api_versions
+            # options (0.2.2); like --api-versions, api_versions adds to Helm's defaults.
+            render_options: dict[str, Any] = {
                 "name": options.release_name,
                 "namespace": options.namespace,
                 "is_install": True,
-                "kube_version": options.kube_version,
             }
+            if options.kube_version is not None:
+                render_options["kube_version"] = options.kube_version
+            if options.api_versions:
+                render_options["api_versions"] = list(options.api_versions)
             payload = _native.call_string(
                 "helm_render",
                 chart._raw(),
@@ -125,6 +131,8 @@ def _helm_template_command(helm: str, chart_dir: Path, options: RenderOptions) -
         command += ["--set-string", expression]
     if options.kube_version is not None:
         command += ["--kube-version", options.kube_version]
+    for api_version in options.api_versions:
+        command += ["--api-versions", api_version]
     # "--": a release name or chart path that starts with "-" is not a flag.
     command += ["--", options.release_name, str(chart_dir)]
     return command

@@ -70,7 +70,8 @@ class HelmLocator:
             return Location(origin.display, Span.line(1)), ()
         full = (*resource.base, *path)
         names = _item_names(resource.document.data, full)
-        match = locate_field(text, full, origin.section, names) if text else None
+        data = resource.document.data
+        match = locate_field(text, full, origin.section, names, data) if text else None
         if match is None:
             return Location(origin.display, Span.line(1)), ()
         if match.injected and origin.text is None and origin.template is not None:

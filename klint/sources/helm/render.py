@@ -26,6 +26,7 @@ from klint.sources.budget import documents_problem, output_problem
 from klint.sources.confine import CopyLimits, TreeTooLarge, copy_confined, unit_root
 from klint.sources.helm.archive import extract_chart_archive
 from klint.sources.helm.backends import RenderOptions, render_with_binary, render_with_sdk
+from klint.sources.helm.capabilities import served_kinds
 from klint.sources.helm.chart_files import (
     is_chart_dir,
     missing_dependencies,
@@ -72,7 +73,9 @@ def render_chart(
     error naming the link, so no file outside the root can reach a template or an error
     message. Output over ``max_bytes`` or ``max_documents`` is refused.
     ``without_dependencies`` (``dep``, ``sub/dep``) are removed from the copy's metadata
-    (:mod:`klint.sources.helm.dependencies`).
+    (:mod:`klint.sources.helm.dependencies`). With ``kube_version``, the
+    ``group/version/Kind`` of every built-in kind it serves is added to
+    ``.Capabilities.APIVersions`` (:mod:`klint.sources.helm.capabilities`).
     """
     options = RenderOptions(
         tuple(Path(v) for v in values_files),
@@ -81,6 +84,7 @@ def render_chart(
         release_name,
         namespace,
         kube_version,
+        served_kinds(kube_version),
     )
     chart = Path(chart)
     limits = _Limits(max_bytes, max_documents)

@@ -63,6 +63,7 @@ def locate_field(
     field_path: Sequence[str | int],
     document_index: int = 0,
     item_names: Sequence[str | None] = (),
+    rendered: object = None,
 ) -> FieldMatch | None:
     """Match ``field_path`` (from the object root) in section ``document_index`` of a template.
 
@@ -70,13 +71,15 @@ def locate_field(
     the template has sections), the section that matches deepest is used instead.
     ``item_names[i]``, when given for a list index ``field_path[i]``, is the ``name`` of that
     rendered item: the template item with that literal name is the one, whatever ``if``
-    blocks dropped before it.
+    blocks dropped before it. ``rendered``, when given, is the rendered object: a block
+    action among literal fields that rendered none of that mapping's keys is not where a
+    missing field under it comes from.
     """
     text = to_lf(template_text)
     index = index_sections(mask_actions(text)[0])
 
     def match(section: int) -> _Walk | None:
-        return _walk(_tree(text, section), field_path, item_names)
+        return _walk(_tree(text, section), field_path, item_names, rendered)
 
     candidate = match(document_index) if 0 <= document_index < index.count else None
     if candidate is None:
@@ -296,7 +299,10 @@ class _Walk:
 
 
 def _walk(
-    root: _Entry, path: Sequence[str | int], names: Sequence[str | None] = ()
+    root: _Entry,
+    path: Sequence[str | int],
+    names: Sequence[str | None] = (),
+    rendered: object = None,
 ) -> _Walk | None:
     node = root
     for depth, part in enumerate(path):
@@ -305,11 +311,35 @@ def _walk(
             if node.kind == "key" and node.inline_output:
                 return _Walk(node, depth, False, True)
             injection = next((c for c in node.children if c.kind == "inject"), None)
-            if injection is not None:
+            if injection is not None and not _rendered_nothing(node, rendered):
                 return _Walk(injection, depth, False, True)
             return _Walk(node, depth, False, False) if depth else None
         node = child
+        rendered = _step(rendered, part)
     return _Walk(node, len(path), True, False) if path else None
+
+
+_NOTHING = object()  # no rendered object to compare with
+
+
+def _step(rendered: object, part: str | int) -> object:
+    """The rendered value one path step down, or ``_NOTHING``."""
+    if isinstance(part, int) and isinstance(rendered, list) and 0 <= part < len(rendered):
+        return rendered[part]
+    if isinstance(part, str) and isinstance(rendered, dict) and part in rendered:
+        return rendered[part]
+    return _NOTHING
+
+
+def _rendered_nothing(node: _Entry, rendered: object) -> bool:
+    """Whether the block actions among ``node``'s literal keys rendered none of its keys: the
+    rendered mapping holds only keys the template writes literally (a ``with`` that was
+    empty, or a block that belongs to a list above it), so no block is the field's place. A
+    block that is the mapping's whole content keeps it: the values it reads are the place."""
+    literal = {c.key for c in node.children if c.kind == "key" and c.key is not None}
+    if not literal or not isinstance(rendered, dict):
+        return False
+    return set(rendered) <= literal
 
 
 def _child(node: _Entry, part: str | int, name: str | None = None) -> _Entry | None:
