@@ -32,6 +32,13 @@ from tests.conftest import lint_text
         ("k8s-walkthrough/app.yaml", "not-deployed"),
         ("deploy/quickstart/app.yaml", None),  # a quickstart is what users install
         ("solutions/deploy-manifests/manifests/nginx.yaml", None),
+        # a local development install (kuberay apiserver/deploy/local/secure)
+        ("apiserver/deploy/local/secure/kustomization.yaml", "not-deployed"),
+        ("config/local/manager.yaml", "not-deployed"),
+        ("manifests/local/app.yaml", "not-deployed"),
+        ("source/local/app.yaml", None),  # a package named local
+        ("deploy/overlays/local/app.yaml", None),
+        ("local/app.yaml", None),
         # test workloads by file name (scheduler-plugins test-po.yaml, test-deployment.yaml)
         ("pkg/trimaran/peaks/deployment/test-po.yaml", "not-deployed"),
         ("manifests/noderesourcetopology/test-deployment.yaml", "not-deployed"),

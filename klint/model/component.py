@@ -44,13 +44,14 @@ Inputs *users copy or run*, for every rule not tagged ``never-downgraded``:
   application or tutorial, by a word of its folder's name: ``demo/``, ``consul-demo/``,
   ``demo_apps/``, ``tutorials/``, ``walkthrough/`` (not ``demon/``, not ``quickstart/``,
   which is what users install); a test workload by its file's name: ``test-po.yaml``,
-  ``test_pod.yml``, ``smoke-test.yaml``; development
-  environments: ``dev-env/``, ``devenv/``, ``local-dev/``, ``config/dev/`` beside a
-  kubebuilder tree's deployed config, not ``overlays/dev/``): applied to test clusters or
-  copied by users; an archived folder (``_archived/``, ``archive/``, ``attic/``), kept for
-  reference and no longer maintained; or under a hidden folder (``.local/``, ``.dev/``:
-  developer-local, not deployed; ``.github/`` and ``.tekton/`` hold CI, which runs, and a
-  folder named on the command line is what the user means to lint);
+  ``test_pod.yml``, ``smoke-test.yaml``; development environments: ``dev-env/``,
+  ``devenv/``, ``local-dev/``, ``config/dev/`` beside a kubebuilder tree's deployed config,
+  ``local/`` directly under ``deploy/``, ``config/`` or ``manifests/`` (a kind install of
+  local builds), not ``overlays/dev/``): applied to test clusters or copied by users; an
+  archived folder (``_archived/``, ``archive/``, ``attic/``), kept for reference and no
+  longer maintained; or under a hidden folder (``.local/``, ``.dev/``: developer-local, not
+  deployed; ``.github/`` and ``.tekton/`` hold CI, which runs, and a folder named on the
+  command line is what the user means to lint);
 - ``template-source``: a document with unquoted Go template actions (``namespace: {{
   .Namespace }}``, a line starting ``{{``), or with one inside its name, namespace or a
   label (``name: load-{{.Replica}}``): a template some tool renders, which YAML reads as
@@ -246,8 +247,9 @@ _FOLDER_CONTEXTS = (
 
 def _named(folder: str, names: frozenset[str], above: list[str]) -> bool:
     """``folder`` (below the folders ``above``) is one of ``names``; for the not-deployed
-    names, also a sample or example folder by a word of its name and ``config/dev/``; a demo
-    or tutorial folder by a word of its name."""
+    names, also a sample or example folder by a word of its name, ``config/dev/`` and a
+    local development install (``deploy/local/``); a demo or tutorial folder by a word of its
+    name."""
     if folder in names:
         return True
     if names is DEMO_WORDS:
@@ -255,6 +257,8 @@ def _named(folder: str, names: frozenset[str], above: list[str]) -> bool:
     if names is not NOT_DEPLOYED_FOLDERS:
         return False
     if folder == "dev" and above[-1:] == ["config"]:
+        return True
+    if folder == "local" and above[-1:] in (["deploy"], ["config"], ["manifests"]):
         return True
     return any(_SAMPLE_WORD.search(word) for word in re.split(r"[-_.]", folder))
 
