@@ -195,7 +195,7 @@ spec:
 
 
 def _repo(
-    tmp_path: Path, output: str, text: str = RENDERED, chart_folder: str = "charts/demo"
+    tmp_path: Path, output: str, text: str = RENDERED, chart_folder: str = "charts/web"
 ) -> Path:
     chart = tmp_path / chart_folder
     (chart / "templates").mkdir(parents=True)
@@ -230,11 +230,11 @@ def test_golden_helm_output_in_a_test_folder_stays_on_its_lines_as_a_note(
 def test_deployed_helm_output_is_still_mapped_onto_the_template(tmp_path: Path) -> None:
     repo = _repo(tmp_path, "deploy/demo.yaml")
     (latest,) = [f for f in _findings(repo, "deploy/demo.yaml") if f["rule_id"] == "KL301"]
-    assert latest["path"] == "charts/demo/templates/deployment.yaml"
+    assert latest["path"] == "charts/web/templates/deployment.yaml"
     assert latest["severity"] == "warning"
 
 
-@pytest.mark.parametrize("chart_folder", ["installer/helm/chart/demo", "deploy/helm/charts/demo"])
+@pytest.mark.parametrize("chart_folder", ["installer/helm/chart/web", "deploy/helm/charts/web"])
 def test_helm_output_of_a_chart_kept_deep_in_the_repository_gets_its_installer_context(
     tmp_path: Path, chart_folder: str
 ) -> None:

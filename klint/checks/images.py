@@ -78,6 +78,15 @@ def mutable_image_tag(resource: Resource, _: UnitContext, __: Params) -> Iterato
                 f'{container.label} uses image "{image}", whose digest is malformed: it pins '
                 "nothing, and the runtime refuses the reference.",
             )
+        elif _mutable(ref) and _local_registry(ref):
+            yield Violation(
+                (*container.path, "image"),
+                f'{container.label} uses image "{image}" '
+                f"{'with the mutable tag latest' if ref.tag else 'without a tag'} from the "
+                f"local registry {ref.registry}: a developer build no cluster pulls as it is; "
+                "pin a published release where you deploy it.",
+                severity=Severity.NOTE,
+            )
         elif not ref.tag:
             yield Violation(
                 (*container.path, "image"),
@@ -110,6 +119,19 @@ DEVELOPMENT_SEGMENTS = frozenset({"testing", "nightly", "snapshot", "snapshots"}
 def _development_repository(ref: ImageRef) -> bool:
     """The repository path names a development channel (``…/testing/pilot``)."""
     return any(part in DEVELOPMENT_SEGMENTS for part in ref.repository.split("/")[:-1])
+
+
+# Registry hosts of a developer's own machine or kind cluster (``localhost:5000``, the kind
+# and k3d local registries): images pushed there are developer builds.
+LOCAL_REGISTRY_HOSTS = frozenset(
+    {"localhost", "127.0.0.1", "kind-registry", "registry.local", "host.docker.internal"}
+)
+
+
+def _local_registry(ref: ImageRef) -> bool:
+    """The image's registry is a local one (any port; ``*.localhost`` names loopback)."""
+    host = ref.registry.lower().partition(":")[0]
+    return host in LOCAL_REGISTRY_HOSTS or host.endswith(".localhost")
 
 
 def _images(resource: Resource) -> Iterator[tuple[ContainerView, str, ImageRef]]:
@@ -151,11 +173,21 @@ def pull_policy_with_mutable_tag(
     for container, image, ref in _images(resource):
         policy = container.data.get("imagePullPolicy")
         if (
-            _mutable(ref)
-            and not image.strip().startswith(KO_PREFIX)
-            and isinstance(policy, str)
-            and policy != "Always"
+            not _mutable(ref)
+            or image.strip().startswith(KO_PREFIX)
+            or not isinstance(policy, str)
+            or policy == "Always"
         ):
+            continue
+        if _local_registry(ref):
+            yield Violation(
+                (*container.path, "imagePullPolicy"),
+                f'{container.label} uses the mutable image "{image}" with imagePullPolicy '
+                f"{policy} from the local registry {ref.registry}: a developer build, loaded "
+                "or pushed locally on purpose; pin a published release where you deploy it.",
+                severity=Severity.NOTE,
+            )
+        else:
             yield Violation(
                 (*container.path, "imagePullPolicy"),
                 f'{container.label} uses the mutable image "{image}" with imagePullPolicy '

@@ -42,13 +42,18 @@ Inputs *users copy or run*, for every rule not tagged ``never-downgraded``:
 - ``not-deployed``: a file under a folder of tests, examples, samples, docs or development
   scripts (``tests/``, ``testing/``, ``e2e/``, ``examples/``, ``samples/``, ``recipes/``,
   ``docs/``, ``hack/``, Go's ``fake/`` packages, ...; a folder with a word of its name that
-  is or ends with sample(s)/example(s): ``configsamples/``, ``example-apps/``; development
-  environments: ``dev-env/``, ``devenv/``, ``local-dev/``, ``config/dev/`` beside a
-  kubebuilder tree's deployed config, not ``overlays/dev/``): applied to test clusters or
-  copied by users; an archived folder (``_archived/``, ``archive/``, ``attic/``), kept for
-  reference and no longer maintained; or under a hidden folder (``.local/``, ``.dev/``:
-  developer-local, not deployed; ``.github/`` and ``.tekton/`` hold CI, which runs, and a
-  folder named on the command line is what the user means to lint);
+  is or ends with sample(s)/example(s): ``configsamples/``, ``example-apps/``; a demo
+  application or tutorial, by a word of its folder's name: ``demo/``, ``consul-demo/``,
+  ``demo_apps/``, ``tutorials/``, ``walkthrough/`` (not ``demon/``, not ``quickstart/``,
+  which is what users install); a test workload by its file's name: ``test-po.yaml``,
+  ``test_pod.yml``, ``smoke-test.yaml``; development environments: ``dev-env/``,
+  ``devenv/``, ``local-dev/``, ``config/dev/`` beside a kubebuilder tree's deployed config,
+  ``local/`` directly under ``deploy/``, ``config/`` or ``manifests/`` (a kind install of
+  local builds), not ``overlays/dev/``): applied to test clusters or copied by users; an
+  archived folder (``_archived/``, ``archive/``, ``attic/``), kept for reference and no
+  longer maintained; or under a hidden folder (``.local/``, ``.dev/``: developer-local, not
+  deployed; ``.github/`` and ``.tekton/`` hold CI, which runs, and a folder named on the
+  command line is what the user means to lint);
 - ``template-source``: a document with unquoted Go template actions (``namespace: {{
   .Namespace }}``, a line starting ``{{``), or with one inside its name, namespace or a
   label (``name: load-{{.Replica}}``): a template some tool renders, which YAML reads as
@@ -116,6 +121,15 @@ NOT_DEPLOYED_FOLDERS = frozenset(
 # (``configsamples``, ``config-examples``, ``example-apps``, ``exampleSite``); not
 # ``sampler``, ``sampling`` or ``downsample``.
 _SAMPLE_WORD = re.compile(r"(?<!down)(?<!re)(?<!up)(?<!sub)(?:sample|example)s?$|^examples?")
+# Word parts of a folder name that make it a demo application or a tutorial, shown to users
+# and not deployed as it is (``demo/``, ``consul-demo/``, ``demo_apps/``, ``tutorials/``,
+# ``walkthrough/``); whole words only, not ``demon`` or ``democratic``.
+DEMO_WORDS = frozenset(
+    {"demo", "demos", "demoapp", "demoapps", "tutorial", "tutorials", "walkthrough", "walkthroughs"}
+)
+# A manifest file named as a test input: ``test-po.yaml``, ``test_pod.yml``,
+# ``deployment-test.yaml`` (not ``latest.yaml``, ``contest.yaml`` or ``attestation.yaml``).
+_TEST_FILE = re.compile(r"(?:test[-_].*|.*[-_]test)\.(?:ya?ml|json)")
 # Folder names of archived inputs: kept for reference, no longer maintained or deployed
 # (kubernetes/examples ``_archived/``).
 ARCHIVED_FOLDERS = frozenset({"_archived", "archived", "_archive", "archive", "attic"})
@@ -211,6 +225,9 @@ def path_context(path: str) -> Expectation | None:
     if release is not None:
         what = "a release copy, fixed in its sources"
         return Expectation("published", f"in {release}/: {what}", True, True)
+    if _TEST_FILE.fullmatch(parts[-1]):
+        what = "a test input by its file name, not deployed"
+        return Expectation("not-deployed", f"{parts[-1]} is {what}", from_path=True)
     hidden = next((f for f in folders if _hidden(f)), None)
     if hidden is not None:
         what = "a hidden, developer-local folder, not deployed"
@@ -224,6 +241,7 @@ _FOLDER_CONTEXTS = (
     (VENDORED_FOLDERS, "vendored", "a vendored copy, changed upstream", True),
     (TEST_DATA_FOLDERS, "test-data", "a unit test's input, never applied", True),
     (NOT_DEPLOYED_FOLDERS, "not-deployed", "a test, example or docs input, not deployed", False),
+    (DEMO_WORDS, "not-deployed", "a demo application or tutorial, not deployed", False),
     (ARCHIVED_FOLDERS, "not-deployed", "archived, no longer maintained or deployed", False),
     (PUBLISHED_FOLDERS, "published", "a published release bundle, fixed in its sources", True),
 )
@@ -231,12 +249,18 @@ _FOLDER_CONTEXTS = (
 
 def _named(folder: str, names: frozenset[str], above: list[str]) -> bool:
     """``folder`` (below the folders ``above``) is one of ``names``; for the not-deployed
-    names, also a sample or example folder by a word of its name and ``config/dev/``."""
+    names, also a sample or example folder by a word of its name, ``config/dev/`` and a
+    local development install (``deploy/local/``); a demo or tutorial folder by a word of its
+    name."""
     if folder in names:
         return True
+    if names is DEMO_WORDS:
+        return any(word in DEMO_WORDS for word in re.split(r"[-_.]", folder))
     if names is not NOT_DEPLOYED_FOLDERS:
         return False
     if folder == "dev" and above[-1:] == ["config"]:
+        return True
+    if folder == "local" and above[-1:] in (["deploy"], ["config"], ["manifests"]):
         return True
     return any(_SAMPLE_WORD.search(word) for word in re.split(r"[-_.]", folder))
 
