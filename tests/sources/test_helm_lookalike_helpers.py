@@ -73,3 +73,25 @@ def test_undecidable_blocks_fall_back_to_the_lists_key(tmp_path: Path) -> None:
     values.write_text(values.read_text() + "extraContainers: []\n")
     [privileged] = _findings(chart, "KL101")
     assert _where(privileged) == ("templates/daemonset.yaml", 12, ())
+
+
+def test_a_literal_item_before_the_includes_does_not_shift_them(tmp_path: Path) -> None:
+    # a literal container first, then the agent, then a disabled sidecar: two rendered
+    # containers for two includes, but position 1 is the agent, not the second include
+    chart = _variant(tmp_path, "{{ .Chart.Name }}", "{{ .Chart.Name }}-sidecar")
+    daemonset = chart / "templates/daemonset.yaml"
+    text = daemonset.read_text().replace(
+        '      {{- include "container.sidecar" . | nindent 6 -}}\n'
+        '      {{- include "container.agent" . | nindent 6 }}\n',
+        "      - name: main\n"
+        '        image: "busybox:1.36"\n'
+        '      {{- include "container.agent" . | nindent 6 }}\n'
+        "      {{- if .Values.sidecar.enabled }}\n"
+        '      {{- include "container.sidecar" . | nindent 6 }}\n'
+        "      {{- end }}\n",
+    )
+    assert text != daemonset.read_text()
+    daemonset.write_text(text)
+    [privileged] = _findings(chart, "KL101")
+    assert privileged["message"].startswith('container "lookalike-helpers" ')  # type: ignore[union-attr]
+    assert _where(privileged) == ("templates/_agent.tpl", 4, (("values.yaml", 6),))

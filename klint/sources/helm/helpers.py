@@ -106,8 +106,9 @@ def choose_block(
 
     Decided by the rendered item's name (the included helper whose item name can render
     it, helpers that only print a constant name read as that name), else by position when
-    each block is an include of a helper that writes exactly one item and the rendered list
-    has one item per block. Undecided: the list's key, which is never the wrong block.
+    each block is an include of a helper that writes exactly one item, the list has no
+    literal item and the rendered list has one item per block. Undecided: the list's key,
+    which is never the wrong block.
     """
     if len(match.choices) < 2:
         return match
@@ -123,6 +124,7 @@ def choose_block(
     counts = [len(top_item_name_lines(d.fragment())) if d else 0 for d in helpers]
     if (
         isinstance(index, int)
+        and match.only_blocks
         and isinstance(items, list)
         and len(items) == len(helpers)
         and all(count == 1 for count in counts)

@@ -49,6 +49,8 @@ class FieldMatch:
     list: their (line, column), in order; ``line`` is the first until one is chosen."""
     owner: tuple[int, int] | None = None
     """(line, column) of the key that holds those block actions (the list's key)."""
+    only_blocks: bool = False
+    """The list holds no literal item beside those blocks (positions can be counted)."""
 
 
 def template_line(
@@ -405,9 +407,19 @@ def _field_match(text: str, path: Sequence[str | int], walk: _Walk) -> FieldMatc
         else:
             values = None
     choices = tuple((c.line, c.column) for c in walk.choices)
-    owner = (walk.owner.line, walk.owner.column) if walk.choices and walk.owner else None
+    holder = walk.owner if walk.choices else None
+    owner = (holder.line, holder.column) if holder is not None else None
+    only_blocks = holder is not None and all(c.kind == "inject" for c in holder.children)
     return FieldMatch(
-        entry.line, entry.column, walk.depth, walk.exact, walk.injected, values, choices, owner
+        entry.line,
+        entry.column,
+        walk.depth,
+        walk.exact,
+        walk.injected,
+        values,
+        choices,
+        owner,
+        only_blocks,
     )
 
 
