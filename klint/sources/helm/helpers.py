@@ -16,7 +16,12 @@ from pathlib import Path
 
 from klint.sources.confine import read_inside
 from klint.sources.helm.actions import scan_actions, to_lf
-from klint.sources.helm.template_map import FieldMatch, locate_field
+from klint.sources.helm.template_map import (
+    FieldMatch,
+    injection_match,
+    locate_field,
+    top_item_name_lines,
+)
 
 _INCLUDE = re.compile(r"\b(?:include|template)\s+\"([^\"]+)\"")
 _DEFINE = re.compile(r"^(?:define|block)\s+\"([^\"]+)\"")
@@ -62,8 +67,13 @@ def follow_include(
     path: Sequence[str | int],
     names: Sequence[str | None],
     defines: Defines,
+    rendered: object = None,
 ) -> HelperMatch | None:
-    """The helper line behind ``match`` when the block there comes from an include."""
+    """The helper line behind ``match`` when the block there comes from an include.
+
+    ``match`` must already have its block chosen (:func:`choose_block`); so is every
+    match inside a helper. ``rendered`` is the rendered object ``path`` starts from.
+    """
     found: HelperMatch | None = None
     for _ in range(_MAX_DEPTH):
         if not match.injected:
@@ -73,13 +83,122 @@ def follow_include(
             break
         define = defines[name]
         fragment = define.fragment()
+        rendered = _descend(rendered, path[: match.depth])
         rest, rest_names = path[match.depth :], names[match.depth :]
         inner = locate_field(fragment, rest, 0, rest_names) if rest else None
         if inner is None:
             break
+        inner = choose_block(fragment, inner, rest, rest_names, defines, rendered)
         found = HelperMatch(define.file, inner)
         text, match, path, names = fragment, inner, rest, rest_names
     return found
+
+
+def choose_block(
+    text: str,
+    match: FieldMatch,
+    path: Sequence[str | int],
+    names: Sequence[str | None],
+    defines: Defines,
+    rendered: object = None,
+) -> FieldMatch:
+    """Which of several blocks in one list rendered list item ``path[match.depth]``.
+
+    Decided by the rendered item's name (the included helper whose item name can render
+    it, helpers that only print a constant name read as that name), else by position when
+    each block is an include of a helper that writes exactly one item, the list has no
+    literal item and the rendered list has one item per block. Undecided: the list's key,
+    which is never the wrong block.
+    """
+    if len(match.choices) < 2:
+        return match
+    index = path[match.depth] if match.depth < len(path) else None
+    name = names[match.depth] if match.depth < len(names) else None
+    helpers = [_helper(text, line, defines) for line, _ in match.choices]
+    if name is not None:
+        scores = [_name_score(d, name, defines) if d else None for d in helpers]
+        best = max((s for s in scores if s is not None), default=0)
+        if best > 0 and scores.count(best) == 1:
+            return injection_match(text, path, match, scores.index(best))
+    items = _descend(rendered, path[: match.depth])
+    counts = [len(top_item_name_lines(d.fragment())) if d else 0 for d in helpers]
+    if (
+        isinstance(index, int)
+        and match.only_blocks
+        and isinstance(items, list)
+        and len(items) == len(helpers)
+        and all(count == 1 for count in counts)
+        and 0 <= index < len(helpers)
+    ):
+        return injection_match(text, path, match, index)
+    line, column = match.owner or match.choices[0]
+    return FieldMatch(line, column, match.depth, False, False, None)
+
+
+def _helper(text: str, line: int, defines: Defines) -> Define | None:
+    name = included_name(text, line)
+    return defines.get(name) if name is not None else None
+
+
+_ACTION = re.compile(r"\{\{-?(.*?)-?\}\}", re.DOTALL)
+_CONSTANT = re.compile(r"^\s*(?:print\s+)?\"([^\"\\{}]*)\"\s*$")
+
+
+def _name_score(define: Define, name: str, defines: Defines) -> int | None:
+    """How many known characters of a helper's item name match ``name``, its best item
+    (None: no item of it can have rendered ``name``; 0: an item's name is not known)."""
+    lines = top_item_name_lines(define.fragment())
+    scores = [_line_score(define, line, name, defines) if line else 0 for line in lines]
+    if not scores:
+        return 0  # no item written literally: whatever it renders is unknown
+    known = [score for score in scores if score is not None]
+    return max(known) if known else None
+
+
+def _line_score(define: Define, line: int, name: str, defines: Defines) -> int | None:
+    """The known characters of the ``name:`` value on ``line`` when it matches ``name``."""
+    source = define.text.split("\n")[line - 1]
+    value = source.split(":", 1)[1].strip() if ":" in source else ""
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1]
+    pattern, known, position = "", 0, 0
+    for action in _ACTION.finditer(value):
+        literal = value[position : action.start()]
+        constant = _constant(action.group(1), defines)
+        pattern += re.escape(literal) + (".*" if constant is None else re.escape(constant))
+        known += len(literal) + len(constant or "")
+        position = action.end()
+    pattern += re.escape(value[position:])
+    known += len(value) - position
+    return known if re.fullmatch(pattern, name, re.DOTALL) else None
+
+
+def _constant(body: str, defines: Defines) -> str | None:
+    """The text an action prints when it is fixed: an include of a helper that only
+    prints a string (``{{- print "tetragon" -}}``) or plain text."""
+    found = _INCLUDE.search(body)
+    if found is None or found.group(1) not in defines:
+        return None
+    define = defines[found.group(1)]
+    inner = define.text[define.start : define.end]
+    actions = list(_ACTION.finditer(inner))
+    if not actions:
+        return inner.strip() or None
+    if len(actions) == 1 and not inner.replace(actions[0].group(0), "").strip():
+        printed = _CONSTANT.match(actions[0].group(1))
+        return printed.group(1) if printed else None
+    return None
+
+
+def _descend(rendered: object, path: Sequence[str | int]) -> object:
+    for step in path:
+        if isinstance(step, int) and isinstance(rendered, list) and 0 <= step < len(rendered):
+            rendered = rendered[step]
+        elif isinstance(step, str) and isinstance(rendered, dict):
+            rendered = rendered.get(step)
+        else:
+            return None
+    return rendered
 
 
 def included_name(text: str, line: int) -> str | None:

@@ -13,7 +13,7 @@ from klint.model.resource import Resource
 from klint.sources.base import DocumentLocator, display_path
 from klint.sources.confine import read_inside
 from klint.sources.helm.chart_files import find_chart_root
-from klint.sources.helm.helpers import Defines, chart_defines, follow_include
+from klint.sources.helm.helpers import Defines, chart_defines, choose_block, follow_include
 from klint.sources.helm.template_map import locate_field
 from klint.sources.helm.values_map import values_key
 
@@ -74,8 +74,11 @@ class HelmLocator:
         match = locate_field(text, full, origin.section, names, data) if text else None
         if match is None:
             return Location(origin.display, Span.line(1)), ()
-        if match.injected and origin.text is None and origin.template is not None:
-            helper = follow_include(text, match, full, names, self._defines(origin.template))
+        on_disk = origin.text is None and origin.template is not None
+        defines = self._defines(origin.template) if on_disk and origin.template else {}
+        match = choose_block(text, match, full, names, defines, data)
+        if match.injected and on_disk:
+            helper = follow_include(text, match, full, names, defines, data)
             if helper is not None:
                 match, text = helper.match, self._read(helper.file)
                 shown = display_path(helper.file, self.cwd)

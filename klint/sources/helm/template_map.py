@@ -44,6 +44,13 @@ class FieldMatch:
     exact: bool
     injected: bool
     values_path: str | None
+    choices: tuple[tuple[int, int], ...] = ()
+    """When list item ``path[depth]`` may come from any of several block actions in one
+    list: their (line, column), in order; ``line`` is the first until one is chosen."""
+    owner: tuple[int, int] | None = None
+    """(line, column) of the key that holds those block actions (the list's key)."""
+    only_blocks: bool = False
+    """The list holds no literal item beside those blocks (positions can be counted)."""
 
 
 def template_line(
@@ -234,7 +241,11 @@ def _add_injection(stack: list[_Entry], source: str, indent: int, line: int, dep
     after_item = False  # right after an item at this column: it continues that list
     while len(stack) > 1:
         top = stack[-1]
-        continues = top.kind == "key" and top.open and (after_item or not top.children)
+        # blocks at the key's own column are items of its list: the next one continues it
+        blocks = bool(top.children) and all(
+            c.kind == "inject" and c.indent == level for c in top.children
+        )
+        continues = top.kind == "key" and top.open and (after_item or blocks or not top.children)
         if top.indent < level or (top.indent == level and continues):
             break
         after_item = after_item or (top.indent == level and top.kind == "item")
@@ -296,6 +307,8 @@ class _Walk:
     depth: int
     exact: bool
     injected: bool
+    choices: tuple[_Entry, ...] = ()
+    owner: _Entry | None = None
 
 
 def _walk(
@@ -310,9 +323,12 @@ def _walk(
         if child is None:
             if node.kind == "key" and node.inline_output:
                 return _Walk(node, depth, False, True)
-            injection = next((c for c in node.children if c.kind == "inject"), None)
-            if injection is not None and not _rendered_nothing(node, rendered):
-                return _Walk(injection, depth, False, True)
+            injections = tuple(c for c in node.children if c.kind == "inject")
+            if injections and not _rendered_nothing(node, rendered):
+                # a list item among several blocks: which one rendered it is decided later
+                several = isinstance(part, int) and len(injections) > 1
+                choices = injections if several else ()
+                return _Walk(injections[0], depth, False, True, choices, node)
             return _Walk(node, depth, False, False) if depth else None
         node = child
         rendered = _step(rendered, part)
@@ -390,7 +406,41 @@ def _field_match(text: str, path: Sequence[str | int], walk: _Walk) -> FieldMatc
             values = ".".join([values, *(str(p) for p in path[walk.depth :])])
         else:
             values = None
-    return FieldMatch(entry.line, entry.column, walk.depth, walk.exact, walk.injected, values)
+    choices = tuple((c.line, c.column) for c in walk.choices)
+    holder = walk.owner if walk.choices else None
+    owner = (holder.line, holder.column) if holder is not None else None
+    only_blocks = holder is not None and all(c.kind == "inject" for c in holder.children)
+    return FieldMatch(
+        entry.line,
+        entry.column,
+        walk.depth,
+        walk.exact,
+        walk.injected,
+        values,
+        choices,
+        owner,
+        only_blocks,
+    )
+
+
+def injection_match(
+    text: str, path: Sequence[str | int], match: FieldMatch, pick: int
+) -> FieldMatch:
+    """``match`` moved to its block choice ``pick``, with that block's values key."""
+    line, column = match.choices[pick]
+    entry = _Entry("inject", column - 1, line, column)
+    return _field_match(text, path, _Walk(entry, match.depth, False, True))
+
+
+def top_item_name_lines(template_text: str) -> list[int | None]:
+    """For each list item at the top of a template (a ``define`` body), the line of its
+    ``name:`` key (None when it has none)."""
+    root = _tree(to_lf(template_text), 0)
+    return [
+        next((c.line for c in item.children if c.kind == "key" and c.key == "name"), None)
+        for item in root.children
+        if item.kind == "item"
+    ]
 
 
 _IMAGE_PINS = ("tag", "digest")
