@@ -344,7 +344,9 @@ def _plan_overlays(
     walked = [Path(os.path.normpath(f.absolute())) for f in files]
     plan = plan_reach(absolute, unit_root(absolute[0], cwd), cwd, walked)
     for overlay in plan.overlays:
-        add("kustomize", overlay, _make_unit("kustomize", overlay, cwd))
+        through = plan.elsewhere.get(os.path.normpath(overlay), {})
+        shown = tuple((f, display_path(Path(r), cwd)) for f, r in sorted(through.items()))
+        add("kustomize", overlay, _make_unit("kustomize", overlay, cwd, shown))
     covered = dict.fromkeys(plan.reached, "")
     covered.update(plan.skipped)
     for overlay in absolute:
@@ -389,7 +391,9 @@ def _archive(path: Path) -> tuple[str, Path]:
     return "skip:not a Helm chart archive (no Chart.yaml in it)", path
 
 
-def _make_unit(kind: str, target: Path, cwd: Path) -> LintUnit:
+def _make_unit(
+    kind: str, target: Path, cwd: Path, elsewhere: tuple[tuple[str, str], ...] = ()
+) -> LintUnit:
     display = display_path(target, cwd)
     if kind.startswith("skip:"):
         return SkippedBuffer(display, kind.removeprefix("skip:"))
@@ -400,7 +404,7 @@ def _make_unit(kind: str, target: Path, cwd: Path) -> LintUnit:
     if kind == "kustomize":
         from klint.sources.kustomize.overlay import KustomizeOverlay
 
-        return KustomizeOverlay(target, display, cwd, _own_files)
+        return KustomizeOverlay(target, display, cwd, _own_files, elsewhere)
     return _manifest(target, cwd)
 
 

@@ -178,3 +178,45 @@ def test_an_overlay_that_fails_when_built_lints_its_resource_files_on_their_own(
     root = [f for f in data["findings"] if f["rule_id"] == "KL203"]  # runAsUser: 0
     assert [f["path"] for f in root] == ["config/manager/manager.yaml"]  # once
     assert "klint: linted config/manager/manager.yaml" in result.stderr
+
+
+def test_a_failed_build_leaves_the_files_a_working_build_reads_to_it(tmp_path: Path) -> None:
+    # as cass-operator's config/manifests: a base that a working overlay builds, and a
+    # failing overlay over the same base with a file of its own
+    for folder in ("base", "working", "failing"):
+        (tmp_path / folder).mkdir()
+    deployment = REPO / "fixtures/kustomize/broken/deployment.yaml"  # runAsUser: 0 (KL203)
+    shutil.copy(deployment, tmp_path / "base" / "deployment.yaml")
+    shutil.copy(deployment, tmp_path / "failing" / "extra.yaml")
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources:\n- deployment.yaml\n")
+    (tmp_path / "working" / "kustomization.yaml").write_text("resources:\n- ../base\n")
+    (tmp_path / "failing" / "kustomization.yaml").write_text(
+        "resources:\n- ../base\n- extra.yaml\n"
+        "configMapGenerator:\n- name: env\n  envs:\n  - .env\n"  # .env missing: fails at build
+    )
+    outputs = []
+    for jobs in ("1", "2"):
+        result = run_cli(
+            "check", "--no-cache", "--format", "json", "-v", "--jobs", jobs, ".", cwd=tmp_path
+        )
+        assert result.returncode == 2  # the build failure is still an input problem
+        outputs.append((result.stdout, result.stderr))
+    assert outputs[0] == outputs[1]  # parallel equals serial
+    stdout, stderr = outputs[0]
+    data = json.loads(stdout)
+    root = sorted(f["path"] for f in data["findings"] if f["rule_id"] == "KL203")
+    assert root == ["base/deployment.yaml", "failing/extra.yaml"]  # each once
+    failed = [n for n in data["notifications"] if n["code"] == "kustomize-build"]
+    assert [n["path"] for n in failed] == ["failing/kustomization.yaml"]
+    assert failed[0]["message"].endswith(
+        "; its local resource files (1) were linted as plain manifests; 1 other local "
+        "resource file linted through other builds that read them (-v lists them)"
+    )
+    assert (
+        "klint: skipped base/deployment.yaml:1: linted through Kustomize overlay working, "
+        "whose build reads it (kustomization failing failed to build)" in stderr
+    )
+    assert data["summary"]["objects"] == 2  # base's Deployment through working, extra.yaml
+    assert data["summary"]["files"] == 4  # base's two files, extra.yaml, failing's kustomization
+    text = run_cli("check", "--no-cache", ".", cwd=tmp_path).stdout
+    assert "skipped" not in text.splitlines()[-1]  # linted through working: not skipped

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from klint.documents import parse_stream
-from klint.findings import FieldPath, Location, Notification, RelatedLocation, Span
+from klint.findings import FieldPath, Location, Notification, RelatedLocation, Severity, Span
 from klint.model.resource import Resource
+from klint.not_kubernetes import PART_OF_UNIT
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import unit_root
 from klint.sources.kustomize.build import build
@@ -65,13 +66,15 @@ class KustomizeOverlay:
     """A directory with a kustomization file, built with kustomize or kubectl kustomize.
 
     When the build fails, ``own_files`` (if given) lints the overlay's local resource files
-    on their own, so a failure does not hide them (they are linted nowhere else).
+    on their own, so a failure does not hide them, except those in ``elsewhere`` (absolute
+    file, display of another overlay of the run whose build reads it): linted through it.
     """
 
     path: Path
     display: str
     cwd: Path
     own_files: OwnFilesLoader | None = field(default=None, compare=False, repr=False)
+    elsewhere: tuple[tuple[str, str], ...] = ()
 
     def prepare(self, settings: LoadSettings) -> Callable[[], None] | None:
         """Start the builds of this overlay and of its shared CRD bases now, in the process
@@ -113,23 +116,26 @@ class KustomizeOverlay:
             )
         except KustomizeBuildError as error:
             message = repository_relative(error.message, self.cwd, root)
-            files = local_resources(self.path, root) if self.own_files is not None else []
-            linted = (
-                f"; its local resource files ({len(files)}) were linted as plain manifests"
-                if files
-                else ""
-            )
+            local = local_resources(self.path, root) if self.own_files is not None else []
+            through = dict(self.elsewhere)
+            files = [f for f in local if os.path.normpath(f) not in through]
+            notes = [
+                self._through(f, through[os.path.normpath(f)]) for f in local if f not in files
+            ]
             problem = Notification(
                 "kustomize-build",
-                f"kustomization {self.display} failed to build: {message}{linted}",
+                f"kustomization {self.display} failed to build: {message}"
+                f"{_fallback_text(len(files), len(notes))}",
                 Location(fallback, Span.line(1)),
                 fatal=True,
                 repeatable=error.repeatable,
             )
             if not files or self.own_files is None:
-                return LoadedUnit([], [problem], files=0)
+                # each note's file counts once here: the engine takes skipped files back off
+                return LoadedUnit([], [problem, *notes], files=len(notes))
             own = self.own_files(files, settings, self.cwd)
-            own.problems.insert(0, problem)
+            own.problems[:0] = [problem, *notes]
+            own.files += len(notes)
             return own
         parsed = None
         if built.stub is not None:  # shared CRD schemas, parsed once (graft.py)
@@ -155,3 +161,24 @@ class KustomizeOverlay:
         return LoadedUnit(
             parsed.documents, parsed.problems, locator, files=max(1, len(read)), file_paths=shown
         )
+
+    def _through(self, file: Path, reader: str) -> Notification:
+        """The ``--verbose`` note for a local file left to another build of the run."""
+        return Notification(
+            PART_OF_UNIT,
+            f"linted through Kustomize overlay {reader}, whose build reads it "
+            f"(kustomization {self.display} failed to build)",
+            Location(display_path(file, self.cwd), Span.line(1)),
+            Severity.NOTE,
+        )
+
+
+def _fallback_text(own: int, through: int) -> str:
+    """What became of the local resource files of an overlay that failed to build."""
+    text = f"; its local resource files ({own}) were linted as plain manifests" if own else ""
+    if through:
+        text += (
+            f"; {through} other local resource file{'s' if through > 1 else ''} "
+            "linted through other builds that read them (-v lists them)"
+        )
+    return text

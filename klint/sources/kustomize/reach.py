@@ -43,6 +43,10 @@ class KustomizeReach:
     overlays: list[Path] = field(default_factory=list)
     reached: set[str] = field(default_factory=set)
     skipped: dict[str, str] = field(default_factory=dict)
+    # For each overlay to build: its resource files that another overlay of the run reads,
+    # with the first such reader. Should its build fail, they are left to that reader's
+    # build (decided from the static reach, so serial and parallel runs agree).
+    elsewhere: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def is_component(directory: Path) -> bool:
@@ -84,6 +88,7 @@ def plan_reach(
         plan.overlays.append(directory)
         if _clean(trees[directory]):
             plan.reached |= {os.path.normpath(f) for f in trees[directory].files}
+    plan.elsewhere = _read_elsewhere(trees, [d for d in plan.overlays if _clean(trees[d])])
     for directory in directories:
         tree = trees[directory]
         shown = display_path(directory, cwd)
@@ -191,6 +196,23 @@ def owning_overlay(path: Path, top: Path, cwd: Path) -> Path | str | None:
             shown = display_path(directory, cwd)
             return f"a Kustomize patch that no build under {shown} applies: not linted alone"
     return None
+
+
+def _read_elsewhere(trees: dict[Path, Tree], built: Sequence[Path]) -> dict[str, dict[str, str]]:
+    """For each of the ``built`` overlays, its resource files that another of them reads,
+    each with the first such reader (in walk order)."""
+    readers: dict[str, list[str]] = {}
+    for overlay in built:
+        for file in trees[overlay].files:
+            readers.setdefault(os.path.normpath(file), []).append(os.path.normpath(overlay))
+    found: dict[str, dict[str, str]] = {}
+    for overlay in built:
+        name = os.path.normpath(overlay)
+        for file in sorted(resource_files(trees[overlay])):
+            other = next((r for r in readers.get(file, ()) if r != name), None)
+            if other is not None:
+                found.setdefault(name, {})[file] = other
+    return found
 
 
 def _used(trees: dict[Path, Tree], users: Sequence[Path]) -> set[str]:
