@@ -408,9 +408,12 @@ def _make_unit(
     return _manifest(target, cwd)
 
 
-def _own_files(files: Sequence[Path], settings: LoadSettings, cwd: Path) -> LoadedUnit:
-    """The resource files of an overlay that failed to build, linted on their own."""
-    return ManifestFolder(tuple(_manifest(f, cwd) for f in files)).load(settings)
+def _own_files(
+    files: Sequence[Path], settings: LoadSettings, cwd: Path, report_only: frozenset[str]
+) -> LoadedUnit:
+    """The resource files of an overlay that failed to build, linted on their own (only
+    those in ``report_only`` reported, unless it is empty)."""
+    return ManifestFolder(tuple(_manifest(f, cwd) for f in files), report_only).load(settings)
 
 
 def _manifest(path: Path, cwd: Path) -> ManifestFile:

@@ -220,3 +220,47 @@ def test_a_failed_build_leaves_the_files_a_working_build_reads_to_it(tmp_path: P
     assert data["summary"]["files"] == 4  # base's two files, extra.yaml, failing's kustomization
     text = run_cli("check", "--no-cache", ".", cwd=tmp_path).stdout
     assert "skipped" not in text.splitlines()[-1]  # linted through working: not skipped
+
+
+WIDGET_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec: {type: object, properties: {mode: {type: string}}}
+"""
+
+
+def test_the_files_left_to_a_working_build_still_give_the_failed_one_its_context(
+    tmp_path: Path,
+) -> None:
+    # a sample custom resource of the failing overlay is validated against the CRD its base
+    # holds, as before; the CRD itself is linted through the working overlay only
+    for folder in ("base", "working", "failing"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "base" / "crd.yaml").write_text(WIDGET_CRD)
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources:\n- crd.yaml\n")
+    (tmp_path / "working" / "kustomization.yaml").write_text("resources:\n- ../base\n")
+    (tmp_path / "failing" / "widget.yaml").write_text(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {mode: [3]}\n"
+    )
+    (tmp_path / "failing" / "kustomization.yaml").write_text(
+        "resources:\n- ../base\n- widget.yaml\n"
+        "configMapGenerator:\n- name: env\n  envs:\n  - .env\n"
+    )
+    result = run_cli("check", "--no-cache", "--format", "json", ".", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    schema = [(f["rule_id"], f["path"]) for f in data["findings"] if f["rule_id"] == "KL902"]
+    assert schema == [("KL902", "failing/widget.yaml")]
+    assert data["summary"]["objects"] == 2  # the CRD once (through working), the Widget

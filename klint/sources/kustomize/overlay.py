@@ -58,7 +58,8 @@ def repository_relative(message: str, cwd: Path, root: Path) -> str:
 
 
 # Loads files as plain manifests (given by discovery: a source does not import another).
-OwnFilesLoader = Callable[[Sequence[Path], LoadSettings, Path], LoadedUnit]
+# The last argument: the displays of the files reported (empty: all).
+OwnFilesLoader = Callable[[Sequence[Path], LoadSettings, Path, frozenset[str]], LoadedUnit]
 
 
 @dataclass(frozen=True)
@@ -133,9 +134,11 @@ class KustomizeOverlay:
             if not files or self.own_files is None:
                 # each note's file counts once here: the engine takes skipped files back off
                 return LoadedUnit([], [problem, *notes], files=len(notes))
-            own = self.own_files(files, settings, self.cwd)
+            # all of them are read, so cross-object rules (a CRD's schema for a sample, the
+            # bindings of a role) see what they saw before; only the files left here report
+            reported = {display_path(f, self.cwd) for f in files} | {fallback} if notes else set()
+            own = self.own_files(local, settings, self.cwd, frozenset(reported))
             own.problems[:0] = [problem, *notes]
-            own.files += len(notes)
             return own
         parsed = None
         if built.stub is not None:  # shared CRD schemas, parsed once (graft.py)
