@@ -344,9 +344,8 @@ def _plan_overlays(
     walked = [Path(os.path.normpath(f.absolute())) for f in files]
     plan = plan_reach(absolute, unit_root(absolute[0], cwd), cwd, walked)
     for overlay in plan.overlays:
-        through = plan.elsewhere.get(os.path.normpath(overlay), {})
-        shown = tuple((f, display_path(Path(r), cwd)) for f, r in sorted(through.items()))
-        add("kustomize", overlay, _make_unit("kustomize", overlay, cwd, shown))
+        through = tuple(sorted(plan.elsewhere.get(os.path.normpath(overlay), {}).items()))
+        add("kustomize", overlay, _make_unit("kustomize", overlay, cwd, through))
     covered = dict.fromkeys(plan.reached, "")
     covered.update(plan.skipped)
     for overlay in absolute:
@@ -392,7 +391,7 @@ def _archive(path: Path) -> tuple[str, Path]:
 
 
 def _make_unit(
-    kind: str, target: Path, cwd: Path, elsewhere: tuple[tuple[str, str], ...] = ()
+    kind: str, target: Path, cwd: Path, elsewhere: tuple[tuple[str, tuple[str, ...]], ...] = ()
 ) -> LintUnit:
     display = display_path(target, cwd)
     if kind.startswith("skip:"):

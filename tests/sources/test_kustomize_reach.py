@@ -264,3 +264,22 @@ def test_the_files_left_to_a_working_build_still_give_the_failed_one_its_context
     schema = [(f["rule_id"], f["path"]) for f in data["findings"] if f["rule_id"] == "KL902"]
     assert schema == [("KL902", "failing/widget.yaml")]
     assert data["summary"]["objects"] == 2  # the CRD once (through working), the Widget
+
+
+def test_a_file_whose_readers_all_fail_is_still_linted_on_its_own(tmp_path: Path) -> None:
+    # the files left to another build come back when that build fails too: never lost
+    for folder in ("base", "first", "second"):
+        (tmp_path / folder).mkdir()
+    deployment = REPO / "fixtures/kustomize/broken/deployment.yaml"  # runAsUser: 0 (KL203)
+    shutil.copy(deployment, tmp_path / "base" / "deployment.yaml")
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources:\n- deployment.yaml\n")
+    failing = "resources:\n- ../base\nconfigMapGenerator:\n- name: env\n  envs:\n  - .env\n"
+    (tmp_path / "first" / "kustomization.yaml").write_text(failing)
+    (tmp_path / "second" / "kustomization.yaml").write_text(failing)
+    result = run_cli("check", "--no-cache", "--format", "json", "-v", ".", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    failed = [n["path"] for n in data["notifications"] if n["code"] == "kustomize-build"]
+    assert failed == ["first/kustomization.yaml", "second/kustomization.yaml"]
+    root = [f["path"] for f in data["findings"] if f["rule_id"] == "KL203"]
+    assert root == ["base/deployment.yaml"]
+    assert "linted through" not in result.stderr

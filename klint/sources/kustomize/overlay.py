@@ -68,14 +68,15 @@ class KustomizeOverlay:
 
     When the build fails, ``own_files`` (if given) lints the overlay's local resource files
     on their own, so a failure does not hide them, except those in ``elsewhere`` (absolute
-    file, display of another overlay of the run whose build reads it): linted through it.
+    file, the other overlays of the run whose builds read it) that one of those builds
+    lints: they are read as context only.
     """
 
     path: Path
     display: str
     cwd: Path
     own_files: OwnFilesLoader | None = field(default=None, compare=False, repr=False)
-    elsewhere: tuple[tuple[str, str], ...] = ()
+    elsewhere: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def prepare(self, settings: LoadSettings) -> Callable[[], None] | None:
         """Start the builds of this overlay and of its shared CRD bases now, in the process
@@ -118,11 +119,9 @@ class KustomizeOverlay:
         except KustomizeBuildError as error:
             message = repository_relative(error.message, self.cwd, root)
             local = local_resources(self.path, root) if self.own_files is not None else []
-            through = dict(self.elsewhere)
-            files = [f for f in local if os.path.normpath(f) not in through]
-            notes = [
-                self._through(f, through[os.path.normpath(f)]) for f in local if f not in files
-            ]
+            through = self._linted_elsewhere(local, settings, root)
+            files = [f for f in local if f not in through]
+            notes = [self._through(f, through[f]) for f in local if f in through]
             problem = Notification(
                 "kustomize-build",
                 f"kustomization {self.display} failed to build: {message}"
@@ -165,15 +164,49 @@ class KustomizeOverlay:
             parsed.documents, parsed.problems, locator, files=max(1, len(read)), file_paths=shown
         )
 
-    def _through(self, file: Path, reader: str) -> Notification:
+    def _linted_elsewhere(
+        self, files: Sequence[Path], settings: LoadSettings, root: Path
+    ) -> dict[Path, Path]:
+        """Of ``files``, those that another overlay of the run reads and lints, each with the
+        first such overlay that builds (built here again: the answer does not depend on
+        which worker ran which unit first)."""
+        readers = dict(self.elsewhere)
+        works: dict[str, bool] = {}
+        found: dict[Path, Path] = {}
+        for file in files:
+            for reader in readers.get(os.path.normpath(file), ()):
+                if reader not in works:
+                    works[reader] = _builds(Path(reader), settings, root)
+                if works[reader]:
+                    found[file] = Path(reader)
+                    break
+        return found
+
+    def _through(self, file: Path, reader: Path) -> Notification:
         """The ``--verbose`` note for a local file left to another build of the run."""
         return Notification(
             PART_OF_UNIT,
-            f"linted through Kustomize overlay {reader}, whose build reads it "
+            f"linted through Kustomize overlay {display_path(reader, self.cwd)}, whose build "
+            "reads it "
             f"(kustomization {self.display} failed to build)",
             Location(display_path(file, self.cwd), Span.line(1)),
             Severity.NOTE,
         )
+
+
+def _builds(directory: Path, settings: LoadSettings, root: Path) -> bool:
+    """Whether the overlay in ``directory`` builds (within this unit's limits)."""
+    try:
+        build(
+            directory,
+            timeout=settings.render_timeout,
+            root=root,
+            budget=ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes),
+            max_documents=settings.limits.max_documents,
+        )
+    except KustomizeBuildError:
+        return False
+    return True
 
 
 def _fallback_text(own: int, through: int) -> str:

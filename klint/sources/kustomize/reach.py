@@ -6,7 +6,8 @@ overlays that use it) or sits inside another kustomization's folder and is read 
 (then it is linted through that build). An overlay that cannot be built (a remote base that
 klint will not fetch, a link out of the repository) still reports why, and its local resource
 files are linted on their own (one whose build fails only when it runs, say a generator's
-missing ``.env``, lints them in its own unit: :func:`local_resources`); its patches, and those
+missing ``.env``, lints them in its own unit: :func:`local_resources`, and reports only those
+that no other build of the run reads, the others being read as context); its patches, and those
 of a Component that no overlay uses, are fragments of objects and are skipped with the reason
 (``--verbose`` lists them).
 """
@@ -43,10 +44,10 @@ class KustomizeReach:
     overlays: list[Path] = field(default_factory=list)
     reached: set[str] = field(default_factory=set)
     skipped: dict[str, str] = field(default_factory=dict)
-    # For each overlay to build: its resource files that another overlay of the run reads,
-    # with the first such reader. Should its build fail, they are left to that reader's
-    # build (decided from the static reach, so serial and parallel runs agree).
-    elsewhere: dict[str, dict[str, str]] = field(default_factory=dict)
+    # For each overlay to build: its resource files that other overlays of the run read,
+    # with those readers in walk order. Should its build fail, a file is left to the first
+    # reader that builds (the same answer in serial and parallel runs: builds are pure).
+    elsewhere: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 def is_component(directory: Path) -> bool:
@@ -198,20 +199,22 @@ def owning_overlay(path: Path, top: Path, cwd: Path) -> Path | str | None:
     return None
 
 
-def _read_elsewhere(trees: dict[Path, Tree], built: Sequence[Path]) -> dict[str, dict[str, str]]:
-    """For each of the ``built`` overlays, its resource files that another of them reads,
-    each with the first such reader (in walk order)."""
+def _read_elsewhere(
+    trees: dict[Path, Tree], built: Sequence[Path]
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """For each of the ``built`` overlays, its resource files that others of them read,
+    each with those readers (in walk order)."""
     readers: dict[str, list[str]] = {}
     for overlay in built:
         for file in trees[overlay].files:
             readers.setdefault(os.path.normpath(file), []).append(os.path.normpath(overlay))
-    found: dict[str, dict[str, str]] = {}
+    found: dict[str, dict[str, tuple[str, ...]]] = {}
     for overlay in built:
         name = os.path.normpath(overlay)
         for file in sorted(resource_files(trees[overlay])):
-            other = next((r for r in readers.get(file, ()) if r != name), None)
-            if other is not None:
-                found.setdefault(name, {})[file] = other
+            others = tuple(r for r in readers.get(file, ()) if r != name)
+            if others:
+                found.setdefault(name, {})[file] = others
     return found
 
 
