@@ -189,15 +189,11 @@ def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
     from klint.sources.kustomize.build import lexical_root
     from klint.sources.kustomize.tree import Tree
 
-    # the scan the build makes (and discovery made: shared within a run); should the build
-    # fail, the overlays that read its files are built too (whether they lint them)
+    # the scan the build makes (and discovery made: shared within a run)
     build_dir = Path(os.path.normpath(unit.path.absolute()))
-    root = unit_root(unit.path, unit.cwd)
-    readers = sorted({Path(r) for _, others in unit.elsewhere for r in others})
-    trees = [Tree.scan(d, lexical_root(d, root)) for d in [build_dir, *readers]]
-    kustomizations = {k: v for tree in trees for k, v in tree.kustomizations.items()}
-    wanted = {f for tree in trees for f in tree.files}
-    for directory in kustomizations:
+    tree = Tree.scan(build_dir, lexical_root(build_dir, unit_root(unit.path, unit.cwd)))
+    wanted = set(tree.files)
+    for directory in tree.kustomizations:
         # a base's folder is shared by overlays: listed once per run
         siblings = once("siblings", directory, partial(_siblings, directory))
         if siblings is None:
@@ -208,7 +204,7 @@ def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
     # A refused or remote reference, or a missing resource, fails the build until a file or
     # folder appears where an entry points: what is there is part of the key.
     places: set[str] = set()
-    for kustomization in kustomizations.values():
+    for kustomization in tree.kustomizations.values():
         # bases are shared by overlays: looked at once per run (scans_shared)
         found = once("places", kustomization.directory, partial(_places, kustomization))
         if found is None or len(places) > _MAX_ENTRIES:

@@ -283,3 +283,27 @@ def test_a_file_whose_readers_all_fail_is_still_linted_on_its_own(tmp_path: Path
     root = [f["path"] for f in data["findings"] if f["rule_id"] == "KL203"]
     assert root == ["base/deployment.yaml"]
     assert "linted through" not in result.stderr
+
+
+def test_a_cached_run_sees_another_build_start_failing(tmp_path: Path) -> None:
+    # the failed build's result depends on the other build, which is no input of its key:
+    # it is never replayed from the cache
+    for folder in ("base", "first", "second"):
+        (tmp_path / folder).mkdir()
+    deployment = REPO / "fixtures/kustomize/broken/deployment.yaml"  # runAsUser: 0 (KL203)
+    shutil.copy(deployment, tmp_path / "base" / "deployment.yaml")
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources:\n- deployment.yaml\n")
+    failing = "resources:\n- ../base\nconfigMapGenerator:\n- name: env\n  envs:\n  - .env\n"
+    (tmp_path / "first" / "kustomization.yaml").write_text(failing)
+    (tmp_path / "second" / "kustomization.yaml").write_text("resources:\n- ../base\n")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for _ in range(2):  # the second run replays what the cache holds
+        result = run_cli("check", "--format", "json", "-v", ".", cwd=tmp_path, env=env)
+    assert "linted through Kustomize overlay second" in result.stderr
+    (tmp_path / "second" / "kustomization.yaml").write_text(failing)
+    result = run_cli("check", "--format", "json", "-v", ".", cwd=tmp_path, env=env)
+    assert "linted through" not in result.stderr
+    data = json.loads(result.stdout)
+    assert [f["path"] for f in data["findings"] if f["rule_id"] == "KL203"] == [
+        "base/deployment.yaml"
+    ]

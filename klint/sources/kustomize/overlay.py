@@ -128,7 +128,8 @@ class KustomizeOverlay:
                 f"{_fallback_text(len(files), len(notes))}",
                 Location(fallback, Span.line(1)),
                 fatal=True,
-                repeatable=error.repeatable,
+                # what other builds do is no input of this unit's key: then never cached
+                repeatable=error.repeatable and not self._consulted(local),
             )
             if not files or self.own_files is None:
                 # each note's file counts once here: the engine takes skipped files back off
@@ -181,6 +182,11 @@ class KustomizeOverlay:
                     found[file] = Path(reader)
                     break
         return found
+
+    def _consulted(self, files: Sequence[Path]) -> bool:
+        """Whether other overlays were built to decide what became of ``files``."""
+        readers = dict(self.elsewhere)
+        return any(os.path.normpath(f) in readers for f in files)
 
     def _through(self, file: Path, reader: Path) -> Notification:
         """The ``--verbose`` note for a local file left to another build of the run."""
