@@ -109,7 +109,8 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
         from klint.sources.kustomize.overlay import KustomizeOverlay
 
         assert isinstance(unit, KustomizeOverlay)
-        return _overlay_inputs(unit, f"{kind}|{unit.display}|{unit.path}|{unit.cwd}")
+        identity = f"{kind}|{unit.display}|{unit.path}|{unit.cwd}|{unit.elsewhere}"
+        return _overlay_inputs(unit, identity)
     return None
 
 

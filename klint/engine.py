@@ -46,7 +46,7 @@ from klint.findings import (
 )
 from klint.model.component import below_named_folder, expectation
 from klint.model.resource import Resource, resources_from_document
-from klint.not_kubernetes import NOT_KUBERNETES, SKIPPED
+from klint.not_kubernetes import NOT_KUBERNETES, PART_OF_UNIT, SKIPPED
 from klint.sources.base import DocumentLocator, LintUnit, LoadedUnit, LoadSettings
 from klint.suppress import once_across_units
 from klint.unit_budget import (
@@ -164,8 +164,14 @@ def _lint_loaded(
     if loaded.report_only:
         hidden = _unnamed_files(loaded)
         for notes in (result.notifications, result.skipped):
-            notes[:] = [n for n in notes if n.location is None or n.location.path not in hidden]
+            notes[:] = [n for n in notes if _shown(n, hidden)]
     return result
+
+
+def _shown(note: Notification, hidden: set[str]) -> bool:
+    """Whether a unit that reports some of its files only shows ``note``: a note that a
+    file is linted in another unit is shown whatever file it is on."""
+    return note.code == PART_OF_UNIT or note.location is None or note.location.path not in hidden
 
 
 def _objects(loaded: LoadedUnit, limit: int) -> list[Resource]:

@@ -89,7 +89,8 @@ def summary_line(report: Report) -> str:
         extra += f", {report.baseline.matched} baselined, {plural(fixed, 'baseline entry')} fixed"
     if report.notifications:
         extra += f", {plural(len(report.notifications), 'input problem')}"
-    skipped = {n.location.path if n.location else "" for n in report.skipped}
+    # a file skipped by one unit and linted by another (a failed build's base) is not skipped
+    skipped = {n.location.path if n.location else "" for n in report.skipped} - set(report.linted)
     if skipped:
         extra += f", {plural(len(skipped), 'file')} skipped (-v lists them)"
     return (

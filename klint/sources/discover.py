@@ -344,7 +344,8 @@ def _plan_overlays(
     walked = [Path(os.path.normpath(f.absolute())) for f in files]
     plan = plan_reach(absolute, unit_root(absolute[0], cwd), cwd, walked)
     for overlay in plan.overlays:
-        add("kustomize", overlay, _make_unit("kustomize", overlay, cwd))
+        through = tuple(sorted(plan.elsewhere.get(os.path.normpath(overlay), {}).items()))
+        add("kustomize", overlay, _make_unit("kustomize", overlay, cwd, through))
     covered = dict.fromkeys(plan.reached, "")
     covered.update(plan.skipped)
     for overlay in absolute:
@@ -389,7 +390,9 @@ def _archive(path: Path) -> tuple[str, Path]:
     return "skip:not a Helm chart archive (no Chart.yaml in it)", path
 
 
-def _make_unit(kind: str, target: Path, cwd: Path) -> LintUnit:
+def _make_unit(
+    kind: str, target: Path, cwd: Path, elsewhere: tuple[tuple[str, tuple[str, ...]], ...] = ()
+) -> LintUnit:
     display = display_path(target, cwd)
     if kind.startswith("skip:"):
         return SkippedBuffer(display, kind.removeprefix("skip:"))
@@ -400,13 +403,16 @@ def _make_unit(kind: str, target: Path, cwd: Path) -> LintUnit:
     if kind == "kustomize":
         from klint.sources.kustomize.overlay import KustomizeOverlay
 
-        return KustomizeOverlay(target, display, cwd, _own_files)
+        return KustomizeOverlay(target, display, cwd, _own_files, elsewhere)
     return _manifest(target, cwd)
 
 
-def _own_files(files: Sequence[Path], settings: LoadSettings, cwd: Path) -> LoadedUnit:
-    """The resource files of an overlay that failed to build, linted on their own."""
-    return ManifestFolder(tuple(_manifest(f, cwd) for f in files)).load(settings)
+def _own_files(
+    files: Sequence[Path], settings: LoadSettings, cwd: Path, report_only: frozenset[str]
+) -> LoadedUnit:
+    """The resource files of an overlay that failed to build, linted on their own (only
+    those in ``report_only`` reported, unless it is empty)."""
+    return ManifestFolder(tuple(_manifest(f, cwd) for f in files), report_only).load(settings)
 
 
 def _manifest(path: Path, cwd: Path) -> ManifestFile:

@@ -178,3 +178,132 @@ def test_an_overlay_that_fails_when_built_lints_its_resource_files_on_their_own(
     root = [f for f in data["findings"] if f["rule_id"] == "KL203"]  # runAsUser: 0
     assert [f["path"] for f in root] == ["config/manager/manager.yaml"]  # once
     assert "klint: linted config/manager/manager.yaml" in result.stderr
+
+
+def test_a_failed_build_leaves_the_files_a_working_build_reads_to_it(tmp_path: Path) -> None:
+    # as cass-operator's config/manifests: a base that a working overlay builds, and a
+    # failing overlay over the same base with a file of its own
+    for folder in ("base", "working", "failing"):
+        (tmp_path / folder).mkdir()
+    deployment = REPO / "fixtures/kustomize/broken/deployment.yaml"  # runAsUser: 0 (KL203)
+    shutil.copy(deployment, tmp_path / "base" / "deployment.yaml")
+    shutil.copy(deployment, tmp_path / "failing" / "extra.yaml")
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources:\n- deployment.yaml\n")
+    (tmp_path / "working" / "kustomization.yaml").write_text("resources:\n- ../base\n")
+    (tmp_path / "failing" / "kustomization.yaml").write_text(
+        "resources:\n- ../base\n- extra.yaml\n"
+        "configMapGenerator:\n- name: env\n  envs:\n  - .env\n"  # .env missing: fails at build
+    )
+    outputs = []
+    for jobs in ("1", "2"):
+        result = run_cli(
+            "check", "--no-cache", "--format", "json", "-v", "--jobs", jobs, ".", cwd=tmp_path
+        )
+        assert result.returncode == 2  # the build failure is still an input problem
+        outputs.append((result.stdout, result.stderr))
+    assert outputs[0] == outputs[1]  # parallel equals serial
+    stdout, stderr = outputs[0]
+    data = json.loads(stdout)
+    root = sorted(f["path"] for f in data["findings"] if f["rule_id"] == "KL203")
+    assert root == ["base/deployment.yaml", "failing/extra.yaml"]  # each once
+    failed = [n for n in data["notifications"] if n["code"] == "kustomize-build"]
+    assert [n["path"] for n in failed] == ["failing/kustomization.yaml"]
+    assert failed[0]["message"].endswith(
+        "; its local resource files (1) were linted as plain manifests; 1 other local "
+        "resource file linted through other builds that read them (-v lists them)"
+    )
+    assert (
+        "klint: skipped base/deployment.yaml:1: linted through Kustomize overlay working, "
+        "whose build reads it (kustomization failing failed to build)" in stderr
+    )
+    assert data["summary"]["objects"] == 2  # base's Deployment through working, extra.yaml
+    assert data["summary"]["files"] == 4  # base's two files, extra.yaml, failing's kustomization
+    text = run_cli("check", "--no-cache", ".", cwd=tmp_path).stdout
+    assert "skipped" not in text.splitlines()[-1]  # linted through working: not skipped
+
+
+WIDGET_CRD = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: widgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec: {type: object, properties: {mode: {type: string}}}
+"""
+
+
+def test_the_files_left_to_a_working_build_still_give_the_failed_one_its_context(
+    tmp_path: Path,
+) -> None:
+    # a sample custom resource of the failing overlay is validated against the CRD its base
+    # holds, as before; the CRD itself is linted through the working overlay only
+    for folder in ("base", "working", "failing"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "base" / "crd.yaml").write_text(WIDGET_CRD)
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources:\n- crd.yaml\n")
+    (tmp_path / "working" / "kustomization.yaml").write_text("resources:\n- ../base\n")
+    (tmp_path / "failing" / "widget.yaml").write_text(
+        "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {mode: [3]}\n"
+    )
+    (tmp_path / "failing" / "kustomization.yaml").write_text(
+        "resources:\n- ../base\n- widget.yaml\n"
+        "configMapGenerator:\n- name: env\n  envs:\n  - .env\n"
+    )
+    result = run_cli("check", "--no-cache", "--format", "json", ".", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    schema = [(f["rule_id"], f["path"]) for f in data["findings"] if f["rule_id"] == "KL902"]
+    assert schema == [("KL902", "failing/widget.yaml")]
+    assert data["summary"]["objects"] == 2  # the CRD once (through working), the Widget
+
+
+def test_a_file_whose_readers_all_fail_is_still_linted_on_its_own(tmp_path: Path) -> None:
+    # the files left to another build come back when that build fails too: never lost
+    for folder in ("base", "first", "second"):
+        (tmp_path / folder).mkdir()
+    deployment = REPO / "fixtures/kustomize/broken/deployment.yaml"  # runAsUser: 0 (KL203)
+    shutil.copy(deployment, tmp_path / "base" / "deployment.yaml")
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources:\n- deployment.yaml\n")
+    failing = "resources:\n- ../base\nconfigMapGenerator:\n- name: env\n  envs:\n  - .env\n"
+    (tmp_path / "first" / "kustomization.yaml").write_text(failing)
+    (tmp_path / "second" / "kustomization.yaml").write_text(failing)
+    result = run_cli("check", "--no-cache", "--format", "json", "-v", ".", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    failed = [n["path"] for n in data["notifications"] if n["code"] == "kustomize-build"]
+    assert failed == ["first/kustomization.yaml", "second/kustomization.yaml"]
+    root = [f["path"] for f in data["findings"] if f["rule_id"] == "KL203"]
+    assert root == ["base/deployment.yaml"]
+    assert "linted through" not in result.stderr
+
+
+def test_a_cached_run_sees_another_build_start_failing(tmp_path: Path) -> None:
+    # the failed build's result depends on the other build, which is no input of its key:
+    # it is never replayed from the cache
+    for folder in ("base", "first", "second"):
+        (tmp_path / folder).mkdir()
+    deployment = REPO / "fixtures/kustomize/broken/deployment.yaml"  # runAsUser: 0 (KL203)
+    shutil.copy(deployment, tmp_path / "base" / "deployment.yaml")
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources:\n- deployment.yaml\n")
+    failing = "resources:\n- ../base\nconfigMapGenerator:\n- name: env\n  envs:\n  - .env\n"
+    (tmp_path / "first" / "kustomization.yaml").write_text(failing)
+    (tmp_path / "second" / "kustomization.yaml").write_text("resources:\n- ../base\n")
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for _ in range(2):  # the second run replays what the cache holds
+        result = run_cli("check", "--format", "json", "-v", ".", cwd=tmp_path, env=env)
+    assert "linted through Kustomize overlay second" in result.stderr
+    (tmp_path / "second" / "kustomization.yaml").write_text(failing)
+    result = run_cli("check", "--format", "json", "-v", ".", cwd=tmp_path, env=env)
+    assert "linted through" not in result.stderr
+    data = json.loads(result.stdout)
+    assert [f["path"] for f in data["findings"] if f["rule_id"] == "KL203"] == [
+        "base/deployment.yaml"
+    ]

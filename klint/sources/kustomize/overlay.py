@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from klint.documents import parse_stream
-from klint.findings import FieldPath, Location, Notification, RelatedLocation, Span
+from klint.findings import FieldPath, Location, Notification, RelatedLocation, Severity, Span
 from klint.model.resource import Resource
+from klint.not_kubernetes import PART_OF_UNIT
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import unit_root
 from klint.sources.kustomize.build import build
@@ -57,7 +58,8 @@ def repository_relative(message: str, cwd: Path, root: Path) -> str:
 
 
 # Loads files as plain manifests (given by discovery: a source does not import another).
-OwnFilesLoader = Callable[[Sequence[Path], LoadSettings, Path], LoadedUnit]
+# The last argument: the displays of the files reported (empty: all).
+OwnFilesLoader = Callable[[Sequence[Path], LoadSettings, Path, frozenset[str]], LoadedUnit]
 
 
 @dataclass(frozen=True)
@@ -65,13 +67,16 @@ class KustomizeOverlay:
     """A directory with a kustomization file, built with kustomize or kubectl kustomize.
 
     When the build fails, ``own_files`` (if given) lints the overlay's local resource files
-    on their own, so a failure does not hide them (they are linted nowhere else).
+    on their own, so a failure does not hide them, except those in ``elsewhere`` (absolute
+    file, the other overlays of the run whose builds read it) that one of those builds
+    lints: they are read as context only.
     """
 
     path: Path
     display: str
     cwd: Path
     own_files: OwnFilesLoader | None = field(default=None, compare=False, repr=False)
+    elsewhere: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def prepare(self, settings: LoadSettings) -> Callable[[], None] | None:
         """Start the builds of this overlay and of its shared CRD bases now, in the process
@@ -113,23 +118,27 @@ class KustomizeOverlay:
             )
         except KustomizeBuildError as error:
             message = repository_relative(error.message, self.cwd, root)
-            files = local_resources(self.path, root) if self.own_files is not None else []
-            linted = (
-                f"; its local resource files ({len(files)}) were linted as plain manifests"
-                if files
-                else ""
-            )
+            local = local_resources(self.path, root) if self.own_files is not None else []
+            through = self._linted_elsewhere(local, settings, root)
+            files = [f for f in local if f not in through]
+            notes = [self._through(f, through[f]) for f in local if f in through]
             problem = Notification(
                 "kustomize-build",
-                f"kustomization {self.display} failed to build: {message}{linted}",
+                f"kustomization {self.display} failed to build: {message}"
+                f"{_fallback_text(len(files), len(notes))}",
                 Location(fallback, Span.line(1)),
                 fatal=True,
-                repeatable=error.repeatable,
+                # what other builds do is no input of this unit's key: then never cached
+                repeatable=error.repeatable and not self._consulted(local),
             )
             if not files or self.own_files is None:
-                return LoadedUnit([], [problem], files=0)
-            own = self.own_files(files, settings, self.cwd)
-            own.problems.insert(0, problem)
+                # each note's file counts once here: the engine takes skipped files back off
+                return LoadedUnit([], [problem, *notes], files=len(notes))
+            # all of them are read, so cross-object rules (a CRD's schema for a sample, the
+            # bindings of a role) see what they saw before; only the files left here report
+            reported = {display_path(f, self.cwd) for f in files} | {fallback} if notes else set()
+            own = self.own_files(local, settings, self.cwd, frozenset(reported))
+            own.problems[:0] = [problem, *notes]
             return own
         parsed = None
         if built.stub is not None:  # shared CRD schemas, parsed once (graft.py)
@@ -155,3 +164,63 @@ class KustomizeOverlay:
         return LoadedUnit(
             parsed.documents, parsed.problems, locator, files=max(1, len(read)), file_paths=shown
         )
+
+    def _linted_elsewhere(
+        self, files: Sequence[Path], settings: LoadSettings, root: Path
+    ) -> dict[Path, Path]:
+        """Of ``files``, those that another overlay of the run reads and lints, each with the
+        first such overlay that builds (built here again: the answer does not depend on
+        which worker ran which unit first)."""
+        readers = dict(self.elsewhere)
+        works: dict[str, bool] = {}
+        found: dict[Path, Path] = {}
+        for file in files:
+            for reader in readers.get(os.path.normpath(file), ()):
+                if reader not in works:
+                    works[reader] = _builds(Path(reader), settings, root)
+                if works[reader]:
+                    found[file] = Path(reader)
+                    break
+        return found
+
+    def _consulted(self, files: Sequence[Path]) -> bool:
+        """Whether other overlays were built to decide what became of ``files``."""
+        readers = dict(self.elsewhere)
+        return any(os.path.normpath(f) in readers for f in files)
+
+    def _through(self, file: Path, reader: Path) -> Notification:
+        """The ``--verbose`` note for a local file left to another build of the run."""
+        return Notification(
+            PART_OF_UNIT,
+            f"linted through Kustomize overlay {display_path(reader, self.cwd)}, whose build "
+            "reads it "
+            f"(kustomization {self.display} failed to build)",
+            Location(display_path(file, self.cwd), Span.line(1)),
+            Severity.NOTE,
+        )
+
+
+def _builds(directory: Path, settings: LoadSettings, root: Path) -> bool:
+    """Whether the overlay in ``directory`` builds (within this unit's limits)."""
+    try:
+        build(
+            directory,
+            timeout=settings.render_timeout,
+            root=root,
+            budget=ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes),
+            max_documents=settings.limits.max_documents,
+        )
+    except KustomizeBuildError:
+        return False
+    return True
+
+
+def _fallback_text(own: int, through: int) -> str:
+    """What became of the local resource files of an overlay that failed to build."""
+    text = f"; its local resource files ({own}) were linted as plain manifests" if own else ""
+    if through:
+        text += (
+            f"; {through} other local resource file{'s' if through > 1 else ''} "
+            "linted through other builds that read them (-v lists them)"
+        )
+    return text

@@ -6,7 +6,8 @@ overlays that use it) or sits inside another kustomization's folder and is read 
 (then it is linted through that build). An overlay that cannot be built (a remote base that
 klint will not fetch, a link out of the repository) still reports why, and its local resource
 files are linted on their own (one whose build fails only when it runs, say a generator's
-missing ``.env``, lints them in its own unit: :func:`local_resources`); its patches, and those
+missing ``.env``, lints them in its own unit: :func:`local_resources`, and reports only those
+that no other build of the run reads, the others being read as context); its patches, and those
 of a Component that no overlay uses, are fragments of objects and are skipped with the reason
 (``--verbose`` lists them).
 """
@@ -43,6 +44,10 @@ class KustomizeReach:
     overlays: list[Path] = field(default_factory=list)
     reached: set[str] = field(default_factory=set)
     skipped: dict[str, str] = field(default_factory=dict)
+    # For each overlay to build: its resource files that other overlays of the run read,
+    # with those readers in walk order. Should its build fail, a file is left to the first
+    # reader that builds (the same answer in serial and parallel runs: builds are pure).
+    elsewhere: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
 
 
 def is_component(directory: Path) -> bool:
@@ -84,6 +89,7 @@ def plan_reach(
         plan.overlays.append(directory)
         if _clean(trees[directory]):
             plan.reached |= {os.path.normpath(f) for f in trees[directory].files}
+    plan.elsewhere = _read_elsewhere(trees, [d for d in plan.overlays if _clean(trees[d])])
     for directory in directories:
         tree = trees[directory]
         shown = display_path(directory, cwd)
@@ -191,6 +197,25 @@ def owning_overlay(path: Path, top: Path, cwd: Path) -> Path | str | None:
             shown = display_path(directory, cwd)
             return f"a Kustomize patch that no build under {shown} applies: not linted alone"
     return None
+
+
+def _read_elsewhere(
+    trees: dict[Path, Tree], built: Sequence[Path]
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """For each of the ``built`` overlays, its resource files that others of them read,
+    each with those readers (in walk order)."""
+    readers: dict[str, list[str]] = {}
+    for overlay in built:
+        for file in trees[overlay].files:
+            readers.setdefault(os.path.normpath(file), []).append(os.path.normpath(overlay))
+    found: dict[str, dict[str, tuple[str, ...]]] = {}
+    for overlay in built:
+        name = os.path.normpath(overlay)
+        for file in sorted(resource_files(trees[overlay])):
+            others = tuple(r for r in readers.get(file, ()) if r != name)
+            if others:
+                found.setdefault(name, {})[file] = others
+    return found
 
 
 def _used(trees: dict[Path, Tree], users: Sequence[Path]) -> set[str]:
