@@ -307,3 +307,31 @@ def test_a_cached_run_sees_another_build_start_failing(tmp_path: Path) -> None:
     assert [f["path"] for f in data["findings"] if f["rule_id"] == "KL203"] == [
         "base/deployment.yaml"
     ]
+
+
+def test_a_failed_build_asks_at_most_a_few_other_builds(tmp_path: Path) -> None:
+    # four failing overlays and one working one over a base: each failure builds at most
+    # MAX_READER_BUILDS others (a pull request of many failing overlays costs each one a
+    # bounded number of builds); past that its files are linted on their own, never lost
+    from klint.sources.kustomize.overlay import MAX_READER_BUILDS
+
+    failing = "resources:\n- ../base\nconfigMapGenerator:\n- name: env\n  envs:\n  - .env\n"
+    names = [f"fail-{index}" for index in range(MAX_READER_BUILDS + 1)] + ["working"]
+    for folder in ("base", *names):
+        (tmp_path / folder).mkdir()
+    deployment = REPO / "fixtures/kustomize/broken/deployment.yaml"  # runAsUser: 0 (KL203)
+    shutil.copy(deployment, tmp_path / "base" / "deployment.yaml")
+    (tmp_path / "base" / "kustomization.yaml").write_text("resources:\n- deployment.yaml\n")
+    for name in names[:-1]:
+        (tmp_path / name / "kustomization.yaml").write_text(failing)
+    (tmp_path / "working" / "kustomization.yaml").write_text("resources:\n- ../base\n")
+    result = run_cli("check", "--no-cache", "--format", "json", "-v", ".", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    assert [f["path"] for f in data["findings"] if f["rule_id"] == "KL203"] == [
+        "base/deployment.yaml"
+    ]
+    # each failing overlay has MAX_READER_BUILDS failing ones before the working one in walk
+    # order: it stops asking there and lints the base's file itself (without the bound,
+    # every one of them would build the working overlay too and leave the file to it)
+    assert "linted through" not in result.stderr
+    assert result.stderr.count("were linted as plain manifests") == len(names) - 1

@@ -8,6 +8,7 @@ declared them; generated objects map to their generator in the kustomization.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,11 @@ def repository_relative(message: str, cwd: Path, root: Path) -> str:
             message = message.replace(spelling.rstrip("/") + "/", "")
     return message
 
+
+MAX_READER_BUILDS = 3
+"""Other overlays a failed build asks (built again) whether they lint its local files: a
+pull request of many failing overlays over one base costs each failure at most this many
+builds, all within one build's time, instead of one per reader."""
 
 # Loads files as plain manifests (given by discovery: a source does not import another).
 # The last argument: the displays of the files reported (empty: all).
@@ -174,10 +180,15 @@ class KustomizeOverlay:
         readers = dict(self.elsewhere)
         works: dict[str, bool] = {}
         found: dict[Path, Path] = {}
+        deadline = time.monotonic() + settings.render_timeout  # all of them: one build's time
         for file in files:
             for reader in readers.get(os.path.normpath(file), ()):
                 if reader not in works:
-                    works[reader] = _builds(Path(reader), settings, root)
+                    left = deadline - time.monotonic()
+                    if len(works) >= MAX_READER_BUILDS or left <= 0:
+                        works[reader] = False  # not asked: the file is linted here
+                    else:
+                        works[reader] = _builds(Path(reader), settings, root, left)
                 if works[reader]:
                     found[file] = Path(reader)
                     break
@@ -200,12 +211,13 @@ class KustomizeOverlay:
         )
 
 
-def _builds(directory: Path, settings: LoadSettings, root: Path) -> bool:
-    """Whether the overlay in ``directory`` builds (within this unit's limits)."""
+def _builds(directory: Path, settings: LoadSettings, root: Path, timeout: float) -> bool:
+    """Whether the overlay in ``directory`` builds within ``timeout`` seconds (and this
+    unit's other limits)."""
     try:
         build(
             directory,
-            timeout=settings.render_timeout,
+            timeout=timeout,
             root=root,
             budget=ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes),
             max_documents=settings.limits.max_documents,
