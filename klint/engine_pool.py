@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from klint.engine_rules import UnitResult, packed
 from klint.sources.base import LintUnit, LoadSettings
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 Lint = Callable[[LintUnit], UnitResult]
 
@@ -44,9 +48,6 @@ def results(
         for unit in units:
             yield lint(unit)
         return
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
     global _WORKER_LINT
     _WORKER_LINT = lint  # inherited by the forked workers
     waits = []  # work that units share, done once before the workers fork
@@ -61,14 +62,27 @@ def results(
     for wait in waits[first:]:  # what a prepare started (in threads) ends before the fork
         if wait is not None:
             wait()
-    context = multiprocessing.get_context("fork")
     chunk = max(1, len(units) // (jobs * 8))
     gc.freeze()  # what prepare built is shared: no collector walks it (nor copies its pages)
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        with worker_pool(jobs) as pool:
             yield from pool.map(lint_in_worker, units[first:], chunksize=chunk)
     finally:
         gc.unfreeze()
+
+
+def worker_pool(jobs: int) -> ProcessPoolExecutor:
+    """``jobs`` forked workers that die with this process (a killed run leaves none)."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    from klint.sandbox import die_with_parent
+
+    context = multiprocessing.get_context("fork")
+    return ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=die_with_parent, initargs=(os.getpid(),)
+    )
 
 
 _WORKER_LINT: Lint | None = None
