@@ -19,7 +19,7 @@ from klint.model.resource import Resource
 from klint.not_kubernetes import PART_OF_UNIT
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import unit_root
-from klint.sources.kustomize.build import build
+from klint.sources.kustomize.build import KustomizeBuild, build
 from klint.sources.kustomize.build import prepare as prepare_build
 from klint.sources.kustomize.graft import grafted
 from klint.sources.kustomize.locate import locate_span
@@ -95,7 +95,7 @@ class KustomizeOverlay:
                 self.path,
                 timeout=timeout,
                 root=unit_root(self.path, self.cwd),
-                budget=ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes),
+                budget=_budget(settings),
             )
         except Exception:  # an optimisation only: load() does it again and reports it
             return None
@@ -115,13 +115,7 @@ class KustomizeOverlay:
         fallback = display_path(kustomization, self.cwd)
         root = unit_root(self.path, self.cwd)
         try:
-            built = build(
-                self.path,
-                timeout=settings.render_timeout,
-                root=root,
-                budget=ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes),
-                max_documents=settings.limits.max_documents,
-            )
+            built = _build(self.path, settings, root, settings.render_timeout)
         except KustomizeBuildError as error:
             message = repository_relative(error.message, self.cwd, root)
             local = local_resources(self.path, root) if self.own_files is not None else []
@@ -215,16 +209,26 @@ def _builds(directory: Path, settings: LoadSettings, root: Path, timeout: float)
     """Whether the overlay in ``directory`` builds within ``timeout`` seconds (and this
     unit's other limits)."""
     try:
-        build(
-            directory,
-            timeout=timeout,
-            root=root,
-            budget=ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes),
-            max_documents=settings.limits.max_documents,
-        )
+        _build(directory, settings, root, timeout)
     except KustomizeBuildError:
         return False
     return True
+
+
+def _build(directory: Path, settings: LoadSettings, root: Path, timeout: float) -> KustomizeBuild:
+    """The build of ``directory`` a unit runs: ``timeout`` seconds, the unit's limits."""
+    return build(
+        directory,
+        timeout=timeout,
+        root=root,
+        budget=_budget(settings),
+        max_documents=settings.limits.max_documents,
+    )
+
+
+def _budget(settings: LoadSettings) -> ToolBudget:
+    """The memory and output bounds of a unit's kustomize tool."""
+    return ToolBudget(settings.render_memory_bytes, settings.limits.max_file_bytes)
 
 
 def _fallback_text(own: int, through: int) -> str:
