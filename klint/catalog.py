@@ -160,6 +160,7 @@ def load_catalog(extra_dirs: Iterable[Path] = (), *, validate_builtin: bool = Fa
     """
     if validate_builtin:
         _index_key.clear()  # these rules were not read under an index key
+        _indexed.clear()
         rules = load_rule_files(builtin_rules_dir(), builtin=True, validate=True)
     else:
         rules = list(_cached_builtin_rules())
@@ -205,15 +206,33 @@ def _cached_builtin_rules() -> list[Rule]:
     data = read_private(cache)
     if data is not None:
         try:
-            return [_rule_from_index(entry) for entry in marshal.loads(data)]
+            return _remember([_rule_from_index(entry) for entry in marshal.loads(data)])
         except (EOFError, ValueError, TypeError, IndexError, KeyError):
             pass
     rules = load_rule_files(directory, builtin=True, validate=False)
     write_private(cache, lambda: marshal.dumps([_rule_to_index(rule) for rule in rules]))
+    return _remember(rules)
+
+
+def _remember(rules: list[Rule]) -> list[Rule]:
+    _indexed.clear()
+    _indexed.update((rule.id, rule) for rule in rules)
     return rules
 
 
 _index_key: list[str] = []  # the key the built-in rules were last read under
+_indexed: dict[str, Rule] = {}  # the rule objects read under it, by id
+
+
+def indexed_rules() -> list[Rule]:
+    """The built-in rules as last read under :func:`builtin_rules_key` (empty: not read so)."""
+    return list(_indexed.values()) if _index_key else []
+
+
+def indexed_rule(rule_id: str) -> Rule | None:
+    """The rule object read under the index key for ``rule_id``: a rule that *is* this object
+    is the built-in rule, unchanged, as :func:`builtin_rules_key` describes it."""
+    return _indexed.get(rule_id) if _index_key else None
 
 
 def builtin_rules_key() -> str | None:

@@ -11,6 +11,10 @@ from json.encoder import encode_basestring as _string
 from typing import Any
 
 
+class Written(str):
+    """Text already written as this module writes the value at its place in the output."""
+
+
 def dump_indented(value: Any, indent: str) -> str:
     """``value`` as ``json.dumps(indent=2, ensure_ascii=False)`` writes it, every line after
     the first prefixed by ``indent``."""
@@ -40,6 +44,8 @@ def _write(value: Any, newline: str, parts: list[str]) -> None:
             _write(item, inner, parts)
             separator = "," + inner
         parts.append(newline + "]")
+    elif kind is Written:
+        parts.append(value)
     elif kind is int:  # exactly int (not bool, not a subclass): its digits, as the stdlib
         parts.append(int.__repr__(value))
     elif (kind is list or kind is dict) and not value:

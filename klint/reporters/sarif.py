@@ -22,8 +22,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from klint.catalog import Rule, rule_order
-from klint.docs import rule_help_markdown, rule_help_text
+from klint.catalog import rule_order
 from klint.findings import (
     ARCHIVE_MEMBER,
     Finding,
@@ -36,8 +35,9 @@ from klint.findings import (
     field_path_text,
 )
 from klint.reporters.base import ReportContext
-from klint.reporters.indented_json import dump_indented
+from klint.reporters.indented_json import Written, dump_indented
 from klint.reporters.sarif_artifacts import ArchiveArtifacts
+from klint.reporters.sarif_rules import descriptor_texts
 from klint.sources.confine import is_inside, real_paths_remembered
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
@@ -68,7 +68,7 @@ class SarifReporter:
             "version": context.version,
             "semanticVersion": context.version,
             "informationUri": INFORMATION_URI,
-            "rules": [_input_problem_descriptor()] + [_descriptor(r) for r in rules],
+            "rules": [_input_problem_descriptor(), *map(Written, descriptor_texts(rules))],
         }
         head = {
             "tool": {"driver": driver},
@@ -342,31 +342,6 @@ def _input_problem_descriptor() -> dict[str, Any]:
     from klint.reporters import input_problem
 
     return input_problem.descriptor()
-
-
-def _descriptor(rule: Rule) -> dict[str, Any]:
-    """A rule's reportingDescriptor, generated from its catalogue entry."""
-    tags = list(dict.fromkeys(["security", *rule.tags]))[:10]
-    properties: dict[str, Any] = {
-        "tags": tags,
-        "precision": rule.precision,
-        "security-severity": f"{rule.security_severity:.1f}",
-    }
-    frameworks = rule.frameworks()
-    if frameworks:
-        properties["frameworks"] = frameworks
-    descriptor: dict[str, Any] = {
-        "id": rule.id,
-        "name": rule.name,
-        "shortDescription": {"text": rule.summary[:1024]},
-        "fullDescription": {"text": rule.description[:1024]},
-        "defaultConfiguration": {"level": rule.severity.value},
-    }
-    if rule.help_uri:
-        descriptor["helpUri"] = rule.help_uri
-    descriptor["help"] = {"text": rule_help_text(rule), "markdown": rule_help_markdown(rule)}
-    descriptor["properties"] = properties
-    return descriptor
 
 
 def _notification(notification: Notification, context: ReportContext) -> dict[str, Any]:
