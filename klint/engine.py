@@ -11,7 +11,6 @@ import contextlib
 import gc
 import itertools
 import os
-import pickle
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -394,6 +393,8 @@ def lint(
     # objects while workers hold their units (50,000 documents: ~53 MiB against ~12 packed)
     for index, run in enumerate(runs):
         if isinstance(run, bytes):
+            import pickle  # only runs that packed results (a pool) load it
+
             runs[index] = pickle.loads(run)
     report.findings = sorted_once_per_location([r for r in runs if not isinstance(r, bytes)])
     del runs

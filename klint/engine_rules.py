@@ -6,7 +6,6 @@ running units; ``bind_rules`` validates custom rules' and overridden params here
 
 from __future__ import annotations
 
-import pickle
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from types import MappingProxyType
@@ -59,6 +58,8 @@ class PackedResult(UnitResult):
 def packed(result: UnitResult) -> PackedResult:
     """``result`` with its findings packed (by a worker, for the parent)."""
     kept = {f.name: getattr(result, f.name) for f in fields(UnitResult) if f.name != "findings"}
+    import pickle  # a worker's: a serial run never packs
+
     return PackedResult(packed=pickle.dumps(result.findings, pickle.HIGHEST_PROTOCOL), **kept)
 
 
@@ -67,6 +68,8 @@ def unpacked(result: UnitResult) -> UnitResult:
     if not isinstance(result, PackedResult):
         return result
     kept = {f.name: getattr(result, f.name) for f in fields(UnitResult) if f.name != "findings"}
+    import pickle
+
     return UnitResult(findings=pickle.loads(result.packed), **kept)
 
 
