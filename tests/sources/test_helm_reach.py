@@ -110,9 +110,32 @@ def test_user_values_win_over_ci_values(tmp_path: Path) -> None:
     assert {f["rule_id"] for f in data["findings"]}.isdisjoint({"KL102"})
 
 
+def test_without_ci_values_required_values_get_placeholders(tmp_path: Path) -> None:
+    chart = tmp_path / "c"
+    shutil.copytree(HELM_FIXTURES / "ci-values", chart, ignore=shutil.ignore_patterns("ci"))
+    result = run_cli("check", "--format", "json", "c", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    assert result.returncode == 1  # linted, with a note that says how
+    [note] = data["notifications"]
+    assert (note["code"], note["path"], note["fatal"]) == ("helm-values", "c/Chart.yaml", False)
+    assert "mode must be set" in note["message"] and "placeholder" in note["message"]
+    # ``mode`` renders as the required message: not "daemonset", so a Deployment
+    kinds = {f["object"]["kind"] for f in data["findings"] if f.get("object")}
+    assert kinds == {"Deployment"}
+    assert {f["path"] for f in data["findings"]} == {"c/templates/workload.yaml"}
+    # the user's chart is untouched: the placeholders live in klint's copy only
+    assert (chart / "templates" / "workload.yaml").read_text().startswith("{{- $mode := required")
+
+
 def test_a_render_failure_says_values_would_render_it(tmp_path: Path) -> None:
     chart = tmp_path / "c"
     shutil.copytree(HELM_FIXTURES / "ci-values", chart, ignore=shutil.ignore_patterns("ci"))
+    workload = chart / "templates" / "workload.yaml"
+    text = workload.read_text().splitlines(keepends=True)
+    text[0] = (
+        '{{- $mode := .Values.mode }}{{ if not $mode }}{{ fail "mode must be set" }}{{ end }}\n'
+    )
+    workload.write_text("".join(text))  # ``fail``: no placeholder renders it
     result = run_cli("check", "--format", "json", "c", cwd=tmp_path)
     data = json.loads(result.stdout)
     assert result.returncode == 2

@@ -12,7 +12,7 @@ import pytest
 
 from klint.sources.helm.output import HelmRenderError
 from klint.sources.helm.render import render_chart
-from klint.sources.helm.repeatable import repeatable_source
+from klint.sources.helm.repeatable import REQUIRED_STAND_IN, repeatable_source
 from tests.conftest import HELM_FIXTURES, needs_helm_sdk
 
 
@@ -175,3 +175,20 @@ def test_a_packed_subchart_is_unpacked_within_the_bound_before_it_is_rewritten(
     finally:
         tracemalloc.stop()
     assert peak < 16 * 1024 * 1024  # refused from the member's header, not after reading it
+
+
+def test_required_values_stand_in_as_their_message_only_when_asked() -> None:
+    text = (
+        'a: {{ required "a is required" .Values.a }}\n'
+        'b: {{ .Values.b | required "b is required" | quote }}\n'
+        'c: "required {{ .Values.requiredLevel }}"\n'
+        'd: {{ "required" }} {{/* required */}}\n'
+    )
+    assert repeatable_source(text) == text  # a normal render keeps required
+    stood_in = repeatable_source(text, REQUIRED_STAND_IN)
+    assert stood_in.splitlines() == [
+        'a: {{ default "a is required" .Values.a }}',
+        'b: {{ .Values.b | default "b is required" | quote }}',
+        'c: "required {{ .Values.requiredLevel }}"',  # text outside actions, a field name
+        'd: {{ "required" }} {{/* required */}}',  # a string and a comment
+    ]

@@ -67,19 +67,25 @@ class HelmChart:
         try:
             rendered, missing = self._render(settings, user_values, root)
         except HelmRenderError as error:
+            fallback: tuple[Path | None, list[RenderedTemplate], list[MissingDependency]] | None
             fallback = None
             failures = [error]  # which ci/ values file renders can depend on the moment too
             if not chosen and error.values_can_fix:
                 fallback = self._render_with_ci_values(settings, root, failures)
+                if fallback is None and error.template is not None:
+                    fallback = self._render_with_placeholders(settings, root, failures)
             repeatable = all(failure.repeatable for failure in failures)
             if fallback is None:
                 missing = self._missing(settings, user_values)
                 failed = self._render_problem(error, hint=True, repeatable=repeatable)
                 return LoadedUnit([], [*self._missing_problems(missing), failed], files=0)
             ci_values, rendered, missing = fallback
-            user_values = [ci_values]
             why = f"do not render ({self._clean(getattr(error, 'message', str(error)))})"
-            problems.append(self._ci_values_note(ci_values, why, repeatable))
+            if ci_values is None:
+                problems.append(self._placeholders_note(why, repeatable))
+            else:
+                user_values = [ci_values]
+                problems.append(self._ci_values_note(ci_values, why, repeatable))
         else:
             if not rendered and not chosen and not (self.path / "crds").is_dir():
                 empty = self._render_with_ci_values(settings, root, [], objects=True)
@@ -194,9 +200,14 @@ class HelmChart:
         return read
 
     def _render(
-        self, settings: LoadSettings, values_files: list[Path], root: Path
+        self,
+        settings: LoadSettings,
+        values_files: list[Path],
+        root: Path,
+        placeholders: bool = False,
     ) -> tuple[list[RenderedTemplate], list[MissingDependency]]:
-        """Render with these values files, leaving out dependencies not vendored."""
+        """Render with these values files, leaving out dependencies not vendored (with
+        ``placeholders``: every unset ``required`` value stands in as its message)."""
         missing = self._missing(settings, values_files)
         rendered = render_isolated(
             settings.render_timeout,
@@ -212,6 +223,7 @@ class HelmChart:
             max_bytes=settings.limits.max_file_bytes,
             max_documents=settings.limits.max_documents,
             without_dependencies=tuple(m.name for m in missing),
+            required_placeholders=placeholders,
         )
         return rendered, missing
 
@@ -259,6 +271,33 @@ class HelmChart:
             if rendered or not objects:
                 return candidate, rendered, missing
         return None
+
+    def _render_with_placeholders(
+        self, settings: LoadSettings, root: Path, failures: list[HelmRenderError]
+    ) -> tuple[None, list[RenderedTemplate], list[MissingDependency]] | None:
+        """The default values with a placeholder for every value a template marks
+        ``required`` (its message): the chart's own templates are linted when only values
+        the installer must give are missing. None when it still does not render."""
+        try:
+            rendered, missing = self._render(settings, [], root, placeholders=True)
+        except HelmRenderError as error:
+            failures.append(error)
+            return None
+        return None, rendered, missing
+
+    def _placeholders_note(self, why: str, repeatable: bool) -> Notification:
+        """Said when the chart is linted with placeholders for its required values."""
+        return Notification(
+            "helm-values",
+            f"chart {self.display}: its default values {why} and it has no ci/ values; "
+            "linted with a placeholder for each value its templates mark `required` (the "
+            "message of the `required` call), so findings on those values are about the "
+            "placeholder. Set values in .klint.yaml (helm.charts) or pass -f to lint it as "
+            "it is installed.",
+            Location(self.display + "/Chart.yaml", Span.line(1)),
+            level=Severity.NOTE,
+            repeatable=repeatable,
+        )
 
     def _nothing_rendered_note(self) -> Notification:
         """A line in ``-v``: the chart was looked at and its defaults render nothing."""

@@ -33,7 +33,7 @@ from klint.sources.helm.chart_files import (
     resolve_source,
     template_files,
 )
-from klint.sources.helm.copy_rewrite import rewrite_chart_copy
+from klint.sources.helm.copy_rewrite import FileRewrite, rewrite_chart_copy
 from klint.sources.helm.dependencies import drop_dependencies
 from klint.sources.helm.output import (
     HelmRenderError,
@@ -41,7 +41,7 @@ from klint.sources.helm.output import (
     normalise_output,
     split_sections,
 )
-from klint.sources.helm.repeatable import TEMPLATES
+from klint.sources.helm.repeatable import TEMPLATES, TEMPLATES_WITH_PLACEHOLDERS
 from klint.sources.helm.schemas import SCHEMAS
 
 Backend = Literal["auto", "binary", "sdk"]
@@ -61,6 +61,7 @@ def render_chart(
     max_bytes: int | None = None,
     max_documents: int | None = None,
     without_dependencies: Sequence[str] = (),
+    required_placeholders: bool = False,
 ) -> list[RenderedTemplate]:
     """Render a chart directory or packaged ``.tgz`` offline, sorted by source path.
 
@@ -75,7 +76,9 @@ def render_chart(
     ``without_dependencies`` (``dep``, ``sub/dep``) are removed from the copy's metadata
     (:mod:`klint.sources.helm.dependencies`). With ``kube_version``, the
     ``group/version/Kind`` of every built-in kind it serves is added to
-    ``.Capabilities.APIVersions`` (:mod:`klint.sources.helm.capabilities`).
+    ``.Capabilities.APIVersions`` (:mod:`klint.sources.helm.capabilities`). With
+    ``required_placeholders``, a value a template marks ``required`` that is not set renders
+    as the ``required`` message (:data:`~klint.sources.helm.repeatable.REQUIRED_STAND_IN`).
     """
     options = RenderOptions(
         tuple(Path(v) for v in values_files),
@@ -88,11 +91,12 @@ def render_chart(
     )
     chart = Path(chart)
     limits = _Limits(max_bytes, max_documents)
+    templates = TEMPLATES_WITH_PLACEHOLDERS if required_placeholders else TEMPLATES
     if chart.is_file() and chart.name.endswith((".tgz", ".tar.gz")):
         with tempfile.TemporaryDirectory(prefix="klint-chart-") as scratch:
             extracted = extract_chart_archive(chart, Path(scratch))
             drop_dependencies(extracted, without_dependencies)
-            rendered = _render_dir(extracted, options, backend, chart, limits)
+            rendered = _render_dir(extracted, options, backend, chart, limits, templates)
             return [RenderedTemplate(r.source, None, r.text) for r in rendered]
     if not is_chart_dir(chart):
         raise HelmRenderError(f"{chart}: not a Helm chart (no Chart.yaml)")
@@ -101,7 +105,7 @@ def render_chart(
         _copy_chart(chart, copy, root or unit_root(chart), max_bytes)
         drop_dependencies(copy, without_dependencies)
         try:
-            rendered = _render_dir(copy, options, backend, chart, limits)
+            rendered = _render_dir(copy, options, backend, chart, limits, templates)
         except HelmRenderError as error:
             error.message = error.message.replace(str(copy), str(chart))
             raise
@@ -147,11 +151,16 @@ def _original(file: Path | None, copy: Path, chart: Path) -> Path | None:
 
 
 def _render_dir(
-    chart_dir: Path, options: RenderOptions, backend: Backend, shown: Path, limits: _Limits
+    chart_dir: Path,
+    options: RenderOptions,
+    backend: Backend,
+    shown: Path,
+    limits: _Limits,
+    templates: FileRewrite = TEMPLATES,
 ) -> list[RenderedTemplate]:
     # chart_dir is klint's copy: rewritten, never the original (schemas confined, templates
     # made repeatable)
-    rewrite_chart_copy(chart_dir, (SCHEMAS, TEMPLATES))
+    rewrite_chart_copy(chart_dir, (SCHEMAS, templates))
     missing = missing_dependencies(chart_dir)
     if missing:
         raise HelmRenderError(

@@ -60,12 +60,14 @@ _ACTION_TOKEN = re.compile(
 _ACTION = re.compile(r"\{\{(.*?)\}\}", re.S)
 
 
-def repeatable_source(text: str) -> str:
-    """``text`` with every nondeterministic function call in its actions replaced."""
-    return _ACTION.sub(lambda m: "{{" + _rewrite_action(m.group(1)) + "}}", text)
+def repeatable_source(text: str, stand_ins: dict[str, str] | None = None) -> str:
+    """``text`` with every nondeterministic function call in its actions replaced (and the
+    functions of ``stand_ins``: name → the function that stands in for it)."""
+    names = _STAND_INS if stand_ins is None else {**_STAND_INS, **stand_ins}
+    return _ACTION.sub(lambda m: "{{" + _rewrite_action(m.group(1), names) + "}}", text)
 
 
-def _rewrite_action(body: str) -> str:
+def _rewrite_action(body: str, stand_ins: dict[str, str]) -> str:
     """One action's text with its calls replaced; newlines are kept, so lines stay."""
     out: list[str] = []
     position = 0
@@ -84,7 +86,7 @@ def _rewrite_action(body: str) -> str:
             out.append(_EMPTY_CERTIFICATE + "\n" * body.count("\n", position, end))
             position = end
         else:
-            out.append(_STAND_INS.get(word, word))
+            out.append(stand_ins.get(word, word))
     out.append(body[position:])
     return "".join(out)
 
@@ -123,5 +125,25 @@ def _repeatable_bytes(data: bytes, _shown: str) -> bytes | None:
     return repeatable_source(text).encode("utf-8")
 
 
+# ``required "msg" V`` → ``default "msg" V``: V when it is set, else the message stands in
+# for it (same arguments, in pipelines too: ``V | required "msg"``)
+REQUIRED_STAND_IN = {"required": "default"}
+_REQUIRED = re.compile(rb"\brequired\b")
+
+
+def _placeholder_bytes(data: bytes, shown: str) -> bytes | None:
+    """:func:`_repeatable_bytes` with ``required`` values given placeholders."""
+    if _REQUIRED.search(data) is None:
+        return _repeatable_bytes(data, shown)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return repeatable_source(text, REQUIRED_STAND_IN).encode("utf-8")
+
+
 # the templates of each chart of the copy (rewritten by copy_rewrite.py)
 TEMPLATES = FileRewrite(lambda parts: parts[0] == "templates", _repeatable_bytes)
+# the same, for a render where every value a template marks ``required`` has a placeholder:
+# its message (a chart whose defaults do not render and that has no ci/ values)
+TEMPLATES_WITH_PLACEHOLDERS = FileRewrite(lambda parts: parts[0] == "templates", _placeholder_bytes)
