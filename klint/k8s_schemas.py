@@ -239,7 +239,8 @@ def _read_gzip_json(name: str) -> Any:
         info = os.stat(path)
         key = f"{__version__}|{path}|{info.st_size}|{info.st_mtime_ns}"
         digest = hashlib.sha256(key.encode(errors="surrogatepass")).hexdigest()[:24]
-        copy = cache_file(f"schema-{digest}.marshal")
+        stem = name.split(".json", 1)[0].replace(".", "_")  # one family per bundled file
+        copy = cache_file(f"schema-{stem}-{digest}.marshal")
         data = read_private(copy)
         cached = marshal.loads(data) if data is not None else None
         if isinstance(cached, dict):  # every bundled file is one JSON object

@@ -7,17 +7,25 @@ repository. A file there is trusted only when klint
 wrote it for this user: a regular file (never through a link), owned by the user and
 readable by no one else (0600; a checked-out or copied file is not). A folder that is not
 absolute (no home directory: it would be relative to the folder being linted) is no cache.
+
+Files keyed by what they were made from (``catalog-<digest>.marshal``) are replaced, not
+updated, when that changes (a new klint, an edited rule file): writing one removes all but
+the newest :data:`KEEP` of its family (the name before ``-<digest>``), so the folder stays
+small over upgrades while a few klint versions used side by side keep theirs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable
 
 from klint.sources.confine import read_regular
 
 PRIVATE_MODE = 0o600
+KEEP = 3  # files of one family kept (the newest)
+_KEYED = re.compile(r"(.+)-[0-9a-f]{7,64}\.(?:marshal|pickle)")
 
 
 def user_cache_folder() -> str | None:
@@ -59,6 +67,28 @@ def write_private(path: str | None, make: Callable[[], bytes]) -> None:
     except (OSError, ValueError):
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        return
+    with contextlib.suppress(OSError):
+        _prune(path)
+
+
+def _prune(path: str) -> None:
+    """Remove all but the newest :data:`KEEP` files of ``path``'s family (``path`` stays)."""
+    own = _KEYED.fullmatch(os.path.basename(path))
+    if own is None:
+        return
+    folder = os.path.dirname(path)
+    family: list[tuple[int, str]] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            match = _KEYED.fullmatch(entry.name)
+            if match is None or match.group(1) != own.group(1) or entry.path == path:
+                continue
+            if entry.is_file(follow_symlinks=False):
+                family.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.path))
+    for _, stale in sorted(family, reverse=True)[KEEP - 1 :]:
+        with contextlib.suppress(OSError):
+            os.unlink(stale)
 
 
 def is_private(info: os.stat_result) -> bool:

@@ -31,6 +31,25 @@ def test_a_file_others_can_read_or_a_link_is_not_trusted(tmp_path: Path) -> None
     assert read_private(str(link)) is None
 
 
+def test_writing_a_keyed_file_keeps_the_newest_of_its_family(tmp_path: Path) -> None:
+    folder = tmp_path / "klint"
+    names = [f"catalog-{n:024x}.marshal" for n in range(5)]
+    for age, name in enumerate(names):
+        write_private(str(folder / name), lambda: b"x")
+        os.utime(folder / name, ns=(age * 10**9, age * 10**9))  # oldest first
+    others = ["schema-v1_31-" + "a" * 24 + ".marshal", "tool-versions.json", "notes-x.marshal"]
+    for name in others:
+        write_private(str(folder / name), lambda: b"y")
+    link = folder / ("catalog-" + "f" * 24 + ".marshal")
+    link.symlink_to(tmp_path)  # never followed, never counted
+    newest = folder / ("catalog-" + "e" * 24 + ".marshal")
+    write_private(str(newest), lambda: b"new")
+    kept = sorted(p.name for p in folder.iterdir())
+    # the new file and the two newest before it; other families and names untouched
+    assert kept == sorted([newest.name, names[4], names[3], link.name, *others])
+    assert read_private(str(newest)) == b"new"
+
+
 def test_a_value_that_cannot_be_encoded_writes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "x"
     write_private(str(path), lambda: marshal.dumps(object()))
