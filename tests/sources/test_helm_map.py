@@ -325,3 +325,86 @@ def test_every_corpus_field_maps_to_a_plausible_line(capsys: pytest.CaptureFixtu
     with capsys.disabled():
         print(f"\nfield mapping on the corpus: {counts}, {time.perf_counter() - started:.1f} s")
     assert counts["exact"] > 3000
+
+
+_ARMS = """\
+apiVersion: v1
+kind: Pod
+spec:
+  containers:
+    - name: builder
+      {{- with .Values.securityContext }}
+      securityContext:
+        {{- . | toYaml | nindent 8 }}
+      {{- else }}
+      {{- if .Values.rootless }}
+      securityContext:
+        seccompProfile:
+          type: Unconfined
+        runAsUser: 1000
+        privileged: false
+      {{- else }}
+      securityContext:
+        runAsUser: 0
+        privileged: true
+      {{- end }}
+      {{- end }}
+"""
+
+
+def _arm(path: tuple[str | int, ...], context: dict[str, Any] | None) -> int | None:
+    rendered = {"spec": {"containers": [{"name": "builder", "securityContext": context}]}}
+    found = locate_field(_ARMS, path, 0, (None, None, "builder"), rendered)
+    return found.line if found is not None else None
+
+
+@pytest.mark.parametrize(
+    ("context", "path_end", "line"),
+    [
+        # the rootless arm rendered: its literal lines, not the toYaml of the with arm
+        (
+            {"seccompProfile": {"type": "Unconfined"}, "runAsUser": 1000, "privileged": False},
+            ("seccompProfile", "type"),
+            13,
+        ),
+        (
+            {"seccompProfile": {"type": "Unconfined"}, "runAsUser": 1000, "privileged": False},
+            (),
+            11,
+        ),
+        # the privileged arm rendered
+        ({"runAsUser": 0, "privileged": True}, ("privileged",), 19),
+        # values rendered through the with arm, even when they look like the last arm
+        ({"runAsUser": 5}, ("runAsUser",), 8),
+        ({"privileged": True}, ("privileged",), 8),
+    ],
+)
+def test_the_arm_that_rendered_a_key_is_its_place(
+    context: dict[str, Any], path_end: tuple[str, ...], line: int
+) -> None:
+    path = ("spec", "containers", 0, "securityContext", *path_end)
+    assert _arm(path, context) == line
+
+
+def test_without_the_rendered_object_the_first_arm_stays() -> None:
+    path = ("spec", "containers", 0, "securityContext")
+    found = locate_field(_ARMS, path, 0, (None, None, "builder"))
+    assert found is not None and found.line == 7
+
+
+def test_a_key_an_if_inside_the_arm_drops_does_not_rule_the_arm_out() -> None:
+    template = _ARMS.replace(
+        "        seccompProfile:\n          type: Unconfined\n",
+        "        {{- if .Values.seccomp }}\n        seccompProfile:\n          type: Unconfined\n"
+        "        {{- end }}\n",
+    )
+    rendered = {
+        "spec": {
+            "containers": [
+                {"name": "builder", "securityContext": {"runAsUser": 1000, "privileged": False}}
+            ]
+        }
+    }
+    path = ("spec", "containers", 0, "securityContext", "runAsUser")
+    found = locate_field(template, path, 0, (None, None, "builder"), rendered)
+    assert found is not None and found.line == 16  # the rootless arm's runAsUser: 1000

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -73,6 +73,16 @@ def mask_actions(text: str) -> tuple[str, tuple[Action, ...]]:
 
 def range_depths(text: str, actions: Sequence[Action]) -> list[int]:
     """For each line (index 0 = line 1): how many ``range`` blocks are open at its start."""
+    return _depths(text, actions, lambda stack: stack.count("range"))
+
+
+def block_depths(text: str, actions: Sequence[Action]) -> list[int]:
+    """For each line (index 0 = line 1): how many blocks (``if``, ``with``, ``range``, ...)
+    are open at its start: a key deeper than its parent is written only on a condition."""
+    return _depths(text, actions, len)
+
+
+def _depths(text: str, actions: Sequence[Action], count: Callable[[list[str]], int]) -> list[int]:
     depths = [0] * (text.count("\n") + 2)
     stack: list[str] = []
     changes: list[tuple[int, int]] = []
@@ -85,7 +95,7 @@ def range_depths(text: str, actions: Sequence[Action]) -> list[int]:
             stack.pop()
         else:
             continue
-        changes.append((action.last_line, stack.count("range")))
+        changes.append((action.last_line, count(stack)))
     current, index = 0, 0
     for line in range(1, len(depths)):
         while index < len(changes) and changes[index][0] < line:

@@ -14,8 +14,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import cast
 
-from klint.sources.helm.actions import HOLE, mask_actions, range_depths, scan_actions, to_lf
+from klint.sources.helm.actions import (
+    HOLE,
+    block_depths,
+    mask_actions,
+    range_depths,
+    scan_actions,
+    to_lf,
+)
+from klint.sources.helm.branches import pick_branch
 from klint.sources.helm.output import split_sections
 from klint.sources.helm.sections import index_sections, section_text
 from klint.sources.helm.values_map import common_reference, values_reference, values_references
@@ -148,14 +157,17 @@ def _tree(template_text: str, section: int) -> _Entry:
     found = index_sections(masked).content.get(section)
     if found is None:
         return _Entry("root", -1, 0, 1)
-    ranges = _ranges(template_text)
+    ranges, blocks = _depths(template_text)
     source = template_text[found.start : found.end].split("\n")
-    return _build_tree(section_text(masked, found).split("\n"), found.offset, ranges, source)
+    masked_lines = section_text(masked, found).split("\n")
+    return _build_tree(masked_lines, found.offset, ranges, source, blocks)
 
 
 @lru_cache(maxsize=16)
-def _ranges(template_text: str) -> list[int]:
-    return range_depths(template_text, scan_actions(template_text))
+def _depths(template_text: str) -> tuple[list[int], list[int]]:
+    """For each line: the ``range`` blocks and all blocks open at its start."""
+    actions = scan_actions(template_text)
+    return range_depths(template_text, actions), block_depths(template_text, actions)
 
 
 @dataclass
@@ -168,13 +180,18 @@ class _Entry:
     open: bool = False  # a key with no value on its line: children follow
     inline_output: bool = False  # a key whose value is an output action
     range_depth: int = 0
+    block_depth: int = 0  # if/with/range blocks open: deeper than its parent is conditional
     value: str | None = None  # a literal scalar on the key's line (None when templated)
     pattern: str | None = None  # a templated scalar, output actions as holes
     children: list[_Entry] = field(default_factory=list)
 
 
 def _build_tree(
-    masked: Sequence[str], offset: int, ranges: Sequence[int], source: Sequence[str]
+    masked: Sequence[str],
+    offset: int,
+    ranges: Sequence[int],
+    source: Sequence[str],
+    blocks: Sequence[int] = (),
 ) -> _Entry:
     """The key tree of a section's masked lines; ``source`` holds the same lines unmasked."""
     root = _Entry("root", -1, 0, 1)
@@ -224,6 +241,7 @@ def _build_tree(
             open=not value or value.startswith("#"),
             inline_output=HOLE in value,
             range_depth=depth,
+            block_depth=blocks[line - 1] if line - 1 < len(blocks) else 0,
             value=_literal(value),
             pattern=_templated(value),
         )
@@ -320,6 +338,10 @@ def _walk(
     node = root
     for depth, part in enumerate(path):
         child = _child(node, part, names[depth] if depth < len(names) else None)
+        if child is not None and isinstance(part, str):
+            arms = [c for c in node.children if c.kind == "key" and c.key == part]
+            if len(arms) > 1:  # if/else arms writing one key: the one that rendered
+                child = cast(_Entry, pick_branch(arms, _step(rendered, part), _NOTHING))
         if child is None:
             if node.kind == "key" and node.inline_output:
                 return _Walk(node, depth, False, True)
