@@ -12,7 +12,7 @@ from klint.findings import Notification, Report, Severity
 from tests.conftest import FIXTURES, REPO, needs_helm_sdk, run_cli
 
 INSECURE = "fixtures/examples/insecure-deployment.yaml"
-BROKEN_CHART = "fixtures/helm/broken"  # a required value is missing: the render fails
+BROKEN_CHART = "fixtures/helm/broken"  # a value it needs is missing (`fail`): the render fails
 needs_helm = needs_helm_sdk
 
 

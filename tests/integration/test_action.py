@@ -338,7 +338,7 @@ def test_one_chart_that_fails_to_render_keeps_every_other_result(runner: Runner)
     """The outputs name the SARIF file klint wrote, the summary is written, the step fails
     (exit 2), and klint ran once for both."""
     add(runner, "k8s/insecure.yaml", FIXTURES / "examples" / "insecure-deployment.yaml")
-    # a required value is missing: the chart cannot render at all
+    # a value it needs is missing (`fail`): the chart cannot render at all
     shutil.copytree(FIXTURES / "helm" / "broken", runner.workspace / "charts" / "broken")
     klint_calls(runner)
     _, lint = runner.run(install="false")

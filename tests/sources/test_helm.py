@@ -171,7 +171,7 @@ def test_failing_template_reports_template_and_line() -> None:
         sdk(FIXTURES / "broken")
     error = caught.value
     assert error.template == "broken/templates/configmap.yaml"
-    assert (error.line, error.column) == (6, 15)
+    assert (error.line, error.column) == (6, 94)  # the `fail` call
     assert "config.greeting is required" in error.message
 
 
