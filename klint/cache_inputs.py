@@ -101,6 +101,14 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
         chart = _chart_files(unit.path)
         if chart is None:
             return None
+        if unit.path.is_dir():  # the file:// dependencies it vendors from the repository
+            from klint.sources.helm.local_deps import local_dependencies
+
+            for dependency in local_dependencies(unit.path, unit_root(unit.path, unit.cwd)):
+                shared = _chart_files(dependency.target)
+                if shared is None:
+                    return None
+                chart = (*chart, *shared)
         values = tuple(str(v if Path(v).is_absolute() else cwd / v) for v in helm_values)
         published = unit.published()  # decided by files beside the chart (index.yaml)
         identity = f"{kind}|{unit.display}|{unit.path}|{unit.cwd}|{options}|{published}"

@@ -78,7 +78,8 @@ class HelmChart:
             if fallback is None:
                 missing = self._missing(settings, user_values)
                 failed = self._render_problem(error, hint=True, repeatable=repeatable)
-                return LoadedUnit([], [*self._missing_problems(missing), failed], files=0)
+                unrendered = self._missing_problems(missing, rendered=False)
+                return LoadedUnit([], [*unrendered, failed], files=0)
             ci_values, rendered, missing = fallback
             why = f"do not render ({self._clean(getattr(error, 'message', str(error)))})"
             if ci_values is None:
@@ -230,19 +231,23 @@ class HelmChart:
     def _missing(self, settings: LoadSettings, values_files: list[Path]) -> list[MissingDependency]:
         if not self.path.is_dir():
             return []
-        names = missing_dependencies(self.path)
+        names = missing_dependencies(self.path, unit_root(self.path, self.cwd))
         if not names:
             return []
         values = merged_values(self.path, values_files, settings.helm_set)
         return plan_missing(self.path, names, values)
 
-    def _missing_problems(self, missing: list[MissingDependency]) -> list[Notification]:
-        """An enabled dependency that is not vendored: its templates were not linted."""
+    def _missing_problems(
+        self, missing: list[MissingDependency], rendered: bool = True
+    ) -> list[Notification]:
+        """An enabled dependency that is not vendored: its templates were not linted (nor
+        the chart's own, when the chart did not render)."""
+        own = "the chart's own templates were" if rendered else "nor were the chart's own"
         return [
             Notification(
                 "helm-dependency",
                 f"chart {self.display}: dependency {m.shown} ({m.reason}) is not vendored in "
-                "charts/, so its templates were not linted (the chart's own templates were). "
+                f"charts/, so its templates were not linted ({own}). "
                 "Run `helm dependency build` to vendor it; klint renders offline and never "
                 "fetches charts.",
                 Location(display_path(m.file, self.cwd), Span.line(m.line)),

@@ -11,7 +11,10 @@ from typing import Any
 
 import yaml
 
+from klint.sources.confine import is_inside
 from klint.sources.names import find_chart_root as find_owning_chart
+
+_FILE_SCHEME = "file://"
 
 
 def is_chart_dir(path: Path) -> bool:
@@ -40,30 +43,50 @@ def find_chart_root(path: Path) -> Path | None:
     return find_owning_chart(start if start.is_dir() else start.parent)
 
 
-def missing_dependencies(chart_dir: Path) -> list[str]:
+def missing_dependencies(chart_dir: Path, root: Path | None = None) -> list[str]:
     """Declared dependencies with no matching chart under ``charts/`` (dir or archive).
 
     Reads ``Chart.yaml`` (or ``requirements.yaml`` for ``apiVersion: v1``) and matches by
     chart name, as ``helm template`` does, whatever the ``condition``. Directory subcharts are
     checked too (named ``sub/dep``); for them a chart vendored by an enclosing chart counts,
-    since templates of all charts share one namespace.
+    since templates of all charts share one namespace. With ``root``, a ``file://``
+    dependency inside it (:func:`local_target`) is not missing: klint vendors it.
     """
-    return _missing(chart_dir, frozenset(), "")
+    return _missing(chart_dir, frozenset(), "", root)
 
 
-def _missing(chart_dir: Path, inherited: frozenset[str], prefix: str) -> list[str]:
+def _missing(
+    chart_dir: Path, inherited: frozenset[str], prefix: str, root: Path | None
+) -> list[str]:
     metadata = read_yaml_mapping(chart_dir / "Chart.yaml")
-    vendored = _vendored_charts(chart_dir)
+    vendored = vendored_charts(chart_dir)
     available = inherited | {name for name, _ in vendored}
     missing = [
-        prefix + name
-        for name in _declared_dependencies(chart_dir, metadata)
-        if name not in available
+        prefix + str(entry["name"])
+        for entry in _dependency_entries(chart_dir, metadata)
+        if entry.get("name")
+        and str(entry["name"]) not in available
+        and (root is None or local_target(chart_dir, entry, root) is None)
     ]
     for name, location in vendored:
         if location is not None:
-            missing.extend(_missing(location, available, f"{prefix}{name}/"))
+            missing.extend(_missing(location, available, f"{prefix}{name}/", root))
     return missing
+
+
+def local_target(chart_dir: Path, entry: Mapping[str, Any], root: Path) -> Path | None:
+    """The folder a ``file://`` dependency entry of ``chart_dir`` names (what ``helm
+    dependency build`` copies, offline), when it lies inside ``root`` and holds a chart of
+    the entry's name; else None."""
+    repository, name = entry.get("repository"), entry.get("name")
+    if not isinstance(repository, str) or not isinstance(name, str):
+        return None
+    if not repository.startswith(_FILE_SCHEME) or "\x00" in repository:
+        return None
+    target = Path(os.path.normpath(chart_dir / repository[len(_FILE_SCHEME) :]))
+    if not is_inside(target, root) or not is_chart_dir(target):
+        return None
+    return target if read_yaml_mapping(target / "Chart.yaml").get("name") == name else None
 
 
 def template_files(chart_dir: Path) -> dict[str, Path | None]:
@@ -83,7 +106,7 @@ def _collect_charts(
     for dependency in _dependency_entries(chart_dir, metadata):
         if dependency.get("alias"):
             aliases.setdefault(str(dependency.get("name")), []).append(str(dependency["alias"]))
-    for name, location in _vendored_charts(chart_dir):
+    for name, location in vendored_charts(chart_dir):
         for shown in (name, *aliases.get(name, ())):
             full = f"{prefix}/charts/{shown}"
             if location is None:
@@ -107,7 +130,7 @@ def resolve_source(source: str, chart_dir: Path, charts: Mapping[str, Path | Non
     return candidate if os.path.isfile(candidate) else None
 
 
-def _vendored_charts(chart_dir: Path) -> list[tuple[str, Path | None]]:
+def vendored_charts(chart_dir: Path) -> list[tuple[str, Path | None]]:
     """Charts under ``charts/``: (chart name, directory), directory None for archives."""
     found: list[tuple[str, Path | None]] = []
     charts = chart_dir / "charts"
@@ -140,10 +163,6 @@ def _archive_chart_name(archive: Path) -> str | None:
     except (tarfile.TarError, OSError, EOFError, zlib.error, yaml.YAMLError):
         return None  # a truncated or corrupt archive: refused later, by the schema check
     return None
-
-
-def _declared_dependencies(chart_dir: Path, metadata: Mapping[str, Any]) -> list[str]:
-    return [str(d["name"]) for d in _dependency_entries(chart_dir, metadata) if d.get("name")]
 
 
 def dependency_entries(chart_dir: Path) -> list[dict[str, Any]]:

@@ -214,9 +214,15 @@ def included_name(text: str, line: int) -> str | None:
 
 
 def chart_defines(chart_dir: Path, root: Path | None) -> Defines:
-    """Every ``define`` of a chart and its subchart folders: name → (file, fragment)."""
+    """Every ``define`` of a chart, its subchart folders and its ``file://`` dependencies
+    in the repository (a shared library chart): name → (file, fragment)."""
+    from klint.sources.helm.local_deps import local_dependencies
+
     defines: Defines = {}
-    for file in _helper_files(chart_dir):
+    folders = [chart_dir]
+    if root is not None:
+        folders += [d.target for d in local_dependencies(chart_dir, root)]
+    for file in (f for folder in folders for f in _helper_files(folder)):
         raw = read_inside(file, root, _MAX_HELPER_BYTES)
         if raw is None:
             continue

@@ -35,6 +35,7 @@ from klint.sources.helm.chart_files import (
 )
 from klint.sources.helm.copy_rewrite import FileRewrite, rewrite_chart_copy
 from klint.sources.helm.dependencies import drop_dependencies
+from klint.sources.helm.local_deps import vendor_local_dependencies
 from klint.sources.helm.output import (
     HelmRenderError,
     RenderedTemplate,
@@ -102,16 +103,16 @@ def render_chart(
         raise HelmRenderError(f"{chart}: not a Helm chart (no Chart.yaml)")
     with tempfile.TemporaryDirectory(prefix="klint-chart-") as scratch:
         copy = Path(scratch) / (chart.absolute().name or "chart")
-        _copy_chart(chart, copy, root or unit_root(chart), max_bytes)
+        confined = root or unit_root(chart)
+        _copy_chart(chart, copy, confined, max_bytes)
+        places = {copy: chart, **_vendor_local(chart, copy, confined, max_bytes)}
         drop_dependencies(copy, without_dependencies)
         try:
             rendered = _render_dir(copy, options, backend, chart, limits, templates)
         except HelmRenderError as error:
             error.message = error.message.replace(str(copy), str(chart))
             raise
-        return [
-            RenderedTemplate(r.source, _original(r.file, copy, chart), r.text) for r in rendered
-        ]
+        return [RenderedTemplate(r.source, _original(r.file, places), r.text) for r in rendered]
 
 
 @dataclass(frozen=True)
@@ -140,14 +141,29 @@ def _copy_chart(chart: Path, copy: Path, root: Path, max_bytes: int | None) -> N
         )
 
 
-def _original(file: Path | None, copy: Path, chart: Path) -> Path | None:
-    """The chart's own path for a file of its copy."""
+def _vendor_local(chart: Path, copy: Path, root: Path, max_bytes: int | None) -> dict[Path, Path]:
+    """The chart's ``file://`` dependencies inside ``root``, vendored into the copy (as
+    ``helm dependency build`` would): each copied folder → the dependency's own."""
+    limits = CopyLimits() if max_bytes is None else CopyLimits(max_bytes, 4 * max_bytes)
+    try:
+        return vendor_local_dependencies(chart, copy, root, limits)
+    except TreeTooLarge as error:
+        raise HelmRenderError(f"{error} (--max-file-size)") from None
+    except OSError as error:
+        raise HelmRenderError(
+            f"{chart}: cannot read a dependency: {error.strerror}", repeatable=False
+        ) from None
+
+
+def _original(file: Path | None, places: dict[Path, Path]) -> Path | None:
+    """The repository's own path for a file of the copy: in the chart, or in a dependency
+    vendored from the repository (the deepest copied folder that holds it)."""
     if file is None:
         return None
-    try:
-        return chart / file.relative_to(copy)
-    except ValueError:
-        return None
+    for copied in sorted(places, key=lambda p: len(p.parts), reverse=True):
+        if copied in file.parents:
+            return places[copied] / file.relative_to(copied)
+    return None
 
 
 def _render_dir(
