@@ -66,10 +66,11 @@ def test_ingress_isolation_on_a_pod_that_listens_on_nothing_is_a_note_that_says_
     "extra",
     [
         "\n          ports: [{containerPort: 8080}]",  # it declares a port
+        "\n          livenessProbe: {httpGet: {path: /healthz, port: 10259}}",  # probed on one
         "",  # a Service selects it (added below)
     ],
 )
-def test_a_pod_with_a_port_or_selected_by_a_service_keeps_the_warning(extra: str) -> None:
+def test_a_pod_with_a_port_probed_or_selected_by_a_service_keeps_the_warning(extra: str) -> None:
     text = _POLICY + _PULLER.replace("{PORTS}", extra)
     if not extra:
         text += (

@@ -35,13 +35,14 @@ def _service_selectors(context: UnitContext) -> dict[str, list[dict[str, str]]]:
 
 
 def listens_on_nothing(resource: Resource, pod: PodView, context: UnitContext) -> bool:
-    """No container of the pod declares a port, the input holds Services (so the ones that
+    """No container of the pod declares a port or is probed on one (a kube-scheduler
+    probed on 10259 listens without declaring it), the input holds Services (so the ones that
     would select it are there) and none of them selects the pod's labels. A Service without
     a selector (endpoints managed by hand or by a controller) may point anywhere: its
     namespace counts as selecting every pod."""
     for container in containers(pod, ("initContainers", "containers")):
         ports = container.data.get("ports")
-        if isinstance(ports, list) and ports:
+        if (isinstance(ports, list) and ports) or _probed_port(container.data):
             return False
     services = _service_selectors(context)
     if not services:
@@ -51,3 +52,12 @@ def listens_on_nothing(resource: Resource, pod: PodView, context: UnitContext) -
         if not selector or matches_map(selector, labels):
             return False
     return True
+
+
+def _probed_port(container: dict[str, object]) -> bool:
+    """A probe of the container connects to it (``httpGet``, ``tcpSocket``, ``grpc``)."""
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        found = container.get(probe)
+        if isinstance(found, dict) and any(k in found for k in ("httpGet", "tcpSocket", "grpc")):
+            return True
+    return False
