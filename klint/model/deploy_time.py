@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from klint.model.component import TAG_PREFIX, Expectation
+from klint.model.pause import container_at
 from klint.model.resource import Resource
-from klint.model.workload import containers, pod_view
 
 DEPLOY_TIME = "deploy-time-image"
 
@@ -24,22 +24,17 @@ def deploy_time(
     image's name is one the build sets at deploy time (``images``: name → where)."""
     if not images or f"{TAG_PREFIX}{DEPLOY_TIME}" not in tags:
         return None
-    pod = pod_view(resource)
-    if pod is None:
+    container = container_at(resource, field_path)
+    image = container.get("image") if container is not None else None
+    where = images.get(image_name(image)) if isinstance(image, str) else None
+    if where is None:
         return None
-    for container in containers(pod):
-        if tuple(field_path[: len(container.path)]) == tuple(container.path):
-            image = container.data.get("image")
-            where = images.get(image_name(image)) if isinstance(image, str) else None
-            if where is None:
-                return None
-            return Expectation(
-                DEPLOY_TIME,
-                f"the image is set at deploy time by {where} (`kustomize edit set image`): "
-                "the tag in git is a placeholder",
-                from_path=True,
-            )
-    return None
+    return Expectation(
+        DEPLOY_TIME,
+        f"the image is set at deploy time by {where} (`kustomize edit set image`): the tag "
+        "in git is a placeholder",
+        from_path=True,
+    )
 
 
 def image_name(reference: str) -> str:
