@@ -17,10 +17,12 @@ import os
 import re
 import stat
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 
 from klint.model.deploy_time import image_name
 from klint.sources.confine import read_limited
+from klint.sources.scans import once
 
 MAKEFILE_NAMES = ("GNUmakefile", "makefile", "Makefile")
 MAX_MAKEFILE_BYTES = 1024 * 1024
@@ -99,7 +101,9 @@ def deploy_time_images(
     pairs = [(os.path.normpath(d), data) for d, data in kustomizations]
     edits: dict[str, dict[str, str]] = {}
     for makefile in makefile_candidates((d for d, _ in pairs), root):
-        for folder, names in image_edits(makefile).items():
+        # a Makefile serves every overlay below it: read once per run (scans_shared)
+        found_edits = once("makefile-images", makefile, partial(image_edits, makefile))
+        for folder, names in found_edits.items():
             for name, line in names.items():
                 shown = f"{show(makefile)}:{line}"
                 edits.setdefault(folder, {}).setdefault(name, shown)
