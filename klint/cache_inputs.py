@@ -195,12 +195,17 @@ def _list_chart_files(path: Path) -> tuple[str, ...] | None:
 
 def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
     from klint.sources.kustomize.build import lexical_root
+    from klint.sources.kustomize.deploy_images import makefile_candidates
     from klint.sources.kustomize.tree import Tree
 
     # the scan the build makes (and discovery made: shared within a run)
     build_dir = Path(os.path.normpath(unit.path.absolute()))
-    tree = Tree.scan(build_dir, lexical_root(build_dir, unit_root(unit.path, unit.cwd)))
+    top = lexical_root(build_dir, unit_root(unit.path, unit.cwd))
+    tree = Tree.scan(build_dir, top)
     wanted = set(tree.files)
+    # the Makefiles that may set the build's images at deploy time (deploy_images.py)
+    makefiles = {m: _what(m) for m in makefile_candidates(tree.kustomizations, top)}
+    wanted.update(m for m, what in makefiles.items() if what == "file")
     for directory in tree.kustomizations:
         # a base's folder is shared by overlays: listed once per run
         siblings = once("siblings", directory, partial(_siblings, directory))
@@ -211,7 +216,7 @@ def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
         return None
     # A refused or remote reference, or a missing resource, fails the build until a file or
     # folder appears where an entry points: what is there is part of the key.
-    places: set[str] = set()
+    places = {f"{makefile}>{what}" for makefile, what in makefiles.items()}
     for kustomization in tree.kustomizations.values():
         # bases are shared by overlays: looked at once per run (scans_shared)
         found = once("places", kustomization.directory, partial(_places, kustomization))

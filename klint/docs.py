@@ -25,6 +25,10 @@ _EXPECTED_FOR = {
     "scanner Jobs with hostPID reading node configuration read-only)",
     "helm-test": "Helm test hooks (`helm.sh/hook: test`)",
     "helm-hook": "other Helm hook Jobs (`pre-install`, `pre-upgrade`, ...)",
+    "pause": "pause containers (`registry.k8s.io/pause`), which reserve capacity or keep a pod "
+    "alive and run nothing",
+    "deploy-time-image": "images a Makefile sets at deploy time (`kustomize edit set image` on "
+    "the kustomization's `images:` entry: the tag in git is a placeholder)",
     "installer-resources": "chart containers whose resources come from an empty values key",
     "openshift": "OpenShift manifests (DeploymentConfigs, `openshift/` folders), where the "
     "restricted-v2 SCC sets it",

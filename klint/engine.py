@@ -44,6 +44,7 @@ from klint.findings import (
     sorted_once_per_location,
 )
 from klint.model.component import below_named_folder, expectation
+from klint.model.deploy_time import deploy_time
 from klint.model.resource import Resource, resources_from_document
 from klint.not_kubernetes import NOT_KUBERNETES, PART_OF_UNIT, SKIPPED
 from klint.sources.base import DocumentLocator, LintUnit, LoadedUnit, LoadSettings
@@ -309,8 +310,10 @@ def _finding(
     if active.severity is None and severity is not Severity.NOTE:
         values_set = any(r.location.path.endswith((".yaml", ".yml")) for r in related)
         context_path = below_named_folder(location.path, named_folders)
-        expected = loaded.published or expectation(
-            resource, active.rule.tags, context_path, violation.path, values_set
+        expected = (
+            loaded.published
+            or deploy_time(resource, violation.path, active.rule.tags, loaded.deploy_images)
+            or expectation(resource, active.rule.tags, context_path, violation.path, values_set)
         )
         if expected is not None:  # a component or input context: a note that says why
             severity = Severity.NOTE

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 import heapq
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -296,16 +297,19 @@ def sorted_once_per_location(runs: Iterable[list[Finding]]) -> list[Finding]:
     and a later one is not. One run (a unit's findings) is sorted at a time and the runs
     merged: no sort key of every finding at once (110,000 findings: 11 MiB), no dictionary
     of every finding; every copy of a finding has the same sort key, so each run of equal
-    keys is de-duplicated on its own."""
+    keys is de-duplicated on its own. Then each place, rule, object and field keeps the
+    findings of one unit only (:func:`_one_unit_per_object`)."""
     sorted_runs = []
     for run in runs:
         run.sort(key=Finding.sort_key)
         sorted_runs.append(run)
     result: list[Finding] = []
+    units: list[int] = []  # the run each kept finding comes from
     kept: dict[tuple[object, ...], int] = {}
     previous: tuple[str, int, int, str, str] | None = None
     # heapq.merge is stable: equal keys come in the order of the runs, as a stable sort
-    for finding in heapq.merge(*sorted_runs, key=Finding.sort_key):
+    merged = heapq.merge(*map(_numbered, itertools.count(), sorted_runs), key=_merge_key)
+    for unit, finding in merged:
         sort_key = finding.sort_key()
         if sort_key != previous:
             kept.clear()
@@ -315,6 +319,50 @@ def sorted_once_per_location(runs: Iterable[list[Finding]]) -> list[Finding]:
         if index is None:
             kept[key] = len(result)
             result.append(finding)
+            units.append(unit)
         elif result[index].suppression is not None and finding.suppression is None:
             result[index] = finding
+            units[index] = unit
+    return _one_unit_per_object(result, units)
+
+
+def _numbered(unit: int, run: list[Finding]) -> Iterator[tuple[int, Finding]]:
+    return ((unit, finding) for finding in run)
+
+
+def _merge_key(item: tuple[int, Finding]) -> tuple[str, int, int, str, str]:
+    return item[1].sort_key()
+
+
+def _one_unit_per_object(findings: list[Finding], units: list[int]) -> list[Finding]:
+    """Of the sorted ``findings`` (each from unit ``units[i]``), each file, place, rule,
+    object and field keeps the findings of one unit: a file linted in two units in
+    different contexts (a base through a deployed overlay and a test overlay) would
+    otherwise show a warning and a note, or two wordings, at one line. The unit kept has an
+    unsuppressed finding there if any does, then the highest level, then comes first; its
+    findings there all stay (one unit's findings for distinct bindings are distinct)."""
+    result: list[Finding] = []
+    start = 0
+    while start < len(findings):
+        place = findings[start].sort_key()[:4]
+        end = start + 1
+        while end < len(findings) and findings[end].sort_key()[:4] == place:
+            end += 1
+        group = range(start, end)
+        if len({units[i] for i in group}) == 1:
+            result.extend(findings[start:end])
+        else:
+            best: dict[tuple[object, ...], tuple[bool, int, int]] = {}
+            for i in group:
+                what = (findings[i].object_ref, findings[i].field_path)
+                score = (findings[i].suppression is None, findings[i].severity.rank, -units[i])
+                chosen = best.get(what)
+                if chosen is None or score > chosen:
+                    best[what] = score
+            result.extend(
+                findings[i]
+                for i in group
+                if -best[findings[i].object_ref, findings[i].field_path][2] == units[i]
+            )
+        start = end
     return result

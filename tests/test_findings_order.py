@@ -17,20 +17,34 @@ from klint.findings import (
 _SUPPRESSED = Suppression("inSource", "why", "comment")
 
 
-def once_per_location(findings: list[Finding]) -> list[Finding]:
+def once_per_location(runs: list[list[Finding]]) -> list[Finding]:
     """The plain definition: one finding per rule, path, span and message, the first copy
-    kept unless it is suppressed and a later one is not."""
+    kept unless it is suppressed and a later one is not; then, where one rule, place
+    (start), object and field has findings of several units, only those of the unit with an
+    unsuppressed one, then the highest level, then the first."""
     kept: dict[tuple[object, ...], int] = {}
-    result: list[Finding] = []
-    for finding in findings:
-        key = (finding.rule_id, finding.location.path, finding.location.span, finding.message)
-        index = kept.get(key)
-        if index is None:
-            kept[key] = len(result)
-            result.append(finding)
-        elif result[index].suppression is not None and finding.suppression is None:
-            result[index] = finding
-    return result
+    result: list[tuple[int, Finding]] = []
+    for unit, run in enumerate(runs):
+        for finding in run:
+            key = (finding.rule_id, finding.location.path, finding.location.span, finding.message)
+            index = kept.get(key)
+            if index is None:
+                kept[key] = len(result)
+                result.append((unit, finding))
+            elif result[index][1].suppression is not None and finding.suppression is None:
+                result[index] = (unit, finding)
+    best: dict[tuple[object, ...], tuple[bool, int, int]] = {}
+    for unit, finding in result:
+        what = _what(finding)
+        score = (finding.suppression is None, finding.severity.rank, -unit)
+        best[what] = max(best.get(what, score), score)
+    return [finding for unit, finding in result if -best[_what(finding)][2] == unit]
+
+
+def _what(finding: Finding) -> tuple[object, ...]:
+    span = finding.location.span
+    where = (finding.location.path, span.start_line, span.start_column, finding.rule_id)
+    return (*where, finding.object_ref, finding.field_path)
 
 
 @st.composite
@@ -53,7 +67,6 @@ def findings(draw: st.DrawFn) -> Finding:
 def test_sorted_once_per_location_is_dedup_then_sort(runs: list[list[Finding]]) -> None:
     """Units' findings merged: the same findings (the same objects) in the same order as
     de-duplicating all of them in unit order, then sorting."""
-    items = [finding for run in runs for finding in run]
-    expected = sorted(once_per_location(items), key=Finding.sort_key)
+    expected = sorted(once_per_location(runs), key=Finding.sort_key)
     got = sorted_once_per_location([list(run) for run in runs])
     assert [id(f) for f in got] == [id(f) for f in expected]

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.listeners import NO_LISTENER, listens_on_nothing
 from klint.checks.network_policies import (
     CILIUM_KINDS,
     cilium_open_peers,
@@ -27,7 +28,8 @@ from klint.checks.selectors import (
     pod_templates,
     selected_templates,
 )
-from klint.model import pod_view
+from klint.findings import Severity
+from klint.model import PodView, pod_view
 from klint.model.resource import Resource, dig
 
 INGRESS_KINDS = ("Ingress",)
@@ -64,23 +66,35 @@ def pod_not_isolated(
         return
     namespace = namespace_of(resource)
     policies = policies_for(context, namespace)
-    where = (*pod.metadata_path, "labels")
     if params["scope"] == "namespace":
         if not policies and namespace not in _declared_namespaces(context):
-            yield Violation(
-                where,
+            yield _unisolated(
+                resource,
+                pod,
+                context,
                 f'{_workload(resource)} runs in namespace "{namespace}", which has no '
-                "NetworkPolicy in this input: its pods accept traffic from any pod.",
+                "NetworkPolicy in this input: its pods accept traffic from any pod",
             )
         return
     if not policies:
         return
     if not ingress_isolation(context).isolated(pod_labels(pod), namespace):
-        yield Violation(
-            where,
+        yield _unisolated(
+            resource,
+            pod,
+            context,
             f"the pods of {_workload(resource)} are selected by no ingress NetworkPolicy in "
-            f'namespace "{namespace}".',
+            f'namespace "{namespace}"',
         )
+
+
+def _unisolated(resource: Resource, pod: PodView, context: UnitContext, text: str) -> Violation:
+    """The finding on pods no ingress policy isolates: a note when they listen on nothing."""
+    where = (*pod.metadata_path, "labels")
+    if listens_on_nothing(resource, pod, context):
+        note = f"{text} (expected for {NO_LISTENER}; kept as a note)."
+        return Violation(where, note, Severity.NOTE, (("expected-for", "no-listener"),))
+    return Violation(where, f"{text}.")
 
 
 def _declared_namespaces(context: UnitContext) -> set[str]:

@@ -16,6 +16,8 @@ a note):
 - ``openshift``: a DeploymentConfig, or a manifest under an ``openshift/`` folder: the
   restricted-v2 SecurityContextConstraints set seccomp RuntimeDefault, drop every
   capability and run as a UID from the namespace's range at admission;
+- ``pause``: a container running the Kubernetes pause image (``registry.k8s.io/pause``,
+  any tag or digest), which reserves capacity or keeps a pod alive and runs nothing;
 - ``installer-resources``: a Helm chart container without resources whose template reads
   them from values.yaml (``resources: {}``, the ``helm create`` default): the chart leaves
   sizing to the installer, and values are where it is set.
@@ -81,6 +83,7 @@ from typing import Any
 import yaml
 
 from klint.findings import ARCHIVE_SUFFIXES, archive_member
+from klint.model.pause import pause_container_image
 from klint.model.resource import Resource, dig
 from klint.model.workload import containers, pod_view
 
@@ -185,6 +188,10 @@ def component_kinds(
     elif resource.kind == "Job" and resource.annotations.get("helm.sh/hook", "").strip():
         hooks = resource.annotations["helm.sh/hook"].strip()
         kinds.append(Expectation("helm-hook", f"a short-lived Helm hook Job ({hooks})"))
+    pause = pause_container_image(resource, field_path)
+    if pause:
+        what = "reserves capacity or keeps the pod alive and runs nothing"
+        kinds.append(Expectation("pause", f"a pause container ({pause}), which {what}"))
     reason = _node_agent_reason(resource)
     if reason:
         kinds.append(Expectation("node-agent", f"a node agent ({reason})"))

@@ -65,6 +65,10 @@ class LoadedUnit:
     # The whole unit is a copy fixed elsewhere (a chart release a Helm repository publishes):
     # every finding is a note that says why.
     published: Expectation | None = None
+    # Image names (without tag or digest) the project's build sets at deploy time, each with
+    # the Makefile line that does it (``kustomize edit set image``): the tag in git is a
+    # placeholder (sources/kustomize/deploy_images.py).
+    deploy_images: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

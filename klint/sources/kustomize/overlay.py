@@ -19,14 +19,16 @@ from klint.model.resource import Resource
 from klint.not_kubernetes import PART_OF_UNIT
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import unit_root
-from klint.sources.kustomize.build import KustomizeBuild, build
+from klint.sources.kustomize.build import KustomizeBuild, build, lexical_root
 from klint.sources.kustomize.build import prepare as prepare_build
+from klint.sources.kustomize.deploy_images import deploy_time_images
 from klint.sources.kustomize.graft import grafted
 from klint.sources.kustomize.locate import locate_span
 from klint.sources.kustomize.reach import local_resources
 from klint.sources.kustomize.sandbox import KustomizeBuildError
 from klint.sources.kustomize.tool import ToolBudget
 from klint.sources.kustomize.trace import BuiltObject
+from klint.sources.kustomize.tree import Tree
 from klint.sources.names import kustomization_file
 
 
@@ -162,8 +164,21 @@ class KustomizeOverlay:
         read = origins.union(built.inputs)  # patches and generator inputs are linted too
         shown = frozenset(display_path(file, self.cwd) for file in read) or None
         return LoadedUnit(
-            parsed.documents, parsed.problems, locator, files=max(1, len(read)), file_paths=shown
+            parsed.documents,
+            parsed.problems,
+            locator,
+            files=max(1, len(read)),
+            file_paths=shown,
+            deploy_images=self._deploy_images(root),
         )
+
+    def _deploy_images(self, root: Path) -> dict[str, str]:
+        """The images of this build that a Makefile sets at deploy time (deploy_images.py)."""
+        build_dir = Path(os.path.normpath(self.path.absolute()))
+        top = lexical_root(build_dir, root)
+        tree = Tree.scan(build_dir, top)
+        found = ((d, k.data) for d, k in sorted(tree.kustomizations.items()))
+        return deploy_time_images(found, top, lambda m: display_path(Path(m), self.cwd))
 
     def _linted_elsewhere(
         self, files: Sequence[Path], settings: LoadSettings, root: Path
