@@ -84,6 +84,11 @@ class LoadSettings:
     # display paths of the folders named on the command line: a folder you name is what you
     # mean to lint, so its own name (``examples/``) does not make its files "not deployed"
     named_folders: tuple[str, ...] = ()
+    # What the whole run decides of a finding's context (klint.run_context): ``(name,
+    # folder)`` of the charts it lints (their generated copies are fixed there) and
+    # ``(folder, reason)`` of the folders a README declares a demo or test driver.
+    linted_charts: tuple[tuple[str, str], ...] = ()
+    declared_folders: tuple[tuple[str, str], ...] = ()
 
 
 class LintUnit(Protocol):
