@@ -10,6 +10,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from klint.model.declared import declared_context, self_declaration
 from tests.conftest import run_cli
 
 CHART_YAML = "apiVersion: v2\nname: local-static-provisioner\nversion: 2.9.0\n"
@@ -135,3 +138,132 @@ def test_a_later_document_of_a_template_and_a_chart_label_are_copies_too() -> No
     assert "helm.sh/chart: local-static-provisioner-2.9.0" in found.reason
     assert generated_copy(resource, None, (("other", "helm/other"),)) is None
     assert generated_copy(resource, "other/templates/x.yaml", charts) is not None  # label
+
+
+CSI_README = (
+    "# CSI Hostpath Driver\n\n"
+    "This repository hosts the CSI Hostpath driver and all of its build and dependent "
+    "configuration files to deploy the driver.\n\n---\n"
+    "*WARNING: This driver is just a demo implementation and is used for CI testing. This has "
+    "many fake implementations and other non-standard best practices, and should not be used "
+    "as an example of how to write a real driver.\n---\n\n## Pre-requisite\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        (CSI_README, 6),
+        ("# X\nThis repository is not intended for production use.\n", 2),
+        ("# X\n\nThis project is a proof of concept.\n", 3),
+        ("This operator should not be used in production.\n", 1),
+        ("# X\nThis chart is for testing purposes only.\n", 2),
+        # about its settings or data, not the project
+        ("# X\nThe defaults are not for production, see docs/production.md.\n", None),
+        ("# X\nThis chart's default passwords are not for production.\n", None),
+        ("The JWKS and private key in this directory are for testing purposes only.\n", None),
+        ("# X\nRun the demo: `make demo`. A proof-of-concept is welcome in a PR.\n", None),
+        # only the opening: before the first second-level heading, at most 30 lines
+        ("# X\n\n## Testing\nThis repository is not intended for production use.\n", None),
+        ("# X\n" + "text\n" * 30 + "This repository is not intended for production.\n", None),
+    ],
+)
+def test_a_readme_opening_declares_a_demo_only_in_a_few_explicit_words(
+    text: str, line: int | None
+) -> None:
+    found = self_declaration(text)
+    assert (found[0] if found else None) == line
+
+
+def test_declared_folders_hold_the_paths_below_them() -> None:
+    declared = (("deploy/demo", "r1"), ("", "r0"))
+    inner = declared_context("deploy/demo/app.yaml", declared)
+    assert inner is not None and inner.reason == "r1" and inner.kind == "self-declared"
+    outer = declared_context("deploy/app.yaml", declared)
+    assert outer is not None and outer.reason == "r0"
+    assert declared_context("../elsewhere/app.yaml", declared) is None
+    assert declared_context("/abs/app.yaml", declared) is None
+    assert declared_context("deploy/app.yaml", (("deploy/demo", "r1"),)) is None
+
+
+DRIVER = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: driver}
+spec:
+  selector: {matchLabels: {app: d}}
+  template:
+    metadata: {labels: {app: d}}
+    spec:
+      containers:
+        - name: driver
+          image: registry.k8s.io/sig-storage/hostpathplugin:v1.17.0
+          securityContext: {privileged: true}
+"""
+
+
+def _driver_repo(root: Path, readme: str | None, where: str = "") -> Path:
+    (root / ".git").mkdir(parents=True)
+    (root / "deploy" / "hostpath").mkdir(parents=True)
+    (root / "deploy" / "hostpath" / "plugin.yaml").write_text(DRIVER, encoding="utf-8")
+    (root / "other").mkdir()
+    (root / "other" / "plugin.yaml").write_text(DRIVER, encoding="utf-8")
+    if readme is not None:
+        (root / where / "README.md").write_text(readme, encoding="utf-8")
+    return root
+
+
+def _levels(findings: list[dict[str, Any]], path: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for finding in findings:
+        if finding["path"] == path:
+            found.setdefault(finding["severity"], set()).add(finding["rule_id"])
+    return found
+
+
+def test_inputs_under_a_readme_that_declares_a_demo_are_notes_privileged_stays(
+    tmp_path: Path,
+) -> None:
+    repo = _driver_repo(tmp_path, CSI_README)
+    findings = _findings(repo, ".")
+    levels = _levels(findings, "deploy/hostpath/plugin.yaml")
+    assert levels["error"] == {"KL101"}  # never-downgraded: a demo is what users copy
+    assert "warning" not in levels and levels["note"]
+    note = next(f for f in findings if f["rule_id"] == "KL150")
+    assert 'README.md:6 says "This driver is just a demo"' in note["message"]
+    assert note["properties"]["expected-for"] == "self-declared"
+    # the same repository without the declaration: the same findings, at their levels
+    plain = _findings(_driver_repo(tmp_path / "plain", "# CSI Hostpath Driver\n"), ".")
+    assert len(plain) == len(findings)
+    assert "warning" in _levels(plain, "deploy/hostpath/plugin.yaml")
+
+
+def test_a_folder_readme_declares_that_folder_only(tmp_path: Path) -> None:
+    repo = _driver_repo(tmp_path, CSI_README, "deploy")
+    findings = _findings(repo, ".")
+    assert "warning" not in _levels(findings, "deploy/hostpath/plugin.yaml")
+    assert "warning" in _levels(findings, "other/plugin.yaml")
+
+
+def test_a_readme_outside_the_repository_is_never_read(tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "README.md").write_text(CSI_README, encoding="utf-8")
+    repo = _driver_repo(tmp_path / "repo", None)
+    (repo / "README.md").symlink_to(outside / "README.md")
+    findings = _findings(repo, ".")
+    assert "warning" in _levels(findings, "deploy/hostpath/plugin.yaml")
+
+
+def test_the_cached_result_changes_when_the_readme_declaration_does(tmp_path: Path) -> None:
+    repo = _driver_repo(tmp_path / "repo", "# CSI Hostpath Driver\n")
+    cache = ["--cache-dir", str(tmp_path / "cache")]
+
+    def warned() -> bool:
+        run = run_cli("check", "--no-config", "--format", "json", *cache, ".", cwd=repo)
+        findings = json.loads(run.stdout)["findings"]
+        return "warning" in _levels(findings, "deploy/hostpath/plugin.yaml")
+
+    assert warned() and warned()  # linted, then replayed
+    (repo / "README.md").write_text(CSI_README, encoding="utf-8")
+    assert not warned()
