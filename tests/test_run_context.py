@@ -178,7 +178,7 @@ def test_a_readme_opening_declares_a_demo_only_in_a_few_explicit_words(
 def test_declared_folders_hold_the_paths_below_them() -> None:
     declared = (("deploy/demo", "r1"), ("", "r0"))
     inner = declared_context("deploy/demo/app.yaml", declared)
-    assert inner is not None and inner.reason == "r1" and inner.kind == "self-declared"
+    assert inner is not None and inner.reason == "r1" and inner.kind == "not-deployed"
     outer = declared_context("deploy/app.yaml", declared)
     assert outer is not None and outer.reason == "r0"
     assert declared_context("../elsewhere/app.yaml", declared) is None
@@ -231,7 +231,7 @@ def test_inputs_under_a_readme_that_declares_a_demo_are_notes_privileged_stays(
     assert "warning" not in levels and levels["note"]
     note = next(f for f in findings if f["rule_id"] == "KL150")
     assert 'README.md:6 says "This driver is just a demo"' in note["message"]
-    assert note["properties"]["expected-for"] == "self-declared"
+    assert note["properties"]["expected-for"] == "not-deployed"
     # the same repository without the declaration: the same findings, at their levels
     plain = _findings(_driver_repo(tmp_path / "plain", "# CSI Hostpath Driver\n"), ".")
     assert len(plain) == len(findings)

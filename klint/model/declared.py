@@ -8,12 +8,12 @@ where it is (see :mod:`klint.model.component` for the contexts of one file's pat
   where the same finding is reported at its level. A copy fixed elsewhere: every rule,
   ``never-downgraded`` ones included. Output of a chart the run does not lint (a
   third-party chart rendered into the repository) keeps its levels.
-- ``self-declared``: an input under a README whose opening paragraphs say the repository or
-  folder is a demo, a proof of concept, for (CI) testing only or not for production
-  (csi-driver-host-path: "just a demo implementation ... used for CI testing"). Users copy
-  or run it: rules not tagged ``never-downgraded`` only. The phrases are few and explicit;
-  a README that says its *defaults* are not for production, about its own settings, is not
-  one of them.
+- ``not-deployed``, declared by a README: an input under a README whose opening paragraphs
+  say the repository or folder is a demo, a proof of concept, for (CI) testing only or not
+  for production (csi-driver-host-path: "just a demo implementation ... used for CI
+  testing"). Users copy or run it: rules not tagged ``never-downgraded`` only. The phrases
+  are few and explicit; a README that says its *defaults* are not for production, about
+  its own settings, is not one of them.
 """
 
 from __future__ import annotations
@@ -146,5 +146,5 @@ def declared_context(path: str, declared: Sequence[tuple[str, str]]) -> Expectat
         else:
             inside = path.startswith(folder + "/")
         if inside:
-            return Expectation("self-declared", reason, from_path=True)
+            return Expectation("not-deployed", reason, from_path=True)
     return None
