@@ -15,6 +15,7 @@ from pathlib import Path
 from klint.model.declared import declared_reason, self_declaration
 from klint.sources.base import LintUnit, display_path
 from klint.sources.confine import read_inside, unit_root
+from klint.sources.manifests import STDIN_DISPLAY, StdinBuffer
 
 # A README larger than this is not read; of one read, only the start is decoded (its opening
 # is in its first lines).
@@ -74,6 +75,10 @@ def _unit_folders(units: Iterable[LintUnit]) -> list[Path]:
         files = getattr(unit, "files", None)
         if isinstance(files, tuple):
             paths = [getattr(f, "path", None) for f in files]
+        elif (
+            isinstance(unit, StdinBuffer) and unit.cwd is not None and unit.display != STDIN_DISPLAY
+        ):
+            paths = [unit.cwd / unit.display]  # an editor buffer: where its file is
         for path in paths:
             if isinstance(path, Path):
                 folder = path if path.is_dir() else path.parent

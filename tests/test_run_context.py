@@ -267,3 +267,16 @@ def test_the_cached_result_changes_when_the_readme_declaration_does(tmp_path: Pa
     assert warned() and warned()  # linted, then replayed
     (repo / "README.md").write_text(CSI_README, encoding="utf-8")
     assert not warned()
+
+
+def test_an_editor_buffer_under_a_declaring_readme_is_read_as_the_run_reads_it(
+    tmp_path: Path,
+) -> None:
+    repo = _driver_repo(tmp_path, CSI_README)
+    path = "deploy/hostpath/plugin.yaml"
+    run = run_cli(
+        "check", "--no-config", "--format", "json", "--stdin-filename", path, "-",
+        cwd=repo, stdin=DRIVER.encode(),
+    )  # fmt: skip
+    levels = _levels(json.loads(run.stdout)["findings"], path)
+    assert levels["error"] == {"KL101"} and "warning" not in levels and levels["note"]
