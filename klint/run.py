@@ -229,13 +229,17 @@ def run_stream(
 def with_run_contexts(settings: LoadSettings, units: Sequence[LintUnit], cwd: Path) -> LoadSettings:
     """``settings`` with what the whole run decides of a finding's context: the charts it
     lints (of every shard: a chart linted in another shard is linted by the run) and the
-    READMEs that declare a folder a demo or test driver (:mod:`klint.run_context`)."""
+    READMEs that declare a folder a demo or test driver, and the repositories of inputs
+    outside the working directory, below which their folder context is read
+    (:mod:`klint.run_context`)."""
     from klint.policy import ChartUnit
-    from klint.run_context import declared_folders, linted_charts
+    from klint.run_context import declared_folders, linted_charts, outside_roots
 
     inner = [unit.unit if isinstance(unit, ChartUnit) else unit for unit in units]
+    bases = {*settings.named_folders, *outside_roots(inner, cwd)}
     return replace(
         settings,
+        named_folders=tuple(sorted(bases, key=lambda folder: (-len(folder), folder))),
         linted_charts=linted_charts(inner, cwd),
         declared_folders=declared_folders(inner, cwd),
     )

@@ -46,7 +46,8 @@ def linted_charts(units: Iterable[LintUnit], cwd: Path) -> tuple[tuple[str, str]
 def declared_folders(units: Iterable[LintUnit], cwd: Path) -> tuple[tuple[str, str], ...]:
     """``(folder, reason)`` of every folder, from each unit's own up to its repository's
     root, whose README's opening declares it a demo or a test driver; folders as displays
-    ("" for the working directory or one above it), longest first."""
+    ("" for the working directory or one above it) and as absolute paths (an editor's
+    buffer is named by one), longest first."""
     declared: dict[str, str] = {}
     looked: set[Path] = set()
     here = cwd.resolve()
@@ -61,10 +62,30 @@ def declared_folders(units: Iterable[LintUnit], cwd: Path) -> tuple[tuple[str, s
             if reason is not None:
                 shown = "" if here.is_relative_to(folder) else display_path(folder, cwd)
                 declared.setdefault(shown, reason)
+                declared.setdefault(folder.as_posix(), reason)  # editors name files so
             if folder == root:
                 break
             folder = folder.parent
     return tuple(sorted(declared.items(), key=lambda pair: (-len(pair[0]), pair[0])))
+
+
+def outside_roots(units: Iterable[LintUnit], cwd: Path) -> tuple[str, ...]:
+    """The repositories of the inputs shown by an absolute path (outside the working
+    directory, or an editor buffer named so): a path's folder context is read below its
+    repository, never from the machine's folders above it (``/tmp/test_x/deploy.yaml`` is
+    no test input)."""
+    found = set()
+    for unit in units:
+        files = getattr(unit, "files", None)
+        for item in files if isinstance(files, tuple) else (unit,):
+            shown = getattr(item, "display", "")
+            if not shown.startswith("/"):
+                continue
+            folder = Path(shown).parent
+            root = unit_root(folder, cwd).as_posix()
+            if root != "/" and shown.startswith(root + "/"):
+                found.add(root)
+    return tuple(sorted(found))
 
 
 def _unit_folders(units: Iterable[LintUnit]) -> list[Path]:

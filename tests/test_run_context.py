@@ -280,3 +280,19 @@ def test_an_editor_buffer_under_a_declaring_readme_is_read_as_the_run_reads_it(
     )  # fmt: skip
     levels = _levels(json.loads(run.stdout)["findings"], path)
     assert levels["error"] == {"KL101"} and "warning" not in levels and levels["note"]
+
+
+def test_a_path_named_absolutely_reads_its_context_below_its_repository(tmp_path: Path) -> None:
+    """An editor names a buffer by its absolute path: the machine's folders above the
+    repository (a ``test_x`` temporary folder) are no context; the README in it is."""
+    plain = _driver_repo(tmp_path / "test_plain", None)
+    declared = _driver_repo(tmp_path / "test_declared", CSI_README)
+    for repo, warned in ((plain, True), (declared, False)):
+        path = str(repo / "deploy" / "hostpath" / "plugin.yaml")
+        run = run_cli(
+            "check", "--no-config", "--format", "json", "--stdin-filename", path, "-",
+            cwd=repo, stdin=DRIVER.encode(),
+        )  # fmt: skip
+        levels = _levels(json.loads(run.stdout)["findings"], path)
+        assert levels["error"] == {"KL101", "KL201"} if warned else {"KL101"}
+        assert ("warning" in levels) is warned
