@@ -28,12 +28,15 @@ MAX_FOLDERS = 20_000  # folders whose README is looked at, at most, per run
 def linted_charts(units: Iterable[LintUnit], cwd: Path) -> tuple[tuple[str, str], ...]:
     """``(name, folder)`` of every chart folder the run lints, by the name in its Chart.yaml
     and by the folder's own name (older output, renamed charts), sorted by folder depth."""
+    charts = [unit for unit in units if _chart_folder(unit)]
+    if not charts:
+        return ()  # Helm's modules are imported only when a run has a chart
     from klint.sources.helm.chart import HelmChart
     from klint.sources.helm.chart_files import read_yaml_mapping
 
     found = set()
-    for unit in units:
-        if isinstance(unit, HelmChart) and unit.path.is_dir():
+    for unit in charts:
+        if isinstance(unit, HelmChart):
             name = read_yaml_mapping(unit.path / "Chart.yaml").get("name")
             shown = display_path(unit.path, cwd)
             if isinstance(name, str) and name and "/" not in name:
@@ -41,6 +44,13 @@ def linted_charts(units: Iterable[LintUnit], cwd: Path) -> tuple[tuple[str, str]
             # Helm 2 and renamed charts: output names the chart's folder (``provisioner``)
             found.add((unit.path.resolve().name, shown))
     return tuple(sorted(found, key=lambda pair: (pair[1].count("/"), pair[1], pair[0])))
+
+
+def _chart_folder(unit: LintUnit) -> bool:
+    """A chart folder unit (told by its type's name: no Helm module imported to ask)."""
+    path = getattr(unit, "path", None)
+    chart = type(unit).__name__ == "HelmChart" and type(unit).__module__.endswith(".helm.chart")
+    return chart and isinstance(path, Path) and path.is_dir()
 
 
 def declared_folders(units: Iterable[LintUnit], cwd: Path) -> tuple[tuple[str, str], ...]:
