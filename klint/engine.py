@@ -43,7 +43,8 @@ from klint.findings import (
     Span,
     sorted_once_per_location,
 )
-from klint.model.component import below_named_folder, expectation
+from klint.model.component import NEVER_DOWNGRADED, Expectation, below_named_folder, expectation
+from klint.model.declared import declared_context, generated_copy, source_above, source_comments
 from klint.model.deploy_time import deploy_time
 from klint.model.resource import Resource, resources_from_document
 from klint.not_kubernetes import NOT_KUBERNETES, PART_OF_UNIT, SKIPPED
@@ -141,9 +142,7 @@ def _lint_loaded(
             for violation in _run(
                 active, function, params, resource, context, result, limit + 1 - len(pairs)
             ):
-                finding = _finding(
-                    active, resource, ref, violation, loaded, shared, settings.named_folders
-                )
+                finding = _finding(active, resource, ref, violation, loaded, shared, settings)
                 pairs.append((resource, finding))
             if len(pairs) > limit:
                 break
@@ -300,7 +299,7 @@ def _finding(
     violation: Violation,
     loaded: LoadedUnit,
     shared: dict[Any, Any],
-    named_folders: Sequence[str] = (),
+    settings: LoadSettings | None = None,
 ) -> Finding:
     """The finding of one violation: located, with its severity and its fix (repeated
     values are stored once: 50,000 documents hold about 110,000 findings)."""
@@ -309,11 +308,14 @@ def _finding(
     message, properties = violation.message, violation.properties
     if active.severity is None and severity is not Severity.NOTE:
         values_set = any(r.location.path.endswith((".yaml", ".yml")) for r in related)
-        context_path = below_named_folder(location.path, named_folders)
+        run = settings or LoadSettings()
+        context_path = below_named_folder(location.path, run.named_folders)
         expected = (
             loaded.published
+            or _generated_copy(resource, location.path, run, shared)
             or deploy_time(resource, violation.path, active.rule.tags, loaded.deploy_images)
             or expectation(resource, active.rule.tags, context_path, violation.path, values_set)
+            or _self_declared(active.rule.tags, location.path, run)
         )
         if expected is not None:  # a component or input context: a note that says why
             severity = Severity.NOTE
@@ -336,6 +338,32 @@ def _finding(
         source_identity=_source_identity(resource),
         fix=fix,
     )
+
+
+def _generated_copy(
+    resource: Resource, path: str, settings: LoadSettings, shared: dict[Any, Any]
+) -> Expectation | None:
+    """The generated-copy context of a finding on a manifest rendered from a chart the run
+    lints, where it is located on the manifest itself (mapped onto the chart's template,
+    the chart reports it)."""
+    document = resource.document
+    if not settings.linted_charts or document.rendered or path != document.path:
+        return None
+    lines = document.text_lines
+    key = ("# Source:", id(lines))  # read once per file
+    if key not in shared:
+        shared[key] = (source_comments(lines), lines)
+    comments = shared[key][0]
+    line = document.root.start_mark.line + document.line_offset if comments else 0
+    return generated_copy(resource, source_above(comments, line), settings.linted_charts)
+
+
+def _self_declared(tags: Sequence[str], path: str, settings: LoadSettings) -> Expectation | None:
+    """The context a README gives the folder holding ``path`` (not for never-downgraded
+    rules: a demo is what users copy or run)."""
+    if not settings.declared_folders or NEVER_DOWNGRADED in tags:
+        return None
+    return declared_context(path, settings.declared_folders)
 
 
 def _source_identity(resource: Resource) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatch
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -226,6 +226,25 @@ def run_stream(
     return report, pieces, fail_on
 
 
+def with_run_contexts(settings: LoadSettings, units: Sequence[LintUnit], cwd: Path) -> LoadSettings:
+    """``settings`` with what the whole run decides of a finding's context: the charts it
+    lints (of every shard: a chart linted in another shard is linted by the run) and the
+    READMEs that declare a folder a demo or test driver, and the repositories of inputs
+    outside the working directory, below which their folder context is read
+    (:mod:`klint.run_context`)."""
+    from klint.policy import ChartUnit
+    from klint.run_context import declared_folders, linted_charts, outside_roots
+
+    inner = [unit.unit if isinstance(unit, ChartUnit) else unit for unit in units]
+    bases = {*settings.named_folders, *outside_roots(inner, cwd)}
+    return replace(
+        settings,
+        named_folders=tuple(sorted(bases, key=lambda folder: (-len(folder), folder))),
+        linted_charts=linted_charts(inner, cwd),
+        declared_folders=declared_folders(inner, cwd),
+    )
+
+
 def open_result_cache(
     options: RunOptions,
     policy: Policy,
@@ -305,9 +324,10 @@ def lint_report(
         kube_version=kube_version,
         crd_paths=crd_paths(options.crds, cwd),
         render_timeout=options.render_timeout,
-        **render_memory(options.render_memory_mb),
         named_folders=named_folders(options.paths, cwd),
     )
+    for given in render_memory(options.render_memory_mb).values():
+        settings = replace(settings, render_memory_bytes=given)
     jobs = options.jobs or os.cpu_count() or 1
     with scans_shared():  # discovery and the result cache scan each overlay once
         discovery = discover(
@@ -317,7 +337,9 @@ def lint_report(
             stdin_filename=options.stdin_filename,
             options=DiscoverOptions(exclude=policy.exclude(cwd)),
         )
-        units = select_shard(policy.units(discovery.units, cwd), options.shard)
+        every = policy.units(discovery.units, cwd)
+        settings = with_run_contexts(settings, every, cwd)
+        units = select_shard(every, options.shard)
         cache, cache_warnings = open_result_cache(options, policy, settings, kube, cwd, units)
     report = lint(units, active, settings, kube, jobs, policy.suppressor, progress, cache)
     report.warnings.extend(cache_warnings)

@@ -72,6 +72,7 @@ LAYERS: dict[str, int] = {
     "klint.reporters": 9,
     # 10 entry points
     "klint.run": 10,
+    "klint.run_context": 10,
     "klint.fix": 10,
     "klint.lsp": 10,
     "klint.cli": 10,

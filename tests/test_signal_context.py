@@ -92,7 +92,19 @@ def test_requests_without_limits_is_a_note_no_requests_stays_a_warning() -> None
         ("releases/cnpg-1.26.0.yaml", "published"),
         ("deploy/app.yaml", None),
         ("tests.yaml", None),  # the file's own name is not a folder
-        ("latest-tests/app.yaml", None),  # only whole folder names count
+        ("latest/app.yaml", None),  # only whole words of folder names count
+        ("attestation/app.yaml", None),
+        ("contest/app.yaml", None),
+        ("latest-tests/app.yaml", "not-deployed"),  # a word part: tests
+        ("contrib/kafka-testing/kafka-broker-dep.yml", "not-deployed"),
+        ("e2e-tests/app.yaml", "not-deployed"),
+        ("deploy/test_infra/app.yaml", "not-deployed"),
+        ("ci/dra-consumer-pod.yaml", "not-deployed"),  # a root ci/ folder of manifests
+        ("deploy/ci/app.yaml", None),  # only at the top of what is linted
+        (
+            "ci/default-values.yaml",
+            None,
+        ),  # a chart's ci/ values (chart-testing)  # only at the top of what is linted
         (".local/csi-driver.yaml", "not-deployed"),  # hidden: developer-local
         ("deploy/.dev/app.yaml", "not-deployed"),
         (".github/workflows/kind-config.yaml", None),  # CI, which runs

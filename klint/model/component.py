@@ -44,7 +44,10 @@ Inputs *users copy or run*, for every rule not tagged ``never-downgraded``:
 - ``not-deployed``: a file under a folder of tests, examples, samples, docs or development
   scripts (``tests/``, ``testing/``, ``e2e/``, ``examples/``, ``samples/``, ``recipes/``,
   ``docs/``, ``hack/``, Go's ``fake/`` packages, ...; a folder with a word of its name that
-  is or ends with sample(s)/example(s): ``configsamples/``, ``example-apps/``; a demo
+  is or ends with sample(s)/example(s): ``configsamples/``, ``example-apps/``, or is a test
+  word: ``kafka-testing/``, ``e2e-tests/``, ``test_infra/`` (not ``attestation/``); a
+  ``ci/`` folder at the top of what is linted (prow and e2e manifests; a chart's ``ci/``
+  holds values files, read only as values); a demo
   application or tutorial, by a word of its folder's name: ``demo/``, ``consul-demo/``,
   ``demo_apps/``, ``tutorials/``, ``walkthrough/`` (not ``demon/``, not ``quickstart/``,
   which is what users install); a test workload by its file's name: ``test-po.yaml``,
@@ -120,6 +123,9 @@ NOT_DEPLOYED_FOLDERS = frozenset(
         "devtools",
     }
 )
+# Word parts of a folder name that make it a test folder (``kafka-testing``, ``e2e-tests``,
+# ``test_infra``); whole words only, not ``attestation``, ``contest`` or ``latest``.
+TEST_WORDS = frozenset({"test", "tests", "testing", "e2e"})
 # A folder name with a word part that is, or ends with, ``sample(s)``/``example(s)``
 # (``configsamples``, ``config-examples``, ``example-apps``, ``exampleSite``); not
 # ``sampler``, ``sampling`` or ``downsample``.
@@ -220,6 +226,8 @@ def path_context(path: str) -> Expectation | None:
     fixed elsewhere (vendored, published, test data) before an input users copy or run."""
     parts = path.lower().split("/")
     folders = parts[:-1]
+    if folders[:1] == ["ci"] and "values" in parts[-1]:
+        folders = folders[1:]  # a chart's ci/ values file (chart-testing), read as values
     archive = _release_archive(path.lower())
     if archive is not None:
         what = "a packaged chart release, fixed in its chart sources"
@@ -269,7 +277,10 @@ def _named(folder: str, names: frozenset[str], above: list[str]) -> bool:
         return True
     if folder == "local" and above[-1:] in (["deploy"], ["config"], ["manifests"]):
         return True
-    return any(_SAMPLE_WORD.search(word) for word in re.split(r"[-_.]", folder))
+    if folder == "ci" and not above:  # a root ``ci/`` of manifests (a chart's is values)
+        return True
+    words = re.split(r"[-_.]", folder)
+    return any(w in TEST_WORDS or _SAMPLE_WORD.search(w) for w in words)
 
 
 def _hidden(folder: str) -> bool:

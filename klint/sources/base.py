@@ -86,8 +86,14 @@ class LoadSettings:
     render_timeout: float = 120.0  # seconds one chart render or kustomize build may take
     render_memory_bytes: int = field(default_factory=default_render_memory)
     # display paths of the folders named on the command line: a folder you name is what you
-    # mean to lint, so its own name (``examples/``) does not make its files "not deployed"
+    # mean to lint, so its own name (``examples/``) does not make its files "not deployed";
+    # with, from the run, the repositories of inputs outside the working directory
     named_folders: tuple[str, ...] = ()
+    # What the whole run decides of a finding's context (klint.run_context): ``(name,
+    # folder)`` of the charts it lints (their generated copies are fixed there) and
+    # ``(folder, reason)`` of the folders a README declares a demo or test driver.
+    linted_charts: tuple[tuple[str, str], ...] = ()
+    declared_folders: tuple[tuple[str, str], ...] = ()
 
 
 class LintUnit(Protocol):
