@@ -9,6 +9,7 @@ README declares changes (a README's bytes that change nothing it declares change
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -118,7 +119,13 @@ def _unit_folders(units: Iterable[LintUnit]) -> list[Path]:
 
 
 def _readme_declaration(folder: Path, root: Path, cwd: Path) -> str | None:
+    try:
+        present = set(os.listdir(folder))  # one listing, not a confined open per name
+    except OSError:
+        return None
     for name in README_NAMES:
+        if name not in present:
+            continue
         raw = read_inside(folder / name, root, README_MAX_BYTES)
         if raw is None:
             continue

@@ -184,8 +184,8 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     text = read_text(path)
     if text is None:
         return {}
-    try:
-        data = yaml.safe_load(text)
+    try:  # libyaml's safe loader when present: the same mapping, several times faster
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         return {}
     return data if isinstance(data, dict) else {}

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from klint.sources.confine import CopyLimits, copy_confined
-from klint.sources.helm.chart_files import dependency_entries, local_target, vendored_charts
+from klint.sources.helm.chart_files import (
+    dependency_entries,
+    is_chart_dir,
+    local_target,
+    read_text,
+    vendored_charts,
+)
 from klint.sources.helm.output import HelmRenderError
 
 MAX_DEPTH = 8
@@ -47,18 +53,38 @@ def local_dependencies(chart_dir: Path, root: Path) -> list[LocalDependency]:
         if real in seen or depth > MAX_DEPTH:
             continue
         seen.add(real)
-        vendored = vendored_charts(directory)
-        names = {name for name, _ in vendored}
-        for entry in dependency_entries(directory):
-            name = entry.get("name")
-            if name in names or any(d.declared_in == directory and d.name == name for d in found):
-                continue
-            target = local_target(directory, entry, root)
-            if target is not None:
-                found.append(LocalDependency(directory, str(name), target))
-                queue.append((target, depth + 1))
-        queue.extend((location, depth + 1) for _, location in vendored if location is not None)
+        if _names_local_paths(directory):  # parsed only then: most charts name none
+            names = {name for name, _ in vendored_charts(directory)}
+            for entry in dependency_entries(directory):
+                name = entry.get("name")
+                declared = any(d.declared_in == directory and d.name == name for d in found)
+                if name in names or declared:
+                    continue
+                target = local_target(directory, entry, root)
+                if target is not None:
+                    found.append(LocalDependency(directory, str(name), target))
+                    queue.append((target, depth + 1))
+        queue.extend((sub, depth + 1) for sub in _subchart_folders(directory))
     return found
+
+
+def _names_local_paths(directory: Path) -> bool:
+    """Whether the chart's metadata mentions a ``file://`` repository at all."""
+    for name in ("Chart.yaml", "requirements.yaml"):
+        text = read_text(directory / name)
+        if text is not None and "file://" in text:
+            return True
+    return False
+
+
+def _subchart_folders(directory: Path) -> list[Path]:
+    """The chart folders in ``charts/`` (archives hold their dependencies packed)."""
+    charts = directory / "charts"
+    try:
+        entries = sorted(charts.iterdir()) if charts.is_dir() else []
+    except OSError:
+        return []
+    return [entry for entry in entries if is_chart_dir(entry)]
 
 
 def vendor_local_dependencies(
