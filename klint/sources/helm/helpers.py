@@ -85,7 +85,7 @@ def follow_include(
         fragment = define.fragment()
         rendered = _descend(rendered, path[: match.depth])
         rest, rest_names = path[match.depth :], names[match.depth :]
-        inner = locate_field(fragment, rest, 0, rest_names) if rest else None
+        inner = locate_field(fragment, rest, 0, rest_names, rendered) if rest else None
         if inner is None:
             break
         inner = choose_block(fragment, inner, rest, rest_names, defines, rendered)
