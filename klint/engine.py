@@ -46,7 +46,7 @@ from klint.findings import (
 from klint.model.component import NEVER_DOWNGRADED, Expectation, below_named_folder, expectation
 from klint.model.declared import declared_context, generated_copy, source_above, source_comments
 from klint.model.deploy_time import deploy_time
-from klint.model.resource import Resource, resources_from_document
+from klint.model.resource import Resource, dig, resources_from_document
 from klint.not_kubernetes import NOT_KUBERNETES, PART_OF_UNIT, SKIPPED
 from klint.sources.base import DocumentLocator, LintUnit, LoadedUnit, LoadSettings
 from klint.suppress import once_across_units
@@ -142,6 +142,8 @@ def _lint_loaded(
             for violation in _run(
                 active, function, params, resource, context, result, limit + 1 - len(pairs)
             ):
+                if loaded.placeholders and _made_up(resource, violation.path, loaded.placeholders):
+                    continue
                 finding = _finding(active, resource, ref, violation, loaded, shared, settings)
                 pairs.append((resource, finding))
             if len(pairs) > limit:
@@ -286,6 +288,12 @@ def _run(
             )
         )
         return []
+
+
+def _made_up(resource: Resource, path: tuple[str | int, ...], placeholders: frozenset[str]) -> bool:
+    """Whether the field a violation points at holds a value klint made up to render."""
+    value = dig(resource.data, path)
+    return isinstance(value, str) and any(p in value for p in placeholders)
 
 
 def _locate_root(resource: Resource) -> tuple[Any, Any]:

@@ -69,6 +69,10 @@ class LoadedUnit:
     # the Makefile line that does it (``kustomize edit set image``): the tag in git is a
     # placeholder (sources/kustomize/deploy_images.py).
     deploy_images: dict[str, str] = field(default_factory=dict)
+    # Values klint made up to render the unit (a chart's ``required`` messages, standing in for
+    # values only the installer gives): a finding on a field that holds one is about klint's
+    # stand-in, not the input, and is not reported.
+    placeholders: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

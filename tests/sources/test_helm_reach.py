@@ -153,3 +153,25 @@ def test_a_library_chart_says_it_has_nothing_to_render(tmp_path: Path) -> None:
     result = run_cli("check", "-v", "lib", cwd=tmp_path)
     assert result.returncode == 0
     assert "skipped lib/Chart.yaml:1: a library chart (type: library)" in result.stderr
+
+
+def test_no_finding_is_about_a_placeholder_klint_made_up(tmp_path: Path) -> None:
+    chart = tmp_path / "c"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("account: {}\n")
+    (chart / "templates" / "binding.yaml").write_text(
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n"
+        "  name: manager\n  namespace: ns\nroleRef:\n  apiGroup: rbac.authorization.k8s.io\n"
+        "  kind: Role\n  name: manager\nsubjects:\n  - kind: ServiceAccount\n"
+        '    name: {{ required "account.name must be set" .Values.account.name }}\n'
+        "    namespace: ns\n"
+        "  - kind: ServiceAccount\n    name: Not_A_Name\n    namespace: ns\n"
+    )
+    data, code = check(str(chart))
+    assert code == 1
+    assert [n["code"] for n in data["notifications"]] == ["helm-values"]
+    invalid = [(f["rule_id"], f["line"]) for f in data["findings"] if f["rule_id"] == "KL934"]
+    # the subject klint filled in is not reported; the invalid name written in the chart is
+    assert invalid == [("KL934", 15)]
+    assert "must be set" not in json.dumps(data["findings"])

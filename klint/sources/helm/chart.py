@@ -34,6 +34,7 @@ from klint.sources.helm.dependencies import MissingDependency, merged_values, pl
 from klint.sources.helm.isolation import render_isolated
 from klint.sources.helm.locator import HelmLocator, TemplateOrigin
 from klint.sources.helm.output import HelmRenderError, RenderedTemplate
+from klint.sources.helm.repeatable import required_messages
 from klint.sources.helm.schema_refs import schema_warnings
 from klint.sources.helm.subchart_crds import SubchartCrd, crd_paths, subchart_crds
 from klint.sources.helm.template_map import section_indexes
@@ -64,6 +65,7 @@ class HelmChart:
         problems: list[Notification] = []
         # values the user chose (.klint.yaml, -f, --set) are never swapped for ci/ values
         chosen = bool(user_values or settings.helm_set or settings.helm_set_string)
+        placeholders: frozenset[str] = frozenset()  # values made up to render (required)
         try:
             rendered, missing = self._render(settings, user_values, root)
         except HelmRenderError as error:
@@ -84,6 +86,7 @@ class HelmChart:
             why = f"do not render ({self._clean(getattr(error, 'message', str(error)))})"
             if ci_values is None:
                 problems.append(self._placeholders_note(why, repeatable))
+                placeholders = required_messages(self.path, root)
             else:
                 user_values = [ci_values]
                 problems.append(self._ci_values_note(ci_values, why, repeatable))
@@ -148,7 +151,15 @@ class HelmChart:
         # a packaged chart shows every template as the archive: then only the count is known
         paths = frozenset(listed) if len(set(listed)) == len(listed) else None
         published = self.published()
-        return LoadedUnit(documents, problems, locator, len(listed), paths, published=published)
+        return LoadedUnit(
+            documents,
+            problems,
+            locator,
+            len(listed),
+            paths,
+            published=published,
+            placeholders=placeholders,
+        )
 
     def published(self) -> Expectation | None:
         """Why the chart is a published copy (a release in a Helm repository), if it is."""
@@ -282,7 +293,10 @@ class HelmChart:
     ) -> tuple[None, list[RenderedTemplate], list[MissingDependency]] | None:
         """The default values with a placeholder for every value a template marks
         ``required`` (its message): the chart's own templates are linted when only values
-        the installer must give are missing. None when it still does not render."""
+        the installer must give are missing. None when it still does not render (or is a
+        packed chart, whose messages are not read here)."""
+        if not self.path.is_dir():
+            return None
         try:
             rendered, missing = self._render(settings, [], root, placeholders=True)
         except HelmRenderError as error:

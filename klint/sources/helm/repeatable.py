@@ -13,8 +13,11 @@ and no rule should see it as one.
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
+from klint.sources.confine import read_inside
 from klint.sources.helm.copy_rewrite import FileRewrite
 
 # function → what replaces its name (same arguments, same kind of result)
@@ -140,6 +143,30 @@ def _placeholder_bytes(data: bytes, shown: str) -> bytes | None:
     except UnicodeDecodeError:
         return None
     return repeatable_source(text, REQUIRED_STAND_IN).encode("utf-8")
+
+
+_REQUIRED_MESSAGE = re.compile(r'\brequired\s+(?:"((?:[^"\\\n]|\\.)*)"|`([^`]*)`)')
+_MAX_TEMPLATE_BYTES = 1024 * 1024
+
+
+def required_messages(chart_dir: Path, root: Path) -> frozenset[str]:
+    """The messages of the ``required`` calls in the templates of a chart folder and its
+    subchart folders: what a placeholder render writes for the values they guard."""
+    found: set[str] = set()
+    for folder, directories, names in os.walk(chart_dir):
+        directories[:] = sorted(d for d in directories if not d.startswith("."))
+        if "templates" not in Path(folder).relative_to(chart_dir).parts:
+            continue
+        for name in names:
+            raw = read_inside(Path(folder) / name, root, _MAX_TEMPLATE_BYTES)
+            if raw is None or b"required" not in raw:
+                continue
+            text = raw.decode("utf-8", "replace")
+            for quoted, raw_string in _REQUIRED_MESSAGE.findall(text):
+                message = raw_string or quoted.replace('\\"', '"').replace("\\\\", "\\")
+                if message.strip():
+                    found.add(message)
+    return frozenset(found)
 
 
 # the templates of each chart of the copy (rewritten by copy_rewrite.py)
