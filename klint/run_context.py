@@ -62,9 +62,10 @@ def declared_folders(units: Iterable[LintUnit], cwd: Path) -> tuple[tuple[str, s
     declared: dict[str, str] = {}
     looked: set[Path] = set()
     here = cwd.resolve()
+    roots: dict[Path, Path | None] = {}  # a folder → its git root (None: none above it)
     for start in _unit_folders(units):
-        root = unit_root(start, cwd).resolve()
         folder = start.resolve()
+        root = _git_root(folder, roots) or unit_root(start, cwd).resolve()
         while folder.is_relative_to(root) and folder not in looked:
             looked.add(folder)
             if len(looked) > MAX_FOLDERS:
@@ -78,6 +79,27 @@ def declared_folders(units: Iterable[LintUnit], cwd: Path) -> tuple[tuple[str, s
                 break
             folder = folder.parent
     return tuple(sorted(declared.items(), key=lambda pair: (-len(pair[0]), pair[0])))
+
+
+def _git_root(folder: Path, known: dict[Path, Path | None]) -> Path | None:
+    """The git root at or above the resolved ``folder`` (None: none), as
+    :func:`~klint.sources.confine.repository_root` finds it, with each folder on the way
+    remembered in ``known``: the units' folders share their ancestors."""
+    chain: list[Path] = []
+    current = folder
+    while current not in known:
+        chain.append(current)
+        if (current / ".git").exists():
+            known[current] = current
+            break
+        if current.parent == current:
+            known[current] = None
+            break
+        current = current.parent
+    root = known[current]
+    for passed in chain:
+        known[passed] = root
+    return root
 
 
 def outside_roots(units: Iterable[LintUnit], cwd: Path) -> tuple[str, ...]:
