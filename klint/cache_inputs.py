@@ -204,7 +204,13 @@ def _overlay_inputs(unit: KustomizeOverlay, identity: str) -> UnitInputs | None:
     tree = Tree.scan(build_dir, top)
     wanted = set(tree.files)
     # the Makefiles that may set the build's images at deploy time (deploy_images.py)
-    makefiles = {m: _what(m) for m in makefile_candidates(tree.kustomizations, top)}
+    candidates: set[str] = set()
+    for directory in tree.kustomizations:  # bases are shared by overlays: once per run
+        key = f"{directory}\0{top}"
+        candidates.update(
+            once("makefile-candidates", key, partial(makefile_candidates, [directory], top))
+        )
+    makefiles = {m: once("path-kind", m, partial(_what, m)) for m in sorted(candidates)}
     wanted.update(m for m, what in makefiles.items() if what == "file")
     for directory in tree.kustomizations:
         # a base's folder is shared by overlays: listed once per run
