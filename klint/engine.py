@@ -43,8 +43,8 @@ from klint.findings import (
     Span,
     sorted_once_per_location,
 )
-from klint.model.component import NEVER_DOWNGRADED, Expectation, below_named_folder, expectation
-from klint.model.declared import declared_context, generated_copy, source_above, source_comments
+from klint.model import declared
+from klint.model.component import Expectation, below_named_folder, expectation
 from klint.model.deploy_time import deploy_time
 from klint.model.resource import Resource, dig, resources_from_document
 from klint.not_kubernetes import NOT_KUBERNETES, PART_OF_UNIT, SKIPPED
@@ -323,7 +323,7 @@ def _finding(
             or _generated_copy(resource, location.path, run, shared)
             or deploy_time(resource, violation.path, active.rule.tags, loaded.deploy_images)
             or expectation(resource, active.rule.tags, context_path, violation.path, values_set)
-            or _self_declared(active.rule.tags, location.path, run)
+            or declared.self_declared(active.rule.tags, location.path, run.declared_folders)
         )
         if expected is not None:  # a component or input context: a note that says why
             severity = Severity.NOTE
@@ -355,23 +355,20 @@ def _generated_copy(
     lints, where it is located on the manifest itself (mapped onto the chart's template,
     the chart reports it)."""
     document = resource.document
-    if not settings.linted_charts or document.rendered or path != document.path:
+    if document.rendered or path != document.path:
         return None
+    built = declared.built_copy(path, settings.built_copies)
+    if built is not None or not settings.linted_charts:
+        return built
     lines = document.text_lines
     key = ("# Source:", id(lines))  # read once per file
     if key not in shared:
-        shared[key] = (source_comments(lines), lines)
+        shared[key] = (declared.source_comments(lines), lines)
     comments = shared[key][0]
     line = document.root.start_mark.line + document.line_offset if comments else 0
-    return generated_copy(resource, source_above(comments, line), settings.linted_charts)
-
-
-def _self_declared(tags: Sequence[str], path: str, settings: LoadSettings) -> Expectation | None:
-    """The context a README gives the folder holding ``path`` (not for never-downgraded
-    rules: a demo is what users copy or run)."""
-    if not settings.declared_folders or NEVER_DOWNGRADED in tags:
-        return None
-    return declared_context(path, settings.declared_folders)
+    return declared.generated_copy(
+        resource, declared.source_above(comments, line), settings.linted_charts
+    )
 
 
 def _source_identity(resource: Resource) -> str:

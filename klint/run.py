@@ -233,15 +233,23 @@ def with_run_contexts(settings: LoadSettings, units: Sequence[LintUnit], cwd: Pa
     outside the working directory, below which their folder context is read
     (:mod:`klint.run_context`)."""
     from klint.policy import ChartUnit
-    from klint.run_context import declared_folders, linted_charts, outside_roots
+    from klint.run_context import (
+        built_copies,
+        declared_folders,
+        linted_charts,
+        outside_roots,
+        run_folders,
+    )
 
     inner = [unit.unit if isinstance(unit, ChartUnit) else unit for unit in units]
     bases = {*settings.named_folders, *outside_roots(inner, cwd)}
+    folders = run_folders(inner, cwd)
     return replace(
         settings,
         named_folders=tuple(sorted(bases, key=lambda folder: (-len(folder), folder))),
         linted_charts=linted_charts(inner, cwd),
-        declared_folders=declared_folders(inner, cwd),
+        declared_folders=declared_folders(inner, cwd, folders),
+        built_copies=built_copies(inner, cwd, folders),
     )
 
 

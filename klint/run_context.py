@@ -24,6 +24,8 @@ README_MAX_BYTES = 1024 * 1024
 README_OPENING_BYTES = 16 * 1024
 README_NAMES = ("README.md", "readme.md", "Readme.md", "README", "README.rst", "README.txt")
 MAX_FOLDERS = 20_000  # folders whose README is looked at, at most, per run
+MAKEFILE_NAMES = frozenset({"Makefile", "makefile", "GNUmakefile"})
+MAKEFILE_MAX_BYTES = 1024 * 1024
 
 
 def linted_charts(units: Iterable[LintUnit], cwd: Path) -> tuple[tuple[str, str], ...]:
@@ -54,14 +56,12 @@ def _chart_folder(unit: LintUnit) -> bool:
     return chart and isinstance(path, Path) and path.is_dir()
 
 
-def declared_folders(units: Iterable[LintUnit], cwd: Path) -> tuple[tuple[str, str], ...]:
-    """``(folder, reason)`` of every folder, from each unit's own up to its repository's
-    root, whose README's opening declares it a demo or a test driver; folders as displays
-    ("" for the working directory or one above it) and as absolute paths (an editor's
-    buffer is named by one), longest first."""
-    declared: dict[str, str] = {}
+def run_folders(units: Iterable[LintUnit], cwd: Path) -> list[tuple[Path, Path, frozenset[str]]]:
+    """``(folder, root, names in it)`` of each folder from the units' own up to their
+    repository's root, once (at most :data:`MAX_FOLDERS`): where READMEs and Makefiles that
+    decide a context are found."""
+    found: list[tuple[Path, Path, frozenset[str]]] = []
     looked: set[Path] = set()
-    here = cwd.resolve()
     roots: dict[Path, Path | None] = {}  # a folder → its git root (None: none above it)
     for start in _unit_folders(units):
         folder = start.resolve()
@@ -69,16 +69,66 @@ def declared_folders(units: Iterable[LintUnit], cwd: Path) -> tuple[tuple[str, s
         while folder.is_relative_to(root) and folder not in looked:
             looked.add(folder)
             if len(looked) > MAX_FOLDERS:
-                break
-            reason = _readme_declaration(folder, root, cwd)
-            if reason is not None:
-                shown = "" if here.is_relative_to(folder) else display_path(folder, cwd)
-                declared.setdefault(shown, reason)
-                declared.setdefault(folder.as_posix(), reason)  # editors name files so
+                return found
+            try:
+                names = frozenset(os.listdir(folder))  # one listing per folder
+            except OSError:
+                names = frozenset()
+            found.append((folder, root, names))
             if folder == root:
                 break
             folder = folder.parent
+    return found
+
+
+def declared_folders(
+    units: Iterable[LintUnit], cwd: Path, folders: Sequence[tuple[Path, Path, frozenset[str]]] = ()
+) -> tuple[tuple[str, str], ...]:
+    """``(folder, reason)`` of every folder, from each unit's own up to its repository's
+    root, whose README's opening declares it a demo or a test driver; folders as displays
+    ("" for the working directory or one above it) and as absolute paths (an editor's
+    buffer is named by one), longest first."""
+    declared: dict[str, str] = {}
+    here = cwd.resolve()
+    for folder, root, names in folders or run_folders(units, cwd):
+        reason = _readme_declaration(folder, root, cwd, names)
+        if reason is not None:
+            shown = "" if here.is_relative_to(folder) else display_path(folder, cwd)
+            declared.setdefault(shown, reason)
+            declared.setdefault(folder.as_posix(), reason)  # editors name files so
     return tuple(sorted(declared.items(), key=lambda pair: (-len(pair[0]), pair[0])))
+
+
+def built_copies(
+    units: Iterable[LintUnit], cwd: Path, folders: Sequence[tuple[Path, Path, frozenset[str]]] = ()
+) -> tuple[tuple[str, str], ...]:
+    """``(file, reason)`` of every file a Makefile on the units' way to their repository root
+    writes from a kustomize build of an overlay the run lints (committed_builds.py): a copy
+    fixed in that overlay."""
+    overlays = set()
+    for unit in units:
+        path = getattr(unit, "path", None)
+        if type(unit).__name__ == "KustomizeOverlay" and isinstance(path, Path):
+            overlays.add(Path(os.path.normpath(path.absolute())))
+    if not overlays:
+        return ()
+    from klint.sources.kustomize.committed_builds import build_output
+
+    found: dict[str, str] = {}
+    for folder, root, names in folders or run_folders(units, cwd):
+        for name in sorted(MAKEFILE_NAMES & names):
+            raw = read_inside(folder / name, root, MAKEFILE_MAX_BYTES)
+            text = raw.decode("utf-8", "replace") if raw is not None else ""
+            for number, line in enumerate(text.splitlines(), 1):
+                pair = build_output(line) if "kustomize" in line.lower() else None
+                if pair is None or Path(os.path.normpath(folder / pair[0])) not in overlays:
+                    continue
+                output = Path(os.path.normpath(folder / pair[1]))
+                if output.is_relative_to(root):
+                    source = display_path(folder / pair[0], cwd).rstrip("/")
+                    where = f"{display_path(folder / name, cwd)}:{number}"
+                    found.setdefault(display_path(output, cwd), f"built from {source} by {where}")
+    return tuple(sorted(found.items()))
 
 
 def _git_root(folder: Path, known: dict[Path, Path | None]) -> Path | None:
@@ -140,13 +190,9 @@ def _unit_folders(units: Iterable[LintUnit]) -> list[Path]:
     return [folders[key] for key in sorted(folders)]
 
 
-def _readme_declaration(folder: Path, root: Path, cwd: Path) -> str | None:
-    try:
-        present = set(os.listdir(folder))  # one listing, not a confined open per name
-    except OSError:
-        return None
+def _readme_declaration(folder: Path, root: Path, cwd: Path, names: frozenset[str]) -> str | None:
     for name in README_NAMES:
-        if name not in present:
+        if name not in names:
             continue
         raw = read_inside(folder / name, root, README_MAX_BYTES)
         if raw is None:

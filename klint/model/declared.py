@@ -22,7 +22,7 @@ import bisect
 import re
 from collections.abc import Sequence
 
-from klint.model.component import Expectation
+from klint.model.component import NEVER_DOWNGRADED, Expectation
 from klint.model.resource import Resource
 
 HELM_CHART_LABEL = "helm.sh/chart"
@@ -148,3 +148,24 @@ def declared_context(path: str, declared: Sequence[tuple[str, str]]) -> Expectat
         if inside:
             return Expectation("not-deployed", reason, from_path=True)
     return None
+
+
+def built_copy(path: str, copies: Sequence[tuple[str, str]]) -> Expectation | None:
+    """The generated-copy context of the file at display ``path`` when a Makefile writes it
+    from a kustomize build the run lints (``copies``: ``(file, reason)``)."""
+    reason = next((why for file, why in copies if file == path), None)
+    if reason is None:
+        return None
+    return Expectation(
+        "generated-copy", f"{reason}; fixed there", from_path=True, fixed_elsewhere=True
+    )
+
+
+def self_declared(
+    tags: Sequence[str], path: str, declared: Sequence[tuple[str, str]]
+) -> Expectation | None:
+    """The context a README gives the folder holding ``path`` (not for never-downgraded
+    rules: a demo is what users copy or run)."""
+    if not declared or NEVER_DOWNGRADED in tags:
+        return None
+    return declared_context(path, declared)

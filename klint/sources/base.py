@@ -98,6 +98,9 @@ class LoadSettings:
     # ``(folder, reason)`` of the folders a README declares a demo or test driver.
     linted_charts: tuple[tuple[str, str], ...] = ()
     declared_folders: tuple[tuple[str, str], ...] = ()
+    # ``(file, reason)`` of the files a Makefile writes from a kustomize build of an overlay
+    # the run lints: copies fixed in that overlay.
+    built_copies: tuple[tuple[str, str], ...] = ()
 
 
 class LintUnit(Protocol):
