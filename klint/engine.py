@@ -351,15 +351,16 @@ def _finding(
 def _generated_copy(
     resource: Resource, path: str, settings: LoadSettings, shared: dict[Any, Any]
 ) -> Expectation | None:
-    """The generated-copy context of a finding on a manifest rendered from a chart the run
-    lints, where it is located on the manifest itself (mapped onto the chart's template,
-    the chart reports it)."""
-    document = resource.document
-    if document.rendered or path != document.path:
-        return None
+    """The generated-copy context of a finding located on a committed kustomize build of an
+    overlay the run lints (read on its own or by another build), or on a manifest rendered
+    from a chart the run lints, located on the manifest itself (else mapped onto the chart's
+    template, the chart reports it)."""
     built = declared.built_copy(path, settings.built_copies)
+    document = resource.document
     if built is not None or not settings.linted_charts:
         return built
+    if document.rendered or path != document.path:
+        return None
     lines = document.text_lines
     key = ("# Source:", id(lines))  # read once per file
     if key not in shared:

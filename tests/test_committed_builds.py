@@ -130,3 +130,13 @@ def test_the_result_cache_follows_the_makefile(tmp_path: Path) -> None:
     assert _privileged(repo, *cache, ".")["deploy/operator.yaml"][0] == "note"
     (repo / "Makefile").write_text("all:\n\ttrue\n")
     assert _privileged(repo, *cache, ".")["deploy/operator.yaml"][0] == "error"
+
+
+@needs_kubectl
+def test_a_copy_read_by_another_build_is_still_a_copy(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    bundle = repo / "deploy" / "bundle"
+    bundle.mkdir()
+    (bundle / "kustomization.yaml").write_text("resources: [../operator.yaml]\n")
+    found = _privileged(repo, "--no-cache", ".")
+    assert found["deploy/operator.yaml"][0] == "note"  # located on the copy through the build
