@@ -103,16 +103,22 @@ def built_copies(
     units: Iterable[LintUnit], cwd: Path, folders: Sequence[tuple[Path, Path, frozenset[str]]] = ()
 ) -> tuple[tuple[str, str], ...]:
     """``(file, reason)`` of every file a Makefile on the units' way to their repository root
-    writes from a kustomize build of an overlay the run lints (committed_builds.py): a copy
-    fixed in that overlay."""
-    overlays = set()
-    for unit in units:
-        path = getattr(unit, "path", None)
-        if type(unit).__name__ == "KustomizeOverlay" and isinstance(path, Path):
-            overlays.add(Path(os.path.normpath(path.absolute())))
+    writes from a kustomize build of a kustomization the run lints (an overlay it builds, or
+    one such a build reads: committed_builds.py): a copy fixed in that kustomization."""
+    overlays = [unit for unit in units if type(unit).__name__ == "KustomizeOverlay"]
     if not overlays:
         return ()
+    from klint.sources.kustomize.build import lexical_root
     from klint.sources.kustomize.committed_builds import build_output
+    from klint.sources.kustomize.tree import Tree
+
+    built: set[Path] = set()  # every kustomization the run's builds read (scanned once)
+    for unit in overlays:
+        path = getattr(unit, "path", None)
+        if isinstance(path, Path):
+            build_dir = Path(os.path.normpath(path.absolute()))
+            top = lexical_root(build_dir, unit_root(path, cwd))
+            built.update(Path(folder) for folder in Tree.scan(build_dir, top).kustomizations)
 
     found: dict[str, str] = {}
     for folder, root, names in folders or run_folders(units, cwd):
@@ -121,7 +127,7 @@ def built_copies(
             text = raw.decode("utf-8", "replace") if raw is not None else ""
             for number, line in enumerate(text.splitlines(), 1):
                 pair = build_output(line) if "kustomize" in line.lower() else None
-                if pair is None or Path(os.path.normpath(folder / pair[0])) not in overlays:
+                if pair is None or Path(os.path.normpath(folder / pair[0])) not in built:
                     continue
                 output = Path(os.path.normpath(folder / pair[1]))
                 if output.is_relative_to(root):

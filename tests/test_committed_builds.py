@@ -140,3 +140,14 @@ def test_a_copy_read_by_another_build_is_still_a_copy(tmp_path: Path) -> None:
     (bundle / "kustomization.yaml").write_text("resources: [../operator.yaml]\n")
     found = _privileged(repo, "--no-cache", ".")
     assert found["deploy/operator.yaml"][0] == "note"  # located on the copy through the build
+
+
+@needs_kubectl
+def test_an_overlay_linted_through_another_build_counts(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    openshift = repo / "deploy" / "overlays" / "openshift"
+    openshift.mkdir()
+    (openshift / "kustomization.yaml").write_text("resources: [../cluster]\n")
+    # deploy/overlays/cluster is read by the openshift build, not built on its own
+    found = _privileged(repo, "--no-cache", "deploy/operator.yaml", "deploy/overlays")
+    assert found["deploy/operator.yaml"][0] == "note"
