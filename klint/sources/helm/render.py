@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Literal
@@ -121,17 +122,27 @@ class _Limits:
     max_documents: int | None
 
 
-def _copy_chart(chart: Path, copy: Path, root: Path, max_bytes: int | None) -> None:
-    """Copy the chart with no links out of ``root``; a link out is a render error."""
-    limits = CopyLimits() if max_bytes is None else CopyLimits(max_bytes, 4 * max_bytes)
+@contextmanager
+def _copying(chart: Path, what: str) -> Iterator[None]:
+    """A copy that is too large, or that cannot be read, as a render error."""
     try:
-        refused = copy_confined(chart, copy, root, limits)
+        yield
     except TreeTooLarge as error:
         raise HelmRenderError(f"{error} (--max-file-size)") from None
     except OSError as error:
         raise HelmRenderError(
-            f"{chart}: cannot read the chart: {error.strerror}", repeatable=False
+            f"{chart}: cannot read {what}: {error.strerror}", repeatable=False
         ) from None
+
+
+def _copy_limits(max_bytes: int | None) -> CopyLimits:
+    return CopyLimits() if max_bytes is None else CopyLimits(max_bytes, 4 * max_bytes)
+
+
+def _copy_chart(chart: Path, copy: Path, root: Path, max_bytes: int | None) -> None:
+    """Copy the chart with no links out of ``root``; a link out is a render error."""
+    with _copying(chart, "the chart"):
+        refused = copy_confined(chart, copy, root, _copy_limits(max_bytes))
     if refused:
         link = Path(refused[0].path)
         relative = os.path.relpath(link, chart)
@@ -144,15 +155,8 @@ def _copy_chart(chart: Path, copy: Path, root: Path, max_bytes: int | None) -> N
 def _vendor_local(chart: Path, copy: Path, root: Path, max_bytes: int | None) -> dict[Path, Path]:
     """The chart's ``file://`` dependencies inside ``root``, vendored into the copy (as
     ``helm dependency build`` would): each copied folder → the dependency's own."""
-    limits = CopyLimits() if max_bytes is None else CopyLimits(max_bytes, 4 * max_bytes)
-    try:
-        return vendor_local_dependencies(chart, copy, root, limits)
-    except TreeTooLarge as error:
-        raise HelmRenderError(f"{error} (--max-file-size)") from None
-    except OSError as error:
-        raise HelmRenderError(
-            f"{chart}: cannot read a dependency: {error.strerror}", repeatable=False
-        ) from None
+    with _copying(chart, "a dependency"):
+        return vendor_local_dependencies(chart, copy, root, _copy_limits(max_bytes))
 
 
 def _original(file: Path | None, places: dict[Path, Path]) -> Path | None:
