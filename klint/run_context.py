@@ -24,8 +24,6 @@ README_MAX_BYTES = 1024 * 1024
 README_OPENING_BYTES = 16 * 1024
 README_NAMES = ("README.md", "readme.md", "Readme.md", "README", "README.rst", "README.txt")
 MAX_FOLDERS = 20_000  # folders whose README is looked at, at most, per run
-MAKEFILE_NAMES = frozenset({"Makefile", "makefile", "GNUmakefile"})
-MAKEFILE_MAX_BYTES = 1024 * 1024
 
 
 def linted_charts(units: Iterable[LintUnit], cwd: Path) -> tuple[tuple[str, str], ...]:
@@ -110,6 +108,7 @@ def built_copies(
         return ()
     from klint.sources.kustomize.build import lexical_root
     from klint.sources.kustomize.committed_builds import build_output
+    from klint.sources.kustomize.makefiles import MAKEFILE_NAMES, read_makefile
     from klint.sources.kustomize.tree import Tree
 
     built: set[Path] = set()  # every kustomization the run's builds read (scanned once)
@@ -122,9 +121,8 @@ def built_copies(
 
     found: dict[str, str] = {}
     for folder, root, names in folders or run_folders(units, cwd):
-        for name in sorted(MAKEFILE_NAMES & names):
-            raw = read_inside(folder / name, root, MAKEFILE_MAX_BYTES)
-            text = raw.decode("utf-8", "replace") if raw is not None else ""
+        for name in sorted(names.intersection(MAKEFILE_NAMES)):
+            text = read_makefile(str(folder / name)) or ""  # folder: resolved, in the root
             for number, line in enumerate(text.splitlines(), 1):
                 pair = build_output(line) if "kustomize" in line.lower() else None
                 if pair is None or Path(os.path.normpath(folder / pair[0])) not in built:

@@ -7,7 +7,7 @@ controller=${IMG}``): the tag in git is not what is installed. Such an ``images:
 told by a Makefile of the repository (in the kustomization's folder or a folder above it,
 up to the repository root) that runs ``kustomize edit set image <name>=…`` after ``cd`` to
 that folder. The Makefiles are untrusted input: regular files only (no link), at most
-:data:`MAX_MAKEFILE_BYTES` each, never executed; their paths are part of the overlay's
+``makefiles.MAX_MAKEFILE_BYTES`` each, never executed; their paths are part of the overlay's
 cache key (:func:`makefile_candidates`).
 """
 
@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
 from klint.model.deploy_time import image_name
-from klint.sources.confine import read_limited
+from klint.sources.kustomize.makefiles import MAKEFILE_NAMES, read_makefile
 from klint.sources.scans import once
 
-MAKEFILE_NAMES = ("GNUmakefile", "makefile", "Makefile")
-MAX_MAKEFILE_BYTES = 1024 * 1024
 MAX_LEVELS = 16  # folders above a kustomization looked at (up to the repository root)
 # ``cd <folder> && <...kustomize...> edit set image <arguments>`` on one line
 _SET_IMAGE = re.compile(
@@ -54,26 +51,10 @@ def makefile_candidates(directories: Iterable[str], root: Path) -> list[str]:
     return sorted(found)
 
 
-def _read(path: str) -> str | None:
-    """A regular file's text (not a link), within the size bound; None otherwise."""
-    try:
-        info = os.lstat(path)
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_MAKEFILE_BYTES:
-            return None
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with os.fdopen(fd, "rb") as handle:
-            data = read_limited(handle, info.st_size, MAX_MAKEFILE_BYTES)
-    except OSError:
-        return None
-    if len(data) > MAX_MAKEFILE_BYTES:
-        return None
-    return data.decode("utf-8", errors="replace")
-
-
 def image_edits(makefile: str) -> dict[str, dict[str, int]]:
     """The ``edit set image`` commands of one Makefile: kustomization folder (absolute,
     normalised) → image name → the 1-based line that sets it."""
-    text = _read(makefile)
+    text = read_makefile(makefile)
     if text is None:
         return {}
     base = os.path.dirname(makefile)
