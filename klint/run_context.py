@@ -60,10 +60,9 @@ def run_folders(units: Iterable[LintUnit], cwd: Path) -> list[tuple[Path, Path, 
     decide a context are found."""
     found: list[tuple[Path, Path, frozenset[str]]] = []
     looked: set[Path] = set()
-    roots: dict[Path, Path | None] = {}  # a folder → its git root (None: none above it)
     for start in _unit_folders(units):
         folder = start.resolve()
-        root = _git_root(folder, roots) or unit_root(start, cwd).resolve()
+        root = unit_root(start, cwd)  # the folders' git roots are found once (confine)
         while folder.is_relative_to(root) and folder not in looked:
             looked.add(folder)
             if len(looked) > MAX_FOLDERS:
@@ -133,27 +132,6 @@ def built_copies(
                     where = f"{display_path(folder / name, cwd)}:{number}"
                     found.setdefault(display_path(output, cwd), f"built from {source} by {where}")
     return tuple(sorted(found.items()))
-
-
-def _git_root(folder: Path, known: dict[Path, Path | None]) -> Path | None:
-    """The git root at or above the resolved ``folder`` (None: none), as
-    :func:`~klint.sources.confine.repository_root` finds it, with each folder on the way
-    remembered in ``known``: the units' folders share their ancestors."""
-    chain: list[Path] = []
-    current = folder
-    while current not in known:
-        chain.append(current)
-        if (current / ".git").exists():
-            known[current] = current
-            break
-        if current.parent == current:
-            known[current] = None
-            break
-        current = current.parent
-    root = known[current]
-    for passed in chain:
-        known[passed] = root
-    return root
 
 
 def outside_roots(units: Iterable[LintUnit], cwd: Path) -> tuple[str, ...]:

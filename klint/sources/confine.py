@@ -38,10 +38,29 @@ def repository_root(start: Path) -> Path:
     """
     start = Path(os.path.abspath(start))
     directory = start if start.is_dir() and not start.is_symlink() else start.parent
-    for candidate in (directory, *directory.parents):
-        if (candidate / ".git").exists():
-            return candidate.resolve()
-    return directory.resolve()
+    found = _git_root(directory)
+    return found if found is not None else directory.resolve()
+
+
+def _git_root(directory: Path) -> Path | None:
+    """The resolved git root at or above ``directory`` (None: none). Within
+    :func:`real_paths_remembered`, each folder on the way is looked at once: a run's units
+    share their ancestors."""
+    known: dict[Path, Path | None] = _git_roots if _git_roots is not None else {}
+    passed: list[Path] = []
+    current = directory
+    while current not in known:
+        passed.append(current)
+        if (current / ".git").exists():
+            known[current] = current.resolve()
+            break
+        if current.parent == current:
+            known[current] = None
+            break
+        current = current.parent
+    for folder in passed:
+        known[folder] = known[current]
+    return known[current]
 
 
 def unit_root(unit: Path, cwd: Path | None = None) -> Path:
@@ -73,24 +92,27 @@ def _unit_root(unit: Path, cwd: Path | None) -> Path:
     return folder
 
 
-# Within real_paths_remembered(): path → real path, and (unit, cwd) → unit_root.
+# Within real_paths_remembered(): path → real path, (unit, cwd) → unit_root, and a folder →
+# the git root at or above it.
 _known: dict[str, str] | None = None
 _roots: dict[tuple[str, str], Path] | None = None
+_git_roots: dict[Path, Path | None] | None = None
 
 
 @contextlib.contextmanager
 def real_paths_remembered() -> Iterator[None]:
-    """Within the block, :func:`real_path` finds each folder's real path once and
-    :func:`unit_root` each unit's root once (the repository does not change under one run's
-    discovery and cache keying)."""
-    global _known, _roots
-    outer = _known, _roots
+    """Within the block, :func:`real_path` finds each folder's real path once,
+    :func:`unit_root` each unit's root once and :func:`repository_root` looks at each folder
+    once (the repository does not change under one run's discovery and cache keying)."""
+    global _known, _roots, _git_roots
+    outer = _known, _roots, _git_roots
     _known = {} if outer[0] is None else outer[0]
     _roots = {} if outer[1] is None else outer[1]
+    _git_roots = {} if outer[2] is None else outer[2]
     try:
         yield
     finally:
-        _known, _roots = outer
+        _known, _roots, _git_roots = outer
 
 
 def real_path(path: str | Path) -> str:
