@@ -95,7 +95,7 @@ def vendor_local_dependencies(
     places: dict[Path, Path] = {chart: copy}  # a chart folder → its copy
     copied: dict[Path, Path] = {}
     for dependency in local_dependencies(chart, root):
-        parent = _copy_of(dependency.declared_in, places)
+        parent = moved(dependency.declared_in, places)
         if parent is None:
             continue
         destination = parent / "charts" / dependency.name
@@ -110,10 +110,10 @@ def vendor_local_dependencies(
     return copied
 
 
-def _copy_of(folder: Path, places: Mapping[Path, Path]) -> Path | None:
-    """Where ``folder`` (an original chart folder) is in the copy: a copied folder, or
-    inside one (a subchart folder of it)."""
-    for original in sorted(places, key=lambda p: len(p.parts), reverse=True):
-        if folder == original or original in folder.parents:
-            return places[original] / folder.relative_to(original)
+def moved(path: Path, places: Mapping[Path, Path]) -> Path | None:
+    """``path`` under the deepest folder of ``places`` that holds it (or is it), moved to
+    where that folder maps: an original chart folder to its copy, or back."""
+    for folder in sorted(places, key=lambda p: len(p.parts), reverse=True):
+        if path == folder or folder in path.parents:
+            return places[folder] / path.relative_to(folder)
     return None

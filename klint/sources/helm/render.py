@@ -36,7 +36,7 @@ from klint.sources.helm.chart_files import (
 )
 from klint.sources.helm.copy_rewrite import FileRewrite, rewrite_chart_copy
 from klint.sources.helm.dependencies import drop_dependencies
-from klint.sources.helm.local_deps import vendor_local_dependencies
+from klint.sources.helm.local_deps import moved, vendor_local_dependencies
 from klint.sources.helm.output import (
     HelmRenderError,
     RenderedTemplate,
@@ -113,7 +113,9 @@ def render_chart(
         except HelmRenderError as error:
             error.message = error.message.replace(str(copy), str(chart))
             raise
-        return [RenderedTemplate(r.source, _original(r.file, places), r.text) for r in rendered]
+        return [
+            RenderedTemplate(r.source, r.file and moved(r.file, places), r.text) for r in rendered
+        ]
 
 
 @dataclass(frozen=True)
@@ -157,17 +159,6 @@ def _vendor_local(chart: Path, copy: Path, root: Path, max_bytes: int | None) ->
     ``helm dependency build`` would): each copied folder → the dependency's own."""
     with _copying(chart, "a dependency"):
         return vendor_local_dependencies(chart, copy, root, _copy_limits(max_bytes))
-
-
-def _original(file: Path | None, places: dict[Path, Path]) -> Path | None:
-    """The repository's own path for a file of the copy: in the chart, or in a dependency
-    vendored from the repository (the deepest copied folder that holds it)."""
-    if file is None:
-        return None
-    for copied in sorted(places, key=lambda p: len(p.parts), reverse=True):
-        if copied in file.parents:
-            return places[copied] / file.relative_to(copied)
-    return None
 
 
 def _render_dir(
