@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from functools import partial
 from pathlib import Path
 
 from klint.sources.confine import read_inside
@@ -52,9 +53,14 @@ _EMPTY_CERTIFICATE = '(dict "Cert" "" "Key" "")'
 # names stay within their limits and templates that check a length still pass
 _SIZED = {"randAlphaNum": "x", "randAlpha": "x", "randNumeric": "0", "randAscii": "x"}
 _LENGTH = re.compile(r"[ \t]+(\d{1,4})(?![\w.])")
-_NAMES = re.compile(
-    rb"\b(?:" + b"|".join(n.encode() for n in [*_STAND_INS, *_CERTIFICATES]) + rb")\b"
-)
+
+
+def _calls(names: list[str]) -> re.Pattern[bytes]:
+    """Any of ``names`` as a word: whether a template's bytes call one of them at all."""
+    return re.compile(rb"\b(?:" + b"|".join(n.encode() for n in names) + rb")\b")
+
+
+_NAMES = _calls([*_STAND_INS, *_CERTIFICATES])
 # inside an action: a comment, a string, a raw string, a character, or a bare word
 _ACTION_TOKEN = re.compile(
     r'/\*.*?\*/|"(?:[^"\\\n]|\\.)*"|`[^`]*`|\'(?:[^\'\\\n]|\\.)*\'|[.$]?[A-Za-z_][A-Za-z0-9_]*',
@@ -116,33 +122,24 @@ def _command_end(body: str, position: int) -> int:
     return position
 
 
-def _repeatable_bytes(data: bytes, _shown: str) -> bytes | None:
-    """A template's bytes with its calls replaced; None when it calls none (or is not
-    UTF-8: Helm fails on it with its own message)."""
-    if _NAMES.search(data) is None:
+def _rewritten_bytes(
+    calls: re.Pattern[bytes], stand_ins: dict[str, str] | None, data: bytes, _shown: str
+) -> bytes | None:
+    """A template's bytes with its calls replaced; None when it makes none of ``calls`` (or
+    is not UTF-8: Helm fails on it with its own message)."""
+    if calls.search(data) is None:
         return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return repeatable_source(text).encode("utf-8")
+    return repeatable_source(text, stand_ins).encode("utf-8")
 
 
 # ``required "msg" V`` → ``default "msg" V``: V when it is set, else the message stands in
 # for it (same arguments, in pipelines too: ``V | required "msg"``)
 REQUIRED_STAND_IN = {"required": "default"}
-_REQUIRED = re.compile(rb"\brequired\b")
-
-
-def _placeholder_bytes(data: bytes, shown: str) -> bytes | None:
-    """:func:`_repeatable_bytes` with ``required`` values given placeholders."""
-    if _REQUIRED.search(data) is None:
-        return _repeatable_bytes(data, shown)
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return repeatable_source(text, REQUIRED_STAND_IN).encode("utf-8")
+_NAMES_OR_REQUIRED = _calls([*_STAND_INS, *_CERTIFICATES, *REQUIRED_STAND_IN])
 
 
 _REQUIRED_MESSAGE = re.compile(r'\brequired\s+(?:"((?:[^"\\\n]|\\.)*)"|`([^`]*)`)')
@@ -170,7 +167,12 @@ def required_messages(chart_dir: Path, root: Path) -> frozenset[str]:
 
 
 # the templates of each chart of the copy (rewritten by copy_rewrite.py)
-TEMPLATES = FileRewrite(lambda parts: parts[0] == "templates", _repeatable_bytes)
+TEMPLATES = FileRewrite(
+    lambda parts: parts[0] == "templates", partial(_rewritten_bytes, _NAMES, None)
+)
 # the same, for a render where every value a template marks ``required`` has a placeholder:
 # its message (a chart whose defaults do not render and that has no ci/ values)
-TEMPLATES_WITH_PLACEHOLDERS = FileRewrite(lambda parts: parts[0] == "templates", _placeholder_bytes)
+TEMPLATES_WITH_PLACEHOLDERS = FileRewrite(
+    lambda parts: parts[0] == "templates",
+    partial(_rewritten_bytes, _NAMES_OR_REQUIRED, REQUIRED_STAND_IN),
+)
