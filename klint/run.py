@@ -18,6 +18,7 @@ from klint.findings import Notification, Report, Severity
 from klint.policy import Policy, PolicyInput, build_policy
 from klint.reporters import FORMATS, ReportContext, Reporter, get_reporter
 from klint.sources.base import LintUnit, LoadSettings, display_path, named_folders
+from klint.sources.budget import default_render_memory
 from klint.sources.discover import DiscoverOptions, discover
 from klint.sources.names import MANIFEST_SUFFIXES
 from klint.sources.scans import scans_shared
@@ -102,11 +103,12 @@ def shard_category(options: RunOptions) -> str:
     return options.category
 
 
-def render_memory(mebibytes: int) -> dict[str, int]:
-    """``--render-memory`` for LoadSettings (absent: the environment's or the default)."""
+def render_memory(mebibytes: int) -> int:
+    """``--render-memory`` in bytes for LoadSettings (0, absent: the environment's or the
+    default)."""
     if mebibytes < 0:
         raise KlintError(f"invalid --render-memory {mebibytes}: use a positive number of MiB")
-    return {"render_memory_bytes": mebibytes * 1024 * 1024} if mebibytes else {}
+    return mebibytes * 1024 * 1024 if mebibytes else default_render_memory()
 
 
 def crd_paths(paths: tuple[Path, ...], cwd: Path, option: str = "--crd") -> tuple[str, ...]:
@@ -332,10 +334,9 @@ def lint_report(
         kube_version=kube_version,
         crd_paths=crd_paths(options.crds, cwd),
         render_timeout=options.render_timeout,
+        render_memory_bytes=render_memory(options.render_memory_mb),
         named_folders=named_folders(options.paths, cwd),
     )
-    for given in render_memory(options.render_memory_mb).values():
-        settings = replace(settings, render_memory_bytes=given)
     jobs = options.jobs or os.cpu_count() or 1
     with scans_shared():  # discovery and the result cache scan each overlay once
         discovery = discover(
