@@ -23,7 +23,7 @@ from klint.catalog import Rule
 from klint.config import Exemption
 from klint.findings import FieldPath, Finding, Location, Notification, Severity, Span, Suppression
 from klint.model.resource import Resource
-from klint.model.workload import CONTAINER_LISTS, pod_view
+from klint.model.workload import container_at, pod_view
 from klint.sources.base import LoadedUnit
 
 ANNOTATION = "klint.dev/ignore"
@@ -94,21 +94,8 @@ def parse_directives(lines: Sequence[str], path: str) -> tuple[list[Directive], 
 
 def container_of(resource: Resource, finding: Finding) -> str | None:
     """Name of the container a finding's field path is inside, if any."""
-    pod = pod_view(resource)
-    if pod is None:
-        return None
-    path = finding.field_path
-    size = len(pod.path)
-    if len(path) < size + 2 or tuple(path[:size]) != tuple(pod.path):
-        return None
-    list_name, index = path[size], path[size + 1]
-    if list_name not in CONTAINER_LISTS or not isinstance(index, int):
-        return None
-    items = pod.spec.get(str(list_name))
-    if not isinstance(items, list) or not 0 <= index < len(items):
-        return None
-    item = items[index]
-    name = item.get("name") if isinstance(item, dict) else None
+    container = container_at(resource, finding.field_path)
+    name = container.get("name") if container is not None else None
     return str(name) if name is not None else None
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from klint.model.component import TAG_PREFIX, Expectation
-from klint.model.pause import container_at
 from klint.model.resource import Resource
+from klint.model.workload import container_at
 
 DEPLOY_TIME = "deploy-time-image"
 

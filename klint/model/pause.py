@@ -6,10 +6,8 @@ read-only root filesystem on it changes nothing."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from klint.model.resource import Resource
-from klint.model.workload import CONTAINER_LISTS, pod_view
+from klint.model.workload import container_at
 
 # Repositories of the pause image (any tag or digest): the Kubernetes registries and the
 # mirrors cloud distributions publish it under.
@@ -37,22 +35,6 @@ def is_pause_image(image: object) -> bool:
     for suffix in _ARCH_SUFFIXES:
         last = last.removesuffix(suffix)
     return f"{folder}/{last}" in PAUSE_REPOSITORIES
-
-
-def container_at(resource: Resource, field_path: tuple[str | int, ...]) -> dict[str, Any] | None:
-    """The container mapping at the start of ``field_path`` (found by its list and index,
-    not by a walk over every container: one check per finding)."""
-    pod = pod_view(resource)
-    if pod is None or tuple(field_path[: len(pod.path)]) != tuple(pod.path):
-        return None
-    rest = field_path[len(pod.path) :]
-    if len(rest) < 2 or rest[0] not in CONTAINER_LISTS or not isinstance(rest[1], int):
-        return None
-    found = pod.spec.get(str(rest[0]))
-    if not isinstance(found, list) or not 0 <= rest[1] < len(found):
-        return None
-    container = found[rest[1]]
-    return container if isinstance(container, dict) else None
 
 
 def pause_container_image(resource: Resource, field_path: tuple[str | int, ...]) -> str:

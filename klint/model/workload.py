@@ -202,3 +202,19 @@ def _items(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
     for index, item in enumerate(value):
         if isinstance(item, dict):
             yield index, item
+
+
+def container_at(resource: Resource, field_path: FieldPath) -> dict[str, Any] | None:
+    """The container mapping at the start of ``field_path`` (found by its list and index,
+    not by a walk over every container: one check per finding)."""
+    pod = pod_view(resource)
+    if pod is None or tuple(field_path[: len(pod.path)]) != tuple(pod.path):
+        return None
+    rest = field_path[len(pod.path) :]
+    if len(rest) < 2 or rest[0] not in CONTAINER_LISTS or not isinstance(rest[1], int):
+        return None
+    found = pod.spec.get(str(rest[0]))
+    if not isinstance(found, list) or not 0 <= rest[1] < len(found):
+        return None
+    container = found[rest[1]]
+    return container if isinstance(container, dict) else None
