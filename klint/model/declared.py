@@ -53,8 +53,14 @@ def generated_copy(
 
 
 def _copy(folder: str, what: str) -> Expectation:
-    reason = f"generated from chart {folder} ({what}); fixed there"
-    return Expectation("generated-copy", reason, from_path=True, fixed_elsewhere=True)
+    return _fixed_there(f"generated from chart {folder} ({what})")
+
+
+def _fixed_there(source: str) -> Expectation:
+    """A generated copy (every finding a note): ``source`` says what it is generated from."""
+    return Expectation(
+        "generated-copy", f"{source}; fixed there", from_path=True, fixed_elsewhere=True
+    )
 
 
 def source_comments(lines: Sequence[str]) -> list[tuple[int, str]]:
@@ -156,9 +162,7 @@ def built_copy(path: str, copies: Sequence[tuple[str, str]]) -> Expectation | No
     reason = next((why for file, why in copies if file == path), None)
     if reason is None:
         return None
-    return Expectation(
-        "generated-copy", f"{reason}; fixed there", from_path=True, fixed_elsewhere=True
-    )
+    return _fixed_there(reason)
 
 
 def self_declared(
