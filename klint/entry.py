@@ -56,17 +56,19 @@ def _check(parsed: dict[str, Any]) -> int:
     """``klint.cli.check`` for the options :func:`parse_check` accepts (the same function)."""
     import gc
 
-    from klint.import_cost import DataclassCode
+    from klint.import_cost import DataclassCode, RegexCode
 
     # Importing the checks allocates ~100,000 long-lived objects; the collector would walk
     # them some 40 times (~5% of a one-file run) and find nothing to free.
     gc.disable()
-    code = DataclassCode.load()
+    code, patterns = DataclassCode.load(), RegexCode.load()
     code.install()
+    patterns.install()
     try:
         from klint.cli_check import CheckOutput, run_check
         from klint.run import RunOptions
     finally:
+        patterns.uninstall()
         code.uninstall()
         gc.freeze()  # what the modules hold stays: later collections skip it
         gc.enable()

@@ -9,11 +9,12 @@ import subprocess
 import sys
 import types
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from klint import import_cost
-from klint.import_cost import NON_PRINTABLE, YAML_NON_PRINTABLE, DataclassCode
+from klint.import_cost import NON_PRINTABLE, YAML_NON_PRINTABLE, DataclassCode, RegexCode
 from tests.conftest import REPO, run_cli
 
 EXAMPLE = "fixtures/examples/insecure-deployment.yaml"
@@ -190,6 +191,7 @@ def test_the_fast_path_prints_the_same_with_a_new_and_a_kept_table(tmp_path: Pat
     typer = run_cli(*args, env={**env, "KLINT_NO_FAST_PATH": "1"})
     first = run_cli(*args, env=env)
     assert list((tmp_path / "home" / "klint").glob("dataclass-code-*.marshal"))
+    assert list((tmp_path / "home" / "klint").glob("regex-code-*.marshal"))
     second = run_cli(*args, env=env)
     for done in (first, second):
         assert (done.stdout, done.stderr, done.returncode) == (
@@ -209,3 +211,106 @@ def test_no_table_under_a_relative_cache_folder(
     assert table.path is None and table.codes == {}
     _define(table)
     assert not (tmp_path / "relative-cache").exists()
+
+
+# Patterns of every shape the regex compiler writes code for: groups, flags, bytes.
+PATTERNS: list[tuple[str | bytes, int]] = [
+    (r"(?i)(passw(?:or)?d|token)(?P<tail>[_.-]key)?$", 0),
+    (r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{10,}\.eyJ", 0),
+    (r"^\s*#\s*Source:\s*(\S+)\s*$", re.MULTILINE),
+    (r"a b  # comment\n c", re.VERBOSE | re.IGNORECASE),
+    (r"[\u00e9-\u00ff]+|\d{2,5}", re.ASCII),
+    (rb"\x00[^\x01-\x08]+(?=end)", 0),
+    (r"(?P<name>.+?)-v?\d+(?:\.\d+)*", re.DOTALL),
+]
+SAMPLES = [
+    "db_password",
+    "Token_key",
+    "x eyJabcdefghijk.eyJ",
+    "# Source: a/b.yaml",
+    "ABC",
+    "chart-v1.2",
+]
+
+
+def _compiled(table: RegexCode | None) -> list[re.Pattern[Any]]:
+    """Each of PATTERNS compiled by ``re``'s compiler (past re's own cache), through
+    ``table`` when given."""
+    import re._compiler as compiler  # type: ignore[import-not-found]
+
+    if table is not None:
+        table.install()
+    try:
+        return [compiler.compile(pattern, flags) for pattern, flags in PATTERNS]
+    finally:
+        if table is not None:
+            table.uninstall()
+
+
+def _behaviour(compiled: list[re.Pattern[Any]]) -> list[object]:
+    seen: list[object] = []
+    for pattern in compiled:
+        seen.append((pattern.pattern, pattern.flags, pattern.groups, dict(pattern.groupindex)))
+        for sample in SAMPLES:
+            text: Any = (
+                sample.encode() + b"\x00\x09end" if isinstance(pattern.pattern, bytes) else sample
+            )
+            match = pattern.search(text)
+            seen.append(match.group(0) if match else None)
+    return seen
+
+
+def test_patterns_made_through_the_table_are_the_patterns_re_makes(cache_home: Path) -> None:
+    plain = _compiled(None)
+    first = RegexCode.load()
+    assert first.codes == {}
+    recorded = _compiled(first)  # compiled by re, arguments recorded, then written
+    table = RegexCode.load()
+    assert table.codes.keys() == first.used.keys() == {(p, int(f)) for p, f in PATTERNS}
+    replayed = _compiled(table)  # every pattern built from the file's code
+    assert table.used.keys() == table.codes.keys()
+    # Pattern equality compares the engine code word for word, the flags and the text.
+    assert plain == recorded == replayed
+    assert _behaviour(plain) == _behaviour(replayed)
+    assert "password" in _behaviour(replayed) and "Token_key" in _behaviour(replayed)
+
+
+@pytest.mark.parametrize(
+    "damage", ["readable", "garbage", "not-a-table", "wrong-key", "other-pattern", "bad-code"]
+)
+def test_a_regex_table_that_is_damaged_or_not_ours_is_not_used(
+    cache_home: Path, damage: str
+) -> None:
+    _compiled(RegexCode.load())
+    path = Path(str(RegexCode.load().path))
+    good = marshal.loads(path.read_bytes())
+    key = (PATTERNS[0][0], PATTERNS[0][1])
+    if damage == "readable":
+        path.chmod(0o644)
+    elif damage == "garbage":
+        path.write_bytes(b"\x00garbage" * 10)
+    elif damage == "not-a-table":
+        path.write_bytes(marshal.dumps([key]))
+    elif damage == "wrong-key":
+        path.write_bytes(marshal.dumps({**good, "abc": good[key]}))
+    elif damage == "other-pattern":  # arguments of another pattern under this key
+        path.write_bytes(marshal.dumps({**good, key: good[(PATTERNS[1][0], PATTERNS[1][1])]}))
+    else:  # well-formed but not code the engine accepts: that entry is compiled again
+        args = good[key]
+        path.write_bytes(marshal.dumps({**good, key: (*args[:2], [0] * 5, *args[3:])}))
+    table = RegexCode.load()
+    if damage != "bad-code":
+        assert table.codes == {}
+    assert _compiled(table) == _compiled(None)
+
+
+def test_the_regex_hook_is_gone_after_the_imports() -> None:
+    import _sre
+    import re._compiler as compiler  # type: ignore[import-not-found]
+
+    original = compiler.compile
+    table = RegexCode(None, {})
+    table.install()
+    assert compiler.compile == table.compile and compiler._sre is not _sre
+    table.uninstall()
+    assert compiler.compile is original and compiler._sre is _sre
