@@ -408,3 +408,61 @@ def test_a_key_an_if_inside_the_arm_drops_does_not_rule_the_arm_out() -> None:
     path = ("spec", "containers", 0, "securityContext", "runAsUser")
     found = locate_field(template, path, 0, (None, None, "builder"), rendered)
     assert found is not None and found.line == 16  # the rootless arm's runAsUser: 1000
+
+
+_RULES = """\
+kind: Role
+apiVersion: rbac.authorization.k8s.io/v1
+rules:
+- apiGroups:
+  - example.com
+  resources:
+  - widgets
+  verbs: ["get"]
+{{- if .Values.watchAll }}
+- apiGroups:
+  - admissionregistration.k8s.io
+  resources:
+  - validatingwebhookconfigurations
+  verbs: ["get"]
+{{- end }}
+- apiGroups:
+  - ""
+  resources:
+  - pods
+  - pods/exec
+  verbs: ["get", "create"]
+"""
+
+
+def _rule_line(rendered_rules: list[dict[str, Any]], path: tuple[str | int, ...]) -> int | None:
+    found = locate_field(_RULES, ("rules", *path), 0, (), {"rules": rendered_rules})
+    return found.line if found is not None else None
+
+
+_WIDGETS = {"apiGroups": ["example.com"], "resources": ["widgets"], "verbs": ["get"]}
+_WEBHOOKS = {
+    "apiGroups": ["admissionregistration.k8s.io"],
+    "resources": ["validatingwebhookconfigurations"],
+    "verbs": ["get"],
+}
+_PODS = {"apiGroups": [""], "resources": ["pods", "pods/exec"], "verbs": ["get", "create"]}
+
+
+def test_a_list_item_an_if_dropped_is_not_counted() -> None:
+    # percona's operator Role: with default values the webhook rule does not render, so
+    # rules[1] is the core rule (line 16 on), not the item inside the if (line 10 on)
+    assert _rule_line([_WIDGETS, _PODS], (1, "resources", 1)) == 20
+    assert _rule_line([_WIDGETS, _PODS], (1,)) == 16
+    assert _rule_line([_WIDGETS, _PODS], (0, "resources", 0)) == 7
+
+
+def test_a_list_item_its_if_kept_is_counted() -> None:
+    rules = [_WIDGETS, _WEBHOOKS, _PODS]
+    assert _rule_line(rules, (1, "resources", 0)) == 13
+    assert _rule_line(rules, (2, "resources", 1)) == 20
+
+
+def test_without_the_rendered_list_items_are_counted_as_written() -> None:
+    found = locate_field(_RULES, ("rules", 1), 0)
+    assert found is not None and found.line == 10

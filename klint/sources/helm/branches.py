@@ -36,20 +36,22 @@ def pick_branch(candidates: Sequence[Branch], rendered: object, nothing: object)
     first when nothing tells them apart (``rendered`` is ``nothing``: not known)."""
     if rendered is nothing:
         return candidates[0]
-    scored = [(fit, i) for i, c in enumerate(candidates) if (fit := _fit(c, rendered)) is not None]
+    scored = [(fit, i) for i, c in enumerate(candidates) if (fit := fits(c, rendered)) is not None]
     if not scored:
         return candidates[0]
     _, best = max(scored, key=lambda pair: (pair[0], -pair[1]))  # the first of the best
     return candidates[best]
 
 
-def _fit(entry: Branch, rendered: object) -> int | None:
+def fits(entry: Branch, rendered: object) -> int | None:
     """How well ``entry``'s literal text agrees with ``rendered`` (None: it cannot have
     rendered it)."""
     if entry.value is not None:
         if isinstance(rendered, (dict, list)) or not _same_scalar(entry.value, rendered):
             return None
         return 1
+    if isinstance(rendered, list):
+        return _list_fit(entry, rendered)
     keys = [c for c in entry.children if c.kind == "key" and c.key is not None]
     if not keys or not isinstance(rendered, dict):
         return 0  # blocks only, list items, or nothing literal to compare
@@ -63,11 +65,29 @@ def _fit(entry: Branch, rendered: object) -> int | None:
             if child.block_depth <= entry.block_depth:
                 return None  # written on no condition, yet not rendered
             continue
-        inner = _fit(child, rendered[child.key])
+        inner = fits(child, rendered[child.key])
         if inner is None:
             return None
         score += 1 + inner
     return score
+
+
+def _list_fit(entry: Branch, rendered: list[object]) -> int | None:
+    """A list written as literal scalar items (``- pods/exec``) on no condition of its own
+    agrees with ``rendered`` only when the items are the same; any other list may have."""
+    items = [c for c in entry.children if c.kind == "item"]
+    literal = [c.value for c in items if c.value is not None]
+    if (
+        not items
+        or len(items) != len(entry.children)
+        or any(c.block_depth > entry.block_depth for c in items)
+        or len(literal) != len(items)
+    ):
+        return 0
+    if len(literal) != len(rendered):
+        return None
+    same = all(_same_scalar(v, r) for v, r in zip(literal, rendered, strict=True))
+    return len(literal) if same else None
 
 
 def _same_scalar(literal: str, rendered: object) -> bool:

@@ -24,7 +24,7 @@ from klint.sources.helm.actions import (
     scan_actions,
     to_lf,
 )
-from klint.sources.helm.branches import pick_branch
+from klint.sources.helm.branches import fits, pick_branch
 from klint.sources.helm.output import split_sections
 from klint.sources.helm.sections import index_sections, section_text
 from klint.sources.helm.values_map import common_reference, values_reference, values_references
@@ -219,7 +219,10 @@ def _build_tree(
             item_column = column + dash.start()
             content = column + len(shape.group("dashes"))
             _pop(stack, item_column, "item")
-            item = _Entry("item", item_column, line, content + 1, range_depth=depth)
+            conditional = blocks[line - 1] if line - 1 < len(blocks) else 0
+            item = _Entry(
+                "item", item_column, line, content + 1, range_depth=depth, block_depth=conditional
+            )
             stack[-1].children.append(item)
             stack.append(item)
         rest = shape.group("rest")
@@ -227,6 +230,8 @@ def _build_tree(
         if key is None:
             if shape.group("dashes") and _BLOCK_SCALAR.match(rest.strip()):
                 scalar_indent = stack[-1].indent
+            elif shape.group("dashes"):
+                stack[-1].value = _literal(rest)  # a scalar list item (``- pods/exec``)
             continue
         key_column = column + len(shape.group("dashes"))
         value = key.group("value").strip()
@@ -337,7 +342,7 @@ def _walk(
 ) -> _Walk | None:
     node = root
     for depth, part in enumerate(path):
-        child = _child(node, part, names[depth] if depth < len(names) else None)
+        child = _child(node, part, names[depth] if depth < len(names) else None, rendered)
         if child is not None and isinstance(part, str):
             arms = [c for c in node.children if c.kind == "key" and c.key == part]
             if len(arms) > 1:  # if/else arms writing one key: the one that rendered
@@ -380,7 +385,9 @@ def _rendered_nothing(node: _Entry, rendered: object) -> bool:
     return set(rendered) <= literal
 
 
-def _child(node: _Entry, part: str | int, name: str | None = None) -> _Entry | None:
+def _child(
+    node: _Entry, part: str | int, name: str | None = None, rendered: object = None
+) -> _Entry | None:
     if isinstance(part, str):
         return next((c for c in node.children if c.kind == "key" and c.key == part), None)
     if name is not None:
@@ -403,12 +410,42 @@ def _child(node: _Entry, part: str | int, name: str | None = None) -> _Entry | N
             top = [child for score, _, child in scored if score == best]
             if len(top) == 1:
                 return top[0]
+    aligned = _aligned_item(node, part, rendered)
+    if aligned is not None:
+        return aligned
     position = 0
     for child in node.children:
         if child.kind != "item":
             continue
         if child.range_depth > node.range_depth or position == part:
             return child  # an item inside a range stands for every item it generates
+        position += 1
+    return None
+
+
+def _aligned_item(node: _Entry, part: int, rendered: object) -> _Entry | None:
+    """The template item that rendered item ``part`` of the rendered list, when items
+    inside ``if`` blocks may not have rendered: the template's items are matched to the
+    rendered ones in order, and a conditional item whose literal text cannot have rendered
+    the next rendered item is taken to be one its ``if`` dropped. None when the list has
+    no conditional item, an item repeats in a ``range``, or nothing rendered is known."""
+    items = [c for c in node.children if c.kind == "item"]
+    if not isinstance(rendered, list) or not 0 <= part < len(rendered):
+        return None
+    if any(c.range_depth > node.range_depth for c in items) or any(
+        c.kind == "inject" for c in node.children
+    ):
+        return None
+    if not any(c.block_depth > node.block_depth for c in items):
+        return None
+    position = 0
+    for item in items:
+        if position >= len(rendered):
+            return None
+        if item.block_depth > node.block_depth and fits(item, rendered[position]) is None:
+            continue  # its ``if`` dropped it
+        if position == part:
+            return item
         position += 1
     return None
 
