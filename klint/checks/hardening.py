@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.findings import FieldPath
+from klint.findings import FieldPath, Severity
 from klint.model import ContainerView, PodView, containers, effective, pod_view
 from klint.model.capabilities import capability_names
 from klint.model.resource import Resource
@@ -165,6 +165,12 @@ def _sensitive(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in SENSITIVE_HOST_PATHS)
 
 
+_PRIVILEGED_ANYWAY = (
+    " The container is privileged, so it can write to the host whatever this mount says:"
+    " privileged: true (privileged-container) is the setting to fix."
+)
+
+
 def sensitive_host_mount(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:
     """Mounts of a runtime socket (any mode), or writable mounts of sensitive host paths."""
     pod = pod_view(resource)
@@ -196,9 +202,13 @@ def sensitive_host_mount(resource: Resource, _: UnitContext, __: Params) -> Iter
                     "which gives control of every container on the node.",
                 )
             elif _sensitive(host) and mount.get("readOnly") is not True:
-                yield Violation(
-                    where, f"{container.label} mounts host path {host} writable at {target}."
-                )
+                message = f"{container.label} mounts host path {host} writable at {target}."
+                if container.security_context.get("privileged") is True:
+                    # a privileged container can write the host anyway: privileged-container
+                    # (an error of its own) is the setting to fix, readOnly here changes nothing
+                    yield Violation(where, message + _PRIVILEGED_ANYWAY, Severity.NOTE)
+                else:
+                    yield Violation(where, message)
 
 
 def share_process_namespace(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:

@@ -1,0 +1,64 @@
+"""Default-profile noise on unseen repositories (issue 23 §3, sample 9): a writable host path
+in a privileged container is a note (the container can write to the host anyway: the
+privileged setting, an error of its own, is what to fix); the runtime socket and the
+privileged container itself keep their level."""
+
+from __future__ import annotations
+
+import pytest
+
+from klint.findings import Severity
+from tests.conftest import lint_text
+
+_NODE_PLUGIN = """\
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: csi-node, namespace: kube-system}}
+spec:
+  selector: {{matchLabels: {{app: csi-node}}}}
+  template:
+    metadata: {{labels: {{app: csi-node}}}}
+    spec:
+      containers:
+        - name: node
+          image: example.com/csi:v1.2.3
+          securityContext: {{privileged: {privileged}}}
+          volumeMounts:
+            - {{name: kubelet, mountPath: /var/lib/kubelet, mountPropagation: {propagation}}}
+            - {{name: sock, mountPath: /run/containerd/containerd.sock}}
+      volumes:
+        - {{name: kubelet, hostPath: {{path: /var/lib/kubelet}}}}
+        - {{name: sock, hostPath: {{path: /run/containerd/containerd.sock}}}}
+"""
+
+
+def _findings(privileged: str, propagation: str = "Bidirectional") -> dict[str, list[object]]:
+    text = _NODE_PLUGIN.format(privileged=privileged, propagation=propagation)
+    report = lint_text(text, rules=("KL154", "KL101"), path="deploy/csi-node.yaml")
+    found: dict[str, list[object]] = {}
+    for finding in report.findings:
+        found.setdefault(finding.rule_id, []).append((finding.severity, finding.message))
+    return found
+
+
+def test_a_writable_host_path_in_a_privileged_container_is_a_note_that_says_why() -> None:
+    found = _findings("true")
+    kubelet = [f for f in found["KL154"] if "/var/lib/kubelet" in str(f)]
+    assert len(kubelet) == 1
+    severity, message = kubelet[0]  # type: ignore[misc]
+    assert severity is Severity.NOTE
+    assert "privileged: true (privileged-container) is the setting to fix" in str(message)
+    assert [s for s, _ in found["KL101"]] == [Severity.ERROR]  # type: ignore[misc]
+
+
+def test_the_runtime_socket_stays_an_error_in_a_privileged_container() -> None:
+    socket = [f for f in _findings("true")["KL154"] if "runtime socket" in str(f)]
+    assert [s for s, _ in socket] == [Severity.ERROR]  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("privileged", ["false", "null"])
+def test_the_writable_host_path_stays_an_error_without_privileged(privileged: str) -> None:
+    found = _findings(privileged, "None")
+    kubelet = [f for f in found["KL154"] if "/var/lib/kubelet" in str(f)]
+    assert [s for s, _ in kubelet] == [Severity.ERROR]  # type: ignore[misc]
+    assert "KL101" not in found
