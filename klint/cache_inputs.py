@@ -110,8 +110,8 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
                     return None
                 chart = (*chart, *shared)
         values = tuple(str(v if Path(v).is_absolute() else cwd / v) for v in helm_values)
-        published = unit.published()  # decided by files beside the chart (index.yaml)
-        identity = f"{kind}|{unit.display}|{unit.path}|{unit.cwd}|{options}|{published}"
+        context = unit.context()  # decided by files beside the chart too (index.yaml)
+        identity = f"{kind}|{unit.display}|{unit.path}|{unit.cwd}|{options}|{context}"
         return UnitInputs(identity, (*chart, *values), mentions_klint=True)
     if kind == "KustomizeOverlay" and type(unit).__module__ == "klint.sources.kustomize.overlay":
         from klint.sources.kustomize.overlay import KustomizeOverlay

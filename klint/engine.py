@@ -44,7 +44,7 @@ from klint.findings import (
     sorted_once_per_location,
 )
 from klint.model import declared
-from klint.model.component import Expectation, below_named_folder, expectation
+from klint.model.component import Expectation, below_named_folder, expectation, unit_expectation
 from klint.model.deploy_time import deploy_time
 from klint.model.resource import Resource, dig, resources_from_document
 from klint.not_kubernetes import NOT_KUBERNETES, PART_OF_UNIT, SKIPPED
@@ -319,7 +319,7 @@ def _finding(
         run = settings or LoadSettings()
         context_path = below_named_folder(location.path, run.named_folders)
         expected = (
-            loaded.published
+            unit_expectation(loaded.context, active.rule.tags)
             or _generated_copy(resource, location.path, run, shared)
             or deploy_time(resource, violation.path, active.rule.tags, loaded.deploy_images)
             or expectation(resource, active.rule.tags, context_path, violation.path, values_set)

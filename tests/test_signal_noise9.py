@@ -1,14 +1,17 @@
 """Default-profile noise on unseen repositories (issue 23 §3, sample 9): a writable host path
 in a privileged container is a note (the container can write to the host anyway: the
-privileged setting, an error of its own, is what to fix); the runtime socket and the
-privileged container itself keep their level."""
+privileged setting, an error of its own, is what to fix); a chart its maintainers deprecated
+gets notes. The runtime socket and the privileged container itself keep their level."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import pytest
 
 from klint.findings import Severity
-from tests.conftest import lint_text
+from tests.conftest import lint_text, needs_helm_sdk, run_cli
 
 _NODE_PLUGIN = """\
 apiVersion: apps/v1
@@ -62,3 +65,43 @@ def test_the_writable_host_path_stays_an_error_without_privileged(privileged: st
     kubelet = [f for f in found["KL154"] if "/var/lib/kubelet" in str(f)]
     assert [s for s, _ in kubelet] == [Severity.ERROR]  # type: ignore[misc]
     assert "KL101" not in found
+
+
+_DEPLOYMENT = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: dash}
+spec:
+  selector: {matchLabels: {app: dash}}
+  template:
+    metadata: {labels: {app: dash}}
+    spec:
+      containers:
+        - name: dash
+          image: example.com/dash:1.0.0
+          securityContext:
+            privileged: {{ .Values.privileged }}
+"""
+
+
+def _chart(root: Path, deprecated: bool) -> None:
+    (root / "templates").mkdir(parents=True)
+    chart = "apiVersion: v2\nname: dash\nversion: 1.0.0\n"
+    (root / "Chart.yaml").write_text(chart + ("deprecated: true\n" if deprecated else ""))
+    (root / "values.yaml").write_text("privileged: true\n")
+    (root / "templates" / "deployment.yaml").write_text(_DEPLOYMENT)
+
+
+@needs_helm_sdk
+@pytest.mark.parametrize("deprecated", [True, False])
+def test_a_deprecated_chart_s_findings_are_notes_except_never_downgraded_ones(
+    tmp_path: Path, deprecated: bool
+) -> None:
+    _chart(tmp_path / "dash", deprecated)
+    result = run_cli("check", "--format", "json", "--no-cache", "dash", cwd=tmp_path)
+    findings = json.loads(result.stdout)["findings"]
+    levels = {f["rule_id"]: f["severity"] for f in findings}
+    assert levels["KL101"] == "error"  # a privileged container keeps its level
+    assert levels["KL150"] == ("note" if deprecated else "warning")  # readOnlyRootFilesystem
+    because = [f["message"] for f in findings if f["rule_id"] == "KL150"]
+    assert ("a deprecated chart (Chart.yaml deprecated: true)" in because[0]) is deprecated

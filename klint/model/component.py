@@ -37,7 +37,7 @@ level on the source the copy is made from, or upstream):
   ``.tgz`` chart that is not a dependency in a chart's ``charts/`` folder, as Helm
   repositories committed to git hold one per version; one beside a Helm repository's
   ``index.yaml`` is a release even in a ``charts/`` folder that belongs to no chart: its
-  unit says so, ``LoadedUnit.published``), fixed in those sources.
+  unit says so, ``LoadedUnit.context``), fixed in those sources.
 
 Inputs *users copy or run*, for every rule not tagged ``never-downgraded``:
 
@@ -54,11 +54,12 @@ Inputs *users copy or run*, for every rule not tagged ``never-downgraded``:
   ``test_pod.yml``, ``smoke-test.yaml``; development environments: ``dev-env/``,
   ``devenv/``, ``local-dev/``, ``config/dev/`` beside a kubebuilder tree's deployed config,
   ``local/`` directly under ``deploy/``, ``config/`` or ``manifests/`` (a kind install of
-  local builds), not ``overlays/dev/``): applied to test clusters or copied by users; an
-  archived folder (``_archived/``, ``archive/``, ``attic/``), kept for reference and no
-  longer maintained; or under a hidden folder (``.local/``, ``.dev/``: developer-local, not
-  deployed; ``.github/`` and ``.tekton/`` hold CI, which runs, and a folder named on the
-  command line is what the user means to lint);
+  local builds), not ``overlays/dev/``): applied to test clusters or copied by users; a
+  chart its maintainers deprecated (``unmaintained``: Chart.yaml ``deprecated: true``, the
+  unit says so, ``LoadedUnit.context``); an archived folder (``_archived/``, ``archive/``,
+  ``attic/``), kept for reference and no longer maintained; or under a hidden folder
+  (``.local/``, ``.dev/``: developer-local, not deployed; ``.github/`` and ``.tekton/`` hold
+  CI, which runs, and a folder named on the command line is what the user means to lint);
 - ``template-source``: a document with unquoted Go template actions (``namespace: {{
   .Namespace }}``, a line starting ``{{``), or with one inside its name, namespace or a
   label (``name: load-{{.Replica}}``): a template some tool renders, which YAML reads as
@@ -299,6 +300,14 @@ def _release_archive(path: str) -> str | None:
         return None
     folder, _, name = archive.rpartition("/")
     return None if folder.rpartition("/")[2] == "charts" else name
+
+
+def unit_expectation(context: Expectation | None, tags: tuple[str, ...]) -> Expectation | None:
+    """A whole unit's context (:attr:`LoadedUnit.context`) for a rule with ``tags``: a copy
+    fixed elsewhere for every rule, anything else for rules not tagged never-downgraded."""
+    if context is None or (NEVER_DOWNGRADED in tags and not context.fixed_elsewhere):
+        return None
+    return context
 
 
 def expectation(

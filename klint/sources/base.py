@@ -62,9 +62,10 @@ class LoadedUnit:
     # are linted with their whole folder, so cross-object rules see what a folder run sees,
     # and only the named files are reported.
     report_only: frozenset[str] = frozenset()
-    # The whole unit is a copy fixed elsewhere (a chart release a Helm repository publishes):
-    # every finding is a note that says why.
-    published: Expectation | None = None
+    # The whole unit's context: a copy fixed elsewhere (a chart release a Helm repository
+    # publishes: every finding is a note that says why), or a chart its maintainers deprecated
+    # (Chart.yaml ``deprecated: true``: findings of rules not tagged never-downgraded).
+    context: Expectation | None = None
     # Image names (without tag or digest) the project's build sets at deploy time, each with
     # the Makefile line that does it (``kustomize edit set image``): the tag in git is a
     # placeholder (sources/kustomize/deploy_images.py).

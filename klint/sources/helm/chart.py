@@ -150,23 +150,32 @@ class HelmChart:
         listed += self._crds(settings, root, user_values, documents, problems)
         # a packaged chart shows every template as the archive: then only the count is known
         paths = frozenset(listed) if len(set(listed)) == len(listed) else None
-        published = self.published()
         return LoadedUnit(
             documents,
             problems,
             locator,
             len(listed),
             paths,
-            published=published,
+            context=self.context(),
             placeholders=placeholders,
         )
 
-    def published(self) -> Expectation | None:
-        """Why the chart is a published copy (a release in a Helm repository), if it is."""
-        if not helm_repository_release(self.path):
-            return None
-        what = "a published chart release in a Helm repository (index.yaml), fixed in its sources"
-        return Expectation("published", f"in {self.path.name}: {what}", True, True)
+    def context(self) -> Expectation | None:
+        """Why the whole chart's findings are notes, if they are: a published copy (a release
+        in a Helm repository), or a chart its maintainers deprecated (Chart.yaml
+        ``deprecated: true``, which Helm shows on install: nobody hardens a retired chart)."""
+        if helm_repository_release(self.path):
+            what = (
+                "a published chart release in a Helm repository (index.yaml), fixed in its sources"
+            )
+            return Expectation("published", f"in {self.path.name}: {what}", True, True)
+        if (
+            self.path.is_dir()
+            and read_yaml_mapping(self.path / "Chart.yaml").get("deprecated") is True
+        ):
+            what = "a deprecated chart (Chart.yaml deprecated: true), no longer maintained"
+            return Expectation("unmaintained", f"in {self.path.name}: {what}", True)
+        return None
 
     def _crds(
         self,
