@@ -66,6 +66,13 @@ def test_token_formats(value: str, label: str | None) -> None:
         ("checksum/secret", False),
         ("LOG_LEVEL", False),
         ("ACCESS_KEY_ID", False),
+        # etcd settings named token: the token provider and the cluster's identity
+        ("ETCD_AUTH_TOKEN", False),
+        ("ETCD_INITIAL_CLUSTER_TOKEN", False),
+        ("initial-cluster-token", False),
+        ("AUTH_TOKEN", True),  # elsewhere a token is a token
+        ("ETCD_ROOT_PASSWORD", True),
+        ("ETCD_AUTH_TOKEN_SECRET", True),
     ],
 )
 def test_credential_names(name: str, expected: bool) -> None:
@@ -190,7 +197,9 @@ data: "nope"
 # under a credential name (demo passwords such as "admin", "minio123", fill-in literals
 # such as "yourpassword"), a committed Secret, or a secretKeyRef. Tuning removed 5 false
 # positives (Helm checksum/secret annotations) and 13 Helm-generated Secrets.
-CORPUS_EXPECTED = {"KL601": 23, "KL602": 0, "KL603": 0, "KL604": 19, "KL605": 44}
+# KL601 23 → 22: ETCD_INITIAL_CLUSTER_TOKEN (kubernetes-examples openshift-origin etcd) is
+# the cluster's identity, not a credential (its own comment says so)
+CORPUS_EXPECTED = {"KL601": 22, "KL602": 0, "KL603": 0, "KL604": 19, "KL605": 44}
 
 
 @pytest.mark.slow
@@ -225,3 +234,22 @@ def test_every_token_format_has_a_prefilter_hint() -> None:
     from klint.checks import secrets
 
     assert set(secrets._TOKEN_HINTS) == {label for label, _ in secrets.TOKEN_FORMATS}
+
+
+def test_bitnami_etcd_token_settings_are_not_literal_credentials() -> None:
+    # apisix vendors bitnami's etcd chart (sample 9): both were reported as KL601
+    pod = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: etcd}
+spec:
+  containers:
+    - name: etcd
+      image: bitnami/etcd:3.5.9
+      env:
+        - {name: ETCD_AUTH_TOKEN, value: "jwt,priv-key=/opt/bitnami/etcd/certs/token/jwt-token.pem,sign-method=RS256,ttl=10m"}
+        - {name: ETCD_INITIAL_CLUSTER_TOKEN, value: etcd-cluster-k8s}
+        - {name: ETCD_ROOT_PASSWORD, value: hunter2}
+"""
+    found = [f.message for f in lint_text(pod, rules=("KL601",)).findings]
+    assert len(found) == 1 and "ETCD_ROOT_PASSWORD" in found[0]

@@ -110,6 +110,13 @@ NON_SECRET_VALUE = re.compile(
     r"(?i)^(true|false|yes|no|on|off|y|n|enabled?|disabled?|none|null|nil|-|"
     r"[0-9]+(\.[0-9]+)?[a-z]{0,2}|auto|default|optional|required)$"
 )
+# Settings of widely deployed software whose names say token but whose values are not
+# credentials: etcd's ``--auth-token`` names the token provider and its options
+# (``jwt,priv-key=/path,sign-method=RS256``), ``--initial-cluster-token`` the cluster's
+# identity (bitnami's etcd chart sets both as ``ETCD_*`` variables).
+KNOWN_SETTINGS = re.compile(
+    r"(?i)^(?:etcd_auth_token|etcd_initial_cluster_token|initial-cluster-token)$"
+)
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 _FLAG = re.compile(r"^--?([A-Za-z0-9_.-]+)=(\S+)$")
 _FILE_LINE = re.compile(r"""^\s*["']?([A-Za-z0-9_.-]+)["']?\s*[:=]\s*["']?([^\s"',]+)["']?,?\s*$""")
@@ -150,6 +157,7 @@ def credential_name(name: str) -> bool:
         bool(CREDENTIAL_NAME.search(name))
         and not NOT_A_VALUE.search(name)
         and not DIGEST_NAME.search(name)
+        and not KNOWN_SETTINGS.match(name)
     )
 
 
