@@ -247,7 +247,8 @@ spec:
     - name: etcd
       image: bitnami/etcd:3.5.9
       env:
-        - {name: ETCD_AUTH_TOKEN, value: "jwt,priv-key=/opt/bitnami/etcd/certs/token/jwt-token.pem,sign-method=RS256,ttl=10m"}
+        - name: ETCD_AUTH_TOKEN
+          value: "jwt,priv-key=/opt/bitnami/etcd/certs/token/jwt.pem,sign-method=RS256,ttl=10m"
         - {name: ETCD_INITIAL_CLUSTER_TOKEN, value: etcd-cluster-k8s}
         - {name: ETCD_ROOT_PASSWORD, value: hunter2}
 """
