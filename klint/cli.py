@@ -152,7 +152,7 @@ def check(
     set_values: SetValues = None,
     set_string: SetStrings = None,
     release_name: ReleaseName = "release",
-    namespace: Namespace = "default",
+    namespace: Namespace = "",
     show_suppressed: Annotated[
         bool, typer.Option("--show-suppressed", help="List suppressed findings too.")
     ] = False,
@@ -267,7 +267,7 @@ def fix(
     set_values: SetValues = None,
     set_string: SetStrings = None,
     release_name: ReleaseName = "release",
-    namespace: Namespace = "default",
+    namespace: Namespace = "",
     config: ConfigFile = None,
     no_config: NoConfig = False,
     rules_dir: RulesDirs = None,
@@ -323,7 +323,7 @@ def baseline_create(
     set_values: SetValues = None,
     set_string: SetStrings = None,
     release_name: ReleaseName = "release",
-    namespace: Namespace = "default",
+    namespace: Namespace = "",
     config: ConfigFile = None,
     no_config: NoConfig = False,
     rules_dir: RulesDirs = None,

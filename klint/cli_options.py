@@ -47,7 +47,9 @@ SetStrings = Annotated[
     list[str] | None, typer.Option("--set-string", help="Helm --set-string key=value.")
 ]
 ReleaseName = Annotated[str, typer.Option("--release-name", help="Helm release name.")]
-Namespace = Annotated[str, typer.Option("--namespace", help="Namespace for Helm rendering.")]
+Namespace = Annotated[
+    str, typer.Option("--namespace", help="Namespace for Helm rendering (default: default).")
+]
 
 NoCache = Annotated[
     bool, typer.Option("--no-cache", help="Neither read nor write the result cache.")

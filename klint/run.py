@@ -46,7 +46,7 @@ class RunOptions:
     helm_set: tuple[str, ...] = ()
     helm_set_string: tuple[str, ...] = ()
     release_name: str = "release"
-    namespace: str = "default"
+    namespace: str = ""  # --namespace; empty: Helm's default
     show_suppressed: bool = False
     max_file_bytes: int = 32 * 1024 * 1024
     max_yaml_nodes: int = 2_000_000

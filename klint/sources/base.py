@@ -85,7 +85,7 @@ class LoadSettings:
     helm_set: tuple[str, ...] = ()
     helm_set_string: tuple[str, ...] = ()
     release_name: str = "release"
-    namespace: str = "default"
+    namespace: str = ""  # Helm's own default (``default``) unless the user chose one
     kube_version: str | None = None
     crd_paths: tuple[str, ...] = ()  # --crd: files/folders of extra CustomResourceDefinitions
     render_timeout: float = 120.0  # seconds one chart render or kustomize build may take

@@ -175,3 +175,70 @@ def test_no_finding_is_about_a_placeholder_klint_made_up(tmp_path: Path) -> None
     # the subject klint filled in is not reported; the invalid name written in the chart is
     assert invalid == [("KL934", 15)]
     assert "must be set" not in json.dumps(data["findings"])
+
+
+_NAMESPACED = """\
+{{- if eq .Release.Namespace "default" }}
+{{- fail "Running in the 'default' namespace is not recommended" }}
+{{- end }}
+apiVersion: v1
+kind: Pod
+metadata:
+  name: plugin
+  namespace: {{ .Release.Namespace }}
+spec:
+  containers:
+    - name: plugin
+      image: {{ .Values.image }}
+"""
+
+
+def _namespaced_chart(root: Path, refusal: str) -> Path:
+    chart = root / "Device_Plugin"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: device-plugin\nversion: 1.0.0\n")
+    (chart / "values.yaml").write_text("image: example.com/plugin\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        _NAMESPACED.replace("'default' namespace", refusal)
+    )
+    return chart
+
+
+def test_a_chart_that_refuses_the_default_namespace_is_linted_in_its_own(tmp_path: Path) -> None:
+    # nvidia-device-plugin fails on purpose in `default` (sample 9: its only chart, unlinted)
+    _namespaced_chart(tmp_path, "'default' namespace")
+    result = run_cli("check", "--format", "json", "--no-cache", "Device_Plugin", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    assert result.returncode in (0, 1)
+    [note] = data["notifications"]
+    assert (note["code"], note["fatal"]) == ("helm-values", False)
+    assert "helm install -n device-plugin" in note["message"]
+    assert "not recommended" in note["message"]
+    objects = {(f["object"]["kind"], f["object"]["namespace"]) for f in data["findings"]}
+    assert objects == {("Pod", "device-plugin")}
+
+
+def test_a_failure_about_something_else_is_not_retried_in_another_namespace(
+    tmp_path: Path,
+) -> None:
+    _namespaced_chart(tmp_path, "unconfigured setup")
+    result = run_cli("check", "--format", "json", "--no-cache", "Device_Plugin", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    assert result.returncode == 2
+    assert all("helm install -n" not in n["message"] for n in data["notifications"])
+    assert data["findings"] == []
+
+
+def test_a_namespace_the_user_chose_is_never_swapped(tmp_path: Path) -> None:
+    _namespaced_chart(tmp_path, "'default' namespace")
+    result = run_cli(
+        "check",
+        "--format",
+        "json",
+        "--no-cache",
+        "--namespace",
+        "default",
+        "Device_Plugin",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 2

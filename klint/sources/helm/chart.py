@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
 from klint.documents import Document, parse_stream
@@ -67,7 +67,14 @@ class HelmChart:
         chosen = bool(user_values or settings.helm_set or settings.helm_set_string)
         placeholders: frozenset[str] = frozenset()  # values made up to render (required)
         try:
-            rendered, missing = self._render(settings, user_values, root)
+            try:
+                rendered, missing = self._render(settings, user_values, root)
+            except HelmRenderError as error:
+                moved = self._in_own_namespace(settings, user_values, root, error)
+                if moved is None:
+                    raise
+                namespace, rendered, missing = moved
+                problems.append(self._namespace_note(namespace, self._clean(error.message)))
         except HelmRenderError as error:
             fallback: tuple[Path | None, list[RenderedTemplate], list[MissingDependency]] | None
             fallback = None
@@ -238,7 +245,7 @@ class HelmChart:
             set_values=settings.helm_set,
             set_string_values=settings.helm_set_string,
             release_name=settings.release_name,
-            namespace=settings.namespace,
+            namespace=settings.namespace or "default",
             kube_version=settings.kube_version,
             root=root,
             max_bytes=settings.limits.max_file_bytes,
@@ -296,6 +303,32 @@ class HelmChart:
             if rendered or not objects:
                 return candidate, rendered, missing
         return None
+
+    def _in_own_namespace(
+        self, settings: LoadSettings, values: list[Path], root: Path, error: HelmRenderError
+    ) -> tuple[str, list[RenderedTemplate], list[MissingDependency]] | None:
+        """A chart whose templates refuse Helm's default namespace (they ``fail`` on
+        ``default``, as nvidia-device-plugin's do) rendered as ``helm install -n <chart>``
+        installs it; None when the error is about something else or it still fails."""
+        if settings.namespace or "namespace" not in error.message.lower():
+            return None
+        namespace = re.sub(r"[^a-z0-9-]+", "-", self.path.name.lower()).strip("-")[:63] or "chart"
+        try:
+            rendered, missing = self._render(replace(settings, namespace=namespace), values, root)
+        except HelmRenderError:
+            return None
+        return namespace, rendered, missing
+
+    def _namespace_note(self, namespace: str, why: str) -> Notification:
+        """Said when the chart is linted in a namespace of its own."""
+        return Notification(
+            "helm-values",
+            f"chart {self.display} does not render in the namespace `default` ({why}); "
+            f"linted as installed with `helm install -n {namespace}`. Set its namespace in "
+            ".klint.yaml (helm.charts) or pass --namespace to lint it in yours.",
+            Location(self.display + "/Chart.yaml", Span.line(1)),
+            level=Severity.NOTE,
+        )
 
     def _render_with_placeholders(
         self, settings: LoadSettings, root: Path, failures: list[HelmRenderError]
