@@ -224,6 +224,9 @@ def _unnamed_files(loaded: LoadedUnit) -> set[str]:
     return files - loaded.report_only
 
 
+_NOT_K8S = "no Kubernetes object"
+
+
 def _skip_non_kubernetes(loaded: LoadedUnit, resources: Sequence[Resource]) -> UnitResult:
     """Set aside input that is not Kubernetes; it does not count as a linted file.
 
@@ -237,16 +240,12 @@ def _skip_non_kubernetes(loaded: LoadedUnit, resources: Sequence[Resource]) -> U
     linted = {r.document.path for r in resources}
     linted.update(n.location.path for n in result.notifications if n.location is not None)
     quiet = {d.path for d in loaded.documents} - linted
+    rendered = {d.path for d in loaded.documents if d.rendered}  # chart templates' output
     for path in sorted(quiet):
         if not any(n.location is not None and n.location.path == path for n in result.skipped):
-            result.skipped.append(
-                Notification(
-                    NOT_KUBERNETES,
-                    "no Kubernetes object",
-                    Location(path, Span.line(1)),
-                    Severity.NOTE,
-                )
-            )
+            why = "renders no object with the values used" if path in rendered else _NOT_K8S
+            where = Location(path, Span.line(1))
+            result.skipped.append(Notification(NOT_KUBERNETES, why, where, Severity.NOTE))
     broken = {n.location.path for n in result.skipped if n.location is not None} - linted
     uncounted = quiet | broken
     if loaded.report_only:  # only the named files were counted

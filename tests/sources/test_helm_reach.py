@@ -242,3 +242,23 @@ def test_a_namespace_the_user_chose_is_never_swapped(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert result.returncode == 2
+
+
+def test_a_template_the_values_switch_off_says_so_in_verbose(tmp_path: Path) -> None:
+    chart = tmp_path / "c"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
+    (chart / "values.yaml").write_text("hpa: {enabled: false}\n")
+    (chart / "templates" / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n"
+    )
+    (chart / "templates" / "hpa.yaml").write_text(
+        "# Licensed under the Apache License (apisix's templates start so)\n"
+        "{{- if .Values.hpa.enabled }}\napiVersion: autoscaling/v2\n"
+        "kind: HorizontalPodAutoscaler\nmetadata: {name: c}\n{{- end }}\n"
+    )
+    result = run_cli("check", "-v", "--no-cache", "c", cwd=tmp_path)
+    skipped = [line for line in result.stderr.splitlines() if "skipped" in line]
+    assert skipped == [
+        "klint: skipped c/templates/hpa.yaml:1: renders no object with the values used"
+    ]
