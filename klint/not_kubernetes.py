@@ -36,14 +36,31 @@ def syntax_problem(problem: Notification, text: str) -> Notification:
     """A syntax problem as reported for ``text``: a broken manifest's stays a problem; in
     text that is no manifest, or a template not rendered yet, it becomes a skipped note."""
     if _TEMPLATE_LINE.search(text) is not None:
-        return Notification(
-            NOT_KUBERNETES,
-            "a template with {{ }} actions on their own lines, not YAML until a tool renders "
-            f"it ({problem.message})",
-            problem.location,
-            Severity.NOTE,
-        )
-    return problem if mentions_kubernetes(text) else skipped(problem)
+        where = "on their own lines"
+    elif _at_action(problem, text):  # ``name: {{ .Release.Name }}-secrets``
+        where = "where the error is"
+    else:
+        return problem if mentions_kubernetes(text) else skipped(problem)
+    return Notification(
+        NOT_KUBERNETES,
+        f"a template with {{{{ }}}} actions {where}, not YAML until a tool renders it "
+        f"({problem.message})",
+        problem.location,
+        Severity.NOTE,
+    )
+
+
+def _at_action(problem: Notification, text: str) -> bool:
+    """Whether the line of a syntax error holds a Go template action (an unquoted one
+    breaks YAML there): a template some tool renders, as a chart's templates are."""
+    if problem.location is None:
+        return False
+    number = problem.location.span.start_line
+    lines = text.split("\n", number)
+    return 1 <= number <= len(lines) and _ACTION.search(lines[number - 1]) is not None
+
+
+_ACTION = re.compile(r"\{\{.*?\}\}")
 
 
 def skipped(problem: Notification) -> Notification:

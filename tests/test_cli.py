@@ -252,6 +252,14 @@ NOT_KUBERNETES = {
         "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: e2e}\n"
         '{{- if env.Getenv "USE_IRSA" }}\niam:\n  withOIDC: true\n{{- end }}\n'
     ),
+    # a Helm template outside any chart (percona's GCP deployer tester.yaml): an unquoted
+    # action breaks YAML on its line
+    "deployer/templates/tester.yaml": (
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: tester\nspec:\n  containers:\n"
+        "    - name: t\n      image: busybox:1.36\n      env:\n        - name: P\n"
+        "          valueFrom:\n            secretKeyRef:\n"
+        "              name: {{ .Release.Name }}-secrets\n              key: root\n"
+    ),
 }
 
 
@@ -273,6 +281,10 @@ def test_files_that_are_not_kubernetes_are_skipped_and_said_with_verbose(tmp_pat
     skipped = [line for line in verbose.stderr.splitlines() if line.startswith("klint: skipped ")]
     assert len(skipped) == len(NOT_KUBERNETES), verbose.stderr
     assert any("ci.yml:2: not a Kubernetes manifest (duplicate key" in line for line in skipped)
+    assert any(
+        "tester.yaml:13: a template with {{ }} actions where the error is" in line
+        for line in skipped
+    )
     assert "1 object from 1 file" in verbose.stdout
     named = run_cli("check", "tsconfig.json", ".github/workflows/ci.yml", cwd=tmp_path)
     assert named.returncode == 0, named.stdout
