@@ -105,3 +105,35 @@ def test_a_deprecated_chart_s_findings_are_notes_except_never_downgraded_ones(
     assert levels["KL150"] == ("note" if deprecated else "warning")  # readOnlyRootFilesystem
     because = [f["message"] for f in findings if f["rule_id"] == "KL150"]
     assert ("a deprecated chart (Chart.yaml deprecated: true)" in because[0]) is deprecated
+
+
+_INIT_POD = """\
+apiVersion: v1
+kind: Pod
+metadata: {{name: node-setup}}
+spec:
+  initContainers:
+    - name: install
+      image: example.com/installer:1.0.0
+      {restart}
+  containers:
+    - name: app
+      image: example.com/app:1.0.0
+      resources: {{limits: {{cpu: 100m, memory: 64Mi}}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("restart", "severity"),
+    [
+        ("", Severity.NOTE),  # runs once, to completion, before the app starts
+        ("restartPolicy: Always", Severity.WARNING),  # a sidecar lives as long as the pod
+    ],
+)
+def test_an_init_container_without_limits_is_a_note_unless_it_is_a_sidecar(
+    restart: str, severity: Severity
+) -> None:
+    report = lint_text(_INIT_POD.format(restart=restart), rules=("KL401",))
+    [finding] = report.findings
+    assert finding.severity is severity
+    assert ("runs once, to completion" in finding.message) is (severity is Severity.NOTE)

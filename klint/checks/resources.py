@@ -35,6 +35,11 @@ _NO_SIZING = (
     "no workload in this input sets resources: sizing is left to the installer (kept as a note)"
 )
 _UNSIZED = (("expected-for", "unit-without-resources"),)
+_RUNS_ONCE = (
+    "an init container runs once, to completion, before the pod's containers start, so it "
+    "cannot hold the node's resources for long (kept as a note)"
+)
+_INIT = (("expected-for", "init-container"),)
 
 
 def missing_limits(resource: Resource, context: UnitContext, params: Params) -> Iterator[Violation]:
@@ -79,6 +84,10 @@ def missing_limits(resource: Resource, context: UnitContext, params: Params) -> 
                 severity=Severity.NOTE,
                 properties=(("expected-for", "memory-limit-without-cpu-limit"),),
             )
+        elif container.list_name == "initContainers" and container.data.get("restartPolicy") != (
+            "Always"  # a sidecar (restartable init container) runs as long as the pod
+        ):
+            yield Violation(path, f"{text}: {_RUNS_ONCE}.", Severity.NOTE, _INIT)
         elif _sizes_nothing(context):
             yield Violation(path, f"{text}: {_NO_SIZING}.", Severity.NOTE, _UNSIZED)
         else:
