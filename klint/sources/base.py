@@ -76,6 +76,28 @@ class LoadedUnit:
 
 
 @dataclass(frozen=True)
+class Picked:
+    """An object of a file that a unit lints on its own while the file's other objects are
+    linted elsewhere (one that every Kustomize build reading the file deletes), and the note
+    ``--verbose`` gives about it (``namespace`` None: any namespace)."""
+
+    kind: str
+    name: str
+    namespace: str | None
+    note: str
+
+    def matches(self, data: object) -> bool:
+        """Whether ``data``, a document's value, is this object."""
+        if not isinstance(data, dict) or data.get("kind") != self.kind:
+            return False
+        metadata = data.get("metadata")
+        if not isinstance(metadata, dict) or metadata.get("name") != self.name:
+            return False
+        namespace = metadata.get("namespace")
+        return self.namespace is None or namespace in (None, "", self.namespace)
+
+
+@dataclass(frozen=True)
 class LoadSettings:
     """Options that affect loading: YAML limits and rendering options."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from klint.documents import Document
 from klint.findings import Location, Notification, Span
 from klint.model.component import path_context
-from klint.sources.base import LintUnit, LoadedUnit, LoadSettings, Locator, display_path
+from klint.sources.base import LintUnit, LoadedUnit, LoadSettings, Locator, Picked, display_path
 from klint.sources.confine import is_inside, real_path, unit_root
 from klint.sources.manifests import ManifestFile, ManifestFolder, SkippedBuffer, StdinBuffer
 from klint.sources.names import (
@@ -130,29 +130,37 @@ def discover(
                     overlays.append(target)
                 else:
                     add(kind, target, _make_unit(kind, target, cwd))
+            picked: dict[str, tuple[tuple[Picked, ...], tuple[str, ...]]] = {}
             if overlays:
                 walked = [f for files in folders.values() for f in files]
-                covered = _plan_overlays(overlays, cwd, add, walked)
+                covered, picked = _plan_overlays(overlays, cwd, add, walked)
                 for folder, files in list(folders.items()):
                     for file in files:
                         reason = covered.get(os.path.normpath(file))
                         if reason:
                             shown = display_path(file, cwd)
                             add("file", file, SkippedBuffer(shown, reason))
-                    folders[folder] = [f for f in files if os.path.normpath(f) not in covered]
+                    folders[folder] = [
+                        f
+                        for f in files
+                        if os.path.normpath(f) not in covered or os.path.normpath(f) in picked
+                    ]
             for files in folders.values():
                 # walked files are no links: their real paths, each folder resolved once
                 keys = [("file", real_path(f.absolute())) for f in files]
                 fresh = [f for f, key in zip(files, keys, strict=True) if key not in seen]
                 seen.update(keys)
                 for chunk in _chunks(fresh):
-                    result.units.append(ManifestFolder(tuple(_manifest(f, cwd) for f in chunk)))
+                    members = (_manifest(f, cwd, picked.get(os.path.normpath(f))) for f in chunk)
+                    result.units.append(ManifestFolder(tuple(members)))
         else:
             kind, target = _unit_for_file(absolute, options, cwd)
             if kind == "file" and _folder_member(absolute):
                 named.setdefault(absolute.parent, []).append(absolute)
             else:
                 add(kind, target, _make_unit(kind, target, cwd))
+                if kind == "kustomize":  # the objects its build deletes: linted from the file
+                    _add_picked(absolute, target, cwd, add)
     for folder, files in named.items():
         result.units.extend(_named_in_folder(folder, files, cwd, options, seen))
     return result
@@ -333,11 +341,26 @@ def _part_of_unit(path: Path, cwd: Path, options: DiscoverOptions) -> str | None
     return None
 
 
+def _add_picked(
+    path: Path, overlay: Path, cwd: Path, add: Callable[[str, Path, LintUnit], None]
+) -> None:
+    """A named file linted through ``overlay``: the objects of it that the build deletes, in
+    a unit of their own."""
+    from klint.sources.confine import repository_root
+    from klint.sources.kustomize.reach import picked_in
+
+    if path.name.endswith(MANIFEST_SUFFIXES) and path.name not in KUSTOMIZATION_FILES:
+        found = picked_in(path, overlay, repository_root(cwd), cwd)
+        if found is not None:
+            add("file", path, ManifestFolder((_manifest(path, cwd, found),)))
+
+
 def _plan_overlays(
     overlays: list[Path], cwd: Path, add: Callable[[str, Path, LintUnit], None], files: list[Path]
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, tuple[tuple[Picked, ...], tuple[str, ...]]]]:
     """Add the overlays of a walk to build; the files their builds cover (reason "") or that
-    are skipped (the reason), by normalised absolute path."""
+    are skipped (the reason), by normalised absolute path; and the files with objects every
+    build reading them deletes (linted from the file: the objects, what decided it)."""
     from klint.sources.kustomize.reach import is_kustomization_file, plan_reach
 
     absolute = [Path(os.path.normpath(o.absolute())) for o in overlays]
@@ -352,7 +375,7 @@ def _plan_overlays(
         for name in KUSTOMIZATION_FILES:
             if is_kustomization_file(overlay / name):
                 covered[os.path.normpath(overlay / name)] = ""
-    return covered
+    return covered, plan.picked
 
 
 def _walk(root: Path, options: DiscoverOptions) -> Iterable[tuple[str, Path]]:
@@ -415,8 +438,13 @@ def _own_files(
     return ManifestFolder(tuple(_manifest(f, cwd) for f in files), report_only).load(settings)
 
 
-def _manifest(path: Path, cwd: Path) -> ManifestFile:
-    """A plain manifest file of the walk, with Helm's mapping for committed output."""
+def _manifest(
+    path: Path, cwd: Path, picked: tuple[tuple[Picked, ...], tuple[str, ...]] | None = None
+) -> ManifestFile:
+    """A plain manifest file of the walk, with Helm's mapping for committed output (only
+    the ``picked`` objects, when given, with the files that decided them)."""
+    if picked is not None:
+        return ManifestFile(path, display_path(path, cwd), cwd, _rendered_output, *picked)
     return ManifestFile(path, display_path(path, cwd), cwd, _rendered_output)
 
 
