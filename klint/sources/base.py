@@ -79,7 +79,7 @@ class LoadedUnit:
 class Picked:
     """An object of a file that a unit lints on its own while the file's other objects are
     linted elsewhere (one that every Kustomize build reading the file deletes), and the note
-    ``--verbose`` gives about it (``namespace`` None: any namespace)."""
+    ``--verbose`` gives about it (``namespace`` None: none given)."""
 
     kind: str
     name: str
@@ -93,8 +93,7 @@ class Picked:
         metadata = data.get("metadata")
         if not isinstance(metadata, dict) or metadata.get("name") != self.name:
             return False
-        namespace = metadata.get("namespace")
-        return self.namespace is None or namespace in (None, "", self.namespace)
+        return (metadata.get("namespace") or None) == self.namespace
 
 
 @dataclass(frozen=True)

@@ -39,13 +39,15 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PATCH_BYTES = 1024 * 1024
 _RESOURCE_BYTES = 32 * 1024 * 1024
 _MAX_DOCUMENTS = 10_000
+_ANY = "*"  # a target selector without a namespace selects every namespace
 _TARGET_KEYS = frozenset({"group", "version", "kind", "name", "namespace"})
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]*")
 
 
 @dataclass(frozen=True)
 class Deletion:
-    """An object a kustomization deletes (``namespace`` None: any namespace)."""
+    """An object a kustomization deletes (``namespace`` None: none given, which kustomize
+    reads as ``default``; ``_ANY``: a ``target:`` selector that names none)."""
 
     kind: str
     name: str
@@ -53,10 +55,13 @@ class Deletion:
     by: str  # the kustomization file, absolute
 
     def matches(self, kind: str, name: str, namespace: str | None) -> bool:
+        """As kustomize matches a patch: no namespace is the ``default`` namespace."""
         return (
             self.kind == kind
             and self.name == name
-            and (self.namespace is None or namespace is None or self.namespace == namespace)
+            and (
+                self.namespace == _ANY or (self.namespace or "default") == (namespace or "default")
+            )
         )
 
 
@@ -139,7 +144,7 @@ def _target(target: Any) -> tuple[str, str, str | None] | None:
         return None
     if not _PLAIN_NAME.fullmatch(kind) or not _PLAIN_NAME.fullmatch(name):
         return None  # a pattern (kustomize reads them as regular expressions)
-    return kind, name, namespace if isinstance(namespace, str) and namespace else None
+    return kind, name, namespace if isinstance(namespace, str) and namespace else _ANY
 
 
 def orphans(
