@@ -122,6 +122,8 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
 
         assert isinstance(unit, KustomizeOverlay)
         identity = f"{kind}|{unit.display}|{unit.path}|{unit.cwd}|{unit.elsewhere}"
+        if unit.foreign:  # objects of its files linted from the file (deleted by it)
+            identity += f"|{unit.foreign}"
         return _overlay_inputs(unit, identity)
     return None
 

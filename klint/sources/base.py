@@ -73,6 +73,10 @@ class LoadedUnit:
     # values only the installer gives): a finding on a field that holds one is about klint's
     # stand-in, not the input, and is not reported.
     placeholders: frozenset[str] = frozenset()
+    # Line ranges of files whose suppression comments this unit does not judge (unused or
+    # not): another unit lints the objects written there (a Kustomize build and the objects
+    # it deletes, linted from their file).
+    unjudged: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,6 +89,7 @@ class Picked:
     name: str
     namespace: str | None
     note: str
+    lines: tuple[int, int]  # its document's first and last line in the file
 
     def matches(self, data: object) -> bool:
         """Whether ``data``, a document's value, is this object."""

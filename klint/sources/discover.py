@@ -158,9 +158,11 @@ def discover(
             if kind == "file" and _folder_member(absolute):
                 named.setdefault(absolute.parent, []).append(absolute)
             else:
-                add(kind, target, _make_unit(kind, target, cwd))
-                if kind == "kustomize":  # the objects its build deletes: linted from the file
-                    _add_picked(absolute, target, cwd, add)
+                picked_here = _picked_named(absolute, target, cwd) if kind == "kustomize" else None
+                foreign = ((os.path.normpath(absolute), picked_here[1]),) if picked_here else ()
+                add(kind, target, _make_unit(kind, target, cwd, foreign=foreign))
+                if picked_here is not None:  # the objects its build deletes, from the file
+                    add("file", absolute, ManifestFolder((picked_here[0],)))
     for folder, files in named.items():
         result.units.extend(_named_in_folder(folder, files, cwd, options, seen))
     return result
@@ -341,18 +343,20 @@ def _part_of_unit(path: Path, cwd: Path, options: DiscoverOptions) -> str | None
     return None
 
 
-def _add_picked(
-    path: Path, overlay: Path, cwd: Path, add: Callable[[str, Path, LintUnit], None]
-) -> None:
-    """A named file linted through ``overlay``: the objects of it that the build deletes, in
-    a unit of their own."""
+def _picked_named(
+    path: Path, overlay: Path, cwd: Path
+) -> tuple[ManifestFile, tuple[tuple[int, int], ...]] | None:
+    """A named file linted through ``overlay``: the objects of it that the build deletes (a
+    unit of their own) and their lines; None when it deletes none."""
     from klint.sources.confine import repository_root
     from klint.sources.kustomize.reach import picked_in
 
-    if path.name.endswith(MANIFEST_SUFFIXES) and path.name not in KUSTOMIZATION_FILES:
-        found = picked_in(path, overlay, repository_root(cwd), cwd)
-        if found is not None:
-            add("file", path, ManifestFolder((_manifest(path, cwd, found),)))
+    if not path.name.endswith(MANIFEST_SUFFIXES) or path.name in KUSTOMIZATION_FILES:
+        return None
+    found = picked_in(path, overlay, repository_root(cwd), cwd)
+    if found is None:
+        return None
+    return _manifest(path, cwd, found), tuple(p.lines for p in found[0])
 
 
 def _plan_overlays(
@@ -368,7 +372,8 @@ def _plan_overlays(
     plan = plan_reach(absolute, unit_root(absolute[0], cwd), cwd, walked)
     for overlay in plan.overlays:
         through = tuple(sorted(plan.elsewhere.get(os.path.normpath(overlay), {}).items()))
-        add("kustomize", overlay, _make_unit("kustomize", overlay, cwd, through))
+        foreign = plan.foreign.get(os.path.normpath(overlay), ())
+        add("kustomize", overlay, _make_unit("kustomize", overlay, cwd, through, foreign))
     covered = dict.fromkeys(plan.reached, "")
     covered.update(plan.skipped)
     for overlay in absolute:
@@ -414,7 +419,11 @@ def _archive(path: Path) -> tuple[str, Path]:
 
 
 def _make_unit(
-    kind: str, target: Path, cwd: Path, elsewhere: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    kind: str,
+    target: Path,
+    cwd: Path,
+    elsewhere: tuple[tuple[str, tuple[str, ...]], ...] = (),
+    foreign: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = (),
 ) -> LintUnit:
     display = display_path(target, cwd)
     if kind.startswith("skip:"):
@@ -426,7 +435,7 @@ def _make_unit(
     if kind == "kustomize":
         from klint.sources.kustomize.overlay import KustomizeOverlay
 
-        return KustomizeOverlay(target, display, cwd, _own_files, elsewhere)
+        return KustomizeOverlay(target, display, cwd, _own_files, elsewhere, foreign)
     return _manifest(target, cwd)
 
 

@@ -61,7 +61,17 @@ def _picked(unit: LoadedUnit, only: tuple[Picked, ...], display: str) -> LoadedU
             kept.append(document)
             where = Location(display, document.span_of(()))
             notes.append(Notification(PART_OF_UNIT, picked.note, where, Severity.NOTE))
-    return replace(unit, documents=kept, problems=notes)
+    # its suppression comments outside the picked objects are the builds' to judge
+    ranges, first = [], 1
+    for start, end in sorted(p.lines for p in only):
+        if start > first:
+            ranges.append((first, start - 1))
+        first = max(first, end + 1)
+    ranges.append((first, _LAST_LINE))
+    return replace(unit, documents=kept, problems=notes, unjudged={display: tuple(ranges)})
+
+
+_LAST_LINE = 2**31
 
 
 STDIN_DISPLAY = "<stdin>"
@@ -101,6 +111,7 @@ class ManifestFolder:
             loaded = manifest.load(settings)
             unit.documents.extend(loaded.documents)
             unit.problems.extend(loaded.problems)
+            unit.unjudged.update(loaded.unjudged)
             if not loaded.documents and not loaded.problems:  # empty: nothing was linted
                 where = Location(manifest.display, Span.line(1))
                 unit.problems.append(Notification(NOT_KUBERNETES, "empty", where, Severity.NOTE))

@@ -186,3 +186,43 @@ def test_a_cached_run_follows_a_kustomization_that_stops_deleting(tmp_path: Path
     assert after["summary"]["objects"] == 2  # both through the build now
     assert of(after, "b") == of(first, "b")
     assert after["summary"]["files"] == 3
+
+
+def with_comment(tmp_path: Path, line: int, comment: str) -> Path:
+    tree = copy_tree(tmp_path, (REPO / TREE / "deleted/prune/delete-b.yaml").read_bytes())
+    base = tree / "base/deployments.yaml"
+    lines = base.read_text().splitlines()
+    assert lines[line - 1].strip() == "runAsUser: 0"
+    lines[line - 1] += f"  # klint: ignore[{comment}] a test image"
+    base.write_text("\n".join(lines) + "\n")
+    return tree
+
+
+@pytest.mark.parametrize("line", [18, 36])  # a's line (the build's), b's (its file's)
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_suppression_comment_is_judged_by_the_unit_that_lints_its_object(
+    tmp_path: Path, line: int, jobs: str
+) -> None:
+    tree = with_comment(tmp_path, line, "KL203")
+    data, _, _ = check(".", "--jobs", jobs, cwd=tree)
+    assert [n for n in data["notifications"] if n["code"] == "unused-suppression"] == []
+    suppressed = [f for f in data["findings"] if f["rule_id"] == "KL203" and f["suppressed"]]
+    assert [f["line"] for f in suppressed] == [line]
+    assert data["summary"]["suppressed"] == 1
+
+
+@pytest.mark.parametrize("line", [18, 36])
+def test_an_unused_suppression_is_reported_once(tmp_path: Path, line: int) -> None:
+    tree = with_comment(tmp_path, line, "KL999")
+    data, _, _ = check(".", cwd=tree)
+    unused = [n for n in data["notifications"] if n["code"] == "unused-suppression"]
+    assert [(n["path"], n["line"]) for n in unused] == [("base/deployments.yaml", line)]
+
+
+def test_klint_fix_edits_the_deleted_object_in_its_file(tmp_path: Path) -> None:
+    tree = copy_tree(tmp_path, (REPO / TREE / "deleted/prune/delete-b.yaml").read_bytes())
+    result = run_cli("fix", ".", cwd=tree)
+    assert result.returncode in (0, 1), result.stderr
+    fixed = (tree / "base/deployments.yaml").read_text().split("\n---\n")
+    assert len(fixed) == 2
+    assert all("allowPrivilegeEscalation: false" in document for document in fixed)

@@ -228,7 +228,7 @@ def _deleted_everywhere(
     if raw is None or not any(name.encode() in raw for name in names):
         return ()
     picked: list[Picked] = []
-    for document in _load(raw):
+    for document, lines in _load_lines(raw):
         named = _identity(document) if isinstance(document, dict) else None
         if named is None:
             continue
@@ -239,5 +239,26 @@ def _deleted_everywhere(
                 f"{named[0]} {named[1]} deleted by {', '.join(deleters)} in every build "
                 "that reads it: linted from its file"
             )
-            picked.append(Picked(*named, note))
+            picked.append(Picked(*named, note, lines))
     return tuple(dict.fromkeys(picked))
+
+
+def _load_lines(data: bytes) -> list[tuple[Any, tuple[int, int]]]:
+    """The documents of a file, each with its lines (from the line after the previous
+    document: the comments above an object are its own)."""
+    found: list[tuple[Any, tuple[int, int]]] = []
+    loader = _LOADER(data)
+    try:
+        first = 1
+        while loader.check_node() and len(found) < _MAX_DOCUMENTS:
+            node = loader.get_node()
+            if node is None:
+                break
+            end = node.end_mark.line + (1 if node.end_mark.column else 0)
+            found.append((loader.construct_document(node), (first, max(first, end))))
+            first = max(first, end) + 1
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
+        return []
+    finally:
+        loader.dispose()
+    return found

@@ -52,6 +52,10 @@ class KustomizeReach:
     # Reached files with objects that every build reading them deletes: those objects (linted
     # from the file) and the kustomization files that decided it (deleted.py).
     picked: dict[str, tuple[tuple[Picked, ...], tuple[str, ...]]] = field(default_factory=dict)
+    # For each overlay to build: those of its files, with the lines of the picked objects.
+    foreign: dict[str, tuple[tuple[str, tuple[tuple[int, int], ...]], ...]] = field(
+        default_factory=dict
+    )
 
 
 def is_component(directory: Path) -> bool:
@@ -97,6 +101,11 @@ def plan_reach(
     plan.elsewhere = _read_elsewhere(trees, built)
     objects = {f for d in built for f in resource_files(trees[d])}
     plan.picked = orphans(trees, built, objects & plan.reached, cwd)
+    for overlay in built if plan.picked else ():
+        mine = sorted(f for f in map(os.path.normpath, trees[overlay].files) if f in plan.picked)
+        if mine:
+            lines = (tuple(p.lines for p in plan.picked[f][0]) for f in mine)
+            plan.foreign[os.path.normpath(overlay)] = tuple(zip(mine, lines, strict=True))
     for directory in directories:
         tree = trees[directory]
         shown = display_path(directory, cwd)
