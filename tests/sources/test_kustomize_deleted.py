@@ -226,3 +226,22 @@ def test_klint_fix_edits_the_deleted_object_in_its_file(tmp_path: Path) -> None:
     fixed = (tree / "base/deployments.yaml").read_text().split("\n---\n")
     assert len(fixed) == 2
     assert all("allowPrivilegeEscalation: false" in document for document in fixed)
+
+
+def test_a_component_deletes_from_the_overlay_that_includes_it(tmp_path: Path) -> None:
+    shutil.copytree(REPO / TREE / "deleted/base", tmp_path / "base")
+    (tmp_path / "slim").mkdir()
+    (tmp_path / "slim/kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\npatches:\n"
+        "  - patch: |\n      $patch: delete\n      apiVersion: apps/v1\n      kind: Deployment\n"
+        "      metadata: {name: b, namespace: shop}\n"
+    )
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app/kustomization.yaml").write_text(
+        "resources:\n  - ../base\ncomponents:\n  - ../slim\n"
+    )
+    assert kubectl_objects(tmp_path / "app") == 1
+    data, stderr, _ = check(".", cwd=tmp_path)
+    assert NOTE.format(by="slim/kustomization.yaml") in stderr
+    assert_b_from_its_file(data, "base/deployments.yaml")
+    assert data["summary"]["objects"] == 2

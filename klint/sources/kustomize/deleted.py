@@ -8,7 +8,8 @@ entry or a ``patches:`` entry, a file or an inline string; a ``patches:`` entry'
 names the object when it gives a kind and a plain name. A delete applies to what the
 kustomization's own build reads (a Component's, to what the kustomizations including it
 read). The scan is bounded: patch files over ``_PATCH_BYTES`` or that do not parse delete
-nothing here (the build says what is wrong with them).
+nothing here (the build says what is wrong with them), and a resource file over
+``_RESOURCE_BYTES`` keeps its deleted objects with the builds (unlinted, as before).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from klint.sources.scans import once
 
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _PATCH_BYTES = 1024 * 1024
-_RESOURCE_BYTES = 32 * 1024 * 1024
+_RESOURCE_BYTES = 8 * 1024 * 1024  # a larger file keeps its deleted objects unlinted
 _MAX_DOCUMENTS = 10_000
 _ANY = "*"  # a target selector without a namespace selects every namespace
 _TARGET_KEYS = frozenset({"group", "version", "kind", "name", "namespace"})
@@ -216,6 +217,11 @@ def _in_scope(tree: Tree, directory: str, kustomization: Kustomization, file: st
 
 
 def _reads(directory: str, root: Path) -> frozenset[str]:
+    """The files the build of ``directory`` reads (once per run)."""
+    return once("reads", f"{directory}\0{root}", partial(_scan_reads, directory, root))
+
+
+def _scan_reads(directory: str, root: Path) -> frozenset[str]:
     return frozenset(os.path.normpath(f) for f in Tree.scan(Path(directory), root).files)
 
 
