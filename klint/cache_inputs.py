@@ -79,8 +79,12 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
         manifests = [f for f in files if isinstance(f, ManifestFile)]
         if len(manifests) != len(files):
             return None  # an editor buffer stands in for one of the files
-        shown = "|".join(f"{f.display}={f.path}={f.cwd}" for f in manifests)
-        paths = [str(f.path) for f in manifests]
+        shown = "|".join(
+            f"{f.display}={f.path}={f.cwd}" + ("" if f.only is None else f"={f.only}")
+            for f in manifests
+        )
+        # a file whose objects are picked: the kustomizations that decided which
+        paths = [p for f in manifests for p in (str(f.path), *f.decided_by)]
         for manifest in manifests:
             charts = _rendered_charts(manifest)
             if charts is None:
@@ -118,6 +122,8 @@ def unit_inputs(unit: LintUnit, cwd: Path, helm_values: tuple[str, ...]) -> Unit
 
         assert isinstance(unit, KustomizeOverlay)
         identity = f"{kind}|{unit.display}|{unit.path}|{unit.cwd}|{unit.elsewhere}"
+        if unit.foreign:  # objects of its files linted from the file (deleted by it)
+            identity += f"|{unit.foreign}"
         return _overlay_inputs(unit, identity)
     return None
 

@@ -184,8 +184,9 @@ class Suppressor:
                     ),
                 )
             findings.append(finding)
-        for directives in comments.values():
-            notes.extend(self._unused(directives))
+        for path, directives in comments.items():
+            judged = loaded.unjudged.get(path, ())
+            notes.extend(self._unused(d for d in directives if not _within(d, judged)))
         for objects in annotations.values():
             notes.extend(self._unused(objects.whole))
             for directives in objects.per_container.values():
@@ -353,6 +354,14 @@ class Suppressor:
                 self._reported.add(key)
                 result.append(note)
         return result
+
+
+def _within(directive: Directive, ranges: Sequence[tuple[int, int]]) -> bool:
+    """Whether ``directive`` is written on a line of ``ranges``."""
+    if directive.location is None:
+        return False
+    line = directive.location.span.start_line
+    return any(start <= line <= end for start, end in ranges)
 
 
 def _exempts(

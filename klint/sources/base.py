@@ -74,6 +74,32 @@ class LoadedUnit:
     # values only the installer gives): a finding on a field that holds one is about klint's
     # stand-in, not the input, and is not reported.
     placeholders: frozenset[str] = frozenset()
+    # Line ranges of files whose suppression comments this unit does not judge (unused or
+    # not): another unit lints the objects written there (a Kustomize build and the objects
+    # it deletes, linted from their file).
+    unjudged: dict[str, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Picked:
+    """An object of a file that a unit lints on its own while the file's other objects are
+    linted elsewhere (one that every Kustomize build reading the file deletes), and the note
+    ``--verbose`` gives about it (``namespace`` None: none given)."""
+
+    kind: str
+    name: str
+    namespace: str | None
+    note: str
+    lines: tuple[int, int]  # its document's first and last line in the file
+
+    def matches(self, data: object) -> bool:
+        """Whether ``data``, a document's value, is this object."""
+        if not isinstance(data, dict) or data.get("kind") != self.kind:
+            return False
+        metadata = data.get("metadata")
+        if not isinstance(metadata, dict) or metadata.get("name") != self.name:
+            return False
+        return (metadata.get("namespace") or None) == self.namespace
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from klint.documents import Document
 from klint.findings import Location, Notification, Span
 from klint.model.component import path_context
-from klint.sources.base import LintUnit, LoadedUnit, LoadSettings, Locator, display_path
+from klint.sources.base import LintUnit, LoadedUnit, LoadSettings, Locator, Picked, display_path
 from klint.sources.confine import is_inside, real_path, unit_root
 from klint.sources.manifests import ManifestFile, ManifestFolder, SkippedBuffer, StdinBuffer
 from klint.sources.names import (
@@ -130,29 +130,39 @@ def discover(
                     overlays.append(target)
                 else:
                     add(kind, target, _make_unit(kind, target, cwd))
+            picked: dict[str, tuple[tuple[Picked, ...], tuple[str, ...]]] = {}
             if overlays:
                 walked = [f for files in folders.values() for f in files]
-                covered = _plan_overlays(overlays, cwd, add, walked)
+                covered, picked = _plan_overlays(overlays, cwd, add, walked)
                 for folder, files in list(folders.items()):
                     for file in files:
                         reason = covered.get(os.path.normpath(file))
                         if reason:
                             shown = display_path(file, cwd)
                             add("file", file, SkippedBuffer(shown, reason))
-                    folders[folder] = [f for f in files if os.path.normpath(f) not in covered]
+                    folders[folder] = [
+                        f
+                        for f in files
+                        if os.path.normpath(f) not in covered or os.path.normpath(f) in picked
+                    ]
             for files in folders.values():
                 # walked files are no links: their real paths, each folder resolved once
                 keys = [("file", real_path(f.absolute())) for f in files]
                 fresh = [f for f, key in zip(files, keys, strict=True) if key not in seen]
                 seen.update(keys)
                 for chunk in _chunks(fresh):
-                    result.units.append(ManifestFolder(tuple(_manifest(f, cwd) for f in chunk)))
+                    members = (_manifest(f, cwd, picked.get(os.path.normpath(f))) for f in chunk)
+                    result.units.append(ManifestFolder(tuple(members)))
         else:
             kind, target = _unit_for_file(absolute, options, cwd)
             if kind == "file" and _folder_member(absolute):
                 named.setdefault(absolute.parent, []).append(absolute)
             else:
-                add(kind, target, _make_unit(kind, target, cwd))
+                picked_here = _picked_named(absolute, target, cwd) if kind == "kustomize" else None
+                foreign = ((os.path.normpath(absolute), picked_here[1]),) if picked_here else ()
+                add(kind, target, _make_unit(kind, target, cwd, foreign=foreign))
+                if picked_here is not None:  # the objects its build deletes, from the file
+                    add("file", absolute, ManifestFolder((picked_here[0],)))
     for folder, files in named.items():
         result.units.extend(_named_in_folder(folder, files, cwd, options, seen))
     return result
@@ -333,11 +343,28 @@ def _part_of_unit(path: Path, cwd: Path, options: DiscoverOptions) -> str | None
     return None
 
 
+def _picked_named(
+    path: Path, overlay: Path, cwd: Path
+) -> tuple[ManifestFile, tuple[tuple[int, int], ...]] | None:
+    """A named file linted through ``overlay``: the objects of it that the build deletes (a
+    unit of their own) and their lines; None when it deletes none."""
+    from klint.sources.confine import repository_root
+    from klint.sources.kustomize.reach import picked_in
+
+    if not path.name.endswith(MANIFEST_SUFFIXES) or path.name in KUSTOMIZATION_FILES:
+        return None
+    found = picked_in(path, overlay, repository_root(cwd), cwd)
+    if found is None:
+        return None
+    return _manifest(path, cwd, found), tuple(p.lines for p in found[0])
+
+
 def _plan_overlays(
     overlays: list[Path], cwd: Path, add: Callable[[str, Path, LintUnit], None], files: list[Path]
-) -> dict[str, str]:
+) -> tuple[dict[str, str], dict[str, tuple[tuple[Picked, ...], tuple[str, ...]]]]:
     """Add the overlays of a walk to build; the files their builds cover (reason "") or that
-    are skipped (the reason), by normalised absolute path."""
+    are skipped (the reason), by normalised absolute path; and the files with objects every
+    build reading them deletes (linted from the file: the objects, what decided it)."""
     from klint.sources.kustomize.reach import is_kustomization_file, plan_reach
 
     absolute = [Path(os.path.normpath(o.absolute())) for o in overlays]
@@ -345,14 +372,15 @@ def _plan_overlays(
     plan = plan_reach(absolute, unit_root(absolute[0], cwd), cwd, walked)
     for overlay in plan.overlays:
         through = tuple(sorted(plan.elsewhere.get(os.path.normpath(overlay), {}).items()))
-        add("kustomize", overlay, _make_unit("kustomize", overlay, cwd, through))
+        foreign = plan.foreign.get(os.path.normpath(overlay), ())
+        add("kustomize", overlay, _make_unit("kustomize", overlay, cwd, through, foreign))
     covered = dict.fromkeys(plan.reached, "")
     covered.update(plan.skipped)
     for overlay in absolute:
         for name in KUSTOMIZATION_FILES:
             if is_kustomization_file(overlay / name):
                 covered[os.path.normpath(overlay / name)] = ""
-    return covered
+    return covered, plan.picked
 
 
 def _walk(root: Path, options: DiscoverOptions) -> Iterable[tuple[str, Path]]:
@@ -391,7 +419,11 @@ def _archive(path: Path) -> tuple[str, Path]:
 
 
 def _make_unit(
-    kind: str, target: Path, cwd: Path, elsewhere: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    kind: str,
+    target: Path,
+    cwd: Path,
+    elsewhere: tuple[tuple[str, tuple[str, ...]], ...] = (),
+    foreign: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = (),
 ) -> LintUnit:
     display = display_path(target, cwd)
     if kind.startswith("skip:"):
@@ -403,7 +435,7 @@ def _make_unit(
     if kind == "kustomize":
         from klint.sources.kustomize.overlay import KustomizeOverlay
 
-        return KustomizeOverlay(target, display, cwd, _own_files, elsewhere)
+        return KustomizeOverlay(target, display, cwd, _own_files, elsewhere, foreign)
     return _manifest(target, cwd)
 
 
@@ -415,8 +447,13 @@ def _own_files(
     return ManifestFolder(tuple(_manifest(f, cwd) for f in files), report_only).load(settings)
 
 
-def _manifest(path: Path, cwd: Path) -> ManifestFile:
-    """A plain manifest file of the walk, with Helm's mapping for committed output."""
+def _manifest(
+    path: Path, cwd: Path, picked: tuple[tuple[Picked, ...], tuple[str, ...]] | None = None
+) -> ManifestFile:
+    """A plain manifest file of the walk, with Helm's mapping for committed output (only
+    the ``picked`` objects, when given, with the files that decided them)."""
+    if picked is not None:
+        return ManifestFile(path, display_path(path, cwd), cwd, _rendered_output, *picked)
     return ManifestFile(path, display_path(path, cwd), cwd, _rendered_output)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from klint.document_trees import release
-from klint.documents import decode, parse_stream
+from klint.documents import Document, decode, parse_stream
 from klint.findings import FieldPath, Location, Notification, RelatedLocation, Severity, Span
 from klint.model.resource import Resource
 from klint.not_kubernetes import NOT_KUBERNETES, PART_OF_UNIT
@@ -21,6 +21,7 @@ from klint.sources.base import (
     LoadedUnit,
     LoadSettings,
     Locator,
+    Picked,
     RenderedOutputMapper,
 )
 from klint.sources.confine import read_limited
@@ -34,14 +35,43 @@ class ManifestFile:
     display: str
     cwd: Path | None = None
     rendered: RenderedOutputMapper | None = None
+    # Only these objects are linted (None: all); the others are linted in other units. The
+    # files that decided it are part of the unit's cache key.
+    only: tuple[Picked, ...] | None = None
+    decided_by: tuple[str, ...] = ()
 
     def load(self, settings: LoadSettings) -> LoadedUnit:
         data, problem = read_file(self.path, self.display, settings.limits.max_file_bytes)
         if problem is not None or data is None:
             return LoadedUnit([], [problem] if problem else [])
-        return load_bytes(
+        unit = load_bytes(
             data, self.display, settings, self.path.parent, self.cwd, rendered=self.rendered
         )
+        return unit if self.only is None else _picked(unit, self.only, self.display)
+
+
+def _picked(unit: LoadedUnit, only: tuple[Picked, ...], display: str) -> LoadedUnit:
+    """The unit with only the ``only`` objects of its file, each with its ``--verbose`` note;
+    the file's problems are reported by the units that lint its other objects."""
+    kept: list[Document] = []
+    notes: list[Notification] = []
+    for document in unit.documents:
+        picked = next((p for p in only if p.matches(document.data)), None)
+        if picked is not None:
+            kept.append(document)
+            where = Location(display, document.span_of(()))
+            notes.append(Notification(PART_OF_UNIT, picked.note, where, Severity.NOTE))
+    # its suppression comments outside the picked objects are the builds' to judge
+    ranges, first = [], 1
+    for start, end in sorted(p.lines for p in only):
+        if start > first:
+            ranges.append((first, start - 1))
+        first = max(first, end + 1)
+    ranges.append((first, _LAST_LINE))
+    return replace(unit, documents=kept, problems=notes, unjudged={display: tuple(ranges)})
+
+
+_LAST_LINE = 2**31
 
 
 STDIN_DISPLAY = "<stdin>"
@@ -81,6 +111,7 @@ class ManifestFolder:
             loaded = manifest.load(settings)
             unit.documents.extend(loaded.documents)
             unit.problems.extend(loaded.problems)
+            unit.unjudged.update(loaded.unjudged)
             if not loaded.documents and not loaded.problems:  # empty: nothing was linted
                 where = Location(manifest.display, Span.line(1))
                 unit.problems.append(Notification(NOT_KUBERNETES, "empty", where, Severity.NOTE))

@@ -85,6 +85,9 @@ class KustomizeOverlay:
     cwd: Path
     own_files: OwnFilesLoader | None = field(default=None, compare=False, repr=False)
     elsewhere: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Files of the build with objects it deletes that are linted from the file (absolute
+    # file, the lines of those objects): the suppression comments there are not judged here.
+    foreign: tuple[tuple[str, tuple[tuple[int, int], ...]], ...] = ()
 
     def prepare(self, settings: LoadSettings) -> Callable[[], None] | None:
         """Start the builds of this overlay and of its shared CRD bases now, in the process
@@ -170,6 +173,7 @@ class KustomizeOverlay:
             files=max(1, len(read)),
             file_paths=shown,
             deploy_images=self._deploy_images(root),
+            unjudged={display_path(Path(f), self.cwd): lines for f, lines in self.foreign},
         )
 
     def _deploy_images(self, root: Path) -> dict[str, str]:

@@ -22,9 +22,10 @@ from pathlib import Path
 
 import yaml
 
-from klint.sources.base import display_path
+from klint.sources.base import Picked, display_path
 from klint.sources.confine import is_inside, read_inside
 from klint.sources.kustomize.build import lexical_root
+from klint.sources.kustomize.deleted import orphans
 from klint.sources.kustomize.files import (
     as_strings,
     is_inline,
@@ -48,6 +49,13 @@ class KustomizeReach:
     # with those readers in walk order. Should its build fail, a file is left to the first
     # reader that builds (the same answer in serial and parallel runs: builds are pure).
     elsewhere: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    # Reached files with objects that every build reading them deletes: those objects (linted
+    # from the file) and the kustomization files that decided it (deleted.py).
+    picked: dict[str, tuple[tuple[Picked, ...], tuple[str, ...]]] = field(default_factory=dict)
+    # For each overlay to build: those of its files, with the lines of the picked objects.
+    foreign: dict[str, tuple[tuple[str, tuple[tuple[int, int], ...]], ...]] = field(
+        default_factory=dict
+    )
 
 
 def is_component(directory: Path) -> bool:
@@ -89,7 +97,15 @@ def plan_reach(
         plan.overlays.append(directory)
         if _clean(trees[directory]):
             plan.reached |= {os.path.normpath(f) for f in trees[directory].files}
-    plan.elsewhere = _read_elsewhere(trees, [d for d in plan.overlays if _clean(trees[d])])
+    built = [d for d in plan.overlays if _clean(trees[d])]
+    plan.elsewhere = _read_elsewhere(trees, built)
+    objects = {f for d in built for f in resource_files(trees[d])}
+    plan.picked = orphans(trees, built, objects & plan.reached, cwd)
+    for overlay in built if plan.picked else ():
+        mine = sorted(f for f in map(os.path.normpath, trees[overlay].files) if f in plan.picked)
+        if mine:
+            lines = (tuple(p.lines for p in plan.picked[f][0]) for f in mine)
+            plan.foreign[os.path.normpath(overlay)] = tuple(zip(mine, lines, strict=True))
     for directory in directories:
         tree = trees[directory]
         shown = display_path(directory, cwd)
@@ -197,6 +213,19 @@ def owning_overlay(path: Path, top: Path, cwd: Path) -> Path | str | None:
             shown = display_path(directory, cwd)
             return f"a Kustomize patch that no build under {shown} applies: not linted alone"
     return None
+
+
+def picked_in(
+    path: Path, overlay: Path, top: Path, cwd: Path
+) -> tuple[tuple[Picked, ...], tuple[str, ...]] | None:
+    """For a file named on the command line and linted through ``overlay`` (its
+    :func:`owning_overlay`): the objects of it that this build deletes, with the
+    kustomization files that decided it; None when it deletes none."""
+    tree = Tree.scan(overlay, lexical_root(overlay, top))
+    name = os.path.normpath(os.path.abspath(path))
+    if not _clean(tree) or name not in resource_files(tree):
+        return None
+    return orphans({overlay: tree}, [overlay], [name], cwd).get(name)
 
 
 def _read_elsewhere(
