@@ -1,4 +1,5 @@
-"""Template branches that write the same key: which one rendered the object.
+"""Template branches that write the same key, and list items inside `if` blocks: which one
+rendered the object.
 
 The arms of an ``if``/``else`` or ``with``/``else`` often write the same key
 (``securityContext:`` from values in one arm, a literal rootless block in the next, a
@@ -8,12 +9,19 @@ rendered value is: a literal scalar that differs from what rendered, or a render
 arm cannot write (it has no block action), rules the arm out; among the others, the one
 whose literal keys the rendered mapping holds best wins, then the first. A literal key the
 rendered mapping lacks rules the arm out too, unless an ``if`` inside the arm writes it.
+
+List items are matched the same way: an item with a templated ``name`` by the literal text
+around its actions, and items inside ``if`` blocks (an RBAC rule only some values render) by
+aligning the template's items with the rendered list in order.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Protocol
+
+from klint.sources.helm.actions import HOLE
 
 
 class Branch(Protocol):
@@ -27,6 +35,10 @@ class Branch(Protocol):
     def value(self) -> str | None: ...
     @property
     def block_depth(self) -> int: ...
+    @property
+    def range_depth(self) -> int: ...
+    @property
+    def pattern(self) -> str | None: ...
     @property
     def children(self) -> Sequence[Branch]: ...
 
@@ -88,6 +100,47 @@ def _list_fit(entry: Branch, rendered: list[object]) -> int | None:
         return None
     same = all(_same_scalar(v, r) for v, r in zip(literal, rendered, strict=True))
     return len(literal) if same else None
+
+
+def aligned_item(node: Branch, part: int, rendered: object) -> Branch | None:
+    """The template item that rendered item ``part`` of the rendered list, when items
+    inside ``if`` blocks may not have rendered: the template's items are matched to the
+    rendered ones in order, and a conditional item whose literal text cannot have rendered
+    the next rendered item is taken to be one its ``if`` dropped. None when the list has
+    no conditional item, an item repeats in a ``range``, or nothing rendered is known."""
+    items = [c for c in node.children if c.kind == "item"]
+    if not isinstance(rendered, list) or not 0 <= part < len(rendered):
+        return None
+    if any(c.range_depth > node.range_depth for c in items) or any(
+        c.kind == "inject" for c in node.children
+    ):
+        return None
+    if not any(c.block_depth > node.block_depth for c in items):
+        return None
+    position = 0
+    for item in items:
+        if position >= len(rendered):
+            return None
+        if item.block_depth > node.block_depth and fits(item, rendered[position]) is None:
+            continue  # its ``if`` dropped it
+        if position == part:
+            return item
+        position += 1
+    return None
+
+
+def name_pattern_fit(item: Branch, name: str) -> int | None:
+    """How many literal characters of the item's templated ``name`` match ``name`` (None
+    when it cannot have rendered it)."""
+    pattern = next(
+        (c.pattern for c in item.children if c.kind == "key" and c.key == "name" and c.pattern),
+        None,
+    )
+    if pattern is None:
+        return None
+    pieces = [p for p in re.split(f"{HOLE}+", pattern)]
+    regex = ".*".join(re.escape(p) for p in pieces)
+    return sum(len(p) for p in pieces) if re.fullmatch(regex, name, re.DOTALL) else None
 
 
 def _same_scalar(literal: str, rendered: object) -> bool:

@@ -24,7 +24,7 @@ from klint.sources.helm.actions import (
     scan_actions,
     to_lf,
 )
-from klint.sources.helm.branches import fits, pick_branch
+from klint.sources.helm.branches import aligned_item, name_pattern_fit, pick_branch
 from klint.sources.helm.output import split_sections
 from klint.sources.helm.sections import index_sections, section_text
 from klint.sources.helm.values_map import common_reference, values_reference, values_references
@@ -303,20 +303,6 @@ def _templated(value: str) -> str | None:
     return _unquote(text)
 
 
-def _name_pattern_matches(item: _Entry, name: str) -> int | None:
-    """How many literal characters of the item's templated ``name`` match ``name`` (None
-    when it cannot have rendered it)."""
-    pattern = next(
-        (c.pattern for c in item.children if c.kind == "key" and c.key == "name" and c.pattern),
-        None,
-    )
-    if pattern is None:
-        return None
-    pieces = [p for p in re.split(f"{HOLE}+", pattern)]
-    regex = ".*".join(re.escape(p) for p in pieces)
-    return sum(len(p) for p in pieces) if re.fullmatch(regex, name, re.DOTALL) else None
-
-
 def _unquote(key: str) -> str:
     if len(key) >= 2 and key[0] == key[-1] and key[0] in "\"'":
         inner = key[1:-1]
@@ -402,7 +388,7 @@ def _child(
             (score, -index, child)
             for index, child in enumerate(node.children)
             if child.kind == "item"
-            and (score := _name_pattern_matches(child, name)) is not None
+            and (score := name_pattern_fit(child, name)) is not None
             and child.range_depth <= node.range_depth
         ]
         if scored:
@@ -410,42 +396,15 @@ def _child(
             top = [child for score, _, child in scored if score == best]
             if len(top) == 1:
                 return top[0]
-    aligned = _aligned_item(node, part, rendered)
+    aligned = aligned_item(node, part, rendered)
     if aligned is not None:
-        return aligned
+        return cast(_Entry, aligned)
     position = 0
     for child in node.children:
         if child.kind != "item":
             continue
         if child.range_depth > node.range_depth or position == part:
             return child  # an item inside a range stands for every item it generates
-        position += 1
-    return None
-
-
-def _aligned_item(node: _Entry, part: int, rendered: object) -> _Entry | None:
-    """The template item that rendered item ``part`` of the rendered list, when items
-    inside ``if`` blocks may not have rendered: the template's items are matched to the
-    rendered ones in order, and a conditional item whose literal text cannot have rendered
-    the next rendered item is taken to be one its ``if`` dropped. None when the list has
-    no conditional item, an item repeats in a ``range``, or nothing rendered is known."""
-    items = [c for c in node.children if c.kind == "item"]
-    if not isinstance(rendered, list) or not 0 <= part < len(rendered):
-        return None
-    if any(c.range_depth > node.range_depth for c in items) or any(
-        c.kind == "inject" for c in node.children
-    ):
-        return None
-    if not any(c.block_depth > node.block_depth for c in items):
-        return None
-    position = 0
-    for item in items:
-        if position >= len(rendered):
-            return None
-        if item.block_depth > node.block_depth and fits(item, rendered[position]) is None:
-            continue  # its ``if`` dropped it
-        if position == part:
-            return item
         position += 1
     return None
 
