@@ -124,16 +124,19 @@ def combine(grants: Iterable[Grants]) -> Grants:
 def describe(found: Grants) -> str:
     """``read access to a, b and create on tokenreviews …`` (sorted: deterministic)."""
 
-    def names(key: str) -> str:
-        items = sorted(found.get(key, ()))
-        more = f" and {len(items) - 6} more" if len(items) > 6 else ""
-        return ", ".join(items[:6]) + more
+    def names(items: set[str]) -> str:
+        ordered = sorted(items)
+        more = f" and {len(ordered) - 6} more" if len(ordered) > 6 else ""
+        return ", ".join(ordered[:6]) + more
 
+    election = found.get("election", set())
+    read = found.get("read", set()) - election
+    review = found.get("review", set())
     parts = []
-    if found.get("read"):
-        parts.append(f"read access to {names('read')}")
-    if found.get("review"):
-        parts.append(f"create on {names('review')} (access reviews)")
-    if found.get("election"):
-        parts.append(f"writes to {names('election')} in its own namespace (leader election)")
+    if read:
+        parts.append(f"read access to {names(read)}")
+    if review:
+        parts.append(f"create on {names(review)} (access reviews)")
+    if election:
+        parts.append(f"leader-election access to {names(election)} in its own namespace")
     return " and ".join(parts) or "no permissions"
