@@ -158,6 +158,9 @@ def test_a_low_impact_grant_is_a_note_that_says_what_it_grants(objects: str, gra
             "ClusterRole", "cm", '- apiGroups: [""]\n  resources: [configmaps]\n  verbs: [list]\n'
         )
         + _binding("ClusterRoleBinding", "ClusterRole", "cm"),
+        # pod logs read cluster-wide
+        _role("ClusterRole", "l", '- apiGroups: [""]\n  resources: [pods/log]\n  verbs: [get]\n')
+        + _binding("ClusterRoleBinding", "ClusterRole", "l"),
         # a write verb on the project's own CRDs, and a wildcard verb
         _role("ClusterRole", "w", CRD_READ.replace("watch]", "watch, update]"))
         + _binding("ClusterRoleBinding", "ClusterRole", "w"),
