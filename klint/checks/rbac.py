@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
+from klint.checks.rbac_impact import describe, low_impact
 from klint.checks.rbac_owner import bindings_job, own_group, secrets_job, webhooks_job
 from klint.checks.rbac_rules import (
     BINDING_KINDS,
@@ -50,7 +51,7 @@ def bootstrap_role_unbound(resource: Resource, context: UnitContext) -> bool:
     for binding in bindings_naming(context, resource.name):
         if not is_rbac(binding, BINDING_KINDS) or reserved_rbac_name(binding.kind, binding.name):
             continue
-        kind, name = _role_ref(binding)
+        kind, name = role_ref(binding)
         if kind == resource.kind and name == resource.name:
             return False
     return True
@@ -245,7 +246,7 @@ def roles_named(context: UnitContext, kind: str, name: str) -> list[Resource]:
 
 def bindings_naming(context: UnitContext, role: str) -> list[Resource]:
     """(Cluster)RoleBindings whose roleRef names ``role``, from a per-unit index."""
-    index = context.indexed("bindings-by-role", BINDING_KINDS, lambda b: [_role_ref(b)[1]])
+    index = context.indexed("bindings-by-role", BINDING_KINDS, lambda b: [role_ref(b)[1]])
     return index.get(role, [])
 
 
@@ -263,7 +264,8 @@ def _labelled_roles(context: UnitContext, required: Any) -> list[Resource]:
     return min(buckets, key=len) if buckets else index.get(None, [])
 
 
-def _role_ref(resource: Resource) -> tuple[str, str]:
+def role_ref(resource: Resource) -> tuple[str, str]:
+    """A binding's roleRef kind and name ("" when absent)."""
     ref = resource.data.get("roleRef")
     if not isinstance(ref, dict):
         return "", ""
@@ -276,7 +278,7 @@ def binding_role(resource: Resource, context: UnitContext, params: Params) -> It
     """
     if not is_rbac(resource, BINDING_KINDS):
         return
-    kind, name = _role_ref(resource)
+    kind, name = role_ref(resource)
     if kind == "ClusterRole" and name in params["roles"]:
         yield Violation(("roleRef", "name"), f'{resource.kind} grants the ClusterRole "{name}".')
         return
@@ -324,25 +326,54 @@ def binding_subject(resource: Resource, _: UnitContext, params: Params) -> Itera
 
 
 def _role_text(resource: Resource) -> str:
-    kind, name = _role_ref(resource)
+    kind, name = role_ref(resource)
     return f'{kind or "role"} "{name}"' if name else "a role"
 
 
 def binding_default_service_account(
-    resource: Resource, _: UnitContext, __: Params
+    resource: Resource, context: UnitContext, __: Params
 ) -> Iterator[Violation]:
-    """Binding subjects that are a namespace's ``default`` service account."""
+    """Binding subjects that are a namespace's ``default`` service account; a note when the
+    role grants only what :mod:`klint.checks.rbac_impact` calls low impact."""
     if not is_rbac(resource, BINDING_KINDS):
         return
-    for index, subject in _subjects(resource):
-        if subject.get("kind") == "ServiceAccount" and subject.get("name") == "default":
-            namespace = subject.get("namespace") or resource.namespace
-            where = f' in namespace "{namespace}"' if namespace else ""
-            yield Violation(
-                ("subjects", index, "name"),
-                f"{resource.kind} binds {_role_text(resource)} to the default service "
-                f"account{where}, which every pod without its own service account uses.",
-            )
+    defaults = [
+        (index, subject)
+        for index, subject in _subjects(resource)
+        if subject.get("kind") == "ServiceAccount" and subject.get("name") == "default"
+    ]
+    if not defaults:
+        return
+    grants = low_impact(resource, *role_ref(resource), bound_roles(context, resource))
+    for index, subject in defaults:
+        namespace = subject.get("namespace") or resource.namespace
+        where = f' in namespace "{namespace}"' if namespace else ""
+        text = (
+            f"{resource.kind} binds {_role_text(resource)} to the default service "
+            f"account{where}, which every pod without its own service account uses"
+        )
+        if grants is None:
+            yield Violation(("subjects", index, "name"), f"{text}.")
+            continue
+        yield Violation(
+            ("subjects", index, "name"),
+            f"{text}; the role grants only {describe(grants)}, nothing a pod of this "
+            "namespace could misuse (kept as a note).",
+            severity=Severity.NOTE,
+            properties=(("expected-for", "low-impact-grant"),),
+        )
+
+
+def bound_roles(context: UnitContext, binding: Resource) -> list[Resource]:
+    """The roles of the unit a binding's roleRef names (a Role in the binding's namespace)."""
+    kind, name = role_ref(binding)
+    return [
+        role
+        for role in roles_named(context, kind, name)
+        if is_rbac(role, ROLE_KINDS)
+        and role.name == name
+        and (kind != "Role" or same_namespace(role.namespace, binding.namespace))
+    ]
 
 
 def is_builtin_cluster_role(name: str) -> bool:
@@ -361,7 +392,7 @@ def binding_missing_role(
     """Bindings whose roleRef names a Role/ClusterRole neither in the input nor built in."""
     if not is_rbac(resource, BINDING_KINDS):
         return
-    kind, name = _role_ref(resource)
+    kind, name = role_ref(resource)
     if not name or kind not in ROLE_KINDS:
         return
     if kind == "ClusterRole" and is_builtin_cluster_role(name):

@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from klint.checks.base import Check, Params, UnitContext, Violation
-from klint.checks.rbac import roles_named, same_namespace
+from klint.checks.rbac import bound_roles, role_ref, same_namespace
+from klint.checks.rbac_impact import combine, describe, low_impact
 from klint.checks.rbac_owner import role_job
 from klint.checks.rbac_rules import (
     BINDING_KINDS,
     PERMISSIONS,
-    ROLE_KINDS,
     grants_everything,
     is_rbac,
     match_rule,
@@ -116,6 +116,17 @@ def _inherited_roles(context: UnitContext, name: str, namespace: str) -> str:
     return ", ".join(sorted(labels))
 
 
+def _low_impact_grants(context: UnitContext, name: str, namespace: str) -> str | None:
+    """What the account's bindings grant, as text, when every one is low impact."""
+    found = []
+    for binding in bindings_of(context, name, namespace):
+        grants = low_impact(binding, *role_ref(binding), bound_roles(context, binding))
+        if grants is None:
+            return None
+        found.append(grants)
+    return describe(combine(found)) if found else None
+
+
 def automount_token(resource: Resource, context: UnitContext, _: Params) -> Iterator[Violation]:
     """Pods that mount a service account token without needing the API.
 
@@ -142,11 +153,23 @@ def automount_token(resource: Resource, context: UnitContext, _: Params) -> Iter
         if value is None and _account_automount(context, name, resource.namespace) is False:
             return
         roles = _inherited_roles(context, name, resource.namespace)
-        yield Violation(
-            path,
+        text = (
             f'the pod names no service account, so it runs as "default" and mounts its '
             f"token, which this input binds to {roles}"
-            ": every pod of the namespace that names no account gets these permissions. "
+        )
+        grants = _low_impact_grants(context, name, resource.namespace)
+        if grants is not None:
+            yield Violation(
+                path,
+                f"{text}, which grant only {grants}, nothing a pod of this namespace could "
+                "misuse (kept as a note).",
+                severity=Severity.NOTE,
+                properties=(("expected-for", "low-impact-grant"),),
+            )
+            return
+        yield Violation(
+            path,
+            f"{text}: every pod of the namespace that names no account gets these permissions. "
             "Give the pod that needs them its own service account (serviceAccountName), or "
             f"set {AUTOMOUNT} to false where the API is not needed.",
         )
@@ -301,20 +324,6 @@ def _rule_grants(
     return grants
 
 
-def _bound_roles(context: UnitContext, binding: Resource) -> Iterator[Resource]:
-    """The roles (of this unit) a binding's roleRef names."""
-    ref = binding.data.get("roleRef")
-    if not isinstance(ref, dict):
-        return
-    kind, role_name = str(ref.get("kind") or ""), str(ref.get("name") or "")
-    for role in roles_named(context, kind, role_name):
-        if not is_rbac(role, ROLE_KINDS) or role.name != role_name:
-            continue
-        if kind == "Role" and not same_namespace(role.namespace, binding.namespace):
-            continue
-        yield role
-
-
 def _granted(context: UnitContext, binding: Resource, wanted: list[str]) -> list[tuple[str, str]]:
     """What dangerous permissions a binding grants, from the role it names (if known)."""
     ref = binding.data.get("roleRef")
@@ -323,7 +332,7 @@ def _granted(context: UnitContext, binding: Resource, wanted: list[str]) -> list
     if ref.get("kind") == "ClusterRole" and ref.get("name") == "cluster-admin":
         return [("cluster-admin", "full control of the cluster (cluster-admin)")]
     grants: list[tuple[str, str]] = []
-    for role in _bound_roles(context, binding):
+    for role in bound_roles(context, binding):
         for _, rule in role_rules(role):
             grants.extend(g for g in _rule_grants(rule, wanted, binding) if g not in grants)
     return grants
@@ -333,7 +342,7 @@ def _controller_job(context: UnitContext, binding: Resource, wanted: list[str]) 
     """Why every dangerous grant of a binding is its controller's job (the reasons of
     :mod:`klint.checks.rbac_owner` on each bound role), "" when one is not."""
     reasons: list[str] = []
-    for role in _bound_roles(context, binding):
+    for role in bound_roles(context, binding):
         keys = {
             key for _, rule in role_rules(role) for key, _ in _rule_grants(rule, wanted, binding)
         }
@@ -424,7 +433,7 @@ def _grants_all(context: UnitContext, binding: Resource) -> bool:
         return True
     return any(
         grants_everything(rule)
-        for role in _bound_roles(context, binding)
+        for role in bound_roles(context, binding)
         for _, rule in role_rules(role)
     )
 
