@@ -33,6 +33,7 @@ DEVELOPMENT_CHART_FOLDER = "latest"  # charts/latest/<chart>/ beside charts/<ver
 MAX_LEVELS = 3  # folders above a file where version folders are looked for
 MAX_RELEASE_COPIES = 4096  # release copies read per run, at most
 RELEASE_COPY_MAX_BYTES = 1024 * 1024
+_MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _IMAGE_LINE = re.compile(r"""^[ \t]*(?:-[ \t]+)?image:[ \t]*["']?([^\s"'#]+)""", re.MULTILINE)
 
 
@@ -41,23 +42,24 @@ def release_pins(units: Iterable[LintUnit], cwd: Path) -> tuple[ReleasePin, ...]
     run lints pins (the newest such copy), sorted."""
     reader = _Reader(cwd)
     pins: set[ReleasePin] = set()
-    paths: dict[Path, bool] = {}
+    paths: dict[str, bool] = {}
     for unit in units:
         paths.update(_linted_paths(unit, cwd))
     for path, chart in sorted(paths.items()):
-        found = reader.chart(path) if chart else reader.file(path)
-        shown = display_path(path, cwd)
-        pins.update((shown, image, where) for image, (_, where) in found.items())
+        found = reader.chart(Path(path)) if chart else reader.file(path)
+        if found:
+            shown = display_path(Path(path), cwd)
+            pins.update((shown, image, where) for image, (_, where) in found.items())
     return tuple(sorted(pins))
 
 
-def _linted_paths(unit: LintUnit, cwd: Path) -> Iterator[tuple[Path, bool]]:
-    """The manifest files (those an overlay's build reads too) and chart folders of a unit
-    (``True``: a chart folder)."""
+def _linted_paths(unit: LintUnit, cwd: Path) -> Iterator[tuple[str, bool]]:
+    """The manifest files (those an overlay's build reads too) and chart folders of a unit,
+    absolute and normalised (``True``: a chart folder)."""
     kind = type(unit).__name__
     path = getattr(unit, "path", None)
     if kind == "HelmChart" and isinstance(path, Path) and path.is_dir():
-        yield path, True
+        yield os.path.abspath(path), True
         return
     found: list[object] = []
     if kind == "KustomizeOverlay" and isinstance(path, Path):
@@ -66,14 +68,14 @@ def _linted_paths(unit: LintUnit, cwd: Path) -> Iterator[tuple[Path, bool]]:
 
         build_dir = Path(os.path.normpath(path.absolute()))
         top = lexical_root(build_dir, unit_root(path, cwd))
-        found.extend(Path(file) for file in sorted(Tree.scan(build_dir, top).files))
+        found.extend(Tree.scan(build_dir, top).files)
     else:
         files = getattr(unit, "files", None)
         items = files if isinstance(files, tuple) else (unit,)
         found.extend(getattr(item, "path", None) for item in items)
     for file in found:
-        if isinstance(file, Path) and file.suffix.lower() in (".yaml", ".yml", ".json"):
-            yield file, False
+        if isinstance(file, str | Path) and str(file).lower().endswith(_MANIFEST_SUFFIXES):
+            yield os.path.abspath(file), False
 
 
 class _Reader:
@@ -83,48 +85,70 @@ class _Reader:
         self.cwd = cwd
         self.reads = 0
         self.listings: dict[Path, list[str]] = {}
+        self.folders: dict[str, tuple[Path, int, bool] | None] = {}
 
-    def file(self, path: Path) -> dict[str, tuple[tuple[int, ...], str]]:
+    def file(self, path: str) -> dict[str, tuple[tuple[int, ...], str]]:
         """Image name → (version, release copy) of the newest release copy of ``path``
         (``deploy/<version>/<same path below deploy>``) that pins it."""
-        absolute = Path(os.path.normpath(path.absolute()))
-        root = unit_root(absolute.parent, self.cwd)
-        if not _development(absolute, root):
-            return {}
+        folder, name = os.path.split(path)
+        placed = self._placed(folder)
+        if placed is None or not placed[2] or VERSION_FOLDER.fullmatch(name):
+            return {}  # no version folder near the file's: nothing to read
+        root, depth, _ = placed
+        lexical = Path(path)
         found: dict[str, tuple[tuple[int, ...], str]] = {}
-        rest = [absolute.name]
-        folder = absolute.parent
-        for _ in range(MAX_LEVELS):
-            for version in self._versions(folder):
-                copy = folder.joinpath(version, *rest)
+        for level in range(min(MAX_LEVELS, depth + 1)):  # the file's folder, up to the root
+            above = lexical.parents[level]
+            rest = lexical.parts[len(lexical.parts) - level - 1 :]
+            for version in self._versions(above):
+                copy = above.joinpath(version, *rest)
                 text = self._read(copy, root)
                 if text is not None:
                     self._note(found, _pinned_in_manifest(text), version, copy)
-            if folder == root or not folder.is_relative_to(root):
-                break
-            rest.insert(0, folder.name)
-            folder = folder.parent
         return found
 
     def chart(self, chart: Path) -> dict[str, tuple[tuple[int, ...], str]]:
         """Image name (a values ``/repository``) → (version, release copy) of the newest
         release of a ``charts/latest/<chart>`` that pins it: ``charts/<version>/<chart>/``
         values.yaml, else the packaged ``<chart>-<version>.tgz`` beside it."""
-        absolute = Path(os.path.normpath(chart.absolute()))
-        root = unit_root(absolute, self.cwd)
-        if absolute.parent.name != DEVELOPMENT_CHART_FOLDER or not _development(absolute, root):
+        placed = self._placed(str(chart.parent))
+        if chart.parent.name != DEVELOPMENT_CHART_FOLDER or placed is None or placed[1] < 1:
             return {}
+        root = placed[0]
         found: dict[str, tuple[tuple[int, ...], str]] = {}
-        name = absolute.name
-        for version in self._versions(absolute.parent.parent):
-            release = absolute.parent.parent / version
-            copy = release / name / "values.yaml"
+        for version in self._versions(chart.parent.parent):
+            release = chart.parent.parent / version
+            copy = release / chart.name / "values.yaml"
             text = self._read(copy, root)
             if text is None:
-                copy, text = self._packaged(release, name, version, root)
+                copy, text = self._packaged(release, chart.name, version, root)
             if text is not None:
                 self._note(found, _pinned_in_values(text), version, copy)
         return found
+
+    def _placed(self, folder: str) -> tuple[Path, int, bool] | None:
+        """The repository root of a folder (absolute, normalised), how many folders below
+        the root it is, and whether a version folder is in it or in one of the
+        :data:`MAX_LEVELS` above it (inside the root); None outside the root or below a
+        version folder (a release copy is no development copy). Once per folder."""
+        if folder not in self.folders:
+            self.folders[folder] = self._place(Path(folder))
+        return self.folders[folder]
+
+    def _place(self, folder: Path) -> tuple[Path, int, bool] | None:
+        root = unit_root(folder, self.cwd)
+        try:
+            parts = folder.resolve().relative_to(root).parts
+        except (OSError, ValueError):
+            return None
+        if any(VERSION_FOLDER.fullmatch(part) for part in parts):
+            return None
+        levels = min(MAX_LEVELS, len(parts) + 1)
+        return (
+            root,
+            len(parts),
+            any(self._versions(folder.parents[n - 1] if n else folder) for n in range(levels)),
+        )
 
     def _note(
         self,
@@ -174,13 +198,6 @@ class _Reader:
                 self.reads += 1
                 return archive, read_member(archive, f"{name}/values.yaml")
         return release, None
-
-
-def _development(path: Path, root: Path) -> bool:
-    """Inside its repository and below no version folder (a release copy is not one)."""
-    if not path.is_relative_to(root):
-        return False
-    return not any(VERSION_FOLDER.fullmatch(part) for part in path.relative_to(root).parts)
 
 
 def _plain_file(path: Path, root: Path) -> bool:
