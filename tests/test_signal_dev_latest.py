@@ -191,3 +191,18 @@ def test_a_chart_without_a_pinned_release_keeps_the_warning(tmp_path: Path) -> N
 )
 def test_names_image(pinned: str, name: str, expected: bool) -> None:
     assert names_image(pinned, name) is expected
+
+
+def test_a_cached_result_follows_its_release_copies(tmp_path: Path) -> None:
+    root = _case(tmp_path, "pinned")
+    options = RunOptions(paths=(".",), output_format="json", jobs=1, cache_dir=tmp_path / "c")
+
+    def driver() -> str:
+        found = json.loads(run(options, cwd=root)[1])["findings"]
+        return str(_images(found, "deploy/x.yaml")[("KL301", "containers[0]")]["severity"])
+
+    assert driver() == "note"
+    assert driver() == "note"  # from the cache
+    release = root / "deploy" / "v1.2.0" / "x.yaml"
+    release.write_text(release.read_text().replace("driver:v1.2.0", "driver:latest"))
+    assert driver() == "warning"
