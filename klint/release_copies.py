@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import os
 import re
+import tarfile
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ DEVELOPMENT_CHART_FOLDER = "latest"  # charts/latest/<chart>/ beside charts/<ver
 MAX_LEVELS = 3  # folders above a file where version folders are looked for
 MAX_RELEASE_COPIES = 4096  # release copies read per run, at most
 RELEASE_COPY_MAX_BYTES = 1024 * 1024
+MAX_RELEASE_BYTES = 64 * 1024 * 1024  # bytes of release copies read per run, at most
 _MANIFEST_SUFFIXES = (".yaml", ".yml", ".json")
 _IMAGE_LINE = re.compile(r"""^[ \t]*(?:-[ \t]+)?image:[ \t]*["']?([^\s"'#]+)""", re.MULTILINE)
 
@@ -84,6 +87,7 @@ class _Reader:
     def __init__(self, cwd: Path) -> None:
         self.cwd = cwd
         self.reads = 0
+        self.read_bytes = 0
         self.listings: dict[Path, list[str]] = {}
         self.folders: dict[str, tuple[Path, int, bool] | None] = {}
 
@@ -180,11 +184,15 @@ class _Reader:
 
     def _read(self, path: Path, root: Path) -> str | None:
         """The text of a regular file inside ``root``, not a link, bounded; None else."""
-        if self.reads >= MAX_RELEASE_COPIES or not _plain_file(path, root):
+        if not self._may_read() or not _plain_file(path, root):
             return None
         self.reads += 1
         raw = read_regular(path, RELEASE_COPY_MAX_BYTES, follow_links=False)
+        self.read_bytes += len(raw or b"")
         return None if raw is None else raw.decode("utf-8", "replace")
+
+    def _may_read(self) -> bool:
+        return self.reads < MAX_RELEASE_COPIES and self.read_bytes < MAX_RELEASE_BYTES
 
     def _packaged(
         self, release: Path, name: str, version: str, root: Path
@@ -192,12 +200,38 @@ class _Reader:
         """The values.yaml of ``<name>-<version>.tgz`` (with or without the ``v``)."""
         for tag in dict.fromkeys((version, version.removeprefix("v"))):
             archive = release / f"{name}-{tag}.tgz"
-            if self.reads < MAX_RELEASE_COPIES and _plain_file(archive, root):
-                from klint.sources.helm.archived import read_member
-
+            if self._may_read() and _plain_file(archive, root):
                 self.reads += 1
-                return archive, read_member(archive, f"{name}/values.yaml")
+                text = _archived_values(archive, name)
+                self.read_bytes += len(text or "")
+                return archive, text
         return release, None
+
+
+def _archived_values(archive: Path, name: str) -> str | None:
+    """The ``<name>/values.yaml`` of a chart archive, read as the chart loader reads one
+    (at most its member count and unpacked size, the member at most 1 MiB); None else."""
+    from klint.sources.helm.archive import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS
+
+    wanted, total = f"{name}/values.yaml", 0
+    try:
+        with tarfile.open(archive, "r:*") as tar:
+            for count, member in enumerate(tar):
+                total += max(member.size, 0)
+                if count >= MAX_ARCHIVE_MEMBERS or total > MAX_ARCHIVE_BYTES:
+                    return None
+                if member.name.removeprefix("./") != wanted or not member.isfile():
+                    continue
+                if member.size > RELEASE_COPY_MAX_BYTES:
+                    return None
+                handle = tar.extractfile(member)
+                if handle is None:
+                    return None
+                with handle:
+                    return handle.read(RELEASE_COPY_MAX_BYTES).decode("utf-8", "replace")
+    except (tarfile.TarError, OSError, EOFError, zlib.error):
+        return None
+    return None
 
 
 def _plain_file(path: Path, root: Path) -> bool:
@@ -233,8 +267,12 @@ def _pinned_in_values(text: str) -> set[str]:
         return set()
     found: set[str] = set()
     stack: list[Any] = [data]
+    seen: set[int] = set()  # aliases share nodes: each is walked once
     while stack and len(found) < 1000:
         node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         if isinstance(node, list):
             stack.extend(node)
         if not isinstance(node, dict):

@@ -206,3 +206,13 @@ def test_a_cached_result_follows_its_release_copies(tmp_path: Path) -> None:
     release = root / "deploy" / "v1.2.0" / "x.yaml"
     release.write_text(release.read_text().replace("driver:v1.2.0", "driver:latest"))
     assert driver() == "warning"
+
+
+def test_values_that_alias_themselves_are_walked_once() -> None:
+    from klint.release_copies import _pinned_in_values
+
+    laughs = ["b0: &b0 {repository: /k8s/csi/driver, tag: v1.2.0}"]
+    for level in range(1, 30):  # 2**29 paths to the same mapping
+        laughs.append(f"b{level}: &b{level} [*b{level - 1}, *b{level - 1}]")
+    assert _pinned_in_values("\n".join(laughs)) == {"/k8s/csi/driver"}
+    assert _pinned_in_values("x: &x [*x]\n") == set()
