@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import tarfile
-import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -211,6 +209,9 @@ class _Reader:
 def _archived_values(archive: Path, name: str) -> str | None:
     """The ``<name>/values.yaml`` of a chart archive, read as the chart loader reads one
     (at most its member count and unpacked size, the member at most 1 MiB); None else."""
+    import tarfile  # imports shutil: only where a packaged chart release is read
+    import zlib
+
     from klint.sources.helm.archive import MAX_ARCHIVE_BYTES, MAX_ARCHIVE_MEMBERS
 
     wanted, total = f"{name}/values.yaml", 0
