@@ -29,6 +29,9 @@ _EXPECTED_FOR = {
     "alive and run nothing",
     "deploy-time-image": "images a Makefile sets at deploy time (`kustomize edit set image` on "
     "the kustomization's `images:` entry: the tag in git is a placeholder)",
+    "development-copy": "development copies of install manifests whose release copies pin the "
+    "image (`deploy/x.yaml` beside `deploy/v1.2.0/x.yaml`, `charts/latest/<chart>/` beside "
+    "`charts/v1.2.0/<chart>-v1.2.0.tgz`)",
     "installer-resources": "chart containers whose resources come from an empty values key",
     "openshift": "OpenShift manifests (DeploymentConfigs, `openshift/` folders), where the "
     "restricted-v2 SCC sets it",

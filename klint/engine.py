@@ -46,6 +46,7 @@ from klint.findings import (
 from klint.model import declared
 from klint.model.component import Expectation, below_named_folder, expectation, unit_expectation
 from klint.model.deploy_time import deploy_time
+from klint.model.release_copy import development_copy
 from klint.model.resource import Resource, dig, resources_from_document
 from klint.not_kubernetes import NOT_KUBERNETES, PART_OF_UNIT, SKIPPED
 from klint.sources.base import DocumentLocator, LintUnit, LoadedUnit, LoadSettings
@@ -316,11 +317,12 @@ def _finding(
     if active.severity is None and severity is not Severity.NOTE:
         values_set = any(r.location.path.endswith((".yaml", ".yml")) for r in related)
         run = settings or LoadSettings()
-        context_path = below_named_folder(location.path, run.named_folders)
+        context_path, tags = below_named_folder(location.path, run.named_folders), active.rule.tags
         expected = (
             unit_expectation(loaded.context, active.rule.tags)
             or _generated_copy(resource, location.path, run, shared)
             or deploy_time(resource, violation.path, active.rule.tags, loaded.deploy_images)
+            or development_copy(resource, violation.path, tags, location.path, run.release_pins)
             or expectation(resource, active.rule.tags, context_path, violation.path, values_set)
             or declared.self_declared(active.rule.tags, location.path, run.declared_folders)
         )

@@ -235,6 +235,7 @@ def with_run_contexts(settings: LoadSettings, units: Sequence[LintUnit], cwd: Pa
     outside the working directory, below which their folder context is read
     (:mod:`klint.run_context`)."""
     from klint.policy import ChartUnit
+    from klint.release_copies import release_pins
     from klint.run_context import (
         built_copies,
         declared_folders,
@@ -252,6 +253,7 @@ def with_run_contexts(settings: LoadSettings, units: Sequence[LintUnit], cwd: Pa
         linted_charts=linted_charts(inner, cwd),
         declared_folders=declared_folders(inner, cwd, folders),
         built_copies=built_copies(inner, cwd, folders),
+        release_pins=release_pins(inner, cwd),
     )
 
 

@@ -73,6 +73,7 @@ LAYERS: dict[str, int] = {
     # 10 entry points
     "klint.run": 10,
     "klint.run_context": 10,
+    "klint.release_copies": 10,
     "klint.fix": 10,
     "klint.lsp": 10,
     "klint.cli": 10,

@@ -128,6 +128,9 @@ class LoadSettings:
     # ``(file, reason)`` of the files a Makefile writes from a kustomize build of an overlay
     # the run lints: copies fixed in that overlay.
     built_copies: tuple[tuple[str, str], ...] = ()
+    # ``(copy, image, release copy)`` of the images that release copies of a file or chart
+    # the run lints pin (``deploy/v1.2.0/x.yaml`` for ``deploy/x.yaml``): klint.release_copies.
+    release_pins: tuple[tuple[str, str, str], ...] = ()
 
 
 class LintUnit(Protocol):
