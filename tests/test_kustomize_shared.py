@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -168,6 +169,28 @@ def test_a_base_that_changes_is_built_again(
     assert again.text.count("renamed7:") == 1 and again.text.count("field7:") == 1
     assert len(shared._BUILT) == 2
     assert spliced == [True, True]
+
+
+def test_a_base_rewritten_with_the_same_size_and_times_is_built_again(
+    tmp_path: Path, spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the base's digest and stubs are kept by file stamp: a rewrite that restores size and
+    # modification time still moves the change time, so the new bytes are read
+    tree = tmp_path / "tree"
+    shutil.copytree(TREE, tree)
+    (tree / ".git").mkdir()
+    monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "1")
+    overlay = tree / "manifests" / "install-03"
+    build(overlay, root=tree)
+    crd = tree / "manifests" / "base" / "crds" / "full" / "thing1.yaml"
+    before = crd.stat()
+    crd.write_text(crd.read_text().replace("field7:", "fielD7:"))  # same size
+    os.utime(crd, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert crd.stat().st_size == before.st_size
+    assert crd.stat().st_mtime_ns == before.st_mtime_ns
+    again = build(overlay, root=tree)
+    assert again.text.count("fielD7:") == 1 and again.text.count("field7:") == 1
+    assert len(shared._BUILT) == 2
 
 
 def _overlay_variants(tmp_path: Path) -> Path:

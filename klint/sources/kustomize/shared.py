@@ -127,20 +127,26 @@ def stub(tree: Tree, build_dir: Path) -> tuple[Splice, dict[str, str]] | None:
     return (splice, texts) if splice.tokens else None
 
 
-# (file, base) → the file's bytes and its edit (None: refused), computed once per process
-_STUBBED: dict[tuple[str, str], tuple[bytes, Stubbed | None]] = {}
+# (file, base) → the file's stamp and its edit (None: refused), computed once per process
+_STUBBED: dict[tuple[str, str], tuple[tuple[int, int, int, int, int], Stubbed | None]] = {}
 
 
 def _stub_source(source: str, root: Path, base: str, splice: Splice) -> tuple[bool, str | None]:
     """Whether a base file can be stubbed, and its stubbed text as it reads in a copy
     (``Path.read_text``: universal newlines) when it differs from the file's (the same
     placeholders for the same bytes in every overlay, added to ``splice``)."""
-    raw = read_inside(Path(source), root) if os.path.isfile(source) else None
-    if raw is None:
+    try:
+        stamp = _stamp(Path(source)) if os.path.isfile(source) else None
+    except OSError:
+        stamp = None
+    if stamp is None:
         return False, None
     held = _STUBBED.get((source, base))
-    if held is None or held[0] != raw:
-        held = raw, _stub_file(raw, source, base)
+    if held is None or held[0] != stamp:  # read (inside the root) while it changes
+        raw = read_inside(Path(source), root)
+        if raw is None:
+            return False, None
+        held = stamp, _stub_file(raw, source, base)
         _STUBBED[source, base] = held
     found = held[1]
     if found is None:
@@ -233,22 +239,34 @@ def _stubbed(text: str, base: str, roots: list[yaml.Node] | None) -> Stubbed | N
 
 
 def base_key(tree: Tree, base: str, tool: str) -> tuple[str, str, str]:
-    """A base's identity for this process: its folder, its files' content and the tool."""
+    """A base's identity for this process: its folder, its files' content and the tool.
+
+    The content is hashed once: while every file keeps its inode, size and change times
+    (``st_ctime`` moves with any write, and cannot be set back), the digest of its bytes is
+    the one computed before; 19 overlays re-read and compared megabytes of CRDs each."""
     kustomization = tree.kustomizations[base]
-    contents = [kustomization.file.read_bytes()]
+    files = [kustomization.file]
     for entry in kustomization.data["resources"]:
-        source = os.path.normpath(os.path.join(base, entry))
-        contents.append(source.encode(errors="surrogatepass") + b"\0" + Path(source).read_bytes())
+        files.append(Path(os.path.normpath(os.path.join(base, entry))))
+    stamps = tuple(_stamp(file) for file in files)
     held = _DIGESTS.get(base)
-    if held is None or held[0] != contents:  # the same bytes: the digest computed before
-        digest = hashlib.sha256()
-        for content in contents:
-            digest.update(content)
-        held = _DIGESTS[base] = (contents, digest.hexdigest())
+    if held is None or held[0] != stamps:
+        digest = hashlib.sha256(files[0].read_bytes())
+        for source in files[1:]:
+            digest.update(str(source).encode(errors="surrogatepass") + b"\0" + source.read_bytes())
+        held = _DIGESTS[base] = (stamps, digest.hexdigest())
+        if stamps != tuple(_stamp(file) for file in files):  # changed while being read
+            del _DIGESTS[base]
     return base, held[1], tool
 
 
-_DIGESTS: dict[str, tuple[list[bytes], str]] = {}  # base → its files' bytes and digest
+def _stamp(file: Path) -> tuple[int, int, int, int, int]:
+    info = file.stat()
+    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
+
+
+# base → its files' stamps and the digest of their bytes (this process only)
+_DIGESTS: dict[str, tuple[tuple[tuple[int, int, int, int, int], ...], str]] = {}
 
 
 def _pure(tree: Tree, build_dir: Path) -> bool:
