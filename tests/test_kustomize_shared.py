@@ -15,7 +15,7 @@ from klint.sources.base import LoadSettings
 from klint.sources.kustomize import build as build_module
 from klint.sources.kustomize import graft as graft_module
 from klint.sources.kustomize import overlay as overlay_module
-from klint.sources.kustomize import prebuild, shared
+from klint.sources.kustomize import base_files, prebuild, shared
 from klint.sources.kustomize.build import build
 from klint.sources.kustomize.graft import grafted
 from klint.sources.kustomize.overlay import KustomizeOverlay
@@ -36,18 +36,10 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def spliced(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each build spliced (True) or fell back (False); the base cache starts empty."""
-    for memo in (
-        "_BUILT",
-        "_BLOCKS",
-        "_STUBBED",
-        "_SCHEMAS",
-        "_MARKED",
-        "_RAW",
-        "_MEASURED",
-        "_DIGESTS",
-        "_STARTED",
-    ):
+    for memo in ("_BUILT", "_BLOCKS", "_SCHEMAS", "_MARKED", "_RAW", "_MEASURED", "_STARTED"):
         monkeypatch.setattr(shared, memo, {})
+    for memo in ("_STUBBED", "_DIGESTS"):
+        monkeypatch.setattr(base_files, memo, {})
     monkeypatch.setattr(prebuild, "_KEPT", {})
     monkeypatch.setattr(prebuild, "_KEPT_BYTES", 0)
     outcomes: list[bool] = []

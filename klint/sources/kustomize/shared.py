@@ -16,9 +16,8 @@ another indentation) returns None, and the caller builds the overlay in full as 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +26,16 @@ from typing import Any
 import yaml
 
 from klint.sources.confine import read_inside
-from klint.sources.kustomize.files import SHARED_MIN_BYTES, shared_parse
-from klint.sources.kustomize.graft import Graft, Schema, compose_all, parse_schemas
+from klint.sources.kustomize.base_files import (
+    MARK,
+    MIN_STUB_BYTES,
+    base_key,
+    indexed_schemas,
+    pairs,
+    stub_source,
+    token,
+)
+from klint.sources.kustomize.graft import Graft, Schema, parse_schemas
 from klint.sources.kustomize.tree import Tree
 from klint.yaml_budget import NODE_MARKERS, document_starts, node_bound
 
@@ -51,8 +58,6 @@ _OVERLAY_KEYS = frozenset(
     }
 )
 _BASE_KEYS = frozenset({"apiVersion", "kind", "metadata", "resources"})
-_MARK = "x-klint-splice"
-_MIN_STUB_BYTES = 4096  # smaller schemas cost kustomize nothing worth the splice
 
 # (base directory, content digest, tool) → the base's build output (this process only)
 _BUILT: dict[tuple[str, str, str], str] = {}
@@ -119,154 +124,14 @@ def stub(tree: Tree, build_dir: Path) -> tuple[Splice, dict[str, str]] | None:
     for base in bases:
         for entry in tree.kustomizations[base].data["resources"]:
             source = os.path.normpath(os.path.join(base, entry))
-            usable, edited = _stub_source(source, tree.root, base, splice)
-            if not usable:  # a folder, a missing or unreadable file, or a layout refused
+            stubbed = stub_source(source, tree.root, base)
+            if stubbed is None:  # a folder, a missing or unreadable file, or a layout refused
                 return None
-            if edited is not None:
+            edited, tokens = stubbed
+            if tokens:
+                splice.tokens.update(tokens)
                 texts[os.path.relpath(source, tree.root)] = edited
     return (splice, texts) if splice.tokens else None
-
-
-# (file, base) → the file's stamp and its edit (None: refused), computed once per process
-_STUBBED: dict[tuple[str, str], tuple[tuple[int, int, int, int, int], Stubbed | None]] = {}
-
-
-def _stub_source(source: str, root: Path, base: str, splice: Splice) -> tuple[bool, str | None]:
-    """Whether a base file can be stubbed, and its stubbed text as it reads in a copy
-    (``Path.read_text``: universal newlines) when it differs from the file's (the same
-    placeholders for the same bytes in every overlay, added to ``splice``)."""
-    try:
-        stamp = _stamp(Path(source)) if os.path.isfile(source) else None
-    except OSError:
-        stamp = None
-    if stamp is None:
-        return False, None
-    held = _STUBBED.get((source, base))
-    if held is None or held[0] != stamp:  # read (inside the root) while it changes
-        raw = read_inside(Path(source), root)
-        if raw is None:
-            return False, None
-        held = stamp, _stub_file(raw, source, base)
-        _STUBBED[source, base] = held
-    found = held[1]
-    if found is None:
-        return False, None
-    edited, tokens = found
-    splice.tokens.update(tokens)
-    return True, edited if tokens else None
-
-
-def _stub_file(raw: bytes, source: str, base: str) -> Stubbed | None:
-    """A base file's text with each large block-style schema replaced by a placeholder;
-    its schemas are found in its one parse of this process (files.shared_parse, which
-    tracing origins reuses) when that parse is of the same text, else composed here."""
-    try:
-        text = raw.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")
-    except UnicodeDecodeError:
-        return None
-    parsed = None  # parsed from the same text: large, no byte order mark, no carriage return
-    if len(raw) >= SHARED_MIN_BYTES and not raw.startswith(b"\xef\xbb\xbf") and b"\r" not in raw:
-        parsed = shared_parse(Path(source), raw)
-    whole = parsed is not None and not parsed.problems
-    if parsed is None or not whole or any(d.line_offset for d in parsed.documents):
-        return _stubbed(text, base, None)
-    return _stubbed(text, base, [document.root for document in parsed.documents])
-
-
-def _schemas(text: str) -> Iterator[tuple[str, tuple[str | int, ...], Any, Any]]:
-    """(CRD name, path, key node, value node) of each schema in a YAML stream."""
-    for _, name, path, key, value in _indexed_schemas(text):
-        yield name, path, key, value
-
-
-def _indexed_schemas(
-    text: str, roots: Iterable[yaml.Node] | None = None
-) -> Iterator[tuple[int, str, tuple[str | int, ...], Any, Any]]:
-    """(document index, CRD name, path, key node, value node) of each schema in a stream
-    (``roots``: its documents' nodes, if already composed)."""
-    for index, document in enumerate(compose_all(text) if roots is None else roots):
-        if not isinstance(document, yaml.MappingNode):
-            continue
-        top = _pairs(document)
-        kind, metadata, spec = top.get("kind"), top.get("metadata"), top.get("spec")
-        if getattr(kind, "value", None) != "CustomResourceDefinition":
-            continue
-        name = getattr(_pairs(metadata).get("name"), "value", None)
-        if not isinstance(name, str) or not isinstance(spec, yaml.MappingNode):
-            continue
-        for key, value in spec.value:
-            if key.value == "validation":
-                yield index, name, ("validation",), key, value
-            if key.value == "versions" and isinstance(value, yaml.SequenceNode):
-                for number, version in enumerate(value.value):
-                    for vkey, vvalue in (
-                        version.value if isinstance(version, yaml.MappingNode) else ()
-                    ):
-                        if vkey.value == "schema":
-                            yield index, name, ("versions", number, "schema"), vkey, vvalue
-
-
-def _pairs(node: Any) -> dict[str, Any]:
-    if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
-
-
-Stubbed = tuple[str, tuple[tuple[str, tuple[str, str, tuple[str | int, ...]]], ...]]
-
-
-def _stubbed(text: str, base: str, roots: list[yaml.Node] | None) -> Stubbed | None:
-    try:
-        found = [(n, p, k, v) for _, n, p, k, v in _indexed_schemas(text, roots)]
-    except yaml.YAMLError:
-        return None
-    edits = []
-    tokens = []
-    for name, path, key, value in found:
-        if not isinstance(value, yaml.MappingNode) or value.flow_style or key.style:
-            return None
-        start, end = key.start_mark.index, value.end_mark.index
-        if end - start < _MIN_STUB_BYTES:
-            continue
-        where = f"{base}|{name}|{path}".encode(errors="surrogatepass")
-        token = f"klint-splice-{hashlib.sha256(where).hexdigest()[:20]}"
-        tokens.append((token, (base, name, path)))
-        placeholder = f"{key.value}: {{openAPIV3Schema: {{{_MARK}: {token}}}}}\n"
-        edits.append((start, end, placeholder + " " * value.end_mark.column))
-    for start, end, replacement in reversed(edits):
-        text = text[:start] + replacement + text[end:]
-    return text, tuple(tokens)
-
-
-def base_key(tree: Tree, base: str, tool: str) -> tuple[str, str, str]:
-    """A base's identity for this process: its folder, its files' content and the tool.
-
-    The content is hashed once: while every file keeps its inode, size and change times
-    (``st_ctime`` moves with any write, and cannot be set back), the digest of its bytes is
-    the one computed before; 19 overlays re-read and compared megabytes of CRDs each."""
-    kustomization = tree.kustomizations[base]
-    files = [kustomization.file]
-    for entry in kustomization.data["resources"]:
-        files.append(Path(os.path.normpath(os.path.join(base, entry))))
-    stamps = tuple(_stamp(file) for file in files)
-    held = _DIGESTS.get(base)
-    if held is None or held[0] != stamps:
-        digest = hashlib.sha256(files[0].read_bytes())
-        for source in files[1:]:
-            digest.update(str(source).encode(errors="surrogatepass") + b"\0" + source.read_bytes())
-        held = _DIGESTS[base] = (stamps, digest.hexdigest())
-        if stamps != tuple(_stamp(file) for file in files):  # changed while being read
-            del _DIGESTS[base]
-    return base, held[1], tool
-
-
-def _stamp(file: Path) -> tuple[int, int, int, int, int]:
-    info = file.stat()
-    return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns
-
-
-# base → its files' stamps and the digest of their bytes (this process only)
-_DIGESTS: dict[str, tuple[tuple[tuple[int, int, int, int, int], ...], str]] = {}
 
 
 def _pure(tree: Tree, build_dir: Path) -> bool:
@@ -329,7 +194,7 @@ def _may_share(tree: Tree, base: str) -> bool:
     for entry in tree.kustomizations[base].data["resources"]:
         source = Path(os.path.normpath(os.path.join(base, entry)))
         raw = read_inside(source, tree.root) if source.is_file() else None
-        if raw is not None and len(raw) >= _MIN_STUB_BYTES and b"CustomResourceDefinition" in raw:
+        if raw is not None and len(raw) >= MIN_STUB_BYTES and b"CustomResourceDefinition" in raw:
             return True
     return False
 
@@ -397,11 +262,10 @@ def own_stub(tree: Tree, build_dir: Path, tool: str, stdout: str) -> tuple[str, 
         ends = lines[last][: node.end_mark.column] if last < len(lines) else ""
         if lines[first][: node.start_mark.column].strip() or ends.strip():
             return None  # the block must be whole lines
-        where = f"{key[0]}|{name}|{path}".encode(errors="surrogatepass")
-        token = f"klint-splice-{hashlib.sha256(where).hexdigest()[:20]}"
-        plan.tokens[token] = (key[0], name, path)
+        placeholder = token(key[0], name, path)
+        plan.tokens[placeholder] = (key[0], name, path)
         indent = " " * node.start_mark.column
-        edits.append((first, last, f"{indent}openAPIV3Schema: {{{_MARK}: {token}}}\n"))
+        edits.append((first, last, f"{indent}openAPIV3Schema: {{{MARK}: {placeholder}}}\n"))
     for first, last, line in sorted(edits, reverse=True):
         lines[first:last] = [line]
     return "".join(lines), plan
@@ -423,7 +287,7 @@ def splice(
     edits = []
     grafts: list[Graft] | None = []
     seen: set[str] = set()
-    for document, _, _, _, value in _indexed_schemas(stdout):
+    for document, _, _, _, value in indexed_schemas(stdout):
         token = _placeholder(value)
         if token is None:
             continue
@@ -474,8 +338,8 @@ def _markers(text: str) -> int:
 
 
 def _placeholder(value: Any) -> str | None:
-    inner = _pairs(_pairs(value).get("openAPIV3Schema"))
-    mark = inner.get(_MARK)
+    inner = pairs(pairs(value).get("openAPIV3Schema"))
+    mark = inner.get(MARK)
     return mark.value if isinstance(mark, yaml.ScalarNode) and len(inner) == 1 else None
 
 
@@ -493,7 +357,7 @@ def _blocks(
         }
     return {
         (name, path): lines[value.start_mark.line : value.end_mark.line]
-        for name, path, _, value in _schemas(text)
+        for _, name, path, _, value in indexed_schemas(text)
         if isinstance(value, yaml.MappingNode) and not value.flow_style
     }
 
