@@ -19,6 +19,7 @@ from klint.model.component import Expectation
 from klint.not_kubernetes import PART_OF_UNIT
 from klint.sources.base import LoadedUnit, LoadSettings, display_path
 from klint.sources.confine import is_inside, read_inside, unit_root
+from klint.sources.helm import render_notes as notes
 from klint.sources.helm.archived import (
     ARCHIVE_SEPARATOR,
     archived_template,
@@ -34,6 +35,7 @@ from klint.sources.helm.dependencies import MissingDependency, merged_values, pl
 from klint.sources.helm.isolation import render_isolated
 from klint.sources.helm.locator import HelmLocator, TemplateOrigin
 from klint.sources.helm.output import HelmRenderError, RenderedTemplate
+from klint.sources.helm.partial import render_without_failing
 from klint.sources.helm.repeatable import required_messages
 from klint.sources.helm.schema_refs import schema_warnings
 from klint.sources.helm.subchart_crds import SubchartCrd, crd_paths, subchart_crds
@@ -74,39 +76,29 @@ class HelmChart:
                 if moved is None:
                     raise
                 namespace, rendered, missing = moved
-                problems.append(self._namespace_note(namespace, self._clean(error.message)))
+                problems.append(
+                    notes.namespace_note(self.display, namespace, self._clean(error.message))
+                )
         except HelmRenderError as error:
-            fallback: tuple[Path | None, list[RenderedTemplate], list[MissingDependency]] | None
-            fallback = None
-            failures = [error]  # which ci/ values file renders can depend on the moment too
-            if not chosen and error.values_can_fix:
-                fallback = self._render_with_ci_values(settings, root, failures)
-                if fallback is None and error.template is not None:
-                    fallback = self._render_with_placeholders(settings, root, failures)
-            repeatable = all(failure.repeatable for failure in failures)
-            if fallback is None:
-                missing = self._missing(settings, user_values)
-                failed = self._render_problem(error, hint=True, repeatable=repeatable)
-                unrendered = self._missing_problems(missing, rendered=False)
-                return LoadedUnit([], [*unrendered, failed], files=0)
-            ci_values, rendered, missing = fallback
-            why = f"do not render ({self._clean(getattr(error, 'message', str(error)))})"
-            if ci_values is None:
-                problems.append(self._placeholders_note(why, repeatable))
-                placeholders = required_messages(self.path, root)
-            else:
-                user_values = [ci_values]
-                problems.append(self._ci_values_note(ci_values, why, repeatable))
+            recovered = self._recover(settings, root, user_values, chosen, error)
+            if isinstance(recovered, LoadedUnit):
+                return recovered
+            rendered, missing, user_values, placeholders, said = recovered
+            problems.extend(said)
         else:
             if not rendered and not chosen and not (self.path / "crds").is_dir():
                 empty = self._render_with_ci_values(settings, root, [], objects=True)
                 if empty is None:
-                    problems.append(self._nothing_rendered_note())
+                    problems.append(notes.nothing_rendered(self.display))
                 else:
                     ci_values, rendered, missing = empty
                     user_values = [ci_values]
-                    problems.append(self._ci_values_note(ci_values, "render no object", True))
-        problems.extend(self._missing_problems(missing))
+                    problems.append(
+                        notes.ci_values_note(
+                            self.display, self.cwd, ci_values, "render no object", True
+                        )
+                    )
+        problems.extend(notes.missing_problems(self.display, self.cwd, missing))
         problems.extend(schema_warnings(self.path, self.display, self.cwd, root))
         chart_values = self.path / "values.yaml"
         values = tuple(([chart_values] if chart_values.is_file() else []) + user_values)
@@ -233,9 +225,11 @@ class HelmChart:
         values_files: list[Path],
         root: Path,
         placeholders: bool = False,
+        without_templates: tuple[str, ...] = (),
     ) -> tuple[list[RenderedTemplate], list[MissingDependency]]:
         """Render with these values files, leaving out dependencies not vendored (with
-        ``placeholders``: every unset ``required`` value stands in as its message)."""
+        ``placeholders``: every unset ``required`` value stands in as its message) and the
+        templates ``without_templates`` names (Helm's names)."""
         missing = self._missing(settings, values_files)
         rendered = render_isolated(
             settings.render_timeout,
@@ -252,6 +246,7 @@ class HelmChart:
             max_documents=settings.limits.max_documents,
             without_dependencies=tuple(m.name for m in missing),
             required_placeholders=placeholders,
+            without_templates=without_templates,
         )
         return rendered, missing
 
@@ -264,25 +259,46 @@ class HelmChart:
         values = merged_values(self.path, values_files, settings.helm_set)
         return plan_missing(self.path, names, values)
 
-    def _missing_problems(
-        self, missing: list[MissingDependency], rendered: bool = True
-    ) -> list[Notification]:
-        """An enabled dependency that is not vendored: its templates were not linted (nor
-        the chart's own, when the chart did not render)."""
-        own = "the chart's own templates were" if rendered else "nor were the chart's own"
-        return [
-            Notification(
-                "helm-dependency",
-                f"chart {self.display}: dependency {m.shown} ({m.reason}) is not vendored in "
-                f"charts/, so its templates were not linted ({own}). "
-                "Run `helm dependency build` to vendor it; klint renders offline and never "
-                "fetches charts.",
-                Location(display_path(m.file, self.cwd), Span.line(m.line)),
-                fatal=True,
-            )
-            for m in missing
-            if m.enabled
-        ]
+    def _recover(
+        self,
+        settings: LoadSettings,
+        root: Path,
+        user_values: list[Path],
+        chosen: bool,
+        error: HelmRenderError,
+    ) -> LoadedUnit | _Recovered:
+        """What renders when the values used do not: the chart's ci/ values, else a
+        placeholder for each ``required`` value (neither when the user chose values), else
+        the chart without the templates that stop it (helm/partial.py), with what to say;
+        a unit with only the failure when nothing renders."""
+        failures = [error]  # which ci/ values file renders can depend on the moment too
+        fallback: tuple[Path | None, list[RenderedTemplate], list[MissingDependency]] | None
+        fallback = None
+        if not chosen and error.values_can_fix:
+            fallback = self._render_with_ci_values(settings, root, failures)
+            if fallback is None and error.template is not None:
+                fallback = self._render_with_placeholders(settings, root, failures)
+        repeatable = all(failure.repeatable for failure in failures)
+        if fallback is not None:
+            ci_values, rendered, missing = fallback
+            why = f"do not render ({self._clean(getattr(error, 'message', str(error)))})"
+            if ci_values is None:
+                note = notes.placeholders_note(self.display, why, repeatable)
+                return rendered, missing, user_values, required_messages(self.path, root), [note]
+            note = notes.ci_values_note(self.display, self.cwd, ci_values, why, repeatable)
+            return rendered, missing, [ci_values], frozenset(), [note]
+        failed = self._render_problem(error, hint=True, repeatable=repeatable)
+        partial = render_without_failing(
+            lambda out: self._render(settings, user_values, root, without_templates=out), error
+        )
+        if partial is None:
+            missing = self._missing(settings, user_values)
+            unrendered = notes.missing_problems(self.display, self.cwd, missing, False)
+            return LoadedUnit([], [*unrendered, failed], files=0)
+        (rendered, missing), failures = partial
+        said = [notes.left_out(failed)]
+        said += [notes.left_out(self._render_problem(failure)) for failure in failures[1:]]
+        return rendered, missing, user_values, frozenset(), said
 
     def _render_with_ci_values(
         self,
@@ -319,17 +335,6 @@ class HelmChart:
             return None
         return namespace, rendered, missing
 
-    def _namespace_note(self, namespace: str, why: str) -> Notification:
-        """Said when the chart is linted in a namespace of its own."""
-        return Notification(
-            "helm-values",
-            f"chart {self.display} does not render in the namespace `default` ({why}); "
-            f"linted as installed with `helm install -n {namespace}`. Set its namespace in "
-            ".klint.yaml (helm.charts) or pass --namespace to lint it in yours.",
-            Location(self.display + "/Chart.yaml", Span.line(1)),
-            level=Severity.NOTE,
-        )
-
     def _render_with_placeholders(
         self, settings: LoadSettings, root: Path, failures: list[HelmRenderError]
     ) -> tuple[None, list[RenderedTemplate], list[MissingDependency]] | None:
@@ -345,43 +350,6 @@ class HelmChart:
             failures.append(error)
             return None
         return None, rendered, missing
-
-    def _placeholders_note(self, why: str, repeatable: bool) -> Notification:
-        """Said when the chart is linted with placeholders for its required values."""
-        return Notification(
-            "helm-values",
-            f"chart {self.display}: its default values {why} and it has no ci/ values; "
-            "linted with a placeholder for each value its templates mark `required` (the "
-            "message of the `required` call), so findings on those values are about the "
-            "placeholder. Set values in .klint.yaml (helm.charts) or pass -f to lint it as "
-            "it is installed.",
-            Location(self.display + "/Chart.yaml", Span.line(1)),
-            level=Severity.NOTE,
-            repeatable=repeatable,
-        )
-
-    def _nothing_rendered_note(self) -> Notification:
-        """A line in ``-v``: the chart was looked at and its defaults render nothing."""
-        return Notification(
-            PART_OF_UNIT,
-            f"chart {self.display} renders no object with its default values; set values "
-            "in .klint.yaml (helm.charts) or pass -f to lint what it can render",
-            Location(self.display + "/Chart.yaml", Span.line(1)),
-            Severity.NOTE,
-        )
-
-    def _ci_values_note(self, values_file: Path, why: str, repeatable: bool) -> Notification:
-        """Said when the chart is linted with its ci/ values: its defaults ``why`` not."""
-        shown = display_path(values_file, self.cwd)
-        return Notification(
-            "helm-values",
-            f"chart {self.display}: its default values {why}; linted with {shown} "
-            "(chart-testing's ci/ values), so its findings come from that file. Set values in "
-            ".klint.yaml (helm.charts) or pass -f to choose.",
-            Location(shown, Span.line(1)),
-            level=Severity.NOTE,
-            repeatable=repeatable,
-        )
 
     @staticmethod
     def _text(template: Path | None) -> str | None:
@@ -437,6 +405,11 @@ class HelmChart:
         # a packaged chart is unpacked in a scratch folder: its name means nothing to a user
         scratch = re.escape(tempfile.gettempdir().rstrip("/")) + r"/klint-chart-[^/\s]+/"
         return re.sub(scratch, "", message)
+
+
+_Recovered = tuple[
+    list[RenderedTemplate], list[MissingDependency], list[Path], frozenset[str], list[Notification]
+]
 
 
 def subchart_scope(source: str, file: Path | None) -> tuple[str, tuple[Path, ...]]:

@@ -64,6 +64,7 @@ def render_chart(
     max_documents: int | None = None,
     without_dependencies: Sequence[str] = (),
     required_placeholders: bool = False,
+    without_templates: Sequence[str] = (),
 ) -> list[RenderedTemplate]:
     """Render a chart directory or packaged ``.tgz`` offline, sorted by source path.
 
@@ -81,6 +82,8 @@ def render_chart(
     ``.Capabilities.APIVersions`` (:mod:`klint.sources.helm.capabilities`). With
     ``required_placeholders``, a value a template marks ``required`` that is not set renders
     as the ``required`` message (:data:`~klint.sources.helm.repeatable.REQUIRED_STAND_IN`).
+    ``without_templates`` (Helm's names, ``web/templates/check.yaml``) are left out of the
+    copy (:mod:`klint.sources.helm.partial`).
     """
     options = RenderOptions(
         tuple(Path(v) for v in values_files),
@@ -93,12 +96,13 @@ def render_chart(
     )
     chart = Path(chart)
     limits = _Limits(max_bytes, max_documents)
+    left_out = tuple(without_templates)
     templates = TEMPLATES_WITH_PLACEHOLDERS if required_placeholders else TEMPLATES
     if chart.is_file() and chart.name.endswith((".tgz", ".tar.gz")):
         with tempfile.TemporaryDirectory(prefix="klint-chart-") as scratch:
             extracted = extract_chart_archive(chart, Path(scratch))
             drop_dependencies(extracted, without_dependencies)
-            rendered = _render_dir(extracted, options, backend, chart, limits, templates)
+            rendered = _render_dir(extracted, options, backend, chart, limits, templates, left_out)
             return [RenderedTemplate(r.source, None, r.text) for r in rendered]
     if not is_chart_dir(chart):
         raise HelmRenderError(f"{chart}: not a Helm chart (no Chart.yaml)")
@@ -109,7 +113,7 @@ def render_chart(
         places = {copy: chart, **_vendor_local(chart, copy, confined, max_bytes)}
         drop_dependencies(copy, without_dependencies)
         try:
-            rendered = _render_dir(copy, options, backend, chart, limits, templates)
+            rendered = _render_dir(copy, options, backend, chart, limits, templates, left_out)
         except HelmRenderError as error:
             error.message = error.message.replace(str(copy), str(chart))
             raise
@@ -168,6 +172,7 @@ def _render_dir(
     shown: Path,
     limits: _Limits,
     templates: FileRewrite = TEMPLATES,
+    left_out: tuple[str, ...] = (),
 ) -> list[RenderedTemplate]:
     # chart_dir is klint's copy: rewritten, never the original (schemas confined, templates
     # made repeatable)
@@ -186,6 +191,7 @@ def _render_dir(
     if backend == "binary" and helm is None:
         raise HelmRenderError("the helm binary is not on PATH", repeatable=False)
     files = template_files(chart_dir)
+    _leave_out(files, left_out)
     try:
         if helm is not None:
             outputs = render_with_binary(helm, chart_dir, options)
@@ -211,6 +217,19 @@ def _confine_location(error: HelmRenderError, charts: Mapping[str, Path | None])
     other name becomes no location (the unit's ``Chart.yaml``)."""
     if error.template is not None and error.template not in _template_names(charts):
         error.template = error.line = error.column = None
+
+
+def _leave_out(charts: Mapping[str, Path | None], names: Sequence[str]) -> None:
+    """Remove from klint's copy the template files Helm knows by ``names`` (only names of
+    files on disk: a name comes from a message a template controls)."""
+    known = _template_names(charts) if names else set()
+    for name in names:
+        if name not in known:
+            continue
+        for prefix, location in charts.items():
+            head = f"{prefix}/templates/"
+            if location is not None and name.startswith(head):
+                (location / "templates" / name[len(head) :]).unlink(missing_ok=True)
 
 
 def _template_names(charts: Mapping[str, Path | None]) -> set[str]:
