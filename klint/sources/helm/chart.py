@@ -293,12 +293,13 @@ class HelmChart:
         )
         if partial is None:
             missing = self._missing(settings, user_values)
-            unrendered = notes.missing_problems(self.display, self.cwd, missing, False)
+            unrendered = notes.missing_problems(self.display, self.cwd, missing, "none")
             return LoadedUnit([], [*unrendered, failed], files=0)
         (rendered, missing), failures = partial
-        said = [notes.left_out(failed)]
+        said = notes.missing_problems(self.display, self.cwd, missing, "part")
+        said.append(notes.left_out(failed))
         said += [notes.left_out(self._render_problem(failure)) for failure in failures[1:]]
-        return rendered, missing, user_values, frozenset(), said
+        return rendered, [], user_values, frozenset(), said  # the missing ones said here
 
     def _render_with_ci_values(
         self,

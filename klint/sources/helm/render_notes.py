@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Literal
 
 from klint.findings import Location, Notification, Severity, Span
 from klint.not_kubernetes import PART_OF_UNIT
@@ -13,11 +14,18 @@ from klint.sources.helm.dependencies import MissingDependency
 
 
 def missing_problems(
-    display: str, cwd: Path, missing: list[MissingDependency], rendered: bool = True
+    display: str,
+    cwd: Path,
+    missing: list[MissingDependency],
+    rendered: Literal["all", "part", "none"] = "all",
 ) -> list[Notification]:
-    """An enabled dependency that is not vendored: its templates were not linted (nor the
-    chart's own, when the chart did not render)."""
-    own = "the chart's own templates were" if rendered else "nor were the chart's own"
+    """An enabled dependency that is not vendored: its templates were not linted, and which
+    of the chart's own were (``rendered``: all, those left when some failed, none)."""
+    own = {
+        "all": "the chart's own templates were",
+        "part": "the chart's own were, but for those that failed to render",
+        "none": "nor were the chart's own",
+    }[rendered]
     return [
         Notification(
             "helm-dependency",
