@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 import threading
 import time
@@ -27,6 +28,7 @@ from klint.sources.kustomize.tool import (
     KustomizeTool,
     ToolBudget,
     find_tool,
+    load_restricted,
     run_tool,
 )
 from klint.sources.kustomize.trace import BuildContext, BuiltObject
@@ -34,6 +36,9 @@ from klint.sources.kustomize.tree import Tree
 from klint.sources.names import kustomization_file
 
 _SPAWN_WAIT = 1.0  # seconds prepare lets a shared base's tool start before stubbing
+# added to a build's stderr when it needed LoadRestrictionsNone (unguessable: the tool's own
+# stderr can quote a kustomization)
+UNRESTRICTED = f"# klint: built with LoadRestrictionsNone {secrets.token_hex(12)}"
 
 
 @dataclass
@@ -59,6 +64,9 @@ class KustomizeBuild:
     lines: list[str] | None = None
     """``text.splitlines()`` and ``node_bound(text)``, when a stubbed build knows them."""
     node_bound: int | None = None
+    unrestricted: bool = False
+    """Built with ``--load-restrictor LoadRestrictionsNone``: it reads a file outside its
+    folder, which kustomize refuses by default."""
 
 
 def lexical_root(build_dir: Path, root: Path) -> Path:
@@ -207,9 +215,17 @@ def _run_copy(
         tree.copy_to(copy_root, texts)
         temp_build = copy_root / build_dir.relative_to(tree.root)
         enable_annotations(temp_build / root_file.name, tool.version)
-        out, err = run_tool(
-            tool, temp_build, home, timeout, tree.root, copy_root, build_dir, budget, on_spawn
-        )
+        run = (tool, temp_build, home, timeout, tree.root, copy_root, build_dir, budget, on_spawn)
+        try:
+            out, err = run_tool(*run)
+        except KustomizeBuildError as error:
+            if not load_restricted(error.message) or not tree.stays_inside():
+                raise
+            try:  # built as the repository's own scripts build it: its files only
+                out, err = run_tool(*run, unrestricted=True)
+            except KustomizeBuildError:
+                raise error from None
+            err += f"\n{UNRESTRICTED}\n"
     return out, err, plan
 
 
@@ -305,4 +321,5 @@ def build(
         tuple(sorted(inputs)),
         lines,
         bound,
+        UNRESTRICTED in stderr.splitlines(),
     )

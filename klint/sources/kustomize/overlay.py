@@ -163,6 +163,8 @@ class KustomizeOverlay:
             document.rendered = True  # the build's output, not the kustomization's lines
             if 0 <= document.index < len(built.objects):
                 locator.objects[id(document)] = built.objects[document.index]
+        if built.unrestricted:
+            parsed.problems.append(_unrestricted_note(self.display, fallback))
         origins = {o.origin_file for o in built.objects if o.origin_file is not None}
         read = origins.union(built.inputs)  # patches and generator inputs are linted too
         shown = frozenset(display_path(file, self.cwd) for file in read) or None
@@ -259,3 +261,16 @@ def _fallback_text(own: int, through: int) -> str:
             "linted through other builds that read them (-v lists them)"
         )
     return text
+
+
+def _unrestricted_note(display: str, kustomization: str) -> Notification:
+    """Said when the build reads a file outside its folder: kustomize refuses that unless
+    run with ``--load-restrictor LoadRestrictionsNone``, as the repository's scripts must."""
+    return Notification(
+        "kustomize-build",
+        f"kustomization {display} reads a file outside its folder, which `kustomize build` "
+        "refuses unless run with `--load-restrictor LoadRestrictionsNone`; linted as built "
+        "with it (only files of the repository are read)",
+        Location(kustomization, Span.line(1)),
+        level=Severity.NOTE,
+    )

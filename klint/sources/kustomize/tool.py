@@ -142,15 +142,20 @@ def run_tool(
     build_dir: Path,
     budget: ToolBudget | None = None,
     on_spawn: Callable[[], None] | None = None,
+    unrestricted: bool = False,
 ) -> tuple[str, str]:
     """Run the tool: (stdout, stderr); errors become :class:`KustomizeBuildError`.
 
     ``budget`` caps the tool's memory (``setrlimit`` before it starts) and how much output
     is read; a tool over either is stopped and the build fails with a message saying which
     limit and how to raise it. ``on_spawn`` is called once the tool's process exists.
+    ``unrestricted`` adds ``--load-restrictor LoadRestrictionsNone`` (files outside the
+    kustomization's folder: the copy holds only the repository's files).
     """
     budget = budget or ToolBudget()
     argv = [*tool.argv, str(temp_build)]
+    if unrestricted:
+        argv += ["--load-restrictor", "LoadRestrictionsNone"]
     limiter = memory_limiter(budget.memory) if budget.memory is not None else None
     try:
         process = subprocess.Popen(
@@ -206,6 +211,12 @@ class ToolBudget:
 
     memory: int | None = None
     max_bytes: int | None = None
+
+
+def load_restricted(message: str) -> bool:
+    """Whether a build failed only because kustomize's default load restrictor refuses a
+    file outside the kustomization's folder (``--load-restrictor LoadRestrictionsNone``)."""
+    return "security; file '" in message and "is not in or below" in message
 
 
 def _clean_stderr(text: str) -> str:

@@ -272,6 +272,22 @@ class Tree:
         top = self._real_root
         return real if real == top or real.startswith(top.rstrip("/") + "/") else None
 
+    def stays_inside(self) -> bool:
+        """Whether every string of every kustomization, read as a path from its folder
+        (and the part after ``=``, as generators read ``key=path``), stays inside the root,
+        and none uses plugins (whose configs name files of their own): then building the
+        copy with ``--load-restrictor LoadRestrictionsNone`` reads only the copy."""
+        top = os.path.normpath(self.root)
+        for directory, kustomization in self.kustomizations.items():
+            if any(kustomization.data.get(name) for name in _PLUGIN_FIELDS):
+                return False
+            for text in _scalars(kustomization.data):
+                for candidate in {text.strip(), text.split("=", 1)[-1].strip()}:
+                    target = os.path.normpath(os.path.join(directory, candidate))
+                    if candidate and target != top and not target.startswith(top + os.sep):
+                        return False
+        return True
+
     def copy_to(self, destination: Path, texts: Mapping[str, str] | None = None) -> None:
         """Copy the tree under ``destination`` with the same layout (content only, no modes);
         a file whose root-relative path is in ``texts`` is written with that text instead.
