@@ -94,9 +94,9 @@ def test_a_path_out_of_the_repository_stays_missing_and_is_never_read(tmp_path: 
     assert code == 2
     codes = [n["code"] for n in data["notifications"]]
     assert codes == ["helm-dependency", "helm-render"]
-    # the app's template includes the dependency's helper: left out, the rest linted
-    assert "but for those that failed to render" in data["notifications"][0]["message"]
-    assert "left out" in data["notifications"][1]["message"]
+    # the app's template includes the missing dependency's helper: nothing is left out
+    assert "nor were the chart's own" in data["notifications"][0]["message"]
+    assert "left out" not in data["notifications"][1]["message"]
     assert str(tmp_path) not in json.dumps(data)
 
 

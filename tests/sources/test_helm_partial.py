@@ -135,6 +135,9 @@ def test_the_loop_stops_on_a_partial_a_repeat_a_limit_and_the_cap() -> None:
         failure("c/x"),  # no template file
         failure(None),
         failure("c/templates/a.yaml", repeatable=False),  # a limit, not the chart
+        HelmRenderError(
+            'error calling include: template: no template "lib.x"', "c/templates/a.yaml"
+        ),
     ):
         assert render_without_failing(fails_in(iter(())), first) is None
     assert calls == []

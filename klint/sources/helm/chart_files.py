@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from klint.sources.confine import is_inside
+from klint.sources.helm.versions import satisfies
 from klint.sources.names import find_chart_root as find_owning_chart
 
 _FILE_SCHEME = "file://"
@@ -77,16 +78,40 @@ def _missing(
 def local_target(chart_dir: Path, entry: Mapping[str, Any], root: Path) -> Path | None:
     """The folder a ``file://`` dependency entry of ``chart_dir`` names (what ``helm
     dependency build`` copies, offline), when it lies inside ``root`` and holds a chart of
-    the entry's name; else None."""
+    the entry's name; for another repository, the chart of that name published from the
+    same tree (:func:`published_here`); else None."""
     repository, name = entry.get("repository"), entry.get("name")
-    if not isinstance(repository, str) or not isinstance(name, str):
+    if not isinstance(name, str) or not name or "\x00" in name:
         return None
-    if not repository.startswith(_FILE_SCHEME) or "\x00" in repository:
+    if not isinstance(repository, str) or not repository.startswith(_FILE_SCHEME):
+        return published_here(chart_dir, entry, root)
+    if "\x00" in repository:
         return None
     target = Path(os.path.normpath(chart_dir / repository[len(_FILE_SCHEME) :]))
     if not is_inside(target, root) or not is_chart_dir(target):
         return None
     return target if read_yaml_mapping(target / "Chart.yaml").get("name") == name else None
+
+
+def published_here(chart_dir: Path, entry: Mapping[str, Any], root: Path) -> Path | None:
+    """For a dependency fetched from a chart repository or registry: the chart of that name
+    beside ``chart_dir`` in ``root`` (``charts/<name>``: chart repositories publish their
+    shared charts from the same tree), when its version meets the entry's constraint (or
+    the entry sets none), else None. ``helm dependency build`` would download a release of
+    that folder; offline, the folder is the best copy of it."""
+    name, wanted = entry.get("name"), entry.get("version")
+    if not isinstance(name, str) or name in (".", "..") or "/" in name or "\\" in name:
+        return None
+    target = chart_dir.parent / name
+    if target == chart_dir or not is_inside(target, root) or not is_chart_dir(target):
+        return None
+    metadata = read_yaml_mapping(target / "Chart.yaml")
+    if metadata.get("name") != name:
+        return None
+    constrained = wanted is not None and str(wanted).strip()
+    if constrained and satisfies(str(metadata.get("version", "")), str(wanted)) is not True:
+        return None
+    return target
 
 
 def template_files(chart_dir: Path) -> dict[str, Path | None]:

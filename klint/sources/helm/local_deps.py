@@ -2,10 +2,14 @@
 into klint's copy of the chart as ``helm dependency build`` would, offline.
 
 Chart repositories often share a library chart by path (every chart of spiffe's
-helm-charts-hardened depends on ``file://../spire-lib``). Resolving such a dependency fetches
-nothing: its folder is copied into the ``charts/`` folder of klint's copy of the chart that
-declares it, when the path stays inside the repository and holds a chart of the declared
-name; a path out of the repository, or to anything else, stays a missing dependency. Their
+helm-charts-hardened depends on ``file://../spire-lib``), or publish it and depend on the
+release (every VictoriaMetrics chart names ``victoria-metrics-common`` from their OCI
+registry, and the chart is ``charts/victoria-metrics-common`` of the same tree). Resolving
+such a dependency fetches nothing: its folder is copied into the ``charts/`` folder of
+klint's copy of the chart that declares it, when the path stays inside the repository and
+holds a chart of the declared name (for a published one: beside the chart, with a version
+the entry's constraint allows: ``chart_files.published_here``); a path out of the
+repository, or to anything else, stays a missing dependency. Their
 own ``file://`` dependencies are resolved the same way, up to :data:`MAX_DEPTH` levels.
 Findings in a dependency's templates point at its own files, and its files are inputs of
 the chart's unit (the result cache follows them).
@@ -69,10 +73,11 @@ def local_dependencies(chart_dir: Path, root: Path) -> list[LocalDependency]:
 
 
 def _names_local_paths(directory: Path) -> bool:
-    """Whether the chart's metadata mentions a ``file://`` repository at all."""
+    """Whether the chart's metadata may name a dependency kept in the repository (a
+    ``file://`` one, or one published from the same tree): whether it has dependencies."""
     for name in ("Chart.yaml", "requirements.yaml"):
         text = read_text(directory / name)
-        if text is not None and "file://" in text:
+        if text is not None and "dependencies" in text:
             return True
     return False
 

@@ -42,8 +42,11 @@ def render_without_failing(
 
 def _droppable(error: HelmRenderError) -> bool:
     """A repeatable failure located in a template file (not a partial, whose named
-    templates others include)."""
+    templates others include), other than a helper that is not there (a dependency not
+    vendored: every template that includes it fails alike)."""
     if error.template is None or not error.repeatable or not error.values_can_fix:
+        return False
+    if 'no template "' in error.message:
         return False
     parts = PurePosixPath(error.template).parts
     return "templates" in parts and not parts[-1].startswith("_")
