@@ -188,7 +188,8 @@ def test_open_change_save_code_action(client: LspClient, tmp_path: Path) -> None
     assert privileged["source"] == "klint"
     assert privileged["codeDescription"]["href"].endswith("/privileged-container.md")
     assert privileged["message"].startswith('container "app" sets securityContext.privileged')
-    assert found["KL201"]["severity"] == 1  # privileged: escalation is always allowed
+    # privileged: escalation is always allowed, a note beside KL101's error
+    assert found["KL201"]["severity"] == 3
     assert found["KL201"]["range"]["start"] == {"line": 14, "character": 10}
 
     # change: fix the privileged line; diagnostics follow after the debounce
