@@ -15,16 +15,18 @@ from klint.findings import Notification, Severity
 NOT_KUBERNETES = "not-kubernetes"
 PART_OF_UNIT = "part-of-unit"  # an editor buffer that is a chart template or overlay patch
 SKIPPED = frozenset({NOT_KUBERNETES, PART_OF_UNIT})
-# An ``apiVersion`` or ``kind`` key anywhere in the text (YAML block or flow style, JSON).
-_KUBERNETES_KEY = re.compile(r"""(?:^|[\s{,])["']?(?:apiVersion|kind)["']?[ \t]*:""", re.M)
+# An ``apiVersion`` and a ``kind`` key anywhere in the text (YAML block or flow style, JSON):
+# ``kind`` alone is common elsewhere (VS Code's tasks.json: ``"kind": "build"``).
+_API_VERSION_KEY = re.compile(r"""(?:^|[\s{,])["']?apiVersion["']?[ \t]*:""", re.M)
+_KIND_KEY = re.compile(r"""(?:^|[\s{,])["']?kind["']?[ \t]*:""", re.M)
 # A Go template action on a line of its own (``{{- if .Values.x }}``, ``{{ end }}``): the
 # text is a template some tool renders (gomplate, envsubst-like scripts), not YAML yet.
 _TEMPLATE_LINE = re.compile(r"^[ \t]*\{\{.*\}\}[ \t]*$", re.M)
 
 
 def mentions_kubernetes(text: str) -> bool:
-    """Whether the text has an ``apiVersion`` or ``kind`` key anywhere, even if broken."""
-    return _KUBERNETES_KEY.search(text) is not None
+    """Whether the text has an ``apiVersion`` and a ``kind`` key, even if broken."""
+    return _API_VERSION_KEY.search(text) is not None and _KIND_KEY.search(text) is not None
 
 
 def is_object(data: object) -> bool:

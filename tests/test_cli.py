@@ -244,6 +244,8 @@ def test_json_output_is_laid_out_exactly_as_json_dumps() -> None:
 NOT_KUBERNETES = {
     "tsconfig.json": '{\n  // JSON with comments\n  "compilerOptions": {"strict": true,},\n}\n',
     ".vscode/settings.json": '{\n  // editor\n  "editor.tabSize": 2\n}\n',
+    # a kind key, but no apiVersion (headlamp's plugin templates)
+    ".vscode/tasks.json": '// tasks\n{"tasks": [{"label": "b", "group": {"kind": "build"}}]}\n',
     ".eslintrc.json": '{\n  /* lint */ "root": true\n}\n',
     ".github/workflows/ci.yml": "on: push\non: pull_request\njobs: {}\n",
     ".klint.yaml": "fail-on: error\n",
