@@ -166,6 +166,13 @@ CSI_README = (
         # only the opening: before the first second-level heading, at most 30 lines
         ("# X\n\n## Testing\nThis repository is not intended for production use.\n", None),
         ("# X\n" + "text\n" * 30 + "This repository is not intended for production.\n", None),
+        # front matter: a sample by its page type, and the opening counted after it
+        ("---\nname: X\npage_type: sample\n---\n# X\n", 3),
+        ("---\npage_type: article\n" + "k: v\n" * 20 + "---\n# X\n\nThis is a demo.\n", 26),
+        ("---\nname: X\n", None),  # not closed: no front matter
+        # a sentence about the project's code in production
+        ("# X\n> This is not meant to be an example of code to be used in production.\n", 2),
+        ("# X\nThe passwords are not meant to be used in production.\n", None),
     ],
 )
 def test_a_readme_opening_declares_a_demo_only_in_a_few_explicit_words(

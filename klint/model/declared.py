@@ -100,6 +100,8 @@ _CLAIM = (
     r"|(?:is|are)\s+not\s+(?:intended|meant|designed|suitable|ready|supported)\s+for\s+"
     r"production\b|(?:is|are)\s+not\s+for\s+production\b"
     r"|(?:should|must)\s+not\s+be\s+used\s+in\s+production\b"
+    r"|(?:is|are)\s+not\s+(?:intended|meant|designed)\s+to\s+be\s+(?:[^.!?]{0,60}?\s)?"
+    r"used\s+in\s+production\b"
     r"|for\s+(?:ci\s+)?testing(?:\s+purposes)?\s+only\b"
     r"|(?:is|are)\s+(?:only\s+)?used\s+(?:only\s+)?for\s+(?:ci|e2e)\s+testing\b"
 )
@@ -116,16 +118,34 @@ _ABOUT_SETTINGS = re.compile(
 _PREPOSITION = re.compile(r"\b(?:in|of|from|under|inside|within|by|for|with)\s*$", re.IGNORECASE)
 
 
+# Front matter (``---`` … ``---`` before the text) that files the README as a sample, as
+# Microsoft's sample repositories do (``page_type: sample``).
+_SAMPLE_PAGE = re.compile(r"""^page_type:\s*["']?sample["']?\s*$""")
+_FRONT_MATTER_LINES = 80
+
+
 def self_declaration(text: str) -> tuple[int, str] | None:
     """The line (1-based) and words of a README opening that declare the project a demo or
-    test-only, if any (the first such sentence)."""
-    lines = text.splitlines()[:README_OPENING_LINES]
+    test-only, if any (the first such sentence); the opening follows any front matter,
+    which declares it by ``page_type: sample``."""
+    all_lines = text.splitlines()
+    start = 0
+    if all_lines and all_lines[0].strip() == "---":
+        end = next(
+            (i for i, line in enumerate(all_lines[1:_FRONT_MATTER_LINES], 1) if line == "---"),
+            None,
+        )
+        if end is not None:
+            for number, line in enumerate(all_lines[1:end], 2):
+                if _SAMPLE_PAGE.match(line):
+                    return number, line.strip()
+            start = end + 1
     opening: list[str] = []
-    for line in lines:
+    for line in all_lines[start : start + README_OPENING_LINES]:
         if line.startswith("## "):
             break
         opening.append(line)
-    for number, line in enumerate(opening, 1):
+    for number, line in enumerate(opening, start + 1):
         for match in _DECLARATION.finditer(line):
             sentence = re.split(r"[.!?:]\s", line[: match.start()])[-1]
             if _ABOUT_SETTINGS.search(sentence + " " + match.group("between")):
