@@ -173,6 +173,8 @@ CSI_README = (
         # a sentence about the project's code in production
         ("# X\n> This is not meant to be an example of code to be used in production.\n", 2),
         ("# X\nThe passwords are not meant to be used in production.\n", None),
+        ("# X\nThis repository contains a collection of examples for PGO.\n", 2),
+        ("# X\nThis repository contains the operator, and examples in examples/.\n", None),
     ],
 )
 def test_a_readme_opening_declares_a_demo_only_in_a_few_explicit_words(

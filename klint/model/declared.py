@@ -102,6 +102,7 @@ _CLAIM = (
     r"|(?:should|must)\s+not\s+be\s+used\s+in\s+production\b"
     r"|(?:is|are)\s+not\s+(?:intended|meant|designed)\s+to\s+be\s+(?:[^.!?]{0,60}?\s)?"
     r"used\s+in\s+production\b"
+    r"|(?:is|contains|holds)\s+an?\s+(?:collection|set)\s+of\s+(?:examples|samples|demos)\b"
     r"|for\s+(?:ci\s+)?testing(?:\s+purposes)?\s+only\b"
     r"|(?:is|are)\s+(?:only\s+)?used\s+(?:only\s+)?for\s+(?:ci|e2e)\s+testing\b"
 )
