@@ -408,6 +408,11 @@ def _key_text(node: yaml.ScalarNode) -> str:
     return value
 
 
+def plain_value(text: str) -> Any:
+    """The value of ``text`` as an untagged plain scalar (YAML 1.1, as klint reads it)."""
+    return _scalar(yaml.ScalarNode(_PLAIN_TAG, text, style=""))
+
+
 def _scalar(node: yaml.ScalarNode) -> Any:
     """YAML 1.1 value of a scalar; quoted and block scalars and unknown tags keep the text."""
     tag = node.tag

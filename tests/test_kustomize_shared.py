@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,10 +13,10 @@ from klint import k8s_schemas
 from klint.documents import Limits, parse_stream
 from klint.run import RunOptions, run
 from klint.sources.base import LoadSettings
+from klint.sources.kustomize import base_files, prebuild, shared
 from klint.sources.kustomize import build as build_module
 from klint.sources.kustomize import graft as graft_module
 from klint.sources.kustomize import overlay as overlay_module
-from klint.sources.kustomize import base_files, prebuild, shared
 from klint.sources.kustomize.build import build
 from klint.sources.kustomize.graft import grafted
 from klint.sources.kustomize.overlay import KustomizeOverlay
@@ -36,7 +37,18 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture
 def spliced(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
     """Whether each build spliced (True) or fell back (False); the base cache starts empty."""
-    for memo in ("_BUILT", "_BLOCKS", "_SCHEMAS", "_MARKED", "_RAW", "_MEASURED", "_STARTED"):
+    for memo in (
+        "_BUILT",
+        "_BLOCKS",
+        "_SCHEMAS",
+        "_MARKED",
+        "_RANGES",
+        "_FILE_SCHEMAS",
+        "_SOURCES",
+        "_RAW",
+        "_MEASURED",
+        "_STARTED",
+    ):
         monkeypatch.setattr(shared, memo, {})
     for memo in ("_STUBBED", "_DIGESTS"):
         monkeypatch.setattr(base_files, memo, {})
@@ -454,3 +466,58 @@ def test_a_base_whose_schemas_share_nodes_is_not_grafted(schema: str) -> None:
     plain = text.replace(schema, "      openAPIV3Schema: {type: object}\n")
     assert graft_module.parse_schemas(plain)
     assert graft_module.parse_schemas(text) == {}
+
+
+def _parses_of_the_output(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The base outputs parsed in full (shared.parse_schemas), recorded."""
+    parsed: list[str] = []
+    original = shared.parse_schemas
+
+    def record(text: str) -> Any:
+        parsed.append(text)
+        return original(text)
+
+    monkeypatch.setattr(shared, "parse_schemas", record)
+    return parsed
+
+
+def test_schemas_come_from_the_base_files_parse(
+    spliced: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pure base's schemas are those of its files' parse (made while the base builds):
+    its build output is composed for where they are, never converted again."""
+    parsed = _parses_of_the_output(monkeypatch)
+    for overlay in OVERLAYS[:2]:
+        built = build(overlay, root=REPO)
+        assert built.stub is not None and built.grafts
+        full = parse_stream(built.text, "k.yaml")
+        again = grafted(built.text, built.stub, built.grafts, "k.yaml", Limits())
+        assert again is not None
+        assert [d.data for d in again.documents] == [d.data for d in full.documents]
+    assert parsed == [] and all(spliced)
+
+
+@pytest.mark.parametrize(
+    "scalar",
+    ["enum: [on, off]", "default: yes", "default: 1_000", "'on': {type: string}"],
+)
+def test_a_scalar_kustomize_prints_otherwise_parses_the_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spliced: list[bool], scalar: str
+) -> None:
+    """``on`` is a boolean to klint (YAML 1.1) and a string to kustomize, which prints it
+    quoted: such a base's schemas come from its build output, as the full build reads."""
+    root = tmp_path / "tree"
+    shutil.copytree(TREE, root)
+    crd = root / "manifests" / "base" / "crds" / "full" / "thing0.yaml"
+    field = "                field0:\n"
+    crd.write_text(crd.read_text().replace(field, f"                {scalar}\n{field}", 1))
+    parsed = _parses_of_the_output(monkeypatch)
+    overlay = root / "manifests" / "install-00"
+    built = build(overlay, root=root)
+    assert built.stub is not None and built.grafts and len(parsed) == 1
+    monkeypatch.setenv("KLINT_KUSTOMIZE_SHARE", "0")
+    alone = build(overlay, root=root)
+    full = parse_stream(alone.text, "k.yaml")
+    again = grafted(built.text, built.stub, built.grafts, "k.yaml", Limits())
+    assert again is not None
+    assert [d.data for d in again.documents] == [d.data for d in full.documents]

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator
+import re
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from klint.document_trees import PLAIN_TAG
+from klint.documents import plain_value
 from klint.sources.confine import read_inside
-from klint.sources.kustomize.files import SHARED_MIN_BYTES, shared_parse
-from klint.sources.kustomize.graft import compose_all
+from klint.sources.kustomize.files import SHARED_MIN_BYTES, read_shared_stream, shared_parse
+from klint.sources.kustomize.graft import Schema, compose_all, document_schemas
 from klint.sources.kustomize.tree import Tree
 
 MARK = "x-klint-splice"
@@ -127,6 +130,66 @@ def pairs(node: Any) -> dict[str, Any]:
     if not isinstance(node, yaml.MappingNode):
         return {}
     return {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+
+
+def file_schemas(files: Sequence[Path], root: Path) -> dict[tuple[str, SchemaPath], Schema] | None:
+    """A pure base's CRD schemas from its own files' parse (the one stubbing made, which
+    tracing origins reuses), keyed as :func:`graft.parse_schemas` keys the base's build
+    output, whose schemas kustomize prints with the same values; None when a file does
+    not parse whole, a CRD name repeats, a node is shared, or a scalar could read otherwise
+    once kustomize has printed it (:func:`prints_alike`)."""
+    found: dict[tuple[str, SchemaPath], Schema] = {}
+    for file in files:
+        parsed = read_shared_stream(file, root)
+        if parsed is None or parsed.problems:
+            return None
+        schemas = document_schemas(parsed.documents, True, prints_alike)
+        if schemas is None or not found.keys().isdisjoint(schemas):
+            return None
+        found.update(schemas)
+    return found
+
+
+# YAML 1.2's core schema, by which kustomize (Go's yaml.v3) reads plain scalars: a string
+# that YAML 1.1 would read otherwise (``on``, ``yes``, ``1_000``) is printed quoted
+_NOT_STRING_12 = re.compile(
+    r"~|null|Null|NULL|true|True|TRUE|false|False|FALSE"
+    r"|[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+"
+    r"|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+)
+
+
+def prints_alike(node: yaml.Node) -> bool:
+    """Whether every scalar under ``node`` reads the same (as klint reads YAML 1.1) after
+    kustomize prints it: a plain scalar that klint reads as a string, or that YAML 1.2
+    does not read as one (``on`` is a boolean to klint and a string to kustomize, which
+    then quotes it), and a quoted or block one that klint would read as a string printed
+    plain. An explicit tag, a shared node or a merge key is refused too."""
+    seen: set[int] = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            return False
+        seen.add(id(current))
+        if isinstance(current, yaml.ScalarNode):
+            value = current.value
+            if not current.style:
+                if current.tag != PLAIN_TAG:
+                    return False
+                if not isinstance(plain_value(value), str) and not _NOT_STRING_12.fullmatch(value):
+                    return False
+            elif "\n" not in value and not isinstance(plain_value(value), str):
+                return False
+        elif isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode) and key.value == "<<" and not key.style:
+                    return False
+                stack += (key, value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return True
 
 
 def base_key(tree: Tree, base: str, tool: str) -> tuple[str, str, str]:

@@ -19,13 +19,13 @@ positions of an overlay's built documents (findings are located in the origin fi
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import yaml
 
-from klint.documents import Limits, ParsedStream, parse_stream
+from klint.documents import Document, Limits, ParsedStream, parse_stream
 from klint.k8s_schemas import share
 from klint.model.resource import dig
 from klint.yaml_budget import document_count, node_bound
@@ -89,20 +89,30 @@ def parse_schemas(text: str) -> dict[tuple[str, SchemaPath], Schema]:
     parsed = parse_stream(text, "<kustomize base>")
     if parsed.problems:
         return {}
+    return document_schemas(parsed.documents, _may_share_nodes(text)) or {}
+
+
+def document_schemas(
+    documents: Sequence[Document],
+    may_share: bool = True,
+    accept: Callable[[yaml.Node], bool] | None = None,
+) -> dict[tuple[str, SchemaPath], Schema] | None:
+    """Each CRD schema of parsed documents by (CRD name, path under ``spec``); None when a
+    CRD name repeats, a node is shared (an alias, when ``may_share``) or ``accept`` refuses
+    a schema's node."""
     found: dict[tuple[str, SchemaPath], Schema] = {}
     names: set[str] = set()
-    may_share = _may_share_nodes(text)
-    for document in parsed.documents:
+    for document in documents:
         data = document.data
         if not isinstance(data, dict) or data.get("kind") != "CustomResourceDefinition":
             continue
         if may_share and _shared_nodes(document.root):
-            return {}
+            return None
         metadata = data.get("metadata")
         name = metadata.get("name") if isinstance(metadata, dict) else None
         spec = data.get("spec")
         if not isinstance(name, str) or not isinstance(spec, dict) or name in names:
-            return {}  # a name twice: the splice cannot tell them apart either
+            return None  # a name twice: the splice cannot tell them apart either
         names.add(name)
         paths: list[SchemaPath] = [("validation",)] if "validation" in spec else []
         versions = spec.get("versions")
@@ -112,6 +122,8 @@ def parse_schemas(text: str) -> dict[tuple[str, SchemaPath], Schema]:
         for path in paths:
             node = _node_at(document.root, ("spec", *path))
             if node is not None:
+                if accept is not None and not accept(node):
+                    return None
                 value = dig(data, ("spec", *path))
                 share(value)  # checks validate it once (k8s_schemas, crd_validation)
                 found[name, path] = Schema(value, node, _depth(node))

@@ -29,7 +29,9 @@ from klint.sources.confine import read_inside
 from klint.sources.kustomize.base_files import (
     MARK,
     MIN_STUB_BYTES,
+    SchemaPath,
     base_key,
+    file_schemas,
     indexed_schemas,
     pairs,
     stub_source,
@@ -63,7 +65,14 @@ _BASE_KEYS = frozenset({"apiVersion", "kind", "metadata", "resources"})
 _BUILT: dict[tuple[str, str, str], str] = {}
 _BLOCKS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], list[str]]] = {}
 _SCHEMAS: dict[tuple[str, str, str], dict[tuple[str, tuple[str | int, ...]], Schema]] = {}
-_MARKED: dict[tuple[str, str, str], str] = {}  # the base output _SCHEMAS was parsed from
+_MARKED: dict[tuple[str, str, str], str] = {}  # the base output _RANGES point into
+# where each schema is in that output: first and last line, start and end column, and
+# whether it is a block mapping (a splice needs whole lines)
+_RANGES: dict[tuple[str, str, str], dict[tuple[str, SchemaPath], tuple[int, int, int, int, bool]]]
+_RANGES = {}
+# (base, digest) → its schemas from its own files' parse, made while the base builds
+_FILE_SCHEMAS: dict[tuple[str, str], dict[tuple[str, SchemaPath], Schema] | None] = {}
+_SOURCES: dict[tuple[str, str], tuple[list[Path], Path]] = {}  # (base, digest) → files, root
 _RAW: dict[tuple[str, str, str], tuple[str, str]] = {}  # a pure base's own build (out, err)
 # (base key, CRD name, path) → a schema block's lines without line ends and its share of
 # yaml_budget.node_bound (None when it holds a document start), computed once per process
@@ -131,7 +140,32 @@ def stub(tree: Tree, build_dir: Path) -> tuple[Splice, dict[str, str]] | None:
             if tokens:
                 splice.tokens.update(tokens)
                 texts[os.path.relpath(source, tree.root)] = edited
-    return (splice, texts) if splice.tokens else None
+    if not splice.tokens:
+        return None
+    for base in {base for base, _, _ in splice.tokens.values()}:
+        _plan_source_schemas(tree, base)
+    return splice, texts
+
+
+def _plan_source_schemas(tree: Tree, base: str) -> None:
+    """Note the files of a pure base whose schemas :func:`_source_schemas` takes from
+    their parse, later: :func:`finish` does it while the base's build runs, once every
+    overlay's own build has started."""
+    try:
+        key = base_key(tree, base, "")[:2]
+    except OSError:
+        return
+    if key not in _FILE_SCHEMAS and key not in _SOURCES:
+        entries = tree.kustomizations[base].data["resources"]
+        files = [Path(os.path.normpath(os.path.join(base, entry))) for entry in entries]
+        _SOURCES[key] = (files, tree.root)
+
+
+def _source_schemas(key: tuple[str, str]) -> dict[tuple[str, SchemaPath], Schema] | None:
+    """A pure base's schemas from its files' parse (base_files.file_schemas), once."""
+    if key not in _FILE_SCHEMAS and key in _SOURCES:
+        _FILE_SCHEMAS[key] = file_schemas(*_SOURCES.pop(key))
+    return _FILE_SCHEMAS.get(key)
 
 
 def _pure(tree: Tree, build_dir: Path) -> bool:
@@ -203,6 +237,9 @@ def finish(started: Started, splice: Splice | None) -> None:
     """Parse once each started base build that ``splice`` has placeholders for (a build
     that failed is left to the overlay's own build, which reports it)."""
     wanted = {base for base, _, _ in splice.tokens.values()} if splice is not None else set()
+    for key, base, _ in started:
+        if key not in _BLOCKS and base in wanted:
+            _source_schemas(key[:2])  # while the base builds: the main thread waits anyway
     for key, base, future in started:
         if key in _BLOCKS or base not in wanted:
             continue
@@ -220,17 +257,47 @@ def _given(text: str) -> Callable[[str], str]:
 
 def _parsed_base(
     key: tuple[str, str, str], base: str, build_base: Callable[[str], str]
-) -> tuple[dict[tuple[str, tuple[str | int, ...]], list[str]], dict[Any, Schema]]:
-    """A base's schema blocks and parsed schemas, built and parsed once per process."""
+) -> tuple[dict[tuple[str, SchemaPath], list[str]], dict[Any, Schema]]:
+    """A base's schema blocks (lines of its build output) and parsed schemas, once per
+    process: the schemas of its files' parse when the output holds the same ones (its
+    structure is composed, in C, for where they are), else the output parsed in full."""
     if key not in _BLOCKS:
         if key not in _BUILT:
             _BUILT[key] = build_base(base)
         text = _BUILT[key]
-        _SCHEMAS[key] = parse_schemas(text)
-        _BLOCKS[key] = _blocks(text, _SCHEMAS[key])
-        _MARKED[key] = text  # the text the schemas' positions point into
+        source = _source_schemas(key[:2])
+        ranges = _ranges(text) if source else None
+        if source and ranges is not None and ranges.keys() == source.keys():
+            _SCHEMAS[key] = source
+        else:
+            _SCHEMAS[key] = parse_schemas(text)
+            ranges = {where: _range(schema.node) for where, schema in _SCHEMAS[key].items()}
+        lines = text.splitlines(keepends=True)
+        _BLOCKS[key] = {where: lines[r[0] : r[1]] for where, r in ranges.items() if r[4]}
+        _RANGES[key] = ranges
+        _MARKED[key] = text  # the text the ranges point into
         _BUILT[key] = ""  # the blocks are what is kept
     return _BLOCKS[key], _SCHEMAS[key]
+
+
+def _ranges(text: str) -> dict[tuple[str, SchemaPath], tuple[int, int, int, int, bool]] | None:
+    """Where each CRD schema of a build output is (composed, not converted); None when a
+    CRD name and path repeat or the output does not compose."""
+    found: dict[tuple[str, SchemaPath], tuple[int, int, int, int, bool]] = {}
+    try:
+        for _, name, path, _, value in indexed_schemas(text):
+            if (name, path) in found:
+                return None
+            found[name, path] = _range(value)
+    except yaml.YAMLError:
+        return None
+    return found
+
+
+def _range(node: yaml.Node) -> tuple[int, int, int, int, bool]:
+    block = isinstance(node, yaml.MappingNode) and not node.flow_style
+    start, end = node.start_mark, node.end_mark
+    return start.line, end.line, start.column, end.column, block
 
 
 def own_stub(tree: Tree, build_dir: Path, tool: str, stdout: str) -> tuple[str, Splice] | None:
@@ -254,17 +321,15 @@ def own_stub(tree: Tree, build_dir: Path, tool: str, stdout: str) -> tuple[str, 
     plan = Splice()
     lines = stdout.splitlines(keepends=True)
     edits = []
-    for (name, path), schema in _SCHEMAS[key].items():
-        node = schema.node
-        first, last = node.start_mark.line, node.end_mark.line
-        if not isinstance(node, yaml.MappingNode) or node.flow_style or first >= last:
+    for (name, path), (first, last, column, end_column, block) in _RANGES[key].items():
+        if not block or first >= last:
             return None
-        ends = lines[last][: node.end_mark.column] if last < len(lines) else ""
-        if lines[first][: node.start_mark.column].strip() or ends.strip():
+        ends = lines[last][:end_column] if last < len(lines) else ""
+        if lines[first][:column].strip() or ends.strip():
             return None  # the block must be whole lines
         placeholder = token(key[0], name, path)
         plan.tokens[placeholder] = (key[0], name, path)
-        indent = " " * node.start_mark.column
+        indent = " " * column
         edits.append((first, last, f"{indent}openAPIV3Schema: {{{MARK}: {placeholder}}}\n"))
     for first, last, line in sorted(edits, reverse=True):
         lines[first:last] = [line]
@@ -341,25 +406,6 @@ def _placeholder(value: Any) -> str | None:
     inner = pairs(pairs(value).get("openAPIV3Schema"))
     mark = inner.get(MARK)
     return mark.value if isinstance(mark, yaml.ScalarNode) and len(inner) == 1 else None
-
-
-def _blocks(
-    text: str, parsed: dict[tuple[str, tuple[str | int, ...]], Schema]
-) -> dict[tuple[str, tuple[str | int, ...]], list[str]]:
-    """Each CRD schema of a base's build output as its lines (from its parsed schemas when
-    there are some, else composed again)."""
-    lines = text.splitlines(keepends=True)
-    if parsed:
-        return {
-            where: lines[schema.node.start_mark.line : schema.node.end_mark.line]
-            for where, schema in parsed.items()
-            if isinstance(schema.node, yaml.MappingNode) and not schema.node.flow_style
-        }
-    return {
-        (name, path): lines[value.start_mark.line : value.end_mark.line]
-        for _, name, path, _, value in indexed_schemas(text)
-        if isinstance(value, yaml.MappingNode) and not value.flow_style
-    }
 
 
 def _indent(line: str) -> int:
