@@ -40,12 +40,16 @@ base builds ~20% faster (CPU ~25% less) with a heap ~1.4 times larger, never bey
 :func:`go_runtime_env`'s soft limit."""
 
 
-def go_runtime_env(memory: int | None) -> dict[str, str]:
+def go_runtime_env(memory: int | None, frugal: bool = False) -> dict[str, str]:
     """Environment for a Go child held to ``memory`` bytes: collect less often
     (``GOGC``), but collect harder as the heap nears three quarters of the budget
-    (``GOMEMLIMIT``, a soft limit) rather than fail at the hard one (``setrlimit``)."""
+    (``GOMEMLIMIT``, a soft limit) rather than fail at the hard one (``setrlimit``).
+    ``frugal``, for a second try after the first ran out: Go's own pace, and a soft limit
+    at half the budget (a build near the budget fails or not by the machine's load)."""
     if memory is None:
         return {}
+    if frugal:
+        return {"GOGC": "100", "GOMEMLIMIT": str(memory // 2)}
     return {"GOGC": str(GO_GC_PERCENT), "GOMEMLIMIT": str(memory * 3 // 4)}
 
 

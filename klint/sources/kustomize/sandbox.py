@@ -20,12 +20,18 @@ class KustomizeBuildError(Exception):
     """
 
     def __init__(
-        self, message: str, directory: Path | None = None, *, repeatable: bool = True
+        self,
+        message: str,
+        directory: Path | None = None,
+        *,
+        repeatable: bool = True,
+        out_of_memory: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.directory = directory
         self.repeatable = repeatable
+        self.out_of_memory = out_of_memory  # the tool ran out of its memory budget
 
 
 def run_quietly(argv: list[str]) -> str:

@@ -143,6 +143,7 @@ def run_tool(
     budget: ToolBudget | None = None,
     on_spawn: Callable[[], None] | None = None,
     unrestricted: bool = False,
+    frugal: bool = False,
 ) -> tuple[str, str]:
     """Run the tool: (stdout, stderr); errors become :class:`KustomizeBuildError`.
 
@@ -150,7 +151,8 @@ def run_tool(
     is read; a tool over either is stopped and the build fails with a message saying which
     limit and how to raise it. ``on_spawn`` is called once the tool's process exists.
     ``unrestricted`` adds ``--load-restrictor LoadRestrictionsNone`` (files outside the
-    kustomization's folder: the copy holds only the repository's files).
+    kustomization's folder: the copy holds only the repository's files); ``frugal`` runs
+    Go's collector at its own pace (:func:`~klint.sources.budget.go_runtime_env`).
     """
     budget = budget or ToolBudget()
     argv = [*tool.argv, str(temp_build)]
@@ -161,7 +163,7 @@ def run_tool(
         process = subprocess.Popen(
             argv,
             cwd=temp_root,
-            env={**sandbox_env(home), **go_runtime_env(budget.memory)},
+            env={**sandbox_env(home), **go_runtime_env(budget.memory, frugal)},
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -191,7 +193,8 @@ def run_tool(
             message = message.replace(temporary, str(real_root))
         # killed, out of memory or a Go runtime crash: the machine's doing, not the input's
         repeatable = process.returncode > 0 and not crashed(err.decode("utf-8", "replace"))
-        if budget.memory is not None and ran_out_of_memory(message):
+        out_of_memory = budget.memory is not None and ran_out_of_memory(message)
+        if budget.memory is not None and out_of_memory:
             message = memory_problem(tool.label, budget.memory)
             repeatable = False
         if "buildMetadata" in message and "unknown field" in message:
@@ -200,7 +203,10 @@ def run_tool(
                 f">= v4.3.0 / kubectl >= 1.23): {message}"
             )
         raise KustomizeBuildError(
-            message or f"{tool.label} failed", build_dir, repeatable=repeatable
+            message or f"{tool.label} failed",
+            build_dir,
+            repeatable=repeatable,
+            out_of_memory=out_of_memory,
         )
     return out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
