@@ -20,6 +20,7 @@ from klint import engine_pool
 from klint.checks import UnitContext, Violation
 from klint.checks.base import CheckFunction
 from klint.edits import scan_fix
+from klint.engine_context import generated_copy
 from klint.engine_rules import (
     ActiveRule,
     EngineError,
@@ -44,7 +45,7 @@ from klint.findings import (
     sorted_once_per_location,
 )
 from klint.model import declared
-from klint.model.component import Expectation, below_named_folder, expectation, unit_expectation
+from klint.model.component import below_named_folder, expectation, unit_expectation
 from klint.model.deploy_time import deploy_time
 from klint.model.release_copy import development_copy
 from klint.model.resource import Resource, dig, resources_from_document
@@ -320,7 +321,7 @@ def _finding(
         context_path, tags = below_named_folder(location.path, run.named_folders), active.rule.tags
         expected = (
             unit_expectation(loaded.context, active.rule.tags)
-            or _generated_copy(resource, location.path, run, shared)
+            or generated_copy(resource, location.path, loaded, run, shared)
             or deploy_time(resource, violation.path, active.rule.tags, loaded.deploy_images)
             or development_copy(resource, violation.path, tags, location.path, run.release_pins)
             or expectation(resource, active.rule.tags, context_path, violation.path, values_set)
@@ -346,30 +347,6 @@ def _finding(
         properties=shared.setdefault(properties, properties),
         source_identity=_source_identity(resource),
         fix=fix,
-    )
-
-
-def _generated_copy(
-    resource: Resource, path: str, settings: LoadSettings, shared: dict[Any, Any]
-) -> Expectation | None:
-    """The generated-copy context of a finding located on a committed kustomize build of an
-    overlay the run lints (read on its own or by another build), or on a manifest rendered
-    from a chart the run lints, located on the manifest itself (else mapped onto the chart's
-    template, the chart reports it)."""
-    built = declared.built_copy(path, settings.built_copies)
-    document = resource.document
-    if built is not None or not settings.linted_charts:
-        return built
-    if document.rendered or path != document.path:
-        return None
-    lines = document.text_lines
-    key = ("# Source:", id(lines))  # read once per file
-    if key not in shared:
-        shared[key] = (declared.source_comments(lines), lines)
-    comments = shared[key][0]
-    line = document.root.start_mark.line + document.line_offset if comments else 0
-    return declared.generated_copy(
-        resource, declared.source_above(comments, line), settings.linted_charts
     )
 
 

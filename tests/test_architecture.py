@@ -61,6 +61,7 @@ LAYERS: dict[str, int] = {
     "klint.sources": 5,
     # 6 engine: units → findings, suppressions
     "klint.engine": 6,
+    "klint.engine_context": 6,
     "klint.engine_rules": 6,
     "klint.engine_pool": 6,
     "klint.suppress": 6,

@@ -7,6 +7,7 @@ every finding stays."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,31 @@ def test_a_generated_copy_of_a_linted_chart_is_a_note_naming_the_chart(tmp_path:
         in privileged[0]["message"]
     )
     assert privileged[0]["properties"]["expected-for"] == "generated-copy"
+
+
+@pytest.mark.skipif(
+    shutil.which("kubectl") is None and shutil.which("kustomize") is None,
+    reason="needs kubectl or kustomize",
+)
+def test_a_kustomize_base_written_by_helm_template_is_a_copy_too(tmp_path: Path) -> None:
+    """aws-efs-csi-driver's ``deploy/kubernetes/base`` is ``helm template`` output of the
+    chart beside it: the overlay's findings on it are notes naming the chart."""
+    repo = _repo(tmp_path, chart=True)
+    base = repo / "deploy" / "base"
+    base.mkdir(parents=True)
+    (base / "provisioner.yaml").write_text(PROVISIONER, encoding="utf-8")
+    (base / "kustomization.yaml").write_text(
+        "resources:\n  - provisioner.yaml\nnamespace: kube-system\n", encoding="utf-8"
+    )
+    findings = _findings(repo, ".")
+    copy = [f for f in findings if f["path"] == "deploy/base/provisioner.yaml"]
+    assert copy and {f["severity"] for f in copy} == {"note"}
+    privileged = [f for f in copy if f["rule_id"] == "KL101"]
+    assert (
+        len(privileged) == 1 and "generated from chart helm/provisioner" in privileged[0]["message"]
+    )
+    chart = [f for f in findings if f["rule_id"] == "KL101" and f["path"].startswith("helm/prov")]
+    assert [f["severity"] for f in chart] == ["error"]  # the chart keeps its level
 
 
 def test_a_rendered_chart_that_the_run_does_not_lint_keeps_its_levels(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from klint.documents import parse_stream
+from klint.documents import Document, parse_stream
 from klint.findings import FieldPath, Location, Notification, RelatedLocation, Severity, Span
 from klint.model.resource import Resource
 from klint.not_kubernetes import PART_OF_UNIT
@@ -49,6 +49,13 @@ class OverlayLocator:
             return Location(self.fallback, Span.line(1)), ()
         file, span = found
         return Location(display_path(file, self.cwd), span), ()
+
+    def origin_document(self, resource: Resource) -> Document | None:
+        """The document, in the file that declared it, of a built object (None: generated
+        or not found): what a person wrote, with its comments."""
+        built = self.objects.get(id(resource.document))
+        found = built.trace.origin() if built is not None and built.trace is not None else None
+        return found[0] if found is not None else None
 
 
 def repository_relative(message: str, cwd: Path, root: Path) -> str:
