@@ -89,3 +89,46 @@ def test_the_parents_key_for_a_subchart_wins_over_the_subcharts_own_values(
     ]
     assert [r["line"] for r in escalation["related"]] == [2]
     assert escalation["related"][0]["path"].endswith("v.yaml")
+
+
+PASS_THROUGH_HELPER = """\
+{{- define "c.securityContext" -}}
+{{- $sc := omit .securityContext "enabled" -}}
+{{- toYaml $sc -}}
+{{- end -}}
+"""
+PASS_THROUGH_TEMPLATE = """\
+{{- $app := .Values.web }}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.25
+          securityContext: {{ include "c.securityContext" ARGS | nindent 12 }}
+""".replace("ARGS", '(dict "securityContext" $app.securityContext "helm" .)')
+
+
+def test_a_helper_that_prints_what_it_is_handed_locates_at_the_call_and_its_values(
+    tmp_path: Path,
+) -> None:
+    """VictoriaMetrics' library helper ``vm.securityContext`` is ``toYaml`` of its argument:
+    its line fits every chart that calls it; the call and the values key passed are what a
+    person edits."""
+    chart = tmp_path / "c"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("web:\n  securityContext:\n    runAsNonRoot: true\n")
+    (chart / "templates" / "_helpers.tpl").write_text(PASS_THROUGH_HELPER)
+    (chart / "templates" / "deploy.yaml").write_text(PASS_THROUGH_TEMPLATE)
+    result = run_cli("check", "--format", "json", "--no-cache", "c", cwd=tmp_path)
+    data = json.loads(result.stdout)
+    [writable] = [f for f in data["findings"] if f["rule_id"] == "KL150"]
+    assert (writable["path"], writable["line"]) == ("c/templates/deploy.yaml", 14)
+    assert [(r["path"], r["line"]) for r in writable["related"]] == [("c/values.yaml", 2)]

@@ -22,6 +22,7 @@ from klint.sources.helm.template_map import (
     locate_field,
     top_item_name_lines,
 )
+from klint.sources.helm.values_map import values_references
 
 _INCLUDE = re.compile(r"\b(?:include|template)\s+\"([^\"]+)\"")
 _DEFINE = re.compile(r"^(?:define|block)\s+\"([^\"]+)\"")
@@ -89,6 +90,8 @@ def follow_include(
         if inner is None:
             break
         inner = choose_block(fragment, inner, rest, rest_names, defines, rendered)
+        if inner.injected and _passes_through(fragment, inner.line):
+            break  # it prints what its caller gave it: the caller's line is the one to edit
         found = HelperMatch(define.file, inner)
         text, match, path, names = fragment, inner, rest, rest_names
     return found
@@ -199,6 +202,42 @@ def _descend(rendered: object, path: Sequence[str | int]) -> object:
         else:
             return None
     return rendered
+
+
+def passed_values(
+    text: str, match: FieldMatch, path: Sequence[str | int], defines: Defines
+) -> str | None:
+    """The values key behind an include of a helper that prints what it is handed
+    (``include "vm.securityContext" (dict "securityContext" $app.securityContext)`` whose
+    helper is ``toYaml``): the one values reference among the include's arguments, with
+    the rest of ``path``; None for anything else."""
+    name = included_name(text, match.line)
+    define = defines.get(name) if name is not None else None
+    rest = path[match.depth :]
+    if define is None or not rest:
+        return None
+    fragment = define.fragment()
+    inner = locate_field(fragment, rest, 0, [None] * len(rest), None)
+    if inner is None or not inner.injected or not _passes_through(fragment, inner.line):
+        return None
+    references = set(values_references(text, match.line))
+    if len(references) != 1:
+        return None
+    return ".".join([*references.pop(), *(str(step) for step in rest)])
+
+
+def _passes_through(text: str, line: int) -> bool:
+    """Whether the output action on ``line`` prints a block the helper was handed
+    (``toYaml $sc``, ``toYaml .securityContext``): no include, no values of its own (nor
+    through ``with .Values.x`` … ``toYaml .``)."""
+    for action in scan_actions(to_lf(text)):
+        if action.first_line <= line <= action.last_line and action.outputs:
+            if _INCLUDE.search(action.body) is not None:
+                return False
+            return not values_references(text, line)
+        if action.first_line > line:
+            break
+    return False
 
 
 def included_name(text: str, line: int) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,7 +13,13 @@ from klint.model.resource import Resource
 from klint.sources.base import DocumentLocator, display_path
 from klint.sources.confine import read_inside
 from klint.sources.helm.chart_files import find_chart_root
-from klint.sources.helm.helpers import Defines, chart_defines, choose_block, follow_include
+from klint.sources.helm.helpers import (
+    Defines,
+    chart_defines,
+    choose_block,
+    follow_include,
+    passed_values,
+)
 from klint.sources.helm.template_map import locate_field
 from klint.sources.helm.values_map import values_key
 
@@ -79,6 +85,9 @@ class HelmLocator:
         match = choose_block(text, match, full, names, defines, data)
         if match.injected and on_disk:
             helper = follow_include(text, match, full, names, defines, data)
+            if helper is None and match.values_path is None:
+                passed = passed_values(text, match, full, defines)
+                match = replace(match, values_path=passed) if passed else match
             if helper is not None:
                 match, text = helper.match, self._read(helper.file)
                 shown = display_path(helper.file, self.cwd)
