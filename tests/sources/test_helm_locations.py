@@ -132,3 +132,51 @@ def test_a_helper_that_prints_what_it_is_handed_locates_at_the_call_and_its_valu
     [writable] = [f for f in data["findings"] if f["rule_id"] == "KL150"]
     assert (writable["path"], writable["line"]) == ("c/templates/deploy.yaml", 14)
     assert [(r["path"], r["line"]) for r in writable["related"]] == [("c/values.yaml", 2)]
+
+
+TWO_ARMS = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: scaler
+spec:
+  selector: {matchLabels: {app: s}}
+  template:
+    metadata: {labels: {app: s}}
+    spec:
+      containers:
+        - name: scaler
+          image: nginx:1.25
+          {{- if .Values.securityContext.scaler }}
+          securityContext:
+          {{- toYaml .Values.securityContext.scaler | nindent 12 }}
+          {{- else }}
+          securityContext:
+          {{- toYaml .Values.securityContext | nindent 12 }}
+          {{- end }}
+"""
+
+
+def test_two_arms_that_print_different_values_are_told_apart_by_the_values(
+    tmp_path: Path,
+) -> None:
+    """keda's http-add-on: the arms differ only in the values they print; the arm whose
+    values are what rendered is the one (the first arm did not render)."""
+    chart = tmp_path / "c"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text(
+        "securityContext:\n  runAsNonRoot: true\n  # scaler:\n  #   runAsNonRoot: true\n"
+    )
+    (chart / "templates" / "deployment.yaml").write_text(TWO_ARMS)
+    data = json.loads(run_cli("check", "--format", "json", "--no-cache", "c", cwd=tmp_path).stdout)
+    [seccomp] = [f for f in data["findings"] if f["rule_id"] == "KL205"]
+    assert (seccomp["path"], seccomp["line"]) == ("c/templates/deployment.yaml", 18)
+    assert [(r["path"], r["line"]) for r in seccomp["related"]] == [("c/values.yaml", 1)]
+    # with the scaler's own values, the first arm renders and is the one
+    (chart / "values.yaml").write_text(
+        "securityContext:\n  runAsNonRoot: true\n  scaler:\n    runAsUser: 1000\n"
+    )
+    data = json.loads(run_cli("check", "--format", "json", "--no-cache", "c", cwd=tmp_path).stdout)
+    [seccomp] = [f for f in data["findings"] if f["rule_id"] == "KL205"]
+    assert (seccomp["path"], seccomp["line"]) == ("c/templates/deployment.yaml", 15)

@@ -18,7 +18,7 @@ aligning the template's items with the rendered list in order.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from klint.sources.helm.actions import HOLE
@@ -43,16 +43,29 @@ class Branch(Protocol):
     def children(self) -> Sequence[Branch]: ...
 
 
-def pick_branch(candidates: Sequence[Branch], rendered: object, nothing: object) -> Branch:
+def pick_branch(
+    candidates: Sequence[Branch],
+    rendered: object,
+    nothing: object,
+    by_values: Callable[[Branch], object] | None = None,
+) -> Branch:
     """The candidate (keys of one name under one parent) that rendered ``rendered``; the
-    first when nothing tells them apart (``rendered`` is ``nothing``: not known)."""
+    first when nothing tells them apart (``rendered`` is ``nothing``: not known). Arms the
+    text cannot tell apart (``toYaml .Values.a`` in one, ``toYaml .Values.b`` in the other)
+    are told apart by ``by_values``, the values an arm prints (``nothing``: not known):
+    the one arm whose values are what rendered."""
     if rendered is nothing:
         return candidates[0]
     scored = [(fit, i) for i, c in enumerate(candidates) if (fit := fits(c, rendered)) is not None]
     if not scored:
         return candidates[0]
-    _, best = max(scored, key=lambda pair: (pair[0], -pair[1]))  # the first of the best
-    return candidates[best]
+    best = max(fit for fit, _ in scored)
+    top = [i for fit, i in scored if fit == best]  # in order: the first of the best
+    if len(top) > 1 and by_values is not None:
+        agreeing = [i for i in top if by_values(candidates[i]) == rendered]
+        if len(agreeing) == 1:
+            return candidates[agreeing[0]]
+    return candidates[top[0]]
 
 
 def fits(entry: Branch, rendered: object) -> int | None:

@@ -7,11 +7,15 @@ from array import array
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from klint.findings import FieldPath, Location, RelatedLocation, Span
 from klint.model.resource import Resource
 from klint.sources.base import DocumentLocator, display_path
 from klint.sources.confine import read_inside
+from klint.sources.helm.backends import merge_values
 from klint.sources.helm.chart_files import find_chart_root
 from klint.sources.helm.helpers import (
     Defines,
@@ -61,6 +65,7 @@ class HelmLocator:
     origins: dict[int, TemplateOrigin] = field(default_factory=dict)
     _texts: dict[Path, str] = field(default_factory=dict)
     _helpers: dict[Path, Defines] = field(default_factory=dict)
+    _merged: dict[tuple[Path, ...], dict[str, Any]] = field(default_factory=dict)
 
     def locate(
         self, resource: Resource, path: FieldPath
@@ -77,7 +82,8 @@ class HelmLocator:
         full = (*resource.base, *path)
         names = _item_names(resource.document.data, full)
         data = resource.document.data
-        match = locate_field(text, full, origin.section, names, data) if text else None
+        values = self._values(origin)
+        match = locate_field(text, full, origin.section, names, data, values) if text else None
         if match is None:
             return Location(origin.display, Span.line(1)), ()
         on_disk = origin.text is None and origin.template is not None
@@ -151,6 +157,23 @@ class HelmLocator:
         if chart not in self._helpers:
             self._helpers[chart] = chart_defines(chart, self.root)
         return self._helpers[chart]
+
+    def _values(self, origin: TemplateOrigin) -> dict[str, Any] | None:
+        """The values a top-level chart's template rendered with (its values files merged
+        in order; ``--set`` is not seen): None for a subchart's or a packed chart's."""
+        if origin.values_prefix or origin.subchart_values or origin.archived_values:
+            return None
+        if origin.values_files not in self._merged:
+            merged: dict[str, Any] = {}
+            for file in origin.values_files:
+                try:
+                    data = yaml.safe_load(self._read(file))
+                except yaml.YAMLError:
+                    data = None
+                if isinstance(data, dict):
+                    merged = merge_values(merged, data)
+            self._merged[origin.values_files] = merged
+        return self._merged[origin.values_files]
 
     def _read(self, path: Path) -> str:
         if path not in self._texts:

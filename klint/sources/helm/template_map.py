@@ -11,7 +11,7 @@ under its parent comes from, so a path that runs into it stops there.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import cast
@@ -24,10 +24,15 @@ from klint.sources.helm.actions import (
     scan_actions,
     to_lf,
 )
-from klint.sources.helm.branches import aligned_item, name_pattern_fit, pick_branch
+from klint.sources.helm.branches import Branch, aligned_item, name_pattern_fit, pick_branch
 from klint.sources.helm.output import split_sections
 from klint.sources.helm.sections import index_sections, section_text
-from klint.sources.helm.values_map import common_reference, values_reference, values_references
+from klint.sources.helm.values_map import (
+    common_reference,
+    values_printer,
+    values_reference,
+    values_references,
+)
 
 _INDENT = re.compile(r"\b(n?indent)\s+(\d+)")
 _LINE = re.compile(r"^(?P<indent> *)(?P<dashes>(?:-(?: +|$))*)(?P<rest>.*)$")
@@ -80,6 +85,7 @@ def locate_field(
     document_index: int = 0,
     item_names: Sequence[str | None] = (),
     rendered: object = None,
+    values: object = None,
 ) -> FieldMatch | None:
     """Match ``field_path`` (from the object root) in section ``document_index`` of a template.
 
@@ -89,13 +95,15 @@ def locate_field(
     rendered item: the template item with that literal name is the one, whatever ``if``
     blocks dropped before it. ``rendered``, when given, is the rendered object: a block
     action among literal fields that rendered none of that mapping's keys is not where a
-    missing field under it comes from.
+    missing field under it comes from. ``values``, when given, are the chart's values:
+    they tell apart arms that print different values (:func:`~branches.pick_branch`).
     """
     text = to_lf(template_text)
     index = index_sections(mask_actions(text)[0])
+    by_values = values_printer(text, values, _NOTHING) if values is not None else None
 
     def match(section: int) -> _Walk | None:
-        return _walk(_tree(text, section), field_path, item_names, rendered)
+        return _walk(_tree(text, section), field_path, item_names, rendered, by_values)
 
     candidate = match(document_index) if 0 <= document_index < index.count else None
     if candidate is None:
@@ -325,6 +333,7 @@ def _walk(
     path: Sequence[str | int],
     names: Sequence[str | None] = (),
     rendered: object = None,
+    by_values: Callable[[Branch], object] | None = None,
 ) -> _Walk | None:
     node = root
     for depth, part in enumerate(path):
@@ -332,7 +341,8 @@ def _walk(
         if child is not None and isinstance(part, str):
             arms = [c for c in node.children if c.kind == "key" and c.key == part]
             if len(arms) > 1:  # if/else arms writing one key: the one that rendered
-                child = cast(_Entry, pick_branch(arms, _step(rendered, part), _NOTHING))
+                picked = pick_branch(arms, _step(rendered, part), _NOTHING, by_values)
+                child = cast(_Entry, picked)
         if child is None:
             if node.kind == "key" and node.inline_output:
                 return _Walk(node, depth, False, True)

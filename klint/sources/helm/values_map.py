@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import yaml
 
@@ -238,3 +240,26 @@ def _resolve_pipeline(
             return None
         resolved = _chain(match.group(2), dot, absolute=bool(match.group(1)))
     return (*resolved, _ELEMENT) if resolved is not None and is_range else resolved
+
+
+def values_printer(text: str, values: object, nothing: object) -> Callable[[Any], object]:
+    """For an arm of a template's key tree (template_map's entries): the values it prints
+    when it is one block action of one values key (``toYaml .Values.a`` on the key's line,
+    or as its only content), found in ``values``; ``nothing`` otherwise."""
+
+    def printed(arm: Any) -> object:
+        blocks = [child.line for child in arm.children if child.kind == "inject"]
+        lines = [arm.line] if arm.inline_output else blocks
+        if len(lines) != 1 or len(arm.children) != len(blocks):
+            return nothing
+        references = set(values_references(text, lines[0]))
+        if len(references) != 1:
+            return nothing
+        value = values
+        for step in references.pop():
+            if not isinstance(value, dict) or step not in value:
+                return nothing
+            value = value[step]
+        return value
+
+    return printed
