@@ -73,6 +73,11 @@ def test_token_formats(value: str, label: str | None) -> None:
         ("AUTH_TOKEN", True),  # elsewhere a token is a token
         ("ETCD_ROOT_PASSWORD", True),
         ("ETCD_AUTH_TOKEN_SECRET", True),
+        # settings about credentials: which helpers, plugins, providers fetch them
+        ("registryCredentialHelpers", False),  # kyverno: default,google,amazon,azure,github
+        ("credential-plugins", False),
+        ("TOKEN_PROVIDERS", False),
+        ("registryCredential", True),
     ],
 )
 def test_credential_names(name: str, expected: bool) -> None:

@@ -73,7 +73,8 @@ NOT_A_VALUE = re.compile(
     r"mount|namespace|provider|source|store|backend|algorithm|issuer|audience|scope|scopes|"
     r"cache|refresh|user|username|field|prefix|suffix|template|kind|key_?ref|selector|"
     r"volume|annotation|label|length_?min|strength|rotation|hash_?algorithm|seconds|days|"
-    r"hours|minutes|ms|env|config|secret_?name)$"
+    r"hours|minutes|ms|env|config|secret_?name|helpers?|plugins?|providers|methods?|"
+    r"handlers?|managers?|strategy|chain|options|settings|types|modes|sources|stores)$"
 )
 # Name endings that mean a credential and nothing else (after camelCase and ``.``/``-`` are
 # folded to ``_``): any literal under such a name counts, random-looking or not.
