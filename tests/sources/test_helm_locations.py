@@ -180,3 +180,54 @@ def test_two_arms_that_print_different_values_are_told_apart_by_the_values(
     data = json.loads(run_cli("check", "--format", "json", "--no-cache", "c", cwd=tmp_path).stdout)
     [seccomp] = [f for f in data["findings"] if f["rule_id"] == "KL205"]
     assert (seccomp["path"], seccomp["line"]) == ("c/templates/deployment.yaml", 15)
+
+
+RULES_WITH_IF_AND_RANGE = """\
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: operator
+rules:
+- apiGroups:
+  - ""
+  resources:
+  - configmaps
+  verbs:
+  - get
+{{- if .Values.tokens }}
+- apiGroups:
+  - ""
+  resources:
+  - serviceaccounts/token
+  verbs:
+  - create
+{{- end }}
+- apiGroups:
+  - ""
+  resources:
+  - secrets
+  verbs:
+  - list
+{{- range .Values.kinds }}
+- apiGroups:
+  - {{ .group | quote }}
+  resources:
+  - {{ .kind | quote }}
+  verbs:
+  - get
+{{- end }}
+"""
+
+
+def test_rules_after_a_dropped_if_and_into_a_range_keep_their_lines(tmp_path: Path) -> None:
+    """keda's operator ClusterRole: a rule an ``if`` dropped before, and rules a ``range``
+    made after: each finding stays on the rule that rendered it."""
+    chart = tmp_path / "c"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text('tokens: false\nkinds:\n- {group: "*", kind: "*"}\n')
+    (chart / "templates" / "role.yaml").write_text(RULES_WITH_IF_AND_RANGE)
+    data = json.loads(run_cli("check", "--format", "json", "--no-cache", "c", cwd=tmp_path).stdout)
+    lines = {(f["rule_id"], f["field_path"]): f["line"] for f in data["findings"]}
+    assert lines[("KL502", "rules[1].resources[0]")] == 23  # secrets, not the token rule
+    assert lines[("KL501", "rules[2].resources[0]")] == 30  # the range's rule

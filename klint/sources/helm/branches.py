@@ -17,6 +17,7 @@ aligning the template's items with the rendered list in order.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -119,21 +120,26 @@ def aligned_item(node: Branch, part: int, rendered: object) -> Branch | None:
     """The template item that rendered item ``part`` of the rendered list, when items
     inside ``if`` blocks may not have rendered: the template's items are matched to the
     rendered ones in order, and a conditional item whose literal text cannot have rendered
-    the next rendered item is taken to be one its ``if`` dropped. None when the list has
-    no conditional item, an item repeats in a ``range``, or nothing rendered is known."""
+    the next rendered item is taken to be one its ``if`` dropped. Items of a ``range``
+    stand for its first pass (how many it made is not known: past it, nothing is aligned).
+    None when the list has no conditional item or nothing rendered is known."""
     items = [c for c in node.children if c.kind == "item"]
     if not isinstance(rendered, list) or not 0 <= part < len(rendered):
         return None
-    if any(c.range_depth > node.range_depth for c in items) or any(
-        c.kind == "inject" for c in node.children
-    ):
+    if any(c.kind == "inject" for c in node.children):
         return None
     if not any(c.block_depth > node.block_depth for c in items):
         return None
     position = 0
-    for item in items:
+    for index, item in enumerate(items):
         if position >= len(rendered):
             return None
+        if item.range_depth > node.range_depth:
+            group = list(
+                itertools.takewhile(lambda c: c.range_depth > node.range_depth, items[index:])
+            )
+            offset = part - position
+            return group[offset] if 0 <= offset < len(group) else None
         if item.block_depth > node.block_depth and fits(item, rendered[position]) is None:
             continue  # its ``if`` dropped it
         if position == part:
