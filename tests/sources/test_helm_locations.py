@@ -231,3 +231,54 @@ def test_rules_after_a_dropped_if_and_into_a_range_keep_their_lines(tmp_path: Pa
     lines = {(f["rule_id"], f["field_path"]): f["line"] for f in data["findings"]}
     assert lines[("KL502", "rules[1].resources[0]")] == 23  # secrets, not the token rule
     assert lines[("KL501", "rules[2].resources[0]")] == 30  # the range's rule
+
+
+INIT_ARMS_HELPERS = """\
+{{- define "p.validator" -}}
+name: network-validator
+image: example.com/validator:1.0
+{{- end }}
+{{- define "p.init" -}}
+name: proxy-init
+image: example.com/init:1.0
+securityContext:
+  capabilities:
+    add: [NET_ADMIN]
+{{- end }}
+"""
+INIT_ARMS = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: identity
+spec:
+  selector: {matchLabels: {app: i}}
+  template:
+    metadata: {labels: {app: i}}
+    spec:
+      containers:
+      - name: identity
+        image: example.com/identity:1.0
+      initContainers:
+      {{ if .Values.cniEnabled -}}
+      - {{- include "p.validator" . | indent 8 | trimPrefix (repeat 7 " ") }}
+      {{ else -}}
+      - {{- include "p.init" . | indent 8 | trimPrefix (repeat 7 " ") }}
+      {{ end -}}
+"""
+
+
+def test_an_item_that_is_an_include_in_an_else_arm_is_told_by_its_helper_name(
+    tmp_path: Path,
+) -> None:
+    """linkerd's identity Deployment: ``- {{ include }}`` items in ``if``/``else`` arms; the
+    one whose helper writes the rendered container's name is the one that rendered."""
+    chart = tmp_path / "c"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("cniEnabled: false\n")
+    (chart / "templates" / "_helpers.tpl").write_text(INIT_ARMS_HELPERS)
+    (chart / "templates" / "identity.yaml").write_text(INIT_ARMS)
+    data = json.loads(run_cli("check", "--format", "json", "--no-cache", "c", cwd=tmp_path).stdout)
+    [added] = [f for f in data["findings"] if f["rule_id"] == "KL107"]
+    assert (added["path"], added["line"]) == ("c/templates/identity.yaml", 17)

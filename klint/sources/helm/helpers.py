@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from klint.sources.confine import read_inside
-from klint.sources.helm.actions import scan_actions, to_lf
+from klint.sources.helm.actions import HOLE, mask_actions, scan_actions, to_lf
 from klint.sources.helm.template_map import (
     FieldMatch,
     injection_match,
@@ -138,6 +138,55 @@ def choose_block(
     return FieldMatch(line, column, match.depth, False, False, None)
 
 
+def included_item(
+    text: str,
+    match: FieldMatch,
+    names: Sequence[str | None],
+    defines: Defines,
+) -> FieldMatch:
+    """For a list item that is one include (``- {{ include "p.validator" . }}``) among
+    sibling items of the same kind (``if``/``else`` arms): the item whose helper can have
+    rendered the rendered item's name, when the one matched cannot and exactly one can."""
+    step = match.depth - 1
+    name = names[step] if 0 <= step < len(names) else None
+    current = _helper(text, match.line, defines) if name is not None else None
+    if name is None or current is None or _name_score(current, name, defines) is not None:
+        return match
+    scored = []
+    for line in _sibling_items(text, match.line):
+        helper = _helper(text, line, defines)
+        score = _name_score(helper, name, defines) if helper is not None else None
+        if score is not None:
+            scored.append((score, line))
+    best = max((score for score, _ in scored), default=0)
+    lines = [line for score, line in scored if score == best]
+    if len(lines) != 1:
+        return match
+    source = to_lf(text).split("\n")[lines[0] - 1]
+    column = len(source) - len(source.lstrip(" ")) + 1
+    return FieldMatch(lines[0], column, match.depth, match.exact, match.injected, None)
+
+
+def _sibling_items(text: str, line: int) -> list[int]:
+    """The lines of the list items beside the item on ``line`` (same indentation, up to a
+    line indented less), template actions on lines of their own skipped."""
+    masked = mask_actions(to_lf(text))[0].split("\n")
+    source = masked[line - 1]
+    indent = len(source) - len(source.lstrip(" "))
+    found = [line]
+    for direction in (-1, 1):
+        number = line + direction
+        while 1 <= number <= len(masked):
+            content = masked[number - 1].replace(HOLE, "").strip()
+            width = len(masked[number - 1]) - len(masked[number - 1].lstrip(" "))
+            if content and (width < indent or (width == indent and content[0] != "-")):
+                break  # the list's key (items may sit at its indentation) or its parent
+            if width == indent and content.startswith("-"):
+                found.append(number)
+            number += direction
+    return sorted(found)
+
+
 def _helper(text: str, line: int, defines: Defines) -> Define | None:
     name = included_name(text, line)
     return defines.get(name) if name is not None else None
@@ -151,6 +200,9 @@ def _name_score(define: Define, name: str, defines: Defines) -> int | None:
     """How many known characters of a helper's item name match ``name``, its best item
     (None: no item of it can have rendered ``name``; 0: an item's name is not known)."""
     lines = top_item_name_lines(define.fragment())
+    if not lines:  # one mapping: the content of the item that includes it (``- {{ include }}``)
+        found = locate_field(define.fragment(), ("name",))
+        lines = [found.line] if found is not None and found.exact else []
     scores = [_line_score(define, line, name, defines) if line else 0 for line in lines]
     if not scores:
         return 0  # no item written literally: whatever it renders is unknown

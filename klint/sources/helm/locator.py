@@ -22,6 +22,7 @@ from klint.sources.helm.helpers import (
     chart_defines,
     choose_block,
     follow_include,
+    included_item,
     passed_values,
 )
 from klint.sources.helm.template_map import locate_field
@@ -89,6 +90,7 @@ class HelmLocator:
         on_disk = origin.text is None and origin.template is not None
         defines = self._defines(origin.template) if on_disk and origin.template else {}
         match = choose_block(text, match, full, names, defines, data)
+        match = included_item(text, match, names, defines) if defines else match
         if match.injected and on_disk:
             helper = follow_include(text, match, full, names, defines, data)
             if helper is None and match.values_path is None:
