@@ -86,15 +86,15 @@ PRIVILEGED = (
 )
 
 
-def _pack(archive: Path, name: str) -> None:
-    """A packaged chart ``name`` whose one template is a privileged pod."""
+def _pack(archive: Path, name: str, template: str = PRIVILEGED) -> None:
+    """A packaged chart ``name`` whose one template is ``template`` (a privileged pod)."""
     import io
     import tarfile
 
     with tarfile.open(archive, "w:gz") as tar:
         for member, text in (
             (f"{name}/Chart.yaml", f"apiVersion: v2\nname: {name}\nversion: 0.1.0\n"),
-            (f"{name}/templates/pod.yaml", PRIVILEGED),
+            (f"{name}/templates/pod.yaml", template),
         ):
             data = text.encode()
             info = tarfile.TarInfo(member)
@@ -149,3 +149,25 @@ def test_a_release_is_an_archive_beside_an_index_not_a_charts_dependency(
     (dependencies / "index.yaml").write_text("apiVersion: v1\nentries: {}\n")
     assert not helm_repository_release(dependencies / "db-0.1.0.tgz")
     assert not helm_repository_release(repo / "index.yaml")  # not an archive
+
+
+def test_a_published_release_that_does_not_render_is_a_note_not_a_failure(
+    tmp_path: Path,
+) -> None:
+    """ory/k8s keeps 21 old releases beside its index.yaml whose templates ``fail`` without
+    secrets: the releases are copies, so the run does not fail on them."""
+    charts = tmp_path / "charts"
+    charts.mkdir()
+    _pack(charts / "chart-0.1.0.tgz", "chart", '{{ fail "set a secret" }}\n')
+    (charts / "index.yaml").write_text("apiVersion: v1\nentries: {}\n")
+    archive = "charts/chart-0.1.0.tgz"
+    run = run_cli("check", archive, "--format", "json", "--no-cache", cwd=tmp_path)
+    [note] = json.loads(run.stdout)["notifications"]
+    assert (note["code"], note["level"], note["fatal"]) == ("helm-render", "note", False)
+    assert "published chart release" in note["message"]
+    assert run.returncode == 0
+    (charts / "index.yaml").unlink()  # not a release: a chart that fails is a failure
+    again = run_cli(
+        "check", "charts/chart-0.1.0.tgz", "--format", "json", "--no-cache", cwd=tmp_path
+    )
+    assert again.returncode == 2

@@ -389,6 +389,15 @@ class HelmChart:
                 ". If it needs values, set them in .klint.yaml (helm.charts: "
                 f"{self.display}: values) or pass -f/--set"
             )
+        if helm_repository_release(self.path):  # a copy: its sources are linted, or not here
+            return Notification(
+                "helm-render",
+                f"chart {self.display} failed to render: {message}; a published chart release "
+                "in a Helm repository (index.yaml), fixed in its sources: not linted",
+                Location(where, Span.line(line)),
+                level=Severity.NOTE,
+                repeatable=repeatable and error.repeatable,
+            )
         return Notification(
             "helm-render",
             f"chart {self.display} failed to render: {message}",
