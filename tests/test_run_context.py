@@ -264,7 +264,7 @@ def test_inputs_under_a_readme_that_declares_a_demo_are_notes_privileged_stays(
     levels = _levels(findings, "deploy/hostpath/plugin.yaml")
     assert levels["error"] == {"KL101"}  # never-downgraded: a demo is what users copy
     assert "warning" not in levels and levels["note"]
-    note = next(f for f in findings if f["rule_id"] == "KL150")
+    note = next(f for f in findings if f["rule_id"] == "KL202")
     assert 'README.md:6 says "This driver is just a demo"' in note["message"]
     assert note["properties"]["expected-for"] == "not-deployed"
     # the same repository without the declaration: the same findings, at their levels

@@ -75,8 +75,8 @@ def test_a_privileged_container_in_a_dev_folder_stays_an_error_others_are_notes(
     report = lint_text(PRIVILEGED_DEV, path="config/dev/registry.yaml", profiles=("default",))
     by_rule = {f.rule_id: f for f in report.active}
     assert by_rule["KL101"].severity is Severity.ERROR
-    assert by_rule["KL150"].severity is Severity.NOTE
-    assert "in dev/: a test, example or docs input, not deployed" in by_rule["KL150"].message
+    assert by_rule["KL202"].severity is Severity.NOTE
+    assert "in dev/: a test, example or docs input, not deployed" in by_rule["KL202"].message
 
 
 HOST_NETWORK_PROBES = """\

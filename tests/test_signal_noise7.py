@@ -99,8 +99,8 @@ def test_a_privileged_demo_or_test_workload_stays_an_error_others_are_notes(path
     report = lint_text(PRIVILEGED % "nginx:1.27.0", path=path, profiles=("default",))
     by_rule = {f.rule_id: f for f in report.active}
     assert by_rule["KL101"].severity is Severity.ERROR
-    assert by_rule["KL150"].severity is Severity.NOTE
-    assert "not deployed; kept as a note" in by_rule["KL150"].message
+    assert by_rule["KL202"].severity is Severity.NOTE
+    assert "not deployed; kept as a note" in by_rule["KL202"].message
 
 
 IMAGE = """\

@@ -102,8 +102,8 @@ def test_a_deprecated_chart_s_findings_are_notes_except_never_downgraded_ones(
     findings = json.loads(result.stdout)["findings"]
     levels = {f["rule_id"]: f["severity"] for f in findings}
     assert levels["KL101"] == "error"  # a privileged container keeps its level
-    assert levels["KL150"] == ("note" if deprecated else "warning")  # readOnlyRootFilesystem
-    because = [f["message"] for f in findings if f["rule_id"] == "KL150"]
+    assert levels["KL202"] == ("note" if deprecated else "warning")  # runAsNonRoot
+    because = [f["message"] for f in findings if f["rule_id"] == "KL202"]
     assert ("a deprecated chart (Chart.yaml deprecated: true)" in because[0]) is deprecated
 
 

@@ -1,7 +1,8 @@
 """Values a person replaces before applying: a name or a host that holds a placeholder
-(``__URL__``, ``${HOST}``, ``$(SA_NAME)``, ``{{ .name }}``, ``%HOST%``, ``<your-domain>``)
-fails the API server's syntax only as committed, in a file someone runs ``sed`` or
-``envsubst`` over (or kustomize replaces a var in) first. The API-validation checks report
+(``__URL__``, ``${HOST}``, ``$(SA_NAME)``, ``%HOST%``, ``<your-domain>``) fails the API
+server's syntax only as committed, in a file someone runs ``sed`` or ``envsubst`` over (or
+kustomize replaces a var in) first (``{{ }}`` actions make a template source, said by its
+own context). The API-validation checks report
 such a value as a note that says so; a value someone meant keeps its error."""
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ _TOKEN = re.compile(
     r"__[A-Za-z0-9]+(?:_[A-Za-z0-9]+)*__"  # __URL__, __CLUSTER_NAME__
     r"|\$\{[A-Za-z_][A-Za-z0-9_.-]*\}"  # ${HOST} (envsubst)
     r"|\$\([A-Za-z_][A-Za-z0-9_.-]*\)"  # $(SA_NAME) (kustomize vars, Makefiles)
-    r"|\{\{[^{}]*\}\}"  # {{ .name }} (templates not rendered here)
     r"|%[A-Z][A-Z0-9_]*%"  # %HOST%
 )
 _WHOLE = re.compile(r"<[^<>\s][^<>]*>")  # <your-domain>: only as the whole value

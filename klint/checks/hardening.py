@@ -71,7 +71,16 @@ def writable_root_filesystem(resource: Resource, _: UnitContext, __: Params) -> 
         if value is True:
             continue
         path = (*container.security_context_path, "readOnlyRootFilesystem")
-        if value is False:
+        if container.security_context.get("privileged") is True:  # KL101 reports it
+            yield Violation(
+                path,
+                f"{container.label} is privileged, and a privileged container can remount its "
+                "root filesystem writable (KL101 privileged-container reports it): once "
+                "privileged is removed, set securityContext.readOnlyRootFilesystem to true.",
+                Severity.NOTE,
+                (("expected-for", "privileged-container"),),
+            )
+        elif value is False:
             yield Violation(
                 path, f"{container.label} sets securityContext.readOnlyRootFilesystem to false."
             )

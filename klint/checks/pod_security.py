@@ -93,16 +93,27 @@ def host_port(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violat
     pod = pod_view(resource)
     if pod is None:
         return
+    host_network = pod.get("hostNetwork") is True
     for container in containers(pod):
         ports = container.data.get("ports")
         if not isinstance(ports, list):
             continue
         for index, port in enumerate(ports):
-            if isinstance(port, dict) and port.get("hostPort") not in (None, 0):
+            if not isinstance(port, dict) or port.get("hostPort") in (None, 0):
+                continue
+            where = (*container.path, "ports", index, "hostPort")
+            text = f"{container.label} binds hostPort {port.get('hostPort')}"
+            if host_network:  # every port it listens on is the node's already
                 yield HOST_PORTS.violation(
-                    (*container.path, "ports", index, "hostPort"),
-                    f"{container.label} binds hostPort {port.get('hostPort')}",
+                    where,
+                    f"{text}, but the pod uses the node's network (hostNetwork: true, which "
+                    "KL102 host-network reports), where every port it listens on is the "
+                    "node's: the hostPort adds nothing until hostNetwork is removed",
+                    severity=Severity.NOTE,
+                    extra=(("expected-for", "host-network"),),
                 )
+            else:
+                yield HOST_PORTS.violation(where, text)
 
 
 def capabilities_baseline(resource: Resource, _: UnitContext, __: Params) -> Iterator[Violation]:

@@ -68,7 +68,18 @@ def seccomp_restricted(resource: Resource, _: UnitContext, __: Params) -> Iterat
             )
     for container in containers(pod):
         profile = container.security_context.get("seccompProfile")
-        if profile is not None:
+        if container.security_context.get("privileged") is True:
+            if profile is not None or not pod_valid:  # KL101 reports the container
+                yield SECCOMP_RESTRICTED.violation(
+                    (*container.security_context_path, "seccompProfile"),
+                    f"{container.label} is privileged, and a privileged container always runs "
+                    "seccomp Unconfined, whatever profile it sets (KL101 privileged-container "
+                    "reports it): once privileged is removed, set "
+                    "securityContext.seccompProfile.type to RuntimeDefault",
+                    severity=Severity.NOTE,
+                    extra=(("expected-for", "privileged-container"),),
+                )
+        elif profile is not None:
             if seccomp_type(profile) not in SECCOMP_TYPES:
                 yield SECCOMP_RESTRICTED.violation(
                     (*container.security_context_path, "seccompProfile", "type"),
