@@ -9,8 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from klint.documents import Limits, parse_stream
 from klint.findings import FieldPath, Location, RelatedLocation, Span
 from klint.model.resource import Resource
 from klint.sources.base import DocumentLocator, display_path
@@ -66,7 +65,7 @@ class HelmLocator:
     origins: dict[int, TemplateOrigin] = field(default_factory=dict)
     _texts: dict[Path, str] = field(default_factory=dict)
     _helpers: dict[Path, Defines] = field(default_factory=dict)
-    _merged: dict[tuple[Path, ...], dict[str, Any]] = field(default_factory=dict)
+    _merged: dict[tuple[Path, ...], dict[str, Any] | None] = field(default_factory=dict)
 
     def locate(
         self, resource: Resource, path: FieldPath
@@ -166,13 +165,13 @@ class HelmLocator:
         if origin.values_prefix or origin.subchart_values or origin.archived_values:
             return None
         if origin.values_files not in self._merged:
-            merged: dict[str, Any] = {}
-            for file in origin.values_files:
-                try:
-                    data = yaml.safe_load(self._read(file))
-                except yaml.YAMLError:
-                    data = None
-                if isinstance(data, dict):
+            merged: dict[str, Any] | None = {}
+            for file in origin.values_files:  # read within klint's node and alias budgets
+                parsed = parse_stream(self._read(file), str(file), Limits())
+                data = parsed.documents[0].data if len(parsed.documents) == 1 else None
+                if parsed.problems or merged is None:
+                    merged = None  # values klint cannot read whole: no arm is chosen by them
+                elif isinstance(data, dict):
                     merged = merge_values(merged, data)
             self._merged[origin.values_files] = merged
         return self._merged[origin.values_files]
