@@ -316,9 +316,9 @@ def test_prepared_bases_are_never_built_again(
     built: list[Path] = []
     original = build_module.run_tool
 
-    def record(tool: object, directory: Path, *args: object) -> tuple[str, str]:
+    def record(tool: object, directory: Path, *args: object, **kwargs: object) -> tuple[str, str]:
         built.append(directory)
-        return original(tool, directory, *args)  # type: ignore[arg-type]
+        return original(tool, directory, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(build_module, "run_tool", record)
     again = build(base, root=REPO)
@@ -348,7 +348,7 @@ def test_the_base_tool_starts_before_the_overlay_stub_is_parsed(
     events: list[str] = []
     run_tool, stub = build_module.run_tool, shared.stub
 
-    def record_run(*args: object) -> tuple[str, str]:
+    def record_run(*args: object, **kwargs: object) -> tuple[str, str]:
         on_spawn = args[8]
         is_base = Path(str(args[1])).name == "full"
 
@@ -357,7 +357,7 @@ def test_the_base_tool_starts_before_the_overlay_stub_is_parsed(
             if callable(on_spawn):
                 on_spawn()
 
-        return run_tool(*args[:8], spawned)  # type: ignore[arg-type]
+        return run_tool(*args[:8], spawned, **kwargs)  # type: ignore[arg-type]
 
     def record_stub(*args: object) -> object:
         events.append("stub")
