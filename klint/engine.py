@@ -20,7 +20,7 @@ from klint import engine_pool
 from klint.checks import UnitContext, Violation
 from klint.checks.base import CheckFunction
 from klint.edits import scan_fix
-from klint.engine_context import generated_copy
+from klint.engine_context import generated_copy, generated_secret
 from klint.engine_rules import (
     ActiveRule,
     EngineError,
@@ -322,6 +322,7 @@ def _finding(
         expected = (
             unit_expectation(loaded.context, active.rule.tags)
             or generated_copy(resource, location.path, loaded, run, shared)
+            or generated_secret(active.rule.id, resource, loaded)
             or deploy_time(resource, violation.path, active.rule.tags, loaded.deploy_images)
             or development_copy(resource, violation.path, tags, location.path, run.release_pins)
             or expectation(resource, active.rule.tags, context_path, violation.path, values_set)

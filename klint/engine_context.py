@@ -55,3 +55,21 @@ def _origin(resource: Resource, loaded: LoadedUnit) -> Document | None:
     if not isinstance(origin, Document) or origin.rendered or not origin.text_lines:
         return None
     return origin
+
+
+def generated_secret(rule_id: str, resource: Resource, loaded: LoadedUnit) -> Expectation | None:
+    """Secret data (KL604) that a chart's template generates at install (``genCA``,
+    ``genSelfSignedCert``, ``randAlphaNum``…): no secret is committed, each render makes a
+    new one. Its unit's locator says (a chart's does)."""
+    if rule_id != "KL604" or resource.kind != "Secret":
+        return None
+    find = getattr(loaded.locator, "generated_data", None)
+    generator = find(resource) if find is not None else None
+    if not isinstance(generator, str):
+        return None
+    return Expectation(
+        "generated-at-install",
+        f"its data is generated at install by {generator} in the chart's template: no "
+        "secret is committed",
+        from_path=True,
+    )

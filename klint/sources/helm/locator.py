@@ -16,6 +16,7 @@ from klint.sources.base import DocumentLocator, display_path
 from klint.sources.confine import read_inside
 from klint.sources.helm.backends import merge_values
 from klint.sources.helm.chart_files import find_chart_root
+from klint.sources.helm.generated_values import generated_at_install
 from klint.sources.helm.helpers import (
     Defines,
     chart_defines,
@@ -158,6 +159,18 @@ class HelmLocator:
         if chart not in self._helpers:
             self._helpers[chart] = chart_defines(chart, self.root)
         return self._helpers[chart]
+
+    def generated_data(self, resource: Resource) -> str | None:
+        """The generator a Secret's ``data`` renders from in its template (``genCA``…:
+        generated at install, nothing committed); None when not every entry does."""
+        origin = self.origins.get(id(resource.document))
+        data = resource.data.get("data")
+        if origin is None or not isinstance(data, dict) or not data:
+            return None
+        text = origin.text if origin.text is not None else None
+        if text is None and origin.template is not None:
+            text = self._read(origin.template)
+        return generated_at_install(text, origin.section, map(str, data)) if text else None
 
     def _values(self, origin: TemplateOrigin) -> dict[str, Any] | None:
         """The values a top-level chart's template rendered with (its values files merged
