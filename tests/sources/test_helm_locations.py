@@ -282,3 +282,44 @@ def test_an_item_that_is_an_include_in_an_else_arm_is_told_by_its_helper_name(
     data = json.loads(run_cli("check", "--format", "json", "--no-cache", "c", cwd=tmp_path).stdout)
     [added] = [f for f in data["findings"] if f["rule_id"] == "KL107"]
     assert (added["path"], added["line"]) == ("c/templates/identity.yaml", 17)
+
+
+RANGED_INIT = """\
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: schema
+spec:
+  template:
+    spec:
+      restartPolicy: OnFailure
+      initContainers:
+        {{- range $store := .Values.stores }}
+        - name: create-{{ $store }}-store
+          image: example.com/tool:1.0
+          securityContext:
+            allowPrivilegeEscalation: false
+        - name: manage-schema-{{ $store }}-store
+          image: example.com/tool:1.0
+        {{- end }}
+      containers:
+        - name: done
+          image: example.com/done:1.0
+"""
+
+
+def test_items_a_range_makes_are_told_apart_by_their_name_patterns(tmp_path: Path) -> None:
+    """temporal's schema Job: a range writes two init containers per store; each finding
+    is on the item whose name pattern rendered its container."""
+    chart = tmp_path / "c"
+    (chart / "templates").mkdir(parents=True)
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 0.1.0\n")
+    (chart / "values.yaml").write_text("stores: [default, visibility]\n")
+    (chart / "templates" / "job.yaml").write_text(RANGED_INIT)
+    data = json.loads(run_cli("check", "--format", "json", "--no-cache", "c", cwd=tmp_path).stdout)
+    escalation = {
+        f["field_path"].split(".")[3]: f["line"]
+        for f in data["findings"]
+        if f["rule_id"] == "KL201"
+    }
+    assert escalation == {"initContainers[1]": 15, "initContainers[3]": 15, "containers[0]": 19}

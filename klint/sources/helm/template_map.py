@@ -399,7 +399,7 @@ def _child(
             for index, child in enumerate(node.children)
             if child.kind == "item"
             and (score := name_pattern_fit(child, name)) is not None
-            and child.range_depth <= node.range_depth
+            and child.range_depth <= node.range_depth + 1
         ]
         if scored:
             best = max(score for score, _, _ in scored)
