@@ -259,3 +259,22 @@ spec:
 """
     found = [f.message for f in lint_text(pod, rules=("KL601",)).findings]
     assert len(found) == 1 and "ETCD_ROOT_PASSWORD" in found[0]
+
+
+def test_the_name_of_a_secret_object_under_a_secret_name_is_no_credential() -> None:
+    """cloudnative-pg's plugin Service (sample 12): ``cnpg.io/pluginClientSecret`` names the
+    TLS Secret the client uses; another literal under that name is still a credential."""
+    service = """\
+apiVersion: v1
+kind: Service
+metadata:
+  name: barman-cloud
+  annotations:
+    cnpg.io/pluginClientSecret: barman-cloud-client-tls
+    cnpg.io/pluginServerSecret: barman-cloud-server-tls
+    example.com/clientSecret: s3cr3t-value
+spec:
+  ports: [{port: 9090}]
+"""
+    found = [f.message for f in lint_text(service, rules=("KL603",)).findings]
+    assert len(found) == 1 and "example.com/clientSecret" in found[0]

@@ -173,8 +173,12 @@ def definite_credential_name(name: str) -> bool:
 
 
 def _credential_value(name: str, value: str) -> bool:
-    """A random-looking value under a credential name, or any literal under a definite one."""
+    """A random-looking value under a credential name, or any literal under a definite one
+    (not the name of a Secret object under a name whose credential word is ``secret``:
+    ``pluginClientSecret: barman-cloud-client-tls``)."""
     if not credential_name(name):
+        return False
+    if _SECRET_OBJECT.fullmatch(value.strip()) and not credential_name(_SECRET_WORD.sub("", name)):
         return False
     return looks_random(value) or (definite_credential_name(name) and literal_value(value))
 
@@ -192,6 +196,10 @@ def _literal_credential(name: str, value: str) -> bool:
 
 
 _SECRET_WORD = re.compile(r"(?i)secret")
+# The name of a Secret object, as Kubernetes names them: ``webhook-tls``, ``db-credentials``.
+_SECRET_OBJECT = re.compile(
+    r"[a-z0-9](?:[-a-z0-9.]*[a-z0-9])?-(?:tls|secrets?|certs?|certificates?|credentials|creds|keys?)"
+)
 
 
 def literal_value(value: str) -> bool:
