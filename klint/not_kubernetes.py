@@ -19,9 +19,10 @@ SKIPPED = frozenset({NOT_KUBERNETES, PART_OF_UNIT})
 # ``kind`` alone is common elsewhere (VS Code's tasks.json: ``"kind": "build"``).
 _API_VERSION_KEY = re.compile(r"""(?:^|[\s{,])["']?apiVersion["']?[ \t]*:""", re.M)
 _KIND_KEY = re.compile(r"""(?:^|[\s{,])["']?kind["']?[ \t]*:""", re.M)
-# A Go template action on a line of its own (``{{- if .Values.x }}``, ``{{ end }}``): the
-# text is a template some tool renders (gomplate, envsubst-like scripts), not YAML yet.
-_TEMPLATE_LINE = re.compile(r"^[ \t]*\{\{.*\}\}[ \t]*$", re.M)
+# A Go template action on a line of its own (``{{- if .Values.x }}``, ``{{ end }}``), or a
+# Jinja/Liquid tag (``{% raw %}`` around mkdocs snippets): the text is a template some tool
+# renders (gomplate, envsubst-like scripts, a docs site), not YAML yet.
+_TEMPLATE_LINE = re.compile(r"^[ \t]*(?:\{\{.*\}\}|\{%.*%\})[ \t]*$", re.M)
 
 
 def mentions_kubernetes(text: str) -> bool:
@@ -37,16 +38,17 @@ def is_object(data: object) -> bool:
 def syntax_problem(problem: Notification, text: str) -> Notification:
     """A syntax problem as reported for ``text``: a broken manifest's stays a problem; in
     text that is no manifest, or a template not rendered yet, it becomes a skipped note."""
-    if _TEMPLATE_LINE.search(text) is not None:
-        where = "on their own lines"
+    line = _TEMPLATE_LINE.search(text)
+    if line is not None:
+        tags = "{% %} tags" if line.group(0).strip().startswith("{%") else "{{ }} actions"
+        where = f"{tags} on their own lines"
     elif _at_action(problem, text):  # ``name: {{ .Release.Name }}-secrets``
-        where = "where the error is"
+        where = "{{ }} actions where the error is"
     else:
         return problem if mentions_kubernetes(text) else skipped(problem)
     return Notification(
         NOT_KUBERNETES,
-        f"a template with {{{{ }}}} actions {where}, not YAML until a tool renders it "
-        f"({problem.message})",
+        f"a template with {where}, not YAML until a tool renders it ({problem.message})",
         problem.location,
         Severity.NOTE,
     )

@@ -244,6 +244,10 @@ def test_json_output_is_laid_out_exactly_as_json_dumps() -> None:
 NOT_KUBERNETES = {
     "tsconfig.json": '{\n  // JSON with comments\n  "compilerOptions": {"strict": true,},\n}\n',
     ".vscode/settings.json": '{\n  // editor\n  "editor.tabSize": 2\n}\n',
+    # an mkdocs snippet inside {% raw %} tags (external-secrets' docs/snippets)
+    "docs/snippets/secret.yaml": (
+        "{% raw %}\napiVersion: v1\nkind: Secret\nmetadata: {name: s}\n{% endraw %}\n"
+    ),
     # a kind key, but no apiVersion (headlamp's plugin templates)
     ".vscode/tasks.json": '// tasks\n{"tasks": [{"label": "b", "group": {"kind": "build"}}]}\n',
     ".eslintrc.json": '{\n  /* lint */ "root": true\n}\n',
