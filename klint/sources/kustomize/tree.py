@@ -178,6 +178,8 @@ class Tree:
                 is_kustomization = kustomization_file(Path(target)) is not None
                 if is_kustomization and self._allowed(loaded, entry, target, within=None):
                     pending.append(target)
+                elif not is_kustomization and fetched and is_inside(Path(target), self.root):
+                    self.refused.append((loaded.file, entry, _no_kustomization(target)))
             elif os.path.isfile(target) and self._allowed(loaded, entry, target, directory):
                 self.files.add(target)
         self._scan_plugin_configs(loaded)
@@ -357,6 +359,23 @@ class Tree:
 def _shown(entry: str) -> str:
     """An entry for a message: an inline config by its first line."""
     return entry.strip().split("\n", 1)[0][:80] + (" …" if is_inline(entry) else "")
+
+
+def _no_kustomization(folder: str) -> str:
+    """Why a folder named as a resource does not build (kustomize would only say it cannot
+    read it): it has no kustomization file, and what it has instead when that looks like one
+    a script copies into place (``kustomization_base.yaml``)."""
+    try:
+        names = sorted(n for n in os.listdir(folder) if n.lower().startswith("kustomization"))
+    except OSError:
+        names = []
+    instead = (
+        f"; it holds {', '.join(names[:3])}, which a script may copy into place" if names else ""
+    )
+    return (
+        "is a folder without a kustomization file (kustomization.yaml, kustomization.yml or "
+        f"Kustomization), which kustomize needs to build it{instead}"
+    )
 
 
 def _is_url(entry: str) -> bool:
