@@ -56,6 +56,17 @@ def scan_actions(text: str) -> tuple[Action, ...]:
     return tuple(actions)
 
 
+def actions_on(text: str, line: int) -> list[Action]:
+    """The actions of ``text`` (LF line ends) that span line ``line`` (1-based), in order."""
+    found: list[Action] = []
+    for action in scan_actions(text):
+        if action.first_line > line:
+            break
+        if action.last_line >= line:
+            found.append(action)
+    return found
+
+
 @lru_cache(maxsize=16)
 def mask_actions(text: str) -> tuple[str, tuple[Action, ...]]:
     """Blank out control actions and fill output actions with holes, keeping newlines."""

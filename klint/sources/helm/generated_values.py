@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from klint.sources.helm.actions import scan_actions, to_lf
+from klint.sources.helm.actions import actions_on, scan_actions, to_lf
 from klint.sources.helm.template_map import locate_field
 
 _GENERATOR = re.compile(
@@ -37,7 +37,7 @@ def generated_at_install(text: str, section: int, keys: Iterable[str]) -> str | 
         match = locate_field(text, ("data", key), section)
         if match is None or not match.exact:
             return None
-        bodies = [a.body for a in actions if a.first_line <= match.line <= a.last_line]
+        bodies = (action.body for action in actions_on(text, match.line))
         names = [n for n in (_generator_in(body, generated) for body in bodies) if n]
         if not names:
             return None

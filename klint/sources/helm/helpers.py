@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from klint.sources.confine import read_inside
-from klint.sources.helm.actions import HOLE, mask_actions, scan_actions, to_lf
+from klint.sources.helm.actions import HOLE, actions_on, mask_actions, scan_actions, to_lf
 from klint.sources.helm.template_map import (
     FieldMatch,
     injection_match,
@@ -282,25 +282,18 @@ def _passes_through(text: str, line: int) -> bool:
     """Whether the output action on ``line`` prints a block the helper was handed
     (``toYaml $sc``, ``toYaml .securityContext``): no include, no values of its own (nor
     through ``with .Values.x`` … ``toYaml .``)."""
-    for action in scan_actions(to_lf(text)):
-        if action.first_line <= line <= action.last_line and action.outputs:
-            if _INCLUDE.search(action.body) is not None:
-                return False
-            return not values_references(text, line)
-        if action.first_line > line:
-            break
+    for action in actions_on(to_lf(text), line):
+        if action.outputs:
+            return _INCLUDE.search(action.body) is None and not values_references(text, line)
     return False
 
 
 def included_name(text: str, line: int) -> str | None:
     """The template an output action on ``line`` includes, when there is one."""
-    for action in scan_actions(to_lf(text)):
-        if action.first_line <= line <= action.last_line:
-            found = _INCLUDE.search(action.body)
-            if found is not None:
-                return found.group(1)
-        elif action.first_line > line:
-            break
+    for action in actions_on(to_lf(text), line):
+        found = _INCLUDE.search(action.body)
+        if found is not None:
+            return found.group(1)
     return None
 
 

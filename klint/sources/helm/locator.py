@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from array import array
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -72,18 +72,15 @@ class HelmLocator:
         self, resource: Resource, path: FieldPath
     ) -> tuple[Location, tuple[RelatedLocation, ...]]:
         origin = self.origins.get(id(resource.document))
-        if origin is not None and origin.text is not None:
-            text = origin.text
-        elif origin is not None and origin.template is not None:
-            text = self._read(origin.template)
-        elif origin is None:  # a file of the chart's crds/: plain YAML, never templated
+        if origin is None:  # a file of the chart's crds/: plain YAML, never templated
             return DocumentLocator().locate(resource, path)
-        else:
+        text = self._template_text(origin)
+        if text is None:
             return Location(origin.display, Span.line(1)), ()
         full = (*resource.base, *path)
         names = _item_names(resource.document.data, full)
         data = resource.document.data
-        values = self._values(origin)
+        values = partial(self._values, origin)  # read only when arms must be told apart
         match = locate_field(text, full, origin.section, names, data, values) if text else None
         if match is None:
             return Location(origin.display, Span.line(1)), ()
@@ -167,10 +164,14 @@ class HelmLocator:
         data = resource.data.get("data")
         if origin is None or not isinstance(data, dict) or not data:
             return None
-        text = origin.text if origin.text is not None else None
-        if text is None and origin.template is not None:
-            text = self._read(origin.template)
+        text = self._template_text(origin)
         return generated_at_install(text, origin.section, map(str, data)) if text else None
+
+    def _template_text(self, origin: TemplateOrigin) -> str | None:
+        """The text of the template a document was rendered from (None: not known)."""
+        if origin.text is not None:
+            return origin.text
+        return self._read(origin.template) if origin.template is not None else None
 
     def _values(self, origin: TemplateOrigin) -> dict[str, Any] | None:
         """The values a top-level chart's template rendered with (its values files merged

@@ -18,6 +18,7 @@ from typing import cast
 
 from klint.sources.helm.actions import (
     HOLE,
+    actions_on,
     block_depths,
     mask_actions,
     range_depths,
@@ -85,7 +86,7 @@ def locate_field(
     document_index: int = 0,
     item_names: Sequence[str | None] = (),
     rendered: object = None,
-    values: object = None,
+    values: Callable[[], object] | None = None,
 ) -> FieldMatch | None:
     """Match ``field_path`` (from the object root) in section ``document_index`` of a template.
 
@@ -95,8 +96,8 @@ def locate_field(
     rendered item: the template item with that literal name is the one, whatever ``if``
     blocks dropped before it. ``rendered``, when given, is the rendered object: a block
     action among literal fields that rendered none of that mapping's keys is not where a
-    missing field under it comes from. ``values``, when given, are the chart's values:
-    they tell apart arms that print different values (:func:`~branches.pick_branch`).
+    missing field under it comes from. ``values``, when given, reads the chart's values
+    (only when arms that print different values must be told apart: branches.pick_branch).
     """
     text = to_lf(template_text)
     index = index_sections(mask_actions(text)[0])
@@ -491,9 +492,8 @@ def _supplier(text: str, line: int, path: Sequence[str | int]) -> str | None:
 
 def _renders_value(text: str, line: int) -> bool:
     """Whether the output actions on ``line`` print a value (toYaml, a field), not a template."""
-    for action in scan_actions(text):
-        if action.first_line <= line <= action.last_line and action.outputs:
-            words = re.findall(r"[\w$.]+", action.body)
-            if any(word in ("include", "template", "tpl") for word in words):
-                return False
+    for action in actions_on(text, line):
+        words = re.findall(r"[\w$.]+", action.body) if action.outputs else ()
+        if any(word in ("include", "template", "tpl") for word in words):
+            return False
     return True

@@ -242,10 +242,13 @@ def _resolve_pipeline(
     return (*resolved, _ELEMENT) if resolved is not None and is_range else resolved
 
 
-def values_printer(text: str, values: object, nothing: object) -> Callable[[Any], object]:
+def values_printer(
+    text: str, values: Callable[[], object], nothing: object
+) -> Callable[[Any], object]:
     """For an arm of a template's key tree (template_map's entries): the values it prints
     when it is one block action of one values key (``toYaml .Values.a`` on the key's line,
-    or as its only content), found in ``values``; ``nothing`` otherwise."""
+    or as its only content), found in ``values()`` (read only then); ``nothing``
+    otherwise."""
 
     def printed(arm: Any) -> object:
         blocks = [child.line for child in arm.children if child.kind == "inject"]
@@ -255,7 +258,7 @@ def values_printer(text: str, values: object, nothing: object) -> Callable[[Any]
         references = set(values_references(text, lines[0]))
         if len(references) != 1:
             return nothing
-        value = values
+        value = values()
         for step in references.pop():
             if not isinstance(value, dict) or step not in value:
                 return nothing
