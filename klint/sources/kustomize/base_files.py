@@ -165,14 +165,11 @@ def prints_alike(node: yaml.Node) -> bool:
     kustomize prints it: a plain scalar that klint reads as a string, or that YAML 1.2
     does not read as one (``on`` is a boolean to klint and a string to kustomize, which
     then quotes it), and a quoted or block one that klint would read as a string printed
-    plain. An explicit tag, a shared node or a merge key is refused too."""
-    seen: set[int] = set()
+    plain. An explicit tag is refused too. Shared nodes and merge keys are refused before
+    this is asked (graft.document_schemas with ``may_share``): the tree is walked as one."""
     stack = [node]
     while stack:
         current = stack.pop()
-        if id(current) in seen:
-            return False
-        seen.add(id(current))
         if isinstance(current, yaml.ScalarNode):
             value = current.value
             if not current.style:
@@ -184,8 +181,6 @@ def prints_alike(node: yaml.Node) -> bool:
                 return False
         elif isinstance(current, yaml.MappingNode):
             for key, value in current.value:
-                if isinstance(key, yaml.ScalarNode) and key.value == "<<" and not key.style:
-                    return False
                 stack += (key, value)
         elif isinstance(current, yaml.SequenceNode):
             stack.extend(current.value)
