@@ -320,13 +320,13 @@ def _finding(
         run = settings or LoadSettings()
         context_path, tags = below_named_folder(location.path, run.named_folders), active.rule.tags
         expected = (
-            unit_expectation(loaded.context, active.rule.tags)
+            unit_expectation(loaded.context, tags)
             or generated_copy(resource, location.path, loaded, run, shared)
             or generated_secret(active.rule.id, resource, loaded)
-            or deploy_time(resource, violation.path, active.rule.tags, loaded.deploy_images)
+            or deploy_time(resource, violation.path, tags, loaded.deploy_images)
             or development_copy(resource, violation.path, tags, location.path, run.release_pins)
-            or expectation(resource, active.rule.tags, context_path, violation.path, values_set)
-            or declared.self_declared(active.rule.tags, location.path, run.declared_folders)
+            or expectation(resource, tags, context_path, violation.path, values_set)
+            or declared.self_declared(tags, location.path, run.declared_folders)
         )
         if expected is not None:  # a component or input context: a note that says why
             severity = Severity.NOTE
