@@ -59,7 +59,7 @@ def privileged_without_escalation(
         if context.get("allowPrivilegeEscalation") is not False:
             continue
         path = (*container.security_context_path, "allowPrivilegeEscalation")
-        if context.get("privileged") is True:
+        if container.privileged:
             yield Violation(
                 path,
                 f"{container.label} sets allowPrivilegeEscalation to false and privileged to "

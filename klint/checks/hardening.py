@@ -71,7 +71,7 @@ def writable_root_filesystem(resource: Resource, _: UnitContext, __: Params) -> 
         if value is True:
             continue
         path = (*container.security_context_path, "readOnlyRootFilesystem")
-        if container.security_context.get("privileged") is True:  # KL101 reports it
+        if container.privileged:  # KL101 reports it
             yield Violation(
                 path,
                 f"{container.label} is privileged, and a privileged container can remount its "
@@ -97,7 +97,7 @@ def net_raw_not_dropped(resource: Resource, _: UnitContext, __: Params) -> Itera
     if pod is None or pod.is_windows:
         return
     for container in containers(pod, _RUNNING):
-        if container.security_context.get("privileged") is True:
+        if container.privileged:
             continue  # privileged-container already reports it, with every capability
         dropped = container.get("securityContext", "capabilities", "drop")
         if capability_names(dropped) & {"NET_RAW", "ALL"}:
@@ -212,7 +212,7 @@ def sensitive_host_mount(resource: Resource, _: UnitContext, __: Params) -> Iter
                 )
             elif _sensitive(host) and mount.get("readOnly") is not True:
                 message = f"{container.label} mounts host path {host} writable at {target}."
-                if container.security_context.get("privileged") is True:
+                if container.privileged:
                     # a privileged container can write the host anyway: privileged-container
                     # (an error of its own) is the setting to fix, readOnly here changes nothing
                     yield Violation(where, message + _PRIVILEGED_ANYWAY, Severity.NOTE)

@@ -57,7 +57,7 @@ def privileged(resource: Resource, _: UnitContext, __: Params) -> Iterator[Viola
     if pod is None:
         return
     for container in containers(pod):
-        if container.security_context.get("privileged") is True:
+        if container.privileged:
             yield PRIVILEGED.violation(
                 (*container.security_context_path, "privileged"),
                 f"{container.label} sets securityContext.privileged to true",

@@ -68,7 +68,7 @@ def seccomp_restricted(resource: Resource, _: UnitContext, __: Params) -> Iterat
             )
     for container in containers(pod):
         profile = container.security_context.get("seccompProfile")
-        if container.security_context.get("privileged") is True:
+        if container.privileged:
             if profile is not None or not pod_valid:  # KL101 reports the container
                 yield SECCOMP_RESTRICTED.violation(
                     (*container.security_context_path, "seccompProfile"),
@@ -137,7 +137,7 @@ def allow_privilege_escalation(
                 f"{container.label} sets securityContext.allowPrivilegeEscalation to true",
                 severity=Severity.ERROR,
             )
-        elif container.security_context.get("privileged") is True:
+        elif container.privileged:
             # The API server rejects allowPrivilegeEscalation: false on a privileged container;
             # privileged-container (KL101, never lowered) reports the container as an error
             yield ESCALATION.violation(
@@ -236,7 +236,7 @@ def _restricted_capabilities(container: ContainerView) -> Iterator[Violation]:
             'admission compares literally and rejects it; write "ALL"',
             severity=Severity.NOTE,
         )
-    elif not literal_all and container.security_context.get("privileged") is True:
+    elif not literal_all and container.privileged:
         # privileged-container (KL101, never lowered) reports the container as an error
         yield CAPS_RESTRICTED.violation(
             (*path, "drop"),

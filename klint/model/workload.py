@@ -130,6 +130,12 @@ class ContainerView:
     def security_context_path(self) -> FieldPath:
         return (*self.path, "securityContext")
 
+    @property
+    def privileged(self) -> bool:
+        """``securityContext.privileged: true``: what privileged-container (KL101) reports,
+        and what makes several other settings moot."""
+        return self.security_context.get("privileged") is True
+
 
 _last_view: tuple[Resource, PodView | None] | None = None
 
