@@ -57,7 +57,7 @@ def local_dependencies(chart_dir: Path, root: Path) -> list[LocalDependency]:
         if real in seen or depth > MAX_DEPTH:
             continue
         seen.add(real)
-        if _names_local_paths(directory):  # parsed only then: most charts name none
+        if _declares_dependencies(directory):  # parsed only then: most charts have none
             names = {name for name, _ in vendored_charts(directory)}
             for entry in dependency_entries(directory):
                 name = entry.get("name")
@@ -72,7 +72,7 @@ def local_dependencies(chart_dir: Path, root: Path) -> list[LocalDependency]:
     return found
 
 
-def _names_local_paths(directory: Path) -> bool:
+def _declares_dependencies(directory: Path) -> bool:
     """Whether the chart's metadata may name a dependency kept in the repository (a
     ``file://`` one, or one published from the same tree): whether it has dependencies."""
     for name in ("Chart.yaml", "requirements.yaml"):
